@@ -1,0 +1,143 @@
+import { parseArgs } from 'node:util'
+import { randomBytes } from 'node:crypto'
+import { openKalends, type Kalends } from './app.ts'
+import { ConfigError, readConfig, type Config } from './config.ts'
+import { DomainError } from './domain/errors.ts'
+import { createUser, listUsers } from './domain/users.ts'
+import { runAdminCommand, orgFor, type AdminCommand } from './ops/admin-commands.ts'
+import { listenAdminSocket, sendAdminCommand } from './ops/admin-socket.ts'
+import { buildServer } from './server.ts'
+
+const USAGE = `Usage: kalends <command>
+
+  serve                          start the server (creates the first admin on an empty database)
+  migrate                        apply database migrations and exit
+  user add <login> --password <pw> [--admin] [--name "Full Name"] [--email addr] [--org name]
+  user passwd <login> --password <pw>
+  user list
+  org add <name>
+  org list
+
+Configuration comes from environment variables (and ./.env): HOST, PORT,
+KALENDS_DATA_DIR, DATABASE_URL, KALENDS_PUBLIC_URL, KALENDS_SECRET_KEY, LOG_LEVEL.`
+
+class UsageError extends Error {}
+
+function fail (message: string, code = 1): never {
+  process.stderr.write(`kalends: ${message}\n`)
+  process.exit(code)
+}
+
+async function main (argv: string[]): Promise<void> {
+  const [command, sub, ...rest] = argv
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write(`${USAGE}\n`)
+    return
+  }
+  const config = readConfig()
+  switch (command) {
+    case 'serve': return serve(config)
+    case 'migrate': {
+      const k = await openKalends(config)
+      process.stdout.write(k.migrations.applied.length === 0 ? 'database is up to date\n' : `applied ${k.migrations.applied.join(', ')}\n`)
+      return k.close()
+    }
+    case 'user': return print(await admin(config, userCommand(sub, rest)))
+    case 'org': return print(await admin(config, orgCommand(sub, rest)))
+    default: throw new UsageError(`unknown command "${command}"`)
+  }
+}
+
+function userCommand (sub: string | undefined, args: string[]): AdminCommand {
+  const { values, positionals } = parseArgs({
+    args, allowPositionals: true, strict: true,
+    options: { password: { type: 'string' }, admin: { type: 'boolean' }, name: { type: 'string' }, email: { type: 'string' }, org: { type: 'string' } }
+  })
+  const login = positionals[0]
+  switch (sub) {
+    case 'add':
+      if (login === undefined) throw new UsageError('user add needs a login')
+      if (values.password === undefined) throw new UsageError('user add needs --password')
+      return { cmd: 'user-add', login, password: values.password, admin: values.admin, name: values.name, email: values.email, org: values.org }
+    case 'passwd':
+      if (login === undefined || values.password === undefined) throw new UsageError('user passwd needs a login and --password')
+      return { cmd: 'user-passwd', login, password: values.password }
+    case 'list': return { cmd: 'user-list' }
+    default: throw new UsageError(`unknown user command "${sub ?? ''}"`)
+  }
+}
+
+function orgCommand (sub: string | undefined, args: string[]): AdminCommand {
+  if (sub === 'list') return { cmd: 'org-list' }
+  if (sub === 'add' && args[0] !== undefined) return { cmd: 'org-add', name: args[0] }
+  throw new UsageError('org add <name> | org list')
+}
+
+/** Through the running server when it owns the embedded database; otherwise directly. */
+async function admin (config: Config, command: AdminCommand): Promise<unknown> {
+  if (config.databaseUrl === null) {
+    const viaServer = sendAdminCommand(config.dataDir, command)
+    if (viaServer !== null) {
+      try {
+        return await viaServer
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'ESOCKET') throw err
+        // a socket left behind by a server that died: the files are free again
+      }
+    }
+  }
+  const k = await openKalends(config)
+  try { return await runAdminCommand(k, command) } finally { await k.close() }
+}
+
+function print (result: unknown): void {
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
+}
+
+async function firstAdmin (k: Kalends): Promise<void> {
+  if ((await listUsers(k.db, null)).length > 0) return
+  const password = process.env.KALENDS_ADMIN_PASSWORD || randomBytes(12).toString('base64url')
+  const orgId = await orgFor(k, undefined)
+  await createUser(k.db, null, orgId, { login: 'admin', name: 'Administrator', role: 'admin', password })
+  const url = k.config.publicUrl
+  process.stdout.write([
+    '',
+    'Kalends created the first administrator:',
+    `  user name: admin`,
+    `  password:  ${password}${process.env.KALENDS_ADMIN_PASSWORD ? ' (from KALENDS_ADMIN_PASSWORD)' : '   (shown once: write it down)'}`,
+    `Sign in at ${url}/ ; CalDAV clients use the server address ${url}/`,
+    `Add colleagues with: npx kalends user add <login> --password <password>`,
+    ''
+  ].join('\n') + '\n')
+}
+
+async function serve (config: Config): Promise<void> {
+  const k = await openKalends(config)
+  await firstAdmin(k)
+  const app = await buildServer(k)
+  const adminSocket = config.databaseUrl === null ? await listenAdminSocket(k) : null
+  let stopping = false
+  const stop = async (signal: string) => {
+    if (stopping) return
+    stopping = true
+    app.log.info({ signal }, 'shutting down: finishing requests in flight')
+    const force = setTimeout(() => { app.log.error('shutdown took over 25 s; exiting'); process.exit(1) }, 25_000)
+    force.unref()
+    await app.close()
+    await adminSocket?.close()
+    await k.close()
+    app.log.info('stopped')
+    process.exit(0)
+  }
+  process.on('SIGTERM', () => { void stop('SIGTERM') })
+  process.on('SIGINT', () => { void stop('SIGINT') })
+  await app.listen({ host: config.host, port: config.port })
+  app.log.info({ database: k.handle.kind, publicUrl: config.publicUrl, migrations: k.migrations.applied }, 'Kalends is listening')
+}
+
+main(process.argv.slice(2)).catch(err => {
+  if (err instanceof ConfigError) fail(`configuration error: ${err.message}`, 2)
+  if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) fail(`${(err as Error).message}\n\n${USAGE}`, 2)
+  if (err instanceof DomainError) fail(`${err.field === undefined ? '' : `${err.field}: `}${err.message}`)
+  fail((err as Error).stack ?? String(err))
+})

@@ -1,0 +1,89 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { parse as parseDotenv } from 'dotenv'
+
+export type Config = {
+  mode: 'production' | 'development' | 'test'
+  host: string
+  port: number
+  publicUrl: string
+  dataDir: string
+  databaseUrl: string | null
+  /** 32-byte key that encrypts secrets at rest (OAuth tokens, provider passwords) */
+  secretKey: Buffer | null
+  logLevel: string
+  maxBodyBytes: number
+  loginFailureLimit: { perAccount: number; perAddress: number; windowSeconds: number }
+}
+
+export class ConfigError extends Error {
+  readonly variable: string
+  constructor (variable: string, message: string) {
+    super(`${variable}: ${message}`)
+    this.variable = variable
+  }
+}
+
+type Env = Record<string, string | undefined>
+
+/** Environment first; a `.env` file in the working directory fills what it lacks. */
+export function loadEnv (env: Env = process.env, cwd = process.cwd()): Env {
+  const file = `${cwd}/.env`
+  if (!existsSync(file)) return env
+  return { ...parseDotenv(readFileSync(file)), ...env }
+}
+
+function int (env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  const n = Number(raw)
+  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(name, `must be a whole number from ${min} to ${max}, got "${raw}"`)
+  return n
+}
+
+function secretKey (env: Env, mode: Config['mode']): Buffer | null {
+  const raw = env.KALENDS_SECRET_KEY
+  if (raw === undefined || raw === '') {
+    if (mode === 'production') {
+      throw new ConfigError('KALENDS_SECRET_KEY', 'is required in production to encrypt stored secrets; generate one with `openssl rand -base64 32`')
+    }
+    return null
+  }
+  const key = Buffer.from(raw, 'base64')
+  if (key.length !== 32) throw new ConfigError('KALENDS_SECRET_KEY', `must be 32 bytes in base64 (got ${key.length} bytes); generate one with \`openssl rand -base64 32\``)
+  return key
+}
+
+export function readConfig (env: Env = loadEnv()): Config {
+  const nodeEnv = env.NODE_ENV ?? 'development'
+  if (!['production', 'development', 'test'].includes(nodeEnv)) throw new ConfigError('NODE_ENV', `must be production, development or test, got "${nodeEnv}"`)
+  const mode = nodeEnv as Config['mode']
+  const host = env.HOST || '127.0.0.1'
+  const port = int(env, 'PORT', 8080, 0, 65535)
+  const databaseUrl = env.DATABASE_URL || null
+  if (databaseUrl !== null && !/^postgres(ql)?:\/\//.test(databaseUrl)) throw new ConfigError('DATABASE_URL', 'must be a postgres:// or postgresql:// URL')
+  const publicUrl = (env.KALENDS_PUBLIC_URL || `http://${host.includes(':') ? `[${host}]` : host}:${port}`).replace(/\/+$/, '')
+  try {
+    const u = new URL(publicUrl)
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme')
+  } catch {
+    throw new ConfigError('KALENDS_PUBLIC_URL', `must be an http:// or https:// URL, got "${publicUrl}"`)
+  }
+  const level = env.LOG_LEVEL || (mode === 'test' ? 'silent' : 'info')
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level)) throw new ConfigError('LOG_LEVEL', `unknown level "${level}"`)
+  return {
+    mode,
+    host,
+    port,
+    publicUrl,
+    dataDir: env.KALENDS_DATA_DIR || './data',
+    databaseUrl,
+    secretKey: secretKey(env, mode),
+    logLevel: level,
+    maxBodyBytes: int(env, 'KALENDS_MAX_BODY_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    loginFailureLimit: {
+      perAccount: int(env, 'KALENDS_LOGIN_FAILURES_PER_ACCOUNT', 10, 1, 1_000_000),
+      perAddress: int(env, 'KALENDS_LOGIN_FAILURES_PER_ADDRESS', 50, 1, 1_000_000),
+      windowSeconds: int(env, 'KALENDS_LOGIN_FAILURE_WINDOW', 900, 1, 86_400)
+    }
+  }
+}

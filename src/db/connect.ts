@@ -1,0 +1,73 @@
+import { mkdirSync } from 'node:fs'
+import { Kysely, PostgresDialect } from 'kysely'
+import pg from 'pg'
+import { PGlite } from '@electric-sql/pglite'
+import type { Database } from './schema.ts'
+import { PGlitePool } from './pglite-pool.ts'
+
+export type Db = Kysely<Database>
+
+export type DbHandle = {
+  db: Db
+  kind: 'postgres' | 'pglite'
+  /**
+   * One connection for raw SQL outside Kysely (migrations under a lock). A call
+   * without parameters may hold several statements.
+   */
+  session<T> (fn: (query: RawQuery) => Promise<T>): Promise<T>
+  close (): Promise<void>
+}
+
+// bigint ids and counts come back as numbers: they stay far below 2^53 here.
+pg.types.setTypeParser(20, v => Number(v))
+
+export type RawQuery = (sql: string, params?: unknown[]) => Promise<Record<string, unknown>[]>
+
+export type DbTarget = { url: string } | { dataDir: string } | { memory: true }
+
+export async function openDatabase (target: DbTarget): Promise<DbHandle> {
+  if ('url' in target) return openPostgres(target.url)
+  return openPGlite('memory' in target ? undefined : target.dataDir)
+}
+
+function openPostgres (url: string): DbHandle {
+  const pool = new pg.Pool({ connectionString: url, max: Number(process.env.KALENDS_DB_POOL ?? 10) })
+  pool.on('error', () => { /* an idle client died; the pool replaces it */ })
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+  return {
+    db,
+    kind: 'postgres',
+    async session (fn) {
+      const client = await pool.connect()
+      try {
+        return await fn(async (sql, params) => {
+          const result = await client.query(sql, params)
+          const last = Array.isArray(result) ? result.at(-1) : result
+          return last?.rows ?? []
+        })
+      } finally { client.release() }
+    },
+    close: () => db.destroy()
+  }
+}
+
+async function openPGlite (dataDir: string | undefined): Promise<DbHandle> {
+  if (dataDir !== undefined) mkdirSync(dataDir, { recursive: true })
+  const lite = await PGlite.create(dataDir === undefined ? undefined : `${dataDir}/pg`)
+  const pool = new PGlitePool(lite)
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: pool as never }) })
+  return {
+    db,
+    kind: 'pglite',
+    async session (fn) {
+      const conn = await pool.connect()
+      try {
+        return await fn(async (sql, params) => {
+          if (params === undefined || params.length === 0) return (await lite.exec(sql)).at(-1)?.rows ?? []
+          return (await lite.query<Record<string, unknown>>(sql, params)).rows
+        })
+      } finally { conn.release() }
+    },
+    close: () => db.destroy()
+  }
+}

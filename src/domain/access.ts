@@ -1,0 +1,101 @@
+import type { Db } from '../db/connect.ts'
+import type { Appointment, Calendar, Task, User } from '../db/schema.ts'
+import { DomainError, notFound } from './errors.ts'
+
+/**
+ * The one place that decides who may see and change what. Everything that is
+ * not visible answers "not found", so ids of other people's things leak nothing.
+ */
+export type CalendarAccess = 'owner' | 'write' | 'read'
+export type Need = 'read' | 'write' | 'manage'
+
+export type VisibleCalendar = Calendar & { access: CalendarAccess }
+
+const RANK: Record<CalendarAccess, number> = { read: 1, write: 2, owner: 3 }
+const NEED: Record<Need, number> = { read: 1, write: 2, manage: 3 }
+
+export function accessFromShare (user: User, calendar: Calendar, share: 'read' | 'write' | null): CalendarAccess | null {
+  if (calendar.org_id !== user.org_id || calendar.deleted_at !== null) return null
+  if (calendar.owner_id === user.id) return 'owner'
+  if (calendar.kind === 'company') {
+    if (user.role === 'admin') return 'owner'
+    return share ?? 'read'
+  }
+  return share
+}
+
+export async function visibleCalendars (db: Db, user: User): Promise<VisibleCalendar[]> {
+  const rows = await db.selectFrom('calendars')
+    .leftJoin('calendar_shares', join => join.onRef('calendar_shares.calendar_id', '=', 'calendars.id').on('calendar_shares.user_id', '=', user.id))
+    .selectAll('calendars')
+    .select('calendar_shares.access as share')
+    .where('calendars.org_id', '=', user.org_id)
+    .where('calendars.deleted_at', 'is', null)
+    .where(eb => eb.or([
+      eb('calendars.owner_id', '=', user.id),
+      eb('calendars.kind', '=', 'company'),
+      eb('calendar_shares.user_id', '=', user.id)
+    ]))
+    .orderBy('calendars.sort_order').orderBy('calendars.id')
+    .execute()
+  return rows.flatMap(({ share, ...cal }) => {
+    const access = accessFromShare(user, cal, share)
+    return access === null ? [] : [{ ...cal, access }]
+  })
+}
+
+export async function calendarAccess (db: Db, user: User, calendarId: number): Promise<VisibleCalendar | null> {
+  const row = await db.selectFrom('calendars')
+    .leftJoin('calendar_shares', join => join.onRef('calendar_shares.calendar_id', '=', 'calendars.id').on('calendar_shares.user_id', '=', user.id))
+    .selectAll('calendars').select('calendar_shares.access as share')
+    .where('calendars.id', '=', calendarId)
+    .executeTakeFirst()
+  if (row === undefined) return null
+  const { share, ...cal } = row
+  const access = accessFromShare(user, cal, share)
+  return access === null ? null : { ...cal, access }
+}
+
+export function allows (access: CalendarAccess, need: Need): boolean {
+  return RANK[access] >= NEED[need]
+}
+
+export async function requireCalendar (db: Db, user: User, calendarId: number, need: Need): Promise<VisibleCalendar> {
+  const cal = await calendarAccess(db, user, calendarId)
+  if (cal === null) throw notFound('calendar')
+  if (!allows(cal.access, need)) {
+    throw new DomainError('forbidden', need === 'manage' ? 'only the calendar\'s owner may do this' : 'this calendar is shared with you read-only', { rule: 'need-privileges' })
+  }
+  return cal
+}
+
+export type ItemRole = { canRead: boolean; canWrite: boolean; isOwner: boolean; isParticipant: boolean }
+
+export async function appointmentRole (db: Db, user: User, appt: Appointment): Promise<ItemRole> {
+  if (appt.org_id !== user.org_id) return { canRead: false, canWrite: false, isOwner: false, isParticipant: false }
+  const home = await calendarAccess(db, user, appt.calendar_id)
+  const isOwner = appt.owner_id === user.id
+  const participant = await db.selectFrom('appointment_participants').select('user_id')
+    .where('appointment_id', '=', appt.id).where('user_id', '=', user.id).executeTakeFirst()
+  const isParticipant = participant !== undefined
+  const canWrite = isOwner || isParticipant || (home !== null && allows(home.access, 'write'))
+  return { canRead: canWrite || home !== null, canWrite, isOwner, isParticipant }
+}
+
+export async function taskRole (db: Db, user: User, task: Task): Promise<ItemRole> {
+  if (task.org_id !== user.org_id) return { canRead: false, canWrite: false, isOwner: false, isParticipant: false }
+  const home = await calendarAccess(db, user, task.calendar_id)
+  const isOwner = task.assignee_id === user.id || task.created_by === user.id
+  const canWrite = isOwner || (home !== null && allows(home.access, 'write'))
+  return { canRead: canWrite || home !== null, canWrite, isOwner, isParticipant: false }
+}
+
+export async function requireSameOrgUser (db: Db, actor: User, userId: number, field: string): Promise<User> {
+  const user = await db.selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirst()
+  if (user === undefined || user.org_id !== actor.org_id) throw new DomainError('invalid', `no user ${userId} in your organisation`, { field })
+  return user
+}
+
+export function requireAdmin (actor: User): void {
+  if (actor.role !== 'admin') throw new DomainError('forbidden', 'only an administrator may do this')
+}

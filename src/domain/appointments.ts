@@ -1,0 +1,225 @@
+import { randomUUID } from 'node:crypto'
+import type { Db } from '../db/connect.ts'
+import type { Appointment, AppointmentStatus, User } from '../db/schema.ts'
+import { appointmentRole, requireCalendar, requireSameOrgUser } from './access.ts'
+import { defaultCalendarOf } from './calendars.ts'
+import { DomainError, invalid, notFound } from './errors.ts'
+import { appointmentFields, spanOfFields } from './ical-mapping.ts'
+import { record } from './journal.ts'
+import { removeAllPlacements, syncPlacements, type ClientBody, type Placement } from './objects.ts'
+import { caseInOrg, typeInOrg } from './references.ts'
+import type { Actor } from './actor.ts'
+import { dateOnly, instant, recurrenceRule, text, timeZone } from './values.ts'
+
+export type AppointmentInput = {
+  calendarId?: number
+  uid?: string
+  title?: string
+  description?: string
+  location?: string
+  allDay?: boolean
+  start?: string
+  end?: string
+  timezone?: string | null
+  rrule?: string | null
+  exdates?: string[]
+  caseId?: number | null
+  typeId?: number | null
+  status?: AppointmentStatus
+  private?: boolean
+  busy?: boolean
+  ownerId?: number
+  participantIds?: number[]
+}
+
+export type AppointmentView = Appointment & { participant_ids: number[] }
+
+type Values = Omit<Appointment, 'id' | 'created_at' | 'updated_at' | 'version' | 'span_start' | 'span_end'>
+
+const STATUSES: AppointmentStatus[] = ['tentative', 'confirmed', 'cancelled']
+
+async function normalize (tx: Db, actor: User, input: AppointmentInput, base: Values): Promise<Values> {
+  const v: Values = { ...base }
+  if (input.title !== undefined) v.title = text('title', input.title, { max: 1000, required: true })
+  if (input.description !== undefined) v.description = text('description', input.description, { max: 100_000 })
+  if (input.location !== undefined) v.location = text('location', input.location, { max: 1000 })
+  if (input.status !== undefined) {
+    if (!STATUSES.includes(input.status)) throw invalid('status', `must be one of ${STATUSES.join(', ')}`)
+    v.status = input.status
+  }
+  if (input.private !== undefined) v.private = Boolean(input.private)
+  if (input.busy !== undefined) v.busy = Boolean(input.busy)
+  if (input.caseId !== undefined) v.case_id = input.caseId === null ? null : await caseInOrg(tx, actor, input.caseId, 'caseId')
+  if (input.typeId !== undefined) v.type_id = input.typeId === null ? null : await typeInOrg(tx, actor, input.typeId, 'appointment', 'typeId')
+  if (input.rrule !== undefined) v.rrule = recurrenceRule('rrule', input.rrule)
+  if (input.exdates !== undefined) {
+    if (!Array.isArray(input.exdates)) throw invalid('exdates', 'must be a list of dates or date-times')
+    v.exdates = input.exdates.map((d, i) => /T/.test(d) ? instant(`exdates[${i}]`, d).toISOString() : dateOnly(`exdates[${i}]`, d))
+  }
+  const allDay = input.allDay ?? base.all_day
+  const timing = input.start !== undefined || input.end !== undefined || input.allDay !== undefined || input.timezone !== undefined
+  if (timing) {
+    v.all_day = allDay
+    if (allDay) {
+      const start = dateOnly('start', input.start ?? base.start_date)
+      const end = dateOnly('end', input.end ?? base.end_date ?? start)
+      if (end <= start) throw invalid('end', 'an all-day appointment ends after the day it starts (the end date is exclusive)')
+      Object.assign(v, { start_date: start, end_date: end, starts_at: null, ends_at: null, timezone: null })
+    } else {
+      const start = instant('start', input.start ?? base.starts_at?.toISOString())
+      const end = instant('end', input.end ?? base.ends_at?.toISOString())
+      if (end.getTime() < start.getTime()) throw invalid('end', 'must not be before start')
+      const tz = input.timezone === undefined ? (base.timezone ?? actor.timezone) : input.timezone === null ? 'UTC' : timeZone('timezone', input.timezone)
+      Object.assign(v, { starts_at: start, ends_at: end, timezone: tz, start_date: null, end_date: null })
+    }
+  }
+  return v
+}
+
+export async function participantsOf (tx: Db, appointmentId: number): Promise<number[]> {
+  const rows = await tx.selectFrom('appointment_participants').select('user_id').where('appointment_id', '=', appointmentId).orderBy('user_id').execute()
+  return rows.map(r => r.user_id)
+}
+
+/** The owner's copy in the home calendar, and one in each other participant's default calendar. */
+async function placementsFor (tx: Db, appt: Appointment, participants: number[]): Promise<Placement[]> {
+  const places: Placement[] = [{ calendarId: appt.calendar_id }]
+  for (const userId of participants) {
+    if (userId === appt.owner_id) continue
+    const cal = await defaultCalendarOf(tx, userId, 'personal')
+    if (!places.some(p => p.calendarId === cal.id)) places.push({ calendarId: cal.id })
+  }
+  return places
+}
+
+async function snapshot (tx: Db, appt: Appointment) {
+  return { kind: 'appointment' as const, id: appt.id, orgId: appt.org_id, uid: appt.uid, component: 'VEVENT' as const, fields: await appointmentFields(tx, appt) }
+}
+
+async function participantsInput (tx: Db, actor: User, ids: unknown): Promise<number[]> {
+  if (!Array.isArray(ids)) throw invalid('participantIds', 'must be a list of user ids')
+  const unique = [...new Set(ids)]
+  for (const [i, id] of unique.entries()) {
+    if (!Number.isInteger(id)) throw invalid(`participantIds[${i}]`, 'must be a user id')
+    await requireSameOrgUser(tx, actor, id as number, `participantIds[${i}]`)
+  }
+  return (unique as number[]).sort((a, b) => a - b)
+}
+
+export async function createAppointment (db: Db, actor: Actor, input: AppointmentInput, opts: { clientBody?: ClientBody } = {}): Promise<AppointmentView> {
+  return db.transaction().execute(async tx => {
+    const calendarId = input.calendarId ?? (await defaultCalendarOf(tx, actor.user.id, 'personal')).id
+    const cal = await requireCalendar(tx, actor.user, calendarId, 'write')
+    if (!cal.components.includes('VEVENT')) throw invalid('calendarId', 'this calendar holds tasks only')
+    if (input.title === undefined) throw invalid('title', 'is required')
+    if (input.start === undefined) throw invalid('start', 'is required')
+    const ownerId = input.ownerId ?? cal.owner_id ?? actor.user.id
+    if (ownerId !== actor.user.id) await requireSameOrgUser(tx, actor.user, ownerId, 'ownerId')
+    const uid = input.uid === undefined ? randomUUID() : text('uid', input.uid, { max: 255, required: true })
+    const base: Values = {
+      org_id: actor.user.org_id, uid, calendar_id: cal.id, owner_id: ownerId, title: '', description: '', location: '',
+      all_day: false, starts_at: null, ends_at: null, start_date: null, end_date: null, timezone: null, rrule: null, exdates: [],
+      case_id: null, type_id: null, status: 'confirmed', private: false, busy: true, created_by: actor.user.id
+    }
+    const values = await normalize(tx, actor.user, { ...input, allDay: input.allDay ?? false }, base)
+    const clash = await tx.selectFrom('appointments').select('id').where('org_id', '=', values.org_id).where('uid', '=', uid).executeTakeFirst()
+    if (clash !== undefined) throw new DomainError('conflict', `an appointment with UID ${uid} already exists`, { field: 'uid', rule: 'no-uid-conflict' })
+    const span = spanOfFields(values)
+    const appt = await tx.insertInto('appointments').values({ ...values, exdates: values.exdates, span_start: span.firstStart, span_end: span.lastEnd }).returningAll().executeTakeFirstOrThrow()
+    const participants = input.participantIds === undefined ? [] : await participantsInput(tx, actor.user, input.participantIds)
+    if (participants.length > 0) await tx.insertInto('appointment_participants').values(participants.map(user_id => ({ appointment_id: appt.id, user_id }))).execute()
+    await record(tx, [{ org_id: appt.org_id, entity: 'appointment', entity_id: appt.id, op: 'create', origin: actor.origin, actor_id: actor.user.id }])
+    await syncPlacements(tx, await snapshot(tx, appt), await placementsFor(tx, appt, participants), { origin: actor.origin, actorId: actor.user.id, clientBody: opts.clientBody, op: 'create' })
+    return { ...appt, participant_ids: participants }
+  })
+}
+
+export async function loadAppointment (tx: Db, actor: User, id: number, need: 'read' | 'write') {
+  const appt = await tx.selectFrom('appointments').selectAll().where('id', '=', id).executeTakeFirst()
+  if (appt === undefined) throw notFound('appointment')
+  const role = await appointmentRole(tx, actor, appt)
+  if (!role.canRead) throw notFound('appointment')
+  if (need === 'write' && !role.canWrite) throw new DomainError('forbidden', 'this appointment is in a calendar shared with you read-only', { rule: 'need-privileges' })
+  return { appt, role }
+}
+
+export async function getAppointment (db: Db, actor: User, id: number): Promise<AppointmentView> {
+  const { appt } = await loadAppointment(db, actor, id, 'read')
+  return { ...appt, participant_ids: await participantsOf(db, id) }
+}
+
+export async function updateAppointment (
+  db: Db, actor: Actor, id: number, input: AppointmentInput,
+  opts: { ifVersion?: number; clientBody?: ClientBody } = {}
+): Promise<AppointmentView> {
+  return db.transaction().execute(async tx => {
+    const { appt: before } = await loadAppointment(tx, actor.user, id, 'write')
+    if (opts.ifVersion !== undefined && opts.ifVersion !== before.version) {
+      throw new DomainError('precondition-failed', `the appointment changed since version ${opts.ifVersion} (now ${before.version})`)
+    }
+    const { id: _id, created_at: _c, updated_at: _u, version: _v, span_start: _s, span_end: _e, ...base } = before
+    const values = await normalize(tx, actor.user, input, base)
+    if (input.ownerId !== undefined && input.ownerId !== before.owner_id) {
+      await requireSameOrgUser(tx, actor.user, input.ownerId, 'ownerId')
+      values.owner_id = input.ownerId
+      // Reassignment: leaves the old owner's calendar and appears in the new owner's.
+      const home = await tx.selectFrom('calendars').select(['owner_id']).where('id', '=', before.calendar_id).executeTakeFirstOrThrow()
+      if (home.owner_id === before.owner_id) values.calendar_id = (await defaultCalendarOf(tx, input.ownerId, 'personal')).id
+    }
+    if (input.calendarId !== undefined && input.calendarId !== values.calendar_id) {
+      const cal = await requireCalendar(tx, actor.user, input.calendarId, 'write')
+      if (!cal.components.includes('VEVENT')) throw invalid('calendarId', 'this calendar holds tasks only')
+      values.calendar_id = cal.id
+    }
+    let participants = await participantsOf(tx, id)
+    if (input.participantIds !== undefined) {
+      const next = await participantsInput(tx, actor.user, input.participantIds)
+      await tx.deleteFrom('appointment_participants').where('appointment_id', '=', id).execute()
+      if (next.length > 0) await tx.insertInto('appointment_participants').values(next.map(user_id => ({ appointment_id: id, user_id }))).execute()
+      participants = next
+    }
+    const span = spanOfFields(values)
+    const appt = await tx.updateTable('appointments')
+      .set({ ...values, span_start: span.firstStart, span_end: span.lastEnd, updated_at: new Date(), version: before.version + 1 })
+      .where('id', '=', id).returningAll().executeTakeFirstOrThrow()
+    await record(tx, [{ org_id: appt.org_id, entity: 'appointment', entity_id: id, op: 'update', origin: actor.origin, actor_id: actor.user.id, detail: changedFields(before, appt) }])
+    await syncPlacements(tx, await snapshot(tx, appt), await placementsFor(tx, appt, participants), { origin: actor.origin, actorId: actor.user.id, clientBody: opts.clientBody, op: 'update' })
+    return { ...appt, participant_ids: participants }
+  })
+}
+
+/**
+ * The owner (or anyone who may write the home calendar) deletes it for
+ * everyone; a participant who deletes it only leaves the meeting.
+ */
+export async function deleteAppointment (db: Db, actor: Actor, id: number, opts: { ifVersion?: number } = {}): Promise<'deleted' | 'left'> {
+  return db.transaction().execute(async tx => {
+    const { appt, role } = await loadAppointment(tx, actor.user, id, 'write')
+    if (opts.ifVersion !== undefined && opts.ifVersion !== appt.version) throw new DomainError('precondition-failed', 'the appointment changed meanwhile')
+    const home = await requireCalendar(tx, actor.user, appt.calendar_id, 'read').catch(() => null)
+    const mayDeleteForAll = role.isOwner || (!role.isParticipant && home !== null && home.access !== 'read')
+    const ctx = { origin: actor.origin, actorId: actor.user.id }
+    if (!mayDeleteForAll) {
+      await tx.deleteFrom('appointment_participants').where('appointment_id', '=', id).where('user_id', '=', actor.user.id).execute()
+      const participants = await participantsOf(tx, id)
+      await record(tx, [{ org_id: appt.org_id, entity: 'appointment', entity_id: id, op: 'update', origin: actor.origin, actor_id: actor.user.id, detail: { left: actor.user.id } }])
+      await syncPlacements(tx, await snapshot(tx, appt), await placementsFor(tx, appt, participants), { ...ctx, op: 'update' })
+      return 'left'
+    }
+    await removeAllPlacements(tx, { kind: 'appointment', id, orgId: appt.org_id }, ctx)
+    await tx.deleteFrom('appointments').where('id', '=', id).execute()
+    await record(tx, [{ org_id: appt.org_id, entity: 'appointment', entity_id: id, op: 'delete', origin: actor.origin, actor_id: actor.user.id, detail: { uid: appt.uid } }])
+    return 'deleted'
+  })
+}
+
+function changedFields (before: Record<string, unknown>, after: Record<string, unknown>): Record<string, unknown> {
+  const changed: string[] = []
+  for (const key of Object.keys(after)) {
+    if (key === 'updated_at' || key === 'version') continue
+    if (JSON.stringify(before[key]) !== JSON.stringify(after[key])) changed.push(key)
+  }
+  return { fields: changed }
+}
+
+export { changedFields }

@@ -1,0 +1,75 @@
+import type { Db } from '../db/connect.ts'
+import type { Case, ItemKind, User } from '../db/schema.ts'
+import type { Actor } from './actor.ts'
+import { DomainError, invalid, notFound } from './errors.ts'
+import { record } from './journal.ts'
+import { checkCaseRename } from './rules.ts'
+import { text } from './values.ts'
+
+export type CaseInput = { title?: string; kind?: 'matter' | 'project' | 'client' }
+const KINDS = ['matter', 'project', 'client']
+
+function checkKind (kind: unknown) {
+  if (kind !== undefined && !KINDS.includes(kind as string)) throw invalid('kind', `must be one of ${KINDS.join(', ')}`)
+}
+
+export async function createCase (db: Db, actor: Actor, input: CaseInput): Promise<Case> {
+  const title = text('title', input.title, { max: 500, required: true })
+  checkKind(input.kind)
+  return db.transaction().execute(async tx => {
+    const row = await tx.insertInto('cases').values({ org_id: actor.user.org_id, title, kind: input.kind ?? 'matter' }).returningAll().executeTakeFirstOrThrow()
+    await record(tx, [{ org_id: row.org_id, entity: 'case', entity_id: row.id, op: 'create', origin: actor.origin, actor_id: actor.user.id }])
+    return row
+  })
+}
+
+export async function getCase (db: Db, actor: User, id: number): Promise<Case> {
+  const row = await db.selectFrom('cases').selectAll().where('id', '=', id).where('org_id', '=', actor.org_id).executeTakeFirst()
+  if (row === undefined) throw notFound('case')
+  return row
+}
+
+export async function updateCase (db: Db, actor: Actor, id: number, input: CaseInput): Promise<Case> {
+  if (input.title !== undefined) text('title', input.title, { max: 500, required: true })
+  checkKind(input.kind)
+  return db.transaction().execute(async tx => {
+    const before = await getCase(tx, actor.user, id)
+    if (input.title !== undefined) checkCaseRename(actor.user, before, input.title)
+    const row = await tx.updateTable('cases').set({ title: input.title ?? before.title, kind: input.kind ?? before.kind, updated_at: new Date() })
+      .where('id', '=', id).returningAll().executeTakeFirstOrThrow()
+    await record(tx, [{ org_id: row.org_id, entity: 'case', entity_id: id, op: 'update', origin: actor.origin, actor_id: actor.user.id }])
+    return row
+  })
+}
+
+/** A case still linked from appointments or tasks stays: deleting it would silently strip them. */
+export async function deleteCase (db: Db, actor: Actor, id: number): Promise<void> {
+  await db.transaction().execute(async tx => {
+    const row = await getCase(tx, actor.user, id)
+    const used = await tx.selectFrom('appointments').select('id').where('case_id', '=', id).limit(1).executeTakeFirst() ??
+      await tx.selectFrom('tasks').select('id').where('case_id', '=', id).limit(1).executeTakeFirst()
+    if (used !== undefined) throw new DomainError('conflict', 'the case still has appointments or tasks; move them first', { rule: 'case-in-use' })
+    await tx.deleteFrom('cases').where('id', '=', id).execute()
+    await record(tx, [{ org_id: row.org_id, entity: 'case', entity_id: id, op: 'delete', origin: actor.origin, actor_id: actor.user.id }])
+  })
+}
+
+export async function listCases (db: Db, actor: User) {
+  return db.selectFrom('cases').selectAll().where('org_id', '=', actor.org_id).orderBy('id').execute()
+}
+
+export async function createItemType (db: Db, actor: Actor, input: { name?: string; appliesTo?: ItemKind }) {
+  const name = text('name', input.name, { max: 200, required: true })
+  if (input.appliesTo !== 'appointment' && input.appliesTo !== 'task') throw invalid('appliesTo', 'must be appointment or task')
+  return db.transaction().execute(async tx => {
+    const dup = await tx.selectFrom('item_types').select('id').where('org_id', '=', actor.user.org_id).where('applies_to', '=', input.appliesTo!).where('name', '=', name).executeTakeFirst()
+    if (dup !== undefined) throw new DomainError('conflict', `a ${input.appliesTo} type "${name}" exists already`, { field: 'name' })
+    const row = await tx.insertInto('item_types').values({ org_id: actor.user.org_id, applies_to: input.appliesTo!, name }).returningAll().executeTakeFirstOrThrow()
+    await record(tx, [{ org_id: row.org_id, entity: 'item_type', entity_id: row.id, op: 'create', origin: actor.origin, actor_id: actor.user.id }])
+    return row
+  })
+}
+
+export async function listItemTypes (db: Db, actor: User) {
+  return db.selectFrom('item_types').selectAll().where('org_id', '=', actor.org_id).orderBy('id').execute()
+}

@@ -1,0 +1,93 @@
+import type { Db } from '../db/connect.ts'
+import type { User } from '../db/schema.ts'
+import { visibleCalendars } from './access.ts'
+import { invalid } from './errors.ts'
+import { participantsOf, type AppointmentView } from './appointments.ts'
+import { instant } from './values.ts'
+
+export type ListFilter = {
+  from?: string
+  to?: string
+  calendarId?: number
+  caseId?: number
+  withoutCase?: boolean
+  typeId?: number
+  status?: string
+  ownerId?: number
+  cursor?: string
+  limit?: number
+}
+
+export type Page<T> = { items: T[]; nextCursor: string | null }
+
+const encode = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url')
+function decode<T> (cursor: string, check: (v: unknown) => v is T): T {
+  try {
+    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))
+    if (check(v)) return v
+  } catch {}
+  throw invalid('cursor', 'is not a cursor this server handed out')
+}
+
+function limitOf (limit: number | undefined): number {
+  if (limit === undefined) return 100
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw invalid('limit', 'must be from 1 to 1000')
+  return limit
+}
+
+/** Appointments the user may see: in visible calendars or where they take part; ordered by start. */
+export async function listAppointments (db: Db, actor: User, f: ListFilter): Promise<Page<AppointmentView>> {
+  const limit = limitOf(f.limit)
+  const calendarIds = (await visibleCalendars(db, actor)).map(c => c.id)
+  const from = f.from === undefined ? undefined : instant('from', f.from)
+  const to = f.to === undefined ? undefined : instant('to', f.to)
+  if (from !== undefined && to !== undefined && to <= from) throw invalid('to', 'must be after from')
+  let q = db.selectFrom('appointments').selectAll().where('org_id', '=', actor.org_id)
+    .where(eb => eb.or([
+      ...(calendarIds.length > 0 ? [eb('calendar_id', 'in', calendarIds)] : []),
+      eb('id', 'in', eb.selectFrom('appointment_participants').select('appointment_id').where('user_id', '=', actor.id))
+    ]))
+  if (to !== undefined) q = q.where('span_start', '<', to)
+  if (from !== undefined) q = q.where(eb => eb.or([eb('span_end', 'is', null), eb('span_end', '>', from)]))
+  if (f.calendarId !== undefined) q = q.where('calendar_id', '=', f.calendarId)
+  if (f.caseId !== undefined) q = q.where('case_id', '=', f.caseId)
+  if (f.withoutCase === true) q = q.where('case_id', 'is', null)
+  if (f.typeId !== undefined) q = q.where('type_id', '=', f.typeId)
+  if (f.status !== undefined) q = q.where('status', '=', f.status as never)
+  if (f.ownerId !== undefined) q = q.where('owner_id', '=', f.ownerId)
+  if (f.cursor !== undefined) {
+    const [start, id] = decode(f.cursor, (v): v is [string, number] => Array.isArray(v) && typeof v[0] === 'string' && Number.isInteger(v[1]))
+    q = q.where(eb => eb.or([eb('span_start', '>', new Date(start)), eb.and([eb('span_start', '=', new Date(start)), eb('id', '>', id)])]))
+  }
+  const rows = await q.orderBy('span_start').orderBy('id').limit(limit + 1).execute()
+  const page = rows.slice(0, limit)
+  const items = await Promise.all(page.map(async a => ({ ...a, participant_ids: await participantsOf(db, a.id) })))
+  const last = page.at(-1)
+  return { items, nextCursor: rows.length > limit && last !== undefined ? encode([last.span_start!.toISOString(), last.id]) : null }
+}
+
+/** Tasks the user may see: in visible lists, assigned to them or created by them; ordered by id. */
+export async function listTasks (db: Db, actor: User, f: ListFilter & { assigneeId?: number }) {
+  const limit = limitOf(f.limit)
+  const calendarIds = (await visibleCalendars(db, actor)).map(c => c.id)
+  let q = db.selectFrom('tasks').selectAll().where('org_id', '=', actor.org_id)
+    .where(eb => eb.or([
+      ...(calendarIds.length > 0 ? [eb('calendar_id', 'in', calendarIds)] : []),
+      eb('assignee_id', '=', actor.id), eb('created_by', '=', actor.id)
+    ]))
+  const from = f.from === undefined ? undefined : instant('from', f.from)
+  const to = f.to === undefined ? undefined : instant('to', f.to)
+  if (from !== undefined) q = q.where(eb => eb(eb.fn.coalesce('due_at', 'planned_end', 'planned_start'), '>=', from))
+  if (to !== undefined) q = q.where(eb => eb(eb.fn.coalesce('planned_start', 'due_at', 'planned_end'), '<', to))
+  if (f.calendarId !== undefined) q = q.where('calendar_id', '=', f.calendarId)
+  if (f.caseId !== undefined) q = q.where('case_id', '=', f.caseId)
+  if (f.withoutCase === true) q = q.where('case_id', 'is', null)
+  if (f.typeId !== undefined) q = q.where('type_id', '=', f.typeId)
+  if (f.status !== undefined) q = q.where('status', '=', f.status as never)
+  if (f.assigneeId !== undefined) q = q.where('assignee_id', '=', f.assigneeId)
+  if (f.ownerId !== undefined) q = q.where('assignee_id', '=', f.ownerId)
+  if (f.cursor !== undefined) q = q.where('id', '>', decode(f.cursor, (v): v is number => Number.isInteger(v)))
+  const rows = await q.orderBy('id').limit(limit + 1).execute()
+  const items = rows.slice(0, limit)
+  return { items, nextCursor: rows.length > limit ? encode(items.at(-1)!.id) : null }
+}

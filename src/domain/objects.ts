@@ -1,0 +1,79 @@
+import { createHash } from 'node:crypto'
+import type { Db } from '../db/connect.ts'
+import type { CalendarObject, ItemKind } from '../db/schema.ts'
+import { record, type Origin } from './journal.ts'
+import { renderItem, spanOf } from './ical-mapping.ts'
+
+/**
+ * Keeps the calendar object resources of one CRM item in step with it: one per
+ * calendar that shows the item (the home calendar and each participant's).
+ * Each copy keeps its own body as its client last wrote it; CRM fields are
+ * patched into it, so nobody's alarms or X- properties are lost.
+ */
+export type Placement = { calendarId: number; name?: string }
+
+/** The body a client sent for one of the copies; stored exactly as sent. */
+export type ClientBody = { calendarId: number; name: string; ical: string }
+
+export type ItemSnapshot = { kind: ItemKind; id: number; orgId: number; uid: string; component: 'VEVENT' | 'VTODO'; fields: Parameters<typeof renderItem>[1] }
+
+export function etagOf (ical: string): string {
+  return `"${createHash('sha256').update(ical).digest('base64url').slice(0, 22)}"`
+}
+
+export function objectName (uid: string): string {
+  const safe = uid.replace(/[^A-Za-z0-9._@-]/g, '_').slice(0, 200)
+  return `${safe === '' ? 'item' : safe}.ics`
+}
+
+export async function objectsOf (tx: Db, kind: ItemKind, id: number): Promise<CalendarObject[]> {
+  return tx.selectFrom('calendar_objects').selectAll().where('item_kind', '=', kind).where('item_id', '=', id).execute()
+}
+
+export async function syncPlacements (
+  tx: Db,
+  item: ItemSnapshot,
+  placements: Placement[],
+  ctx: { origin: Origin; actorId: number | null; clientBody?: ClientBody; op: 'create' | 'update' }
+): Promise<void> {
+  const existing = await objectsOf(tx, item.kind, item.id)
+  const byCalendar = new Map(existing.map(o => [o.calendar_id, o]))
+  const wanted = new Set(placements.map(p => p.calendarId))
+
+  for (const gone of existing.filter(o => !wanted.has(o.calendar_id))) {
+    await removeObject(tx, gone, item, ctx)
+  }
+  for (const place of placements) {
+    const current = byCalendar.get(place.calendarId)
+    const fromClient = ctx.clientBody?.calendarId === place.calendarId ? ctx.clientBody : undefined
+    const ical = fromClient?.ical ?? renderItem(item.component, item.fields, current?.ical)
+    if (current !== undefined && current.ical === ical) continue
+    const name = current?.name ?? fromClient?.name ?? place.name ?? objectName(item.uid)
+    const [seq] = await record(tx, [{
+      org_id: item.orgId, entity: item.kind, entity_id: item.id, op: current === undefined ? 'create' : 'update',
+      calendar_id: place.calendarId, object_name: name, origin: ctx.origin, actor_id: ctx.actorId
+    }])
+    const span = spanOf(ical)
+    const values = {
+      ical, etag: etagOf(ical), size: Buffer.byteLength(ical), uid: item.uid, component: item.component,
+      first_start: span.firstStart, last_end: span.lastEnd, modified_seq: seq!, updated_at: new Date()
+    }
+    if (current === undefined) {
+      await tx.insertInto('calendar_objects').values({ ...values, calendar_id: place.calendarId, name, item_kind: item.kind, item_id: item.id }).execute()
+    } else {
+      await tx.updateTable('calendar_objects').set(values).where('id', '=', current.id).execute()
+    }
+  }
+}
+
+async function removeObject (tx: Db, obj: CalendarObject, item: Pick<ItemSnapshot, 'kind' | 'id' | 'orgId'>, ctx: { origin: Origin; actorId: number | null }) {
+  await record(tx, [{
+    org_id: item.orgId, entity: item.kind, entity_id: item.id, op: 'delete',
+    calendar_id: obj.calendar_id, object_name: obj.name, origin: ctx.origin, actor_id: ctx.actorId
+  }])
+  await tx.deleteFrom('calendar_objects').where('id', '=', obj.id).execute()
+}
+
+export async function removeAllPlacements (tx: Db, item: Pick<ItemSnapshot, 'kind' | 'id' | 'orgId'>, ctx: { origin: Origin; actorId: number | null }) {
+  for (const obj of await objectsOf(tx, item.kind, item.id)) await removeObject(tx, obj, item, ctx)
+}

@@ -1,0 +1,113 @@
+import type { Db } from '../db/connect.ts'
+import type { Role, User } from '../db/schema.ts'
+import { hashPassword } from '../auth/passwords.ts'
+import { requireAdmin } from './access.ts'
+import type { Actor } from './actor.ts'
+import { defaultCalendarOf } from './calendars.ts'
+import { DomainError, invalid, notFound } from './errors.ts'
+import { record, type Origin } from './journal.ts'
+import { text, timeZone } from './values.ts'
+
+export type UserInput = {
+  login?: string
+  name?: string
+  email?: string | null
+  role?: Role
+  password?: string
+  timezone?: string
+  disabled?: boolean
+  canChangePlannedDates?: boolean
+  canRenameCases?: boolean
+}
+
+const LOGIN = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$/
+const EMAIL = /^[^\s@]+@[^\s@]+$/
+
+export function checkPassword (field: string, pw: unknown): string {
+  const value = text(field, pw, { max: 1000 })
+  if (value.length < 8) throw invalid(field, 'must be at least 8 characters')
+  return value
+}
+
+function check (input: UserInput) {
+  if (input.login !== undefined && !LOGIN.test(input.login)) throw invalid('login', 'must start with a letter or digit and use only letters, digits and . _ @ + -')
+  if (input.name !== undefined) text('name', input.name, { max: 200, required: true })
+  if (input.email !== undefined && input.email !== null && !EMAIL.test(input.email)) throw invalid('email', 'is not an e-mail address')
+  if (input.role !== undefined && input.role !== 'admin' && input.role !== 'user') throw invalid('role', 'must be admin or user')
+  if (input.timezone !== undefined) timeZone('timezone', input.timezone)
+}
+
+export async function createOrg (db: Db, name: string, origin: Origin): Promise<{ id: number }> {
+  return db.transaction().execute(async tx => {
+    const org = await tx.insertInto('orgs').values({ name: text('name', name, { max: 200, required: true }), settings: '{}' }).returning('id').executeTakeFirstOrThrow()
+    const company = await tx.insertInto('calendars').values({
+      org_id: org.id, owner_id: null, kind: 'company', slug: 'company', name: `${name} calendar`, components: ['VEVENT'], dead_props: '{}'
+    }).returning('id').executeTakeFirstOrThrow()
+    await record(tx, [
+      { org_id: org.id, entity: 'org', entity_id: org.id, op: 'create', origin, actor_id: null },
+      { org_id: org.id, entity: 'calendar', entity_id: company.id, op: 'create', calendar_id: company.id, origin, actor_id: null }
+    ])
+    return org
+  })
+}
+
+/** Creates a user with their default calendar and task list. `actor` null = the CLI or first start. */
+export async function createUser (db: Db, actor: Actor | null, orgId: number, input: UserInput): Promise<User> {
+  if (actor !== null) { requireAdmin(actor.user); orgId = actor.user.org_id }
+  check(input)
+  if (input.login === undefined) throw invalid('login', 'is required')
+  const hash = input.password === undefined ? null : await hashPassword(checkPassword('password', input.password))
+  return db.transaction().execute(async tx => {
+    const taken = await tx.selectFrom('users').select('id').where(eb => eb(eb.fn('lower', ['login']), '=', input.login!.toLowerCase())).executeTakeFirst()
+    if (taken !== undefined) throw new DomainError('conflict', `the login "${input.login}" is taken`, { field: 'login' })
+    const user = await tx.insertInto('users').values({
+      org_id: orgId, login: input.login!, name: input.name ?? input.login!, email: input.email ?? null,
+      role: input.role ?? 'user', password_hash: hash, timezone: input.timezone ?? 'UTC',
+      can_change_planned_dates: input.canChangePlannedDates ?? true, can_rename_cases: input.canRenameCases ?? true
+    }).returningAll().executeTakeFirstOrThrow()
+    await defaultCalendarOf(tx, user.id, 'personal')
+    await defaultCalendarOf(tx, user.id, 'tasks')
+    await record(tx, [{ org_id: orgId, entity: 'user', entity_id: user.id, op: 'create', origin: actor?.origin ?? 'cli', actor_id: actor?.user.id ?? null }])
+    return user
+  })
+}
+
+export async function updateUser (db: Db, actor: Actor | null, id: number, input: UserInput): Promise<User> {
+  check(input)
+  const self = actor !== null && actor.user.id === id
+  if (actor !== null && !self) requireAdmin(actor.user)
+  if (self && actor!.user.role !== 'admin' && (input.role !== undefined || input.disabled !== undefined || input.canChangePlannedDates !== undefined || input.canRenameCases !== undefined || input.login !== undefined)) {
+    throw new DomainError('forbidden', 'only an administrator may change roles, permissions or logins')
+  }
+  const hash = input.password === undefined ? undefined : await hashPassword(checkPassword('password', input.password))
+  return db.transaction().execute(async tx => {
+    const before = await tx.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst()
+    if (before === undefined || (actor !== null && before.org_id !== actor.user.org_id)) throw notFound('user')
+    const user = await tx.updateTable('users').set({
+      login: input.login ?? before.login, name: input.name ?? before.name,
+      email: input.email === undefined ? before.email : input.email, role: input.role ?? before.role,
+      password_hash: hash ?? before.password_hash, timezone: input.timezone ?? before.timezone,
+      disabled: input.disabled ?? before.disabled,
+      can_change_planned_dates: input.canChangePlannedDates ?? before.can_change_planned_dates,
+      can_rename_cases: input.canRenameCases ?? before.can_rename_cases
+    }).where('id', '=', id).returningAll().executeTakeFirstOrThrow()
+    await record(tx, [{ org_id: user.org_id, entity: 'user', entity_id: id, op: 'update', origin: actor?.origin ?? 'cli', actor_id: actor?.user.id ?? null, detail: { password: hash !== undefined } }])
+    return user
+  })
+}
+
+export async function findUserByLogin (db: Db, login: string): Promise<User | undefined> {
+  return db.selectFrom('users').selectAll().where(eb => eb(eb.fn('lower', ['login']), '=', login.toLowerCase())).executeTakeFirst()
+}
+
+export async function listUsers (db: Db, actor: User | null) {
+  let q = db.selectFrom('users').selectAll().orderBy('id')
+  if (actor !== null) q = q.where('org_id', '=', actor.org_id)
+  return q.execute()
+}
+
+export async function getUser (db: Db, actor: User, id: number): Promise<User> {
+  const user = await db.selectFrom('users').selectAll().where('id', '=', id).where('org_id', '=', actor.org_id).executeTakeFirst()
+  if (user === undefined) throw notFound('user')
+  return user
+}

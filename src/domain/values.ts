@@ -1,0 +1,65 @@
+import { rrulestr } from 'rrule'
+import { invalid } from './errors.ts'
+
+const zones = new Set(Intl.supportedValuesOf('timeZone'))
+zones.add('UTC')
+
+export function timeZone (field: string, value: unknown): string {
+  if (typeof value !== 'string' || !(zones.has(value) || isZone(value))) throw invalid(field, `"${String(value)}" is not an IANA time zone such as Europe/Warsaw`)
+  return value
+}
+
+function isZone (name: string): boolean {
+  try { new Intl.DateTimeFormat('en', { timeZone: name }); return true } catch { return false }
+}
+
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/
+
+/** An instant: ISO 8601 with a Z or an offset, so it cannot be misread in another zone. */
+export function instant (field: string, value: unknown): Date {
+  if (typeof value !== 'string' || !ISO_INSTANT.test(value)) throw invalid(field, 'must be a date-time with a time zone offset, e.g. 2026-03-29T09:00:00+02:00')
+  const d = new Date(value)
+  if (Number.isNaN(d.getTime())) throw invalid(field, `"${value}" is not a valid date-time`)
+  return d
+}
+
+export function optionalInstant (field: string, value: unknown): Date | null {
+  return value === null || value === undefined ? null : instant(field, value)
+}
+
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/
+
+export function dateOnly (field: string, value: unknown): string {
+  const m = typeof value === 'string' ? ISO_DATE.exec(value) : null
+  if (m === null) throw invalid(field, 'must be a date like 2026-03-29')
+  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])))
+  if (d.toISOString().slice(0, 10) !== value) throw invalid(field, `"${String(value)}" is not a calendar date`)
+  return value as string
+}
+
+export function text (field: string, value: unknown, { max = 10_000, required = false } = {}): string {
+  if (typeof value !== 'string') throw invalid(field, 'must be a string')
+  if (required && value.trim() === '') throw invalid(field, 'must not be empty')
+  if (value.length > max) throw invalid(field, `must be at most ${max} characters`)
+  return value
+}
+
+/** An RRULE value (without the "RRULE:" prefix), checked by the same engine that expands it. */
+export function recurrenceRule (field: string, value: unknown): string | null {
+  if (value === null || value === undefined || value === '') return null
+  if (typeof value !== 'string') throw invalid(field, 'must be an RRULE string such as FREQ=WEEKLY;BYDAY=MO')
+  const rule = value.replace(/^RRULE:/i, '').trim()
+  if (!/^FREQ=/i.test(rule) && !/;FREQ=/i.test(rule)) throw invalid(field, 'must contain FREQ, e.g. FREQ=WEEKLY;BYDAY=MO')
+  try {
+    rrulestr(`RRULE:${rule}`)
+  } catch (err) {
+    throw invalid(field, `is not a valid RRULE: ${(err as Error).message}`)
+  }
+  return rule.toUpperCase()
+}
+
+export function addDays (date: string, days: number): string {
+  const d = new Date(`${date}T00:00:00Z`)
+  d.setUTCDate(d.getUTCDate() + days)
+  return d.toISOString().slice(0, 10)
+}

@@ -1,0 +1,51 @@
+import { randomUUID } from 'node:crypto'
+import Fastify, { type FastifyInstance } from 'fastify'
+import swagger from '@fastify/swagger'
+import type { Kalends } from './app.ts'
+import { apiV1 } from './api/v1/routes.ts'
+import { DomainError } from './domain/errors.ts'
+import { problemOf, sendProblem } from './http/problem.ts'
+import { registerHealth } from './ops/health.ts'
+import { registerMetrics } from './ops/metrics.ts'
+
+/** The HTTP face of one process: API, operations endpoints and, as they land, DAV, feeds and pages. */
+export async function buildServer (k: Kalends): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: { level: k.config.logLevel, redact: ['req.headers.authorization', 'req.headers.cookie'] },
+    bodyLimit: k.config.maxBodyBytes,
+    trustProxy: process.env.KALENDS_TRUST_PROXY === 'true',
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    disableRequestLogging: false,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+    routerOptions: { ignoreTrailingSlash: true }
+  })
+  app.decorateRequest('user', null)
+  app.addHook('onSend', async (request, reply) => { reply.header('x-request-id', request.id) })
+
+  app.setErrorHandler(async (err, request, reply) => {
+    const problem = problemOf(err)
+    if (problem.status >= 500) request.log.error({ err }, 'request failed')
+    const headers: Record<string, string> = {}
+    if (err instanceof DomainError && err.retryAfterSeconds !== undefined) headers['retry-after'] = String(err.retryAfterSeconds)
+    if (problem.status === 401) headers['www-authenticate'] = 'Basic realm="Kalends", charset="UTF-8"'
+    return sendProblem(reply, request, problem, headers)
+  })
+  app.setNotFoundHandler(async (request, reply) => sendProblem(reply, request, { type: 'about:blank', title: 'Not found', status: 404, detail: `nothing at ${request.method} ${request.url}` }))
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Kalends API', version: '1', description: 'The CRM store of appointments, tasks, calendars and cases.' },
+      components: { securitySchemes: { basic: { type: 'http', scheme: 'basic' }, bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ basic: [] }, { bearer: [] }]
+    }
+  })
+  registerHealth(app, k)
+  registerMetrics(app)
+  await app.register(async api => {
+    api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+    await api.register(async authed => apiV1(authed, k))
+  }, { prefix: '/api/v1' })
+  return app
+}
