@@ -11,9 +11,13 @@
 
 export type TimeRange = { start?: Date; end?: Date };
 
+/** The collations the parser accepts; anything else is refused with CALDAV:supported-collation. */
+export type Collation = 'i;ascii-casemap' | 'i;octet' | 'i;unicode-casemap';
+
 export type TextMatch = {
   value: string;
-  collation: string;
+  /** Narrower than `string` so the value is assignable to src/ical/filter.ts's TextMatch. */
+  collation: Collation;
   negate: boolean;
   matchType?: 'equals' | 'contains' | 'starts-with' | 'ends-with';
 };
@@ -37,6 +41,10 @@ export type CompFilter = {
 };
 
 /** Collations Kalends evaluates (RFC 4791 §7.5.1 requires the first two; RFC 5051 adds the third). */
-export const SUPPORTED_COLLATIONS: readonly string[] = Object.freeze(['i;ascii-casemap', 'i;octet', 'i;unicode-casemap']);
+export const SUPPORTED_COLLATIONS: readonly Collation[] = Object.freeze(['i;ascii-casemap', 'i;octet', 'i;unicode-casemap'] as const);
 
-export const DEFAULT_COLLATION = 'i;ascii-casemap';
+export const DEFAULT_COLLATION: Collation = 'i;ascii-casemap';
+
+export function isSupportedCollation(c: string): c is Collation {
+  return (SUPPORTED_COLLATIONS as readonly string[]).includes(c);
+}

@@ -296,6 +296,7 @@ class Parser {
     this.i++; // <
     const rawName = this.readName();
     const rawAttrs: [string, string][] = [];
+    const seenAttrs = new Set<string>();
     let selfClosed = false;
     for (;;) {
       const before = this.i;
@@ -317,7 +318,8 @@ class Parser {
       const raw = s.slice(this.i + 1, end);
       if (raw.includes('<')) this.fail(`"<" is not allowed in the value of attribute ${an}`);
       const value = this.decodeRefs(raw.replace(/\r\n?|[\n\t]/g, ' '), this.i + 1);
-      for (const [n] of rawAttrs) if (n === an) this.fail(`duplicate attribute ${an}`);
+      if (seenAttrs.has(an)) this.fail(`duplicate attribute ${an}`);
+      seenAttrs.add(an);
       rawAttrs.push([an, value]);
       this.i = end + 1;
     }

@@ -7,6 +7,12 @@ import {
   parseCalendarQuery, parseMkcalendar, parseMkcol, parsePropfind, parseProppatch, parseReport, parseUtcDateTime,
 } from './requests.ts';
 import type { CalendarQueryReport } from './requests.ts';
+import type { CompFilter } from './filter-model.ts';
+import type { CompFilter as MatcherCompFilter } from '../../ical/filter.ts';
+
+// Compile-time check: the parsed filter model can be handed to the iCalendar matcher unchanged.
+const _shared: (f: CompFilter) => MatcherCompFilter = (f) => f;
+void _shared;
 
 const throwsDav = (t: Test, fn: () => unknown, expect: { message?: RegExp; precondition?: string; status?: number } = {}) => {
   try {

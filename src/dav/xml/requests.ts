@@ -3,7 +3,7 @@
 // structure. Unknown elements from foreign namespaces are ignored, as RFC 4918 §17 asks.
 
 import { DavXmlError } from './errors.ts';
-import { DEFAULT_COLLATION, SUPPORTED_COLLATIONS } from './filter-model.ts';
+import { DEFAULT_COLLATION, SUPPORTED_COLLATIONS, isSupportedCollation } from './filter-model.ts';
 import type { CompFilter, ParamFilter, PropFilter, TextMatch, TimeRange } from './filter-model.ts';
 import { decodeHref } from './href.ts';
 import { NS_CALDAV, NS_CS, NS_DAV, caldav, dav, qname, qnameOf } from './names.ts';
@@ -322,7 +322,7 @@ const MATCH_TYPES = ['equals', 'contains', 'starts-with', 'ends-with'] as const;
 
 function parseTextMatch(el: XmlElement): TextMatch {
   const collation = el.attrs['collation'] ?? DEFAULT_COLLATION;
-  if (!SUPPORTED_COLLATIONS.includes(collation)) {
+  if (!isSupportedCollation(collation)) {
     throw new DavXmlError(`collation ${JSON.stringify(collation)} is not supported (supported: ${SUPPORTED_COLLATIONS.join(', ')})`, {
       precondition: caldav('supported-collation'),
     });
