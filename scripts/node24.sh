@@ -70,6 +70,8 @@ kalends_node24__main() {
             echo "kalends: cannot create a temporary folder in $kalends_node24__parent" >&2
             return 1
         }
+        # mktemp -d makes the folder private (0700); the cache may serve other users.
+        chmod 755 "$kalends_node24__tmp" || true
         if ! (cd "$kalends_node24__tmp" &&
             npm install --prefix "$kalends_node24__tmp" --no-save --no-package-lock \
                 --no-audit --no-fund --no-update-notifier --loglevel=error \
