@@ -3,13 +3,17 @@
 # Kalends server image.
 #
 #   docker build -t kalends .
-#   docker run --init -p 8080:8080 -v kalends-data:/data kalends
+#   openssl rand -base64 32 > kalends.key      # once; keep it with your backups
+#   docker run --init -p 8080:8080 -v kalends-data:/data \
+#       -e KALENDS_SECRET_KEY="$(cat kalends.key)" kalends
 #
 # Node 24 runs the TypeScript sources directly (type stripping): no build step.
 # The entry is `node src/cli.ts serve`, the same one scripts/start and CI use;
 # on an empty database it creates the first admin and prints how to sign in
-# (see `docker logs`).  Configure with environment variables (HOST, PORT,
-# KALENDS_DATA_DIR, database URL...); persistent state lives in /data.
+# (see `docker logs`).  NODE_ENV=production makes KALENDS_SECRET_KEY required
+# (it encrypts stored secrets, so it must stay the same across restarts).
+# Other settings are environment variables too (DATABASE_URL for PostgreSQL,
+# KALENDS_PUBLIC_URL, ...; see README); the embedded database lives in /data.
 
 ARG NODE_IMAGE=node:24-bookworm-slim
 
