@@ -1,0 +1,278 @@
+import { createHash } from 'node:crypto'
+import { sql } from 'kysely'
+import type { Db } from '../db/connect.ts'
+import type { ResolvedFeed } from '../domain/feeds.ts'
+import { foldLine } from '../ical/serialize.ts'
+import { formatUtc } from '../ical/time.ts'
+import { canonicalTzid, vtimezoneFor } from '../ical/timezones.ts'
+
+/**
+ * Renders a feed from the stored calendar object bodies, line by line, so
+ * whatever a client or the CRM wrote (X- properties, alarms, overridden
+ * instances, the client's own VTIMEZONE for odd TZIDs) comes through as it
+ * was, and only what the busy-only and private rules forbid is taken out.
+ */
+
+export type FeedOptions = {
+  /** VTODOs too (`?tasks=1`) */
+  tasks: boolean
+  /** busy-only even on a full feed (`?busy=1`; a busy-only feed is always busy-only) */
+  busy: boolean
+  /** prefix each title with its calendar's name (favourites feeds; `?prefix=0` turns it off) */
+  prefix: boolean
+  /** window on the objects' UTC span (`?from=&to=`), null = open */
+  from: Date | null
+  to: Date | null
+}
+
+export type FeedSettings = {
+  /** REFRESH-INTERVAL and X-PUBLISHED-TTL */
+  refresh: string
+}
+
+export type ObjectRow = {
+  calendar_id: number
+  item_kind: 'appointment' | 'task'
+  uid: string
+  component: 'VEVENT' | 'VTODO'
+  ical: string
+  updated_at: Date
+  owner_id: number | null
+  private: boolean | null
+  assignee_id: number | null
+  created_by: number | null
+}
+
+/** Properties a busy-only component keeps: when, how often, and whether it blocks time. */
+const BUSY_KEEP = new Set(['DTSTART', 'DTEND', 'DURATION', 'DUE', 'RRULE', 'RDATE', 'EXDATE', 'EXRULE', 'RECURRENCE-ID', 'SEQUENCE', 'STATUS', 'TRANSP', 'DTSTAMP'])
+
+export async function loadObjects (db: Db, calendarIds: number[], opts: Pick<FeedOptions, 'tasks' | 'from' | 'to'>): Promise<ObjectRow[]> {
+  if (calendarIds.length === 0) return []
+  let q = db.selectFrom('calendar_objects as o')
+    .leftJoin('appointments as a', join => join.onRef('a.id', '=', 'o.item_id').on('o.item_kind', '=', 'appointment'))
+    .leftJoin('tasks as t', join => join.onRef('t.id', '=', 'o.item_id').on('o.item_kind', '=', 'task'))
+    .select(['o.calendar_id', 'o.item_kind', 'o.uid', 'o.component', 'o.ical', 'o.updated_at', 'a.owner_id', 'a.private', 't.assignee_id', 't.created_by'])
+    .where('o.calendar_id', 'in', calendarIds)
+  if (!opts.tasks) q = q.where('o.component', '=', 'VEVENT')
+  const { from, to } = opts
+  if (to !== null) q = q.where(eb => eb.or([eb('o.first_start', 'is', null), eb('o.first_start', '<', to)]))
+  if (from !== null) q = q.where(eb => eb.or([eb('o.last_end', 'is', null), eb('o.last_end', '>', from)]))
+  return q.orderBy(sql`o.first_start`, sql`asc nulls last`).orderBy('o.id').execute() as Promise<ObjectRow[]>
+}
+
+/** A TEXT value (RFC 5545 §3.3.11). */
+function escapeText (s: string): string {
+  return s.replace(/\\/g, '\\\\').replace(/[;,]/g, '\\$&').replace(/\r\n|\r|\n/g, '\\n')
+}
+
+/** The name of a content line, upper-cased: what comes before the first ';' or ':'. */
+function nameOf (line: string): string {
+  let i = 0
+  while (i < line.length) {
+    const c = line.charCodeAt(i)
+    if (c === 58 /* : */ || c === 59 /* ; */) break
+    i++
+  }
+  return line.slice(0, i).toUpperCase()
+}
+
+/** Index of the ':' that starts the value, skipping quoted parameter values. */
+function valueStart (line: string): number {
+  let quoted = false
+  for (let i = 0; i < line.length; i++) {
+    const c = line.charCodeAt(i)
+    if (c === 34) quoted = !quoted
+    else if (c === 58 && !quoted) return i
+  }
+  return -1
+}
+
+const TZID_PARAM = /;TZID=("[^"]*"|[^;:]*)/i
+
+function tzidOf (line: string): string | null {
+  const m = TZID_PARAM.exec(line)
+  if (m === null) return null
+  const v = m[1]!
+  return v.startsWith('"') ? v.slice(1, -1) : v
+}
+
+type Split = { components: string[][]; zones: Map<string, string[]> }
+
+/** The top-level components of a stored body as unfolded lines, and its VTIMEZONEs by TZID. */
+export function splitBody (body: string): Split {
+  const lines = body.replace(/\r?\n[ \t]/g, '').split(/\r?\n/)
+  const components: string[][] = []
+  const zones = new Map<string, string[]>()
+  let depth = 0
+  let current: string[] | null = null
+  let kind = ''
+  for (const line of lines) {
+    if (line === '') continue
+    const head = line.length > 4 ? line.slice(0, 4).toUpperCase() : ''
+    if (head === 'BEGI' && /^BEGIN:/i.test(line)) {
+      depth++
+      if (depth === 2) { current = [line]; kind = line.slice(6).trim().toUpperCase() } else if (depth > 2) current?.push(line)
+      continue
+    }
+    if (head === 'END:') {
+      if (depth === 2 && current !== null) {
+        current.push(line)
+        if (kind === 'VEVENT' || kind === 'VTODO') components.push(current)
+        else if (kind === 'VTIMEZONE') {
+          const tz = current.find(l => nameOf(l) === 'TZID')
+          if (tz !== undefined) zones.set(tz.slice(valueStart(tz) + 1), current)
+        }
+        current = null
+      } else if (depth > 2) current?.push(line)
+      depth--
+      continue
+    }
+    if (depth >= 2) current?.push(line)
+  }
+  return { components, zones }
+}
+
+/** CLASS other than PUBLIC (RFC 5545 §3.8.1.3: unknown values count as PRIVATE) on any component. */
+export function isPrivateBody (components: string[][]): boolean {
+  for (const comp of components) {
+    let depth = 0
+    for (const line of comp) {
+      const name = nameOf(line)
+      if (name === 'BEGIN') depth++
+      else if (name === 'END') depth--
+      else if (depth === 1 && name === 'CLASS' && line.slice(valueStart(line) + 1).trim().toUpperCase() !== 'PUBLIC') return true
+    }
+  }
+  return false
+}
+
+const busyUid = (uid: string) => `${createHash('sha256').update(uid).digest('hex').slice(0, 32)}@busy.kalends`
+
+type Mark = { summaryPrefix: string; category: string } | null
+
+/**
+ * One component for the feed. Full: as stored, with the calendar's mark when
+ * asked. Busy: the times only, "Busy" for a title, no alarms or other
+ * subcomponents, and a UID that does not give the original away.
+ */
+function transform (comp: string[], busy: boolean, mark: Mark, dtstamp: string, tzids: Set<string>, out: string[]): void {
+  let depth = 0
+  let hasStamp = false
+  let hasSummary = false
+  for (const line of comp) {
+    const name = nameOf(line)
+    if (name === 'BEGIN') {
+      depth++
+      if (depth === 1 || !busy) out.push(line)
+      continue
+    }
+    if (name === 'END') {
+      if (depth === 1) {
+        if (!hasStamp) out.push(`DTSTAMP:${dtstamp}`)
+        if (busy) out.push(`SUMMARY:${mark?.summaryPrefix ?? ''}Busy`)
+        else if (!hasSummary && mark !== null) out.push(`SUMMARY:${mark.summaryPrefix.trimEnd()}`)
+        if (mark !== null && !busy) out.push(`CATEGORIES:${mark.category}`)
+        out.push(line)
+      } else if (!busy) out.push(line)
+      depth--
+      continue
+    }
+    if (depth !== 1) {
+      if (!busy) {
+        out.push(line)
+        const tz = tzidOf(line)
+        if (tz !== null) tzids.add(tz)
+      }
+      continue
+    }
+    if (name === 'DTSTAMP') hasStamp = true
+    if (busy) {
+      if (name === 'UID') { out.push(`UID:${busyUid(line.slice(valueStart(line) + 1))}`); continue }
+      if (!BUSY_KEEP.has(name)) continue
+    } else if (name === 'SUMMARY') {
+      hasSummary = true
+      if (mark !== null) {
+        const at = valueStart(line) + 1
+        out.push(line.slice(0, at) + mark.summaryPrefix + line.slice(at))
+        continue
+      }
+    }
+    out.push(line)
+    const tz = tzidOf(line)
+    if (tz !== null) tzids.add(tz)
+  }
+}
+
+/** A VTIMEZONE for a TZID used: the library's for IANA names, else the client's own, else the library's under that name. */
+function vtimezone (tzid: string, fromBodies: Map<string, string[]>): string | null {
+  const canonical = canonicalTzid(tzid)
+  if (canonical === 'UTC') return null
+  if (canonical === tzid) return vtimezoneFor(tzid)
+  const own = fromBodies.get(tzid)
+  if (own !== undefined) return own.map(l => foldLine(l) + '\r\n').join('')
+  const block = canonical === null ? null : vtimezoneFor(canonical)
+  return block === null ? null : block.replace(/^TZID:.*$/m, foldLine(`TZID:${tzid}`))
+}
+
+function foldFast (line: string): string {
+  return line.length <= 75 && Buffer.byteLength(line) <= 75 ? line : foldLine(line)
+}
+
+export type Rendered = { body: string; objects: number }
+
+export function renderFeed (resolved: ResolvedFeed, rows: ObjectRow[], opts: FeedOptions, settings: FeedSettings): Rendered {
+  const { feed, user, calendars } = resolved
+  const busyFeed = feed.busy_only || opts.busy
+  const byId = new Map(calendars.map(c => [c.id, c]))
+  const favourites = feed.scope === 'favourites'
+  const marks = new Map<number, Mark>(calendars.map(c => [c.id, favourites
+    // Outlook's category names cannot hold commas, and some parsers split on escaped ones
+    ? { summaryPrefix: opts.prefix ? `[${escapeText(c.name)}] ` : '', category: escapeText(c.name.replace(/\s*,\s*/g, ' ')) }
+    : null]))
+  const tzids = new Set<string>()
+  const zonesFromBodies = new Map<string, string[]>()
+  const items: string[] = []
+  const seen = new Set<string>()
+  let objects = 0
+  for (const row of rows) {
+    // one appointment can sit in several favourite calendars (its participants'): show it once
+    if (seen.has(row.uid)) continue
+    seen.add(row.uid)
+    const { components, zones } = splitBody(row.ical)
+    for (const [id, lines] of zones) if (!zonesFromBodies.has(id)) zonesFromBodies.set(id, lines)
+    const isOwner = row.item_kind === 'appointment'
+      ? row.owner_id === user.id
+      : row.assignee_id === user.id || row.created_by === user.id
+    const busy = busyFeed || (!isOwner && (row.private === true || isPrivateBody(components)))
+    const stamp = formatUtc(row.updated_at.getTime())
+    const mark = marks.get(row.calendar_id) ?? null
+    for (const comp of components) transform(comp, busy, mark, stamp, tzids, items)
+    objects++
+  }
+
+  const only = feed.scope === 'calendar' ? byId.get(feed.calendar_id!) : undefined
+  const baseName = feed.name !== '' ? feed.name : only?.name ?? `${user.name}: favourites`
+  const calName = busyFeed ? `${baseName} (busy)` : baseName
+  const zone = only?.timezone ?? user.timezone
+  const head = [
+    'BEGIN:VCALENDAR',
+    'VERSION:2.0',
+    'PRODID:-//Kalends//Kalends feeds//EN',
+    'CALSCALE:GREGORIAN',
+    'METHOD:PUBLISH',
+    `NAME:${escapeText(calName)}`,
+    `X-WR-CALNAME:${escapeText(calName)}`,
+    ...(!busyFeed && only !== undefined && only.description !== '' ? [`X-WR-CALDESC:${escapeText(only.description)}`] : []),
+    ...(canonicalTzid(zone) !== null ? [`X-WR-TIMEZONE:${zone}`] : []),
+    `REFRESH-INTERVAL;VALUE=DURATION:${settings.refresh}`,
+    `X-PUBLISHED-TTL:${settings.refresh}`,
+    ...(only?.color != null ? [`X-APPLE-CALENDAR-COLOR:${only.color.slice(0, 7)}`] : [])
+  ]
+  let body = head.map(l => foldFast(l) + '\r\n').join('')
+  for (const tzid of [...tzids].sort()) body += vtimezone(tzid, zonesFromBodies) ?? ''
+  const parts: string[] = []
+  for (const line of items) parts.push(foldFast(line))
+  parts.push('END:VCALENDAR', '')
+  body += parts.join('\r\n')
+  return { body, objects }
+}
