@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import swagger from '@fastify/swagger'
 import type { Kalends } from './app.ts'
 import { apiV1 } from './api/v1/routes.ts'
+import { caldav } from './caldav/plugin.ts'
 import { DomainError } from './domain/errors.ts'
 import { problemOf, sendProblem } from './http/problem.ts'
 import { registerHealth } from './ops/health.ts'
@@ -47,5 +48,6 @@ export async function buildServer (k: Kalends): Promise<FastifyInstance> {
     api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
     await api.register(async authed => apiV1(authed, k))
   }, { prefix: '/api/v1' })
+  await app.register(async dav => caldav(dav, k))
   return app
 }

@@ -1,0 +1,79 @@
+import type { FastifyRequest } from 'fastify'
+import type { Kalends } from '../app.ts'
+import type { User } from '../db/schema.ts'
+import type { VisibleCalendar } from '../domain/access.ts'
+import type { Actor } from '../domain/actor.ts'
+import { createCalendar, deleteCalendar, listCalendars, updateCalendar, type CalendarInput } from '../domain/calendars.ts'
+import {
+  calendarVersion, deleteObject, getObject, getObjects, listObjects, objectChanges, putObject,
+  type ListOptions, type ObjectChanges, type ObjectRow, type Preconditions, type PutResult
+} from '../domain/calendar-objects.ts'
+import { findUserByLogin, listUsers } from '../domain/users.ts'
+import { authenticate } from '../http/authenticate.ts'
+import { calendarSegment } from './paths.ts'
+
+/** A calendar as it appears in the requesting user's home. */
+export type DavCalendar = VisibleCalendar & { segment: string; ownerLogin: string | null }
+
+/**
+ * What the CalDAV handlers need from the store. Handlers never touch the
+ * database: every read and write goes through this, and every write through
+ * the domain layer (business rules, journal).
+ */
+export interface CalDavBackend {
+  authenticate (request: FastifyRequest): Promise<User | null>
+  /** A user of the viewer's organisation by login; null when there is none. */
+  user (viewer: User, login: string): Promise<User | null>
+  users (viewer: User): Promise<User[]>
+  calendars (viewer: User): Promise<DavCalendar[]>
+  calendar (viewer: User, segment: string): Promise<DavCalendar | null>
+  /** The calendar's journal position: the base of its ctag and sync token. */
+  calendarVersion (viewer: User, calendarId: number): Promise<number>
+  object (viewer: User, calendarId: number, name: string, withBody?: boolean): Promise<ObjectRow | null>
+  objects (viewer: User, calendarId: number, names: string[], withBody?: boolean): Promise<ObjectRow[]>
+  list (viewer: User, calendarId: number, opts?: ListOptions): Promise<ObjectRow[]>
+  changes (viewer: User, calendarId: number, since: number, opts?: { limit?: number; withBody?: boolean }): Promise<ObjectChanges>
+  put (actor: Actor, calendarId: number, name: string, body: string, cond: Preconditions): Promise<PutResult>
+  remove (actor: Actor, calendarId: number, name: string, cond: Preconditions): Promise<'deleted' | 'left'>
+  createCalendar (actor: Actor, input: CalendarInput): Promise<void>
+  updateCalendar (actor: Actor, calendarId: number, input: CalendarInput & { deadProps?: Record<string, string | null> }): Promise<void>
+  deleteCalendar (actor: Actor, calendarId: number): Promise<void>
+}
+
+/** The backend over Kalends' domain layer. */
+export function domainBackend (k: Kalends): CalDavBackend {
+  const db = k.db
+  async function calendars (viewer: User): Promise<DavCalendar[]> {
+    const visible = await listCalendars(db, viewer)
+    const needLogins = visible.some(c => c.owner_id !== null && c.owner_id !== viewer.id)
+    const logins = new Map<number, string>()
+    if (needLogins) for (const u of await listUsers(db, viewer)) logins.set(u.id, u.login)
+    return visible.map(c => {
+      const ownerLogin = c.owner_id === null ? null : c.owner_id === viewer.id ? viewer.login : logins.get(c.owner_id) ?? null
+      return { ...c, ownerLogin, segment: calendarSegment(c, viewer.id, ownerLogin) }
+    })
+  }
+  return {
+    authenticate: request => authenticate(db, k.signIn, request),
+    async user (viewer, login) {
+      if (login.toLowerCase() === viewer.login.toLowerCase()) return viewer
+      const u = await findUserByLogin(db, login)
+      return u === undefined || u.org_id !== viewer.org_id ? null : u
+    },
+    users: viewer => listUsers(db, viewer),
+    calendars,
+    async calendar (viewer, segment) {
+      return (await calendars(viewer)).find(c => c.segment === segment) ?? null
+    },
+    calendarVersion: (viewer, id) => calendarVersion(db, viewer, id),
+    object: (viewer, id, name, withBody = true) => getObject(db, viewer, id, name, withBody),
+    objects: (viewer, id, names, withBody = true) => getObjects(db, viewer, id, names, withBody),
+    list: (viewer, id, opts) => listObjects(db, viewer, id, opts),
+    changes: (viewer, id, since, opts) => objectChanges(db, viewer, id, since, opts),
+    put: (actor, id, name, body, cond) => putObject(db, actor, id, name, body, cond),
+    remove: (actor, id, name, cond) => deleteObject(db, actor, id, name, cond),
+    async createCalendar (actor, input) { await createCalendar(db, actor, input) },
+    async updateCalendar (actor, id, input) { await updateCalendar(db, actor, id, input) },
+    async deleteCalendar (actor, id) { await deleteCalendar(db, actor, id) }
+  }
+}

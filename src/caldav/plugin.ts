@@ -1,0 +1,57 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { Kalends } from '../app.ts'
+import { domainBackend, type CalDavBackend } from './backend.ts'
+import { del } from './delete.ts'
+import { DavError, sendError } from './errors.ts'
+import { get } from './get.ts'
+import { mkcalendar } from './mkcalendar.ts'
+import { ALLOW, options } from './options.ts'
+import { ROOT, requestPath } from './paths.ts'
+import { propfind } from './propfind.ts'
+import { proppatch } from './proppatch.ts'
+import { put } from './put.ts'
+import { report } from './report.ts'
+import type { Ctx } from './resources.ts'
+
+const BODY_METHODS = ['PROPFIND', 'PROPPATCH', 'REPORT', 'MKCALENDAR', 'MKCOL']
+const METHODS = ['OPTIONS', 'GET', 'HEAD', 'PUT', 'DELETE', 'POST', ...BODY_METHODS]
+
+/**
+ * The CalDAV server, as a Fastify plugin: /.well-known/caldav, and
+ * everything under /dav/ (layout in paths.ts). Request bodies are read as
+ * strings in this scope only; every error answers with a DAV:error body.
+ */
+export async function caldav (app: FastifyInstance, k: Kalends, backend: CalDavBackend = domainBackend(k)): Promise<void> {
+  for (const m of BODY_METHODS) if (!app.supportedMethods.includes(m)) app.addHttpMethod(m, { hasBody: true })
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: k.config.maxBodyBytes }, (_req, body, done) => done(null, body))
+  app.setErrorHandler(async (err, request, reply) => sendError(reply, request, err))
+
+  const wellKnown = async (_request: FastifyRequest, reply: FastifyReply) => reply.code(301).header('location', ROOT).header('cache-control', 'no-cache').send()
+  app.route({ method: METHODS, url: '/.well-known/caldav', handler: wellKnown, exposeHeadRoute: false })
+  app.route({ method: 'PROPFIND', url: '/', handler: wellKnown })
+
+  const handler = async (request: FastifyRequest, reply: FastifyReply) => {
+    const path = requestPath(request.url)
+    reply.header('dav', '1, 3, calendar-access, extended-mkcol')
+    if (request.method === 'OPTIONS') return options(reply)
+    const user = await backend.authenticate(request)
+    if (user === null) throw new DavError(401, 'sign in with your user name and an app password', undefined, { 'www-authenticate': 'Basic realm="Kalends", charset="UTF-8"' })
+    const ctx: Ctx = { backend, user, actor: { user, origin: 'caldav' }, request, maxResourceSize: k.config.maxBodyBytes, versions: new Map() }
+    const body = typeof request.body === 'string' ? request.body : undefined
+    switch (request.method) {
+      case 'PROPFIND': return propfind(ctx, path, body, reply)
+      case 'PROPPATCH': return proppatch(ctx, path, body, reply)
+      case 'REPORT': return report(ctx, path, body, reply)
+      case 'GET': return get(ctx, path, reply, false)
+      case 'HEAD': return get(ctx, path, reply, true)
+      case 'PUT': return put(ctx, path, body, reply)
+      case 'DELETE': return del(ctx, path, reply)
+      case 'MKCALENDAR': return mkcalendar(ctx, path, body, reply, 'MKCALENDAR')
+      case 'MKCOL': return mkcalendar(ctx, path, body, reply, 'MKCOL')
+      default: throw new DavError(405, `${request.method} is not supported here`, undefined, { allow: ALLOW })
+    }
+  }
+  app.route({ method: METHODS, url: '/dav', handler, exposeHeadRoute: false })
+  app.route({ method: METHODS, url: '/dav/*', handler, exposeHeadRoute: false })
+}

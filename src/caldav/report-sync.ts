@@ -1,0 +1,67 @@
+import type { FastifyReply } from 'fastify'
+import { dav, type MultistatusResponse, type SyncCollectionReport } from '../dav/xml/index.ts'
+import { DavError } from './errors.ts'
+import { SYNC_PREFIX, calendarToken, homeToken } from './properties.ts'
+import { objectResponse } from './calendar-data.ts'
+import { responsesFor } from './propfind.ts'
+import { sendMultistatus } from './respond.ts'
+import { calendarHref, calendarsOf, objectHref, versionOf, type Ctx, type Resource } from './resources.ts'
+
+/** Most members one sync-collection answer carries; the rest follow with a 507 and a continuation token. */
+export const SYNC_PAGE = 1000
+
+const invalidToken = (reason: string) => new DavError(403, reason, dav('valid-sync-token'))
+
+function parseCalendarToken (token: string, calendarId: number, now: number): number {
+  if (token === '') return 0
+  const m = new RegExp(`^${SYNC_PREFIX.replaceAll('.', '\\.')}(\\d+)-(\\d+)$`).exec(token)
+  if (m === null || Number(m[1]) !== calendarId) throw invalidToken('the sync token was not handed out for this calendar; sync again from scratch')
+  const seq = Number(m[2])
+  if (!Number.isSafeInteger(seq) || seq > now) throw invalidToken('the sync token is unknown; sync again from scratch')
+  return seq
+}
+
+/**
+ * RFC 6578 sync-collection, sync-level 1: changed members with their
+ * properties, deleted ones as 404 without propstat, and the new token. With
+ * a limit (the client's or the server's page) a 507 on the collection says
+ * more follow from the token given.
+ */
+export async function syncCollection (ctx: Ctx, target: Resource, req: SyncCollectionReport, reply: FastifyReply) {
+  if (req.syncLevel === 'infinite') throw new DavError(403, 'only sync-level 1 is supported: calendars have no sub-collections', dav('sync-traversal-supported'))
+  if (target.kind === 'home') return homeSync(ctx, target, req, reply)
+  if (target.kind !== 'calendar') throw new DavError(403, 'sync-collection applies to calendars and the calendar home', dav('supported-report'))
+  const cal = target.cal
+  const now = await versionOf(ctx, cal.id)
+  const since = parseCalendarToken(req.syncToken, cal.id, now)
+  const limit = Math.min(req.limit ?? SYNC_PAGE, SYNC_PAGE)
+  const withBody = req.props.kind === 'prop' && req.props.props.some(p => p.endsWith('}calendar-data'))
+  const changes = await ctx.backend.changes(ctx.user, cal.id, since, { limit, withBody })
+  const responses: MultistatusResponse[] = []
+  for (const row of changes.changed) responses.push(await objectResponse(ctx, cal, row, req.props, req.calendarData))
+  for (const name of changes.deleted) responses.push({ href: objectHref(ctx, cal, name), status: 404 })
+  if (changes.truncated) {
+    responses.push({ href: target.path, status: 507, error: undefined, responseDescription: 'more changes follow: repeat the request with the sync-token of this answer' })
+  }
+  return sendMultistatus(reply, responses, calendarToken(cal.id, changes.seq))
+}
+
+/**
+ * sync-collection on the home (iCal looks for it there): the calendars whose
+ * contents or properties changed since the token; every one on a fresh sync.
+ */
+async function homeSync (ctx: Ctx, target: Extract<Resource, { kind: 'home' }>, req: SyncCollectionReport, reply: FastifyReply) {
+  const token = await homeToken(ctx)
+  let since = 0
+  if (req.syncToken !== '') {
+    const m = /^urn:kalends:sync:home-(\d+)-([0-9a-z]+)$/.exec(req.syncToken)
+    if (m === null) throw invalidToken('the sync token is unknown; sync again from scratch')
+    since = Number(m[1])
+    if (req.syncToken.split('-').at(-1) !== token.split('-').at(-1)) since = 0
+  }
+  const members: Resource[] = []
+  for (const cal of await calendarsOf(ctx)) {
+    if (since === 0 || await versionOf(ctx, cal.id) > since) members.push({ kind: 'calendar', path: calendarHref(ctx, cal), cal })
+  }
+  return sendMultistatus(reply, await responsesFor(ctx, members, req.props), token)
+}

@@ -1,0 +1,91 @@
+import type { FastifyRequest } from 'fastify'
+import type { User } from '../db/schema.ts'
+import type { Actor } from '../domain/actor.ts'
+import type { ObjectRow } from '../domain/calendar-objects.ts'
+import type { CalDavBackend, DavCalendar } from './backend.ts'
+import { CALENDARS, PRINCIPALS, ROOT, calendarPath, homePath, objectPath, parsePath, principalPath } from './paths.ts'
+
+/** One DAV request: who asks, through which backend, with per-request caches. */
+export type Ctx = {
+  backend: CalDavBackend
+  user: User
+  actor: Actor
+  request: FastifyRequest
+  maxResourceSize: number
+  /** calendar id → journal position, so one request asks at most once */
+  versions: Map<number, Promise<number>>
+  calendars?: Promise<DavCalendar[]>
+}
+
+export type Resource =
+  | { kind: 'root'; path: string }
+  | { kind: 'principals'; path: string }
+  | { kind: 'principal'; path: string; principal: User }
+  | { kind: 'calendars'; path: string }
+  | { kind: 'home'; path: string; owner: User }
+  | { kind: 'calendar'; path: string; cal: DavCalendar }
+  | { kind: 'object'; path: string; cal: DavCalendar; obj: ObjectRow }
+
+/** A path inside a calendar that does not exist yet (a PUT target). */
+export type Missing = { kind: 'missing'; path: string; cal: DavCalendar; name: string }
+
+export function calendarsOf (ctx: Ctx): Promise<DavCalendar[]> {
+  ctx.calendars ??= ctx.backend.calendars(ctx.user)
+  return ctx.calendars
+}
+
+export async function calendarBySegment (ctx: Ctx, segment: string): Promise<DavCalendar | null> {
+  return (await calendarsOf(ctx)).find(c => c.segment === segment) ?? null
+}
+
+export function versionOf (ctx: Ctx, calendarId: number): Promise<number> {
+  let v = ctx.versions.get(calendarId)
+  if (v === undefined) {
+    v = ctx.backend.calendarVersion(ctx.user, calendarId)
+    ctx.versions.set(calendarId, v)
+  }
+  return v
+}
+
+const own = (ctx: Ctx, login: string) => login.toLowerCase() === ctx.user.login.toLowerCase()
+
+/**
+ * The resource at a path, or null when there is none the user may see:
+ * other people's homes and calendars answer 404 like things that do not exist.
+ */
+export async function resolve (ctx: Ctx, rawPath: string, opts: { withBody?: boolean; allowMissing?: boolean } = {}): Promise<Resource | Missing | null> {
+  const p = parsePath(rawPath)
+  switch (p.kind) {
+    case 'root': return { kind: 'root', path: ROOT }
+    case 'principals': return { kind: 'principals', path: PRINCIPALS }
+    case 'calendars': return { kind: 'calendars', path: CALENDARS }
+    case 'principal': {
+      const principal = await ctx.backend.user(ctx.user, p.login)
+      return principal === null ? null : { kind: 'principal', path: principalPath(principal.login), principal }
+    }
+    case 'home':
+      return own(ctx, p.login) ? { kind: 'home', path: homePath(ctx.user.login), owner: ctx.user } : null
+    case 'calendar': {
+      if (!own(ctx, p.login)) return null
+      const cal = await calendarBySegment(ctx, p.calendar)
+      return cal === null ? null : { kind: 'calendar', path: calendarPath(ctx.user.login, cal.segment), cal }
+    }
+    case 'object': {
+      if (!own(ctx, p.login)) return null
+      const cal = await calendarBySegment(ctx, p.calendar)
+      if (cal === null) return null
+      const obj = await ctx.backend.object(ctx.user, cal.id, p.object, opts.withBody ?? false)
+      if (obj === null) return opts.allowMissing === true ? { kind: 'missing', path: objectPath(ctx.user.login, cal.segment, p.object), cal, name: p.object } : null
+      return { kind: 'object', path: objectPath(ctx.user.login, cal.segment, obj.name), cal, obj }
+    }
+    default: return null
+  }
+}
+
+export function calendarHref (ctx: Ctx, cal: DavCalendar): string {
+  return calendarPath(ctx.user.login, cal.segment)
+}
+
+export function objectHref (ctx: Ctx, cal: DavCalendar, name: string): string {
+  return objectPath(ctx.user.login, cal.segment, name)
+}

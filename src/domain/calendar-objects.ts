@@ -1,0 +1,200 @@
+import type { Db } from '../db/connect.ts'
+import type { CalendarObject, User } from '../db/schema.ts'
+import { parseObject, type ComponentType } from '../ical/parse.ts'
+import { requireCalendar, type VisibleCalendar } from './access.ts'
+import type { Actor } from './actor.ts'
+import { createAppointment, deleteAppointment, updateAppointment } from './appointments.ts'
+import { DomainError, invalid, notFound } from './errors.ts'
+import { appointmentInputFromIcal, taskInputFromIcal } from './ical-mapping.ts'
+import { calendarSeq, objectChangesSince } from './journal.ts'
+import { createTask, deleteTask, updateTask } from './tasks.ts'
+
+/**
+ * The calendar object resources of a calendar as CalDAV sees them: read by
+ * name, listed (with a time-range prefilter done in SQL), changed since a
+ * journal sequence, and written: a client's PUT or DELETE becomes the CRM
+ * operation on the appointment or task behind it, so business rules and the
+ * journal apply, and the exact body is kept for the copy the client wrote.
+ */
+export type ObjectMeta = Pick<CalendarObject, 'id' | 'calendar_id' | 'name' | 'uid' | 'component' | 'etag' | 'size' | 'updated_at' | 'modified_seq' | 'item_kind' | 'item_id'>
+export type ObjectRow = ObjectMeta & { ical?: string }
+
+const META = ['id', 'calendar_id', 'name', 'uid', 'component', 'etag', 'size', 'updated_at', 'modified_seq', 'item_kind', 'item_id'] as const
+
+export type ListOptions = {
+  withBody?: boolean
+  component?: 'VEVENT' | 'VTODO'
+  /** keep objects whose instances may touch [start, end]: the coarse prefilter; the exact test is the caller's */
+  range?: { start?: Date; end?: Date }
+}
+
+function select (db: Db, calendarId: number, withBody: boolean) {
+  const q = db.selectFrom('calendar_objects').select([...META]).where('calendar_id', '=', calendarId)
+  return withBody ? q.select('ical') : q
+}
+
+export async function readableCalendar (db: Db, user: User, calendarId: number): Promise<VisibleCalendar> {
+  return requireCalendar(db, user, calendarId, 'read')
+}
+
+export async function getObject (db: Db, user: User, calendarId: number, name: string, withBody = true): Promise<ObjectRow | null> {
+  await readableCalendar(db, user, calendarId)
+  return (await select(db, calendarId, withBody).where('name', '=', name).executeTakeFirst()) ?? null
+}
+
+export async function getObjects (db: Db, user: User, calendarId: number, names: string[], withBody = true): Promise<ObjectRow[]> {
+  await readableCalendar(db, user, calendarId)
+  if (names.length === 0) return []
+  return select(db, calendarId, withBody).where('name', 'in', names).execute()
+}
+
+/** Every object of the calendar, or those a time range may touch; bodies only when asked for. */
+export async function listObjects (db: Db, user: User, calendarId: number, opts: ListOptions = {}): Promise<ObjectRow[]> {
+  await readableCalendar(db, user, calendarId)
+  let q = select(db, calendarId, opts.withBody === true)
+  if (opts.component !== undefined) q = q.where('component', '=', opts.component)
+  const end = opts.range?.end
+  const start = opts.range?.start
+  if (end !== undefined) q = q.where(eb => eb.or([eb('first_start', 'is', null), eb('first_start', '<=', end)]))
+  if (start !== undefined) q = q.where(eb => eb.or([eb('last_end', 'is', null), eb('last_end', '>=', start)]))
+  return q.orderBy('id').execute()
+}
+
+export async function calendarVersion (db: Db, user: User, calendarId: number): Promise<number> {
+  await readableCalendar(db, user, calendarId)
+  return calendarSeq(db, calendarId)
+}
+
+export type ObjectChanges = { seq: number; changed: ObjectRow[]; deleted: string[]; truncated: boolean }
+
+/**
+ * What changed in the calendar after journal sequence `since` (0: everything
+ * there is). `seq` is the sequence the answer is complete up to; with a limit
+ * it stops early and says so.
+ */
+export async function objectChanges (db: Db, user: User, calendarId: number, since: number, opts: { limit?: number; withBody?: boolean } = {}): Promise<ObjectChanges> {
+  await readableCalendar(db, user, calendarId)
+  const now = await calendarSeq(db, calendarId)
+  const withBody = opts.withBody === true
+  if (since === 0) {
+    let q = select(db, calendarId, withBody).orderBy('modified_seq').orderBy('id')
+    if (opts.limit !== undefined) q = q.limit(opts.limit + 1)
+    const rows = await q.execute()
+    if (opts.limit !== undefined && rows.length > opts.limit) {
+      // every object has its own sequence number, so the page ends exactly at its last one
+      const page = rows.slice(0, opts.limit)
+      return { seq: Number(page.at(-1)!.modified_seq), changed: page, deleted: [], truncated: true }
+    }
+    return { seq: now, changed: rows, deleted: [], truncated: false }
+  }
+  const names = await objectChangesSince(db, calendarId, since, opts.limit === undefined ? undefined : opts.limit + 1)
+  const truncated = opts.limit !== undefined && names.length > opts.limit
+  const page = truncated ? names.slice(0, opts.limit) : names
+  const present = page.length === 0 ? [] : await select(db, calendarId, withBody).where('name', 'in', page.map(n => n.name)).execute()
+  const byName = new Map(present.map(r => [r.name, r]))
+  const changed: ObjectRow[] = []
+  const deleted: string[] = []
+  for (const n of page) {
+    const row = byName.get(n.name)
+    if (row === undefined) deleted.push(n.name); else changed.push(row)
+  }
+  return { seq: truncated ? page.at(-1)!.seq : Math.max(now, since), changed, deleted, truncated }
+}
+
+export type Preconditions = { ifMatch?: string[] | '*'; ifNoneMatch?: string[] | '*' }
+
+function checkPreconditions (current: { etag: string } | undefined, cond: Preconditions) {
+  const { ifMatch, ifNoneMatch } = cond
+  if (ifMatch !== undefined) {
+    if (current === undefined) throw new DomainError('precondition-failed', 'If-Match: the resource does not exist')
+    if (ifMatch !== '*' && !ifMatch.includes(current.etag)) throw new DomainError('precondition-failed', `If-Match: the resource changed, its ETag is now ${current.etag}`)
+  }
+  if (ifNoneMatch !== undefined && current !== undefined) {
+    if (ifNoneMatch === '*' || ifNoneMatch.includes(current.etag)) throw new DomainError('precondition-failed', 'If-None-Match: the resource already exists')
+  }
+}
+
+async function currentWithVersion (db: Db, calendarId: number, name: string) {
+  const obj = await select(db, calendarId, true).where('name', '=', name).executeTakeFirst() as ObjectRow | undefined
+  if (obj === undefined) return undefined
+  const table = obj.item_kind === 'appointment' ? 'appointments' : 'tasks'
+  const item = await db.selectFrom(table).select('version').where('id', '=', obj.item_id).executeTakeFirst()
+  return { ...obj, ical: obj.ical as string, version: item?.version }
+}
+
+/** Keys whose value differs; the timing of an appointment travels together. */
+function changedInput<T extends Record<string, unknown>> (before: T, after: T, groups: string[][] = []): Partial<T> {
+  const out: Record<string, unknown> = {}
+  const differs = (k: string) => JSON.stringify(before[k]) !== JSON.stringify(after[k])
+  for (const k of Object.keys(after)) if (differs(k)) out[k] = after[k]
+  for (const group of groups) {
+    if (group.some(k => k in out)) for (const k of group) if (k in after) out[k] = after[k]
+  }
+  return out as Partial<T>
+}
+
+const TIMING = ['allDay', 'start', 'end', 'timezone']
+
+export type PutResult = { created: boolean; etag: string; body: string }
+
+/**
+ * A client's PUT of `body` as `name` in the calendar: creates the appointment
+ * or task, or edits the one behind the object (a participant's copy edits
+ * the shared appointment). Only fields the client changed are sent to the
+ * domain, so an untouched locked field never trips a business rule.
+ */
+export async function putObject (db: Db, actor: Actor, calendarId: number, name: string, body: string, cond: Preconditions = {}): Promise<PutResult> {
+  const cal = await requireCalendar(db, actor.user, calendarId, 'write')
+  const parsed = parseObject(body, { allowed: cal.components as ComponentType[], maxInstances: 10_000 })
+  const current = await currentWithVersion(db, calendarId, name)
+  checkPreconditions(current, cond)
+  const zone = cal.timezone ?? actor.user.timezone
+  const clientBody = { calendarId, name, ical: body }
+  const clash = await db.selectFrom('calendar_objects').select('name').where('calendar_id', '=', calendarId)
+    .where('uid', '=', parsed.uid).where('name', '!=', name).executeTakeFirst()
+  if (clash !== undefined) throw new DomainError('conflict', `another object in this calendar (${clash.name}) has UID ${parsed.uid}`, { rule: 'no-uid-conflict', field: clash.name })
+  if (current === undefined) {
+    if (parsed.componentType === 'VEVENT') {
+      await createAppointment(db, actor, { ...appointmentInputFromIcal(parsed.index, zone), calendarId, uid: parsed.uid }, { clientBody })
+    } else if (parsed.componentType === 'VTODO') {
+      await createTask(db, actor, { ...taskInputFromIcal(parsed.index, zone), calendarId, uid: parsed.uid }, { clientBody })
+    } else {
+      throw new DomainError('forbidden', `${parsed.componentType} is not stored here`, { rule: 'supported-calendar-component' })
+    }
+    return { created: true, ...(await stored(db, calendarId, name)) }
+  }
+  if (current.uid !== parsed.uid) throw new DomainError('conflict', `the UID of ${name} is ${current.uid} and cannot change`, { rule: 'no-uid-conflict', field: name })
+  if (current.component !== parsed.componentType) throw invalid('body', `${name} holds a ${current.component}, not a ${parsed.componentType}`)
+  const before = parseObject(current.ical).index
+  const ifVersion = current.version
+  if (current.item_kind === 'appointment') {
+    const input = changedInput(appointmentInputFromIcal(before, zone), appointmentInputFromIcal(parsed.index, zone), [TIMING])
+    await updateAppointment(db, actor, current.item_id, input, { ifVersion, clientBody })
+  } else {
+    const input = changedInput(taskInputFromIcal(before, zone) as Record<string, unknown>, taskInputFromIcal(parsed.index, zone) as Record<string, unknown>)
+    if (input.status === undefined && 'actualEnd' in input) delete input.actualEnd
+    await updateTask(db, actor, current.item_id, input, { ifVersion, clientBody })
+  }
+  return { created: false, ...(await stored(db, calendarId, name)) }
+}
+
+async function stored (db: Db, calendarId: number, name: string): Promise<{ etag: string; body: string }> {
+  const row = await db.selectFrom('calendar_objects').select(['etag', 'ical']).where('calendar_id', '=', calendarId).where('name', '=', name).executeTakeFirst()
+  if (row === undefined) throw notFound('calendar object')
+  return { etag: row.etag, body: row.ical }
+}
+
+/**
+ * A client's DELETE: the owner's (or a writer's) delete removes the
+ * appointment for everyone, a participant's removes only their copy; a task
+ * is deleted.
+ */
+export async function deleteObject (db: Db, actor: Actor, calendarId: number, name: string, cond: Preconditions = {}): Promise<'deleted' | 'left'> {
+  await requireCalendar(db, actor.user, calendarId, 'write')
+  const current = await currentWithVersion(db, calendarId, name)
+  if (current === undefined) throw notFound('calendar object')
+  checkPreconditions(current, cond)
+  if (current.item_kind === 'appointment') return deleteAppointment(db, actor, current.item_id, { ifVersion: current.version })
+  await deleteTask(db, actor, current.item_id, { ifVersion: current.version })
+  return 'deleted'
+}
