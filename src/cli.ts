@@ -5,6 +5,7 @@ import { ConfigError, readConfig, type Config } from './config.ts'
 import { DomainError } from './domain/errors.ts'
 import { createUser, listUsers } from './domain/users.ts'
 import { runAdminCommand, orgFor, type AdminCommand } from './ops/admin-commands.ts'
+import { FEED_USAGE, parseFeedArgs } from './feeds/admin.ts'
 import { listenAdminSocket, sendAdminCommand } from './ops/admin-socket.ts'
 import { buildServer } from './server.ts'
 
@@ -17,6 +18,7 @@ const USAGE = `Usage: kalends <command>
   user list
   org add <name>
   org list
+${FEED_USAGE}
 
 Configuration comes from environment variables (and ./.env): HOST, PORT,
 KALENDS_DATA_DIR, DATABASE_URL, KALENDS_PUBLIC_URL, KALENDS_SECRET_KEY, LOG_LEVEL.`
@@ -44,6 +46,7 @@ async function main (argv: string[]): Promise<void> {
     }
     case 'user': return print(await admin(config, userCommand(sub, rest)))
     case 'org': return print(await admin(config, orgCommand(sub, rest)))
+    case 'feed': return print(await admin(config, parseFeedArgs(sub, rest)))
     default: throw new UsageError(`unknown command "${command}"`)
   }
 }

@@ -44,6 +44,7 @@ export async function buildServer (k: Kalends): Promise<FastifyInstance> {
   })
   registerHealth(app, k)
   registerMetrics(app)
+  await app.register(import('./feeds/http.ts'), { k })
   await app.register(async api => {
     api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
     await api.register(async authed => apiV1(authed, k))

@@ -2,6 +2,7 @@ import type { Kalends } from '../app.ts'
 import type { Role } from '../db/schema.ts'
 import { DomainError, notFound } from '../domain/errors.ts'
 import { createOrg, createUser, findUserByLogin, listUsers, updateUser } from '../domain/users.ts'
+import { runFeedCommand, type FeedCommand } from '../feeds/admin.ts'
 
 /** The admin commands the CLI runs, directly or through a running server's socket. */
 export type AdminCommand =
@@ -10,6 +11,7 @@ export type AdminCommand =
   | { cmd: 'user-list' }
   | { cmd: 'org-list' }
   | { cmd: 'org-add'; name: string }
+  | FeedCommand
 
 export type UserSummary = { id: number; login: string; name: string; email: string | null; role: Role; org: number; disabled: boolean }
 
@@ -34,6 +36,8 @@ export async function runAdminCommand (k: Kalends, c: AdminCommand): Promise<unk
       return db.selectFrom('orgs').select(['id', 'name', 'created_at']).orderBy('id').execute()
     case 'org-add':
       return createOrg(db, c.name, 'cli')
+    case 'feed-list': case 'feed-create': case 'feed-rotate': case 'feed-revoke': case 'feed-calendars': case 'feed-calendar':
+      return runFeedCommand(k, c)
     default:
       throw new DomainError('invalid', `unknown command ${(c as { cmd: string }).cmd}`)
   }

@@ -146,4 +146,6 @@ export async function apiV1 (app: FastifyInstance, k: Kalends): Promise<void> {
     const rows = await changesSince(db, request.user!.org_id, q.since ?? 0, q.limit ?? 500)
     return rows.map(c => ({ seq: c.seq, entity: c.entity, entityId: c.entity_id, op: c.op, calendarId: c.calendar_id, objectName: c.object_name, origin: c.origin, actorId: c.actor_id, at: c.at, detail: c.detail }))
   })
+
+  await app.register(import('./feeds.ts'), { k })
 }
