@@ -402,10 +402,20 @@ export function formatRecurrenceId(key: number, form: RawInstance['ridForm']): s
   return `${formatDate(key)}T${pad(d.getUTCHours())}${pad(d.getUTCMinutes())}${pad(d.getUTCSeconds())}`;
 }
 
-/** VEVENT-style overlap of an instance with [start, end) (RFC 4791 §9.9). */
-export function overlaps(i: RawInstance, start: number, end: number): boolean {
-  if (i.endMs > i.startMs) return start < i.endMs && end > i.startMs;
-  return start <= i.startMs && end > i.startMs;
+/** RFC 4791 §9.9 per component type. */
+export function instanceInRange(type: CalendarObject['componentType'], i: RawInstance, r: { start: number; end: number }): boolean {
+  const s = i.startMs;
+  const e = i.endMs;
+  if (type === 'VTODO') {
+    if (!i.hasStart) return r.start < e && r.end >= e; // DUE only
+    if (i.endKind === 'duration') return r.start <= e && (r.end > s || r.end >= e);
+    if (i.endKind === 'end') return (r.start < e || r.start <= s) && (r.end > s || r.end >= e);
+    return r.start <= s && r.end > s;
+  }
+  // VEVENT, VJOURNAL: an instance without extent (timed, no DTEND, or zero DURATION) is a point.
+  const point = (i.endKind === 'none' && !i.allDay) || (i.endKind === 'duration' && e === s) || type === 'VJOURNAL' && !i.allDay;
+  if (point) return r.start <= s && r.end > s;
+  return r.start < e && r.end > s;
 }
 
 export function toInstance(i: RawInstance): Instance {
@@ -421,7 +431,8 @@ export function toInstance(i: RawInstance): Instance {
 }
 
 /**
- * Instances overlapping [start, end), sorted by start. Honours RRULE, RDATE,
+ * Instances overlapping [start, end) by the RFC 4791 §9.9 rule for the
+ * component type, sorted by start. Honours RRULE, RDATE,
  * EXDATE and RECURRENCE-ID overrides (also ones moved into or out of the
  * range). Throws IcalError('too-many-instances') past opts.max instances or
  * opts.maxIterations walked candidates.
@@ -435,10 +446,11 @@ export function rawInstancesBetween(obj: CalendarObject, startMs: number, endMs:
   const max = opts.max ?? DEFAULT_MAX_INSTANCES;
   const fz = resolveFloatingZone(opts.floatingTimezone);
   const out: RawInstance[] = [];
+  const range = { start: startMs, end: endMs };
   const walkOpts: { floatingZone: Timezone | null; maxIterations?: number } = { floatingZone: fz };
   if (opts.maxIterations !== undefined) walkOpts.maxIterations = opts.maxIterations;
   for (const i of walk(obj, startMs, endMs, walkOpts)) {
-    if (!overlaps(i, startMs, endMs)) continue;
+    if (!instanceInRange(obj.componentType, i, range)) continue;
     out.push(i);
     if (out.length > max) throw new IcalError('too-many-instances', `more than ${max} instances in the range`);
   }

@@ -35,17 +35,22 @@ export function joinLines(lines: Iterable<string>): string {
   return out;
 }
 
-/** Unfolded content lines of a component, as ical.js writes them. */
+/** Unfolded content lines of a component, property order kept. */
 export function contentLines(component: Component): string[] {
-  const saved = ICAL.foldLength;
-  let text: string;
-  try {
-    ICAL.foldLength = Number.MAX_SAFE_INTEGER;
-    text = component.toString();
-  } finally {
-    ICAL.foldLength = saved;
-  }
-  return text.split(/\r?\n/).filter((l) => l !== '');
+  const out: string[] = [];
+  const walk = (jcal: unknown[], designSet: unknown): void => {
+    const name = String(jcal[0]).toUpperCase();
+    // The VCALENDAR design set also covers its subcomponents, as in ical.js's own stringify.
+    const set = designSet ?? ICAL.design.getDesignSet(String(jcal[0]));
+    out.push(`BEGIN:${name}`);
+    for (const prop of (jcal[1] ?? []) as unknown[][]) {
+      out.push(ICAL.stringify.property(prop, set as Parameters<typeof ICAL.stringify.property>[1], true));
+    }
+    for (const sub of (jcal[2] ?? []) as unknown[][]) walk(sub, set);
+    out.push(`END:${name}`);
+  };
+  walk(component.toJSON() as unknown[], null);
+  return out;
 }
 
 /** The component as iCalendar text: CRLF line endings, 75-octet folding, trailing CRLF. */
