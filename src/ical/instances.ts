@@ -24,14 +24,14 @@ export interface Instance {
 export interface InstanceOptions {
   /** Most instances to return before failing with too-many-instances. Default 10,000. */
   max?: number;
-  /** Most recurrence candidates to walk (including ones before the range). Default 200,000. */
+  /** Most recurrence candidates to walk (including ones before the range). Default 50,000. */
   maxIterations?: number;
   /** Zone for all-day and floating times (CALDAV:calendar-timezone). Default: read them as UTC. */
   floatingTimezone?: string | Timezone | null;
 }
 
 export const DEFAULT_MAX_INSTANCES = 10_000;
-export const DEFAULT_MAX_ITERATIONS = 200_000;
+export const DEFAULT_MAX_ITERATIONS = 50_000;
 
 /** How an instance's end was derived, for the RFC 4791 §9.9 rules. */
 export type EndKind = 'end' | 'duration' | 'none';

@@ -200,6 +200,7 @@ function resolveTimezones(root: Component, embedded: Set<string>, mode: 'reject'
 
 function decodeAll(c: Component): void {
   for (const p of c.getAllProperties()) {
+    checkRawTimes(p);
     const values = p.getValues();
     for (const v of values) {
       if (v instanceof ICAL.Time) checkTime(v, p.name);
@@ -224,6 +225,25 @@ function checkTime(t: Time, name: string): void {
       Number.isInteger(t.minute) && t.minute >= 0 && t.minute <= 59 &&
       Number.isInteger(t.second) && t.second >= 0 && t.second <= 60));
   if (!ok) throw invalid(`invalid date in ${name.toUpperCase()}`);
+}
+
+const RAW_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2}):(\d{2})Z?)?$/;
+
+/** ical.js normalises impossible fields (month 13 becomes next January); check the text first. */
+function checkRawTimes(p: Property): void {
+  if (p.type !== 'date' && p.type !== 'date-time' && p.type !== 'period') return;
+  for (const raw of p.jCal.slice(3) as unknown[]) {
+    const parts = Array.isArray(raw) ? raw : [raw];
+    for (const part of parts) {
+      if (typeof part !== 'string' || part.startsWith('P') || part.startsWith('-P') || part.startsWith('+P')) continue;
+      const m = RAW_TIME.exec(part);
+      if (!m) throw invalid(`invalid date in ${p.name.toUpperCase()}`);
+      const [y, mo, d, h, mi, se] = m.slice(1).map((x) => (x === undefined ? 0 : Number(x))) as number[];
+      const ok = (y as number) >= 1 && (mo as number) >= 1 && (mo as number) <= 12 && (d as number) >= 1 && (d as number) <= daysIn(y as number, mo as number) &&
+        (h as number) <= 23 && (mi as number) <= 59 && (se as number) <= 60;
+      if (!ok) throw invalid(`invalid date in ${p.name.toUpperCase()}`);
+    }
+  }
 }
 
 function daysIn(year: number, month: number): number {

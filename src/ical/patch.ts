@@ -285,10 +285,19 @@ export function applyFields(text: string, fields: Fields, opts: PatchOptions = {
     const old = lines.slice(masterStart, masterEnd).filter((l, k) => l.name === 'LOCATION' && direct(masterStart + k)).map((l) => l.text);
     if (!sameLines(old, rendered.get('LOCATION') as string[])) replace.set('X-APPLE-STRUCTURED-LOCATION', []);
   }
-  for (const [name, next] of replace) {
+  for (const [name, next] of [...replace]) {
     const old = lines.slice(masterStart, masterEnd).filter((l, k) => l.name === name && direct(masterStart + k)).map((l) => l.text);
-    if (sameLines(old, next)) replace.delete(name);
-    else changed.add(name);
+    if (sameLines(old, next)) {
+      replace.delete(name);
+      continue;
+    }
+    changed.add(name);
+    // A single text-like line keeps its parameters (LANGUAGE, ALTREP, X-...); only the value changes.
+    const only = old[0];
+    const value = next[0];
+    if (old.length === 1 && next.length === 1 && only !== undefined && value !== undefined && !TIMED.has(name)) {
+      replace.set(name, [splitLine(only).head + ':' + splitLine(value).value]);
+    }
   }
   if (changed.size === 0) return text;
 
@@ -344,8 +353,34 @@ export function applyFields(text: string, fields: Fields, opts: PatchOptions = {
   return result;
 }
 
+const TIMED = new Set(['DTSTART', 'DTEND', 'DUE', 'EXDATE', 'RDATE', 'RECURRENCE-ID', 'COMPLETED']);
+
+/** Head (name and parameters) and value of a content line; the first colon outside quotes splits them. */
+function splitLine(line: string): { head: string; value: string } {
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i];
+    if (ch === '"') quoted = !quoted;
+    else if (ch === ':' && !quoted) return { head: line.slice(0, i), value: line.slice(i + 1) };
+  }
+  return { head: line, value: '' };
+}
+
+/** TZID and VALUE parameters of a head, which decide how a time value reads. */
+function timingParams(head: string): string {
+  const params = head.split(';').slice(1).map((p) => p.toUpperCase()).filter((p) => p.startsWith('TZID=') || p.startsWith('VALUE='));
+  return params.filter((p) => p !== 'VALUE=DATE-TIME').sort().join(';');
+}
+
+/** Same values, and for times the same TZID/VALUE; other parameters do not count as a change. */
 function sameLines(a: string[], b: string[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
+  return a.length === b.length && a.every((x, i) => {
+    const y = b[i] as string;
+    const sx = splitLine(x);
+    const sy = splitLine(y);
+    if (sx.value !== sy.value) return false;
+    return !TIMED.has(nameOf(x)) || timingParams(sx.head) === timingParams(sy.head);
+  });
 }
 
 /**
