@@ -1,5 +1,5 @@
 import type { Config } from './config.ts'
-import { openDatabase, type DbHandle } from './db/connect.ts'
+import { openDatabase, type DbHandle, type DbTarget } from './db/connect.ts'
 import { migrate, type MigrationReport } from './db/migrate.ts'
 import { SignIn } from './auth/sign-in.ts'
 import { SecretBox } from './auth/secrets.ts'
@@ -15,7 +15,7 @@ export type Kalends = {
   close (): Promise<void>
 }
 
-export async function openKalends (config: Config, target = config.databaseUrl === null ? { dataDir: config.dataDir } : { url: config.databaseUrl }): Promise<Kalends> {
+export async function openKalends (config: Config, target: DbTarget = config.databaseUrl === null ? { dataDir: config.dataDir } : { url: config.databaseUrl }): Promise<Kalends> {
   const handle = await openDatabase(target)
   let migrations: MigrationReport
   try {

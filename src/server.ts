@@ -6,6 +6,7 @@ import { apiV1 } from './api/v1/routes.ts'
 import { caldav } from './caldav/plugin.ts'
 import { DomainError } from './domain/errors.ts'
 import { problemOf, sendProblem } from './http/problem.ts'
+import { validatorCompiler } from './http/validation.ts'
 import { registerHealth } from './ops/health.ts'
 import { registerMetrics } from './ops/metrics.ts'
 
@@ -18,9 +19,9 @@ export async function buildServer (k: Kalends): Promise<FastifyInstance> {
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     disableRequestLogging: false,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
     routerOptions: { ignoreTrailingSlash: true }
   })
+  app.setValidatorCompiler(validatorCompiler)
   app.decorateRequest('user', null)
   app.addHook('onSend', async (request, reply) => { reply.header('x-request-id', request.id) })
 

@@ -1,17 +1,18 @@
 import type { Db } from '../db/connect.ts'
 import type { Appointment, Task } from '../db/schema.ts'
-import { applyFields, buildObject, parseObject, type ItemFields, type When } from '../ical/index.ts'
+import { applyFields, buildObject, type Fields } from '../ical/patch.ts'
+import { parseObject } from '../ical/parse.ts'
 
 /**
  * The CRM ⇄ iCalendar mapping. CRM fields become standard properties where
  * one exists; the rest travel as X-KALENDS-* so clients keep and return them.
  */
-export type { ItemFields, When }
+export type ItemFields = Fields
 
 export const TASK_STATUS_TO_ICAL = { open: 'NEEDS-ACTION', in_progress: 'IN-PROCESS', review: 'IN-PROCESS', done: 'COMPLETED' } as const
 
-export function renderItem (component: 'VEVENT' | 'VTODO', fields: ItemFields, existing?: string): string {
-  return existing === undefined ? buildObject(component, fields) : applyFields(existing, fields)
+export function renderItem (component: 'VEVENT' | 'VTODO', uid: string, fields: ItemFields, existing?: string): string {
+  return existing === undefined ? buildObject({ ...fields, uid, type: component }) : applyFields(existing, fields)
 }
 
 export function spanOf (ical: string): { firstStart: Date | null; lastEnd: Date | null } {
@@ -19,37 +20,28 @@ export function spanOf (ical: string): { firstStart: Date | null; lastEnd: Date 
   return { firstStart: index.firstStart, lastEnd: index.lastEnd }
 }
 
-type Timing = Pick<Appointment, 'all_day' | 'starts_at' | 'ends_at' | 'start_date' | 'end_date' | 'timezone'>
+type AppointmentValues = Omit<Appointment, 'id' | 'created_at' | 'updated_at' | 'version' | 'span_start' | 'span_end'>
 
-function timing (a: Timing): { start: When | null; end: When | null } {
-  if (a.all_day) {
-    return {
-      start: a.start_date === null ? null : { kind: 'date', date: a.start_date },
-      end: a.end_date === null ? null : { kind: 'date', date: a.end_date }
-    }
-  }
-  const at = (d: Date | null): When | null => d === null ? null : a.timezone === null || a.timezone === 'UTC' ? { kind: 'utc', utc: d } : { kind: 'zoned', utc: d, tzid: a.timezone }
-  return { start: at(a.starts_at), end: at(a.ends_at) }
-}
-
-function baseEventFields (a: Omit<Appointment, 'id' | 'created_at' | 'updated_at' | 'version' | 'span_start' | 'span_end'>): ItemFields {
+function baseEventFields (a: AppointmentValues): ItemFields {
   return {
     summary: a.title,
-    description: a.description,
-    location: a.location,
-    ...timing(a),
+    description: a.description === '' ? null : a.description,
+    location: a.location === '' ? null : a.location,
+    allDay: a.all_day,
+    start: (a.all_day ? a.start_date : a.starts_at) ?? undefined,
+    end: a.all_day ? a.end_date : a.ends_at,
+    timezone: a.all_day || a.timezone === 'UTC' ? null : a.timezone,
     rrule: a.rrule,
-    exdates: a.exdates,
+    exdates: a.exdates.map(d => d.includes('T') ? new Date(d) : d),
     status: a.status.toUpperCase(),
     classification: a.private ? 'PRIVATE' : 'PUBLIC',
-    transparency: a.busy ? 'OPAQUE' : 'TRANSPARENT',
     x: {}
   }
 }
 
 /** The UTC span of all instances of an appointment, the same way CalDAV indexes it. */
-export function spanOfFields (a: Parameters<typeof baseEventFields>[0]): { firstStart: Date | null; lastEnd: Date | null } {
-  return spanOf(buildObject('VEVENT', baseEventFields(a)))
+export function spanOfFields (a: AppointmentValues): { firstStart: Date | null; lastEnd: Date | null } {
+  return spanOf(buildObject({ ...baseEventFields(a), uid: a.uid, type: 'VEVENT' }))
 }
 
 async function names (tx: Db, caseId: number | null, typeId: number | null) {
@@ -68,12 +60,11 @@ export async function appointmentFields (tx: Db, a: Appointment): Promise<ItemFi
 
 export async function taskFields (tx: Db, t: Task): Promise<ItemFields> {
   const { caseTitle, typeName } = await names(tx, t.case_id, t.type_id)
-  const utc = (d: Date | null): When | null => d === null ? null : { kind: 'utc', utc: d }
   return {
     summary: t.title,
-    description: t.description,
-    start: utc(t.planned_start),
-    due: utc(t.due_at ?? t.planned_end),
+    description: t.description === '' ? null : t.description,
+    start: t.planned_start ?? undefined,
+    due: t.due_at ?? t.planned_end,
     status: TASK_STATUS_TO_ICAL[t.status],
     completed: t.status === 'done' ? (t.actual_end ?? t.updated_at) : null,
     percentComplete: t.status === 'done' ? 100 : null,

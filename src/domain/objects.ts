@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import type { Db } from '../db/connect.ts'
 import type { CalendarObject, ItemKind } from '../db/schema.ts'
 import { record, type Origin } from './journal.ts'
-import { renderItem, spanOf } from './ical-mapping.ts'
+import { renderItem, spanOf, type ItemFields } from './ical-mapping.ts'
 
 /**
  * Keeps the calendar object resources of one CRM item in step with it: one per
@@ -15,7 +15,7 @@ export type Placement = { calendarId: number; name?: string }
 /** The body a client sent for one of the copies; stored exactly as sent. */
 export type ClientBody = { calendarId: number; name: string; ical: string }
 
-export type ItemSnapshot = { kind: ItemKind; id: number; orgId: number; uid: string; component: 'VEVENT' | 'VTODO'; fields: Parameters<typeof renderItem>[1] }
+export type ItemSnapshot = { kind: ItemKind; id: number; orgId: number; uid: string; component: 'VEVENT' | 'VTODO'; fields: ItemFields }
 
 export function etagOf (ical: string): string {
   return `"${createHash('sha256').update(ical).digest('base64url').slice(0, 22)}"`
@@ -46,7 +46,7 @@ export async function syncPlacements (
   for (const place of placements) {
     const current = byCalendar.get(place.calendarId)
     const fromClient = ctx.clientBody?.calendarId === place.calendarId ? ctx.clientBody : undefined
-    const ical = fromClient?.ical ?? renderItem(item.component, item.fields, current?.ical)
+    const ical = fromClient?.ical ?? renderItem(item.component, item.uid, item.fields, current?.ical)
     if (current !== undefined && current.ical === ical) continue
     const name = current?.name ?? fromClient?.name ?? place.name ?? objectName(item.uid)
     const [seq] = await record(tx, [{

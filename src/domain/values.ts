@@ -1,4 +1,4 @@
-import { rrulestr } from 'rrule'
+import ICAL from 'ical.js'
 import { invalid } from './errors.ts'
 
 const zones = new Set(Intl.supportedValuesOf('timeZone'))
@@ -44,18 +44,25 @@ export function text (field: string, value: unknown, { max = 10_000, required = 
   return value
 }
 
-/** An RRULE value (without the "RRULE:" prefix), checked by the same engine that expands it. */
+const RRULE_PARTS = new Set(['FREQ', 'UNTIL', 'COUNT', 'INTERVAL', 'BYSECOND', 'BYMINUTE', 'BYHOUR', 'BYDAY', 'BYMONTHDAY', 'BYYEARDAY', 'BYWEEKNO', 'BYMONTH', 'BYSETPOS', 'WKST'])
+
+/** An RRULE value (without the "RRULE:" prefix), checked by ical.js, the engine that expands it. */
 export function recurrenceRule (field: string, value: unknown): string | null {
   if (value === null || value === undefined || value === '') return null
   if (typeof value !== 'string') throw invalid(field, 'must be an RRULE string such as FREQ=WEEKLY;BYDAY=MO')
-  const rule = value.replace(/^RRULE:/i, '').trim()
-  if (!/^FREQ=/i.test(rule) && !/;FREQ=/i.test(rule)) throw invalid(field, 'must contain FREQ, e.g. FREQ=WEEKLY;BYDAY=MO')
+  const rule = value.replace(/^RRULE:/i, '').trim().toUpperCase()
+  const parts = rule.split(';').map(p => p.split('=')[0]!)
+  const unknown = parts.find(p => !RRULE_PARTS.has(p))
+  if (unknown !== undefined) throw invalid(field, `is not a valid RRULE: unknown part "${unknown}"`)
+  if (!parts.includes('FREQ')) throw invalid(field, 'must contain FREQ, e.g. FREQ=WEEKLY;BYDAY=MO')
+  if (parts.includes('UNTIL') && parts.includes('COUNT')) throw invalid(field, 'may have UNTIL or COUNT, not both')
   try {
-    rrulestr(`RRULE:${rule}`)
+    const recur = ICAL.Recur.fromString(rule)
+    if (recur.interval < 1) throw new Error('INTERVAL must be at least 1')
   } catch (err) {
     throw invalid(field, `is not a valid RRULE: ${(err as Error).message}`)
   }
-  return rule.toUpperCase()
+  return rule
 }
 
 export function addDays (date: string, days: number): string {
