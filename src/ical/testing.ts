@@ -12,3 +12,14 @@ export function vtodo(...lines: string[]): string[] {
 }
 
 export const d = (iso: string): Date => new Date(iso);
+
+/** The IcalError code fn throws, 'ok' if it returns, or a description of any other throw. */
+export function codeOf(fn: () => unknown): string {
+  try {
+    fn();
+    return 'ok';
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    return e instanceof Error && e.name === 'IcalError' && typeof code === 'string' ? code : `other: ${String(e)}`;
+  }
+}
