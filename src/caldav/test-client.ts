@@ -3,7 +3,7 @@ import type { TestServer } from '../testing/harness.ts'
 
 /** A tiny DAV client for tests: raw requests, multistatus answers as plain data. */
 export type DavReply = { status: number; headers: Headers; text: string; xml: XmlElement | null }
-export type DavRequest = (method: string, path: string, opts?: { body?: string; headers?: Record<string, string>; redirect?: RequestRedirect }) => Promise<DavReply>
+export type DavRequest = (method: string, path: string, opts?: { body?: string; headers?: Record<string, string>; redirect?: 'follow' | 'manual' | 'error' }) => Promise<DavReply>
 
 export function davClient (s: TestServer, login: string | null, password = s.password): DavRequest {
   return async (method, path, opts = {}) => {

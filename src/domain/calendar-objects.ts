@@ -172,7 +172,6 @@ export async function putObject (db: Db, actor: Actor, calendarId: number, name:
     await updateAppointment(db, actor, current.item_id, input, { ifVersion, clientBody })
   } else {
     const input = changedInput(taskInputFromIcal(before, zone) as Record<string, unknown>, taskInputFromIcal(parsed.index, zone) as Record<string, unknown>)
-    if (input.status === undefined && 'actualEnd' in input) delete input.actualEnd
     await updateTask(db, actor, current.item_id, input, { ifVersion, clientBody })
   }
   return { created: false, ...(await stored(db, calendarId, name)) }

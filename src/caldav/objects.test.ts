@@ -1,0 +1,173 @@
+import t from 'tap'
+import { startServer } from '../testing/harness.ts'
+import { DAV_NS, davClient, members, propText, propfindBody, syncTokenOf, vevent, vtodo } from './test-client.ts'
+
+// Objects: the exact body round-trips, business rules refuse with a reason and
+// change nothing, CRM-side edits show up, participants' copies, shares.
+const s = await startServer({ users: ['alice', 'bob', 'carol'] })
+t.teardown(() => s.close())
+const alice = davClient(s, 'alice')
+const bob = davClient(s, 'bob')
+const api = s.as('alice')
+const CAL = '/dav/calendars/alice/calendar/'
+const TASKS = '/dav/calendars/alice/tasks/'
+
+const APPLE_EVENT = [
+  'BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//Apple Inc.//iOS 18.0//EN', 'CALSCALE:GREGORIAN',
+  'BEGIN:VTIMEZONE', 'TZID:Europe/Warsaw',
+  'BEGIN:DAYLIGHT', 'TZOFFSETFROM:+0100', 'RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU', 'DTSTART:19810329T020000', 'TZNAME:CEST', 'TZOFFSETTO:+0200', 'END:DAYLIGHT',
+  'BEGIN:STANDARD', 'TZOFFSETFROM:+0200', 'RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU', 'DTSTART:19961027T030000', 'TZNAME:CET', 'TZOFFSETTO:+0100', 'END:STANDARD',
+  'END:VTIMEZONE',
+  'BEGIN:VEVENT', 'UID:apple-1', 'DTSTAMP:20260301T120000Z', 'CREATED:20260301T120000Z',
+  'DTSTART;TZID=Europe/Warsaw:20260615T100000', 'DTEND;TZID=Europe/Warsaw:20260615T110000',
+  'SUMMARY:Client lunch', 'LOCATION:Hala Koszyki',
+  'X-APPLE-STRUCTURED-LOCATION;VALUE=URI;X-ADDRESS="Koszykowa 63, Warszawa";X-APPLE-RADIUS=70;X-TITLE=Hala Koszyki:geo:52.2219,21.0094',
+  'X-APPLE-TRAVEL-ADVISORY-BEHAVIOR:AUTOMATIC', 'COLOR:crimson',
+  'ATTACH;FMTTYPE=application/pdf;X-APPLE-FILENAME=offer.pdf:https://example.com/offer.pdf',
+  'DESCRIPTION;X-UNKNOWN-PARAM=keep-me:Bring the contract',
+  'BEGIN:VALARM', 'ACTION:DISPLAY', 'DESCRIPTION:Reminder', 'TRIGGER:-PT15M', 'X-WR-ALARMUID:5B4F1F3A-1', 'UID:5B4F1F3A-1', 'END:VALARM',
+  'END:VEVENT', 'END:VCALENDAR', ''
+].join('\r\n')
+
+t.test('unknown properties, VALARM and parameters round-trip byte for byte', async t => {
+  const put = await alice('PUT', `${CAL}apple-1.ics`, { body: APPLE_EVENT, headers: { 'if-none-match': '*' } })
+  t.equal(put.status, 201)
+  const etag = put.headers.get('etag')
+  t.ok(etag, 'the ETag is sent: the stored body is the one sent')
+  const got = await alice('GET', `${CAL}apple-1.ics`)
+  t.equal(got.status, 200)
+  t.equal(got.text, APPLE_EVENT)
+  t.equal(got.headers.get('etag'), etag)
+  t.match(got.headers.get('content-type'), /^text\/calendar/)
+  const head = await alice('HEAD', `${CAL}apple-1.ics`)
+  t.equal(head.status, 200)
+  t.equal(head.text, '')
+  t.equal(head.headers.get('etag'), etag)
+  t.equal((await alice('GET', `${CAL}apple-1.ics`, { headers: { 'if-none-match': etag! } })).status, 304)
+  // the CRM sees the appointment
+  const list = (await api('/api/v1/appointments?from=2026-06-01T00:00:00Z&to=2026-07-01T00:00:00Z')).body_ as { items: { uid: string; title: string; location: string; timezone: string }[] }
+  const appt = list.items.find(a => a.uid === 'apple-1')
+  t.equal(appt?.title, 'Client lunch')
+  t.equal(appt?.location, 'Hala Koszyki')
+})
+
+t.test('CRM-side edits show up with a new ETag and keep the client\'s extra properties', async t => {
+  const before = await alice('GET', `${CAL}apple-1.ics`)
+  const list = (await api('/api/v1/appointments?from=2026-06-01T00:00:00Z&to=2026-07-01T00:00:00Z')).body_ as { items: { id: number; uid: string }[] }
+  const id = list.items.find(a => a.uid === 'apple-1')!.id
+  const patched = await api(`/api/v1/appointments/${id}`, { method: 'PATCH', json: { title: 'Client lunch (moved)' } })
+  t.equal(patched.status, 200)
+  const after = await alice('GET', `${CAL}apple-1.ics`)
+  t.not(after.headers.get('etag'), before.headers.get('etag'), 'a new ETag')
+  t.match(after.text, /SUMMARY:Client lunch \(moved\)/)
+  for (const kept of ['X-APPLE-TRAVEL-ADVISORY-BEHAVIOR:AUTOMATIC', 'COLOR:crimson', 'X-WR-ALARMUID:5B4F1F3A-1', 'TRIGGER:-PT15M', 'ATTACH;FMTTYPE=application/pdf;X-APPLE-FILENAME=offer.pdf:https://example.com/offer.pdf']) {
+    t.ok(after.text.includes(kept), `kept ${kept}`)
+  }
+})
+
+t.test('a PUT that breaks a business rule: 403 with the precondition and reason; nothing changes', async t => {
+  const put = await alice('PUT', `${TASKS}task-1.ics`, { body: vtodo('task-1', ['SUMMARY:Draft the offer', 'STATUS:NEEDS-ACTION']) })
+  t.equal(put.status, 201)
+  const tasks = (await api('/api/v1/tasks')).body_ as { items: { id: number; uid: string }[] }
+  const id = tasks.items.find(x => x.uid === 'task-1')!.id
+  const done = await api(`/api/v1/tasks/${id}`, { method: 'PATCH', json: { status: 'done', actualStart: '2026-03-02T09:00:00Z', actualEnd: '2026-03-03T17:00:00Z' } })
+  t.equal(done.status, 200)
+  const current = await alice('GET', `${TASKS}task-1.ics`)
+  t.match(current.text, /COMPLETED:20260303T170000Z/)
+  const taskBefore = (await api(`/api/v1/tasks/${id}`)).body_
+  const edited = current.text.replace('COMPLETED:20260303T170000Z', 'COMPLETED:20260305T170000Z')
+  const res = await alice('PUT', `${TASKS}task-1.ics`, { body: edited, headers: { 'if-match': current.headers.get('etag')! } })
+  t.equal(res.status, 403)
+  t.match(res.headers.get('content-type'), /xml/)
+  t.match(res.text, /<d:error/)
+  t.match(res.text, /actual-end-locked/, 'the rule as the precondition element')
+  t.match(res.text, /actual end of a done task cannot change/, 'a human-readable reason')
+  const after = await alice('GET', `${TASKS}task-1.ics`)
+  t.equal(after.text, current.text, 'the stored body is unchanged')
+  t.equal(after.headers.get('etag'), current.headers.get('etag'), 'and so is its ETag')
+  t.same((await api(`/api/v1/tasks/${id}`)).body_, taskBefore, 'and the task')
+  // a change the rules allow, in the same object, still goes through
+  const ok = await alice('PUT', `${TASKS}task-1.ics`, { body: current.text.replace('SUMMARY:Draft the offer', 'SUMMARY:Offer sent'), headers: { 'if-match': current.headers.get('etag')! } })
+  t.equal(ok.status, 204, 'the untouched COMPLETED does not trip the rule')
+  t.equal(((await api(`/api/v1/tasks/${id}`)).body_ as { title: string }).title, 'Offer sent')
+})
+
+t.test('VTODO status maps to the task status', async t => {
+  await alice('PUT', `${TASKS}task-2.ics`, { body: vtodo('task-2', ['SUMMARY:Call back', 'DUE:20260620T120000Z']) })
+  const got = await alice('GET', `${TASKS}task-2.ics`)
+  const res = await alice('PUT', `${TASKS}task-2.ics`, { body: got.text.replace('SUMMARY:Call back', 'SUMMARY:Call back\r\nSTATUS:COMPLETED\r\nCOMPLETED:20260619T100000Z'), headers: { 'if-match': got.headers.get('etag')! } })
+  t.equal(res.status, 204)
+  const tasks = (await api('/api/v1/tasks')).body_ as { items: { uid: string; status: string; due: string }[] }
+  const task = tasks.items.find(x => x.uid === 'task-2') as Record<string, unknown>
+  t.equal(task.status, 'done')
+  const wrongPlace = await alice('PUT', `${CAL}todo-in-events.ics`, { body: vtodo('todo-in-events', ['SUMMARY:x']) })
+  t.equal(wrongPlace.status, 403)
+  t.match(wrongPlace.text, /supported-calendar-component/)
+})
+
+t.test('UID unique per calendar; the UID of an object cannot change', async t => {
+  const dup = await alice('PUT', `${CAL}other-name.ics`, { body: APPLE_EVENT })
+  t.equal(dup.status, 403)
+  t.match(dup.text, /no-uid-conflict/)
+  const changed = await alice('PUT', `${CAL}apple-1.ics`, { body: APPLE_EVENT.replace('UID:apple-1', 'UID:apple-2') })
+  t.equal(changed.status, 403)
+  t.match(changed.text, /no-uid-conflict/)
+})
+
+t.test('participants: a copy in each participant\'s calendar with the same UID; edits and deletes follow PRODUCT.md', async t => {
+  const bobCal = '/dav/calendars/bob/calendar/'
+  const bobToken = syncTokenOf((await bob('REPORT', bobCal, { body: `<d:sync-collection ${DAV_NS}><d:sync-token/><d:sync-level>1</d:sync-level><d:prop><d:getetag/></d:prop></d:sync-collection>` })).xml)!
+  const made = await api('/api/v1/appointments', { method: 'POST', json: { title: 'Steering', start: '2026-06-20T10:00:00Z', end: '2026-06-20T11:00:00Z', participantIds: [s.users.bob!.id] } })
+  t.equal(made.status, 201)
+  const uid = (made.body_ as { uid: string }).uid
+  const inc = await bob('REPORT', bobCal, { body: `<d:sync-collection ${DAV_NS}><d:sync-token>${bobToken}</d:sync-token><d:sync-level>1</d:sync-level><d:prop><d:getetag/><c:calendar-data/></d:prop></d:sync-collection>` })
+  const copies = members(inc.xml)
+  t.equal(copies.length, 1, 'the participant\'s calendar has a new sync token with the copy')
+  const copy = copies[0]!
+  t.match(propText(copy, '{urn:ietf:params:xml:ns:caldav}calendar-data'), new RegExp(`UID:${uid}`), 'same UID')
+  // the participant edits their copy: every copy changes
+  const body = propText(copy, '{urn:ietf:params:xml:ns:caldav}calendar-data')!
+  const edit = await bob('PUT', copy.href, { body: body.replace(/SUMMARY:[^\r\n]*/, 'SUMMARY:Steering (agenda attached)'), headers: { 'if-match': propText(copy, '{DAV:}getetag')! } })
+  t.equal(edit.status, 204)
+  const aliceCopy = members((await alice('REPORT', CAL, { body: `<c:calendar-query ${DAV_NS}><d:prop><c:calendar-data/></d:prop><c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="VEVENT"><c:prop-filter name="UID"><c:text-match collation="i;octet">${uid}</c:text-match></c:prop-filter></c:comp-filter></c:comp-filter></c:filter></c:calendar-query>` })).xml)
+  t.equal(aliceCopy.length, 1)
+  t.match(propText(aliceCopy[0], '{urn:ietf:params:xml:ns:caldav}calendar-data'), /SUMMARY:Steering \(agenda attached\)/, 'the owner\'s copy follows')
+  // the participant deletes: only their copy goes
+  t.equal((await bob('DELETE', copy.href)).status, 204)
+  t.equal((await bob('GET', copy.href)).status, 404)
+  t.equal((await alice('GET', aliceCopy[0]!.href)).status, 200, 'the owner keeps it')
+  const id = (made.body_ as { id: number }).id
+  t.same(((await api(`/api/v1/appointments/${id}`)).body_ as { participantIds: number[] }).participantIds, [], 'bob left the meeting')
+  // the owner deletes: gone
+  t.equal((await alice('DELETE', aliceCopy[0]!.href)).status, 204)
+  t.equal((await api(`/api/v1/appointments/${id}`)).status, 404)
+})
+
+t.test('a read-only share refuses PUT and DELETE with need-privileges', async t => {
+  const share = await api(`/api/v1/calendars/${(await calendarId('alice', 'calendar'))}/shares/${s.users.bob!.id}`, { method: 'PUT', json: { access: 'read' } })
+  t.equal(share.status, 204)
+  const home = members((await bob('PROPFIND', '/dav/calendars/bob/', { headers: { depth: '1' }, body: propfindBody('d:current-user-privilege-set', 'd:displayname') })).xml)
+  const shared = home.find(m => m.href.startsWith('/dav/calendars/bob/shared~alice~'))!
+  t.ok(shared, 'the shared calendar is in bob\'s home under a stable name')
+  t.notMatch(JSON.stringify(shared.props.get('{DAV:}current-user-privilege-set')), /write/)
+  const name = shared.href.split('/')[4]
+  const obj = `/dav/calendars/bob/${name}/apple-1.ics`
+  const got = await bob('GET', obj)
+  t.equal(got.status, 200, 'readable')
+  const put = await bob('PUT', obj, { body: got.text.replace('Client lunch', 'Hijacked') })
+  t.equal(put.status, 403)
+  t.match(put.text, /need-privileges/)
+  const create = await bob('PUT', `/dav/calendars/bob/${name}/new.ics`, { body: vevent('bob-new') })
+  t.equal(create.status, 403)
+  const del = await bob('DELETE', obj)
+  t.equal(del.status, 403)
+  t.match(del.text, /need-privileges/)
+  t.equal((await alice('GET', `${CAL}apple-1.ics`)).text, got.text, 'unchanged')
+  t.equal((await bob('GET', '/dav/calendars/carol/calendar/apple-1.ics')).status, 404, 'another user\'s calendar: 404')
+  t.equal((await davClient(s, 'carol')('GET', `/dav/calendars/carol/${name}/apple-1.ics`)).status, 404, 'not shared with carol')
+})
+
+async function calendarId (login: string, slug: string): Promise<number> {
+  const cals = (await s.as(login)('/api/v1/calendars')).body_ as { id: number; slug: string; kind: string }[]
+  return cals.find(c => c.slug === slug && c.kind !== 'company')!.id
+}
