@@ -9,6 +9,12 @@ const SLUG = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/
 
 /** MKCALENDAR, and extended MKCOL with a calendar resourcetype (RFC 5689): a new calendar in the user's home. */
 export async function mkcalendar (ctx: Ctx, path: string, body: string | undefined, reply: FastifyReply, method: 'MKCALENDAR' | 'MKCOL') {
+  const type = String(ctx.request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase()
+  if (body !== undefined && body.trim() !== '' && type !== '' && !/[/+]xml$/.test(type)) {
+    throw new DavError(415, `${method} takes an XML body, not ${type}`)
+  }
+  const p = parsePath(path)
+  if (p.kind === 'object' || p.kind === 'unknown') throw new DavError(409, 'calendars can only be created directly in your calendar home')
   let props: PropSet[]
   if (method === 'MKCOL') {
     const req = parseMkcol(body)
@@ -20,7 +26,6 @@ export async function mkcalendar (ctx: Ctx, path: string, body: string | undefin
   } else {
     props = parseMkcalendar(body).props
   }
-  const p = parsePath(path)
   if (p.kind !== 'calendar' || p.login.toLowerCase() !== ctx.user.login.toLowerCase()) {
     throw new DavError(403, 'calendars can only be created directly in your calendar home', caldav('calendar-collection-location-ok'))
   }

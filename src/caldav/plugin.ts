@@ -29,7 +29,6 @@ export async function caldav (app: FastifyInstance, k: Kalends, backend: CalDavB
 
   const wellKnown = async (_request: FastifyRequest, reply: FastifyReply) => reply.code(301).header('location', ROOT).header('cache-control', 'no-cache').send()
   app.route({ method: METHODS, url: '/.well-known/caldav', handler: wellKnown, exposeHeadRoute: false })
-  app.route({ method: 'PROPFIND', url: '/', handler: wellKnown })
 
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     const path = requestPath(request.url)
@@ -52,6 +51,7 @@ export async function caldav (app: FastifyInstance, k: Kalends, backend: CalDavB
       default: throw new DavError(405, `${request.method} is not supported here`, undefined, { allow: ALLOW })
     }
   }
+  app.route({ method: 'PROPFIND', url: '/', handler })
   app.route({ method: METHODS, url: '/dav', handler, exposeHeadRoute: false })
   app.route({ method: METHODS, url: '/dav/*', handler, exposeHeadRoute: false })
 }

@@ -54,6 +54,8 @@ const own = (ctx: Ctx, login: string) => login.toLowerCase() === ctx.user.login.
  * other people's homes and calendars answer 404 like things that do not exist.
  */
 export async function resolve (ctx: Ctx, rawPath: string, opts: { withBody?: boolean; allowMissing?: boolean } = {}): Promise<Resource | Missing | null> {
+  // the bare server address answers like the DAV root, for clients that start there
+  if (rawPath === '/') return { kind: 'root', path: '/' }
   const p = parsePath(rawPath)
   switch (p.kind) {
     case 'root': return { kind: 'root', path: ROOT }
