@@ -1,5 +1,5 @@
 import {
-  calendarDataProp, type CalendarDataRequest, type MultistatusResponse, type PropfindRequest
+  calendarDataProp, type CalendarDataRequest, type CompSelection, type MultistatusResponse, type PropfindRequest
 } from '../dav/xml/index.ts'
 import type { ObjectRow } from '../domain/calendar-objects.ts'
 import { expandObject, limitRecurrenceSet } from '../ical/expand.ts'
@@ -11,11 +11,68 @@ import { objectHref, type Ctx, type Resource } from './resources.ts'
 
 /** The calendar-data a report returns: the stored body, or its expansion or limited recurrence set. */
 export function calendarData (cal: DavCalendar, body: string, cd: CalendarDataRequest | undefined, parsed?: CalendarObject): string {
-  if (cd === undefined || (cd.expand === undefined && cd.limitRecurrenceSet === undefined)) return body
-  const obj = parsed ?? parseObject(body, { unknownTimezone: 'floating' })
-  const opts = { floatingTimezone: cal.timezone }
-  if (cd.expand !== undefined) return expandObject(obj, cd.expand.start, cd.expand.end, opts)
-  return limitRecurrenceSet(obj, cd.limitRecurrenceSet!.start, cd.limitRecurrenceSet!.end, opts)
+  if (cd === undefined) return body
+  let text = body
+  if (cd.expand !== undefined || cd.limitRecurrenceSet !== undefined) {
+    const obj = parsed ?? parseObject(body, { unknownTimezone: 'floating' })
+    const opts = { floatingTimezone: cal.timezone }
+    text = cd.expand !== undefined
+      ? expandObject(obj, cd.expand.start, cd.expand.end, opts)
+      : limitRecurrenceSet(obj, cd.limitRecurrenceSet!.start, cd.limitRecurrenceSet!.end, opts)
+  }
+  return cd.comp === undefined ? text : selectParts(text, cd.comp)
+}
+
+/**
+ * RFC 4791 §9.6.1 partial retrieval: only the components and properties the
+ * <C:comp> tree names. Works on the content lines, so what is kept is kept
+ * byte for byte (folding included).
+ */
+export function selectParts (text: string, root: CompSelection): string {
+  const lines = text.split(/\r?\n/)
+  const logical: string[] = []
+  for (const line of lines) {
+    if ((line.startsWith(' ') || line.startsWith('\t')) && logical.length > 0) logical[logical.length - 1] += `\r\n${line}`
+    else if (line !== '') logical.push(line)
+  }
+  const ALL: CompSelection = { name: '*', allProps: true, props: [], allComps: true, comps: [] }
+  const stack: (CompSelection | null)[] = []
+  const out: string[] = []
+  let skipping = 0
+  for (const line of logical) {
+    const m = /^(BEGIN|END):([A-Za-z0-9-]+)\s*$/i.exec(line)
+    if (skipping > 0) {
+      if (m !== null) skipping += m[1]!.toUpperCase() === 'BEGIN' ? 1 : -1
+      continue
+    }
+    if (m !== null && m[1]!.toUpperCase() === 'BEGIN') {
+      const name = m[2]!.toUpperCase()
+      const parent = stack.at(-1)
+      const sel = parent === undefined ? (root.name === name ? root : null) : parent === null || parent.allComps ? ALL : parent.comps.find(c => c.name === name) ?? null
+      if (sel === null) { skipping = 1; continue }
+      stack.push(sel)
+      out.push(line)
+      continue
+    }
+    if (m !== null) { stack.pop(); out.push(line); continue }
+    const sel = stack.at(-1)
+    if (sel === undefined || sel === null || sel.allProps) { out.push(line); continue }
+    const name = /^[A-Za-z0-9-]+/.exec(line)?.[0]?.toUpperCase()
+    const want = sel.props.find(p => p.name === name)
+    if (want === undefined) continue
+    out.push(want.novalue ? line.slice(0, colonOf(line) + 1) : line)
+  }
+  return `${out.join('\r\n')}\r\n`
+}
+
+/** Index of the ':' that ends name and parameters (quoted parameter values may hold ':'). */
+function colonOf (line: string): number {
+  let quoted = false
+  for (let i = 0; i < line.length; i++) {
+    if (line[i] === '"') quoted = !quoted
+    else if (line[i] === ':' && !quoted) return i
+  }
+  return line.length - 1
 }
 
 /** One object's response with the requested properties; calendar-data shaped as asked. */

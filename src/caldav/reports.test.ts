@@ -53,6 +53,13 @@ t.test('expand returns the instances in the range as UTC components; limit-recur
   t.notMatch(lw, /RECURRENCE-ID/, 'the January 19 override is outside the range')
 })
 
+t.test('partial calendar-data: only the components and properties asked for', async t => {
+  const data = '<c:calendar-data><c:comp name="VCALENDAR"><c:prop name="VERSION"/><c:comp name="VEVENT"><c:prop name="SUMMARY"/><c:prop name="UID"/><c:prop name="DTSTART" novalue="yes"/></c:comp></c:comp></c:calendar-data>'
+  const res = await alice('REPORT', CAL, { headers: { depth: '1' }, body: query(range('20260301T000000Z', '20260302T000000Z'), { data }) })
+  const once = propText(members(res.xml).find(m => m.href.endsWith('once.ics')), DATA)
+  t.equal(once, ['BEGIN:VCALENDAR', 'VERSION:2.0', 'BEGIN:VEVENT', 'UID:once', 'DTSTART:', 'SUMMARY:Meeting', 'END:VEVENT', 'END:VCALENDAR', ''].join('\r\n'))
+})
+
 t.test('VTODO queries follow RFC 4791 §9.9; comp-filter picks the component', async t => {
   const res = await alice('REPORT', TASKS, { headers: { depth: '1' }, body: query(range('20260201T000000Z', '20260301T000000Z'), { comp: 'VTODO' }) })
   const names = members(res.xml).map(m => m.href.split('/').pop()).sort()
