@@ -1,3 +1,4 @@
+import { sql } from 'kysely'
 import type { Db } from '../db/connect.ts'
 import type { CalendarObject, User } from '../db/schema.ts'
 import { parseObject, type ComponentType } from '../ical/parse.ts'
@@ -6,7 +7,7 @@ import type { Actor } from './actor.ts'
 import { createAppointment, deleteAppointment, updateAppointment } from './appointments.ts'
 import { DomainError, invalid, notFound } from './errors.ts'
 import { appointmentInputFromIcal, taskInputFromIcal } from './ical-mapping.ts'
-import { calendarSeq, objectChangesSince } from './journal.ts'
+import { objectChangesSince } from './journal.ts'
 import { createTask, deleteTask, updateTask } from './tasks.ts'
 
 /**
@@ -60,9 +61,31 @@ export async function listObjects (db: Db, user: User, calendarId: number, opts:
   return q.orderBy('id').execute()
 }
 
+/**
+ * The highest journal sequence number at or below which every change has
+ * committed. Numbers are taken at INSERT but become visible at COMMIT, so a
+ * later number can show up before an earlier one; a sync token past that gap
+ * would skip the earlier change for ever. SHARE mode waits for the
+ * transactions writing the journal and holds new writers off for one read.
+ */
+export async function committedSeq (db: Db): Promise<number> {
+  return db.transaction().execute(async tx => {
+    await sql`LOCK TABLE changes IN SHARE MODE`.execute(tx)
+    const row = await tx.selectFrom('changes').select(eb => eb.fn.max('seq').as('seq')).executeTakeFirst()
+    return Number(row?.seq ?? 0)
+  })
+}
+
+/** The calendar's newest committed change at or below `horizon`: the base of its ctag and sync token. */
+async function calendarSeqUpTo (db: Db, calendarId: number, horizon: number): Promise<number> {
+  const row = await db.selectFrom('changes').where('calendar_id', '=', calendarId).where('seq', '<=', horizon)
+    .select(eb => eb.fn.max('seq').as('seq')).executeTakeFirst()
+  return Number(row?.seq ?? 0)
+}
+
 export async function calendarVersion (db: Db, user: User, calendarId: number): Promise<number> {
   await readableCalendar(db, user, calendarId)
-  return calendarSeq(db, calendarId)
+  return calendarSeqUpTo(db, calendarId, await committedSeq(db))
 }
 
 export type ObjectChanges = { seq: number; changed: ObjectRow[]; deleted: string[]; truncated: boolean }
@@ -74,10 +97,10 @@ export type ObjectChanges = { seq: number; changed: ObjectRow[]; deleted: string
  */
 export async function objectChanges (db: Db, user: User, calendarId: number, since: number, opts: { limit?: number; withBody?: boolean } = {}): Promise<ObjectChanges> {
   await readableCalendar(db, user, calendarId)
-  const now = await calendarSeq(db, calendarId)
+  const now = await calendarSeqUpTo(db, calendarId, await committedSeq(db))
   const withBody = opts.withBody === true
   if (since === 0) {
-    let q = select(db, calendarId, withBody).orderBy('modified_seq').orderBy('id')
+    let q = select(db, calendarId, withBody).where('modified_seq', '<=', now).orderBy('modified_seq').orderBy('id')
     if (opts.limit !== undefined) q = q.limit(opts.limit + 1)
     const rows = await q.execute()
     if (opts.limit !== undefined && rows.length > opts.limit) {
@@ -87,7 +110,8 @@ export async function objectChanges (db: Db, user: User, calendarId: number, sin
     }
     return { seq: now, changed: rows, deleted: [], truncated: false }
   }
-  const names = await objectChangesSince(db, calendarId, since, opts.limit === undefined ? undefined : opts.limit + 1)
+  // changes past `now` are left for the next sync: an earlier one may still be committing
+  const names = (await objectChangesSince(db, calendarId, since, opts.limit === undefined ? undefined : opts.limit + 1)).filter(n => n.seq <= now)
   const truncated = opts.limit !== undefined && names.length > opts.limit
   const page = truncated ? names.slice(0, opts.limit) : names
   const present = page.length === 0 ? [] : await select(db, calendarId, withBody).where('name', 'in', page.map(n => n.name)).execute()
