@@ -104,6 +104,26 @@ t.test('calendar properties: PROPPATCH colour, order, name, description, dead pr
   t.equal(members(rgb.xml)[0]!.propstatus.get('{http://apple.com/ns/ical/}calendar-color'), 200, '#RRGGBB too')
 })
 
+t.test('calendar time zone and sync-collection on the home', async t => {
+  const tz = 'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VTIMEZONE\r\nTZID:W. Europe Standard Time\r\nBEGIN:STANDARD\r\nDTSTART:16010101T030000\r\nTZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\nEND:VCALENDAR\r\n'
+  const res = await alice('PROPPATCH', '/dav/calendars/alice/calendar/', { body: `<d:propertyupdate ${DAV_NS}><d:set><d:prop><c:calendar-timezone>${tz}</c:calendar-timezone></d:prop></d:set></d:propertyupdate>` })
+  t.equal(members(res.xml)[0]!.propstatus.get('{urn:ietf:params:xml:ns:caldav}calendar-timezone'), 200)
+  const got = members((await alice('PROPFIND', '/dav/calendars/alice/calendar/', { headers: { depth: '0' }, body: propfindBody('c:calendar-timezone-id', 'c:calendar-timezone') })).xml)[0]!
+  t.equal(propText(got, '{urn:ietf:params:xml:ns:caldav}calendar-timezone-id'), 'Europe/Berlin', 'a Windows zone name becomes its IANA zone')
+  t.match(propText(got, '{urn:ietf:params:xml:ns:caldav}calendar-timezone'), /BEGIN:VTIMEZONE\r\nTZID:Europe\/Berlin/)
+
+  const sync = (token: string) => `<d:sync-collection ${DAV_NS}><d:sync-token>${token}</d:sync-token><d:sync-level>1</d:sync-level><d:prop><cs:getctag/><d:displayname/></d:prop></d:sync-collection>`
+  const first = await alice('REPORT', '/dav/calendars/alice/', { body: sync('') })
+  t.equal(first.status, 207)
+  t.ok(members(first.xml).some(m => m.href === '/dav/calendars/alice/calendar/'), 'every calendar on a fresh sync')
+  const token = first.xml!.children.find(c => c.name === 'sync-token')!.text
+  const quiet = await alice('REPORT', '/dav/calendars/alice/', { body: sync(token) })
+  t.equal(members(quiet.xml).length, 0, 'nothing changed')
+  await alice('PUT', '/dav/calendars/alice/calendar/home-sync.ics', { body: 'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:home-sync\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:20260101T100000Z\r\nSUMMARY:x\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n' })
+  const changed = await alice('REPORT', '/dav/calendars/alice/', { body: sync(token) })
+  t.same(members(changed.xml).map(m => m.href), ['/dav/calendars/alice/calendar/'], 'only the calendar that changed')
+})
+
 t.test('MKCALENDAR, extended MKCOL and DELETE of a calendar', async t => {
   const mk = await alice('MKCALENDAR', '/dav/calendars/alice/projects/', { body: `<c:mkcalendar ${DAV_NS}><d:set><d:prop><d:displayname>Projects</d:displayname><ical:calendar-color>#123456</ical:calendar-color><c:supported-calendar-component-set><c:comp name="VEVENT"/></c:supported-calendar-component-set></d:prop></d:set></c:mkcalendar>` })
   t.equal(mk.status, 201)

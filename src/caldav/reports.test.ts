@@ -53,6 +53,15 @@ t.test('expand returns the instances in the range as UTC components; limit-recur
   t.notMatch(lw, /RECURRENCE-ID/, 'the January 19 override is outside the range')
 })
 
+t.test('an expansion past the instance cap answers with a clear error', async t => {
+  t.equal((await alice('PUT', `${CAL}forever.ics`, { body: vevent('forever', ['RRULE:FREQ=HOURLY'], { start: '20260101T000000Z', end: '20260101T003000Z' }) })).status, 201)
+  const res = await alice('REPORT', CAL, { headers: { depth: '1' }, body: query(range('20260101T000000Z', '20300101T000000Z'), { data: '<c:calendar-data><c:expand start="20260101T000000Z" end="20300101T000000Z"/></c:calendar-data>' }) })
+  t.equal(res.status, 403)
+  t.match(res.text, /max-instances/)
+  t.match(res.text, /instances/, 'with the reason')
+  t.equal((await alice('DELETE', `${CAL}forever.ics`)).status, 204)
+})
+
 t.test('partial calendar-data: only the components and properties asked for', async t => {
   const data = '<c:calendar-data><c:comp name="VCALENDAR"><c:prop name="VERSION"/><c:comp name="VEVENT"><c:prop name="SUMMARY"/><c:prop name="UID"/><c:prop name="DTSTART" novalue="yes"/></c:comp></c:comp></c:calendar-data>'
   const res = await alice('REPORT', CAL, { headers: { depth: '1' }, body: query(range('20260301T000000Z', '20260302T000000Z'), { data }) })
