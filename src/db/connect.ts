@@ -47,7 +47,12 @@ function openPostgres (url: string): DbHandle {
         })
       } finally { client.release() }
     },
-    close: () => db.destroy()
+    // Kysely ends the pool only if it ever used it; a process that ran
+    // session() alone (migrate) would otherwise keep its idle connection.
+    async close () {
+      await db.destroy()
+      if (!pool.ending && !pool.ended) await pool.end()
+    }
   }
 }
 
@@ -68,6 +73,10 @@ async function openPGlite (dataDir: string | undefined): Promise<DbHandle> {
         })
       } finally { conn.release() }
     },
-    close: () => db.destroy()
+    // as above: without this, a handle only used through session() never closed PGlite
+    async close () {
+      await db.destroy()
+      await pool.end()
+    }
   }
 }

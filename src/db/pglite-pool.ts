@@ -29,9 +29,12 @@ export class PGlitePool {
     }
   }
 
-  async end () {
-    await this.#queue
-    await this.#db.close()
+  #ended: Promise<void> | undefined
+
+  /** Closes PGlite once the current borrower is done; later calls wait for the same close. */
+  end (): Promise<void> {
+    this.#ended ??= this.#queue.then(() => this.#db.close())
+    return this.#ended
   }
 }
 
