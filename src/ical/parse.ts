@@ -1,7 +1,7 @@
 import ICAL from 'ical.js';
 import { IcalError } from './errors.ts';
 import { computeIndex, type ObjectIndex } from './object-index.ts';
-import { timezoneFor } from './timezones.ts';
+import { timezoneFor, shareTimezones } from './timezones.ts';
 import { isRecurring, isFinite } from './instances.ts';
 import { toUtcMs, type Time, type Duration } from './time.ts';
 
@@ -144,7 +144,9 @@ function validate(root: Component, opts: ParseOptions): CalendarObject {
     throw new IcalError('supported-calendar-component', `${upper} is not supported here`);
   }
 
-  resolveTimezones(root, zones, opts.unknownTimezone ?? 'reject');
+  const tzids = referencedTzids(root);
+  if (zones.size && tzids.size) shareTimezones(root, tzids); // before any time is decoded
+  resolveTimezones(tzids, zones, opts.unknownTimezone ?? 'reject');
 
   let uid: string | null = null;
   let master: Component | null = null;
@@ -180,17 +182,22 @@ function validate(root: Component, opts: ParseOptions): CalendarObject {
   return obj;
 }
 
-function resolveTimezones(root: Component, embedded: Set<string>, mode: 'reject' | 'floating'): void {
+/** TZID parameters used outside VTIMEZONEs. */
+function referencedTzids(root: Component): Set<string> {
   const seen = new Set<string>();
   const visit = (c: Component): void => {
     if (c.name === 'vtimezone') return;
     for (const p of c.getAllProperties()) {
       const tzid = p.getParameter('tzid');
-      if (typeof tzid === 'string' && !seen.has(tzid)) seen.add(tzid);
+      if (typeof tzid === 'string') seen.add(tzid);
     }
     for (const sub of c.getAllSubcomponents()) visit(sub);
   };
   visit(root);
+  return seen;
+}
+
+function resolveTimezones(seen: Set<string>, embedded: Set<string>, mode: 'reject' | 'floating'): void {
   for (const tzid of seen) {
     if (embedded.has(tzid)) continue;
     if (timezoneFor(tzid)) continue;

@@ -1,8 +1,10 @@
 import ICAL from 'ical.js';
 import { tzlib_get_ical_block, tzlib_get_timezones } from 'timezones-ical-library';
 import { findIana } from 'windows-iana';
+import { offsetAt } from './time.ts';
 
 type Timezone = InstanceType<typeof ICAL.Timezone>;
+type Component = InstanceType<typeof ICAL.Component>;
 
 const UTC_NAMES = new Set(['UTC', 'Etc/UTC', 'GMT', 'Etc/GMT', 'Z', 'Etc/Zulu', 'Zulu', 'UCT', 'Etc/UCT', 'Universal', 'Etc/Universal']);
 
@@ -116,11 +118,67 @@ export function timezoneFor(tzid: string): Timezone | null {
   } else if (canonical) {
     const text = vtimezoneFor(canonical);
     if (text) {
-      zone = new ICAL.Timezone(new ICAL.Component(ICAL.parse(text)));
+      // Through the shared cache, so calendars embedding this same block reuse the zone.
+      const jcal = ICAL.parse(text);
+      zone = sharedZone(JSON.stringify(jcal), canonical) ?? new ICAL.Timezone(new ICAL.Component(jcal));
       ICAL.TimezoneService.register(zone, canonical);
       if (tzid !== canonical) ICAL.TimezoneService.register(zone, tzid);
     }
   }
   if (zoneCache.size < 10_000) zoneCache.set(tzid, zone);
   return zone;
+}
+
+/**
+ * ical.js Timezones built from VTIMEZONE blocks, keyed by the block's jCal
+ * (its exact content, TZID included), least recently used first. Building a
+ * zone and expanding its transitions (ical.js Timezone#changes, and the
+ * change list time.ts derives from them) costs milliseconds, while the
+ * objects of one calendar nearly always carry the same block: so each
+ * distinct block is built and expanded once and then shared. A shared zone
+ * is only read afterwards (its change list grows on demand, which is
+ * idempotent), and holds its own copy of the component, never a caller's tree.
+ */
+const sharedZones = new Map<string, Timezone>();
+const SHARED_ZONES_MAX = 512;
+
+function sharedZone(key: string, tzid: string): Timezone | null {
+  const hit = sharedZones.get(key);
+  if (hit) {
+    sharedZones.delete(key);
+    sharedZones.set(key, hit);
+    return hit;
+  }
+  let zone: Timezone;
+  try {
+    zone = new ICAL.Timezone({ component: new ICAL.Component(JSON.parse(key)), tzid });
+    offsetAt(zone, Date.now()); // expands the transitions now, once, and proves the data usable
+  } catch {
+    return null;
+  }
+  sharedZones.set(key, zone);
+  if (sharedZones.size > SHARED_ZONES_MAX) sharedZones.delete(sharedZones.keys().next().value as string);
+  return zone;
+}
+
+/**
+ * Points the VTIMEZONEs of a parsed VCALENDAR at shared zones, before any
+ * of its times are decoded: ical.js otherwise builds a fresh Timezone from
+ * the block for every calendar (Component#getTimeZoneByID) and expands its
+ * transitions again. The first block of a TZID wins, as in ical.js. A block
+ * whose zone cannot be built is left to ical.js, so errors stay as they were;
+ * so is a block that no TZID in `used` names, which ical.js never builds.
+ */
+export function shareTimezones(root: Component, used: ReadonlySet<string>): void {
+  const cache = (root as unknown as { _timezoneCache: Map<string, Timezone> | null })._timezoneCache;
+  if (!cache || root.parent) return;
+  const seen = new Set<string>();
+  for (const sub of root.getAllSubcomponents('vtimezone')) {
+    const tzid = sub.getFirstPropertyValue('tzid');
+    if (typeof tzid !== 'string' || tzid === '' || seen.has(tzid)) continue;
+    seen.add(tzid);
+    if (cache.has(tzid) || !used.has(tzid)) continue;
+    const zone = sharedZone(JSON.stringify(sub.jCal), tzid);
+    if (zone) cache.set(tzid, zone);
+  }
 }
