@@ -2,6 +2,7 @@ import t from 'tap';
 import { applyFields, buildObject } from './patch.ts';
 import { parseObject } from './parse.ts';
 import { instancesBetween } from './instances.ts';
+import { busyPeriods } from './freebusy.ts';
 import { d, codeOf } from './testing.ts';
 
 const NOW = { now: d('2026-05-01T12:00:00Z') };
@@ -148,4 +149,50 @@ t.test('buildObject: PRODID, CRLF, folding, VTIMEZONE, VTODO', async (t) => {
   t.match(done, /SEQUENCE:1/, 'STATUS is significant');
   t.equal(codeOf(() => buildObject({ uid: '', start: d('2026-01-01T00:00:00Z') })), 'valid-calendar-object-resource');
   t.equal(codeOf(() => buildObject({ uid: 'x', start: d('2026-01-02T00:00:00Z'), end: d('2026-01-01T00:00:00Z') })), 'valid-calendar-data');
+});
+
+t.test('transparency writes TRANSP, which free-busy honours', async (t) => {
+  const free = buildObject({ uid: 'free-1', start: d('2026-06-01T10:00:00Z'), end: d('2026-06-01T11:00:00Z'), transparency: 'TRANSPARENT' }, NOW);
+  t.match(free, /\r\nTRANSP:TRANSPARENT\r\n/);
+  t.equal(parseObject(free).index.transparency, 'TRANSPARENT');
+  t.same(busyPeriods([parseObject(free)], d('2026-06-01T00:00:00Z'), d('2026-06-02T00:00:00Z')).get('BUSY') ?? [], [], 'free time is not busy');
+
+  const busy = applyFields(free, { transparency: 'OPAQUE' }, NOW);
+  t.match(busy, /\r\nTRANSP:OPAQUE\r\n/);
+  t.equal((busy.match(/TRANSP:/g) ?? []).length, 1, 'replaced, not added');
+  t.match(busy, /\r\nSEQUENCE:0\r\n/, 'not a significant change');
+  t.equal(parseObject(busy).index.transparency, 'OPAQUE');
+  t.same(busyPeriods([parseObject(busy)], d('2026-06-01T00:00:00Z'), d('2026-06-02T00:00:00Z')).get('BUSY')?.length, 1);
+
+  t.equal(applyFields(ios, { transparency: 'OPAQUE' }, NOW), ios, 'absent TRANSP already means OPAQUE: same bytes back');
+  const marked = applyFields(ios, { transparency: 'TRANSPARENT' }, NOW);
+  t.match(marked, /\r\nTRANSP:TRANSPARENT\r\n/);
+  t.ok(marked.includes(block(ios, 'BEGIN:VALARM', 'END:VALARM\r\n')), 'added before the VALARM, which stays');
+  t.equal(applyFields(marked, { transparency: 'TRANSPARENT' }, NOW), marked, 'unchanged value: same bytes back');
+  t.notMatch(applyFields(marked, { transparency: null }, NOW), /TRANSP:/, 'null removes');
+  t.equal(codeOf(() => applyFields(ios, { transparency: 'FREE' as 'OPAQUE' })), 'valid-calendar-data');
+  t.equal(codeOf(() => buildObject({ uid: 'task', type: 'VTODO', transparency: 'TRANSPARENT' })), 'valid-calendar-data', 'VEVENT only');
+});
+
+t.test('start: null removes a task\'s DTSTART; a VEVENT keeps its start', async (t) => {
+  const task = buildObject({ uid: 'task-2', type: 'VTODO', summary: 'Call', start: d('2026-02-01T09:00:00Z'), due: d('2026-02-01T16:00:00Z'), timezone: 'Europe/Warsaw' }, NOW);
+  t.match(task, /\r\nDTSTART;TZID=Europe\/Warsaw:20260201T100000\r\n/);
+  const todoOf = (text: string): string => block(text, 'BEGIN:VTODO', 'END:VTODO');
+  const cleared = applyFields(task, { start: null }, NOW);
+  t.notMatch(todoOf(cleared), /DTSTART/);
+  t.match(cleared, /\r\nDUE;TZID=Europe\/Warsaw:20260201T170000\r\n/, 'DUE stays');
+  t.match(cleared, /\r\nSEQUENCE:1\r\n/, 'DTSTART is significant');
+  const idx = parseObject(cleared).index;
+  t.equal(idx.start, null);
+  t.same(idx.due, { kind: 'zoned', utc: d('2026-02-01T16:00:00Z'), tzid: 'Europe/Warsaw', local: '2026-02-01T17:00:00' });
+  t.equal(applyFields(cleared, { start: null }, NOW), cleared, 'already without a start: same bytes back');
+
+  const withDuration = parseObject(applyFields(task, { due: null }, NOW)).vcalendar.toString().replace('SUMMARY:Call', 'SUMMARY:Call\r\nDURATION:PT1H');
+  t.match(todoOf(withDuration), /\r\nDURATION:PT1H\r\n/);
+  t.notMatch(todoOf(applyFields(withDuration, { start: null }, NOW)), /DTSTART|DURATION/, 'DURATION goes with DTSTART');
+
+  t.notMatch(buildObject({ uid: 'task-3', type: 'VTODO', summary: 'Someday', start: null }, NOW), /DTSTART/);
+  t.equal(codeOf(() => applyFields(ios, { start: null })), 'valid-calendar-data', 'VEVENT');
+  t.equal(codeOf(() => buildObject({ uid: 'ev', start: null })), 'valid-calendar-data');
+  t.equal(codeOf(() => applyFields(applyFields(task, { rrule: 'FREQ=WEEKLY' }, NOW), { start: null })), 'valid-calendar-data', 'a recurring task needs its start');
 });

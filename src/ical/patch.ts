@@ -14,7 +14,11 @@ export interface Fields {
   summary?: string | null;
   description?: string | null;
   location?: string | null;
-  start?: DateInput;
+  /**
+   * Null removes DTSTART, for a VTODO only (a VEVENT must keep a start:
+   * IcalError); a task's DURATION goes with it, having nothing to count from.
+   */
+  start?: DateInput | null;
   /** Exclusive end (for all-day: the day after the last day). VEVENT only. */
   end?: DateInput | null;
   allDay?: boolean;
@@ -24,6 +28,8 @@ export interface Fields {
   rrule?: string | null;
   exdates?: DateInput[];
   status?: string | null;
+  /** TRANSP of a VEVENT: OPAQUE (busy, the default when absent) or TRANSPARENT (free). */
+  transparency?: 'OPAQUE' | 'TRANSPARENT' | null;
   due?: DateInput | null;
   completed?: Date | null;
   classification?: Classification | null;
@@ -165,6 +171,12 @@ function renderFields(f: Fields, cur: Current, type: 'vevent' | 'vtodo'): Map<st
   text('DESCRIPTION', f.description);
   text('LOCATION', f.location);
   if (f.status !== undefined) out.set('STATUS', f.status ? [`STATUS:${f.status.toUpperCase()}`] : []);
+  if (f.transparency !== undefined) {
+    const v = f.transparency === null ? null : String(f.transparency).toUpperCase();
+    if (v !== null && v !== 'OPAQUE' && v !== 'TRANSPARENT') throw new IcalError('valid-calendar-data', `TRANSP must be OPAQUE or TRANSPARENT, got ${String(f.transparency)}`);
+    if (v !== null && type !== 'vevent') throw new IcalError('valid-calendar-data', 'TRANSP is a VEVENT property');
+    out.set('TRANSP', v === null ? [] : [`TRANSP:${v}`]);
+  }
   if (f.classification !== undefined) out.set('CLASS', f.classification ? [`CLASS:${f.classification}`] : []);
   if (f.categories !== undefined) out.set('CATEGORIES', f.categories.length ? [`CATEGORIES:${f.categories.map(escapeText).join(',')}`] : []);
   if (f.priority !== undefined) out.set('PRIORITY', f.priority === null ? [] : [`PRIORITY:${Math.trunc(f.priority)}`]);
@@ -173,11 +185,16 @@ function renderFields(f: Fields, cur: Current, type: 'vevent' | 'vtodo'): Map<st
   if (f.rrule !== undefined) out.set('RRULE', f.rrule ? [`RRULE:${checkRrule(f.rrule)}`] : []);
 
   // Start: a new value, or the current one re-expressed when only allDay/timezone changed.
+  const clearStart = f.start === null;
+  if (clearStart && type !== 'vtodo') throw new IcalError('valid-calendar-data', 'only a VTODO can be without a start');
   let start: DateInput | null = f.start ?? null;
-  if (start === null && timingChanged && cur.startMs !== null) {
+  if (start === null && !clearStart && timingChanged && cur.startMs !== null) {
     start = cur.allDay && z.kind === 'date' ? new Date(cur.startWall as number) : new Date(cur.startMs);
   }
-  if (start !== null) out.set('DTSTART', [timeLine('DTSTART', [start], z, dateZone)]);
+  if (clearStart) {
+    out.set('DTSTART', []);
+    out.set('DURATION', []);
+  } else if (start !== null) out.set('DTSTART', [timeLine('DTSTART', [start], z, dateZone)]);
 
   if (type === 'vevent') {
     let end: DateInput | null | undefined = f.end;
@@ -287,7 +304,7 @@ export function applyFields(text: string, fields: Fields, opts: PatchOptions = {
   }
   for (const [name, next] of [...replace]) {
     const old = lines.slice(masterStart, masterEnd).filter((l, k) => l.name === name && direct(masterStart + k)).map((l) => l.text);
-    if (sameLines(old, next)) {
+    if (sameLines(old, next) || (name === 'TRANSP' && old.length === 0 && next[0] === 'TRANSP:OPAQUE')) {
       replace.delete(name);
       continue;
     }
@@ -390,7 +407,7 @@ function sameLines(a: string[], b: string[]): boolean {
 export function buildObject(fields: NewObject, opts: PatchOptions = {}): string {
   const type = fields.type === 'VTODO' ? 'vtodo' : 'vevent';
   if (!fields.uid || /[\r\n]/.test(fields.uid)) throw new IcalError('valid-calendar-object-resource', 'a UID is required');
-  if (type === 'vevent' && fields.start === undefined) throw new IcalError('valid-calendar-data', 'VEVENT needs a start');
+  if (type === 'vevent' && (fields.start === undefined || fields.start === null)) throw new IcalError('valid-calendar-data', 'VEVENT needs a start');
   const now = formatUtc((opts.now ?? new Date()).getTime());
   const cur: Current = { allDay: fields.allDay ?? false, zone: { kind: 'utc' }, startMs: null, startWall: null, endMs: null, endWall: null };
   const withZone: Fields = { ...fields, timezone: fields.timezone ?? null };
