@@ -171,3 +171,19 @@ async function calendarId (login: string, slug: string): Promise<number> {
   const cals = (await s.as(login)('/api/v1/calendars')).body_ as { id: number; slug: string; kind: string }[]
   return cals.find(c => c.slug === slug && c.kind !== 'company')!.id
 }
+
+t.test('a copy into another own calendar followed by a delete of the old one moves the item (Thunderbird)', async t => {
+  t.equal((await alice('MKCALENDAR', '/dav/calendars/alice/work/')).status, 201)
+  t.equal((await alice('PUT', `${CAL}move-me.ics`, { body: vevent('move-me', [], { summary: 'Moving' }) })).status, 201)
+  const before = ((await api('/api/v1/appointments?from=2026-06-01T00:00:00Z&to=2026-07-01T00:00:00Z')).body_ as { items: { id: number; uid: string }[] }).items.find(a => a.uid === 'move-me')!
+  const copy = await alice('PUT', '/dav/calendars/alice/work/move-me.ics', { body: vevent('move-me', ['X-MOVED:yes'], { summary: 'Moving' }), headers: { 'if-none-match': '*' } })
+  t.equal(copy.status, 201, 'not a UID conflict: the item moves')
+  t.equal((await alice('GET', `${CAL}move-me.ics`)).status, 404, 'it left the old calendar')
+  t.match((await alice('GET', '/dav/calendars/alice/work/move-me.ics')).text, /X-MOVED:yes/)
+  t.equal((await alice('DELETE', `${CAL}move-me.ics`)).status, 404, 'the client\'s delete of the old copy finds nothing')
+  const after = (await api(`/api/v1/appointments/${before.id}`)).body_ as { id: number; calendarId: number }
+  t.equal(after.id, before.id, 'the same CRM appointment')
+  const other = await davClient(s, 'carol')('PUT', '/dav/calendars/carol/calendar/move-me.ics', { body: vevent('move-me') })
+  t.equal(other.status, 403, 'someone else\'s item with that UID stays a conflict')
+  t.match(other.text, /no-uid-conflict/)
+})

@@ -178,6 +178,14 @@ export async function putObject (db: Db, actor: Actor, calendarId: number, name:
     .where('uid', '=', parsed.uid).where('name', '!=', name).executeTakeFirst()
   if (clash !== undefined) throw new DomainError('conflict', `another object in this calendar (${clash.name}) has UID ${parsed.uid}`, { rule: 'no-uid-conflict', field: clash.name })
   if (current === undefined) {
+    const moved = await movedHere(db, actor, parsed.componentType, parsed.uid, calendarId)
+    if (moved !== null) {
+      // the client copies the item into another of the user's calendars and then deletes the
+      // old one (Thunderbird's "move"): the CRM item moves, keeping its history and links
+      if (moved.kind === 'appointment') await updateAppointment(db, actor, moved.id, { ...appointmentInputFromIcal(parsed.index, zone), calendarId }, { clientBody })
+      else await updateTask(db, actor, moved.id, { ...taskInputFromIcal(parsed.index, zone), calendarId }, { clientBody })
+      return { created: true, ...(await stored(db, calendarId, name)) }
+    }
     if (parsed.componentType === 'VEVENT') {
       await createAppointment(db, actor, { ...appointmentInputFromIcal(parsed.index, zone), calendarId, uid: parsed.uid }, { clientBody })
     } else if (parsed.componentType === 'VTODO') {
@@ -199,6 +207,23 @@ export async function putObject (db: Db, actor: Actor, calendarId: number, name:
     await updateTask(db, actor, current.item_id, input, { ifVersion, clientBody })
   }
   return { created: false, ...(await stored(db, calendarId, name)) }
+}
+
+/**
+ * The item a PUT of a new object moves rather than duplicates: same UID, homed
+ * in another calendar the user owns, with its copy there. Anything else with
+ * that UID stays a no-uid-conflict.
+ */
+async function movedHere (db: Db, actor: Actor, component: string, uid: string, calendarId: number): Promise<{ kind: 'appointment' | 'task'; id: number } | null> {
+  const table = component === 'VEVENT' ? 'appointments' : component === 'VTODO' ? 'tasks' : null
+  if (table === null) return null
+  const item = await db.selectFrom(table).select(['id', 'calendar_id']).where('org_id', '=', actor.user.org_id).where('uid', '=', uid).executeTakeFirst()
+  if (item === undefined || item.calendar_id === calendarId) return null
+  const home = await db.selectFrom('calendars').select('owner_id').where('id', '=', item.calendar_id).executeTakeFirst()
+  if (home?.owner_id !== actor.user.id) return null
+  const kind = table === 'appointments' ? 'appointment' as const : 'task' as const
+  const copy = await db.selectFrom('calendar_objects').select('id').where('item_kind', '=', kind).where('item_id', '=', item.id).where('calendar_id', '=', item.calendar_id).executeTakeFirst()
+  return copy === undefined ? null : { kind, id: item.id }
 }
 
 async function stored (db: Db, calendarId: number, name: string): Promise<{ etag: string; body: string }> {
