@@ -18,7 +18,6 @@ export async function buildServer (k: Kalends): Promise<FastifyInstance> {
     trustProxy: process.env.KALENDS_TRUST_PROXY === 'true',
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
-    disableRequestLogging: false,
     routerOptions: { ignoreTrailingSlash: true }
   })
   app.setValidatorCompiler(validatorCompiler)

@@ -4,7 +4,7 @@ import type { Appointment, AppointmentStatus, User } from '../db/schema.ts'
 import { appointmentRole, requireCalendar, requireSameOrgUser } from './access.ts'
 import { defaultCalendarOf } from './calendars.ts'
 import { DomainError, invalid, notFound } from './errors.ts'
-import { appointmentFields, spanOfFields } from './ical-mapping.ts'
+import { appointmentFields } from './ical-mapping.ts'
 import { record } from './journal.ts'
 import { removeAllPlacements, syncPlacements, type ClientBody, type Placement } from './objects.ts'
 import { caseInOrg, typeInOrg } from './references.ts'
@@ -77,8 +77,16 @@ async function normalize (tx: Db, actor: User, input: AppointmentInput, base: Va
 }
 
 export async function participantsOf (tx: Db, appointmentId: number): Promise<number[]> {
-  const rows = await tx.selectFrom('appointment_participants').select('user_id').where('appointment_id', '=', appointmentId).orderBy('user_id').execute()
-  return rows.map(r => r.user_id)
+  return (await participantsOfMany(tx, [appointmentId])).get(appointmentId) ?? []
+}
+
+export async function participantsOfMany (tx: Db, appointmentIds: number[]): Promise<Map<number, number[]>> {
+  const byAppointment = new Map<number, number[]>()
+  if (appointmentIds.length === 0) return byAppointment
+  const rows = await tx.selectFrom('appointment_participants').select(['appointment_id', 'user_id'])
+    .where('appointment_id', 'in', appointmentIds).orderBy('user_id').execute()
+  for (const r of rows) byAppointment.set(r.appointment_id, [...(byAppointment.get(r.appointment_id) ?? []), r.user_id])
+  return byAppointment
 }
 
 /** The owner's copy in the home calendar, and one in each other participant's default calendar. */
@@ -94,6 +102,13 @@ async function placementsFor (tx: Db, appt: Appointment, participants: number[])
 
 async function snapshot (tx: Db, appt: Appointment) {
   return { kind: 'appointment' as const, id: appt.id, orgId: appt.org_id, uid: appt.uid, component: 'VEVENT' as const, fields: await appointmentFields(tx, appt) }
+}
+
+/** Writes every copy, then indexes the appointment by the span of its home copy. */
+async function place (tx: Db, appt: Appointment, participants: number[], ctx: Parameters<typeof syncPlacements>[3]): Promise<Appointment> {
+  const span = await syncPlacements(tx, await snapshot(tx, appt), await placementsFor(tx, appt, participants), ctx)
+  if (span.firstStart?.getTime() === appt.span_start?.getTime() && span.lastEnd?.getTime() === appt.span_end?.getTime()) return appt
+  return tx.updateTable('appointments').set({ span_start: span.firstStart, span_end: span.lastEnd }).where('id', '=', appt.id).returningAll().executeTakeFirstOrThrow()
 }
 
 async function participantsInput (tx: Db, actor: User, ids: unknown): Promise<number[]> {
@@ -124,12 +139,11 @@ export async function createAppointment (db: Db, actor: Actor, input: Appointmen
     const values = await normalize(tx, actor.user, { ...input, allDay: input.allDay ?? false }, base)
     const clash = await tx.selectFrom('appointments').select('id').where('org_id', '=', values.org_id).where('uid', '=', uid).executeTakeFirst()
     if (clash !== undefined) throw new DomainError('conflict', `an appointment with UID ${uid} already exists`, { field: 'uid', rule: 'no-uid-conflict' })
-    const span = spanOfFields(values)
-    const appt = await tx.insertInto('appointments').values({ ...values, exdates: values.exdates, span_start: span.firstStart, span_end: span.lastEnd }).returningAll().executeTakeFirstOrThrow()
+    const inserted = await tx.insertInto('appointments').values(values).returningAll().executeTakeFirstOrThrow()
     const participants = input.participantIds === undefined ? [] : await participantsInput(tx, actor.user, input.participantIds)
-    if (participants.length > 0) await tx.insertInto('appointment_participants').values(participants.map(user_id => ({ appointment_id: appt.id, user_id }))).execute()
-    await record(tx, [{ org_id: appt.org_id, entity: 'appointment', entity_id: appt.id, op: 'create', origin: actor.origin, actor_id: actor.user.id }])
-    await syncPlacements(tx, await snapshot(tx, appt), await placementsFor(tx, appt, participants), { origin: actor.origin, actorId: actor.user.id, clientBody: opts.clientBody, op: 'create' })
+    if (participants.length > 0) await tx.insertInto('appointment_participants').values(participants.map(user_id => ({ appointment_id: inserted.id, user_id }))).execute()
+    await record(tx, [{ org_id: inserted.org_id, entity: 'appointment', entity_id: inserted.id, op: 'create', origin: actor.origin, actor_id: actor.user.id }])
+    const appt = await place(tx, inserted, participants, { origin: actor.origin, actorId: actor.user.id, clientBody: opts.clientBody, op: 'create' })
     return { ...appt, participant_ids: participants }
   })
 }
@@ -178,12 +192,11 @@ export async function updateAppointment (
       if (next.length > 0) await tx.insertInto('appointment_participants').values(next.map(user_id => ({ appointment_id: id, user_id }))).execute()
       participants = next
     }
-    const span = spanOfFields(values)
-    const appt = await tx.updateTable('appointments')
-      .set({ ...values, span_start: span.firstStart, span_end: span.lastEnd, updated_at: new Date(), version: before.version + 1 })
+    const updated = await tx.updateTable('appointments')
+      .set({ ...values, updated_at: new Date(), version: before.version + 1 })
       .where('id', '=', id).returningAll().executeTakeFirstOrThrow()
-    await record(tx, [{ org_id: appt.org_id, entity: 'appointment', entity_id: id, op: 'update', origin: actor.origin, actor_id: actor.user.id, detail: changedFields(before, appt) }])
-    await syncPlacements(tx, await snapshot(tx, appt), await placementsFor(tx, appt, participants), { origin: actor.origin, actorId: actor.user.id, clientBody: opts.clientBody, op: 'update' })
+    await record(tx, [{ org_id: updated.org_id, entity: 'appointment', entity_id: id, op: 'update', origin: actor.origin, actor_id: actor.user.id, detail: changedFields(before, updated) }])
+    const appt = await place(tx, updated, participants, { origin: actor.origin, actorId: actor.user.id, clientBody: opts.clientBody, op: 'update' })
     return { ...appt, participant_ids: participants }
   })
 }
@@ -203,7 +216,7 @@ export async function deleteAppointment (db: Db, actor: Actor, id: number, opts:
       await tx.deleteFrom('appointment_participants').where('appointment_id', '=', id).where('user_id', '=', actor.user.id).execute()
       const participants = await participantsOf(tx, id)
       await record(tx, [{ org_id: appt.org_id, entity: 'appointment', entity_id: id, op: 'update', origin: actor.origin, actor_id: actor.user.id, detail: { left: actor.user.id } }])
-      await syncPlacements(tx, await snapshot(tx, appt), await placementsFor(tx, appt, participants), { ...ctx, op: 'update' })
+      await place(tx, appt, participants, { ...ctx, op: 'update' })
       return 'left'
     }
     await removeAllPlacements(tx, { kind: 'appointment', id, orgId: appt.org_id }, ctx)

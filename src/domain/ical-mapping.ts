@@ -20,9 +20,7 @@ export function spanOf (ical: string): { firstStart: Date | null; lastEnd: Date 
   return { firstStart: index.firstStart, lastEnd: index.lastEnd }
 }
 
-type AppointmentValues = Omit<Appointment, 'id' | 'created_at' | 'updated_at' | 'version' | 'span_start' | 'span_end'>
-
-function baseEventFields (a: AppointmentValues): ItemFields {
+function baseEventFields (a: Appointment): ItemFields {
   return {
     summary: a.title,
     description: a.description === '' ? null : a.description,
@@ -35,13 +33,9 @@ function baseEventFields (a: AppointmentValues): ItemFields {
     exdates: a.exdates.map(d => d.includes('T') ? new Date(d) : d),
     status: a.status.toUpperCase(),
     classification: a.private ? 'PRIVATE' : 'PUBLIC',
+    transparency: a.busy ? 'OPAQUE' : 'TRANSPARENT',
     x: {}
   }
-}
-
-/** The UTC span of all instances of an appointment, the same way CalDAV indexes it. */
-export function spanOfFields (a: AppointmentValues): { firstStart: Date | null; lastEnd: Date | null } {
-  return spanOf(buildObject({ ...baseEventFields(a), uid: a.uid, type: 'VEVENT' }))
 }
 
 async function names (tx: Db, caseId: number | null, typeId: number | null) {
@@ -63,7 +57,7 @@ export async function taskFields (tx: Db, t: Task): Promise<ItemFields> {
   return {
     summary: t.title,
     description: t.description === '' ? null : t.description,
-    start: t.planned_start ?? undefined,
+    start: t.planned_start,
     due: t.due_at ?? t.planned_end,
     status: TASK_STATUS_TO_ICAL[t.status],
     completed: t.status === 'done' ? (t.actual_end ?? t.updated_at) : null,

@@ -2,7 +2,7 @@ import type { Db } from '../db/connect.ts'
 import type { User } from '../db/schema.ts'
 import { visibleCalendars } from './access.ts'
 import { invalid } from './errors.ts'
-import { participantsOf, type AppointmentView } from './appointments.ts'
+import { participantsOfMany, type AppointmentView } from './appointments.ts'
 import { instant } from './values.ts'
 
 export type ListFilter = {
@@ -61,7 +61,8 @@ export async function listAppointments (db: Db, actor: User, f: ListFilter): Pro
   }
   const rows = await q.orderBy('span_start').orderBy('id').limit(limit + 1).execute()
   const page = rows.slice(0, limit)
-  const items = await Promise.all(page.map(async a => ({ ...a, participant_ids: await participantsOf(db, a.id) })))
+  const participants = await participantsOfMany(db, page.map(a => a.id))
+  const items = page.map(a => ({ ...a, participant_ids: participants.get(a.id) ?? [] }))
   const last = page.at(-1)
   return { items, nextCursor: rows.length > limit && last !== undefined ? encode([last.span_start!.toISOString(), last.id]) : null }
 }

@@ -15,6 +15,9 @@ export type Placement = { calendarId: number; name?: string }
 /** The body a client sent for one of the copies; stored exactly as sent. */
 export type ClientBody = { calendarId: number; name: string; ical: string }
 
+/** The UTC span of every instance; lastEnd null = recurs without end. Placements come home calendar first. */
+export type Span = { firstStart: Date | null; lastEnd: Date | null }
+
 export type ItemSnapshot = { kind: ItemKind; id: number; orgId: number; uid: string; component: 'VEVENT' | 'VTODO'; fields: ItemFields }
 
 export function etagOf (ical: string): string {
@@ -35,7 +38,7 @@ export async function syncPlacements (
   item: ItemSnapshot,
   placements: Placement[],
   ctx: { origin: Origin; actorId: number | null; clientBody?: ClientBody; op: 'create' | 'update' }
-): Promise<void> {
+): Promise<Span> {
   const existing = await objectsOf(tx, item.kind, item.id)
   const byCalendar = new Map(existing.map(o => [o.calendar_id, o]))
   const wanted = new Set(placements.map(p => p.calendarId))
@@ -43,17 +46,22 @@ export async function syncPlacements (
   for (const gone of existing.filter(o => !wanted.has(o.calendar_id))) {
     await removeObject(tx, gone, item, ctx)
   }
+  let homeSpan: Span | undefined
   for (const place of placements) {
     const current = byCalendar.get(place.calendarId)
     const fromClient = ctx.clientBody?.calendarId === place.calendarId ? ctx.clientBody : undefined
     const ical = fromClient?.ical ?? renderItem(item.component, item.uid, item.fields, current?.ical)
-    if (current !== undefined && current.ical === ical) continue
+    if (current !== undefined && current.ical === ical) {
+      homeSpan ??= { firstStart: current.first_start, lastEnd: current.last_end }
+      continue
+    }
     const name = current?.name ?? fromClient?.name ?? place.name ?? objectName(item.uid)
     const [seq] = await record(tx, [{
       org_id: item.orgId, entity: item.kind, entity_id: item.id, op: current === undefined ? 'create' : 'update',
       calendar_id: place.calendarId, object_name: name, origin: ctx.origin, actor_id: ctx.actorId
     }])
     const span = spanOf(ical)
+    homeSpan ??= span
     const values = {
       ical, etag: etagOf(ical), size: Buffer.byteLength(ical), uid: item.uid, component: item.component,
       first_start: span.firstStart, last_end: span.lastEnd, modified_seq: seq!, updated_at: new Date()
@@ -64,6 +72,7 @@ export async function syncPlacements (
       await tx.updateTable('calendar_objects').set(values).where('id', '=', current.id).execute()
     }
   }
+  return homeSpan ?? { firstStart: null, lastEnd: null }
 }
 
 async function removeObject (tx: Db, obj: CalendarObject, item: Pick<ItemSnapshot, 'kind' | 'id' | 'orgId'>, ctx: { origin: Origin; actorId: number | null }) {
