@@ -25,6 +25,15 @@ t.test('well-known redirects to the DAV root, anonymous requests get 401 with Ba
   t.equal(wrong.status, 401)
 })
 
+t.test('per-device app passwords work over CalDAV and stop when revoked', async t => {
+  const made = (await s.as('alice')('/api/v1/app-passwords', { method: 'POST', json: { name: 'iPhone' } })).body_ as { id: number; password: string }
+  const phone = davClient(s, 'alice', made.password)
+  t.equal((await phone('PROPFIND', '/dav/calendars/alice/', { headers: { depth: '0' } })).status, 207)
+  t.equal((await s.as('alice')(`/api/v1/app-passwords/${made.id}`, { method: 'DELETE' })).status, 204)
+  s.k.signIn.forget()
+  t.equal((await phone('PROPFIND', '/dav/calendars/alice/', { headers: { depth: '0' } })).status, 401)
+})
+
 t.test('OPTIONS names only what is implemented', async t => {
   const res = await anon('OPTIONS', '/dav/')
   t.equal(res.status, 200)

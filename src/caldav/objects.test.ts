@@ -187,3 +187,22 @@ t.test('a copy into another own calendar followed by a delete of the old one mov
   t.equal(other.status, 403, 'someone else\'s item with that UID stays a conflict')
   t.match(other.text, /no-uid-conflict/)
 })
+
+t.test('floating, all-day and custom-zone times reach the CRM as the right instants', async t => {
+  const floating = vevent('floating-1', [], { start: '20260615T100000', end: '20260615T110000', summary: 'Floating' })
+  t.equal((await alice('PUT', `${CAL}floating-1.ics`, { body: floating })).status, 201)
+  const custom = [
+    'BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//Test//EN',
+    'BEGIN:VTIMEZONE', 'TZID:Custom Office Time', 'BEGIN:STANDARD', 'DTSTART:19700101T000000', 'TZOFFSETFROM:+0300', 'TZOFFSETTO:+0300', 'END:STANDARD', 'END:VTIMEZONE',
+    'BEGIN:VEVENT', 'UID:custom-1', 'DTSTAMP:20260101T000000Z', 'DTSTART;TZID=Custom Office Time:20260616T100000', 'DTEND;TZID=Custom Office Time:20260616T110000', 'SUMMARY:Custom zone', 'END:VEVENT',
+    'END:VCALENDAR', ''].join('\r\n')
+  t.equal((await alice('PUT', `${CAL}custom-1.ics`, { body: custom })).status, 201)
+  const dst = vevent('dst-1', [], { start: '', end: '', summary: 'DST night' }).replace('DTSTART:', 'DTSTART;TZID=Europe/Warsaw:20261025T023000').replace('DTEND:', 'DTEND;TZID=Europe/Warsaw:20261025T033000')
+  t.equal((await alice('PUT', `${CAL}dst-1.ics`, { body: dst })).status, 201)
+  const list = (await api('/api/v1/appointments?from=2026-06-01T00:00:00Z&to=2026-11-01T00:00:00Z')).body_ as { items: Record<string, unknown>[] }
+  const by = (uid: string) => list.items.find(a => a.uid === uid)!
+  t.equal(new Date(by('floating-1').start as string).toISOString(), '2026-06-15T08:00:00.000Z', 'floating is read in the calendar\'s zone (Europe/Warsaw, UTC+2 in June)')
+  t.equal(new Date(by('custom-1').start as string).toISOString(), '2026-06-16T07:00:00.000Z', 'a client-sent VTIMEZONE with a private name')
+  t.equal(new Date(by('dst-1').start as string).toISOString(), '2026-10-25T00:30:00.000Z', 'a repeated hour at fall-back means its first occurrence (CEST)')
+  t.equal((await alice('GET', `${CAL}custom-1.ics`)).text, custom, 'and the body stays as sent')
+})
