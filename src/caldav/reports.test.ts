@@ -101,6 +101,7 @@ t.test('malformed requests get 400/403 with preconditions, never 500', async t =
     ['PUT', `${CAL}bad.ics`, 'this is not iCalendar', 403, /valid-calendar-data/],
     ['PUT', `${CAL}bad.ics`, 'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nDTSTART:20260101T000000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n', 403, /valid-calendar-object-resource/],
     ['PUT', `${CAL}bad.ics`, 'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:x\r\nDTSTART:20261301T000000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n', 403, /valid-calendar-data/],
+    ['PUT', `${CAL}nul.ics`, vevent('nul', ['SUMMARY:a\u0000b']), 403, /valid-calendar-data/],
     ['PROPPATCH', CAL, '<d:propertyupdate xmlns:d="DAV:"/>', 400, null],
     ['MKCALENDAR', '/dav/calendars/alice/x~y/', '', 403, /calendar-collection-location-ok/]
   ]

@@ -1,6 +1,7 @@
 import { sql } from 'kysely'
 import type { Db } from '../db/connect.ts'
 import type { CalendarObject, User } from '../db/schema.ts'
+import { IcalError } from '../ical/errors.ts'
 import { parseObject, type ComponentType } from '../ical/parse.ts'
 import { requireCalendar, type VisibleCalendar } from './access.ts'
 import type { Actor } from './actor.ts'
@@ -169,6 +170,8 @@ export type PutResult = { created: boolean; etag: string; body: string }
  */
 export async function putObject (db: Db, actor: Actor, calendarId: number, name: string, body: string, cond: Preconditions = {}): Promise<PutResult> {
   const cal = await requireCalendar(db, actor.user, calendarId, 'write')
+  // RFC 5545 §3.1 allows no control characters but tab in content; PostgreSQL cannot store NUL at all
+  if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(body)) throw new IcalError('valid-calendar-data', 'iCalendar content must not contain control characters')
   const parsed = parseObject(body, { allowed: cal.components as ComponentType[], maxInstances: 10_000 })
   const current = await currentWithVersion(db, calendarId, name)
   checkPreconditions(current, cond)
