@@ -287,6 +287,33 @@ def other_user():
           f"listed to {OTHER}: {str(mine.url) in theirs_view}; {USER}'s calendar now holds {still}")
 
 
+def put(c, url, ics):
+    """A PUT through the client's own HTTP session, for the answer's status and body (python-caldav drops the body of a 403)."""
+    r = c.session.put(str(url), data=ics.encode(), headers={"Content-Type": "text/calendar; charset=utf-8"}, auth=c.auth)
+    return r.status_code, " ".join(r.text.split())
+
+
+@step(["uid-conflict-same-calendar", "same-uid-other-user"])
+def uids():
+    mine = ctx["cal"]
+    existing = str(ctx["events"]["weekly"].url)
+    status, body = put(ctx["client"], str(mine.url) + f"copy-{run}.ics", EVENTS["weekly"])
+    href = re.search(r"<(?:\w+:)?no-uid-conflict>\s*<(?:\w+:)?href>([^<]+)<", body)
+    ok = status in (403, 409) and href is not None and existing.endswith(href.group(1))
+    check("uid-conflict-same-calendar", ok, f"PUT of a second object with the weekly UID in the same calendar: {status} {body[:300]}; "
+          "RFC 4791 §5.3.2.1 wants CALDAV:no-uid-conflict holding the DAV:href of the existing object")
+
+    # Two colleagues invited to the same outside meeting each keep it, with the organizer's UID, in their own calendar
+    c = client(OTHER)
+    theirs = [x for x in c.principal().calendars() if str(x.url).rstrip("/").endswith("/calendar")][0]
+    status, body = put(c, str(theirs.url) + f"invitation-{run}.ics", EVENTS["weekly"])
+    in_theirs = UID["weekly"] in [str(comp(o)[0]["UID"]) for o in theirs.events()]
+    in_mine = "weekly" in keys(mine.events())
+    check("same-uid-other-user", status == 201 and in_theirs and in_mine,
+          f"{OTHER} PUTs an event with the UID of one in {USER}'s calendar into their own: {status} {body[:300]}; "
+          f"in {OTHER}'s calendar: {in_theirs}, still in {USER}'s: {in_mine} (RFC 4791 §5.3.2.1: a UID is unique within one calendar collection)")
+
+
 discovery()
 if "principal" in ctx:
     calendars()
@@ -298,6 +325,7 @@ if "cal" in ctx:
     freebusy()
     other_user()
     sync()
+    uids()
 
 passed = sum(1 for _, ok in results if ok)
 print(f"{passed} passed, {len(results) - passed} failed", flush=True)
