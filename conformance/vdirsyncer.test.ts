@@ -10,7 +10,8 @@ import { run } from './run.ts'
 // from the bare server address and answers its "create the local
 // collection?" question with yes on stdin. Then three rounds, each with a
 // change on both sides — create, modify, delete — and a last sync that must
-// find nothing to do. After each sync: vdirsyncer's own report of what it
+// find nothing to do; then the calendar's name and colour both ways with
+// `metasync`. After each sync: vdirsyncer's own report of what it
 // copied or deleted, then both sides read back (the server with a
 // calendar-query, the directory file by file). The server side is changed
 // with plain HTTP, as another client would. vdirsyncer prints no
@@ -36,6 +37,7 @@ status_path = ${JSON.stringify(join(dir, 'status') + '/')}
 a = "local"
 b = "remote"
 collections = ["calendar"]
+metadata = ["displayname", "color"]
 
 [storage local]
 type = "filesystem"
@@ -58,6 +60,17 @@ const uidOf = (ics: string) => /^UID:(.*?)\r?$/m.exec(ics)?.[1]
 const summaryOf = (ics: string) => /^SUMMARY:(.*?)\r?$/m.exec(ics)?.[1]
 
 const sorted = (o: Record<string, string>) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => a < b ? -1 : 1))
+
+/** The calendar's name and colour: on the server from a PROPFIND, locally from vdirsyncer's metadata files. */
+async function serverMeta () {
+  const res = await alice(CAL, { method: 'PROPFIND', headers: { depth: '0', 'content-type': 'application/xml' }, body: '<d:propfind xmlns:d="DAV:" xmlns:a="http://apple.com/ns/ical/"><d:prop><d:displayname/><a:calendar-color/></d:prop></d:propfind>' })
+  const body = String(res.body_)
+  return { displayname: /<d:displayname>([^<]*)</.exec(body)?.[1] ?? '', color: /calendar-color[^>]*>([^<]*)</.exec(body)?.[1] ?? '' }
+}
+const localMeta = async () => ({
+  displayname: (await readFile(join(local, 'displayname'), 'utf8').catch(() => '')).trim(),
+  color: (await readFile(join(local, 'color'), 'utf8').catch(() => '')).trim()
+})
 
 /** UID → SUMMARY of the events in the local directory. */
 async function localState (): Promise<Record<string, string>> {
@@ -152,6 +165,32 @@ t.test('vdirsyncer two-way sync', async t => {
 
   // round 4: nothing changed, nothing to do
   await round('idle', [], {})
+
+  /** A metasync, what vdirsyncer says it copied, then the name and colour on both sides. */
+  async function metaRound (name: string, copies: string[], want: { displayname: string; color: string }) {
+    const r = await vdirsyncer('metasync')
+    check(`${name}: metasync`, r.code === 0 && !r.timedOut && !/^(error|critical|warning):/im.test(r.out), `exit ${r.code}${r.timedOut ? ' (timed out)' : ''}`)
+    const did = r.out.split('\n').filter(l => /^Copying /.test(l)).sort()
+    check(`${name}: what vdirsyncer did`, JSON.stringify(did) === JSON.stringify([...copies].sort()), `${JSON.stringify(did)}, want ${JSON.stringify([...copies].sort())}`)
+    const [l, srv] = [await localMeta(), await serverMeta()]
+    check(`${name}: local metadata`, JSON.stringify(l) === JSON.stringify(want), `${JSON.stringify(l)}, want ${JSON.stringify(want)}`)
+    check(`${name}: server metadata`, JSON.stringify(srv) === JSON.stringify(want), `${JSON.stringify(srv)}, want ${JSON.stringify(want)}`)
+  }
+
+  // metadata: the server's name comes down first, then a rename and a colour each way (PROPPATCH of
+  // DAV:displayname and Apple's calendar-color underneath)
+  const initial = await serverMeta()
+  await metaRound('metadata from the server', ['Copying displayname to local/calendar', ...(initial.color === '' ? [] : ['Copying color to local/calendar'])], initial)
+  await writeFile(join(local, 'displayname'), 'Renamed locally')
+  await writeFile(join(local, 'color'), '#FF8800')
+  await metaRound('metadata from local', ['Copying displayname to remote/calendar', 'Copying color to remote/calendar'], { displayname: 'Renamed locally', color: '#FF8800' })
+  const patch = await alice(CAL, {
+    method: 'PROPPATCH',
+    headers: { 'content-type': 'application/xml' },
+    body: '<d:propertyupdate xmlns:d="DAV:" xmlns:a="http://apple.com/ns/ical/"><d:set><d:prop><d:displayname>Renamed on the server</d:displayname><a:calendar-color>#0088CC</a:calendar-color></d:prop></d:set></d:propertyupdate>'
+  })
+  t.equal(patch.status, 207, 'the server-side rename is done')
+  await metaRound('metadata from the server again', ['Copying displayname to local/calendar', 'Copying color to local/calendar'], { displayname: 'Renamed on the server', color: '#0088CC' })
 
   t.comment(`vdirsyncer: ${passed} passed, ${failed} failed`)
 })
