@@ -67,7 +67,7 @@ WARSAW = (
 )
 
 run = uuid.uuid4().hex[:8]
-UID = {k: f"{k}-{run}@conformance.kalends" for k in ("simple", "weekly", "allday", "warsaw", "transparent", "cancelled", "task")}
+UID = {k: f"{k}-{run}@conformance.kalends" for k in ("simple", "weekly", "allday", "warsaw", "transparent", "cancelled", "moved", "task")}
 EVENTS = {
     # 2026-03-04 13:00-14:00 UTC
     "simple": vcal(vevent(UID["simple"], ["SUMMARY:Simple", "DTSTART:20260304T130000Z", "DTEND:20260304T140000Z"])),
@@ -82,6 +82,9 @@ EVENTS = {
     # events free-busy must leave out (RFC 4791 §7.10: TRANSP:TRANSPARENT and STATUS:CANCELLED are not busy)
     "transparent": vcal(vevent(UID["transparent"], ["SUMMARY:Transparent", "DTSTART:20260305T130000Z", "DTEND:20260305T140000Z", "TRANSP:TRANSPARENT"])),
     "cancelled": vcal(vevent(UID["cancelled"], ["SUMMARY:Cancelled", "DTSTART:20260306T130000Z", "DTEND:20260306T140000Z", "STATUS:CANCELLED"])),
+    # Mondays 09:00-10:00 UTC 13, 20 and 27 April; the 20 April one moved to Tuesday 5 May 15:00-16:00 UTC
+    "moved": vcal(vevent(UID["moved"], ["SUMMARY:Moved", "DTSTART:20260413T090000Z", "DTEND:20260413T100000Z", "RRULE:FREQ=WEEKLY;COUNT=3"])
+                  + vevent(UID["moved"], ["SUMMARY:Moved (this one)", "RECURRENCE-ID:20260420T090000Z", "DTSTART:20260505T150000Z", "DTEND:20260505T160000Z"])),
 }
 TASK = vcal("BEGIN:VTODO\r\nUID:" + UID["task"] + "\r\nDTSTAMP:20260101T000000Z\r\nSUMMARY:Call the customer\r\nDUE:20260310T170000Z\r\nSTATUS:NEEDS-ACTION\r\nEND:VTODO\r\n")
 
@@ -135,6 +138,22 @@ def calendars():
     ctx["cal"], ctx["tasks"] = events[0], tasks[0]
 
 
+@step(["make-calendar", "rename-calendar", "delete-calendar"])
+def calendar_lifecycle():
+    p = ctx["principal"]
+    made = p.make_calendar(name="Conformance", cal_id=f"conformance-{run}", supported_calendar_component_set=["VEVENT"])
+    listed = {str(c.url): c for c in p.calendars()}
+    there = listed.get(str(made.url))
+    check("make-calendar", there is not None and there.get_display_name() == "Conformance" and there.get_supported_components() == ["VEVENT"],
+          f"MKCALENDAR {made.url}: " + (f"listed as {there.get_display_name()!r} for {there.get_supported_components()}" if there else "not listed"))
+    made.set_properties([dav.DisplayName("Renamed by python-caldav")])
+    name = caldav.Calendar(client=ctx["client"], url=made.url).get_display_name()
+    check("rename-calendar", name == "Renamed by python-caldav", f"PROPPATCH displayname, read back {name!r}")
+    made.delete()
+    gone = str(made.url) not in [str(c.url) for c in p.calendars()]
+    check("delete-calendar", gone, f"DELETE {made.url}: {'no longer' if gone else 'still'} listed")
+
+
 @step(["create-" + k for k in EVENTS])
 def create_events():
     cal = ctx["cal"]
@@ -144,7 +163,7 @@ def create_events():
         back = cal.event_by_url(ev.url)
         back.load()
         got = comp(back)
-        ok = len(got) == 1 and str(got[0]["UID"]) == UID[k]
+        ok = len(got) == (2 if k == "moved" else 1) and all(str(c["UID"]) == UID[k] for c in got)
         detail = f"{ev.url}"
         if ok and k == "weekly":
             ok = "RRULE" in got[0] and "EXDATE" in got[0]
@@ -213,6 +232,19 @@ def search_tz():
     hit = [str(comp(o)[0]["UID"]) for o in cal.search(event=True, start=utc(2026, 3, 20, 11), end=utc(2026, 3, 20, 12))]
     miss = [str(comp(o)[0]["UID"]) for o in cal.search(event=True, start=utc(2026, 3, 21, 11), end=utc(2026, 3, 21, 12))]
     check("search-allday", UID["allday"] in hit and UID["allday"] not in miss, f"20 March 11-12Z: {len(hit)} found; 21 March 11-12Z: {len(miss)} found")
+
+
+@step(["search-override", "expand-override"])
+def search_override():
+    cal = ctx["cal"]
+    found = lambda a, b: UID["moved"] in [str(c["UID"]) for o in cal.search(event=True, start=a, end=b) for c in comp(o)]
+    moved_to, moved_from = found(utc(2026, 5, 5, 14), utc(2026, 5, 5, 17)), found(utc(2026, 4, 20, 8, 30), utc(2026, 4, 20, 9, 30))
+    check("search-override", moved_to and not moved_from,
+          f"RFC 4791 §9.9 over the overridden instance: 5 May 14-17Z {'finds' if moved_to else 'misses'} it, its old slot 20 April 08:30-09:30Z {'finds' if moved_from else 'misses'} it")
+    inst = sorted((dt(c["RECURRENCE-ID"]) if "RECURRENCE-ID" in c else "none", dt(c["DTSTART"]), str(c["SUMMARY"]))
+                  for u, c in expanded(cal, utc(2026, 4, 1), utc(2026, 5, 31)) if u == UID["moved"])
+    want = [("20260413T090000Z", "20260413T090000Z", "Moved"), ("20260420T090000Z", "20260505T150000Z", "Moved (this one)"), ("20260427T090000Z", "20260427T090000Z", "Moved")]
+    check("expand-override", inst == want, f"(RECURRENCE-ID, DTSTART, SUMMARY) {inst}, want {want}")
 
 
 @step(["free-busy"])
@@ -318,10 +350,12 @@ discovery()
 if "principal" in ctx:
     calendars()
 if "cal" in ctx:
+    calendar_lifecycle()
     create_events()
     task()
     search()
     search_tz()
+    search_override()
     freebusy()
     other_user()
     sync()
