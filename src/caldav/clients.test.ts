@@ -125,29 +125,47 @@ t.test('Thunderbird names objects after the UID; quoted and unquoted If-Match bo
 })
 
 t.test('a change still committing is not skipped by a token handed out meanwhile', { skip: s.k.handle.kind === 'postgres' ? false : 'needs concurrent connections (PostgreSQL)' }, async t => {
-  const start = await alice('REPORT', CAL, { body: sync('') })
-  const token = syncTokenOf(start.xml)!
   const cals = (await s.as('alice')('/api/v1/calendars')).body_ as { id: number; slug: string; kind: string }[]
   const calId = cals.find(c => c.slug === 'calendar' && c.kind !== 'company')!.id
-  let release!: () => void
-  const held = new Promise<void>(resolve => { release = resolve })
-  let begun!: () => void
-  const started = new Promise<void>(resolve => { begun = resolve })
-  // a writer takes its sequence number first and commits last
-  const slow = s.k.handle.session(async query => {
-    await query('BEGIN')
-    await query(`INSERT INTO changes (org_id, entity, entity_id, op, calendar_id, object_name, origin) VALUES ($1, 'appointment', 0, 'delete', $2, 'slow-writer.ics', 'system')`, [s.orgId, calId])
-    begun()
-    await held
-    await query('COMMIT')
+  /** a writer that takes its sequence number first and commits after `ms` */
+  async function slowWriter (name: string, ms: number, during: () => Promise<void>) {
+    let release!: () => void
+    const held = new Promise<void>(resolve => { release = resolve })
+    let begun!: () => void
+    const started = new Promise<void>(resolve => { begun = resolve })
+    const slow = s.k.handle.session(async query => {
+      await query('BEGIN')
+      await query(`INSERT INTO changes (org_id, entity, entity_id, op, calendar_id, object_name, origin) VALUES ($1, 'appointment', 0, 'delete', $2, $3, 'system')`, [s.orgId, calId, name])
+      begun()
+      await held
+      await query('COMMIT')
+    })
+    await started
+    const done = during()
+    await new Promise(resolve => setTimeout(resolve, ms))
+    release()
+    await slow
+    await done
+  }
+  const names = (xml: Parameters<typeof members>[0]) => members(xml).map(m => m.href.split('/').pop()).sort()
+
+  let token = syncTokenOf((await alice('REPORT', CAL, { body: sync('') })).xml)!
+  await slowWriter('slow-1.ics', 100, async () => {
+    t.equal((await alice('PUT', `${CAL}fast-1.ics`, { body: vevent('fast-1') })).status, 201, 'a later change commits first')
+    const res = await alice('REPORT', CAL, { body: sync(token) })
+    t.same(names(res.xml), ['fast-1.ics', 'slow-1.ics'], 'the answer waited for the earlier change instead of jumping past it')
+    token = syncTokenOf(res.xml)!
   })
-  await started
-  t.equal((await alice('PUT', `${CAL}fast-writer.ics`, { body: vevent('fast-writer') })).status, 201, 'a later change commits first')
-  const report = alice('REPORT', CAL, { body: sync(token) })
-  await new Promise(resolve => setTimeout(resolve, 300))
-  release()
-  await slow
-  const res = await report
-  const names = members(res.xml).map(m => m.href.split('/').pop()).sort()
-  t.same(names, ['fast-writer.ics', 'slow-writer.ics'], 'the answer waited for the earlier change instead of jumping past it')
+
+  // a writer that holds on longer than the wait: the answer comes anyway, staler but with nothing skipped
+  await slowWriter('slow-2.ics', 1500, async () => {
+    t.equal((await alice('PUT', `${CAL}fast-2.ics`, { body: vevent('fast-2') })).status, 201)
+    const started = Date.now()
+    const res = await alice('REPORT', CAL, { body: sync(token) })
+    t.ok(Date.now() - started < 1200, 'did not wait for the slow writer')
+    t.notOk(names(res.xml).includes('fast-2.ics'), 'the later change waits for the next sync')
+    token = syncTokenOf(res.xml)!
+  })
+  const after = await alice('REPORT', CAL, { body: sync(token) })
+  t.same(names(after.xml), ['fast-2.ics', 'slow-2.ics'], 'once committed, both come')
 })

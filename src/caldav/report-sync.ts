@@ -1,5 +1,6 @@
 import type { FastifyReply } from 'fastify'
 import { dav, type MultistatusResponse, type SyncCollectionReport } from '../dav/xml/index.ts'
+import { DomainError } from '../domain/errors.ts'
 import { DavError } from './errors.ts'
 import { SYNC_PREFIX, calendarToken, homeToken } from './properties.ts'
 import { objectResponse } from './calendar-data.ts'
@@ -12,12 +13,12 @@ export const SYNC_PAGE = 1000
 
 const invalidToken = (reason: string) => new DavError(403, reason, dav('valid-sync-token'))
 
-function parseCalendarToken (token: string, calendarId: number, now: number): number {
+function parseCalendarToken (token: string, calendarId: number): number {
   if (token === '') return 0
   const m = new RegExp(`^${SYNC_PREFIX.replaceAll('.', '\\.')}(\\d+)-(\\d+)$`).exec(token)
   if (m === null || Number(m[1]) !== calendarId) throw invalidToken('the sync token was not handed out for this calendar; sync again from scratch')
   const seq = Number(m[2])
-  if (!Number.isSafeInteger(seq) || seq > now) throw invalidToken('the sync token is unknown; sync again from scratch')
+  if (!Number.isSafeInteger(seq)) throw invalidToken('the sync token is unknown; sync again from scratch')
   return seq
 }
 
@@ -32,11 +33,16 @@ export async function syncCollection (ctx: Ctx, target: Resource, req: SyncColle
   if (target.kind === 'home') return homeSync(ctx, target, req, reply)
   if (target.kind !== 'calendar') throw new DavError(403, 'sync-collection applies to calendars and the calendar home', dav('supported-report'))
   const cal = target.cal
-  const now = await versionOf(ctx, cal.id)
-  const since = parseCalendarToken(req.syncToken, cal.id, now)
+  const since = parseCalendarToken(req.syncToken, cal.id)
   const limit = Math.min(req.limit ?? SYNC_PAGE, SYNC_PAGE)
   const withBody = req.props.kind === 'prop' && req.props.props.some(p => p.endsWith('}calendar-data'))
-  const changes = await ctx.backend.changes(ctx.user, cal.id, since, { limit, withBody })
+  let changes
+  try {
+    changes = await ctx.backend.changes(ctx.user, cal.id, since, { limit, withBody })
+  } catch (err) {
+    if (err instanceof DomainError && err.rule === 'valid-sync-token') throw invalidToken('the sync token is unknown; sync again from scratch')
+    throw err
+  }
   const responses: MultistatusResponse[] = []
   for (const row of changes.changed) responses.push(await objectResponse(ctx, cal, row, req.props, req.calendarData))
   for (const name of changes.deleted) responses.push({ href: objectHref(ctx, cal, name), status: 404 })

@@ -68,14 +68,28 @@ export async function listObjects (db: Db, user: User, calendarId: number, opts:
  * later number can show up before an earlier one; a sync token past that gap
  * would skip the earlier change for ever. SHARE mode waits for the
  * transactions writing the journal and holds new writers off for one read.
+ * It gives up after a moment (a VACUUM of the journal conflicts with it and
+ * must not be cancelled by a stream of sync requests) and then answers the
+ * last horizon this process saw: staler, never unsafe.
  */
 export async function committedSeq (db: Db): Promise<number> {
-  return db.transaction().execute(async tx => {
-    await sql`LOCK TABLE changes IN SHARE MODE`.execute(tx)
-    const row = await tx.selectFrom('changes').select(eb => eb.fn.max('seq').as('seq')).executeTakeFirst()
-    return Number(row?.seq ?? 0)
-  })
+  try {
+    const seq = await db.transaction().execute(async tx => {
+      await sql`SET LOCAL lock_timeout = '300ms'`.execute(tx)
+      await sql`LOCK TABLE changes IN SHARE MODE`.execute(tx)
+      const row = await tx.selectFrom('changes').select(eb => eb.fn.max('seq').as('seq')).executeTakeFirst()
+      return Number(row?.seq ?? 0)
+    })
+    const known = horizons.get(db) ?? 0
+    if (seq > known) horizons.set(db, seq)
+    return Math.max(seq, known)
+  } catch (err) {
+    if ((err as { code?: string }).code !== '55P03') throw err
+    return horizons.get(db) ?? 0
+  }
 }
+
+const horizons = new WeakMap<Db, number>()
 
 /** The calendar's newest committed change at or below `horizon`: the base of its ctag and sync token. */
 async function calendarSeqUpTo (db: Db, calendarId: number, horizon: number): Promise<number> {
@@ -100,6 +114,12 @@ export async function objectChanges (db: Db, user: User, calendarId: number, sin
   await readableCalendar(db, user, calendarId)
   const now = await calendarSeqUpTo(db, calendarId, await committedSeq(db))
   const withBody = opts.withBody === true
+  if (since > now) {
+    // a token from a process that saw a later horizon: nothing new up to ours yet
+    const newest = await db.selectFrom('changes').select(eb => eb.fn.max('seq').as('seq')).executeTakeFirst()
+    if (since > Number(newest?.seq ?? 0)) throw new DomainError('precondition-failed', 'the sync token was never handed out', { rule: 'valid-sync-token' })
+    return { seq: since, changed: [], deleted: [], truncated: false }
+  }
   if (since === 0) {
     let q = select(db, calendarId, withBody).where('modified_seq', '<=', now).orderBy('modified_seq').orderBy('id')
     if (opts.limit !== undefined) q = q.limit(opts.limit + 1)
