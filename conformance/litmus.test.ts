@@ -24,7 +24,8 @@ import { counts, run } from './run.ts'
 // http suites; HTDOCS points it at an iCalendar object instead of litmus'
 // plain text, since a calendar accepts calendar object resources only
 // (RFC 4791 §4.2). The basic suite's put_get uploads built-in text that no
-// option changes, so those tests cannot apply (below).
+// option changes, so those tests cannot apply (below); python-caldav.test.ts
+// checks a non-ASCII name instead (utf8-href).
 
 type NotApplicable = {
   why: string

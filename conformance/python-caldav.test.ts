@@ -19,7 +19,7 @@ const CHECKS = [
   'search-range', 'expand-weekly', 'expand-no-rules', 'expand-utc', 'search-timezone', 'search-allday', 'search-override', 'expand-override',
   'free-busy', 'other-user-denied',
   'sync-initial', 'sync-changes-only', 'sync-nothing-new',
-  'uid-conflict-same-calendar', 'same-uid-other-user'
+  'uid-conflict-same-calendar', 'same-uid-other-user', 'utf8-href'
 ]
 
 // Checks that fail because of a server bug: name → the bug. Each stays a

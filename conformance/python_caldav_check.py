@@ -12,6 +12,7 @@ was in and the ones of that step not yet run, with the client's error.
 import re
 import sys
 import uuid
+from urllib.parse import unquote
 from datetime import date, datetime, timedelta, timezone
 
 import caldav
@@ -346,6 +347,24 @@ def uids():
           f"in {OTHER}'s calendar: {in_theirs}, still in {USER}'s: {in_mine} (RFC 4791 §5.3.2.1: a UID is unique within one calendar collection)")
 
 
+@step(["utf8-href"])
+def utf8_href():
+    """What litmus' put_get_utf8_segment cannot do in a calendar: a name and a body outside ASCII, through the listing and back."""
+    cal = ctx["cal"]
+    url = str(cal.url) + f"caf%C3%A9 %E2%82%AC-{run}.ics"
+    ics = vcal(vevent(f"utf8-{run}@conformance.kalends", ["SUMMARY:Caf\u00e9 \u20ac", "DTSTART:20260601T100000Z", "DTEND:20260601T110000Z"]))
+    caldav.Event(client=ctx["client"], parent=cal, url=url, data=ics).save()
+    back = caldav.Event(client=ctx["client"], parent=cal, url=url)
+    back.load()
+    listed = [unquote(str(o.url)) for o in cal.objects()]
+    name = unquote(url.replace(" ", "%20"))
+    back.delete()
+    gone = name not in [unquote(str(o.url)) for o in cal.objects()]
+    kept = "SUMMARY:Caf\u00e9 \u20ac" in back.data
+    check("utf8-href", kept and name in listed and gone,
+          f"PUT, GET, sync listing and DELETE of .../{name.rsplit('/', 1)[1]}: body kept {kept}, listed {name in listed}, deleted {gone}")
+
+
 discovery()
 if "principal" in ctx:
     calendars()
@@ -360,6 +379,7 @@ if "cal" in ctx:
     other_user()
     sync()
     uids()
+    utf8_href()
 
 passed = sum(1 for _, ok in results if ok)
 print(f"{passed} passed, {len(results) - passed} failed", flush=True)
