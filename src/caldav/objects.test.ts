@@ -206,3 +206,19 @@ t.test('floating, all-day and custom-zone times reach the CRM as the right insta
   t.equal(new Date(by('dst-1').start as string).toISOString(), '2026-10-25T00:30:00.000Z', 'a repeated hour at fall-back means its first occurrence (CEST)')
   t.equal((await alice('GET', `${CAL}custom-1.ics`)).text, custom, 'and the body stays as sent')
 })
+
+t.test('deleting one occurrence on the phone (an EXDATE) reaches the other participants\' copies', async t => {
+  const made = await api('/api/v1/appointments', { method: 'POST', json: { title: 'Weekly sync', start: '2026-09-07T08:00:00Z', end: '2026-09-07T09:00:00Z', rrule: 'FREQ=WEEKLY;COUNT=5', participantIds: [s.users.bob!.id] } })
+  t.equal(made.status, 201)
+  const uid = (made.body_ as { uid: string }).uid
+  const find = async (client: typeof alice, cal: string) => members((await client('REPORT', cal, { body: `<c:calendar-query ${DAV_NS}><d:prop><d:getetag/><c:calendar-data/></d:prop><c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="VEVENT"><c:prop-filter name="UID"><c:text-match collation="i;octet">${uid}</c:text-match></c:prop-filter></c:comp-filter></c:comp-filter></c:filter></c:calendar-query>` })).xml)[0]!
+  const mine = await find(alice, CAL)
+  const body = propText(mine, '{urn:ietf:params:xml:ns:caldav}calendar-data')!
+  const withExdate = body.replace('RRULE:FREQ=WEEKLY;COUNT=5\r\n', 'RRULE:FREQ=WEEKLY;COUNT=5\r\nEXDATE:20260914T080000Z\r\n')
+  t.not(withExdate, body)
+  t.equal((await alice('PUT', mine.href, { body: withExdate, headers: { 'if-match': propText(mine, '{DAV:}getetag')! } })).status, 204)
+  const bobs = propText(await find(bob, '/dav/calendars/bob/calendar/'), '{urn:ietf:params:xml:ns:caldav}calendar-data')!
+  t.match(bobs, /EXDATE[^\r\n]*:20260914T/, 'bob\'s copy lost that occurrence too')
+  const week2 = await bob('REPORT', '/dav/calendars/bob/calendar/', { body: `<c:calendar-query ${DAV_NS}><d:prop><d:getetag/></d:prop><c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="VEVENT"><c:time-range start="20260914T000000Z" end="20260915T000000Z"/></c:comp-filter></c:comp-filter></c:filter></c:calendar-query>` })
+  t.equal(members(week2.xml).length, 0, 'and a query of that day finds nothing there')
+})
