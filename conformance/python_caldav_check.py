@@ -12,8 +12,8 @@ was in and the ones of that step not yet run, with the client's error.
 import re
 import sys
 import uuid
+from datetime import date, datetime, timezone
 from urllib.parse import unquote
-from datetime import date, datetime, timedelta, timezone
 
 import caldav
 from caldav.elements import dav
