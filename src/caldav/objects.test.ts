@@ -222,3 +222,15 @@ t.test('deleting one occurrence on the phone (an EXDATE) reaches the other parti
   const week2 = await bob('REPORT', '/dav/calendars/bob/calendar/', { body: `<c:calendar-query ${DAV_NS}><d:prop><d:getetag/></d:prop><c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="VEVENT"><c:time-range start="20260914T000000Z" end="20260915T000000Z"/></c:comp-filter></c:comp-filter></c:filter></c:calendar-query>` })
   t.equal(members(week2.xml).length, 0, 'and a query of that day finds nothing there')
 })
+
+t.test('MOVE into another own calendar moves the CRM item (macOS Calendar)', async t => {
+  t.equal((await alice('PUT', `${CAL}mv-1.ics`, { body: vevent('mv-1', ['X-KEEP:1'], { summary: 'To move' }) })).status, 201)
+  const before = ((await api('/api/v1/appointments?from=2026-06-01T00:00:00Z&to=2026-07-01T00:00:00Z')).body_ as { items: { id: number; uid: string }[] }).items.find(a => a.uid === 'mv-1')!
+  const res = await alice('MOVE', `${CAL}mv-1.ics`, { headers: { destination: `${s.url}/dav/calendars/alice/work/mv-1.ics`, overwrite: 'F' } })
+  t.equal(res.status, 201)
+  t.equal((await alice('GET', `${CAL}mv-1.ics`)).status, 404)
+  t.match((await alice('GET', '/dav/calendars/alice/work/mv-1.ics')).text, /X-KEEP:1/)
+  t.equal(((await api(`/api/v1/appointments/${before.id}`)).body_ as { id: number }).id, before.id)
+  const bad = await alice('MOVE', '/dav/calendars/alice/work/mv-1.ics', { headers: { destination: '/dav/calendars/bob/calendar/mv-1.ics' } })
+  t.ok(bad.status >= 400 && bad.status < 500, 'not into someone else\'s calendar')
+})

@@ -5,6 +5,7 @@ import { del } from './delete.ts'
 import { DavError, sendError } from './errors.ts'
 import { get } from './get.ts'
 import { mkcalendar } from './mkcalendar.ts'
+import { move } from './move.ts'
 import { ALLOW, options } from './options.ts'
 import { ROOT, requestPath } from './paths.ts'
 import { propfind } from './propfind.ts'
@@ -14,7 +15,7 @@ import { report } from './report.ts'
 import type { Ctx } from './resources.ts'
 
 const BODY_METHODS = ['PROPFIND', 'PROPPATCH', 'REPORT', 'MKCALENDAR', 'MKCOL']
-const METHODS = ['OPTIONS', 'GET', 'HEAD', 'PUT', 'DELETE', 'POST', ...BODY_METHODS]
+const METHODS = ['OPTIONS', 'GET', 'HEAD', 'PUT', 'DELETE', 'POST', 'MOVE', ...BODY_METHODS]
 
 /**
  * The CalDAV server, as a Fastify plugin: /.well-known/caldav, and
@@ -23,6 +24,7 @@ const METHODS = ['OPTIONS', 'GET', 'HEAD', 'PUT', 'DELETE', 'POST', ...BODY_METH
  */
 export async function caldav (app: FastifyInstance, k: Kalends, backend: CalDavBackend = domainBackend(k)): Promise<void> {
   for (const m of BODY_METHODS) if (!app.supportedMethods.includes(m)) app.addHttpMethod(m, { hasBody: true })
+  if (!app.supportedMethods.includes('MOVE')) app.addHttpMethod('MOVE')
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: k.config.maxBodyBytes }, (_req, body, done) => done(null, body))
   app.setErrorHandler(async (err, request, reply) => sendError(reply, request, err))
@@ -48,6 +50,7 @@ export async function caldav (app: FastifyInstance, k: Kalends, backend: CalDavB
       case 'DELETE': return del(ctx, path, reply)
       case 'MKCALENDAR': return mkcalendar(ctx, path, body, reply, 'MKCALENDAR')
       case 'MKCOL': return mkcalendar(ctx, path, body, reply, 'MKCOL')
+      case 'MOVE': return move(ctx, path, reply)
       default: throw new DavError(405, `${request.method} is not supported here`, undefined, { allow: ALLOW })
     }
   }
