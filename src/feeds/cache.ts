@@ -41,18 +41,31 @@ type Resolution = {
 export type CacheSettings = FeedSettings & {
   /** re-resolve at least this often even when the journal head stands still (ms) */
   recheckMs: number
+  /** reuse a journal head read this recently (ms); 0 reads it for every request */
+  headTtlMs: number
   maxBytes: number
 }
 
-/** Reads the journal head, at most one query at a time: callers that come while one runs share the next. */
+/**
+ * Reads the journal head: at most one query at a time (callers that come while
+ * one runs share the next), and a value read less than `ttlMs` ago is reused.
+ * Writes through this process call invalidate(), so they show at once; those
+ * of other processes within ttlMs.
+ */
 class HeadReader {
   readonly #query: () => Promise<number>
+  readonly #ttlMs: number
   #inFlight: Promise<number> | null = null
   #queued: Promise<number> | null = null
+  #last: { seq: number; startedAt: number } | null = null
 
-  constructor (query: () => Promise<number>) { this.#query = query }
+  constructor (query: () => Promise<number>, ttlMs: number) {
+    this.#query = query
+    this.#ttlMs = ttlMs
+  }
 
   read (): Promise<number> {
+    if (this.#last !== null && performance.now() - this.#last.startedAt < this.#ttlMs) return Promise.resolve(this.#last.seq)
     if (this.#inFlight === null) return this.#start()
     // a query already running may have started before this caller's request: wait for a fresh one
     this.#queued ??= this.#inFlight.catch(() => 0).then(() => {
@@ -62,8 +75,16 @@ class HeadReader {
     return this.#queued
   }
 
+  invalidate (): void {
+    this.#last = null
+  }
+
   #start (): Promise<number> {
-    const p = this.#query().finally(() => { if (this.#inFlight === p) this.#inFlight = null })
+    const startedAt = performance.now()
+    const p = this.#query().then(seq => {
+      if (this.#last === null || this.#last.startedAt < startedAt) this.#last = { seq, startedAt }
+      return seq
+    }).finally(() => { if (this.#inFlight === p) this.#inFlight = null })
     this.#inFlight = p
     return p
   }
@@ -90,7 +111,12 @@ export class FeedCache {
     this.#head = new HeadReader(async () => {
       const { rows } = await sql<{ seq: number | null }>`SELECT max(seq) AS seq FROM changes`.execute(db)
       return Number(rows[0]?.seq ?? 0)
-    })
+    }, settings.headTtlMs)
+  }
+
+  /** Something was written through this process: the next poll reads the journal head again. */
+  written (): void {
+    this.#head.invalidate()
   }
 
   /** The feed behind a secret's hash as of now, or null when the link shows nothing. */

@@ -344,15 +344,19 @@ t.test('the owner sees who polls', async t => {
 })
 
 t.test('the CLI lists, creates, rotates and revokes feeds', async t => {
+  // writes that do not come through this server's HTTP routes show within KALENDS_FEED_HEAD_TTL_MS (500 ms)
+  const settle = () => new Promise(resolve => setTimeout(resolve, 600))
   const made = await runAdminCommand(s.k, { cmd: 'feed-create', login: 'carol', favourites: true, busyOnly: true }) as { id: number; url: string; webcal: string }
   t.match(made.webcal, /^webcal:\/\//)
   t.equal((await fetchFeed(local(made.url))).status, 200)
   const listed = await runAdminCommand(s.k, { cmd: 'feed-list', login: 'carol' }) as { id: number }[]
   t.ok(listed.some(f => f.id === made.id))
   const rotated = await runAdminCommand(s.k, { cmd: 'feed-rotate', id: made.id }) as { url: string }
+  await settle()
   t.equal((await fetchFeed(local(made.url))).status, 404)
   t.equal((await fetchFeed(local(rotated.url))).status, 200)
   await runAdminCommand(s.k, { cmd: 'feed-revoke', id: made.id })
+  await settle()
   t.equal((await fetchFeed(local(rotated.url))).status, 404)
   const cals = await runAdminCommand(s.k, { cmd: 'feed-calendars', login: 'carol' }) as { calendarId: number; favourite: boolean }[]
   const set = await runAdminCommand(s.k, { cmd: 'feed-calendar', login: 'carol', calendarId: cals[0]!.calendarId, favourite: true }) as { favourite: boolean }

@@ -16,6 +16,7 @@ import type { FeedOptions } from './render.ts'
 export type FeedHttpSettings = {
   refresh: string
   recheckMs: number
+  headTtlMs: number
   maxBytes: number
   perTokenPerMinute: number
   perAddressPerMinute: number
@@ -38,6 +39,7 @@ export function feedSettingsFromEnv (env: Record<string, string | undefined> = p
   return {
     refresh,
     recheckMs: num(env, 'KALENDS_FEED_RECHECK_SECONDS', 30) * 1000,
+    headTtlMs: num(env, 'KALENDS_FEED_HEAD_TTL_MS', 500),
     maxBytes: num(env, 'KALENDS_FEED_CACHE_MB', 256) * 1024 * 1024,
     perTokenPerMinute: num(env, 'KALENDS_FEED_RATE_PER_TOKEN', 60),
     perAddressPerMinute: num(env, 'KALENDS_FEED_RATE_PER_ADDRESS', 1200),
@@ -165,6 +167,10 @@ export async function feedRoutes (app: FastifyInstance, k: Kalends, settings = f
   const access = new AccessLog(settings.accessFlushMs, entries => recordFeedAccess(k.db, entries))
   const pruner = setInterval(() => { perToken.prune(); perAddress.prune() }, 60_000)
   pruner.unref()
+  // writes through this process (API, CalDAV) show in the very next poll
+  app.addHook('onResponse', async request => {
+    if (request.method !== 'GET' && request.method !== 'HEAD') cache.written()
+  })
   app.addHook('onClose', async () => {
     clearInterval(pruner)
     await access.flush()
@@ -219,7 +225,12 @@ export async function feedRoutes (app: FastifyInstance, k: Kalends, settings = f
   return cache
 }
 
-/** As a Fastify plugin: `app.register(import('./feeds/http.ts'), { k })`. */
+/**
+ * As a Fastify plugin: `app.register(import('./feeds/http.ts'), { k })`. Not
+ * encapsulated (what fastify-plugin does), so its onResponse hook sees the
+ * writes of the routes registered after it.
+ */
 export default async function feedsPlugin (app: FastifyInstance, opts: { k: Kalends }): Promise<void> {
   await feedRoutes(app, opts.k)
 }
+Object.assign(feedsPlugin, { [Symbol.for('skip-override')]: true })

@@ -57,7 +57,7 @@ export async function loadObjects (db: Db, calendarIds: number[], opts: Pick<Fee
   const { from, to } = opts
   if (to !== null) q = q.where(eb => eb.or([eb('o.first_start', 'is', null), eb('o.first_start', '<', to)]))
   if (from !== null) q = q.where(eb => eb.or([eb('o.last_end', 'is', null), eb('o.last_end', '>', from)]))
-  return q.orderBy(sql`o.first_start`, sql`asc nulls last`).orderBy('o.id').execute() as Promise<ObjectRow[]>
+  return q.orderBy(sql`o.first_start asc nulls last`).orderBy('o.id').execute() as Promise<ObjectRow[]>
 }
 
 /** A TEXT value (RFC 5545 §3.3.11). */
@@ -155,7 +155,8 @@ type Mark = { summaryPrefix: string; category: string } | null
  * asked. Busy: the times only, "Busy" for a title, no alarms or other
  * subcomponents, and a UID that does not give the original away.
  */
-function transform (comp: string[], busy: boolean, mark: Mark, dtstamp: string, tzids: Set<string>, out: string[]): void {
+function transform (comp: string[], busy: boolean, mark: Mark, dtstamp: string, tzids: Set<string>, chunks: string[]): void {
+  const out: string[] = []
   let depth = 0
   let hasStamp = false
   let hasSummary = false
@@ -201,14 +202,71 @@ function transform (comp: string[], busy: boolean, mark: Mark, dtstamp: string, 
     const tz = tzidOf(line)
     if (tz !== null) tzids.add(tz)
   }
+  for (const line of out) chunks.push(foldFast(line) + '\r\n')
+}
+
+const COMPONENT_START = /\r\nBEGIN:(VEVENT|VTODO)\r\n/g
+const TZIDS = /;TZID=("[^"]*"|[^;:\r\n]*)/g
+const BARE_BREAK = /(?:^|[^\r])\n|\r(?!\n)/
+
+/**
+ * The common case without a line-by-line pass: a full rendering of a body
+ * already in canonical form (CRLF, folded at 75 octets, DTSTAMP present) is
+ * copied component by component. False when the body needs the slow path.
+ */
+function copyComponents (body: string, tzids: Set<string>, chunks: string[]): boolean {
+  if (BARE_BREAK.test(body)) return false
+  const found: string[] = []
+  COMPONENT_START.lastIndex = 0
+  for (let m = COMPONENT_START.exec(body); m !== null; m = COMPONENT_START.exec(body)) {
+    const start = m.index + 2
+    const endMark = `\r\nEND:${m[1]}\r\n`
+    const end = body.indexOf(endMark, start)
+    if (end < 0) return false
+    const seg = body.slice(start, end + endMark.length)
+    if (!seg.includes('\r\nDTSTAMP')) return false
+    for (let i = 0; i < seg.length;) {
+      const next = seg.indexOf('\r\n', i)
+      const len = next - i
+      if (len > 75 || (len > 18 && Buffer.byteLength(seg.slice(i, next)) > 75)) return false
+      i = next + 2
+    }
+    found.push(seg)
+    COMPONENT_START.lastIndex = end
+  }
+  if (found.length === 0) return false
+  for (const seg of found) {
+    if (seg.includes('TZID=')) {
+      const flat = seg.includes('\r\n ') || seg.includes('\r\n\t') ? seg.replace(/\r\n[ \t]/g, '') : seg
+      for (const m of flat.matchAll(TZIDS)) tzids.add(m[1]!.startsWith('"') ? m[1]!.slice(1, -1) : m[1]!)
+    }
+    chunks.push(seg)
+  }
+  return true
+}
+
+const CLASS_LINE = /\r\nCLASS([:;])([^\r]*)\r\n/g
+
+/** CLASS other than PUBLIC anywhere in the body, without splitting it when it can be helped. */
+function privateBody (body: string): boolean {
+  if (!body.includes('CLASS')) return false
+  CLASS_LINE.lastIndex = 0
+  let plain = true
+  for (const m of body.matchAll(CLASS_LINE)) {
+    if (m[1] === ';') { plain = false; break }
+    if (m[2]!.trim().toUpperCase() !== 'PUBLIC') return true
+  }
+  // property names are case-insensitive: only a lower- or mixed-case CLASS needs the full split
+  if (plain && !/\n(?!CLASS)[cC][lL][aA][sS][sS][;:]/.test(body)) return false
+  return isPrivateBody(splitBody(body).components)
 }
 
 /** A VTIMEZONE for a TZID used: the library's for IANA names, else the client's own, else the library's under that name. */
-function vtimezone (tzid: string, fromBodies: Map<string, string[]>): string | null {
+function vtimezone (tzid: string, fromBodies: () => Map<string, string[]>): string | null {
   const canonical = canonicalTzid(tzid)
   if (canonical === 'UTC') return null
   if (canonical === tzid) return vtimezoneFor(tzid)
-  const own = fromBodies.get(tzid)
+  const own = fromBodies().get(tzid)
   if (own !== undefined) return own.map(l => foldLine(l) + '\r\n').join('')
   const block = canonical === null ? null : vtimezoneFor(canonical)
   return block === null ? null : block.replace(/^TZID:.*$/m, foldLine(`TZID:${tzid}`))
@@ -230,23 +288,30 @@ export function renderFeed (resolved: ResolvedFeed, rows: ObjectRow[], opts: Fee
     ? { summaryPrefix: opts.prefix ? `[${escapeText(c.name)}] ` : '', category: escapeText(c.name.replace(/\s*,\s*/g, ' ')) }
     : null]))
   const tzids = new Set<string>()
-  const zonesFromBodies = new Map<string, string[]>()
-  const items: string[] = []
+  /** a body that used each TZID, for its own VTIMEZONE when the TZID is not an IANA name */
+  const zoneSource = new Map<string, string>()
+  const chunks: string[] = []
   const seen = new Set<string>()
   let objects = 0
   for (const row of rows) {
     // one appointment can sit in several favourite calendars (its participants'): show it once
     if (seen.has(row.uid)) continue
     seen.add(row.uid)
-    const { components, zones } = splitBody(row.ical)
-    for (const [id, lines] of zones) if (!zonesFromBodies.has(id)) zonesFromBodies.set(id, lines)
     const isOwner = row.item_kind === 'appointment'
       ? row.owner_id === user.id
       : row.assignee_id === user.id || row.created_by === user.id
-    const busy = busyFeed || (!isOwner && (row.private === true || isPrivateBody(components)))
-    const stamp = formatUtc(row.updated_at.getTime())
+    const busy = busyFeed || (!isOwner && (row.private === true || privateBody(row.ical)))
     const mark = marks.get(row.calendar_id) ?? null
-    for (const comp of components) transform(comp, busy, mark, stamp, tzids, items)
+    const used = new Set<string>()
+    if (busy || mark !== null || !copyComponents(row.ical, used, chunks)) {
+      const stamp = formatUtc(row.updated_at.getTime())
+      for (const comp of splitBody(row.ical).components) transform(comp, busy, mark, stamp, used, chunks)
+    }
+    for (const tz of used) {
+      if (tzids.has(tz)) continue
+      tzids.add(tz)
+      zoneSource.set(tz, row.ical)
+    }
     objects++
   }
 
@@ -269,10 +334,7 @@ export function renderFeed (resolved: ResolvedFeed, rows: ObjectRow[], opts: Fee
     ...(only?.color != null ? [`X-APPLE-CALENDAR-COLOR:${only.color.slice(0, 7)}`] : [])
   ]
   let body = head.map(l => foldFast(l) + '\r\n').join('')
-  for (const tzid of [...tzids].sort()) body += vtimezone(tzid, zonesFromBodies) ?? ''
-  const parts: string[] = []
-  for (const line of items) parts.push(foldFast(line))
-  parts.push('END:VCALENDAR', '')
-  body += parts.join('\r\n')
+  for (const tzid of [...tzids].sort()) body += vtimezone(tzid, () => splitBody(zoneSource.get(tzid) ?? '').zones) ?? ''
+  body += chunks.join('') + 'END:VCALENDAR\r\n'
   return { body, objects }
 }
