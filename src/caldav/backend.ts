@@ -5,7 +5,7 @@ import type { VisibleCalendar } from '../domain/access.ts'
 import type { Actor } from '../domain/actor.ts'
 import { createCalendar, deleteCalendar, listCalendars, updateCalendar, type CalendarInput } from '../domain/calendars.ts'
 import {
-  calendarVersion, deleteObject, getObject, getObjects, listObjects, objectChanges, putObject,
+  calendarVersion, deleteObject, getObject, getObjects, listObjects, loginsOf, objectChanges, putObject,
   type ListOptions, type ObjectChanges, type ObjectRow, type Preconditions, type PutResult
 } from '../domain/calendar-objects.ts'
 import { findUserByLogin, listUsers } from '../domain/users.ts'
@@ -45,9 +45,8 @@ export function domainBackend (k: Kalends): CalDavBackend {
   const db = k.db
   async function calendars (viewer: User): Promise<DavCalendar[]> {
     const visible = await listCalendars(db, viewer)
-    const needLogins = visible.some(c => c.owner_id !== null && c.owner_id !== viewer.id)
-    const logins = new Map<number, string>()
-    if (needLogins) for (const u of await listUsers(db, viewer)) logins.set(u.id, u.login)
+    const owners = [...new Set(visible.flatMap(c => c.owner_id !== null && c.owner_id !== viewer.id ? [c.owner_id] : []))]
+    const logins = await loginsOf(db, viewer, owners)
     return visible.map(c => {
       const ownerLogin = c.owner_id === null ? null : c.owner_id === viewer.id ? viewer.login : logins.get(c.owner_id) ?? null
       return { ...c, ownerLogin, segment: calendarSegment(c, viewer.id, ownerLogin) }

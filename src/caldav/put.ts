@@ -2,7 +2,8 @@ import type { FastifyReply } from 'fastify'
 import { caldav, dav } from '../dav/xml/index.ts'
 import { DavError, notFoundError } from './errors.ts'
 import { etagList } from './respond.ts'
-import { resolve, type Ctx } from './resources.ts'
+import { parsePath } from './paths.ts'
+import { calendarBySegment, resolve, type Ctx } from './resources.ts'
 
 /**
  * PUT of a calendar object: becomes the CRM create/update (business rules,
@@ -10,11 +11,15 @@ import { resolve, type Ctx } from './resources.ts'
  * with the ETag only when the stored body is the one sent.
  */
 export async function put (ctx: Ctx, path: string, body: string | undefined, reply: FastifyReply) {
-  const res = await resolve(ctx, path, { allowMissing: true })
-  if (res === null) throw notFoundError(`nothing at ${path}`)
-  if (res.kind !== 'object' && res.kind !== 'missing') {
+  // the domain reads the current object itself: only the calendar is looked up here
+  const p = parsePath(path)
+  if (p.kind !== 'object') {
+    if (await resolve(ctx, path) === null) throw notFoundError(`nothing at ${path}`)
     throw new DavError(405, 'only calendar objects can be PUT; create calendars with MKCALENDAR', undefined, { allow: 'OPTIONS, GET, HEAD, PROPFIND, PROPPATCH, REPORT, DELETE' })
   }
+  const cal = p.login.toLowerCase() === ctx.user.login.toLowerCase() ? await calendarBySegment(ctx, p.calendar) : null
+  if (cal === null) throw notFoundError(`nothing at ${path}`)
+  const res = { cal, name: p.object }
   if (res.cal.access === 'read') throw new DavError(403, 'this calendar is shared with you read-only', dav('need-privileges'))
   const type = String(ctx.request.headers['content-type'] ?? 'text/calendar').split(';')[0]!.trim().toLowerCase()
   if (type !== 'text/calendar' && type !== 'application/octet-stream' && type !== '') {
@@ -22,7 +27,7 @@ export async function put (ctx: Ctx, path: string, body: string | undefined, rep
   }
   const text = body ?? ''
   if (Buffer.byteLength(text) > ctx.maxResourceSize) throw new DavError(413, `the object is larger than ${ctx.maxResourceSize} bytes`, caldav('max-resource-size'))
-  const name = res.kind === 'object' ? res.obj.name : res.name
+  const name = res.name
   const result = await ctx.backend.put(ctx.actor, res.cal.id, name, text, {
     ifMatch: etagList(ctx.request.headers['if-match']),
     ifNoneMatch: etagList(ctx.request.headers['if-none-match'])

@@ -35,6 +35,13 @@ function select (db: Db, calendarId: number, withBody: boolean) {
   return withBody ? q.select('ical') : q
 }
 
+/** Logins of users of the actor's organisation by id (owners of calendars shared with them). */
+export async function loginsOf (db: Db, actor: User, ids: number[]): Promise<Map<number, string>> {
+  if (ids.length === 0) return new Map()
+  const rows = await db.selectFrom('users').select(['id', 'login']).where('org_id', '=', actor.org_id).where('id', 'in', ids).execute()
+  return new Map(rows.map(r => [r.id, r.login]))
+}
+
 export async function readableCalendar (db: Db, user: User, calendarId: number): Promise<VisibleCalendar> {
   return requireCalendar(db, user, calendarId, 'read')
 }
