@@ -21,6 +21,8 @@ export async function del (ctx: Ctx, path: string, reply: FastifyReply) {
   if (res.kind === 'calendar') {
     if (ifMatch !== undefined && ifMatch !== '*') throw new DavError(412, 'calendars have no ETag to match')
     if (res.cal.access !== 'owner') throw new DavError(403, 'only the calendar\'s owner may delete it', dav('need-privileges'))
+    // one swipe on an administrator's phone must not empty everyone's company calendar
+    if (res.cal.kind === 'company') throw new DavError(403, 'company calendars are deleted in Kalends, not from a calendar app', dav('need-privileges'))
     await ctx.backend.deleteCalendar(ctx.actor, res.cal.id)
     return reply.code(204).send()
   }

@@ -151,6 +151,10 @@ t.test('MKCALENDAR, extended MKCOL and DELETE of a calendar', async t => {
   const elsewhere = await alice('MKCALENDAR', '/dav/calendars/bob/mine/')
   t.equal(elsewhere.status, 403, 'not in someone else\'s home')
   t.equal((await alice('DELETE', '/dav/calendars/alice/calendar/')).status, 403, 'the default calendar stays')
+  const admin = davClient(s, 'admin')
+  const company = members((await admin('PROPFIND', '/dav/calendars/admin/', { headers: { depth: '1' }, body: propfindBody('d:current-user-privilege-set') })).xml).find(m => m.href.includes('company~'))!
+  t.match(JSON.stringify(company.props.get('{DAV:}current-user-privilege-set')), /"write-content"/, 'administrators write the company calendar')
+  t.equal((await admin('DELETE', company.href)).status, 403, 'but do not delete it from a phone')
 })
 
 t.test('another user\'s home and calendars answer 404; Depth: infinity is refused', async t => {
