@@ -15,8 +15,8 @@ import { counts, run } from './run.ts'
 const CHECKS = [
   'discovery', 'calendar-home', 'list-calendars', 'task-list', 'make-calendar', 'rename-calendar', 'delete-calendar',
   'create-simple', 'create-weekly', 'create-allday', 'create-warsaw', 'create-transparent', 'create-cancelled', 'create-moved',
-  'create-task', 'task-pending', 'task-completed',
-  'search-range', 'expand-weekly', 'expand-no-rules', 'expand-utc', 'search-timezone', 'search-allday', 'search-override', 'expand-override',
+  'create-task', 'task-pending', 'task-completed', 'search-todo-range',
+  'search-range', 'expand-weekly', 'expand-no-rules', 'expand-utc', 'search-timezone', 'search-allday', 'search-text', 'search-override', 'expand-override',
   'free-busy', 'other-user-denied',
   'sync-initial', 'sync-changes-only', 'sync-nothing-new',
   'uid-conflict-same-calendar', 'same-uid-other-user', 'utf8-href'

@@ -68,7 +68,7 @@ WARSAW = (
 )
 
 run = uuid.uuid4().hex[:8]
-UID = {k: f"{k}-{run}@conformance.kalends" for k in ("simple", "weekly", "allday", "warsaw", "transparent", "cancelled", "moved", "task")}
+UID = {k: f"{k}-{run}@conformance.kalends" for k in ("simple", "weekly", "allday", "warsaw", "transparent", "cancelled", "moved", "task", "started", "undated")}
 EVENTS = {
     # 2026-03-04 13:00-14:00 UTC
     "simple": vcal(vevent(UID["simple"], ["SUMMARY:Simple", "DTSTART:20260304T130000Z", "DTEND:20260304T140000Z"])),
@@ -87,7 +87,14 @@ EVENTS = {
     "moved": vcal(vevent(UID["moved"], ["SUMMARY:Moved", "DTSTART:20260413T090000Z", "DTEND:20260413T100000Z", "RRULE:FREQ=WEEKLY;COUNT=3"])
                   + vevent(UID["moved"], ["SUMMARY:Moved (this one)", "RECURRENCE-ID:20260420T090000Z", "DTSTART:20260505T150000Z", "DTEND:20260505T160000Z"])),
 }
-TASK = vcal("BEGIN:VTODO\r\nUID:" + UID["task"] + "\r\nDTSTAMP:20260101T000000Z\r\nSUMMARY:Call the customer\r\nDUE:20260310T170000Z\r\nSTATUS:NEEDS-ACTION\r\nEND:VTODO\r\n")
+def vtodo(uid, lines):
+    return vcal("BEGIN:VTODO\r\nUID:" + uid + "\r\nDTSTAMP:20260101T000000Z\r\n" + "".join(l + "\r\n" for l in lines) + "END:VTODO\r\n")
+
+
+TASK = vtodo(UID["task"], ["SUMMARY:Call the customer", "DUE:20260310T170000Z", "STATUS:NEEDS-ACTION"])
+# for the VTODO rows of RFC 4791 §9.9: one with only a start, one with no date at all
+TASKS = {"started": vtodo(UID["started"], ["SUMMARY:Started", "DTSTART:20260312T090000Z"]),
+         "undated": vtodo(UID["undated"], ["SUMMARY:Undated"])}
 
 
 def client(user):
@@ -193,6 +200,23 @@ def task():
           f"after complete(): pending {len(pending)}, with completed {len(everything)}")
 
 
+@step(["search-todo-range"])
+def todo_range():
+    tasks = ctx["tasks"]
+    for ics in TASKS.values():
+        tasks.save_todo(ics)
+    got = {}
+    ranges = {"16-17Z on 10 March, ending at the due time": (utc(2026, 3, 10, 16), utc(2026, 3, 10, 17)),
+              "17-18Z on 10 March, starting at the due time": (utc(2026, 3, 10, 17), utc(2026, 3, 10, 18)),
+              "09-10Z on 12 March, from the start": (utc(2026, 3, 12, 9), utc(2026, 3, 12, 10))}
+    for name, (a, b) in ranges.items():
+        got[name] = sorted(KEY.get(str(c["UID"]), "other") for o in tasks.search(todo=True, include_completed=True, start=a, end=b) for c in comp(o, "VTODO"))
+    want = {"16-17Z on 10 March, ending at the due time": ["task", "undated"],
+            "17-18Z on 10 March, starting at the due time": ["undated"],
+            "09-10Z on 12 March, from the start": ["started", "undated"]}
+    check("search-todo-range", got == want, f"RFC 4791 §9.9 VTODO rows (DUE only: start < DUE <= end; DTSTART only: start <= DTSTART < end; no date: always): {got}, want {want}")
+
+
 def expanded(cal, start, end):
     """A time-range calendar-query with <C:expand>, sent as built by python-caldav, answers read as the server sent them (no client-side expansion)."""
     xml, comp_class = cal.build_search_xml_query(event=True, start=start, end=end, expand=True)
@@ -233,6 +257,14 @@ def search_tz():
     hit = [str(comp(o)[0]["UID"]) for o in cal.search(event=True, start=utc(2026, 3, 20, 11), end=utc(2026, 3, 20, 12))]
     miss = [str(comp(o)[0]["UID"]) for o in cal.search(event=True, start=utc(2026, 3, 21, 11), end=utc(2026, 3, 21, 12))]
     check("search-allday", UID["allday"] in hit and UID["allday"] not in miss, f"20 March 11-12Z: {len(hit)} found; 21 March 11-12Z: {len(miss)} found")
+
+
+@step(["search-text"])
+def search_text():
+    # python-caldav 0.11 asks for collation i;octet, so the case must match; a text-match is a substring match (RFC 4791 §9.7.5)
+    got = keys(ctx["cal"].search(event=True, summary="arsa"))
+    wrong_case = keys(ctx["cal"].search(event=True, summary="ARSA"))
+    check("search-text", got == ["warsaw"] and wrong_case == [], f"SUMMARY text-match \"arsa\" (i;octet): {got}; \"ARSA\": {wrong_case}")
 
 
 @step(["search-override", "expand-override"])
@@ -372,8 +404,10 @@ if "cal" in ctx:
     calendar_lifecycle()
     create_events()
     task()
+    todo_range()
     search()
     search_tz()
+    search_text()
     search_override()
     freebusy()
     other_user()
