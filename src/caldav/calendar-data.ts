@@ -75,13 +75,43 @@ function colonOf (line: string): number {
   return line.length - 1
 }
 
+const CLASS_LINE = /^CLASS(?:;[^:\r\n]*)?:([^\r\n]*)$/gim
+
+/** CLASS other than PUBLIC on any component (unknown values count as PRIVATE, RFC 5545 §3.8.1.3). */
+export function isPrivate (ical: string): boolean {
+  if (!/CLASS/i.test(ical)) return false
+  for (const m of ical.matchAll(CLASS_LINE)) if (m[1]!.trim().toUpperCase() !== 'PUBLIC') return true
+  return false
+}
+
+const KEEP = ['UID', 'DTSTAMP', 'DTSTART', 'DTEND', 'DURATION', 'DUE', 'RRULE', 'RDATE', 'EXDATE', 'RECURRENCE-ID', 'TRANSP', 'STATUS', 'CLASS', 'SEQUENCE', 'COMPLETED']
+const item = (name: string): CompSelection => ({ name, allProps: false, props: [...KEEP.map(p => ({ name: p, novalue: false })), { name: 'SUMMARY', novalue: true }], allComps: false, comps: [] })
+const REDACTED: CompSelection = {
+  name: 'VCALENDAR',
+  allProps: false,
+  props: ['VERSION', 'PRODID', 'CALSCALE'].map(name => ({ name, novalue: false })),
+  allComps: false,
+  comps: [{ name: 'VTIMEZONE', allProps: true, props: [], allComps: true, comps: [] }, item('VEVENT'), item('VTODO')]
+}
+
+/**
+ * The body a user sees: a private item in a calendar shared with them
+ * read-only shows only when it is (busy time), as the feeds do; everything
+ * else as stored. Deterministic, so the stored ETag still names it.
+ */
+export function visibleBody (cal: DavCalendar, ical: string): string {
+  if (cal.access !== 'read' || !isPrivate(ical)) return ical
+  return selectParts(ical, REDACTED).replace(/^SUMMARY:\r$/gm, 'SUMMARY:Private\r')
+}
+
 /** One object's response with the requested properties; calendar-data shaped as asked. */
 export async function objectResponse (ctx: Ctx, cal: DavCalendar, obj: ObjectRow, props: PropfindRequest, cd: CalendarDataRequest | undefined, parsed?: CalendarObject): Promise<MultistatusResponse> {
   const res: Resource = { kind: 'object', path: objectHref(ctx, cal, obj.name), cal, obj }
   const { found, missing } = await propertiesOf(ctx, res, props)
-  if (obj.ical !== undefined && cd !== undefined) {
+  if (obj.ical !== undefined) {
     const i = found.findIndex(p => p.ns === 'urn:ietf:params:xml:ns:caldav' && p.name === 'calendar-data')
-    if (i >= 0) found[i] = calendarDataProp(calendarData(cal, obj.ical, cd, parsed))
+    const shown = visibleBody(cal, obj.ical)
+    if (i >= 0 && (cd !== undefined || shown !== obj.ical)) found[i] = calendarDataProp(calendarData(cal, shown, cd, shown === obj.ical ? parsed : undefined))
   }
   return propResponse(res.path, found, missing)
 }

@@ -1,6 +1,7 @@
 import type { FastifyReply } from 'fastify'
 import { notFoundError } from './errors.ts'
 import { etagList } from './respond.ts'
+import { visibleBody } from './calendar-data.ts'
 import { resolve, type Ctx } from './resources.ts'
 
 /** GET/HEAD of a calendar object: the exact stored body with its strong ETag. */
@@ -19,6 +20,7 @@ export async function get (ctx: Ctx, path: string, reply: FastifyReply, head: bo
   }
   const inm = etagList(ctx.request.headers['if-none-match'])
   if (inm !== undefined && (inm === '*' || inm.includes(obj.etag))) return reply.code(304).headers(headers).send()
-  if (head) return reply.code(200).headers({ ...headers, 'content-length': String(obj.size) }).send()
-  return reply.code(200).headers(headers).send(obj.ical)
+  const body = visibleBody(res.cal, obj.ical!)
+  if (head) return reply.code(200).headers({ ...headers, 'content-length': String(Buffer.byteLength(body)) }).send()
+  return reply.code(200).headers(headers).send(body)
 }

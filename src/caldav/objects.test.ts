@@ -234,3 +234,19 @@ t.test('MOVE into another own calendar moves the CRM item (macOS Calendar)', asy
   const bad = await alice('MOVE', '/dav/calendars/alice/work/mv-1.ics', { headers: { destination: '/dav/calendars/bob/calendar/mv-1.ics' } })
   t.ok(bad.status >= 400 && bad.status < 500, 'not into someone else\'s calendar')
 })
+
+t.test('a private appointment in a read-only share shows only as busy time', async t => {
+  const secret = vevent('private-1', ['CLASS:PRIVATE', 'DESCRIPTION:salary talk with Carol', 'LOCATION:HR room', 'BEGIN:VALARM', 'ACTION:DISPLAY', 'TRIGGER:-PT5M', 'DESCRIPTION:x', 'END:VALARM'], { summary: 'Confidential review', start: '20260622T090000Z', end: '20260622T100000Z' })
+  t.equal((await alice('PUT', `${CAL}private-1.ics`, { body: secret })).status, 201)
+  t.equal((await alice('GET', `${CAL}private-1.ics`)).text, secret, 'the owner sees it all')
+  const shared = '/dav/calendars/bob/shared~alice~calendar/'
+  const seen = await bob('GET', `${shared}private-1.ics`)
+  t.equal(seen.status, 200)
+  t.match(seen.text, /SUMMARY:Private\r\n/)
+  t.match(seen.text, /DTSTART:20260622T090000Z/, 'the time is shown')
+  for (const hidden of ['salary', 'HR room', 'Confidential review', 'VALARM']) t.notOk(seen.text.includes(hidden), `hides ${hidden}`)
+  const probe = await bob('REPORT', shared, { headers: { depth: '1' }, body: `<c:calendar-query ${DAV_NS}><d:prop><d:getetag/><c:calendar-data/></d:prop><c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="VEVENT"><c:prop-filter name="DESCRIPTION"><c:text-match>salary</c:text-match></c:prop-filter></c:comp-filter></c:comp-filter></c:filter></c:calendar-query>` })
+  t.equal(members(probe.xml).length, 0, 'a text filter cannot probe the hidden text')
+  const multi = await bob('REPORT', shared, { body: `<c:calendar-multiget ${DAV_NS}><d:prop><c:calendar-data/></d:prop><d:href>${shared}private-1.ics</d:href></c:calendar-multiget>` })
+  t.notMatch(propText(members(multi.xml)[0], '{urn:ietf:params:xml:ns:caldav}calendar-data'), /salary/)
+})

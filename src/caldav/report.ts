@@ -17,7 +17,7 @@ import { expandProperty, principalMatch, principalPropertySearch, principalSearc
 import { depthOf, propResponse, sendMultistatus } from './respond.ts'
 import { calendarBySegment, objectHref, resolve, type Ctx, type Resource } from './resources.ts'
 import { syncCollection } from './report-sync.ts'
-import { objectResponse } from './calendar-data.ts'
+import { objectResponse, visibleBody } from './calendar-data.ts'
 
 /** REPORT: parse the body (src/dav/xml), dispatch on the report. */
 export async function report (ctx: Ctx, path: string, body: string | undefined, reply: FastifyReply) {
@@ -82,7 +82,7 @@ async function calendarQuery (ctx: Ctx, target: Resource, req: CalendarQueryRepo
   if (target.kind === 'object') {
     const row = await ctx.backend.object(ctx.user, target.cal.id, target.obj.name, true)
     if (row === null) return []
-    const parsed = parseObject(row.ical!, { unknownTimezone: 'floating' })
+    const parsed = parseObject(visibleBody(target.cal, row.ical!), { unknownTimezone: 'floating' })
     return matches(parsed, filter, { floatingTimezone: target.cal.timezone }) ? [await objectResponse(ctx, target.cal, row, req.props, req.calendarData, parsed)] : []
   }
   if (target.kind !== 'calendar') throw new DavError(403, 'calendar-query applies to a calendar or a calendar object', dav('supported-report'))
@@ -93,7 +93,8 @@ async function calendarQuery (ctx: Ctx, target: Resource, req: CalendarQueryRepo
   const rows = await ctx.backend.list(ctx.user, target.cal.id, { withBody: true, ...(component === undefined ? {} : { component }), ...(range === undefined ? {} : { range }) })
   const out: MultistatusResponse[] = []
   for (const row of rows) {
-    const parsed = parseObject(row.ical!, { unknownTimezone: 'floating' })
+    // a private item in a read-only share is matched as the user sees it, so a filter cannot probe its hidden text
+    const parsed = parseObject(visibleBody(target.cal, row.ical!), { unknownTimezone: 'floating' })
     if (!matches(parsed, filter, { floatingTimezone: target.cal.timezone })) continue
     out.push(await objectResponse(ctx, target.cal, row, req.props, req.calendarData, parsed))
   }
