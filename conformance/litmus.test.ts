@@ -115,7 +115,7 @@ await mkdir(join(dir, 'htdocs'))
 await writeFile(join(dir, 'htdocs', 'foo'), ICALENDAR)
 
 const r = await run('litmus', ['--keep-going', `${s.url}/dav/calendars/alice/`, 'alice', s.password], {
-  cwd: dir, env: { TESTS: SUITES.join(' '), HTDOCS: join(dir, 'htdocs') }, timeoutMs: 120_000
+  cwd: dir, env: { TESTS: SUITES.join(' '), HTDOCS: join(dir, 'htdocs') }, timeoutMs: 240_000
 })
 // everything awaited before the first assertion: tap ends a file's root test once it is idle after one
 const results = parse(r.stdout, await readFile(join(dir, 'debug.log'), 'utf8').catch(() => ''))
