@@ -108,7 +108,7 @@ t.test('VTODO status maps to the task status', async t => {
 t.test('UID unique per calendar; the UID of an object cannot change', async t => {
   const dup = await alice('PUT', `${CAL}other-name.ics`, { body: APPLE_EVENT })
   t.equal(dup.status, 403)
-  t.match(dup.text, /no-uid-conflict/)
+  t.match(dup.text, /<c:no-uid-conflict><d:href>\/dav\/calendars\/alice\/calendar\/apple-1.ics<\/d:href><\/c:no-uid-conflict>/, 'names the object holding the UID')
   const changed = await alice('PUT', `${CAL}apple-1.ics`, { body: APPLE_EVENT.replace('UID:apple-1', 'UID:apple-2') })
   t.equal(changed.status, 403)
   t.match(changed.text, /no-uid-conflict/)

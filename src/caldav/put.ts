@@ -1,9 +1,10 @@
 import type { FastifyReply } from 'fastify'
-import { caldav, dav } from '../dav/xml/index.ts'
+import { caldav, dav, element, hrefElement } from '../dav/xml/index.ts'
+import { DomainError } from '../domain/errors.ts'
 import { DavError, notFoundError } from './errors.ts'
 import { etagList } from './respond.ts'
 import { parsePath } from './paths.ts'
-import { calendarBySegment, resolve, type Ctx } from './resources.ts'
+import { calendarBySegment, objectHref, resolve, type Ctx } from './resources.ts'
 
 /**
  * PUT of a calendar object: becomes the CRM create/update (business rules,
@@ -28,10 +29,19 @@ export async function put (ctx: Ctx, path: string, body: string | undefined, rep
   const text = body ?? ''
   if (Buffer.byteLength(text) > ctx.maxResourceSize) throw new DavError(413, `the object is larger than ${ctx.maxResourceSize} bytes`, caldav('max-resource-size'))
   const name = res.name
-  const result = await ctx.backend.put(ctx.actor, res.cal.id, name, text, {
-    ifMatch: etagList(ctx.request.headers['if-match']),
-    ifNoneMatch: etagList(ctx.request.headers['if-none-match'])
-  })
+  let result
+  try {
+    result = await ctx.backend.put(ctx.actor, res.cal.id, name, text, {
+      ifMatch: etagList(ctx.request.headers['if-match']),
+      ifNoneMatch: etagList(ctx.request.headers['if-none-match'])
+    })
+  } catch (err) {
+    // RFC 4791 §5.3.2.1: name the object that holds the UID, when it is one the user can see
+    if (err instanceof DomainError && err.rule === 'no-uid-conflict' && err.field !== undefined && err.field !== 'uid') {
+      throw new DavError(403, err.message, element(caldav('no-uid-conflict'), [hrefElement(objectHref(ctx, res.cal, err.field))]))
+    }
+    throw err
+  }
   if (result.body === text) reply.header('etag', result.etag)
   return reply.code(result.created ? 201 : 204).send()
 }
