@@ -5,18 +5,19 @@ import { counts, run } from './run.ts'
 
 // python3-caldav 0.11 (Debian package) against a fresh server: discovery from
 // the bare address, the calendars (listed, made, renamed, deleted), events of
-// each kind (one recurring with a moved instance), a task, time-range search
-// with server-side expand, sync tokens, free-busy, a second user kept out, and
-// UID uniqueness as RFC 4791 §5.3.2.1 scopes it. The checks live in
+// each kind (recurring with an EXDATE, with a moved instance, across a DST
+// switch, without end; all-day; time-zoned), tasks, time-range and text
+// search, server-side expand, sync tokens, free-busy, a second user kept out,
+// and UID uniqueness as RFC 4791 §5.3.2.1 scopes it. The checks live in
 // python_caldav_check.py, which prints one `PASS|FAIL <name>: <detail>` line
 // each and its own `N passed, N failed`. /usr/bin/python3 on purpose: a pyenv
 // python3 on PATH may not see the Debian caldav module.
 
 const CHECKS = [
   'discovery', 'calendar-home', 'list-calendars', 'task-list', 'make-calendar', 'rename-calendar', 'delete-calendar',
-  'create-simple', 'create-weekly', 'create-allday', 'create-warsaw', 'create-transparent', 'create-cancelled', 'create-moved',
+  'create-simple', 'create-weekly', 'create-allday', 'create-warsaw', 'create-transparent', 'create-cancelled', 'create-moved', 'create-dst', 'create-endless',
   'create-task', 'task-pending', 'task-completed', 'search-todo-range',
-  'search-range', 'expand-weekly', 'expand-no-rules', 'expand-utc', 'search-timezone', 'search-allday', 'search-text', 'search-override', 'expand-override',
+  'search-range', 'expand-weekly', 'expand-no-rules', 'expand-utc', 'search-timezone', 'search-allday', 'search-text', 'expand-dst', 'search-no-end', 'search-override', 'expand-override',
   'free-busy', 'other-user-denied',
   'sync-initial', 'sync-changes-only', 'sync-nothing-new',
   'uid-conflict-same-calendar', 'same-uid-other-user', 'utf8-href'

@@ -68,7 +68,7 @@ WARSAW = (
 )
 
 run = uuid.uuid4().hex[:8]
-UID = {k: f"{k}-{run}@conformance.kalends" for k in ("simple", "weekly", "allday", "warsaw", "transparent", "cancelled", "moved", "task", "started", "undated")}
+UID = {k: f"{k}-{run}@conformance.kalends" for k in ("simple", "weekly", "allday", "warsaw", "transparent", "cancelled", "moved", "dst", "endless", "task", "started", "undated")}
 EVENTS = {
     # 2026-03-04 13:00-14:00 UTC
     "simple": vcal(vevent(UID["simple"], ["SUMMARY:Simple", "DTSTART:20260304T130000Z", "DTEND:20260304T140000Z"])),
@@ -83,6 +83,11 @@ EVENTS = {
     # events free-busy must leave out (RFC 4791 §7.10: TRANSP:TRANSPARENT and STATUS:CANCELLED are not busy)
     "transparent": vcal(vevent(UID["transparent"], ["SUMMARY:Transparent", "DTSTART:20260305T130000Z", "DTEND:20260305T140000Z", "TRANSP:TRANSPARENT"])),
     "cancelled": vcal(vevent(UID["cancelled"], ["SUMMARY:Cancelled", "DTSTART:20260306T130000Z", "DTEND:20260306T140000Z", "STATUS:CANCELLED"])),
+    # Mondays 10:00-11:00 in Warsaw from 23 March, three times, across the switch to summer time on 29 March
+    "dst": vcal(WARSAW + vevent(UID["dst"], ["SUMMARY:Across DST", "DTSTART;TZID=Europe/Warsaw:20260323T100000",
+                                             "DTEND;TZID=Europe/Warsaw:20260323T110000", "RRULE:FREQ=WEEKLY;COUNT=3"])),
+    # Fridays 07:00-08:00 UTC from 2027 (after every other window here), without end
+    "endless": vcal(vevent(UID["endless"], ["SUMMARY:Endless", "DTSTART:20270101T070000Z", "DURATION:PT1H", "RRULE:FREQ=WEEKLY"])),
     # Mondays 09:00-10:00 UTC 13, 20 and 27 April; the 20 April one moved to Tuesday 5 May 15:00-16:00 UTC
     "moved": vcal(vevent(UID["moved"], ["SUMMARY:Moved", "DTSTART:20260413T090000Z", "DTEND:20260413T100000Z", "RRULE:FREQ=WEEKLY;COUNT=3"])
                   + vevent(UID["moved"], ["SUMMARY:Moved (this one)", "RECURRENCE-ID:20260420T090000Z", "DTSTART:20260505T150000Z", "DTEND:20260505T160000Z"])),
@@ -259,6 +264,16 @@ def search_tz():
     check("search-allday", UID["allday"] in hit and UID["allday"] not in miss, f"20 March 11-12Z: {len(hit)} found; 21 March 11-12Z: {len(miss)} found")
 
 
+@step(["expand-dst", "search-no-end"])
+def search_dst():
+    cal = ctx["cal"]
+    inst = sorted(dt(c["DTSTART"]) for u, c in expanded(cal, utc(2026, 3, 20), utc(2026, 4, 30)) if u == UID["dst"])
+    want = ["20260323T090000Z", "20260330T080000Z", "20260406T080000Z"]
+    check("expand-dst", inst == want, f"10:00 Warsaw weekly across 29 March, expanded to UTC: {inst}, want {want}")
+    far = keys(cal.search(event=True, start=utc(2090, 1, 5), end=utc(2090, 1, 8)))
+    check("search-no-end", far == ["endless"], f"a weekly event from 2027 without end, searched in January 2090: {far}")
+
+
 @step(["search-text"])
 def search_text():
     # python-caldav 0.11 asks for collation i;octet, so the case must match; a text-match is a substring match (RFC 4791 §9.7.5)
@@ -408,6 +423,7 @@ if "cal" in ctx:
     search()
     search_tz()
     search_text()
+    search_dst()
     search_override()
     freebusy()
     other_user()
