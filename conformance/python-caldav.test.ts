@@ -8,6 +8,7 @@ import { counts, run } from './run.ts'
 // each kind (recurring with an EXDATE, with a moved instance, across a DST
 // switch, without end; all-day; time-zoned), tasks, time-range and text
 // search, server-side expand, sync tokens, free-busy, a second user kept out,
+// the company calendar read-only for a plain user,
 // and UID uniqueness as RFC 4791 §5.3.2.1 scopes it. The checks live in
 // python_caldav_check.py, which prints one `PASS|FAIL <name>: <detail>` line
 // each and its own `N passed, N failed`. /usr/bin/python3 on purpose: a pyenv
@@ -18,7 +19,7 @@ const CHECKS = [
   'create-simple', 'create-weekly', 'create-allday', 'create-warsaw', 'create-transparent', 'create-cancelled', 'create-moved', 'create-dst', 'create-endless',
   'create-task', 'task-pending', 'task-completed', 'search-todo-range',
   'search-range', 'expand-weekly', 'expand-no-rules', 'expand-utc', 'search-timezone', 'search-allday', 'search-text', 'expand-dst', 'search-no-end', 'search-override', 'expand-override',
-  'free-busy', 'other-user-denied',
+  'free-busy', 'other-user-denied', 'company-read-only',
   'sync-initial', 'sync-changes-only', 'sync-nothing-new',
   'uid-conflict-same-calendar', 'same-uid-other-user', 'utf8-href'
 ]

@@ -367,6 +367,19 @@ def other_user():
           f"listed to {OTHER}: {str(mine.url) in theirs_view}; {USER}'s calendar now holds {still}")
 
 
+@step(["company-read-only"])
+def company():
+    """The organisation's calendar is listed to everyone, readable, and (for a plain user) not writable, and says so."""
+    c = ctx["client"]
+    cal = [x for x in ctx["principal"].calendars() if "/company~" in str(x.url)][0]
+    events = len(cal.events())
+    privileges = re.findall(r"<(?:\w+:)?privilege>\s*<(?:\w+:)?([\w-]+)", c.propfind(str(cal.url), '<d:propfind xmlns:d="DAV:"><d:prop><d:current-user-privilege-set/></d:prop></d:propfind>', 0).raw.decode())
+    status, body = put(c, str(cal.url) + f"company-{run}.ics", vcal(vevent(f"company-{run}@conformance.kalends", ["SUMMARY:Company", "DTSTART:20260303T090000Z", "DTEND:20260303T100000Z"])))
+    writes = [p for p in privileges if p.startswith("write") or p in ("all", "bind", "unbind")]
+    check("company-read-only", "read" in privileges and not writes and status == 403,
+          f"{cal.url}: {events} events read; current-user-privilege-set {privileges}; PUT {status}")
+
+
 def put(c, url, ics):
     """A PUT through the client's own HTTP session, for the answer's status and body (python-caldav drops the body of a 403)."""
     r = c.session.put(str(url), data=ics.encode(), headers={"Content-Type": "text/calendar; charset=utf-8"}, auth=c.auth)
@@ -427,6 +440,7 @@ if "cal" in ctx:
     search_override()
     freebusy()
     other_user()
+    company()
     sync()
     uids()
     utf8_href()
