@@ -250,3 +250,24 @@ t.test('a private appointment in a read-only share shows only as busy time', asy
   const multi = await bob('REPORT', shared, { body: `<c:calendar-multiget ${DAV_NS}><d:prop><c:calendar-data/></d:prop><d:href>${shared}private-1.ics</d:href></c:calendar-multiget>` })
   t.notMatch(propText(members(multi.xml)[0], '{urn:ietf:params:xml:ns:caldav}calendar-data'), /salary/)
 })
+
+t.test('a meeting with colleagues as attendees becomes one appointment with them as participants', async t => {
+  const admin = s.as('admin')
+  for (const [login, email] of [['alice', 'alice@example.com'], ['bob', 'Bob@Example.com'], ['carol', 'carol@example.com']]) {
+    t.equal((await admin(`/api/v1/users/${s.users[login]!.id}`, { method: 'PATCH', json: { email } })).status, 200)
+  }
+  const invite = (attendees: string[]) => vevent('meeting-attendees', ['ORGANIZER;CN=Alice:mailto:alice@example.com', ...attendees.map(a => `ATTENDEE;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:mailto:${a}`), 'ATTENDEE:mailto:outsider@customer.example'], { summary: 'Kick-off with the customer', start: '20260701T090000Z', end: '20260701T100000Z' })
+  const put = await alice('PUT', `${CAL}meeting-attendees.ics`, { body: invite(['bob@example.com']) })
+  t.equal(put.status, 201)
+  const byUid = async (client: typeof alice, cal: string) => members((await client('REPORT', cal, { body: `<c:calendar-query ${DAV_NS}><d:prop><d:getetag/><c:calendar-data/></d:prop><c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="VEVENT"><c:prop-filter name="UID"><c:text-match collation="i;octet">meeting-attendees</c:text-match></c:prop-filter></c:comp-filter></c:comp-filter></c:filter></c:calendar-query>` })).xml)
+  const carol = davClient(s, 'carol')
+  const bobs = await byUid(bob, '/dav/calendars/bob/calendar/')
+  t.equal(bobs.length, 1, 'bob (matched by e-mail, any case) has a copy in his calendar')
+  t.notMatch(propText(bobs[0], '{urn:ietf:params:xml:ns:caldav}calendar-data'), /ATTENDEE/, 'his copy has no attendees: nobody gets invitation mail')
+  t.equal((await byUid(carol, '/dav/calendars/carol/calendar/')).length, 0, 'carol is not invited')
+  const mine = (await byUid(alice, CAL))[0]!
+  const edit = await alice('PUT', mine.href, { body: invite(['carol@example.com']), headers: { 'if-match': propText(mine, '{DAV:}getetag')! } })
+  t.equal(edit.status, 204)
+  t.equal((await byUid(bob, '/dav/calendars/bob/calendar/')).length, 0, 'bob was taken off the attendees: his copy goes')
+  t.equal((await byUid(carol, '/dav/calendars/carol/calendar/')).length, 1, 'carol was added: she gets one')
+})

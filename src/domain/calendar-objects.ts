@@ -2,10 +2,10 @@ import { sql } from 'kysely'
 import type { Db } from '../db/connect.ts'
 import type { CalendarObject, User } from '../db/schema.ts'
 import { IcalError } from '../ical/errors.ts'
-import { parseObject, type ComponentType } from '../ical/parse.ts'
+import { parseObject, type CalendarObject as Parsed, type ComponentType } from '../ical/parse.ts'
 import { requireCalendar, type VisibleCalendar } from './access.ts'
 import type { Actor } from './actor.ts'
-import { createAppointment, deleteAppointment, updateAppointment } from './appointments.ts'
+import { createAppointment, deleteAppointment, participantsOf, updateAppointment, type AppointmentInput } from './appointments.ts'
 import { DomainError, invalid, notFound } from './errors.ts'
 import { appointmentInputFromIcal, taskInputFromIcal } from './ical-mapping.ts'
 import { objectChangesSince } from './journal.ts'
@@ -217,7 +217,8 @@ export async function putObject (db: Db, actor: Actor, calendarId: number, name:
       return { created: true, ...(await stored(db, calendarId, name)) }
     }
     if (parsed.componentType === 'VEVENT') {
-      await createAppointment(db, actor, { ...appointmentInputFromIcal(parsed.index, zone), calendarId, uid: parsed.uid }, { clientBody })
+      const participantIds = await colleaguesIn(db, actor.user, addressesOf(parsed))
+      await createAppointment(db, actor, { ...appointmentInputFromIcal(parsed.index, zone), calendarId, uid: parsed.uid, ...(participantIds.length > 0 ? { participantIds } : {}) }, { clientBody })
     } else if (parsed.componentType === 'VTODO') {
       await createTask(db, actor, { ...taskInputFromIcal(parsed.index, zone), calendarId, uid: parsed.uid }, { clientBody })
     } else {
@@ -227,16 +228,60 @@ export async function putObject (db: Db, actor: Actor, calendarId: number, name:
   }
   if (current.uid !== parsed.uid) throw new DomainError('conflict', `the UID of ${name} is ${current.uid} and cannot change`, { rule: 'no-uid-conflict', field: name })
   if (current.component !== parsed.componentType) throw invalid('body', `${name} holds a ${current.component}, not a ${parsed.componentType}`)
-  const before = parseObject(current.ical).index
+  const previous = parseObject(current.ical)
+  const before = previous.index
   const ifVersion = current.version
   if (current.item_kind === 'appointment') {
-    const input = changedInput(appointmentInputFromIcal(before, zone), appointmentInputFromIcal(parsed.index, zone), [TIMING])
+    const input: AppointmentInput = changedInput(appointmentInputFromIcal(before, zone), appointmentInputFromIcal(parsed.index, zone), [TIMING])
+    const participants = await participantsChange(db, actor, current.item_id, previous, parsed)
+    if (participants !== null) input.participantIds = participants
     await updateAppointment(db, actor, current.item_id, input, { ifVersion, clientBody })
   } else {
     const input = changedInput(taskInputFromIcal(before, zone) as Record<string, unknown>, taskInputFromIcal(parsed.index, zone) as Record<string, unknown>)
     await updateTask(db, actor, current.item_id, input, { ifVersion, clientBody })
   }
   return { created: false, ...(await stored(db, calendarId, name)) }
+}
+
+/** ATTENDEE and ORGANIZER addresses of the master (or first override), lower-cased, without mailto:. */
+function addressesOf (obj: Parsed): Set<string> {
+  const c = obj.master ?? obj.overrides[0]
+  const out = new Set<string>()
+  if (c === undefined || c === null) return out
+  for (const p of [...c.getAllProperties('attendee'), ...c.getAllProperties('organizer')]) {
+    const v = String(p.getFirstValue() ?? '').trim()
+    if (/^mailto:/i.test(v)) out.add(v.slice(7).toLowerCase())
+  }
+  return out
+}
+
+/**
+ * Colleagues a meeting names as attendees (or organizer): PRODUCT.md wants a
+ * meeting with attendees made in a calendar app to become one appointment
+ * with the CRM users involved as participants, each with their own copy.
+ */
+async function colleaguesIn (db: Db, actor: User, addresses: Set<string>): Promise<number[]> {
+  if (addresses.size === 0) return []
+  const rows = await db.selectFrom('users').select(['id', 'email']).where('org_id', '=', actor.org_id).where('disabled', '=', false)
+    .where(eb => eb(eb.fn('lower', ['email']), 'in', [...addresses])).execute()
+  return rows.map(r => r.id).filter(id => id !== actor.id).sort((a, b) => a - b)
+}
+
+/**
+ * Participants after an edit that added or removed attendees: colleagues the
+ * client added join, those it removed leave; participants added in the CRM
+ * stay. Null when the attendees did not change.
+ */
+async function participantsChange (db: Db, actor: Actor, appointmentId: number, before: Parsed, after: Parsed): Promise<number[] | null> {
+  const was = await colleaguesIn(db, actor.user, addressesOf(before))
+  const is = await colleaguesIn(db, actor.user, addressesOf(after))
+  if (JSON.stringify(was) === JSON.stringify(is)) return null
+  const owner = await db.selectFrom('appointments').select('owner_id').where('id', '=', appointmentId).executeTakeFirst()
+  const next = new Set(await participantsOf(db, appointmentId))
+  for (const id of is) if (!was.includes(id)) next.add(id)
+  for (const id of was) if (!is.includes(id)) next.delete(id)
+  if (owner !== undefined) next.delete(owner.owner_id)
+  return [...next].sort((a, b) => a - b)
 }
 
 /**
