@@ -13,7 +13,9 @@ import { run } from './run.ts'
 // and a last sync that must find nothing to do; then the calendar's name and
 // colour both ways with `metasync`. After each sync: vdirsyncer's own report
 // of what it copied or deleted, then both sides read back (the server with a
-// calendar-query, the directory file by file). The server side is changed
+// calendar-query, the directory file by file); after the first, what
+// vdirsyncer uploaded (with an alarm and an X- property) must be on the server
+// byte for byte. The server side is changed
 // with plain HTTP, as another client would. vdirsyncer prints no
 // `N passed, N failed` of its own, so this test counts its checks and prints
 // that line.
@@ -54,12 +56,16 @@ username = "alice"
 password = ${JSON.stringify(s.password)}
 `)
 
-/** An event on a March day, or (in the task list) a task due that day, done or not. */
+/**
+ * An event on a March day, or (in the task list) a task due that day, done or
+ * not; with a client's extras (an alarm, an X- property) the server must keep.
+ */
 function item (c: Collection, uid: string, summary: string, day: number, done = false) {
   const at = `202603${String(day).padStart(2, '0')}T100000Z`
+  const extras = ['X-CONFORMANCE-CLIENT;X-PARAM=kept:vdirsyncer', 'BEGIN:VALARM', 'ACTION:DISPLAY', 'DESCRIPTION:Reminder', 'TRIGGER:-PT15M', 'END:VALARM']
   const body = c === 'calendar'
-    ? ['BEGIN:VEVENT', `UID:${uid}`, 'DTSTAMP:20260101T000000Z', `DTSTART:${at}`, `DTEND:${at.replace('T10', 'T11')}`, `SUMMARY:${summary}`, 'END:VEVENT']
-    : ['BEGIN:VTODO', `UID:${uid}`, 'DTSTAMP:20260101T000000Z', `DUE:${at}`, `SUMMARY:${summary}`, `STATUS:${done ? 'COMPLETED' : 'NEEDS-ACTION'}`, 'END:VTODO']
+    ? ['BEGIN:VEVENT', `UID:${uid}`, 'DTSTAMP:20260101T000000Z', `DTSTART:${at}`, `DTEND:${at.replace('T10', 'T11')}`, `SUMMARY:${summary}`, ...extras, 'END:VEVENT']
+    : ['BEGIN:VTODO', `UID:${uid}`, 'DTSTAMP:20260101T000000Z', `DUE:${at}`, `SUMMARY:${summary}`, `STATUS:${done ? 'COMPLETED' : 'NEEDS-ACTION'}`, ...extras, 'END:VTODO']
   return ['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//Kalends conformance//vdirsyncer//EN', ...body, 'END:VCALENDAR', ''].join('\r\n')
 }
 
@@ -81,6 +87,11 @@ async function localState (): Promise<Record<string, string>> {
 
 /** "<collection>/<UID>" → SUMMARY of what the server holds, from a calendar-query on each collection. */
 async function serverState (): Promise<Record<string, string>> {
+  return Object.fromEntries(Object.entries(await serverBodies()).map(([k, ics]) => [k, summaryOf(ics) ?? '']))
+}
+
+/** "<collection>/<UID>" → the iCalendar text the server holds. */
+async function serverBodies (): Promise<Record<string, string>> {
   const out: Record<string, string> = {}
   for (const c of COLLECTIONS) {
     const res = await alice(remote(c), {
@@ -89,7 +100,7 @@ async function serverState (): Promise<Record<string, string>> {
       body: '<c:calendar-query xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:prop><c:calendar-data/></d:prop><c:filter><c:comp-filter name="VCALENDAR"/></c:filter></c:calendar-query>'
     })
     const body = String(res.body_).replace(/&#13;/g, '\r').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&')
-    for (const m of body.matchAll(/BEGIN:VCALENDAR[\s\S]*?END:VCALENDAR/g)) out[`${c}/${uidOf(m[0]) ?? '?'}`] = summaryOf(m[0]) ?? ''
+    for (const m of body.matchAll(/BEGIN:VCALENDAR[\s\S]*?END:VCALENDAR\r?\n?/g)) out[`${c}/${uidOf(m[0]) ?? '?'}`] = m[0]
   }
   return sorted(out)
 }
@@ -169,6 +180,13 @@ t.test('vdirsyncer two-way sync', async t => {
   await round('create', 'sync', both('Copying (uploading)', (side, c) => `to ${side}/${c}`), items, sorted(Object.fromEntries(COLLECTIONS.flatMap(c => [
     [`${c}/${L}`, `Made locally (${c})`], [`${c}/${S}`, `Made on the server (${c})`]
   ]))))
+
+  // what vdirsyncer uploaded is on the server byte for byte (the issue: the exact body a client PUT is kept)
+  const bodies = await serverBodies()
+  for (const c of COLLECTIONS) {
+    const [srv, file] = [bodies[`${c}/${L}`], await readFile(await fileOf(c, L), 'utf8')]
+    check(`create: ${c} upload kept exactly`, srv === file, srv === file ? `${file.length} bytes, VALARM and X- property included` : `server ${JSON.stringify(srv)}, uploaded ${JSON.stringify(file)}`)
+  }
 
   // round 2: modify on each side (the tasks get done)
   for (const c of COLLECTIONS) {
