@@ -15,10 +15,9 @@ import { run } from './run.ts'
 // of what it copied or deleted, then both sides read back (the server with a
 // calendar-query, the directory file by file); after the first, what
 // vdirsyncer uploaded (with an alarm and an X- property) must be on the server
-// byte for byte. The server side is changed
-// with plain HTTP, as another client would. vdirsyncer prints no
-// `N passed, N failed` of its own, so this test counts its checks and prints
-// that line.
+// byte for byte. The server side is changed with plain HTTP, as another
+// client would. vdirsyncer prints no `N passed, N failed` of its own, so this
+// test counts its checks and prints that line.
 
 // Checks that fail because of a server bug: name → the bug. Each stays a
 // visible todo until the server is fixed; then the entry goes.
