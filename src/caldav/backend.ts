@@ -5,7 +5,7 @@ import type { VisibleCalendar } from '../domain/access.ts'
 import type { Actor } from '../domain/actor.ts'
 import { createCalendar, deleteCalendar, listCalendars, updateCalendar, type CalendarInput } from '../domain/calendars.ts'
 import {
-  calendarVersion, deleteObject, getObject, getObjects, listObjects, loginsOf, objectChanges, putObject,
+  calendarVersion, calendarVersionsOf, deleteObject, getObject, getObjects, listObjects, loginsOf, objectChanges, putObject,
   type ListOptions, type ObjectChanges, type ObjectRow, type Preconditions, type PutResult
 } from '../domain/calendar-objects.ts'
 import { findUserByLogin, listUsers } from '../domain/users.ts'
@@ -29,6 +29,8 @@ export interface CalDavBackend {
   calendar (viewer: User, segment: string): Promise<DavCalendar | null>
   /** The calendar's journal position: the base of its ctag and sync token. */
   calendarVersion (viewer: User, calendarId: number): Promise<number>
+  /** The same for every calendar of the viewer's home at once. */
+  homeVersions (viewer: User): Promise<Map<number, number>>
   object (viewer: User, calendarId: number, name: string, withBody?: boolean): Promise<ObjectRow | null>
   objects (viewer: User, calendarId: number, names: string[], withBody?: boolean): Promise<ObjectRow[]>
   list (viewer: User, calendarId: number, opts?: ListOptions): Promise<ObjectRow[]>
@@ -65,6 +67,7 @@ export function domainBackend (k: Kalends): CalDavBackend {
       return (await calendars(viewer)).find(c => c.segment === segment) ?? null
     },
     calendarVersion: (viewer, id) => calendarVersion(db, viewer, id),
+    homeVersions: async viewer => calendarVersionsOf(db, (await listCalendars(db, viewer)).map(c => c.id)),
     object: (viewer, id, name, withBody = true) => getObject(db, viewer, id, name, withBody),
     objects: (viewer, id, names, withBody = true) => getObjects(db, viewer, id, names, withBody),
     list: (viewer, id, opts) => listObjects(db, viewer, id, opts),

@@ -253,7 +253,7 @@ t.test('a private appointment in a read-only share shows only as busy time', asy
 
 t.test('a meeting with colleagues as attendees becomes one appointment with them as participants', async t => {
   const admin = s.as('admin')
-  for (const [login, email] of [['alice', 'alice@example.com'], ['bob', 'Bob@Example.com'], ['carol', 'carol@example.com']]) {
+  for (const [login, email] of [['alice', 'alice@example.com'], ['bob', 'Bob@Example.com'], ['carol', 'carol@example.com']] as const) {
     t.equal((await admin(`/api/v1/users/${s.users[login]!.id}`, { method: 'PATCH', json: { email } })).status, 200)
   }
   const invite = (attendees: string[]) => vevent('meeting-attendees', ['ORGANIZER;CN=Alice:mailto:alice@example.com', ...attendees.map(a => `ATTENDEE;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:mailto:${a}`), 'ATTENDEE:mailto:outsider@customer.example'], { summary: 'Kick-off with the customer', start: '20260701T090000Z', end: '20260701T100000Z' })

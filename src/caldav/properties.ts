@@ -6,7 +6,7 @@ import {
 import { vtimezoneFor } from '../ical/timezones.ts'
 import type { DavCalendar } from './backend.ts'
 import { CALENDARS, PRINCIPALS, ROOT, homePath, principalPath } from './paths.ts'
-import { calendarsOf, versionOf, type Ctx, type Resource } from './resources.ts'
+import { calendarsOf, preloadVersions, versionOf, type Ctx, type Resource } from './resources.ts'
 
 /**
  * Live properties per kind of resource (the sabre propFind pattern): a getter
@@ -91,6 +91,7 @@ const PRINCIPAL = table<'principal'>([
 
 /** The home's sync token moves when any of its calendars changes, or the set of calendars does. */
 export async function homeToken (ctx: Ctx): Promise<string> {
+  await preloadVersions(ctx)
   const cals = await calendarsOf(ctx)
   let max = 0
   for (const c of cals) max = Math.max(max, await versionOf(ctx, c.id))

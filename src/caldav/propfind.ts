@@ -4,7 +4,7 @@ import { DavError, notFoundError } from './errors.ts'
 import { propertiesOf, type PropSelection } from './properties.ts'
 import { depthOf, propResponse, sendMultistatus } from './respond.ts'
 import { CALENDARS, PRINCIPALS, homePath, principalPath } from './paths.ts'
-import { calendarHref, calendarsOf, objectHref, resolve, type Ctx, type Resource } from './resources.ts'
+import { calendarHref, calendarsOf, objectHref, preloadVersions, resolve, type Ctx, type Resource } from './resources.ts'
 
 /** The members of a collection, for Depth: 1. Objects come without bodies unless calendar-data is asked for. */
 export async function childrenOf (ctx: Ctx, res: Resource, withBody: boolean): Promise<Resource[]> {
@@ -12,7 +12,10 @@ export async function childrenOf (ctx: Ctx, res: Resource, withBody: boolean): P
     case 'root': return [{ kind: 'principals', path: PRINCIPALS }, { kind: 'calendars', path: CALENDARS }]
     case 'principals': return [{ kind: 'principal', path: principalPath(ctx.user.login), principal: ctx.user }]
     case 'calendars': return [{ kind: 'home', path: homePath(ctx.user.login), owner: ctx.user }]
-    case 'home': return (await calendarsOf(ctx)).map(cal => ({ kind: 'calendar', path: calendarHref(ctx, cal), cal }))
+    case 'home': {
+      await preloadVersions(ctx)
+      return (await calendarsOf(ctx)).map(cal => ({ kind: 'calendar', path: calendarHref(ctx, cal), cal }))
+    }
     case 'calendar': {
       const rows = await ctx.backend.list(ctx.user, res.cal.id, { withBody })
       return rows.map(obj => ({ kind: 'object', path: objectHref(ctx, res.cal, obj.name), cal: res.cal, obj }))

@@ -47,6 +47,15 @@ export function versionOf (ctx: Ctx, calendarId: number): Promise<number> {
   return v
 }
 
+/** Versions of every calendar in the home with one query, for listings of the home. */
+export async function preloadVersions (ctx: Ctx): Promise<void> {
+  const all = ctx.backend.homeVersions(ctx.user)
+  for (const cal of await calendarsOf(ctx)) {
+    if (!ctx.versions.has(cal.id)) ctx.versions.set(cal.id, all.then(m => m.get(cal.id) ?? 0))
+  }
+  await all
+}
+
 const own = (ctx: Ctx, login: string) => login.toLowerCase() === ctx.user.login.toLowerCase()
 
 /**

@@ -110,6 +110,17 @@ export async function calendarVersion (db: Db, user: User, calendarId: number): 
   return calendarSeqUpTo(db, calendarId, await committedSeq(db))
 }
 
+/** calendarVersion of several calendars the caller has already checked the user may read, with one horizon and one query. */
+export async function calendarVersionsOf (db: Db, calendarIds: number[]): Promise<Map<number, number>> {
+  const out = new Map(calendarIds.map(id => [id, 0]))
+  if (calendarIds.length === 0) return out
+  const horizon = await committedSeq(db)
+  const rows = await db.selectFrom('changes').where('calendar_id', 'in', calendarIds).where('seq', '<=', horizon)
+    .select(eb => ['calendar_id', eb.fn.max('seq').as('seq')]).groupBy('calendar_id').execute()
+  for (const r of rows) out.set(Number(r.calendar_id), Number(r.seq))
+  return out
+}
+
 export type ObjectChanges = { seq: number; changed: ObjectRow[]; deleted: string[]; truncated: boolean }
 
 /**
