@@ -1,7 +1,7 @@
 import type { FastifyReply } from 'fastify'
 import { notFoundError } from './errors.ts'
 import { etagList } from './respond.ts'
-import { visibleBody } from './calendar-data.ts'
+import { visibleBody } from './parts.ts'
 import { resolve, type Ctx } from './resources.ts'
 
 /** GET/HEAD of a calendar object: the exact stored body with its strong ETag. */

@@ -249,6 +249,10 @@ t.test('a private appointment in a read-only share shows only as busy time', asy
   t.equal(members(probe.xml).length, 0, 'a text filter cannot probe the hidden text')
   const multi = await bob('REPORT', shared, { body: `<c:calendar-multiget ${DAV_NS}><d:prop><c:calendar-data/></d:prop><d:href>${shared}private-1.ics</d:href></c:calendar-multiget>` })
   t.notMatch(propText(members(multi.xml)[0], '{urn:ietf:params:xml:ns:caldav}calendar-data'), /salary/)
+  const listing = await bob('PROPFIND', shared, { headers: { depth: '1' }, body: propfindBody('d:getetag', 'c:calendar-data') })
+  t.notMatch(listing.text, /salary/, 'nor in a PROPFIND listing with calendar-data')
+  const sync = await bob('REPORT', shared, { body: `<d:sync-collection ${DAV_NS}><d:sync-token/><d:sync-level>1</d:sync-level><d:prop><c:calendar-data/></d:prop></d:sync-collection>` })
+  t.notMatch(sync.text, /salary/, 'nor in sync-collection')
 })
 
 t.test('a meeting with colleagues as attendees becomes one appointment with them as participants', async t => {

@@ -5,6 +5,7 @@ import {
 } from '../dav/xml/index.ts'
 import { vtimezoneFor } from '../ical/timezones.ts'
 import type { DavCalendar } from './backend.ts'
+import { visibleBody } from './parts.ts'
 import { CALENDARS, PRINCIPALS, ROOT, homePath, principalPath } from './paths.ts'
 import { calendarsOf, preloadVersions, versionOf, type Ctx, type Resource } from './resources.ts'
 
@@ -158,7 +159,7 @@ const OBJECT = table<'object'>([
   [dav('owner'), { get: (_c, r) => r.cal.ownerLogin === null ? undefined : hrefProp(dav('owner'), principalPath(r.cal.ownerLogin)) }],
   [dav('current-user-privilege-set'), { get: (_c, r) => currentUserPrivilegeSetProp(privileges(r.cal.access)) }],
   [dav('supported-report-set'), { get: () => supportedReportSetProp(OBJECT_REPORTS) }],
-  [caldav('calendar-data'), { get: (_c, r) => r.obj.ical === undefined ? undefined : calendarDataProp(r.obj.ical) }]
+  [caldav('calendar-data'), { get: (_c, r) => r.obj.ical === undefined ? undefined : calendarDataProp(visibleBody(r.cal, r.obj.ical)) }]
 ])
 
 function tableOf (res: Resource): Table<Resource['kind']> {

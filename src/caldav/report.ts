@@ -17,7 +17,8 @@ import { expandProperty, principalMatch, principalPropertySearch, principalSearc
 import { depthOf, propResponse, sendMultistatus } from './respond.ts'
 import { calendarBySegment, objectHref, resolve, type Ctx, type Resource } from './resources.ts'
 import { syncCollection } from './report-sync.ts'
-import { objectResponse, visibleBody } from './calendar-data.ts'
+import { objectResponse } from './calendar-data.ts'
+import { visibleBody } from './parts.ts'
 
 /** REPORT: parse the body (src/dav/xml), dispatch on the report. */
 export async function report (ctx: Ctx, path: string, body: string | undefined, reply: FastifyReply) {
