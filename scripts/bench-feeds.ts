@@ -9,7 +9,8 @@
 // temporary config) and prints the ratios. Load: autocannon in a child
 // process, bounded request counts, 127.0.0.1 only. PGlite in memory, or
 // PostgreSQL when KALENDS_TEST_DATABASE_URL is set. BENCH_FULL_REQUESTS (400;
-// gzip runs five times as many) and BENCH_304_REQUESTS (50000) set the counts.
+// gzip runs five times as many) and BENCH_304_REQUESTS (50000) set the counts,
+// BENCH_ROUNDS (3) how often each pair runs, alternating; the median counts.
 import { spawn } from 'node:child_process'
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
@@ -196,6 +197,7 @@ function load (target: string, amount: number, headers: Record<string, string>):
 }
 
 const fullAmount = Number(process.env.BENCH_FULL_REQUESTS ?? 400)
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
 const scenarios: { name: string; amount: number; kalends: Record<string, string>; nginx: Record<string, string>; expect: number }[] = [
   { name: 'warm feed, identity', amount: fullAmount, kalends: { 'accept-encoding': 'identity' }, nginx: { 'accept-encoding': 'identity' }, expect: 200 },
   { name: 'warm feed, gzip', amount: fullAmount * 5, kalends: { 'accept-encoding': 'gzip' }, nginx: { 'accept-encoding': 'gzip' }, expect: 200 },
@@ -206,10 +208,20 @@ try {
   for (const sc of scenarios) {
     await load(url, Math.max(connections, Math.ceil(sc.amount / 10)), sc.kalends) // warm-up
     await load(nginxUrl, Math.max(connections, Math.ceil(sc.amount / 10)), sc.nginx)
-    const k = await load(url, sc.amount, sc.kalends)
-    const n = await load(nginxUrl, sc.amount, sc.nginx)
+    // alternate the two servers and keep each one's median round: a busy machine makes single runs noisy
+    const ks: Result[] = []
+    const ns: Result[] = []
+    for (let round = 0; round < rounds; round++) {
+      ks.push(await load(url, sc.amount, sc.kalends))
+      ns.push(await load(nginxUrl, sc.amount, sc.nginx))
+    }
+    const mid = (rs: Result[]) => [...rs].sort((a, b) => a.rps - b.rps)[Math.floor(rs.length / 2)]!
+    const k = mid(ks)
+    const n = mid(ns)
     const bad = sc.expect === 304 ? '' : ` (non-2xx: Kalends ${k.non2xx}, nginx ${n.non2xx})`
-    const line = `${sc.name.padEnd(22)} Kalends ${k.rps.toFixed(0).padStart(7)} req/s (${k.mbps.toFixed(0)} MB/s, p50 ${k.p50} ms, p99 ${k.p99} ms) | nginx ${n.rps.toFixed(0).padStart(7)} req/s (${n.mbps.toFixed(0)} MB/s, p50 ${n.p50} ms, p99 ${n.p99} ms) | ratio ${(k.rps / n.rps).toFixed(2)} | ${sc.amount} requests each${bad}`
+    const spread = (rs: Result[]) => rs.map(r => r.rps.toFixed(0)).join('/')
+    console.log(`${sc.name}: rounds Kalends ${spread(ks)}, nginx ${spread(ns)} req/s`)
+    const line = `${sc.name.padEnd(22)} Kalends ${k.rps.toFixed(0).padStart(7)} req/s (${k.mbps.toFixed(0)} MB/s, p50 ${k.p50} ms, p99 ${k.p99} ms) | nginx ${n.rps.toFixed(0).padStart(7)} req/s (${n.mbps.toFixed(0)} MB/s, p50 ${n.p50} ms, p99 ${n.p99} ms) | ratio ${(k.rps / n.rps).toFixed(2)} | ${sc.amount} requests each, median of ${rounds}${bad}`
     console.log(line)
     rows.push(`| ${sc.name} | ${k.rps.toFixed(0)} | ${n.rps.toFixed(0)} | ${(k.rps / n.rps).toFixed(2)} |`)
   }

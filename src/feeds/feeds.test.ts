@@ -326,6 +326,15 @@ t.test('rotation and revocation: the old link stops at once, with no hint', asyn
   t.equal((await fetchFeed(`${s.url}/feeds/not-a-secret.ics`)).text, unknown.text, 'a malformed link too')
 })
 
+t.test('a disabled user\'s links stop', async t => {
+  const link = await json<Created>(carol('/api/v1/feeds', { method: 'POST', json: { favourites: true } }), 201)
+  t.equal((await fetchFeed(local(link.url))).status, 200)
+  await json(s.as('admin')(`/api/v1/users/${s.users.carol!.id}`, { method: 'PATCH', json: { disabled: true } }))
+  t.equal((await fetchFeed(local(link.url))).status, 404)
+  await json(s.as('admin')(`/api/v1/users/${s.users.carol!.id}`, { method: 'PATCH', json: { disabled: false } }))
+  t.equal((await fetchFeed(local(link.url))).status, 200, 'and work again when the user is back')
+})
+
 t.test('the owner sees who polls', async t => {
   const f = await json<Created>(alice('/api/v1/feeds', { method: 'POST', json: { calendarId: sales.id, name: 'for Outlook' } }), 201)
   await fetchFeed(local(f.url), { 'user-agent': 'Google-Calendar-Importer' })
