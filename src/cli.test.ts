@@ -13,6 +13,10 @@ import { testDatabase } from './testing/harness.ts'
  * targets: the embedded one in a data folder, or a fresh PostgreSQL database.
  */
 
+// Each test has its own database and ports, and most of the time goes to
+// starting processes and opening the embedded database: run them side by side.
+t.jobs = 3
+
 const CLI = fileURLToPath(new URL('./cli.ts', import.meta.url))
 const onPostgres = (process.env.KALENDS_TEST_DATABASE_URL ?? '') !== ''
 
