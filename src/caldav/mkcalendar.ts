@@ -14,6 +14,10 @@ export async function mkcalendar (ctx: Ctx, path: string, body: string | undefin
     throw new DavError(415, `${method} takes an XML body, not ${type}`)
   }
   const p = parsePath(path)
+  if (p.kind === 'object' && p.login.toLowerCase() === ctx.user.login.toLowerCase() && await calendarBySegment(ctx, p.calendar) !== null) {
+    // RFC 4918 §9.3.1: a location that takes no collections is 403; 409 is for a missing parent
+    throw new DavError(403, 'calendars hold calendar objects, not collections', caldav('calendar-collection-location-ok'))
+  }
   if (p.kind === 'object' || p.kind === 'unknown') throw new DavError(409, 'calendars can only be created directly in your calendar home')
   let props: PropSet[]
   if (method === 'MKCOL') {
