@@ -58,6 +58,8 @@ class HeadReader {
   #inFlight: Promise<number> | null = null
   #queued: Promise<number> | null = null
   #last: { seq: number; startedAt: number } | null = null
+  /** a query that started before this may have missed a write: its answer is not kept */
+  #invalidatedAt = -Infinity
 
   constructor (query: () => Promise<number>, ttlMs: number) {
     this.#query = query
@@ -77,12 +79,13 @@ class HeadReader {
 
   invalidate (): void {
     this.#last = null
+    this.#invalidatedAt = performance.now()
   }
 
   #start (): Promise<number> {
     const startedAt = performance.now()
     const p = this.#query().then(seq => {
-      if (this.#last === null || this.#last.startedAt < startedAt) this.#last = { seq, startedAt }
+      if (startedAt > this.#invalidatedAt && (this.#last === null || this.#last.startedAt < startedAt)) this.#last = { seq, startedAt }
       return seq
     }).finally(() => { if (this.#inFlight === p) this.#inFlight = null })
     this.#inFlight = p

@@ -2,9 +2,7 @@ import { createHash } from 'node:crypto'
 import { sql } from 'kysely'
 import type { Db } from '../db/connect.ts'
 import type { ResolvedFeed } from '../domain/feeds.ts'
-import { foldLine } from '../ical/serialize.ts'
-import { formatUtc } from '../ical/time.ts'
-import { canonicalTzid, vtimezoneFor } from '../ical/timezones.ts'
+import { canonicalTzid, escapeText, foldLine, vtimezoneFor } from '../ical/index.ts'
 
 /**
  * Renders a feed from the stored calendar object bodies, line by line, so
@@ -60,10 +58,8 @@ export async function loadObjects (db: Db, calendarIds: number[], opts: Pick<Fee
   return q.orderBy(sql`o.first_start asc nulls last`).orderBy('o.id').execute() as Promise<ObjectRow[]>
 }
 
-/** A TEXT value (RFC 5545 §3.3.11). */
-function escapeText (s: string): string {
-  return s.replace(/\\/g, '\\\\').replace(/[;,]/g, '\\$&').replace(/\r\n|\r|\n/g, '\\n')
-}
+/** 'YYYYMMDDTHHMMSSZ' */
+const formatUtc = (ms: number) => new Date(ms).toISOString().replace(/[-:]|\.\d{3}/g, '')
 
 /** The name of a content line, upper-cased: what comes before the first ';' or ':'. */
 function nameOf (line: string): string {
