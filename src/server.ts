@@ -50,5 +50,6 @@ export async function buildServer (k: Kalends): Promise<FastifyInstance> {
     await api.register(async authed => apiV1(authed, k))
   }, { prefix: '/api/v1' })
   await app.register(async dav => caldav(dav, k))
+  await app.register(import('./web/plugin.ts'), { k })
   return app
 }

@@ -2,7 +2,7 @@ import type { Db } from '../db/connect.ts'
 import type { ChangesTable } from '../db/schema.ts'
 import type { Insertable } from 'kysely'
 
-export type Origin = 'api' | 'caldav' | 'cli' | 'feed' | 'system' | `google:${string}` | `exchange:${string}` | `graph:${string}`
+export type Origin = 'api' | 'caldav' | 'cli' | 'feed' | 'web' | 'system' | `google:${string}` | `exchange:${string}` | `graph:${string}`
 
 export type ChangeInput = Omit<Insertable<ChangesTable>, 'seq' | 'at' | 'detail'> & { detail?: Record<string, unknown> }
 

@@ -1,0 +1,31 @@
+import type { Db } from '../db/connect.ts'
+import type { User } from '../db/schema.ts'
+import { requireAdmin } from './access.ts'
+import type { Actor } from './actor.ts'
+import { notFound } from './errors.ts'
+import { record } from './journal.ts'
+import { text, timeZone } from './values.ts'
+
+/** The organisation's own settings: its name and the time zone new users start with. */
+export type OrgSettings = { name: string; defaultTimezone: string }
+export type OrgInput = { name?: string; defaultTimezone?: string }
+
+export async function getOrg (db: Db, actor: User): Promise<OrgSettings> {
+  const org = await db.selectFrom('orgs').selectAll().where('id', '=', actor.org_id).executeTakeFirst()
+  if (org === undefined) throw notFound('organisation')
+  const settings = (org.settings ?? {}) as { defaultTimezone?: string }
+  return { name: org.name, defaultTimezone: settings.defaultTimezone ?? 'UTC' }
+}
+
+export async function updateOrg (db: Db, actor: Actor, input: OrgInput): Promise<OrgSettings> {
+  requireAdmin(actor.user)
+  const name = input.name === undefined ? undefined : text('name', input.name, { max: 200, required: true }).trim()
+  const zone = input.defaultTimezone === undefined ? undefined : timeZone('defaultTimezone', input.defaultTimezone)
+  await db.transaction().execute(async tx => {
+    const org = await tx.selectFrom('orgs').selectAll().where('id', '=', actor.user.org_id).executeTakeFirstOrThrow()
+    const settings = { ...(org.settings ?? {}), ...(zone === undefined ? {} : { defaultTimezone: zone }) }
+    await tx.updateTable('orgs').set({ name: name ?? org.name, settings: JSON.stringify(settings) }).where('id', '=', org.id).execute()
+    await record(tx, [{ org_id: org.id, entity: 'org', entity_id: org.id, op: 'update', origin: actor.origin, actor_id: actor.user.id, detail: { name: name !== undefined, defaultTimezone: zone } }])
+  })
+  return getOrg(db, actor.user)
+}

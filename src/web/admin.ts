@@ -1,0 +1,134 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { requireAdmin } from '../domain/access.ts'
+import { DomainError } from '../domain/errors.ts'
+import { getOrg, updateOrg } from '../domain/orgs.ts'
+import { createUser, getUser, listUsers, updateUser } from '../domain/users.ts'
+import { html } from './html.ts'
+import { csrfField, postButton } from './layout.ts'
+import { t } from './messages.ts'
+import { idParam } from './params.ts'
+import type { Web } from './plugin.ts'
+import { reasonOf } from './items.ts'
+import { destroySessionsOf } from './sessions.ts'
+
+/** Admin: users (create, disable, reset password), organisation settings, and what integrations are coming. */
+const ZONES = Intl.supportedValuesOf('timeZone')
+
+export function adminRoutes (app: FastifyInstance, web: Web): void {
+  const { k } = web
+  const admin = (request: FastifyRequest) => { const s = web.session(request); requireAdmin(s.user); return s }
+  const tabs = (current: string) => html`<nav class="toolbar" aria-label="${t('admin.title')}">${[
+    ['/admin/users', t('admin.users')], ['/admin/organisation', t('admin.org')], ['/admin/integrations', t('admin.integrations')]
+  ].map(([href, label]) => html`<a class="button${href === current ? '' : ' secondary'}" href="${href!}"${href === current ? html` aria-current="page"` : ''}>${label!}</a>`)}</nav>`
+  const zoneSelect = (id: string, value: string) => html`<select id="${id}" name="timezone">${['UTC', ...ZONES].map(z => html`<option${z === value ? html` selected` : ''}>${z}</option>`)}</select>`
+
+  async function users (request: FastifyRequest, reply: FastifyReply, extra: { notice?: string; error?: string; form?: Record<string, string> } = {}, status = 200) {
+    const s = admin(request)
+    const [list, org] = await Promise.all([listUsers(k.db, s.user), getOrg(k.db, s.user)])
+    const f = extra.form ?? {}
+    return web.render(request, reply, {
+      title: t('admin.users'), current: '/admin/users', notice: extra.notice ?? null, error: extra.error ?? null,
+      body: html`${tabs('/admin/users')}
+      <div class="table-wrap"><table class="list"><thead><tr><th scope="col">${t('admin.login')}</th><th scope="col">${t('admin.name')}</th><th scope="col">${t('admin.role')}</th><th scope="col">${t('admin.state')}</th><th scope="col">${t('common.actions')}</th></tr></thead><tbody>
+      ${list.map(u => html`<tr><td>${u.login}</td><td data-label="${t('admin.name')}">${u.name}${u.email === null ? '' : html` <span class="muted">${u.email}</span>`}</td>
+        <td data-label="${t('admin.role')}">${t(`admin.role.${u.role}`)}</td><td data-label="${t('admin.state')}">${u.disabled ? t('admin.disabled') : t('admin.active')}</td>
+        <td>${u.id === s.user.id ? '' : postButton(`/admin/users/${u.id}/${u.disabled ? 'enable' : 'disable'}`, s.csrf, u.disabled ? t('admin.enable') : t('admin.disable'), { cls: u.disabled ? 'secondary' : 'danger', aria: t(u.disabled ? 'admin.enableLabel' : 'admin.disableLabel', { login: u.login }) })}
+          <form method="post" action="/admin/users/${u.id}/password" class="inline">${csrfField(s.csrf)}
+            <label for="pw-${u.id}" class="visually-hidden">${t('admin.newPassword', { login: u.login })}</label>
+            <input type="password" id="pw-${u.id}" name="password" autocomplete="new-password" minlength="8" required placeholder="${t('admin.newPassword', { login: u.login })}">
+            <button type="submit" class="secondary">${t('admin.reset')}</button></form></td></tr>`)}
+      </tbody></table></div>
+      <section class="card" aria-labelledby="new-user-h"><h2 id="new-user-h">${t('admin.newUser')}</h2>
+      <form method="post" action="/admin/users" class="stack">${csrfField(s.csrf)}
+        <div class="row"><div class="field"><label for="login">${t('admin.login')}</label><input type="text" id="login" name="login" required autocapitalize="none" value="${f.login ?? ''}"></div>
+          <div class="field"><label for="name">${t('admin.name')}</label><input type="text" id="name" name="name" value="${f.name ?? ''}"></div></div>
+        <div class="row"><div class="field"><label for="email">${t('admin.email')}</label><input type="email" id="email" name="email" value="${f.email ?? ''}"></div>
+          <div class="field"><label for="password">${t('admin.password')}</label><input type="password" id="password" name="password" autocomplete="new-password" minlength="8" required></div></div>
+        <div class="row"><div class="field"><label for="role">${t('admin.role')}</label><select id="role" name="role"><option value="user">${t('admin.role.user')}</option><option value="admin"${f.role === 'admin' ? html` selected` : ''}>${t('admin.role.admin')}</option></select></div>
+          <div class="field"><label for="timezone">${t('admin.timezone')}</label>${zoneSelect('timezone', f.timezone ?? org.defaultTimezone)}</div></div>
+        <div><button type="submit">${t('admin.create')}</button></div>
+      </form></section>`
+    }, status)
+  }
+
+  const refusal = (err: unknown): err is DomainError => err instanceof DomainError && ['invalid', 'conflict', 'forbidden'].includes(err.kind)
+
+  app.get('/admin', async (_request, reply) => reply.code(303).header('location', '/admin/users').send())
+  app.get('/admin/users', async (request, reply) => users(request, reply))
+
+  app.post('/admin/users', async (request, reply) => {
+    const f = web.form(request)
+    try {
+      const u = await createUser(k.db, web.actor(request), admin(request).user.org_id, {
+        login: f.login, name: f.name === '' || f.name === undefined ? f.login : f.name, email: f.email === '' ? null : f.email,
+        password: f.password, role: f.role === 'admin' ? 'admin' : 'user', timezone: f.timezone
+      })
+      return users(request, reply, { notice: t('admin.created', { login: u.login }) })
+    } catch (err) {
+      if (refusal(err)) return users(request, reply, { error: reasonOf(err), form: { ...f, password: '' } }, err.status)
+      throw err
+    }
+  })
+
+  for (const action of ['disable', 'enable'] as const) {
+    app.post(`/admin/users/:id/${action}`, async (request, reply) => {
+      admin(request)
+      const id = idParam(request)
+      await getUser(k.db, web.session(request).user, id)
+      const u = await updateUser(k.db, web.actor(request), id, { disabled: action === 'disable' })
+      k.signIn.forget()
+      if (action === 'disable') await destroySessionsOf(k.db, id)
+      return users(request, reply, { notice: t('admin.updated', { login: u.login }) })
+    })
+  }
+
+  app.post('/admin/users/:id/password', async (request, reply) => {
+    admin(request)
+    const id = idParam(request)
+    await getUser(k.db, web.session(request).user, id)
+    try {
+      const u = await updateUser(k.db, web.actor(request), id, { password: web.form(request).password ?? '' })
+      k.signIn.forget()
+      if (id !== web.session(request).user.id) await destroySessionsOf(k.db, id)
+      return users(request, reply, { notice: t('admin.resetDone', { login: u.login }) })
+    } catch (err) {
+      if (refusal(err)) return users(request, reply, { error: reasonOf(err) }, err.status)
+      throw err
+    }
+  })
+
+  async function organisation (request: FastifyRequest, reply: FastifyReply, extra: { notice?: string; error?: string } = {}, status = 200) {
+    const s = admin(request)
+    const org = await getOrg(k.db, s.user)
+    return web.render(request, reply, {
+      title: t('admin.org'), current: '/admin/organisation', notice: extra.notice ?? null, error: extra.error ?? null,
+      body: html`${tabs('/admin/organisation')}
+      <form method="post" action="/admin/organisation" class="stack">${csrfField(s.csrf)}
+        <div class="field"><label for="org-name">${t('admin.orgName')}</label><input type="text" id="org-name" name="name" required maxlength="200" value="${org.name}"></div>
+        <div class="field"><label for="org-tz">${t('admin.orgTimezone')}</label>${zoneSelect('org-tz', org.defaultTimezone)}</div>
+        <div><button type="submit">${t('common.save')}</button></div></form>`
+    }, status)
+  }
+
+  app.get('/admin/organisation', async (request, reply) => organisation(request, reply))
+  app.post('/admin/organisation', async (request, reply) => {
+    const f = web.form(request)
+    try {
+      await updateOrg(k.db, web.actor(request), { name: f.name, defaultTimezone: f.timezone })
+      return organisation(request, reply, { notice: t('admin.orgSaved') })
+    } catch (err) {
+      if (refusal(err)) return organisation(request, reply, { error: reasonOf(err) }, err.status)
+      throw err
+    }
+  })
+
+  app.get('/admin/integrations', async (request, reply) => {
+    admin(request)
+    const item = (title: string, text: string) => html`<section class="card"><h2>${title}</h2><p>${text}</p><p><strong>${t('admin.notAvailable')}</strong></p></section>`
+    return web.render(request, reply, {
+      title: t('admin.integrations'), current: '/admin/integrations',
+      body: html`${tabs('/admin/integrations')}<p>${t('admin.integrationsIntro')}</p>
+        ${item(t('admin.google'), t('admin.googleText'))}${item(t('admin.exchange'), t('admin.exchangeText'))}${item(t('admin.m365'), t('admin.m365Text'))}`
+    })
+  })
+}

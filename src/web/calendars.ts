@@ -1,0 +1,117 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { sharesOf } from '../domain/calendars.ts'
+import { DomainError } from '../domain/errors.ts'
+import { createFeed, feedCalendars, listFeeds, revokeFeed, rotateFeed, setCalendarPrefs, type FeedCalendar, type FeedClient } from '../domain/feeds.ts'
+import { listUsers } from '../domain/users.ts'
+import { feedUrls } from '../feeds/http.ts'
+import type { Feed } from '../feeds/tables.ts'
+import { html, type Html } from './html.ts'
+import { copyField, csrfField, postButton, swatch, when } from './layout.ts'
+import { t } from './messages.ts'
+import type { Web } from './plugin.ts'
+import { idParam } from './params.ts'
+
+/** My calendars: colour, sharing, the export and favourite switches, feed links and who polls them. */
+export function calendarRoutes (app: FastifyInstance, web: Web): void {
+  const { k } = web
+
+  async function show (request: FastifyRequest, reply: FastifyReply, extra: { secret?: { feed: Feed; token: string }; notice?: string; error?: string } = {}, status = 200) {
+    const s = web.session(request)
+    const user = s.user
+    const [cals, feeds, people] = await Promise.all([feedCalendars(k.db, user), listFeeds(k.db, user), listUsers(k.db, user)])
+    const nameOf = new Map(people.map(p => [p.id, p.name]))
+    const shares = new Map<number, string[]>()
+    for (const c of cals) {
+      if (c.access === 'owner' && c.owner_id !== null) shares.set(c.id, (await sharesOf(k.db, user, c.id)).map(x => `${nameOf.get(x.user_id) ?? x.user_id} (${x.access})`))
+    }
+    const feedRow = (f: Feed & { clients: FeedClient[] }): Html => html`<li class="card">
+      <strong>${f.busy_only ? t('calendars.busyOnly') : t('calendars.full')}</strong> · <span class="muted">${t('calendars.feedHint', { hint: f.token_hint })}</span>
+      <div class="muted">${t('calendars.lastFetched')}: ${when(f.last_fetched_at, user.timezone)}</div>
+      <div>${t('calendars.pollers')}: ${f.clients.length === 0 ? t('calendars.nobodyPolls') : html`<ul>${f.clients.map(c => html`<li>${t('calendars.pollerLine', { agent: c.user_agent, fetches: c.fetches, when: when(c.last_seen, user.timezone) })}</li>`)}</ul>`}</div>
+      <div class="toolbar">${postButton(`/calendars/feeds/${f.id}/rotate`, s.csrf, t('calendars.rotate'))} ${postButton(`/calendars/feeds/${f.id}/revoke`, s.csrf, t('calendars.revoke'), { cls: 'danger' })}</div>
+    </li>`
+    const newFeedButtons = (fields: Record<string, string>) => html`<div class="toolbar">
+      ${postButton('/calendars/feeds', s.csrf, t('calendars.newFeed'), { fields })}
+      ${postButton('/calendars/feeds', s.csrf, t('calendars.newBusyFeed'), { fields: { ...fields, busyOnly: '1' } })}</div>`
+    const calendarCard = (c: FeedCalendar): Html => {
+      const mine = feeds.filter(f => f.calendar_id === c.id)
+      const sharing = c.kind === 'company' ? t('calendars.company') : c.access === 'owner' ? ((shares.get(c.id) ?? []).join(', ') || t('calendars.notShared')) : t(`calendars.access.${c.access}`)
+      return html`<section class="card" aria-labelledby="cal-${c.id}-h">
+        <h2 id="cal-${c.id}-h">${swatch(c.color)}${c.name}</h2>
+        <p class="muted">${c.color === null ? '' : `${t('calendars.colour')}: ${c.color} · `}${t('calendars.access')}: ${t(`calendars.access.${c.access}`)} · ${t('calendars.sharedWith')}: ${sharing}</p>
+        <form method="post" action="/calendars/${c.id}/prefs" class="inline">${csrfField(s.csrf)}
+          <label class="check"><input type="checkbox" name="allowExport" value="1"${c.allowExport ? html` checked` : ''}${c.ownerAllows ? '' : html` disabled`}> ${t('calendars.allowExport')}</label>
+          <label class="check"><input type="checkbox" name="favourite" value="1"${c.favourite ? html` checked` : ''}> ${t('calendars.favourite')}</label>
+          ${c.access === 'owner' && c.owner_id !== null ? html`<label class="check"><input type="checkbox" name="shareesMayExport" value="1"${c.shareesMayExport ? html` checked` : ''}> ${t('calendars.shareesMayExport')}</label>` : ''}
+          <button type="submit" class="secondary">${t('common.save')}</button>
+        </form>
+        ${c.ownerAllows ? '' : html`<p class="muted">${t('calendars.ownerForbids')}</p>`}
+        <h3>${t('calendars.feeds')}</h3>
+        ${mine.length === 0 ? html`<p class="muted">${t('calendars.noFeeds')}</p>` : html`<ul class="events">${mine.map(feedRow)}</ul>`}
+        ${c.exportable ? newFeedButtons({ calendarId: String(c.id) }) : ''}
+      </section>`
+    }
+    const favFeeds = feeds.filter(f => f.scope === 'favourites')
+    return web.render(request, reply, {
+      title: t('calendars.title'), current: '/calendars', notice: extra.notice ?? null, error: extra.error ?? null,
+      body: html`
+      ${extra.secret === undefined ? '' : secretBlock(extra.secret)}
+      <p>${t('calendars.intro')}</p>
+      ${cals.map(calendarCard)}
+      <section class="card" aria-labelledby="fav-h"><h2 id="fav-h">${t('calendars.favouritesFeed')}</h2>
+        <p>${t('calendars.favouritesText')}</p>
+        ${favFeeds.length === 0 ? html`<p class="muted">${t('calendars.noFeeds')}</p>` : html`<ul class="events">${favFeeds.map(feedRow)}</ul>`}
+        ${newFeedButtons({ favourites: '1' })}
+      </section>`
+    }, status)
+  }
+
+  function secretBlock ({ feed, token }: { feed: Feed; token: string }): Html {
+    const urls = feedUrls(k.config.publicUrl, token)
+    return html`<section class="secret" aria-labelledby="secret-h"><h2 id="secret-h">${t('calendars.newLink', { kind: feed.busy_only ? t('calendars.busyOnly') : t('calendars.full') })}</h2>
+      <p>${t('calendars.newLinkOnce')}</p>
+      ${copyField('feed-url', t('calendars.https'), urls.url)}
+      ${copyField('feed-webcal', t('calendars.webcal'), urls.webcal)}</section>`
+  }
+
+  const refused = async (request: FastifyRequest, reply: FastifyReply, fn: () => Promise<FastifyReply>) => {
+    try { return await fn() } catch (err) {
+      if (err instanceof DomainError && (err.kind === 'forbidden' || err.kind === 'invalid')) return show(request, reply, { error: err.message }, err.status)
+      throw err
+    }
+  }
+
+  app.get('/calendars', async (request, reply) => show(request, reply))
+
+  app.post('/calendars/:id/prefs', async (request, reply) => {
+    const id = idParam(request)
+    const f = web.form(request)
+    const [cal] = await feedCalendars(k.db, web.session(request).user, id)
+    if (cal === undefined) throw new DomainError('not-found', 'calendar not found')
+    return refused(request, reply, async () => {
+      await setCalendarPrefs(k.db, web.actor(request), id, {
+        favourite: f.favourite === '1',
+        ...(cal.ownerAllows ? { allowExport: f.allowExport === '1' } : {}),
+        ...(cal.access === 'owner' && cal.owner_id !== null ? { shareesMayExport: f.shareesMayExport === '1' } : {})
+      })
+      return show(request, reply, { notice: t('calendars.saved') })
+    })
+  })
+
+  app.post('/calendars/feeds', async (request, reply) => {
+    const f = web.form(request)
+    const calendarId = f.calendarId === undefined ? undefined : Number(f.calendarId)
+    if (calendarId !== undefined && !Number.isSafeInteger(calendarId)) throw new DomainError('not-found', 'calendar not found')
+    return refused(request, reply, async () => {
+      const secret = await createFeed(k.db, web.actor(request), { calendarId, favourites: f.favourites === '1' ? true : undefined, busyOnly: f.busyOnly === '1' })
+      return show(request, reply, { secret })
+    })
+  })
+
+  app.post('/calendars/feeds/:id/rotate', async (request, reply) => show(request, reply, { secret: await rotateFeed(k.db, web.actor(request), idParam(request)) }))
+
+  app.post('/calendars/feeds/:id/revoke', async (request, reply) => {
+    await revokeFeed(k.db, web.actor(request), idParam(request))
+    return show(request, reply, { notice: t('calendars.revokedDone') })
+  })
+}

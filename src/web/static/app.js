@@ -1,0 +1,17 @@
+// Copy buttons: <button data-copy="input-id"> copies that input's value.
+document.addEventListener('click', async event => {
+  const button = event.target.closest('button[data-copy]')
+  if (button === null) return
+  const input = document.getElementById(button.dataset.copy)
+  const status = document.getElementById(button.dataset.copy + '-status')
+  let ok = false
+  try {
+    await navigator.clipboard.writeText(input.value)
+    ok = true
+  } catch {
+    input.focus()
+    input.select()
+    try { ok = document.execCommand('copy') } catch { ok = false }
+  }
+  if (status !== null) status.textContent = ok ? button.dataset.copied : button.dataset.failed
+})

@@ -1,0 +1,51 @@
+import { wallToUtc } from '../domain/ical-mapping.ts'
+import { addDays } from '../domain/values.ts'
+
+/** Wall-clock dates and times in a user's zone, for the calendar views and forms. */
+export function localParts (d: Date, zone: string): { date: string; time: string } {
+  const parts = new Intl.DateTimeFormat('en-CA', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' }).formatToParts(d)
+  const get = (type: string) => parts.find(p => p.type === type)?.value ?? '00'
+  return { date: `${get('year')}-${get('month')}-${get('day')}`, time: `${get('hour')}:${get('minute')}` }
+}
+
+export const todayIn = (zone: string) => localParts(new Date(), zone).date
+
+/** The instant a wall-clock date (and time) begins in the zone. */
+export const instantOf = (date: string, time: string, zone: string) => wallToUtc(`${date}T${time.length === 5 ? `${time}:00` : time}`, zone)
+
+/** Monday of the ISO week of a date. */
+export function mondayOf (date: string): string {
+  const dow = (new Date(`${date}T00:00:00Z`).getUTCDay() + 6) % 7
+  return addDays(date, -dow)
+}
+
+export function validDate (value: unknown): string | null {
+  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(value)) return null
+  const d = new Date(`${value}T00:00:00Z`)
+  return Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== value ? null : value
+}
+
+export function dayLabel (date: string, style: 'long' | 'short' = 'long'): string {
+  return new Intl.DateTimeFormat('en-GB', { timeZone: 'UTC', weekday: style, day: 'numeric', month: style === 'long' ? 'long' : 'short' }).format(new Date(`${date}T00:00:00Z`))
+}
+
+export function monthLabel (date: string): string {
+  return new Intl.DateTimeFormat('en-GB', { timeZone: 'UTC', month: 'long', year: 'numeric' }).format(new Date(`${date}T00:00:00Z`))
+}
+
+/** "2026-03-29T09:00" for a datetime-local input, in the zone; '' for none. */
+export function localInput (d: Date | null, zone: string): string {
+  if (d === null) return ''
+  const p = localParts(d, zone)
+  return `${p.date}T${p.time}`
+}
+
+/** A datetime-local value read in the zone, as an ISO instant; null when empty. */
+export function fromLocalInput (value: unknown, zone: string): string | null {
+  if (typeof value !== 'string' || value.trim() === '') return null
+  const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})$/.exec(value.trim())
+  if (m === null) return value // the domain names the field and refuses it
+  return instantOf(m[1]!, m[2]!, zone).toISOString()
+}
+
+export { addDays }
