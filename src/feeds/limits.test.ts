@@ -29,7 +29,7 @@ t.test('feed options and settings', async t => {
   const o = feedOptions({ tasks: '1', busy: 'true', prefix: '0', from: '2026-01-01', to: '2026-02-01T00:00:00+01:00' })
   t.same([o.tasks, o.busy, o.prefix, o.from?.toISOString(), o.to?.toISOString()], [true, true, false, '2026-01-01T00:00:00.000Z', '2026-01-31T23:00:00.000Z'])
   for (const bad of [{ tasks: 'maybe' }, { from: '2026-13-01' }, { to: '01/02/2026' }, { from: '2026-02-01', to: '2026-01-01' }, { from: '2026-01-01T10:00' }]) {
-    t.throws(() => feedOptions(bad), undefined, JSON.stringify(bad))
+    t.throws(() => feedOptions(bad), JSON.stringify(bad))
   }
   t.same(feedUrls('https://crm.example.com', 'abc'), { url: 'https://crm.example.com/feeds/abc.ics', webcal: 'webcal://crm.example.com/feeds/abc.ics' })
   t.same(feedUrls('http://127.0.0.1:8080', 'abc').webcal, 'webcal://127.0.0.1:8080/feeds/abc.ics')
