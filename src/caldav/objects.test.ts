@@ -60,7 +60,7 @@ t.test('CRM-side edits show up with a new ETag and keep the client\'s extra prop
   const after = await alice('GET', `${CAL}apple-1.ics`)
   t.not(after.headers.get('etag'), before.headers.get('etag'), 'a new ETag')
   t.match(after.text, /SUMMARY:Client lunch \(moved\)/)
-  for (const kept of ['X-APPLE-TRAVEL-ADVISORY-BEHAVIOR:AUTOMATIC', 'COLOR:crimson', 'X-WR-ALARMUID:5B4F1F3A-1', 'TRIGGER:-PT15M', 'ATTACH;FMTTYPE=application/pdf;X-APPLE-FILENAME=offer.pdf:https://example.com/offer.pdf']) {
+  for (const kept of ['X-APPLE-TRAVEL-ADVISORY-BEHAVIOR:AUTOMATIC', 'COLOR:crimson', 'X-WR-ALARMUID:5B4F1F3A-1', 'TRIGGER:-PT15M', 'ATTACH;FMTTYPE=application/pdf;X-APPLE-FILENAME=offer.pdf:https://example.com/offer.pdf', 'DESCRIPTION;X-UNKNOWN-PARAM=keep-me:Bring the contract']) {
     t.ok(after.text.includes(kept), `kept ${kept}`)
   }
 })
