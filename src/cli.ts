@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util'
 import { randomBytes } from 'node:crypto'
 import { openKalends, type Kalends } from './app.ts'
 import { ConfigError, readConfig, type Config } from './config.ts'
+import { DataDirLocked } from './db/data-dir-lock.ts'
 import { DomainError } from './domain/errors.ts'
 import { createUser, listUsers } from './domain/users.ts'
 import { runAdminCommand, orgFor, type AdminCommand } from './ops/admin-commands.ts'
@@ -76,21 +77,35 @@ function orgCommand (sub: string | undefined, args: string[]): AdminCommand {
   throw new UsageError('org add <name> | org list')
 }
 
-/** Through the running server when it owns the embedded database; otherwise directly. */
+/**
+ * Through the running server when it owns the embedded database; otherwise
+ * directly. A server still starting holds the folder's lock before its socket
+ * is up, so the CLI waits for the socket rather than give up.
+ */
 async function admin (config: Config, command: AdminCommand): Promise<unknown> {
-  if (config.databaseUrl === null) {
-    const viaServer = sendAdminCommand(config.dataDir, command)
-    if (viaServer !== null) {
-      try {
-        return await viaServer
-      } catch (err) {
-        if ((err as { code?: string }).code !== 'ESOCKET') throw err
-        // a socket left behind by a server that died: the files are free again
+  const deadline = Date.now() + 20_000
+  for (;;) {
+    if (config.databaseUrl === null) {
+      const viaServer = sendAdminCommand(config.dataDir, command)
+      if (viaServer !== null) {
+        try {
+          return await viaServer
+        } catch (err) {
+          // ESOCKET: a socket left behind by a server that died, or not answering yet
+          if ((err as { code?: string }).code !== 'ESOCKET') throw err
+        }
       }
     }
+    let k: Kalends
+    try {
+      k = await openKalends(config)
+    } catch (err) {
+      if (!(err instanceof DataDirLocked) || Date.now() > deadline) throw err
+      await new Promise(resolve => setTimeout(resolve, 250))
+      continue
+    }
+    try { return await runAdminCommand(k, command) } finally { await k.close() }
   }
-  const k = await openKalends(config)
-  try { return await runAdminCommand(k, command) } finally { await k.close() }
 }
 
 function print (result: unknown): void {
@@ -142,5 +157,6 @@ main(process.argv.slice(2)).catch(err => {
   if (err instanceof ConfigError) fail(`configuration error: ${err.message}`, 2)
   if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) fail(`${(err as Error).message}\n\n${USAGE}`, 2)
   if (err instanceof DomainError) fail(`${err.field === undefined ? '' : `${err.field}: `}${err.message}`)
+  if (err instanceof DataDirLocked) fail(`${err.message}; stop it first or wait until it has started`)
   fail((err as Error).stack ?? String(err))
 })

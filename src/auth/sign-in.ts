@@ -19,7 +19,8 @@ export type SignedIn = { user: User; appPasswordId: number | null }
 export class SignIn {
   readonly #db: Db
   readonly #limits: Limits
-  readonly #verified = new Map<string, { userId: number; appPasswordId: number | null; until: number }>()
+  // `hash` is the stored hash the secret matched: a password changed elsewhere no longer matches it
+  readonly #verified = new Map<string, { userId: number; appPasswordId: number | null; hash: string; until: number }>()
   static readonly CACHE_MS = 60_000
 
   constructor (db: Db, limits: Limits) {
@@ -28,32 +29,32 @@ export class SignIn {
   }
 
   async verify (login: string, secret: string, address: string): Promise<SignedIn | null> {
-    await this.#refuseIfLimited(login, address)
+    const hadFailures = await this.#refuseIfLimited(login, address)
     const key = createHash('sha256').update(`${login.toLowerCase()}\0${secret}`).digest('base64')
     const hit = this.#verified.get(key)
+    let result: (SignedIn & { hash: string }) | null = null
     if (hit !== undefined && hit.until > Date.now()) {
-      const user = await this.#stillValid(hit.userId, hit.appPasswordId)
-      if (user !== null) {
-        await this.#touch(hit.appPasswordId, address)
-        return { user, appPasswordId: hit.appPasswordId }
-      }
-      this.#verified.delete(key)
+      const user = await this.#stillValid(hit.userId, hit.appPasswordId, hit.hash)
+      if (user !== null) result = { user, appPasswordId: hit.appPasswordId, hash: hit.hash }
+      else this.#verified.delete(key)
     }
-    const result = await this.#check(login, secret)
     if (result === null) {
-      await this.#fail(login, address)
-      return null
+      result = await this.#check(login, secret)
+      if (result === null) {
+        await this.#fail(login, address)
+        return null
+      }
+      if (this.#verified.size > 10_000) this.#verified.clear()
+      this.#verified.set(key, { userId: result.user.id, appPasswordId: result.appPasswordId, hash: result.hash, until: Date.now() + SignIn.CACHE_MS })
     }
-    await this.#db.deleteFrom('login_failures').where('key', '=', `login:${login.toLowerCase()}`).execute()
-    if (this.#verified.size > 10_000) this.#verified.clear()
-    this.#verified.set(key, { userId: result.user.id, appPasswordId: result.appPasswordId, until: Date.now() + SignIn.CACHE_MS })
+    if (hadFailures) await this.#db.deleteFrom('login_failures').where('key', '=', `login:${login.toLowerCase()}`).execute()
     await this.#touch(result.appPasswordId, address)
-    return result
+    return { user: result.user, appPasswordId: result.appPasswordId }
   }
 
   forget (): void { this.#verified.clear() }
 
-  async #check (login: string, secret: string): Promise<SignedIn | null> {
+  async #check (login: string, secret: string): Promise<(SignedIn & { hash: string }) | null> {
     const user = await findUserByLogin(this.#db, login)
     if (user === undefined || user.disabled) {
       await burnVerify(secret)
@@ -63,21 +64,19 @@ export class SignIn {
       const candidates = await this.#db.selectFrom('app_passwords').select(['id', 'secret_hash'])
         .where('user_id', '=', user.id).where('prefix', '=', secret.slice(0, 4)).where('revoked_at', 'is', null).execute()
       for (const c of candidates) {
-        if (await verifyPassword(c.secret_hash, secret)) return { user, appPasswordId: c.id }
+        if (await verifyPassword(c.secret_hash, secret)) return { user, appPasswordId: c.id, hash: c.secret_hash }
       }
     }
-    if (user.password_hash !== null && await verifyPassword(user.password_hash, secret)) return { user, appPasswordId: null }
+    if (user.password_hash !== null && await verifyPassword(user.password_hash, secret)) return { user, appPasswordId: null, hash: user.password_hash }
     return null
   }
 
-  async #stillValid (userId: number, appPasswordId: number | null): Promise<User | null> {
+  async #stillValid (userId: number, appPasswordId: number | null, hash: string): Promise<User | null> {
     const user = await this.#db.selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirst()
     if (user === undefined || user.disabled) return null
-    if (appPasswordId !== null) {
-      const ap = await this.#db.selectFrom('app_passwords').select('revoked_at').where('id', '=', appPasswordId).executeTakeFirst()
-      if (ap === undefined || ap.revoked_at !== null) return null
-    }
-    return user
+    if (appPasswordId === null) return user.password_hash === hash ? user : null
+    const ap = await this.#db.selectFrom('app_passwords').select(['revoked_at', 'secret_hash']).where('id', '=', appPasswordId).executeTakeFirst()
+    return ap !== undefined && ap.revoked_at === null && ap.secret_hash === hash ? user : null
   }
 
   async #touch (appPasswordId: number | null, address: string) {
@@ -89,7 +88,8 @@ export class SignIn {
       .execute()
   }
 
-  async #refuseIfLimited (login: string, address: string) {
+  /** Refuses when a limit is reached; tells whether the account has failures to forget on success. */
+  async #refuseIfLimited (login: string, address: string): Promise<boolean> {
     const since = new Date(Date.now() - this.#limits.windowSeconds * 1000)
     const rows = await this.#db.selectFrom('login_failures').selectAll()
       .where('key', 'in', [`login:${login.toLowerCase()}`, `ip:${address}`]).where('window_start', '>', since).execute()
@@ -100,6 +100,7 @@ export class SignIn {
         throw new DomainError('too-many-requests', `too many failed sign-ins ${row.key.startsWith('ip:') ? 'from your address' : 'for this account'}; try again in ${retry} s`, { retryAfterSeconds: retry, rule: 'login-rate-limited' })
       }
     }
+    return rows.some(r => r.key.startsWith('login:'))
   }
 
   async #fail (login: string, address: string) {

@@ -4,6 +4,7 @@ import pg from 'pg'
 import { PGlite } from '@electric-sql/pglite'
 import type { Database } from './schema.ts'
 import { PGlitePool } from './pglite-pool.ts'
+import { lockDataDir } from './data-dir-lock.ts'
 
 export type Db = Kysely<Database>
 
@@ -57,8 +58,18 @@ function openPostgres (url: string): DbHandle {
 }
 
 async function openPGlite (dataDir: string | undefined): Promise<DbHandle> {
-  if (dataDir !== undefined) mkdirSync(dataDir, { recursive: true })
-  const lite = await PGlite.create(dataDir === undefined ? undefined : `${dataDir}/pg`)
+  let unlock = () => {}
+  if (dataDir !== undefined) {
+    mkdirSync(dataDir, { recursive: true })
+    unlock = lockDataDir(dataDir)
+  }
+  let lite: PGlite
+  try {
+    lite = await PGlite.create(dataDir === undefined ? undefined : `${dataDir}/pg`)
+  } catch (err) {
+    unlock()
+    throw err
+  }
   const pool = new PGlitePool(lite)
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: pool as never }) })
   return {
@@ -77,6 +88,7 @@ async function openPGlite (dataDir: string | undefined): Promise<DbHandle> {
     async close () {
       await db.destroy()
       await pool.end()
+      unlock()
     }
   }
 }

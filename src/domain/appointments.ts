@@ -130,7 +130,7 @@ export async function createAppointment (db: Db, actor: Actor, input: Appointmen
     if (input.start === undefined) throw invalid('start', 'is required')
     const ownerId = input.ownerId ?? cal.owner_id ?? actor.user.id
     if (ownerId !== actor.user.id) await requireSameOrgUser(tx, actor.user, ownerId, 'ownerId')
-    const uid = input.uid === undefined ? randomUUID() : text('uid', input.uid, { max: 255, required: true })
+    const uid = input.uid === undefined ? randomUUID() : text('uid', input.uid, { max: 255, required: true, singleLine: true })
     const base: Values = {
       org_id: actor.user.org_id, uid, calendar_id: cal.id, owner_id: ownerId, title: '', description: '', location: '',
       all_day: false, starts_at: null, ends_at: null, start_date: null, end_date: null, timezone: null, rrule: null, exdates: [],

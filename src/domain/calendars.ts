@@ -39,7 +39,7 @@ function checkInput (input: CalendarInput) {
   if (input.name !== undefined) text('name', input.name, { max: 200, required: true })
   if (input.description !== undefined) text('description', input.description, { max: 10_000 })
   if (input.color !== undefined && input.color !== null && !COLOR.test(input.color)) throw invalid('color', 'must be #RRGGBB or #RRGGBBAA')
-  if (input.order !== undefined && !Number.isInteger(input.order)) throw invalid('order', 'must be a whole number')
+  if (input.order !== undefined && !(Number.isInteger(input.order) && Math.abs(input.order) < 2 ** 31)) throw invalid('order', 'must be a whole number between -2147483648 and 2147483647')
   if (input.timezone !== undefined && input.timezone !== null) timeZone('timezone', input.timezone)
   if (input.components !== undefined) {
     if (!Array.isArray(input.components) || input.components.length === 0 || input.components.some(c => c !== 'VEVENT' && c !== 'VTODO')) {

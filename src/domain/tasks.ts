@@ -50,6 +50,7 @@ async function normalize (tx: Db, actor: User, input: TaskInput, base: Values): 
   if (input.typeId !== undefined) v.type_id = input.typeId === null ? null : await typeInOrg(tx, actor, input.typeId, 'task', 'typeId')
   if (v.planned_start !== null && v.planned_end !== null && v.planned_end < v.planned_start) throw invalid('plannedEnd', 'must not be before plannedStart')
   if (v.actual_start !== null && v.actual_end !== null && v.actual_end < v.actual_start) throw invalid('actualEnd', 'must not be before actualStart')
+  if (v.planned_start !== null && v.due_at !== null && v.due_at < v.planned_start) throw invalid('due', 'must not be before plannedStart')
   return v
 }
 
@@ -72,7 +73,7 @@ export async function createTask (db: Db, actor: Actor, input: TaskInput, opts: 
     const calendarId = input.calendarId === undefined
       ? (await defaultCalendarOf(tx, assigneeId, 'tasks')).id
       : (await tasksCalendar(tx, actor.user, input.calendarId)).id
-    const uid = input.uid === undefined ? randomUUID() : text('uid', input.uid, { max: 255, required: true })
+    const uid = input.uid === undefined ? randomUUID() : text('uid', input.uid, { max: 255, required: true, singleLine: true })
     const clash = await tx.selectFrom('tasks').select('id').where('org_id', '=', actor.user.org_id).where('uid', '=', uid).executeTakeFirst()
     if (clash !== undefined) throw new DomainError('conflict', `a task with UID ${uid} already exists`, { field: 'uid', rule: 'no-uid-conflict' })
     const base: Values = {

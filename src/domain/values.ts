@@ -16,8 +16,14 @@ function isZone (name: string): boolean {
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/
 
 /** An instant: ISO 8601 with a Z or an offset, so it cannot be misread in another zone. */
+// Wide enough for any CRM date, narrow enough that every zone and recurrence engine handles it.
+const YEARS = { min: 1900, max: 2500 }
+
 export function instant (field: string, value: unknown): Date {
   if (typeof value !== 'string' || !ISO_INSTANT.test(value)) throw invalid(field, 'must be a date-time with a time zone offset, e.g. 2026-03-29T09:00:00+02:00')
+  dateOnly(field, value.slice(0, 10)) // Date would quietly turn 30 February into 2 March
+  const [hh, mm, ss] = value.slice(11, 19).split(':').map(Number)
+  if (hh! > 23 || mm! > 59 || (ss ?? 0) > 59) throw invalid(field, `"${value}" is not a valid time of day`)
   const d = new Date(value)
   if (Number.isNaN(d.getTime())) throw invalid(field, `"${value}" is not a valid date-time`)
   return d
@@ -34,11 +40,16 @@ export function dateOnly (field: string, value: unknown): string {
   if (m === null) throw invalid(field, 'must be a date like 2026-03-29')
   const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])))
   if (d.toISOString().slice(0, 10) !== value) throw invalid(field, `"${String(value)}" is not a calendar date`)
+  if (d.getUTCFullYear() < YEARS.min || d.getUTCFullYear() > YEARS.max) throw invalid(field, `must be between the years ${YEARS.min} and ${YEARS.max}`)
   return value as string
 }
 
-export function text (field: string, value: unknown, { max = 10_000, required = false } = {}): string {
+// C0 controls but tab, LF and CR: PostgreSQL cannot store NUL, iCalendar cannot carry the rest
+const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/
+
+export function text (field: string, value: unknown, { max = 10_000, required = false, singleLine = false } = {}): string {
   if (typeof value !== 'string') throw invalid(field, 'must be a string')
+  if (CONTROL.test(value) || (singleLine && /[\r\n]/.test(value))) throw invalid(field, `must not contain control characters${singleLine ? ' or line breaks' : ''}`)
   if (required && value.trim() === '') throw invalid(field, 'must not be empty')
   if (value.length > max) throw invalid(field, `must be at most ${max} characters`)
   return value

@@ -1,7 +1,9 @@
 import { Type } from 'typebox'
 
 /** Request schemas: they validate input and become the OpenAPI document. */
-const Id = Type.Integer({ minimum: 1 })
+// ids are bigint in the database and numbers here: JSON's safe integers are the common range
+const Id = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })
+const Order = Type.Integer({ minimum: -(2 ** 31), maximum: 2 ** 31 - 1 })
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()])
 const DateTimeOrDate = Type.String({ description: 'ISO 8601 date-time with offset, or YYYY-MM-DD for all-day', maxLength: 40 })
 const DateTime = Type.String({ description: 'ISO 8601 date-time with offset', maxLength: 40 })
@@ -65,7 +67,7 @@ export const CalendarCreate = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 200 }),
   description: Type.Optional(Type.String({ maxLength: 10_000 })),
   color: Type.Optional(Nullable(Type.String({ pattern: '^#[0-9A-Fa-f]{6}([0-9A-Fa-f]{2})?$' }))),
-  order: Type.Optional(Type.Integer()),
+  order: Type.Optional(Order),
   timezone: Type.Optional(Nullable(Type.String({ maxLength: 64 }))),
   components: Type.Optional(Type.Array(Type.Union([Type.Literal('VEVENT'), Type.Literal('VTODO')]), { minItems: 1, maxItems: 2 })),
   kind: Type.Optional(Type.Union([Type.Literal('personal'), Type.Literal('tasks'), Type.Literal('company')]))
@@ -74,7 +76,7 @@ export const CalendarPatch = Type.Object({
   name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
   description: Type.Optional(Type.String({ maxLength: 10_000 })),
   color: Type.Optional(Nullable(Type.String({ pattern: '^#[0-9A-Fa-f]{6}([0-9A-Fa-f]{2})?$' }))),
-  order: Type.Optional(Type.Integer()),
+  order: Type.Optional(Order),
   timezone: Type.Optional(Nullable(Type.String({ maxLength: 64 })))
 }, { additionalProperties: false })
 export const ShareParams = Type.Object({ id: Id, userId: Id })
