@@ -106,12 +106,16 @@ export class FeedCache {
   /** the entry key last stored per feed and options, to drop superseded renders */
   readonly #latest = new Map<string, string>()
   #bytes = 0
+  /** counters, for tests and metrics: feeds rendered, journal-head queries, re-resolutions */
   renders = 0
+  headQueries = 0
+  resolutions = 0
 
   constructor (db: Db, settings: CacheSettings) {
     this.#db = db
     this.#settings = settings
     this.#head = new HeadReader(async () => {
+      this.headQueries++
       const { rows } = await sql<{ seq: number | null }>`SELECT max(seq) AS seq FROM changes`.execute(db)
       return Number(rows[0]?.seq ?? 0)
     }, settings.headTtlMs)
@@ -135,6 +139,7 @@ export class FeedCache {
   }
 
   async #resolveNow (tokenHash: string, seq: number, before: Resolution | undefined): Promise<Resolution> {
+    this.resolutions++
     const resolved = await resolveFeed(this.#db, tokenHash)
     let key = ''
     let lastModified = new Date(0)

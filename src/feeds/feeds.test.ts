@@ -9,7 +9,10 @@ import { lineProblems, parseWithIcalJs, parseWithPython, type Parsed } from './t
 // iCal feeds over HTTP, as Outlook, Google Calendar and Apple Calendar fetch them.
 
 process.env.KALENDS_FEED_ACCESS_FLUSH_MS = '20'
+// this suite polls far more than a subscriber would; the limits have their own test below
+process.env.KALENDS_FEED_RATE_PER_TOKEN = '10000'
 const s = await startServer({ users: ['alice', 'bob', 'carol'] })
+delete process.env.KALENDS_FEED_RATE_PER_TOKEN
 t.teardown(() => s.close())
 const [alice, bob, carol] = [s.as('alice'), s.as('bob'), s.as('carol')]
 
@@ -194,6 +197,27 @@ t.test('a change through the API or a client shows in the next fetch with a new 
   await json(alice(`/api/v1/appointments/${weekly.id}`, { method: 'DELETE' }), 204)
   const gone = await fetchFeed(local(feed.url))
   t.notOk(gone.text.includes('Weekly sales review'), 'a deleted event leaves the feed')
+})
+
+t.test('repeated polls cost no rendering and almost no queries', async t => {
+  const cache = s.app.feedCache!
+  const first = await fetchFeed(local(feed.url))
+  const etag = first.headers.get('etag')!
+  const before = { renders: cache.renders, heads: cache.headQueries, resolutions: cache.resolutions }
+  for (let i = 0; i < 25; i++) {
+    t.equal((await fetchFeed(local(feed.url), { 'if-none-match': etag })).status, 304)
+    t.equal((await fetchFeed(local(feed.url))).raw.length, first.raw.length)
+  }
+  t.equal(cache.renders, before.renders, '50 polls: not rendered again')
+  t.equal(cache.resolutions, before.resolutions, 'nor re-resolved: the journal head did not move')
+  t.ok(cache.headQueries - before.heads <= 5, `the journal head read ${cache.headQueries - before.heads} times for 50 polls`)
+  await json(alice(`/api/v1/appointments/${ny.id}`, { method: 'PATCH', json: { location: 'Zoom' } }))
+  await fetchFeed(local(feed.url))
+  t.equal(cache.renders, before.renders + 1, 'a change: rendered once more')
+  await json(alice('/api/v1/calendars', { method: 'POST', json: { name: 'Unrelated' } }), 201)
+  const unrelated = await fetchFeed(local(feed.url))
+  t.equal(cache.renders, before.renders + 1, 'a change elsewhere: re-resolved but not rendered again')
+  t.equal(unrelated.status, 200)
 })
 
 t.test('options: ?tasks=1, ?from=&to=, ?busy=1', async t => {

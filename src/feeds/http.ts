@@ -53,6 +53,10 @@ export function feedUrls (publicUrl: string, token: string) {
   return { url, webcal: url.replace(/^https?:/, 'webcal:') }
 }
 
+declare module 'fastify' {
+  interface FastifyInstance { feedCache?: FeedCache }
+}
+
 const SECRET = /^([A-Za-z0-9_-]{43})(?:\.ics)?$/
 
 class BadOption extends Error {}
@@ -162,6 +166,7 @@ class AccessLog {
 
 export async function feedRoutes (app: FastifyInstance, k: Kalends, settings = feedSettingsFromEnv()): Promise<FeedCache> {
   const cache = new FeedCache(k.db, settings)
+  if (!app.hasDecorator('feedCache')) app.decorate('feedCache', cache)
   const perToken = new RateLimiter(settings.perTokenPerMinute)
   const perAddress = new RateLimiter(settings.perAddressPerMinute)
   const access = new AccessLog(settings.accessFlushMs, entries => recordFeedAccess(k.db, entries))
