@@ -82,9 +82,9 @@ export function deviceRoutes (app: FastifyInstance, web: Web): void {
       ${extra.created === undefined
         ? ''
         : html`<section class="secret" aria-labelledby="created-h"><h2 id="created-h">${t('devices.created', { name: extra.created.name })}</h2>
-          <p>${t('devices.createdOnce')}</p>${copyField('app-password', t('devices.password'), extra.created.password)}</section>`}
+          <p>${t('devices.createdOnce')}</p><p class="shown-once" aria-hidden="true">${extra.created.password}</p>${copyField('app-password', t('devices.appPassword'), extra.created.password)}</section>`}
       <p>${t('devices.intro')}</p>
-      <section class="card" aria-labelledby="address-h"><h2 id="address-h">${t('devices.address')}</h2>
+      <section class="card" aria-labelledby="address-h"><h2 id="address-h">${t('devices.connect')}</h2>
         ${copyField('caldav-url', t('devices.address'), a.url)}
         ${copyField('caldav-login', t('devices.login'), user.login)}
         ${copyField('caldav-principal', t('devices.principal'), a.principalUrl)}

@@ -92,7 +92,7 @@ function apptInput (f: Form, zone: string, before: Form | null): AppointmentInpu
       input.end = validDate(last) === null ? last : addDays(last < date ? date : last, 1)
     } else if (validDate(date) !== null && /^\d{2}:\d{2}$/.test(f.start ?? '') && /^\d{2}:\d{2}$/.test(f.end ?? '')) {
       input.start = instantOf(date, f.start!, zone).toISOString()
-      input.end = instantOf(date, f.end!, zone).toISOString()
+      input.end = instantOf(validDate(f.endDate) ?? date, f.end!, zone).toISOString()
       input.timezone = zone
     } else {
       input.start = `${date}T${f.start ?? ''}` // the domain names what is wrong with it

@@ -48,10 +48,12 @@ export const en = {
 
   'devices.title': 'My devices',
   'devices.intro': 'Connect your phone, computer or calendar app over CalDAV. Each device gets its own app password, so you can revoke one without touching the others.',
+  'devices.connect': 'What to type into the app',
   'devices.address': 'Server address',
   'devices.login': 'User name',
   'devices.principal': 'Full account URL (only if an app asks for one)',
   'devices.password': 'Password: an app password made below',
+  'devices.appPassword': 'App password',
   'devices.profile': 'Apple configuration profile',
   'devices.profileText': 'On an iPhone, iPad or Mac, open this profile to set up the account in one tap; it asks for the app password while installing.',
   'devices.profileDownload': 'Download the profile (.mobileconfig)',

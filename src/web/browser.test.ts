@@ -1,0 +1,178 @@
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t from 'tap'
+import { chromium, type BrowserContext, type Page } from 'playwright-core'
+import { startServer, PASSWORD, type TestServer } from '../testing/harness.ts'
+
+/**
+ * The pages in a real browser: Debian's chromium driven by playwright-core
+ * against a started server. Sign in; make an app password and use it for a
+ * CalDAV PROPFIND; copy a feed link and fetch it; create an appointment in
+ * the week view and find it over CalDAV. Every page is saved as a
+ * screenshot, desktop and phone sized, under artifacts/screenshots/.
+ */
+const CHROMIUM = process.env.KALENDS_CHROMIUM ?? '/usr/bin/chromium'
+const SHOTS = join(import.meta.dirname, '../../artifacts/screenshots')
+const DESKTOP = { width: 1280, height: 900 }
+const PHONE = { width: 390, height: 844 }
+
+if (!existsSync(CHROMIUM)) {
+  t.fail(`no chromium at ${CHROMIUM}: install it with scripts/setup-debian.sh (apt-get install chromium), or set KALENDS_CHROMIUM`)
+} else {
+  let s: TestServer
+  let context: BrowserContext
+  let page: Page
+  let profile: string
+  t.before(async () => {
+    s = await startServer({ users: ['alice', 'bob'] })
+    s.k.config.publicUrl = s.url // the address a user would type: the port is known only now
+    profile = mkdtempSync(join(tmpdir(), 'kalends-chromium-'))
+    mkdirSync(SHOTS, { recursive: true })
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      viewport: DESKTOP
+    })
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: s.url })
+    page = context.pages()[0] ?? await context.newPage()
+  })
+  t.teardown(async () => {
+    await context?.close()
+    await s?.close()
+    if (profile !== undefined) rmSync(profile, { recursive: true, force: true })
+  })
+
+  /** Saves the page as it is now, desktop and phone sized. */
+  async function shoot (name: string) {
+    await page.screenshot({ path: join(SHOTS, `${name}-desktop.png`), fullPage: true })
+    await page.setViewportSize(PHONE)
+    await page.screenshot({ path: join(SHOTS, `${name}-phone.png`), fullPage: true })
+    await page.setViewportSize(DESKTOP)
+  }
+
+  const basic = (login: string, secret: string) => `Basic ${Buffer.from(`${login}:${secret}`).toString('base64')}`
+
+  t.test('sign in', async t => {
+    await page.goto(`${s.url}/`)
+    t.match(page.url(), /\/sign-in\?next=/, 'the address the first start prints leads to the sign-in page')
+    await shoot('sign-in')
+    await page.keyboard.press('Tab')
+    t.equal(await page.evaluate('document.activeElement?.textContent'), 'Skip to content', 'the first Tab reaches the skip link')
+    await page.getByLabel('User name').fill('alice')
+    await page.getByLabel('Password').fill('wrong password')
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    t.equal(await page.getByRole('alert').textContent(), 'Wrong user name or password.')
+    await page.getByLabel('Password').fill(PASSWORD)
+    await page.getByLabel('Password').press('Enter')
+    await page.waitForURL(/\/week$/)
+    t.match(await page.getByRole('heading', { level: 1 }).textContent(), /^Week of /)
+    t.match(await page.locator('header').textContent(), 'Signed in as Alice')
+  })
+
+  t.test('create an app password and use it for a CalDAV PROPFIND', async t => {
+    await page.getByRole('link', { name: 'My devices' }).click()
+    await page.waitForURL(/\/devices$/)
+    t.equal(await page.getByLabel('Server address').inputValue(), `${s.url}/`, 'the address to type')
+    await shoot('devices')
+    await page.getByLabel('Device name').fill('Test iPhone')
+    await page.getByRole('button', { name: 'Create app password' }).click()
+    const password = await page.locator('#app-password').inputValue()
+    t.match(password, /^[a-z2-9]{4}(-[a-z2-9]{4}){7}$/, 'shown once, in groups of four')
+    await shoot('devices-app-password')
+    const res = await fetch(`${s.url}/dav/principals/alice/`, {
+      method: 'PROPFIND',
+      headers: { authorization: basic('alice', password), depth: '0', 'content-type': 'application/xml' },
+      body: '<?xml version="1.0"?><d:propfind xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:prop><c:calendar-home-set/></d:prop></d:propfind>'
+    })
+    t.equal(res.status, 207, 'the shown password signs a CalDAV client in')
+    t.match(await res.text(), '/dav/calendars/alice/')
+    await page.goto(`${s.url}/devices`) // not a reload: that would post the form again
+    const row = page.getByRole('row', { name: /Test iPhone/ })
+    t.notMatch(await row.textContent(), /never/, 'the list shows it was used')
+    t.equal(await page.locator('#app-password').count(), 0, 'the password is not shown again')
+  })
+
+  t.test('copy a feed link and fetch it', async t => {
+    await s.as('alice')('/api/v1/appointments', { method: 'POST', json: { title: 'In the feed', start: '2026-05-04T09:00:00+02:00', end: '2026-05-04T10:00:00+02:00' } })
+    await page.getByRole('link', { name: 'My calendars' }).click()
+    await page.waitForURL(/\/calendars$/)
+    await shoot('calendars')
+    const card = page.locator('section.card', { has: page.getByRole('heading', { name: 'Calendar', exact: true }) })
+    await card.getByRole('button', { name: 'New feed link' }).click()
+    const link = await page.locator('#feed-url').inputValue()
+    t.match(link, new RegExp(`^${s.url}/feeds/[A-Za-z0-9_-]{43}\\.ics$`))
+    t.equal(await page.locator('#feed-webcal').inputValue(), link.replace(/^http:/, 'webcal:'))
+    await page.locator('button[data-copy="feed-url"]').click()
+    await page.locator('#feed-url-status', { hasText: 'Copied' }).waitFor()
+    t.equal(await page.evaluate('navigator.clipboard.readText()'), link, 'the copy button puts the link on the clipboard')
+    await shoot('calendars-feed-link')
+    const feed = await fetch(link)
+    t.equal(feed.status, 200)
+    t.match(feed.headers.get('content-type'), /^text\/calendar/)
+    const body = await feed.text()
+    t.match(body, 'BEGIN:VCALENDAR')
+    t.match(body, 'SUMMARY:In the feed')
+  })
+
+  t.test('create an appointment in the week view and find it over CalDAV', async t => {
+    await page.getByRole('link', { name: 'Week', exact: true }).click()
+    await page.waitForURL(/\/week$/)
+    await page.getByRole('link', { name: 'New appointment', exact: true }).click()
+    await page.waitForURL(/\/appointments\/new/)
+    const date = await page.getByLabel('Date', { exact: true }).inputValue()
+    await page.getByLabel('Title').fill('Browser meeting')
+    await page.getByLabel('Start time').fill('10:00')
+    await page.getByLabel('End time').fill('11:30')
+    await page.getByLabel('Location').fill('Room 4')
+    await shoot('appointment-new')
+    await page.getByRole('button', { name: 'Save' }).click()
+    await page.waitForURL(/\/week\?date=.*done=saved/)
+    t.equal(await page.getByRole('status').first().textContent(), 'The appointment is saved.')
+    t.match(await page.locator('.week').textContent(), /10:00–11:30\s*Browser meeting/)
+    await shoot('week')
+    const report = await fetch(`${s.url}/dav/calendars/alice/calendar/`, {
+      method: 'REPORT',
+      headers: { authorization: basic('alice', PASSWORD), depth: '1', 'content-type': 'application/xml' },
+      body: `<?xml version="1.0"?><c:calendar-query xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:prop><d:getetag/><c:calendar-data/></d:prop>
+        <c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="VEVENT"><c:prop-filter name="SUMMARY"><c:text-match>Browser meeting</c:text-match></c:prop-filter></c:comp-filter></c:comp-filter></c:filter></c:calendar-query>`
+    })
+    t.equal(report.status, 207)
+    const xml = await report.text()
+    t.match(xml, 'SUMMARY:Browser meeting')
+    t.match(xml, 'LOCATION:Room 4')
+    t.match(xml, new RegExp(`DTSTART;TZID=Europe/Warsaw:${date.replaceAll('-', '')}T100000`), 'at 10:00 in the user\'s zone')
+    // open it again from the week view and move it
+    await page.getByRole('link', { name: /Browser meeting/ }).click()
+    await page.waitForURL(/\/appointments\/\d+\/edit$/)
+    await shoot('appointment-edit')
+  })
+
+  t.test('the other pages, for the screenshots', async t => {
+    await s.as('alice')('/api/v1/tasks', { method: 'POST', json: { title: 'Call the client back', due: '2026-05-05T15:00:00+02:00' } })
+    await s.as('alice')('/api/v1/cases', { method: 'POST', json: { title: 'Kowalski v. Nowak', kind: 'matter' } })
+    for (const [path, name, heading] of [
+      ['/month', 'month', /^\w+ \d{4}$/], ['/tasks', 'tasks', 'Tasks'], ['/tasks/new', 'task-new', 'New task'], ['/without-case', 'without-case', 'Without case']
+    ] as const) {
+      await page.goto(s.url + path)
+      t.match(await page.getByRole('heading', { level: 1 }).textContent(), heading, path)
+      await shoot(name)
+    }
+    await page.goto(`${s.url}/without-case`)
+    await page.getByLabel('Case for “Call the client back”').selectOption({ label: 'Kowalski v. Nowak' })
+    await page.locator('form[action$="/case"]', { has: page.getByLabel('Case for “Call the client back”') }).getByRole('button', { name: 'Assign' }).click()
+    t.match(await page.getByRole('status').first().textContent(), '“Call the client back” now belongs to Kowalski v. Nowak.')
+    await page.getByRole('button', { name: 'Sign out' }).click()
+    await page.waitForURL(/\/sign-in\?out=1$/)
+    await page.getByLabel('User name').fill('admin')
+    await page.getByLabel('Password').fill(PASSWORD)
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    await page.waitForURL(/\/week$/)
+    for (const [path, name] of [['/admin/users', 'admin-users'], ['/admin/organisation', 'admin-organisation'], ['/admin/integrations', 'admin-integrations']] as const) {
+      await page.goto(s.url + path)
+      await shoot(name)
+    }
+    t.equal(await page.getByText('not available yet').count(), 3, 'Google, Exchange and Microsoft 365 are not available yet')
+  })
+}
