@@ -184,6 +184,8 @@ export class FeedCache {
     if (running !== undefined) return running
     const p = this.#render(r, opts).then(entry => {
       this.#store(optKey, key, entry, r.lastModified)
+      // nearly every subscribing client asks for gzip: have it ready (on the zlib thread pool)
+      this.encoded(entry, 'gzip').catch(() => {})
       return entry
     }).finally(() => this.#rendering.delete(key))
     this.#rendering.set(key, p)
