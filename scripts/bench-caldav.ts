@@ -1,0 +1,313 @@
+// CalDAV benchmark: the same workload against Kalends and Radicale in one run.
+//
+//   node scripts/bench-caldav.ts [sizes=1000,10000] [--db=pglite,postgres] [--no-radicale] [--reps=5]
+//
+// Per size it generates one calendar of events (15% recurring: weekly ×10,
+// daily ×5, monthly ×6; seven a day around 2026-06-15, so a month holds the
+// same number of events at every size), loads it into
+//   - Radicale (Debian package 3.1.8) started on a loopback port with a
+//     temporary config (auth none, owner_only rights, filesystem storage in a
+//     temporary folder), in bulk: one PUT of a VCALENDAR with every event to
+//     the collection URL, which Radicale splits into one item per UID;
+//   - Kalends, through the domain layer (putObject: the same function a CalDAV
+//     PUT calls, so rules and the journal apply) into a fresh database: an
+//     embedded PGlite folder, or a new PostgreSQL database on the server named
+//     by BENCH_PG_URL (postgres://kalends:kalends@127.0.0.1:5432/kalends),
+//     dropped afterwards. The server then runs as its own process
+//     (`node src/cli.ts serve`), so its RSS is its own.
+// Then it times, over HTTP on 127.0.0.1 with one client: PROPFIND Depth:1 of
+// the calendar (getetag, getcontenttype, resourcetype), calendar-query of
+// June 2026 with calendar-data, calendar-multiget of 50, sync-collection
+// from a token taken before 10 edits, GET of one object, PUT of a new one.
+// Reads repeat --reps times (Radicale's PROPFIND at 10,000 events: 3), GET and
+// PUT 20 times; medians are printed with the ratio Radicale time / Kalends
+// time (= Kalends' throughput in multiples of Radicale's).
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { cpus, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import pg from 'pg'
+
+const { openKalends } = await import('../src/app.ts')
+const { readConfig } = await import('../src/config.ts')
+const { createOrg, createUser } = await import('../src/domain/users.ts')
+const { putObject } = await import('../src/domain/calendar-objects.ts')
+
+const args = process.argv.slice(2)
+const flag = (name: string) => args.find(a => a.startsWith(`--${name}=`))?.split('=')[1]
+const sizes = (args.find(a => !a.startsWith('--')) ?? '1000,10000').split(',').map(Number)
+const dbs = (flag('db') ?? 'pglite,postgres').split(',')
+const withRadicale = !args.includes('--no-radicale')
+const REPS = Number(flag('reps') ?? 5)
+const PG_URL = process.env.BENCH_PG_URL ?? 'postgres://kalends:kalends@127.0.0.1:5432/kalends'
+const ROOT = new URL('..', import.meta.url).pathname
+const PER_DAY = 7
+const CENTRE = Date.UTC(2026, 5, 15)
+const DAY = 86_400_000
+const MONTH = { start: '20260601T000000Z', end: '20260701T000000Z' }
+const PASSWORD = 'bench password 1'
+
+console.log(`# CalDAV benchmark: sizes ${sizes.join(', ')}, ${dbs.join(' + ')}${withRadicale ? ' vs Radicale' : ''}, reps ${REPS}, Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`)
+
+// ---------------------------------------------------------------- data
+
+const stamp = (ms: number) => new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '')
+
+function vevent (i: number, n: number, summary = `Meeting ${i}`): string {
+  const day = Math.floor(i / PER_DAY) - Math.floor(n / PER_DAY / 2)
+  const start = CENTRE + day * DAY + (7 + (i % PER_DAY)) * 3_600_000
+  const lines = ['BEGIN:VEVENT', `UID:bench-${i}`, 'DTSTAMP:20260101T000000Z', `DTSTART:${stamp(start)}`, `DTEND:${stamp(start + 2_700_000)}`, `SUMMARY:${summary}`]
+  const r = i % 20
+  if (r === 0) lines.push('RRULE:FREQ=WEEKLY;COUNT=10')
+  else if (r === 1) lines.push('RRULE:FREQ=DAILY;COUNT=5')
+  else if (r === 2) lines.push('RRULE:FREQ=MONTHLY;COUNT=6')
+  if (i % 5 === 0) lines.push(`DESCRIPTION:Call about order ${i}\\, bring the quote`, 'LOCATION:Office')
+  if (i % 10 === 3) lines.push('BEGIN:VALARM', 'ACTION:DISPLAY', 'DESCRIPTION:Reminder', 'TRIGGER:-PT15M', 'END:VALARM')
+  lines.push('END:VEVENT')
+  return lines.join('\r\n')
+}
+const wrap = (body: string) => `BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Kalends//bench//EN\r\n${body}\r\nEND:VCALENDAR\r\n`
+
+// ---------------------------------------------------------------- HTTP
+
+type Target = { name: string; base: string; calendar: string; auth: string; pid: number }
+
+async function req (t: Target, method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
+  const res = await fetch(t.base + path, { method, body, headers: { authorization: t.auth, ...(body !== undefined ? { 'content-type': method === 'PUT' ? 'text/calendar; charset=utf-8' : 'application/xml; charset=utf-8' } : {}), ...headers } })
+  return { status: res.status, text: await res.text() }
+}
+
+const hrefsOf = (xml: string) => [...xml.matchAll(/<(?:\w+:)?href>([^<]+)<\/(?:\w+:)?href>/g)].map(m => m[1]!)
+const responses = (xml: string) => (xml.match(/<(?:\w+:)?response>/g) ?? []).length
+
+const PROPFIND = '<?xml version="1.0" encoding="utf-8"?><d:propfind xmlns:d="DAV:"><d:prop><d:getetag/><d:getcontenttype/><d:resourcetype/></d:prop></d:propfind>'
+const QUERY = `<?xml version="1.0" encoding="utf-8"?><c:calendar-query xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:prop><d:getetag/><c:calendar-data/></d:prop><c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="VEVENT"><c:time-range start="${MONTH.start}" end="${MONTH.end}"/></c:comp-filter></c:comp-filter></c:filter></c:calendar-query>`
+const multiget = (hrefs: string[]) => `<?xml version="1.0" encoding="utf-8"?><c:calendar-multiget xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:prop><d:getetag/><c:calendar-data/></d:prop>${hrefs.map(h => `<d:href>${h}</d:href>`).join('')}</c:calendar-multiget>`
+const sync = (token: string) => `<?xml version="1.0" encoding="utf-8"?><d:sync-collection xmlns:d="DAV:"><d:sync-token>${token}</d:sync-token><d:sync-level>1</d:sync-level><d:prop><d:getetag/></d:prop></d:sync-collection>`
+const TOKEN = '<?xml version="1.0" encoding="utf-8"?><d:propfind xmlns:d="DAV:"><d:prop><d:sync-token/></d:prop></d:propfind>'
+
+async function timed (reps: number, fn: (i: number) => Promise<unknown>): Promise<{ median: number; all: number[] }> {
+  const all: number[] = []
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now()
+    await fn(i)
+    all.push(performance.now() - t0)
+  }
+  const sorted = [...all].sort((a, b) => a - b)
+  return { median: sorted[Math.floor(sorted.length / 2)]!, all }
+}
+
+function expect (what: string, cond: boolean, detail: string) {
+  if (!cond) throw new Error(`${what}: ${detail}`)
+}
+
+type Result = Record<string, { median: number; all: number[]; n: number }>
+
+/** The workload; `n` is the calendar's size, `newBase` the first index free for PUTs. */
+async function workload (t: Target, n: number, heavy: boolean): Promise<{ result: Result; counts: Record<string, number> }> {
+  const result: Result = {}
+  const counts: Record<string, number> = {}
+  const log = (op: string, r: { median: number; all: number[] }, count: number) => {
+    result[op] = { ...r, n: count }
+    console.log(`  ${t.name.padEnd(22)} ${op.padEnd(16)} median ${r.median.toFixed(1).padStart(9)} ms  [${r.all.map(x => x.toFixed(0)).join(' ')}]  (${count} items)`)
+  }
+  // PROPFIND Depth:1
+  let hrefs: string[] = []
+  const pf = await timed(heavy ? Math.min(3, REPS) : REPS, async () => {
+    const r = await req(t, 'PROPFIND', t.calendar, PROPFIND, { depth: '1' })
+    expect('PROPFIND', r.status === 207, `${r.status} ${r.text.slice(0, 300)}`)
+    hrefs = hrefsOf(r.text).filter(h => h.endsWith('.ics'))
+  })
+  expect('PROPFIND', hrefs.length === n, `${hrefs.length} objects listed, expected ${n}`)
+  log('propfind-depth1', pf, hrefs.length)
+  const byName = new Map(hrefs.map(h => [decodeURIComponent(h.split('/').pop()!), h]))
+  const href = (i: number) => byName.get(`bench-${i}.ics`) ?? (() => { throw new Error(`no href for bench-${i}`) })()
+  // calendar-query of a month with data
+  let q = 0
+  const cq = await timed(REPS, async () => {
+    const r = await req(t, 'REPORT', t.calendar, QUERY, { depth: '1' })
+    expect('calendar-query', r.status === 207, `${r.status} ${r.text.slice(0, 300)}`)
+    q = responses(r.text)
+  })
+  log('query-month', cq, q); counts.query = q
+  // multiget of 50 spread over the calendar
+  const fifty = Array.from({ length: 50 }, (_, k) => href(Math.floor(k * n / 50) + 1))
+  const mg = await timed(REPS, async () => {
+    const r = await req(t, 'REPORT', t.calendar, multiget(fifty), { depth: '1' })
+    expect('multiget', r.status === 207 && (r.text.match(/BEGIN:VEVENT/g) ?? []).length >= 50, `${r.status} ${r.text.slice(0, 300)}`)
+  })
+  log('multiget-50', mg, 50)
+  // sync-collection after 10 edits (the edits are not timed)
+  const tk = await req(t, 'PROPFIND', t.calendar, TOKEN, { depth: '0' })
+  const token = /sync-token>([^<]+)</.exec(tk.text)?.[1]
+  expect('sync-token', token !== undefined, tk.text.slice(0, 300))
+  for (let k = 0; k < 10; k++) {
+    const i = Math.floor(k * n / 10) + 3
+    const r = await req(t, 'PUT', href(i), wrap(vevent(i, n, `Meeting ${i} (moved)`)))
+    expect('edit', r.status === 204 || r.status === 201, `${r.status} ${r.text.slice(0, 300)}`)
+  }
+  let changed = 0
+  const sc = await timed(REPS, async () => {
+    const r = await req(t, 'REPORT', t.calendar, sync(token!), { depth: '1' })
+    expect('sync-collection', r.status === 207, `${r.status} ${r.text.slice(0, 300)}`)
+    changed = hrefsOf(r.text).filter(h => h.endsWith('.ics')).length
+  })
+  expect('sync-collection', changed === 10, `${changed} changes, expected 10`)
+  log('sync-after-10', sc, changed)
+  // GET of one object (20 different ones)
+  const get = await timed(20, async k => {
+    const r = await req(t, 'GET', href(Math.floor(k * n / 20) + 7))
+    expect('GET', r.status === 200 && r.text.includes('BEGIN:VEVENT'), `${r.status}`)
+  })
+  log('get', get, 1)
+  // PUT of a new object (20 of them, If-None-Match: *)
+  const put = await timed(20, async k => {
+    const i = n + 1000 + k
+    const r = await req(t, 'PUT', `${t.calendar}bench-${i}.ics`, wrap(vevent(i, n)), { 'if-none-match': '*' })
+    expect('PUT', r.status === 201, `${r.status} ${r.text.slice(0, 300)}`)
+  })
+  log('put-new', put, 1)
+  return { result, counts }
+}
+
+// ---------------------------------------------------------------- processes
+
+async function freePort (): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer()
+    srv.listen(0, '127.0.0.1', () => {
+      const a = srv.address()
+      srv.close(() => typeof a === 'object' && a !== null ? resolve(a.port) : reject(new Error('no port')))
+    })
+  })
+}
+
+async function waitFor (url: string, child: ChildProcess, stderr: () => string): Promise<void> {
+  const deadline = Date.now() + 120_000
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`server exited ${child.exitCode}: ${stderr()}`)
+    try { await fetch(url); return } catch { /* not yet */ }
+    if (Date.now() > deadline) throw new Error(`server at ${url} did not start: ${stderr()}`)
+    await new Promise(r => setTimeout(r, 200))
+  }
+}
+
+function memory (pid: number): { rss: number; hwm: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024
+  return { rss: kb('VmRSS'), hwm: kb('VmHWM') }
+}
+
+async function stop (child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return
+  const done = new Promise(r => child.once('exit', r))
+  child.kill('SIGTERM')
+  await Promise.race([done, new Promise(r => setTimeout(r, 30_000))])
+  if (child.exitCode === null) child.kill('SIGKILL')
+}
+
+async function radicale (n: number): Promise<Result> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-radicale-'))
+  const port = await freePort()
+  writeFileSync(join(dir, 'config'), [
+    '[server]', `hosts = 127.0.0.1:${port}`, 'max_connections = 8', 'max_content_length = 1000000000', 'timeout = 600',
+    '[auth]', 'type = none',
+    '[rights]', 'type = owner_only',
+    '[storage]', `filesystem_folder = ${join(dir, 'collections')}`,
+    '[web]', 'type = none',
+    '[logging]', 'level = warning'
+  ].join('\n') + '\n')
+  let err = ''
+  const child = spawn('radicale', ['--config', join(dir, 'config')], { stdio: ['ignore', 'ignore', 'pipe'] })
+  child.stderr!.on('data', d => { err = (err + d).slice(-4000) })
+  try {
+    const t: Target = { name: `Radicale ${n}`, base: `http://127.0.0.1:${port}`, calendar: '/bench/calendar/', auth: `Basic ${Buffer.from('bench:x').toString('base64')}`, pid: child.pid! }
+    await waitFor(`${t.base}/.well-known/caldav`, child, () => err)
+    const body = wrap(Array.from({ length: n }, (_, i) => vevent(i, n)).join('\r\n'))
+    const t0 = performance.now()
+    const r = await req(t, 'PUT', t.calendar, body)
+    expect('Radicale bulk PUT', r.status === 201 || r.status === 204, `${r.status} ${r.text.slice(0, 300)}`)
+    console.log(`  ${t.name.padEnd(22)} load: one PUT of ${n} events (${(body.length / 1e6).toFixed(1)} MB) in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
+    const { result } = await workload(t, n, n >= 10_000)
+    const m = memory(child.pid!)
+    console.log(`  ${t.name.padEnd(22)} RSS ${m.rss.toFixed(0)} MB (peak ${m.hwm.toFixed(0)} MB)`)
+    return result
+  } finally {
+    await stop(child)
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+async function kalends (n: number, db: string): Promise<{ result: Result; rss: { rss: number; hwm: number }; load: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-kalends-'))
+  let dbName: string | null = null
+  let url: string | null = null
+  if (db === 'postgres') {
+    dbName = `kalends_bench_${randomBytes(5).toString('hex')}`
+    const c = new pg.Client({ connectionString: PG_URL }); await c.connect(); await c.query(`CREATE DATABASE ${dbName}`); await c.end()
+    const u = new URL(PG_URL); u.pathname = `/${dbName}`; url = u.toString()
+  }
+  const dataDir = join(dir, 'data')
+  const env: Record<string, string> = { NODE_ENV: 'production', LOG_LEVEL: 'warn', KALENDS_SECRET_KEY: randomBytes(32).toString('base64'), ...(url !== null ? { DATABASE_URL: url } : { KALENDS_DATA_DIR: dataDir }) }
+  let child: ChildProcess | null = null
+  try {
+    // load through the domain layer, in this process, before the server owns the database
+    const t0 = performance.now()
+    const k = await openKalends(readConfig({ ...env, PORT: '0', LOG_LEVEL: 'silent' }), url !== null ? { url } : { dataDir })
+    const org = await createOrg(k.db, 'Bench', 'system')
+    const user = await createUser(k.db, null, org.id, { login: 'bench', name: 'Bench', password: PASSWORD, role: 'admin', timezone: 'Europe/Warsaw' })
+    const cal = await k.db.selectFrom('calendars').select('id').where('owner_id', '=', user.id).where('slug', '=', 'calendar').executeTakeFirstOrThrow()
+    const actor = { user, origin: 'caldav' as const }
+    let next = 0
+    const worker = async () => {
+      while (next < n) {
+        const i = next++
+        await putObject(k.db, actor, cal.id, `bench-${i}.ics`, wrap(vevent(i, n)), { ifNoneMatch: '*' })
+        if ((i + 1) % 10_000 === 0) console.log(`    loaded ${i + 1}/${n} (${((performance.now() - t0) / 1000).toFixed(0)} s)`)
+      }
+    }
+    await Promise.all(Array.from({ length: db === 'postgres' ? 8 : 1 }, worker))
+    await k.close()
+    const load = (performance.now() - t0) / 1000
+    const port = await freePort()
+    let err = ''
+    child = spawn(process.execPath, [join(ROOT, 'src/cli.ts'), 'serve'], { cwd: dir, env: { ...process.env, ...env, HOST: '127.0.0.1', PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'] })
+    child.stderr!.on('data', d => { err = (err + d).slice(-4000) })
+    const t: Target = { name: `Kalends ${db} ${n}`, base: `http://127.0.0.1:${port}`, calendar: '/dav/calendars/bench/calendar/', auth: `Basic ${Buffer.from(`bench:${PASSWORD}`).toString('base64')}`, pid: child.pid! }
+    await waitFor(`${t.base}/dav/`, child, () => err)
+    console.log(`  ${t.name.padEnd(22)} load: ${n} putObject calls (${db === 'postgres' ? 8 : 1} concurrent) in ${load.toFixed(1)} s (${(n / load).toFixed(0)}/s)`)
+    const { result } = await workload(t, n, false)
+    const rss = memory(child.pid!)
+    console.log(`  ${t.name.padEnd(22)} server RSS ${rss.rss.toFixed(0)} MB (peak ${rss.hwm.toFixed(0)} MB)`)
+    return { result, rss, load }
+  } finally {
+    if (child !== null) await stop(child)
+    if (dbName !== null) {
+      const c = new pg.Client({ connectionString: PG_URL }); await c.connect(); await c.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`); await c.end()
+    }
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+// ---------------------------------------------------------------- run
+
+const OPS = ['propfind-depth1', 'query-month', 'multiget-50', 'sync-after-10', 'get', 'put-new']
+const summary: string[] = []
+for (const n of sizes) {
+  console.log(`\n## ${n} events`)
+  const rad = withRadicale ? await radicale(n) : null
+  for (const db of dbs) {
+    const { result, rss } = await kalends(n, db)
+    summary.push(`\n### ${db}, ${n} events (server RSS ${rss.rss.toFixed(0)} MB, peak ${rss.hwm.toFixed(0)} MB)`)
+    summary.push(`| operation | items | Kalends ms | ${rad ? 'Radicale ms | ratio |' : ''}`)
+    summary.push(`| --- | --- | --- | ${rad ? '--- | --- |' : ''}`)
+    for (const op of OPS) {
+      const k = result[op]!
+      const r = rad?.[op]
+      summary.push(`| ${op} | ${k.n} | ${k.median.toFixed(1)} | ${r ? `${r.median.toFixed(1)} | ${(r.median / k.median).toFixed(0)}× |` : ''}`)
+    }
+  }
+}
+console.log(summary.join('\n'))
