@@ -71,10 +71,7 @@ const NOT_APPLICABLE: Record<string, NotApplicable> = {
 
 // Server bugs litmus shows: test (or `<test> refusal`) → the bug. Each stays
 // a visible todo until the server is fixed; then the entry goes.
-const KNOWN_BUGS: Record<string, string> = {
-  'basic/mkcol refusal': 'MKCOL inside an existing calendar answers 409 Conflict; RFC 4918 §9.3.1 reserves 409 for a missing intermediate collection, a location that takes no collections is 403 (cf. RFC 4791 §5.3.1 calendar-collection-location-ok)',
-  'basic/delete_fragment refusal': 'same bug as basic/mkcol: MKCOL litmus/frag/ inside a calendar answers 409 instead of 403'
-}
+const KNOWN_BUGS: Record<string, string> = {}
 
 const SUITES = ['basic', 'props', 'http']
 

@@ -184,8 +184,9 @@ t.test('a copy into another own calendar followed by a delete of the old one mov
   const after = (await api(`/api/v1/appointments/${before.id}`)).body_ as { id: number; calendarId: number }
   t.equal(after.id, before.id, 'the same CRM appointment')
   const other = await davClient(s, 'carol')('PUT', '/dav/calendars/carol/calendar/move-me.ics', { body: vevent('move-me') })
-  t.equal(other.status, 403, 'someone else\'s item with that UID stays a conflict')
-  t.match(other.text, /no-uid-conflict/)
+  t.equal(other.status, 201, 'a colleague may keep an item with the same UID in their own calendar (RFC 4791 §5.3.2.1: unique per calendar)')
+  t.equal(((await api(`/api/v1/appointments/${before.id}`)).body_ as { calendarId: number }).calendarId, after.calendarId, 'and alice\'s item stays where it is')
+  t.match((await alice('GET', '/dav/calendars/alice/work/move-me.ics')).text, /X-MOVED:yes/)
 })
 
 t.test('floating, all-day and custom-zone times reach the CRM as the right instants', async t => {

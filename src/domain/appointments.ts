@@ -6,7 +6,7 @@ import { defaultCalendarOf } from './calendars.ts'
 import { DomainError, invalid, notFound } from './errors.ts'
 import { appointmentFields } from './ical-mapping.ts'
 import { record } from './journal.ts'
-import { removeAllPlacements, syncPlacements, type ClientBody, type Placement } from './objects.ts'
+import { removeAllPlacements, requireFreeUid, syncPlacements, type ClientBody, type Placement } from './objects.ts'
 import { caseInOrg, typeInOrg } from './references.ts'
 import type { Actor } from './actor.ts'
 import { dateOnly, instant, recurrenceRule, text, timeZone } from './values.ts'
@@ -137,8 +137,7 @@ export async function createAppointment (db: Db, actor: Actor, input: Appointmen
       case_id: null, type_id: null, status: 'confirmed', private: false, busy: true, created_by: actor.user.id
     }
     const values = await normalize(tx, actor.user, { ...input, allDay: input.allDay ?? false }, base)
-    const clash = await tx.selectFrom('appointments').select('id').where('org_id', '=', values.org_id).where('uid', '=', uid).executeTakeFirst()
-    if (clash !== undefined) throw new DomainError('conflict', `an appointment with UID ${uid} already exists`, { field: 'uid', rule: 'no-uid-conflict' })
+    await requireFreeUid(tx, cal.id, uid)
     const inserted = await tx.insertInto('appointments').values(values).returningAll().executeTakeFirstOrThrow()
     const participants = input.participantIds === undefined ? [] : await participantsInput(tx, actor.user, input.participantIds)
     if (participants.length > 0) await tx.insertInto('appointment_participants').values(participants.map(user_id => ({ appointment_id: inserted.id, user_id }))).execute()
@@ -149,7 +148,10 @@ export async function createAppointment (db: Db, actor: Actor, input: Appointmen
 }
 
 export async function loadAppointment (tx: Db, actor: User, id: number, need: 'read' | 'write') {
-  const appt = await tx.selectFrom('appointments').selectAll().where('id', '=', id).executeTakeFirst()
+  // a writer locks the row, so a concurrent edit waits and then sees the new version
+  let q = tx.selectFrom('appointments').selectAll().where('id', '=', id)
+  if (need === 'write') q = q.forUpdate()
+  const appt = await q.executeTakeFirst()
   if (appt === undefined) throw notFound('appointment')
   const role = await appointmentRole(tx, actor, appt)
   if (!role.canRead) throw notFound('appointment')

@@ -303,10 +303,13 @@ async function participantsChange (db: Db, actor: Actor, appointmentId: number, 
 async function movedHere (db: Db, actor: Actor, component: string, uid: string, calendarId: number): Promise<{ kind: 'appointment' | 'task'; id: number } | null> {
   const table = component === 'VEVENT' ? 'appointments' : component === 'VTODO' ? 'tasks' : null
   if (table === null) return null
-  const item = await db.selectFrom(table).select(['id', 'calendar_id']).where('org_id', '=', actor.user.org_id).where('uid', '=', uid).executeTakeFirst()
-  if (item === undefined || item.calendar_id === calendarId) return null
-  const home = await db.selectFrom('calendars').select('owner_id').where('id', '=', item.calendar_id).executeTakeFirst()
-  if (home?.owner_id !== actor.user.id) return null
+  // UIDs are unique per calendar only: the item to move is the one homed in a calendar of this user's
+  const item = await db.selectFrom(table).innerJoin('calendars', 'calendars.id', `${table}.calendar_id`)
+    .select([`${table}.id as id`, `${table}.calendar_id as calendar_id`])
+    .where(`${table}.org_id`, '=', actor.user.org_id).where(`${table}.uid`, '=', uid)
+    .where('calendars.owner_id', '=', actor.user.id).where(`${table}.calendar_id`, '!=', calendarId)
+    .executeTakeFirst()
+  if (item === undefined) return null
   const kind = table === 'appointments' ? 'appointment' as const : 'task' as const
   const copy = await db.selectFrom('calendar_objects').select('id').where('item_kind', '=', kind).where('item_id', '=', item.id).where('calendar_id', '=', item.calendar_id).executeTakeFirst()
   return copy === undefined ? null : { kind, id: item.id }

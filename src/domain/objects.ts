@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { Db } from '../db/connect.ts'
 import type { CalendarObject, ItemKind } from '../db/schema.ts'
+import { DomainError } from './errors.ts'
 import { record, type Origin } from './journal.ts'
 import { renderItem, spanOf, type ItemFields } from './ical-mapping.ts'
 
@@ -29,6 +30,12 @@ export function objectName (uid: string): string {
   return `${safe === '' ? 'item' : safe}.ics`
 }
 
+/** RFC 4791 no-uid-conflict: a UID names one object per calendar. */
+export async function requireFreeUid (tx: Db, calendarId: number, uid: string): Promise<void> {
+  const clash = await tx.selectFrom('calendar_objects').select('name').where('calendar_id', '=', calendarId).where('uid', '=', uid).executeTakeFirst()
+  if (clash !== undefined) throw new DomainError('conflict', `another item in this calendar (${clash.name}) has UID ${uid}`, { field: 'uid', rule: 'no-uid-conflict' })
+}
+
 export async function objectsOf (tx: Db, kind: ItemKind, id: number): Promise<CalendarObject[]> {
   return tx.selectFrom('calendar_objects').selectAll().where('item_kind', '=', kind).where('item_id', '=', id).execute()
 }
@@ -49,6 +56,10 @@ export async function syncPlacements (
   let homeSpan: Span | undefined
   for (const place of placements) {
     const current = byCalendar.get(place.calendarId)
+    // a participant who already keeps their own item with this UID (the same outside
+    // invitation, stored from their phone) keeps it rather than getting a second one
+    if (current === undefined && place.calendarId !== placements[0]?.calendarId &&
+      await tx.selectFrom('calendar_objects').select('id').where('calendar_id', '=', place.calendarId).where('uid', '=', item.uid).executeTakeFirst() !== undefined) continue
     const fromClient = ctx.clientBody?.calendarId === place.calendarId ? ctx.clientBody : undefined
     const ical = fromClient?.ical ?? renderItem(item.component, item.uid, item.fields, current?.ical)
     if (current !== undefined && current.ical === ical) {

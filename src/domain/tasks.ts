@@ -8,7 +8,7 @@ import { defaultCalendarOf } from './calendars.ts'
 import { DomainError, invalid, notFound } from './errors.ts'
 import { taskFields } from './ical-mapping.ts'
 import { record } from './journal.ts'
-import { removeAllPlacements, syncPlacements, type ClientBody } from './objects.ts'
+import { removeAllPlacements, requireFreeUid, syncPlacements, type ClientBody } from './objects.ts'
 import { caseInOrg, typeInOrg } from './references.ts'
 import { checkNewTask, checkTaskChange } from './rules.ts'
 import { optionalInstant, text } from './values.ts'
@@ -74,8 +74,7 @@ export async function createTask (db: Db, actor: Actor, input: TaskInput, opts: 
       ? (await defaultCalendarOf(tx, assigneeId, 'tasks')).id
       : (await tasksCalendar(tx, actor.user, input.calendarId)).id
     const uid = input.uid === undefined ? randomUUID() : text('uid', input.uid, { max: 255, required: true, singleLine: true })
-    const clash = await tx.selectFrom('tasks').select('id').where('org_id', '=', actor.user.org_id).where('uid', '=', uid).executeTakeFirst()
-    if (clash !== undefined) throw new DomainError('conflict', `a task with UID ${uid} already exists`, { field: 'uid', rule: 'no-uid-conflict' })
+    await requireFreeUid(tx, calendarId, uid)
     const base: Values = {
       org_id: actor.user.org_id, uid, calendar_id: calendarId, title: '', description: '', due_at: null,
       planned_start: null, planned_end: null, actual_start: null, actual_end: null, status: 'open',
@@ -91,7 +90,10 @@ export async function createTask (db: Db, actor: Actor, input: TaskInput, opts: 
 }
 
 export async function loadTask (tx: Db, actor: User, id: number, need: 'read' | 'write'): Promise<Task> {
-  const task = await tx.selectFrom('tasks').selectAll().where('id', '=', id).executeTakeFirst()
+  // a writer locks the row, so a concurrent edit waits and then sees the new version
+  let q = tx.selectFrom('tasks').selectAll().where('id', '=', id)
+  if (need === 'write') q = q.forUpdate()
+  const task = await q.executeTakeFirst()
   if (task === undefined) throw notFound('task')
   const role = await taskRole(tx, actor, task)
   if (!role.canRead) throw notFound('task')
