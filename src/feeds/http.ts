@@ -57,6 +57,9 @@ declare module 'fastify' {
   interface FastifyInstance { feedCache?: FeedCache }
 }
 
+/** Methods that change data (REST, CalDAV, web forms); reads such as PROPFIND and REPORT do not. */
+const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE', 'MOVE', 'COPY', 'MKCALENDAR', 'MKCOL', 'PROPPATCH'])
+
 const SECRET = /^([A-Za-z0-9_-]{43})(?:\.ics)?$/
 
 class BadOption extends Error {}
@@ -173,8 +176,8 @@ export async function feedRoutes (app: FastifyInstance, k: Kalends, settings = f
   const pruner = setInterval(() => { perToken.prune(); perAddress.prune() }, 60_000)
   pruner.unref()
   // writes through this process (API, CalDAV) show in the very next poll
-  app.addHook('onResponse', async request => {
-    if (request.method !== 'GET' && request.method !== 'HEAD') cache.written()
+  app.addHook('onResponse', async (request, reply) => {
+    if (WRITES.has(request.method) && reply.statusCode < 400) cache.written()
   })
   app.addHook('onClose', async () => {
     clearInterval(pruner)
