@@ -256,3 +256,64 @@ t.test('a disabled user is signed out of the pages', async t => {
   t.equal(pw.status, 400)
   t.match(visible(pw.text), 'must be at least 8 characters')
 })
+
+t.test('feed links from the calendars page: shown once, rotated, revoked', async t => {
+  const c = new WebClient(s)
+  await c.signIn('bob')
+  await c.get('/calendars')
+  const calId = String(((await s.as('bob')('/api/v1/calendars')).body_ as { id: number; kind: string }[]).find(x => x.kind === 'personal')!.id)
+  const made = await c.post('/calendars/feeds', { calendarId: calId, busyOnly: '1' })
+  t.equal(made.status, 200)
+  const link = /id="feed-url" value="([^"]+)"/.exec(made.text)![1]!
+  t.match(visible(made.text), 'Your new link (busy only)')
+  const path = new URL(link).pathname
+  t.equal((await fetch(s.url + path)).status, 200, 'the link works')
+  const again = await c.get('/calendars')
+  t.notMatch(again.text, path.slice(7, 30), 'the secret is not shown again')
+  const feedId = /action="\/calendars\/feeds\/(\d+)\/rotate"/.exec(again.text)![1]!
+  const rotated = await c.post(`/calendars/feeds/${feedId}/rotate`, {})
+  const next = new URL(/id="feed-url" value="([^"]+)"/.exec(rotated.text)![1]!).pathname
+  t.not(next, path)
+  t.equal((await fetch(s.url + path)).status, 404, 'the old link stops at once')
+  t.equal((await fetch(s.url + next)).status, 200)
+  const revoked = await c.post(`/calendars/feeds/${feedId}/revoke`, {})
+  t.match(visible(revoked.text), 'The feed link no longer works.')
+  t.equal((await fetch(s.url + next)).status, 404)
+
+  const off = await c.post(`/calendars/${calId}/prefs`, { favourite: '1' })
+  t.equal(off.status, 200, 'allow export switched off')
+  const refused = await c.post('/calendars/feeds', { calendarId: calId })
+  t.equal(refused.status, 403)
+  t.match(visible(refused.text), 'export is switched off for this calendar')
+})
+
+t.test('a private appointment in a calendar shared read-only shows only as busy', async t => {
+  const bobCal = ((await s.as('bob')('/api/v1/calendars')).body_ as { id: number; kind: string }[]).find(c => c.kind === 'personal')!
+  t.equal((await s.as('bob')(`/api/v1/calendars/${bobCal.id}/shares/${s.users.alice!.id}`, { method: 'PUT', json: { access: 'read' } })).status, 204)
+  const appt = (await s.as('bob')('/api/v1/appointments', { method: 'POST', json: { title: 'Doctor visit', private: true, start: '2026-06-02T08:00:00Z', end: '2026-06-02T09:00:00Z' } })).body_ as { id: number }
+  const c = new WebClient(s)
+  await c.signIn('alice')
+  const week = await c.get('/week?date=2026-06-02')
+  t.match(visible(week.text), '10:00–11:00 Private')
+  t.notMatch(week.text, 'Doctor visit')
+  t.notMatch(week.text, `/appointments/${appt.id}/edit`, 'no link to it')
+})
+
+t.test('organisation settings', async t => {
+  const c = new WebClient(s)
+  await c.signIn('admin')
+  await c.get('/admin/organisation')
+  const saved = await c.post('/admin/organisation', { name: 'Kowalski & Partners', timezone: 'America/New_York' })
+  t.equal(saved.status, 200)
+  t.match(visible(saved.text), 'The organisation settings are saved.')
+  t.match(saved.text, /<option selected>America\/New_York<\/option>/)
+  t.match((await c.get('/admin/users')).text, /<option selected>America\/New_York<\/option>/, 'the default zone of a new user')
+  const bad = await c.post('/admin/organisation', { name: 'X', timezone: 'Mars/Olympus' })
+  t.equal(bad.status, 400)
+  t.match(visible(bad.text), 'is not an IANA time zone')
+  const made = await c.post('/admin/users', { login: 'frank', name: 'Frank', password: 'long enough secret', role: 'user', timezone: 'America/New_York' })
+  t.match(visible(made.text), 'The user frank is created.')
+  const dup = await c.post('/admin/users', { login: 'frank', password: 'long enough secret', role: 'user', timezone: 'UTC' })
+  t.equal(dup.status, 409)
+  t.match(visible(dup.text), 'the login "frank" is taken')
+})
