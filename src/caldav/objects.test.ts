@@ -224,6 +224,23 @@ t.test('deleting one occurrence on the phone (an EXDATE) reaches the other parti
   t.equal(members(week2.xml).length, 0, 'and a query of that day finds nothing there')
 })
 
+t.test('moving one occurrence on a participant\'s phone moves it in every copy', async t => {
+  const made = await api('/api/v1/appointments', { method: 'POST', json: { title: 'Planning', start: '2026-10-05T08:00:00Z', end: '2026-10-05T09:00:00Z', rrule: 'FREQ=WEEKLY;COUNT=4', participantIds: [s.users.bob!.id] } })
+  t.equal(made.status, 201)
+  const uid = (made.body_ as { uid: string }).uid
+  const query = (uidOrRange: string) => `<c:calendar-query ${DAV_NS}><d:prop><d:getetag/><c:calendar-data/></d:prop><c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="VEVENT">${uidOrRange}</c:comp-filter></c:comp-filter></c:filter></c:calendar-query>`
+  const bobsCopy = members((await bob('REPORT', '/dav/calendars/bob/calendar/', { body: query(`<c:prop-filter name="UID"><c:text-match collation="i;octet">${uid}</c:text-match></c:prop-filter>`) })).xml)[0]!
+  const body = propText(bobsCopy, '{urn:ietf:params:xml:ns:caldav}calendar-data')!
+  const moved = ['BEGIN:VEVENT', `UID:${uid}`, 'DTSTAMP:20260101T000000Z', 'RECURRENCE-ID:20261012T080000Z', 'DTSTART:20261012T130000Z', 'DTEND:20261012T140000Z', 'SUMMARY:Planning (afternoon)', 'END:VEVENT', ''].join('\r\n')
+  const edited = body.replace('END:VCALENDAR', `${moved}END:VCALENDAR`)
+  t.equal((await bob('PUT', bobsCopy.href, { body: edited, headers: { 'if-match': propText(bobsCopy, '{DAV:}getetag')! } })).status, 204)
+  const afternoon = members((await alice('REPORT', CAL, { body: query('<c:time-range start="20261012T120000Z" end="20261012T150000Z"/>') })).xml)
+  t.equal(afternoon.length, 1, 'alice\'s calendar has the occurrence at its new time')
+  t.match(propText(afternoon[0]!, '{urn:ietf:params:xml:ns:caldav}calendar-data'), /RECURRENCE-ID:20261012T080000Z[\s\S]*SUMMARY:Planning \(afternoon\)/)
+  const morning = members((await alice('REPORT', CAL, { body: query('<c:time-range start="20261012T070000Z" end="20261012T090000Z"/>') })).xml)
+  t.equal(morning.length, 0, 'and no longer at the old one')
+})
+
 t.test('MOVE into another own calendar moves the CRM item (macOS Calendar)', async t => {
   t.equal((await alice('PUT', `${CAL}mv-1.ics`, { body: vevent('mv-1', ['X-KEEP:1'], { summary: 'To move' }) })).status, 201)
   const before = ((await api('/api/v1/appointments?from=2026-06-01T00:00:00Z&to=2026-07-01T00:00:00Z')).body_ as { items: { id: number; uid: string }[] }).items.find(a => a.uid === 'mv-1')!

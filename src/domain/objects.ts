@@ -3,6 +3,7 @@ import type { Db } from '../db/connect.ts'
 import type { CalendarObject, ItemKind } from '../db/schema.ts'
 import { DomainError } from './errors.ts'
 import { record, type Origin } from './journal.ts'
+import { replaceOverrides } from '../ical/overrides.ts'
 import { renderItem, spanOf, type ItemFields } from './ical-mapping.ts'
 
 /**
@@ -61,7 +62,8 @@ export async function syncPlacements (
     if (current === undefined && place.calendarId !== placements[0]?.calendarId &&
       await tx.selectFrom('calendar_objects').select('id').where('calendar_id', '=', place.calendarId).where('uid', '=', item.uid).executeTakeFirst() !== undefined) continue
     const fromClient = ctx.clientBody?.calendarId === place.calendarId ? ctx.clientBody : undefined
-    const ical = fromClient?.ical ?? renderItem(item.component, item.uid, item.fields, current?.ical)
+    // a client's edit of single occurrences reaches every copy, as its other edits do
+    const ical = fromClient?.ical ?? withOverridesOf(ctx.clientBody, renderItem(item.component, item.uid, item.fields, current?.ical))
     if (current !== undefined && current.ical === ical) {
       homeSpan ??= { firstStart: current.first_start, lastEnd: current.last_end }
       continue
@@ -92,6 +94,10 @@ async function removeObject (tx: Db, obj: CalendarObject, item: Pick<ItemSnapsho
     calendar_id: obj.calendar_id, object_name: obj.name, origin: ctx.origin, actor_id: ctx.actorId
   }])
   await tx.deleteFrom('calendar_objects').where('id', '=', obj.id).execute()
+}
+
+function withOverridesOf (clientBody: ClientBody | undefined, ical: string): string {
+  return clientBody === undefined ? ical : replaceOverrides(ical, clientBody.ical)
 }
 
 export async function removeAllPlacements (tx: Db, item: Pick<ItemSnapshot, 'kind' | 'id' | 'orgId'>, ctx: { origin: Origin; actorId: number | null }) {

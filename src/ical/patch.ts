@@ -227,13 +227,13 @@ function renderFields(f: Fields, cur: Current, type: 'vevent' | 'vtodo'): Map<st
   return out;
 }
 
-interface Line {
+export interface Line {
   raw: string[];
   text: string;
   name: string;
 }
 
-function linesOf(text: string): Line[] {
+export function linesOf(text: string): Line[] {
   const out: Line[] = [];
   for (const physical of text.split(/\r\n|\n|\r/)) {
     const last = out[out.length - 1];
