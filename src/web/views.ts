@@ -60,7 +60,7 @@ export function viewRoutes (app: FastifyInstance, web: Web): void {
         <span class="muted">${t('appt.timesIn', { zone })}</span></nav>
       <ol class="week">${days.map(d => {
         const items = map.get(d)!
-        return html`<li class="day${d === today ? ' today' : ''}" aria-labelledby="day-${d}"><h2 id="day-${d}">${dayLabel(d)}
+        return html`<li class="day${d === today ? ' today' : ''}" aria-labelledby="day-${d}"><h2 id="day-${d}"><span class="long">${dayLabel(d)}</span><span class="short" aria-hidden="true">${dayLabel(d, 'short')}</span>
           <a href="/appointments/new?date=${d}" aria-label="${t('week.newOn', { date: dayLabel(d) })}">+</a></h2>
           ${items.length === 0 ? html`<p class="muted">${t('week.empty')}</p>` : html`<ul class="events">${items.map(o => eventItem(o, zone))}</ul>`}</li>`
       })}</ol>`
