@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { sharesOf } from '../domain/calendars.ts'
+import { shareCalendar, sharesOf } from '../domain/calendars.ts'
 import { DomainError } from '../domain/errors.ts'
 import { createFeed, feedCalendars, listFeeds, revokeFeed, rotateFeed, setCalendarPrefs, type FeedCalendar, type FeedClient } from '../domain/feeds.ts'
 import { listUsers } from '../domain/users.ts'
@@ -22,7 +22,7 @@ export function calendarRoutes (app: FastifyInstance, web: Web): void {
     const nameOf = new Map(people.map(p => [p.id, p.name]))
     const shares = new Map<number, string[]>()
     for (const c of cals) {
-      if (c.access === 'owner' && c.owner_id !== null) shares.set(c.id, (await sharesOf(k.db, user, c.id)).map(x => `${nameOf.get(x.user_id) ?? x.user_id} (${x.access})`))
+      if (c.access === 'owner' && c.owner_id !== null) shares.set(c.id, (await sharesOf(k.db, user, c.id)).map(x => `${nameOf.get(x.user_id) ?? x.user_id} (${t(`calendars.share.${x.access}`)})`))
     }
     const feedRow = (f: Feed & { clients: FeedClient[] }): Html => html`<li class="card">
       <strong>${f.busy_only ? t('calendars.busyOnly') : t('calendars.full')}</strong> · <span class="muted">${t('calendars.feedHint', { hint: f.token_hint })}</span>
@@ -33,6 +33,12 @@ export function calendarRoutes (app: FastifyInstance, web: Web): void {
     const newFeedButtons = (fields: Record<string, string>) => html`<div class="toolbar">
       ${postButton('/calendars/feeds', s.csrf, t('calendars.newFeed'), { fields })}
       ${postButton('/calendars/feeds', s.csrf, t('calendars.newBusyFeed'), { fields: { ...fields, busyOnly: '1' } })}</div>`
+    const colleagues = people.filter(p => p.id !== user.id && !p.disabled)
+    const shareForm = (calendarId: number): Html => colleagues.length === 0 ? html`` : html`<form method="post" action="/calendars/${calendarId}/share" class="inline">${csrfField(s.csrf)}
+      <div class="field"><label for="share-user-${calendarId}">${t('calendars.shareWith')}</label><select id="share-user-${calendarId}" name="userId">${colleagues.map(p => html`<option value="${p.id}">${p.name}</option>`)}</select></div>
+      <div class="field"><label for="share-access-${calendarId}">${t('calendars.access')}</label><select id="share-access-${calendarId}" name="access">
+        <option value="read">${t('calendars.share.read')}</option><option value="write">${t('calendars.share.write')}</option><option value="">${t('calendars.share.none')}</option></select></div>
+      <button type="submit" class="secondary">${t('calendars.share')}</button></form>`
     const calendarCard = (c: FeedCalendar): Html => {
       const mine = feeds.filter(f => f.calendar_id === c.id)
       const sharing = c.kind === 'company' ? t('calendars.company') : c.access === 'owner' ? ((shares.get(c.id) ?? []).join(', ') || t('calendars.notShared')) : t(`calendars.access.${c.access}`)
@@ -46,6 +52,7 @@ export function calendarRoutes (app: FastifyInstance, web: Web): void {
           <button type="submit" class="secondary">${t('common.save')}</button>
         </form>
         ${c.ownerAllows ? '' : html`<p class="muted">${t('calendars.ownerForbids')}</p>`}
+        ${c.access === 'owner' && c.owner_id !== null ? shareForm(c.id) : ''}
         <h3>${t('calendars.feeds')}</h3>
         ${mine.length === 0 ? html`<p class="muted">${t('calendars.noFeeds')}</p>` : html`<ul class="events">${mine.map(feedRow)}</ul>`}
         ${c.exportable ? newFeedButtons({ calendarId: String(c.id) }) : ''}
@@ -76,7 +83,7 @@ export function calendarRoutes (app: FastifyInstance, web: Web): void {
 
   const refused = async (request: FastifyRequest, reply: FastifyReply, fn: () => Promise<FastifyReply>) => {
     try { return await fn() } catch (err) {
-      if (err instanceof DomainError && (err.kind === 'forbidden' || err.kind === 'invalid')) return show(request, reply, { error: err.message }, err.status)
+      if (err instanceof DomainError && (err.kind === 'forbidden' || err.kind === 'invalid' || (err.kind === 'not-found' && err.message === 'share not found'))) return show(request, reply, { error: err.message }, err.status)
       throw err
     }
   }
@@ -94,6 +101,17 @@ export function calendarRoutes (app: FastifyInstance, web: Web): void {
         ...(cal.ownerAllows ? { allowExport: f.allowExport === '1' } : {}),
         ...(cal.access === 'owner' && cal.owner_id !== null ? { shareesMayExport: f.shareesMayExport === '1' } : {})
       })
+      return show(request, reply, { notice: t('calendars.saved') })
+    })
+  })
+
+  app.post('/calendars/:id/share', async (request, reply) => {
+    const id = idParam(request)
+    const f = web.form(request)
+    const userId = Number(f.userId)
+    return refused(request, reply, async () => {
+      if (!Number.isSafeInteger(userId)) throw new DomainError('invalid', 'choose a colleague', { field: 'userId' })
+      await shareCalendar(k.db, web.actor(request), id, userId, f.access === 'read' || f.access === 'write' ? f.access : null)
       return show(request, reply, { notice: t('calendars.saved') })
     })
   })

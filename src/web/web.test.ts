@@ -317,3 +317,20 @@ t.test('organisation settings', async t => {
   t.equal(dup.status, 409)
   t.match(visible(dup.text), 'the login "frank" is taken')
 })
+
+t.test('sharing a calendar from the calendars page', async t => {
+  const c = new WebClient(s)
+  await c.signIn('alice')
+  await c.get('/calendars')
+  const cal = ((await s.as('alice')('/api/v1/calendars')).body_ as { id: number; kind: string }[]).find(x => x.kind === 'tasks')!
+  const shared = await c.post(`/calendars/${cal.id}/share`, { userId: String(s.users.bob!.id), access: 'write' })
+  t.equal(shared.status, 200)
+  t.match(visible(shared.text), 'Shared with: Bob (read and write)')
+  t.match((await s.as('alice')(`/api/v1/calendars/${cal.id}/shares`)).body_, [{ userId: s.users.bob!.id, access: 'write' }])
+  const stopped = await c.post(`/calendars/${cal.id}/share`, { userId: String(s.users.bob!.id), access: '' })
+  t.equal(stopped.status, 200)
+  t.same((await s.as('alice')(`/api/v1/calendars/${cal.id}/shares`)).body_, [])
+  const bob = new WebClient(s)
+  await bob.signIn('bob')
+  t.equal((await bob.post(`/calendars/${cal.id}/share`, { userId: String(s.users.bob!.id), access: 'write' })).status, 404, "bob cannot share alice's calendar with himself")
+})
