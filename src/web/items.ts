@@ -66,8 +66,17 @@ function apptForm (a: AppointmentView, zone: string): Form {
   return {
     title: a.title, calendarId: String(a.calendar_id), allDay: a.all_day ? '1' : '', date: s.date, start: s.time,
     endDate: e.date, end: e.time, location: a.location, description: a.description, caseId: a.case_id === null ? '' : String(a.case_id),
-    status: a.status, repeat: simple, private: a.private ? '1' : ''
+    status: a.status, repeat: simple, private: a.private ? '1' : '',
+    participants: a.participant_ids.filter(id => id !== a.owner_id).join(','),
+    ownerId: String(a.owner_id), ownerTakesPart: a.participant_ids.includes(a.owner_id) ? '1' : ''
   }
+}
+
+/** Colleagues ticked as participants (checkboxes "participant-<id>"), as the form's "participants" list. */
+function withParticipants (f: Form): Form {
+  if (f.participants !== undefined) return f
+  const ids = Object.keys(f).flatMap(key => /^participant-(\d+)$/.exec(key)?.[1] ?? []).map(Number).sort((a, b) => a - b)
+  return { ...f, participants: ids.join(',') }
 }
 
 /** The domain input for what the form changed (all of it for a new appointment). */
@@ -81,6 +90,11 @@ function apptInput (f: Form, zone: string, before: Form | null): AppointmentInpu
   if (changed('caseId')) input.caseId = optionalId(f.caseId) ?? null
   if (changed('status') && f.status !== undefined) input.status = f.status as AppointmentInput['status']
   if (changed('private')) input.private = f.private === '1'
+  if (changed('participants') && (before !== null || f.participants !== '')) {
+    const ids = (f.participants ?? '').split(',').filter(x => x !== '').map(Number)
+    // the owner stays in the meeting: only colleagues are ticked on the form
+    input.participantIds = before?.ownerTakesPart === '1' ? [...new Set([...ids, Number(before.ownerId)])] : ids
+  }
   if (changed('repeat') && f.repeat !== 'keep') input.rrule = f.repeat === '' || f.repeat === undefined ? null : `FREQ=${f.repeat}`
   const allDay = f.allDay === '1'
   const date = f.date ?? ''
@@ -104,9 +118,13 @@ function apptInput (f: Form, zone: string, before: Form | null): AppointmentInpu
 async function apptPage (web: Web, request: FastifyRequest, reply: FastifyReply, o: { id?: number; form: Form; error?: string; status?: number; readOnly?: boolean }) {
   const s = web.session(request)
   const user = s.user
-  const [cals, cases] = await Promise.all([visibleCalendars(web.k.db, user), listCases(web.k.db, user)])
+  const [cals, cases, people] = await Promise.all([visibleCalendars(web.k.db, user), listCases(web.k.db, user), listUsers(web.k.db, user)])
   const writable = cals.filter(c => c.components.includes('VEVENT') && allows(c.access, 'write'))
-  const f = o.form
+  const f = withParticipants(o.form)
+  const ticked = new Set((f.participants ?? '').split(','))
+  // the owner is not ticked: they are in the meeting anyway
+  const owner = Number(f.ownerId ?? user.id)
+  const colleagues = people.filter(p => p.id !== owner && (!p.disabled || ticked.has(String(p.id))))
   const repeatOptions: [string, string][] = [['', t('appt.repeat.none')], ...REPEATS.map(r => [r, t(`appt.repeat.${r}`)] as [string, string])]
   if (f.repeat === 'keep') repeatOptions.push(['keep', t('appt.repeat.custom', { rule: f.rrule ?? '' })])
   return web.render(request, reply, {
@@ -125,6 +143,8 @@ async function apptPage (web: Web, request: FastifyRequest, reply: FastifyReply,
       ${field('description', t('appt.description'), html`<textarea id="description" name="description" rows="4">${f.description ?? ''}</textarea>`)}
       <div class="row">${field('caseId', t('appt.case'), select('caseId', f.caseId ?? '', caseOptions(cases)))}
         ${field('status', t('appt.status'), select('status', f.status ?? 'confirmed', (['confirmed', 'tentative', 'cancelled'] as const).map(v => [v, t(`appt.status.${v}`)])))}</div>
+      ${colleagues.length === 0 ? '' : html`<fieldset class="participants"><legend>${t('appt.participants')}</legend>
+        ${colleagues.map(p => html`<label class="check"><input type="checkbox" name="participant-${p.id}" value="1"${ticked.has(String(p.id)) ? html` checked` : ''}> ${p.name}</label>`)}</fieldset>`}
       <label class="check"><input type="checkbox" name="private" value="1"${f.private === '1' ? html` checked` : ''}> ${t('appt.private')}</label>
       <div class="toolbar"><button type="submit">${t('common.save')}</button> <a href="/week?date=${f.date ?? ''}">${t('common.cancel')}</a></div>
     </form>
@@ -202,7 +222,7 @@ export function itemRoutes (app: FastifyInstance, web: Web): void {
   app.post('/appointments', async (request, reply) => {
     const f = web.form(request)
     return saving(async () => {
-      await createAppointment(k.db, web.actor(request), apptInput(f, zoneOf(request), null))
+      await createAppointment(k.db, web.actor(request), apptInput(withParticipants(f), zoneOf(request), null))
       return reply.code(303).header('location', `/week?date=${validDate(f.date) ?? ''}&done=saved`).send()
     }, async err => apptPage(web, request, reply, { form: f, error: reasonOf(err), status: err.status }))
   })
@@ -218,9 +238,9 @@ export function itemRoutes (app: FastifyInstance, web: Web): void {
     const before = await getAppointment(k.db, user, id)
     const f = web.form(request)
     return saving(async () => {
-      await updateAppointment(k.db, web.actor(request), id, apptInput(f, user.timezone, apptForm(before, user.timezone)))
+      await updateAppointment(k.db, web.actor(request), id, apptInput(withParticipants(f), user.timezone, apptForm(before, user.timezone)))
       return reply.code(303).header('location', `/week?date=${validDate(f.date) ?? ''}&done=saved`).send()
-    }, async err => apptPage(web, request, reply, { id, form: { ...f, rrule: before.rrule ?? '' }, error: reasonOf(err), status: err.status }))
+    }, async err => apptPage(web, request, reply, { id, form: { ...f, rrule: before.rrule ?? '', ownerId: String(before.owner_id) }, error: reasonOf(err), status: err.status }))
   })
 
   app.post('/appointments/:id/delete', async (request, reply) => {

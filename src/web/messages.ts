@@ -159,6 +159,7 @@ export const en = {
   'appt.repeat.MONTHLY': 'every month',
   'appt.repeat.YEARLY': 'every year',
   'appt.repeat.custom': 'custom rule: {rule}',
+  'appt.participants': 'Participants',
   'appt.private': 'Private (others see only that you are busy)',
   'appt.status.tentative': 'tentative',
   'appt.status.confirmed': 'confirmed',

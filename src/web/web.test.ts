@@ -334,3 +334,21 @@ t.test('sharing a calendar from the calendars page', async t => {
   await bob.signIn('bob')
   t.equal((await bob.post(`/calendars/${cal.id}/share`, { userId: String(s.users.bob!.id), access: 'write' })).status, 404, "bob cannot share alice's calendar with himself")
 })
+
+t.test('participants chosen on the appointment form get it in their calendars', async t => {
+  const c = new WebClient(s)
+  await c.signIn('alice')
+  const form = await c.get('/appointments/new?date=2026-07-01')
+  t.match(form.text, new RegExp(`name="participant-${s.users.bob!.id}"`), 'colleagues to tick')
+  t.notMatch(form.text, new RegExp(`name="participant-${s.users.alice!.id}"`), 'not the owner')
+  const made = await c.post('/appointments', { title: 'Planning with Bob', date: '2026-07-01', endDate: '2026-07-01', start: '13:00', end: '14:00', status: 'confirmed', [`participant-${s.users.bob!.id}`]: '1' })
+  t.equal(made.status, 303)
+  const bobSees = async () => ((await s.as('bob')('/api/v1/appointments?from=2026-07-01T00:00:00Z&to=2026-07-02T00:00:00Z')).body_ as { items: { id: number; title: string; participantIds: number[] }[] }).items
+  const [appt] = await bobSees()
+  t.match(appt, { title: 'Planning with Bob', participantIds: [s.users.bob!.id] })
+  const edit = await c.get(`/appointments/${appt!.id}/edit`)
+  t.match(edit.text, new RegExp(`name="participant-${s.users.bob!.id}" value="1" checked`))
+  const fields = { title: 'Planning alone', date: '2026-07-01', endDate: '2026-07-01', start: '13:00', end: '14:00', status: 'confirmed', calendarId: /<option value="(\d+)" selected>/.exec(edit.text)![1]!, caseId: '', repeat: '', location: '', description: '' }
+  t.equal((await c.post(`/appointments/${appt!.id}`, fields)).status, 303)
+  t.same(await bobSees(), [], 'unticked: it leaves Bob\'s calendar')
+})
