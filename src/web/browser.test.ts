@@ -25,6 +25,7 @@ if (!existsSync(CHROMIUM)) {
   let page: Page
   let profile: string
   t.before(async () => {
+    process.env.KALENDS_FEED_ACCESS_FLUSH_MS = '0' // who polls a feed shows at once
     s = await startServer({ users: ['alice', 'bob'] })
     s.k.config.publicUrl = s.url // the address a user would type: the port is known only now
     profile = mkdtempSync(join(tmpdir(), 'kalends-chromium-'))
@@ -114,6 +115,13 @@ if (!existsSync(CHROMIUM)) {
     const body = await feed.text()
     t.match(body, 'BEGIN:VCALENDAR')
     t.match(body, 'SUMMARY:In the feed')
+    await fetch(link, { headers: { 'user-agent': 'Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0)' } })
+    for (let i = 0; i < 50 && await page.getByText(/Microsoft Outlook 16\.0\) · polls: 1 ·/).count() === 0; i++) {
+      await new Promise(resolve => setTimeout(resolve, 100))
+      await page.goto(`${s.url}/calendars`)
+    }
+    t.equal(await page.getByText(/Microsoft Outlook 16\.0\) · polls: 1 ·/).count(), 1, 'the page shows who polls the link')
+    await shoot('calendars-pollers')
   })
 
   t.test('create an appointment in the week view and find it over CalDAV', async t => {

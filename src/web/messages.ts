@@ -113,7 +113,7 @@ export const en = {
   'calendars.lastFetched': 'Last fetched',
   'calendars.pollers': 'Who polls it',
   'calendars.nobodyPolls': 'nobody yet',
-  'calendars.pollerLine': '{agent}: {fetches} fetches, last {when}',
+  'calendars.pollerLine': '{agent} · polls: {fetches} · last {when}',
   'calendars.favouritesFeed': 'Favourites feed',
   'calendars.favouritesText': 'One link for all your favourite calendars that may be exported; each event is marked with its calendar’s name.',
   'calendars.newLink': 'Your new link ({kind})',
