@@ -7,7 +7,7 @@ import { DomainError } from '../domain/errors.ts'
 import { listAppointments, listTasks } from '../domain/lists.ts'
 import { createTask, deleteTask, getTask, updateTask, type TaskInput } from '../domain/tasks.ts'
 import { listUsers } from '../domain/users.ts'
-import { html, type Html } from './html.ts'
+import { html, raw, type Html } from './html.ts'
 import { csrfField, postButton, when } from './layout.ts'
 import { t, type MessageId } from './messages.ts'
 import { idParam, optionalId } from './params.ts'
@@ -45,6 +45,12 @@ export async function saving (save: () => Promise<FastifyReply>, again: (err: Do
     if (isUserError(err)) return again(err)
     throw err
   }
+}
+
+/** The field the domain named is marked invalid and pointed at the error message, for screen readers. */
+function markInvalid (field: string | undefined, body: Html): Html {
+  if (field === undefined || !/^\w+$/.test(field)) return body
+  return raw(body.text.replace(`id="${field}" name="${field}"`, `id="${field}" name="${field}" aria-invalid="true" aria-describedby="form-error"`))
 }
 
 const REPEATS = ['DAILY', 'WEEKLY', 'MONTHLY', 'YEARLY'] as const
@@ -115,7 +121,7 @@ function apptInput (f: Form, zone: string, before: Form | null): AppointmentInpu
   return input
 }
 
-async function apptPage (web: Web, request: FastifyRequest, reply: FastifyReply, o: { id?: number; form: Form; error?: string; status?: number; readOnly?: boolean }) {
+async function apptPage (web: Web, request: FastifyRequest, reply: FastifyReply, o: { id?: number; form: Form; error?: string; invalid?: string; status?: number }) {
   const s = web.session(request)
   const user = s.user
   const [cals, cases, people] = await Promise.all([visibleCalendars(web.k.db, user), listCases(web.k.db, user), listUsers(web.k.db, user)])
@@ -129,7 +135,7 @@ async function apptPage (web: Web, request: FastifyRequest, reply: FastifyReply,
   if (f.repeat === 'keep') repeatOptions.push(['keep', t('appt.repeat.custom', { rule: f.rrule ?? '' })])
   return web.render(request, reply, {
     title: o.id === undefined ? t('appt.new') : t('appt.edit'), current: '/week', error: o.error ?? null,
-    body: html`<form method="post" action="${o.id === undefined ? '/appointments' : `/appointments/${o.id}`}" class="stack">${csrfField(s.csrf)}
+    body: markInvalid(o.invalid, html`<form method="post" action="${o.id === undefined ? '/appointments' : `/appointments/${o.id}`}" class="stack">${csrfField(s.csrf)}
       ${field('title', t('appt.title'), text('title', f.title ?? '', { required: true }))}
       ${field('calendarId', t('appt.calendar'), select('calendarId', f.calendarId ?? '', writable.map(c => [String(c.id), c.name])))}
       <label class="check"><input type="checkbox" id="allDay" name="allDay" value="1"${f.allDay === '1' ? html` checked` : ''}> ${t('appt.allDay')}</label>
@@ -148,7 +154,7 @@ async function apptPage (web: Web, request: FastifyRequest, reply: FastifyReply,
       <label class="check"><input type="checkbox" name="private" value="1"${f.private === '1' ? html` checked` : ''}> ${t('appt.private')}</label>
       <div class="toolbar"><button type="submit">${t('common.save')}</button> <a href="/week?date=${f.date ?? ''}">${t('common.cancel')}</a></div>
     </form>
-    ${o.id === undefined ? '' : postButton(`/appointments/${o.id}/delete`, s.csrf, t('common.delete'), { cls: 'danger' })}`
+    ${o.id === undefined ? '' : postButton(`/appointments/${o.id}/delete`, s.csrf, t('common.delete'), { cls: 'danger' })}`)
   }, o.status ?? 200)
 }
 
@@ -179,7 +185,7 @@ function taskInput (f: Form, zone: string, before: Form | null): TaskInput {
   return input
 }
 
-async function taskPage (web: Web, request: FastifyRequest, reply: FastifyReply, o: { task?: Task; form: Form; error?: string; status?: number }) {
+async function taskPage (web: Web, request: FastifyRequest, reply: FastifyReply, o: { task?: Task; form: Form; error?: string; invalid?: string; status?: number }) {
   const s = web.session(request)
   const user = s.user
   const [cals, cases, people] = await Promise.all([visibleCalendars(web.k.db, user), listCases(web.k.db, user), listUsers(web.k.db, user)])
@@ -188,7 +194,7 @@ async function taskPage (web: Web, request: FastifyRequest, reply: FastifyReply,
   const creator = o.task === undefined ? undefined : people.find(p => p.id === o.task!.created_by)
   return web.render(request, reply, {
     title: o.task === undefined ? t('tasks.new') : t('tasks.edit'), current: '/tasks', error: o.error ?? null,
-    body: html`${o.task === undefined ? '' : html`<p class="muted">${t('tasks.createdBy', { name: creator?.name ?? '?', when: when(o.task.created_at, user.timezone) })}</p>`}
+    body: markInvalid(o.invalid, html`${o.task === undefined ? '' : html`<p class="muted">${t('tasks.createdBy', { name: creator?.name ?? '?', when: when(o.task.created_at, user.timezone) })}</p>`}
     <form method="post" action="${o.task === undefined ? '/tasks' : `/tasks/${o.task.id}`}" class="stack">${csrfField(s.csrf)}
       ${field('title', t('appt.title'), text('title', f.title ?? '', { required: true }))}
       <div class="row">${field('status', t('tasks.status'), select('status', f.status ?? 'open', TASK_STATUSES.map(v => [v, t(`tasks.status.${v}`)])))}
@@ -204,7 +210,7 @@ async function taskPage (web: Web, request: FastifyRequest, reply: FastifyReply,
       ${field('description', t('appt.description'), html`<textarea id="description" name="description" rows="4">${f.description ?? ''}</textarea>`)}
       <div class="toolbar"><button type="submit">${t('common.save')}</button> <a href="/tasks">${t('common.cancel')}</a></div>
     </form>
-    ${o.task === undefined ? '' : postButton(`/tasks/${o.task.id}/delete`, s.csrf, t('common.delete'), { cls: 'danger' })}`
+    ${o.task === undefined ? '' : postButton(`/tasks/${o.task.id}/delete`, s.csrf, t('common.delete'), { cls: 'danger' })}`)
   }, o.status ?? 200)
 }
 
@@ -224,7 +230,7 @@ export function itemRoutes (app: FastifyInstance, web: Web): void {
     return saving(async () => {
       await createAppointment(k.db, web.actor(request), apptInput(withParticipants(f), zoneOf(request), null))
       return reply.code(303).header('location', `/week?date=${validDate(f.date) ?? ''}&done=saved`).send()
-    }, async err => apptPage(web, request, reply, { form: f, error: reasonOf(err), status: err.status }))
+    }, async err => apptPage(web, request, reply, { form: f, error: reasonOf(err), invalid: err.field, status: err.status }))
   })
 
   app.get('/appointments/:id/edit', async (request, reply) => {
@@ -240,7 +246,7 @@ export function itemRoutes (app: FastifyInstance, web: Web): void {
     return saving(async () => {
       await updateAppointment(k.db, web.actor(request), id, apptInput(withParticipants(f), user.timezone, apptForm(before, user.timezone)))
       return reply.code(303).header('location', `/week?date=${validDate(f.date) ?? ''}&done=saved`).send()
-    }, async err => apptPage(web, request, reply, { id, form: { ...f, rrule: before.rrule ?? '', ownerId: String(before.owner_id) }, error: reasonOf(err), status: err.status }))
+    }, async err => apptPage(web, request, reply, { id, form: { ...f, rrule: before.rrule ?? '', ownerId: String(before.owner_id) }, error: reasonOf(err), invalid: err.field, status: err.status }))
   })
 
   app.post('/appointments/:id/delete', async (request, reply) => {
@@ -284,7 +290,7 @@ export function itemRoutes (app: FastifyInstance, web: Web): void {
     return saving(async () => {
       await createTask(k.db, web.actor(request), taskInput(f, zoneOf(request), null))
       return reply.code(303).header('location', '/tasks?done=task-saved').send()
-    }, async err => taskPage(web, request, reply, { form: f, error: reasonOf(err), status: err.status }))
+    }, async err => taskPage(web, request, reply, { form: f, error: reasonOf(err), invalid: err.field, status: err.status }))
   })
 
   app.get('/tasks/:id/edit', async (request, reply) => {
@@ -300,7 +306,7 @@ export function itemRoutes (app: FastifyInstance, web: Web): void {
     return saving(async () => {
       await updateTask(k.db, web.actor(request), id, taskInput(f, user.timezone, taskForm(task, user.timezone)))
       return reply.code(303).header('location', '/tasks?done=task-saved').send()
-    }, async err => taskPage(web, request, reply, { task, form: f, error: reasonOf(err), status: err.status }))
+    }, async err => taskPage(web, request, reply, { task, form: f, error: reasonOf(err), invalid: err.field, status: err.status }))
   })
 
   app.post('/tasks/:id/delete', async (request, reply) => {

@@ -42,7 +42,7 @@ export function page (o: PageOptions): string {
 <main id="main" tabindex="-1">
 <h1>${o.title}</h1>
 ${o.notice ? html`<p class="notice" role="status">${o.notice}</p>` : ''}
-${o.error ? html`<p class="error" role="alert">${o.error}</p>` : ''}
+${o.error ? html`<p class="error" role="alert" id="form-error">${o.error}</p>` : ''}
 ${o.body}
 </main>
 </body>

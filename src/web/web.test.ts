@@ -182,6 +182,7 @@ t.test('business-rule refusals are shown with their reason', async t => {
   t.equal(res.status, 422)
   t.match(visible(res.text), 'Actual start: the actual start of a task that is in progress cannot change')
   t.match(res.text, /role="alert"/)
+  t.match(res.text, /id="actualStart" name="actualStart" aria-invalid="true" aria-describedby="form-error"/, 'the field at fault is marked for screen readers')
   t.match(res.text, /value="2026-03-02T10:30"/, 'the form keeps what the user typed')
   t.match((await alice(`/api/v1/tasks/${task.id}`)).body_, { actualStart: '2026-03-02T08:00:00.000Z' }, 'nothing changed')
 
