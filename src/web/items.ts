@@ -127,6 +127,11 @@ async function apptPage (web: Web, request: FastifyRequest, reply: FastifyReply,
   const [cals, cases, people] = await Promise.all([visibleCalendars(web.k.db, user), listCases(web.k.db, user), listUsers(web.k.db, user)])
   const writable = cals.filter(c => c.components.includes('VEVENT') && allows(c.access, 'write'))
   const f = withParticipants(o.form)
+  // A participant may edit an appointment homed in a calendar they cannot write (or see): it stays there unless they pick another.
+  const calendarOptions: [string, string][] = writable.map(c => [String(c.id), c.name])
+  if (f.calendarId !== undefined && f.calendarId !== '' && !calendarOptions.some(([id]) => id === f.calendarId)) {
+    calendarOptions.unshift([f.calendarId, cals.find(c => String(c.id) === f.calendarId)?.name ?? t('appt.ownersCalendar')])
+  }
   const ticked = new Set((f.participants ?? '').split(','))
   // the owner is not ticked: they are in the meeting anyway
   const owner = Number(f.ownerId ?? user.id)
@@ -137,7 +142,7 @@ async function apptPage (web: Web, request: FastifyRequest, reply: FastifyReply,
     title: o.id === undefined ? t('appt.new') : t('appt.edit'), current: '/week', error: o.error ?? null,
     body: markInvalid(o.invalid, html`<form method="post" action="${o.id === undefined ? '/appointments' : `/appointments/${o.id}`}" class="stack">${csrfField(s.csrf)}
       ${field('title', t('appt.title'), text('title', f.title ?? '', { required: true }))}
-      ${field('calendarId', t('appt.calendar'), select('calendarId', f.calendarId ?? '', writable.map(c => [String(c.id), c.name])))}
+      ${field('calendarId', t('appt.calendar'), select('calendarId', f.calendarId ?? '', calendarOptions))}
       <label class="check"><input type="checkbox" id="allDay" name="allDay" value="1"${f.allDay === '1' ? html` checked` : ''}> ${t('appt.allDay')}</label>
       <div class="row">${field('date', t('appt.date'), text('date', f.date ?? '', { type: 'date', required: true }))}
         ${field('endDate', t('appt.endDate'), text('endDate', f.endDate ?? '', { type: 'date' }))}</div>

@@ -143,6 +143,7 @@ export const en = {
   'appt.edit': 'Edit appointment',
   'appt.title': 'Title',
   'appt.calendar': 'Calendar',
+  'appt.ownersCalendar': 'the owner’s calendar',
   'appt.date': 'Date',
   'appt.endDate': 'End date',
   'appt.start': 'Start time',

@@ -353,3 +353,16 @@ t.test('participants chosen on the appointment form get it in their calendars', 
   t.equal((await c.post(`/appointments/${appt!.id}`, fields)).status, 303)
   t.same(await bobSees(), [], 'unticked: it leaves Bob\'s calendar')
 })
+
+t.test("a participant's edit leaves the appointment in the owner's calendar", async t => {
+  const made = (await s.as('alice')('/api/v1/appointments', { method: 'POST', json: { title: 'Review', start: '2026-08-03T10:00:00Z', end: '2026-08-03T11:00:00Z', participantIds: [s.users.bob!.id] } })).body_ as { id: number; calendarId: number }
+  const bob = new WebClient(s)
+  await bob.signIn('bob')
+  const edit = await bob.get(`/appointments/${made.id}/edit`)
+  t.equal(edit.status, 200)
+  t.match(edit.text, new RegExp(`<option value="${made.calendarId}" selected>the owner’s calendar</option>`), "alice's calendar, which bob cannot see, is kept")
+  const fields = Object.fromEntries([...edit.text.matchAll(/<input type="(?:text|date|time)" id="(\w+)" name="\w+" value="([^"]*)"/g)].map(m => [m[1]!, m[2]!]))
+  const saved = await bob.post(`/appointments/${made.id}`, { ...fields, title: 'Review (moved to 12:00)', calendarId: String(made.calendarId), status: 'confirmed', caseId: '', repeat: '', description: '', [`participant-${s.users.bob!.id}`]: '1' })
+  t.equal(saved.status, 303)
+  t.match((await s.as('alice')(`/api/v1/appointments/${made.id}`)).body_, { title: 'Review (moved to 12:00)', calendarId: made.calendarId, participantIds: [s.users.bob!.id] })
+})
