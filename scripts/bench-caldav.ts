@@ -28,6 +28,7 @@ import { createServer } from 'node:net'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
+import http from 'node:http'
 import pg from 'pg'
 
 const { openKalends } = await import('../src/app.ts')
@@ -74,9 +75,25 @@ const wrap = (body: string) => `BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Kale
 
 type Target = { name: string; base: string; calendar: string; auth: string; pid: number }
 
+// node:http rather than fetch: undici's parser asserted on Radicale's long answers
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
 async function req (t: Target, method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
-  const res = await fetch(t.base + path, { method, body, headers: { authorization: t.auth, ...(body !== undefined ? { 'content-type': method === 'PUT' ? 'text/calendar; charset=utf-8' : 'application/xml; charset=utf-8' } : {}), ...headers } })
-  return { status: res.status, text: await res.text() }
+  const u = new URL(t.base + path)
+  const h: Record<string, string | number> = { authorization: t.auth, ...headers }
+  if (body !== undefined) {
+    h['content-type'] = method === 'PUT' ? 'text/calendar; charset=utf-8' : 'application/xml; charset=utf-8'
+    h['content-length'] = Buffer.byteLength(body)
+  }
+  return new Promise((resolve, reject) => {
+    const r = http.request({ host: u.hostname, port: u.port, path: u.pathname, method, headers: h, agent }, res => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }))
+      res.on('error', reject)
+    })
+    r.on('error', reject)
+    r.end(body)
+  })
 }
 
 const hrefsOf = (xml: string) => [...xml.matchAll(/<(?:\w+:)?href>([^<]+)<\/(?:\w+:)?href>/g)].map(m => m[1]!)
@@ -188,7 +205,7 @@ async function waitFor (url: string, child: ChildProcess, stderr: () => string):
   const deadline = Date.now() + 120_000
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited ${child.exitCode}: ${stderr()}`)
-    try { await fetch(url); return } catch { /* not yet */ }
+    try { await req({ name: '', base: url, calendar: '', auth: '', pid: 0 }, 'GET', ''); return } catch { /* not yet */ }
     if (Date.now() > deadline) throw new Error(`server at ${url} did not start: ${stderr()}`)
     await new Promise(r => setTimeout(r, 200))
   }

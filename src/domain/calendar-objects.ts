@@ -64,8 +64,13 @@ export async function listObjects (db: Db, user: User, calendarId: number, opts:
   if (opts.component !== undefined) q = q.where('component', '=', opts.component)
   const end = opts.range?.end
   const start = opts.range?.start
-  if (end !== undefined) q = q.where(eb => eb.or([eb('first_start', 'is', null), eb('first_start', '<=', end)]))
-  if (start !== undefined) q = q.where(eb => eb.or([eb('last_end', 'is', null), eb('last_end', '>=', start)]))
+  if ((start !== undefined || end !== undefined) && !(start !== undefined && end !== undefined && start > end)) {
+    // the expression of the calendar_objects_range GiST index (migration 0005): overlap of inclusive spans
+    q = q.where(sql<boolean>`tstzrange(first_start, CASE WHEN last_end < first_start THEN first_start ELSE last_end END, '[]') && tstzrange(${start ?? null}::timestamptz, ${end ?? null}::timestamptz, '[]')`)
+  } else {
+    if (end !== undefined) q = q.where(eb => eb.or([eb('first_start', 'is', null), eb('first_start', '<=', end)]))
+    if (start !== undefined) q = q.where(eb => eb.or([eb('last_end', 'is', null), eb('last_end', '>=', start)]))
+  }
   return q.orderBy('id').execute()
 }
 
