@@ -6,14 +6,22 @@ import { apiV1 } from './api/v1/routes.ts'
 import { caldav } from './caldav/plugin.ts'
 import { DomainError } from './domain/errors.ts'
 import { problemOf, sendProblem } from './http/problem.ts'
+import { logSafeUrl } from './http/log-safe-url.ts'
 import { validatorCompiler } from './http/validation.ts'
 import { registerHealth } from './ops/health.ts'
 import { registerMetrics } from './ops/metrics.ts'
 
 /** The HTTP face of one process: API, operations endpoints and, as they land, DAV, feeds and pages. */
-export async function buildServer (k: Kalends): Promise<FastifyInstance> {
+export async function buildServer (k: Kalends, opts: { logStream?: { write (line: string): void } } = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: { level: k.config.logLevel, redact: ['req.headers.authorization', 'req.headers.cookie'] },
+    logger: {
+      level: k.config.logLevel,
+      ...(opts.logStream === undefined ? {} : { stream: opts.logStream }),
+      redact: ['req.headers.authorization', 'req.headers.cookie'],
+      serializers: {
+        req: request => ({ id: request.id, method: request.method, url: logSafeUrl(request.url), remoteAddress: request.ip, userAgent: request.headers['user-agent'] })
+      }
+    },
     bodyLimit: k.config.maxBodyBytes,
     trustProxy: process.env.KALENDS_TRUST_PROXY === 'true',
     requestIdHeader: 'x-request-id',

@@ -50,7 +50,7 @@ export async function testDatabase (): Promise<{ target: DbTarget; drop (): Prom
   }
 }
 
-export async function startServer (opts: { users?: string[]; env?: Record<string, string> } = {}): Promise<TestServer> {
+export async function startServer (opts: { users?: string[]; env?: Record<string, string>; logStream?: { write (line: string): void } } = {}): Promise<TestServer> {
   const { target, drop } = await testDatabase()
   const config = readConfig({ NODE_ENV: 'test', PORT: '0', LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent', ...opts.env })
   const k = await openKalends(config, target)
@@ -59,7 +59,7 @@ export async function startServer (opts: { users?: string[]; env?: Record<string
   for (const login of ['admin', ...(opts.users ?? ['alice', 'bob', 'carol'])]) {
     users[login] = await createUser(k.db, null, org.id, { login, name: login[0]!.toUpperCase() + login.slice(1), password: PASSWORD, role: login === 'admin' ? 'admin' : 'user', timezone: 'Europe/Warsaw' })
   }
-  const app = await buildServer(k)
+  const app = await buildServer(k, { logStream: opts.logStream })
   await app.listen({ host: '127.0.0.1', port: 0 })
   const address = app.server.address()
   const url = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`
