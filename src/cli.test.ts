@@ -2,11 +2,10 @@ import t from 'tap'
 import type { Test } from 'tap'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { testDatabase } from './testing/harness.ts'
+import { freePort, testDatabase } from './testing/harness.ts'
 
 /**
  * The real `kalends` CLI as an operator runs it, on the database the suite
@@ -65,14 +64,6 @@ async function database (t: Test): Promise<{ env: Record<string, string>; dataDi
 
 const json = (r: Run) => {
   try { return JSON.parse(r.stdout) } catch { throw new Error(`not JSON on stdout (exit ${r.code}):\n${r.stdout}\n${r.stderr}`) }
-}
-
-async function freePort (): Promise<number> {
-  const s = createServer()
-  await new Promise<void>(resolve => s.listen(0, '127.0.0.1', resolve))
-  const port = (s.address() as { port: number }).port
-  await new Promise(resolve => s.close(resolve))
-  return port
 }
 
 type Serve = { child: ChildProcess; url: string; output (): string; exited: Promise<number | null>; stop (): Promise<number | null> }

@@ -1,11 +1,11 @@
 import t from 'tap'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer, connect } from 'node:net'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { startServer, testDatabase } from '../testing/harness.ts'
+import { freePort, startServer, testDatabase } from '../testing/harness.ts'
 
 /**
  * Operations endpoints over HTTP (health, metrics, request ids, the OpenAPI
@@ -99,14 +99,6 @@ t.test('/api/v1/openapi.json is an OpenAPI 3.1 document of the API', async t => 
 })
 
 // ---- the real process ----
-
-async function freePort (): Promise<number> {
-  const s = createServer()
-  await new Promise<void>(resolve => s.listen(0, '127.0.0.1', resolve))
-  const port = (s.address() as { port: number }).port
-  await new Promise(resolve => s.close(resolve))
-  return port
-}
 
 type Serve = { child: ChildProcess; url: string; output (): string; exited: Promise<{ code: number | null; signal: string | null }>; waitFor (re: RegExp): Promise<void> }
 

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { createServer } from 'node:net'
 import pg from 'pg'
 import type { FastifyInstance } from 'fastify'
 import { openKalends, type Kalends } from '../app.ts'
@@ -28,6 +29,15 @@ export type TestServer = {
 export type Client = (path: string, init?: RequestInit & { json?: unknown }) => Promise<Response & { body_: unknown }>
 
 export const PASSWORD = 'correct horse battery'
+
+/** A port nobody listens on right now, for a server started as its own process. */
+export async function freePort (): Promise<number> {
+  const s = createServer()
+  await new Promise<void>(resolve => s.listen(0, '127.0.0.1', resolve))
+  const port = (s.address() as { port: number }).port
+  await new Promise(resolve => s.close(resolve))
+  return port
+}
 
 export async function testDatabase (): Promise<{ target: DbTarget; drop (): Promise<void> }> {
   const admin = process.env.KALENDS_TEST_DATABASE_URL
