@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto'
 import type { Db } from '../db/connect.ts'
 import type { Appointment, AppointmentStatus, User } from '../db/schema.ts'
-import { appointmentRole, requireCalendar, requireSameOrgUser } from './access.ts'
-import { defaultCalendarOf } from './calendars.ts'
+import { appointmentRole, calendarAccess, requireSameOrgUser } from './access.ts'
+import { defaultCalendarOf, writableCalendarFor } from './calendars.ts'
 import { DomainError, invalid, notFound } from './errors.ts'
 import { appointmentFields } from './ical-mapping.ts'
-import { record } from './journal.ts'
+import { changedFields, record } from './journal.ts'
 import { removeAllPlacements, requireFreeUid, syncPlacements, type ClientBody, type Placement } from './objects.ts'
 import { caseInOrg, typeInOrg } from './references.ts'
 import type { Actor } from './actor.ts'
@@ -124,8 +124,7 @@ async function participantsInput (tx: Db, actor: User, ids: unknown): Promise<nu
 export async function createAppointment (db: Db, actor: Actor, input: AppointmentInput, opts: { clientBody?: ClientBody } = {}): Promise<AppointmentView> {
   return db.transaction().execute(async tx => {
     const calendarId = input.calendarId ?? (await defaultCalendarOf(tx, actor.user.id, 'personal')).id
-    const cal = await requireCalendar(tx, actor.user, calendarId, 'write')
-    if (!cal.components.includes('VEVENT')) throw invalid('calendarId', 'this calendar holds tasks only')
+    const cal = await writableCalendarFor(tx, actor.user, calendarId, 'VEVENT')
     if (input.title === undefined) throw invalid('title', 'is required')
     if (input.start === undefined) throw invalid('start', 'is required')
     const ownerId = input.ownerId ?? cal.owner_id ?? actor.user.id
@@ -183,9 +182,7 @@ export async function updateAppointment (
       if (home.owner_id === before.owner_id) values.calendar_id = (await defaultCalendarOf(tx, input.ownerId, 'personal')).id
     }
     if (input.calendarId !== undefined && input.calendarId !== values.calendar_id) {
-      const cal = await requireCalendar(tx, actor.user, input.calendarId, 'write')
-      if (!cal.components.includes('VEVENT')) throw invalid('calendarId', 'this calendar holds tasks only')
-      values.calendar_id = cal.id
+      values.calendar_id = (await writableCalendarFor(tx, actor.user, input.calendarId, 'VEVENT')).id
     }
     let participants = await participantsOf(tx, id)
     if (input.participantIds !== undefined) {
@@ -211,7 +208,7 @@ export async function deleteAppointment (db: Db, actor: Actor, id: number, opts:
   return db.transaction().execute(async tx => {
     const { appt, role } = await loadAppointment(tx, actor.user, id, 'write')
     if (opts.ifVersion !== undefined && opts.ifVersion !== appt.version) throw new DomainError('precondition-failed', 'the appointment changed meanwhile')
-    const home = await requireCalendar(tx, actor.user, appt.calendar_id, 'read').catch(() => null)
+    const home = await calendarAccess(tx, actor.user, appt.calendar_id)
     const mayDeleteForAll = role.isOwner || (!role.isParticipant && home !== null && home.access !== 'read')
     const ctx = { origin: actor.origin, actorId: actor.user.id }
     if (!mayDeleteForAll) {
@@ -227,14 +224,3 @@ export async function deleteAppointment (db: Db, actor: Actor, id: number, opts:
     return 'deleted'
   })
 }
-
-function changedFields (before: Record<string, unknown>, after: Record<string, unknown>): Record<string, unknown> {
-  const changed: string[] = []
-  for (const key of Object.keys(after)) {
-    if (key === 'updated_at' || key === 'version') continue
-    if (JSON.stringify(before[key]) !== JSON.stringify(after[key])) changed.push(key)
-  }
-  return { fields: changed }
-}
-
-export { changedFields }

@@ -20,6 +20,13 @@ export type CalendarInput = {
 const COLOR = /^#[0-9A-Fa-f]{6}([0-9A-Fa-f]{2})?$/
 const SLUG = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/
 
+/** A calendar the user may write that holds `component`: where an item may be put. */
+export async function writableCalendarFor (tx: Db, user: User, calendarId: number, component: 'VEVENT' | 'VTODO'): Promise<VisibleCalendar> {
+  const cal = await requireCalendar(tx, user, calendarId, 'write')
+  if (!cal.components.includes(component)) throw invalid('calendarId', component === 'VEVENT' ? 'this calendar holds tasks only' : 'this calendar holds appointments only')
+  return cal
+}
+
 /** The user's default calendar of a kind, created on first use so every user always has one. */
 export async function defaultCalendarOf (tx: Db, userId: number, kind: 'personal' | 'tasks'): Promise<Calendar> {
   const found = await tx.selectFrom('calendars').selectAll().where('owner_id', '=', userId).where('kind', '=', kind)

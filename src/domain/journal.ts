@@ -39,3 +39,13 @@ export async function changesSince (db: Db, orgId: number, seq: number, limit = 
   return db.selectFrom('changes').selectAll().where('org_id', '=', orgId).where('seq', '>', seq)
     .orderBy('seq').limit(limit).execute()
 }
+
+/** The journal's detail of an update: which fields changed (not their values, which may be private). */
+export function changedFields (before: Record<string, unknown>, after: Record<string, unknown>): Record<string, unknown> {
+  const changed: string[] = []
+  for (const key of Object.keys(after)) {
+    if (key === 'updated_at' || key === 'version') continue
+    if (JSON.stringify(before[key]) !== JSON.stringify(after[key])) changed.push(key)
+  }
+  return { fields: changed }
+}

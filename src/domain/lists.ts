@@ -1,5 +1,6 @@
 import type { Db } from '../db/connect.ts'
-import type { User } from '../db/schema.ts'
+import type { SelectQueryBuilder } from 'kysely'
+import type { Appointment, Database, Task, User } from '../db/schema.ts'
 import { visibleCalendars } from './access.ts'
 import { invalid } from './errors.ts'
 import { participantsOfMany, type AppointmentView } from './appointments.ts'
@@ -16,6 +17,19 @@ export type ListFilter = {
   ownerId?: number
   cursor?: string
   limit?: number
+}
+
+/** The filters appointments and tasks have in common (both tables carry these columns). */
+function sharedFilters (f: ListFilter) {
+  return <Q extends SelectQueryBuilder<Database, 'appointments', Appointment> | SelectQueryBuilder<Database, 'tasks', Task>>(q: Q): Q => {
+    let r = q as SelectQueryBuilder<Database, 'appointments', Appointment>
+    if (f.calendarId !== undefined) r = r.where('calendar_id', '=', f.calendarId)
+    if (f.caseId !== undefined) r = r.where('case_id', '=', f.caseId)
+    if (f.withoutCase === true) r = r.where('case_id', 'is', null)
+    if (f.typeId !== undefined) r = r.where('type_id', '=', f.typeId)
+    if (f.status !== undefined) r = r.where('status', '=', f.status as never)
+    return r as Q
+  }
 }
 
 export type Page<T> = { items: T[]; nextCursor: string | null }
@@ -49,11 +63,7 @@ export async function listAppointments (db: Db, actor: User, f: ListFilter): Pro
     ]))
   if (to !== undefined) q = q.where('span_start', '<', to)
   if (from !== undefined) q = q.where(eb => eb.or([eb('span_end', 'is', null), eb('span_end', '>', from)]))
-  if (f.calendarId !== undefined) q = q.where('calendar_id', '=', f.calendarId)
-  if (f.caseId !== undefined) q = q.where('case_id', '=', f.caseId)
-  if (f.withoutCase === true) q = q.where('case_id', 'is', null)
-  if (f.typeId !== undefined) q = q.where('type_id', '=', f.typeId)
-  if (f.status !== undefined) q = q.where('status', '=', f.status as never)
+  q = q.$call(sharedFilters(f))
   if (f.ownerId !== undefined) q = q.where('owner_id', '=', f.ownerId)
   if (f.cursor !== undefined) {
     const [start, id] = decode(f.cursor, (v): v is [string, number] => Array.isArray(v) && typeof v[0] === 'string' && Number.isInteger(v[1]))
@@ -80,11 +90,7 @@ export async function listTasks (db: Db, actor: User, f: ListFilter & { assignee
   const to = f.to === undefined ? undefined : instant('to', f.to)
   if (from !== undefined) q = q.where(eb => eb(eb.fn.coalesce('due_at', 'planned_end', 'planned_start'), '>=', from))
   if (to !== undefined) q = q.where(eb => eb(eb.fn.coalesce('planned_start', 'due_at', 'planned_end'), '<', to))
-  if (f.calendarId !== undefined) q = q.where('calendar_id', '=', f.calendarId)
-  if (f.caseId !== undefined) q = q.where('case_id', '=', f.caseId)
-  if (f.withoutCase === true) q = q.where('case_id', 'is', null)
-  if (f.typeId !== undefined) q = q.where('type_id', '=', f.typeId)
-  if (f.status !== undefined) q = q.where('status', '=', f.status as never)
+  q = q.$call(sharedFilters(f))
   if (f.assigneeId !== undefined) q = q.where('assignee_id', '=', f.assigneeId)
   if (f.ownerId !== undefined) q = q.where('assignee_id', '=', f.ownerId)
   if (f.cursor !== undefined) q = q.where('id', '>', decode(f.cursor, (v): v is number => Number.isInteger(v)))

@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto'
 import type { Db } from '../db/connect.ts'
 import type { Task, TaskStatus, User } from '../db/schema.ts'
-import { requireCalendar, requireSameOrgUser, taskRole } from './access.ts'
+import { requireSameOrgUser, taskRole } from './access.ts'
 import type { Actor } from './actor.ts'
-import { changedFields } from './appointments.ts'
-import { defaultCalendarOf } from './calendars.ts'
+import { defaultCalendarOf, writableCalendarFor } from './calendars.ts'
 import { DomainError, invalid, notFound } from './errors.ts'
 import { taskFields } from './ical-mapping.ts'
-import { record } from './journal.ts'
+import { changedFields, record } from './journal.ts'
 import { removeAllPlacements, requireFreeUid, syncPlacements, type ClientBody } from './objects.ts'
 import { caseInOrg, typeInOrg } from './references.ts'
 import { checkNewTask, checkTaskChange } from './rules.ts'
@@ -54,12 +53,6 @@ async function normalize (tx: Db, actor: User, input: TaskInput, base: Values): 
   return v
 }
 
-async function tasksCalendar (tx: Db, actor: User, calendarId: number) {
-  const cal = await requireCalendar(tx, actor, calendarId, 'write')
-  if (!cal.components.includes('VTODO')) throw invalid('calendarId', 'this calendar holds appointments only')
-  return cal
-}
-
 async function snapshot (tx: Db, task: Task) {
   return { kind: 'task' as const, id: task.id, orgId: task.org_id, uid: task.uid, component: 'VTODO' as const, fields: await taskFields(tx, task) }
 }
@@ -72,7 +65,7 @@ export async function createTask (db: Db, actor: Actor, input: TaskInput, opts: 
     // Assigning a task to a colleague puts it in their list; no share is needed for that.
     const calendarId = input.calendarId === undefined
       ? (await defaultCalendarOf(tx, assigneeId, 'tasks')).id
-      : (await tasksCalendar(tx, actor.user, input.calendarId)).id
+      : (await writableCalendarFor(tx, actor.user, input.calendarId, 'VTODO')).id
     const uid = input.uid === undefined ? randomUUID() : text('uid', input.uid, { max: 255, required: true, singleLine: true })
     await requireFreeUid(tx, calendarId, uid)
     const base: Values = {
@@ -120,7 +113,7 @@ export async function updateTask (db: Db, actor: Actor, id: number, input: TaskI
       const home = await tx.selectFrom('calendars').select('owner_id').where('id', '=', before.calendar_id).executeTakeFirstOrThrow()
       if (home.owner_id === before.assignee_id && input.calendarId === undefined) values.calendar_id = (await defaultCalendarOf(tx, input.assigneeId, 'tasks')).id
     }
-    if (input.calendarId !== undefined && input.calendarId !== before.calendar_id) values.calendar_id = (await tasksCalendar(tx, actor.user, input.calendarId)).id
+    if (input.calendarId !== undefined && input.calendarId !== before.calendar_id) values.calendar_id = (await writableCalendarFor(tx, actor.user, input.calendarId, 'VTODO')).id
     checkTaskChange(actor.user, before, { ...before, ...values })
     const task = await tx.updateTable('tasks').set({ ...values, updated_at: new Date(), version: before.version + 1 })
       .where('id', '=', id).returningAll().executeTakeFirstOrThrow()
