@@ -160,6 +160,33 @@ t.test('disabled users, app passwords and API tokens', async t => {
     t.equal((await me(s, bearer(tok.token))).status, 401, 'API token refused')
   })
 
+  t.test('a remembered app password is re-checked on every request: changes made elsewhere count at once', async t => {
+    // what another server process (or the CLI) would do: change the rows directly, not through this process
+    const db = s.k.db
+    const { id, password } = (await alice('/api/v1/app-passwords', { method: 'POST', json: { name: 'Tablet' } })).body_ as { id: number; password: string }
+    t.equal((await me(s, basic('alice', password))).status, 200, 'signs in (and is remembered)')
+    t.equal((await me(s, basic('alice', password))).status, 200, 'again, from memory')
+    await db.updateTable('app_passwords').set({ revoked_at: new Date() }).where('id', '=', id).execute()
+    t.equal((await me(s, basic('alice', password))).status, 401, 'revoked by another process: refused at the very next request')
+    await db.updateTable('app_passwords').set({ revoked_at: null }).where('id', '=', id).execute()
+    t.equal((await me(s, basic('alice', password))).status, 200, 'restored: accepted again')
+    await db.updateTable('users').set({ role: 'admin' }).where('id', '=', s.users.alice!.id).execute()
+    t.match((await me(s, basic('alice', password))).body_, { login: 'alice', role: 'admin' }, 'the user comes fresh with each request, not from memory')
+    await db.updateTable('users').set({ role: 'user' }).where('id', '=', s.users.alice!.id).execute()
+  })
+
+  t.test('last use of an app password is written at most once a minute per process', async t => {
+    const db = s.k.db
+    const { id, password } = (await alice('/api/v1/app-passwords', { method: 'POST', json: { name: 'Watch' } })).body_ as { id: number; password: string }
+    t.equal((await me(s, basic('alice', password))).status, 200)
+    const first = await db.selectFrom('app_passwords').select('last_used_at').where('id', '=', id).executeTakeFirstOrThrow()
+    t.ok(first.last_used_at !== null, 'the first use is written')
+    await db.updateTable('app_passwords').set({ last_used_at: null }).where('id', '=', id).execute()
+    t.equal((await me(s, basic('alice', password))).status, 200)
+    const second = await db.selectFrom('app_passwords').select('last_used_at').where('id', '=', id).executeTakeFirstOrThrow()
+    t.equal(second.last_used_at, null, 'a use within the minute writes nothing (this process touched it already)')
+  })
+
   t.test('a password change ends the old password at once', async t => {
     t.equal((await me(s, basic('alice', PASSWORD))).status, 200)
     t.equal((await alice(`/api/v1/users/${s.users.alice!.id}`, { method: 'PATCH', json: { password: 'brand-new-password' } })).status, 200, 'alice changes her own password')

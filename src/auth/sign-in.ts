@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { sql } from 'kysely'
 import type { Db } from '../db/connect.ts'
 import type { User } from '../db/schema.ts'
 import { DomainError } from '../domain/errors.ts'
@@ -8,6 +9,10 @@ import { burnVerify, verifyPassword } from './passwords.ts'
 
 export type Limits = { perAccount: number; perAddress: number; windowSeconds: number }
 export type SignedIn = { user: User; appPasswordId: number | null }
+type FailureRow = { key: string; failures: number; window_start: Date }
+
+/** The cached pair still holds: the user is enabled and the hash it matched is still the current one. */
+const valid = (user: User, currentHash: string | null, hash: string) => !user.disabled && currentHash === hash
 
 /**
  * Checks a login and password (the account password or one of the user's app
@@ -21,7 +26,9 @@ export class SignIn {
   readonly #limits: Limits
   // `hash` is the stored hash the secret matched: a password changed elsewhere no longer matches it
   readonly #verified = new Map<string, { userId: number; appPasswordId: number | null; hash: string; until: number }>()
+  readonly #touched = new Map<number, number>()
   static readonly CACHE_MS = 60_000
+  static readonly TOUCH_MS = 60_000
 
   constructor (db: Db, limits: Limits) {
     this.#db = db
@@ -29,14 +36,23 @@ export class SignIn {
   }
 
   async verify (login: string, secret: string, address: string): Promise<SignedIn | null> {
-    const hadFailures = await this.#refuseIfLimited(login, address)
     const key = createHash('sha256').update(`${login.toLowerCase()}\0${secret}`).digest('base64')
     const hit = this.#verified.get(key)
     let result: (SignedIn & { hash: string }) | null = null
+    let hadFailures: boolean
     if (hit !== undefined && hit.until > Date.now()) {
-      const user = await this.#stillValid(hit.userId, hit.appPasswordId, hit.hash)
-      if (user !== null) result = { user, appPasswordId: hit.appPasswordId, hash: hit.hash }
-      else this.#verified.delete(key)
+      // one round trip re-reads what the cached pair depends on (the user, the app
+      // password, the sign-in limits), so a revoke, a disabled user or a changed
+      // password is refused at once, from whichever process made the change
+      const now = await this.#current(hit.userId, hit.appPasswordId, login, address)
+      hadFailures = this.#refuseIfLimited(now.failures)
+      if (now.user !== null && valid(now.user, hit.appPasswordId === null ? now.user.password_hash : now.appPasswordHash, hit.hash)) {
+        result = { user: now.user, appPasswordId: hit.appPasswordId, hash: hit.hash }
+      } else {
+        this.#verified.delete(key)
+      }
+    } else {
+      hadFailures = this.#refuseIfLimited(await this.#failures(login, address))
     }
     if (result === null) {
       result = await this.#check(login, secret)
@@ -71,28 +87,45 @@ export class SignIn {
     return null
   }
 
-  async #stillValid (userId: number, appPasswordId: number | null, hash: string): Promise<User | null> {
-    const user = await this.#db.selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirst()
-    if (user === undefined || user.disabled) return null
-    if (appPasswordId === null) return user.password_hash === hash ? user : null
-    const ap = await this.#db.selectFrom('app_passwords').select(['revoked_at', 'secret_hash']).where('id', '=', appPasswordId).executeTakeFirst()
-    return ap !== undefined && ap.revoked_at === null && ap.secret_hash === hash ? user : null
+  /** The user, the app password's hash (null when revoked or gone) and the live failure rows, in one query. */
+  async #current (userId: number, appPasswordId: number | null, login: string, address: string): Promise<{ user: User | null; appPasswordHash: string | null; failures: FailureRow[] }> {
+    const since = this.#windowStart()
+    const row = await this.#db.selectFrom('users').selectAll('users')
+      .select(eb => [
+        eb.selectFrom('app_passwords').select('secret_hash').where('id', '=', appPasswordId ?? 0).where('user_id', '=', userId).where('revoked_at', 'is', null).as('app_password_hash'),
+        sql<FailureRow[] | null>`(SELECT json_agg(json_build_object('key', f.key, 'failures', f.failures, 'window_start', f.window_start)) FROM login_failures f WHERE f.key IN (${`login:${login.toLowerCase()}`}, ${`ip:${address}`}) AND f.window_start > ${since})`.as('failures')
+      ])
+      .where('users.id', '=', userId).executeTakeFirst()
+    if (row === undefined) return { user: null, appPasswordHash: null, failures: await this.#failures(login, address) }
+    const { app_password_hash: appPasswordHash, failures, ...user } = row
+    return { user, appPasswordHash, failures: (failures ?? []).map(f => ({ ...f, window_start: new Date(f.window_start) })) }
   }
 
   async #touch (appPasswordId: number | null, address: string) {
     if (appPasswordId === null) return
-    // at most once a minute per app password: this runs on every DAV request
-    await this.#db.updateTable('app_passwords').set({ last_used_at: new Date(), last_used_ip: address })
+    // at most once a minute per app password: this runs on every DAV request, so this
+    // process remembers its last touch and the WHERE keeps other processes' touches apart
+    const now = Date.now()
+    if (now - (this.#touched.get(appPasswordId) ?? -Infinity) < SignIn.TOUCH_MS) return
+    if (this.#touched.size > 10_000) this.#touched.clear()
+    this.#touched.set(appPasswordId, now)
+    await this.#db.updateTable('app_passwords').set({ last_used_at: new Date(now), last_used_ip: address })
       .where('id', '=', appPasswordId)
-      .where(eb => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', new Date(Date.now() - 60_000))]))
+      .where(eb => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', new Date(now - SignIn.TOUCH_MS))]))
       .execute()
   }
 
+  #windowStart (): Date {
+    return new Date(Date.now() - this.#limits.windowSeconds * 1000)
+  }
+
+  async #failures (login: string, address: string): Promise<FailureRow[]> {
+    return this.#db.selectFrom('login_failures').selectAll()
+      .where('key', 'in', [`login:${login.toLowerCase()}`, `ip:${address}`]).where('window_start', '>', this.#windowStart()).execute()
+  }
+
   /** Refuses when a limit is reached; tells whether the account has failures to forget on success. */
-  async #refuseIfLimited (login: string, address: string): Promise<boolean> {
-    const since = new Date(Date.now() - this.#limits.windowSeconds * 1000)
-    const rows = await this.#db.selectFrom('login_failures').selectAll()
-      .where('key', 'in', [`login:${login.toLowerCase()}`, `ip:${address}`]).where('window_start', '>', since).execute()
+  #refuseIfLimited (rows: FailureRow[]): boolean {
     for (const row of rows) {
       const limit = row.key.startsWith('ip:') ? this.#limits.perAddress : this.#limits.perAccount
       if (row.failures >= limit) {
