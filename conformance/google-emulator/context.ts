@@ -1,0 +1,50 @@
+// What the API route modules share: the store, token checks, channels, and
+// the per-call records tests assert on (sendUpdates values).
+import { errors } from './errors.ts';
+import type { Req } from './http.ts';
+import type { Auth, OAuth } from './oauth.ts';
+import type { Store } from './store.ts';
+
+export type SendUpdatesRecord = { call: string; calendarId: string; eventId?: string; sendUpdates: string | null };
+
+export type Notifier = { changed(calendarId: string): void };
+
+export type ApiContext = {
+  store: Store;
+  oauth: OAuth;
+  notifier: Notifier;
+  sendUpdates: SendUpdatesRecord[];
+  baseUrl(): string;
+};
+
+const SCOPE = 'https://www.googleapis.com/auth/';
+
+export const scopes = {
+  calendarRead: ['calendar', 'calendar.readonly'].map((s) => SCOPE + s),
+  calendarWrite: [SCOPE + 'calendar'],
+  calendarListRead: ['calendar', 'calendar.readonly', 'calendar.calendarlist', 'calendar.calendarlist.readonly'].map((s) => SCOPE + s),
+  eventsRead: ['calendar', 'calendar.readonly', 'calendar.events', 'calendar.events.readonly'].map((s) => SCOPE + s),
+  eventsWrite: ['calendar', 'calendar.events'].map((s) => SCOPE + s),
+  tasksRead: ['tasks', 'tasks.readonly'].map((s) => SCOPE + s),
+  tasksWrite: [SCOPE + 'tasks'],
+};
+
+/** The caller, after checking the bearer token and that it carries one of the scopes. */
+export function authorize(ctx: ApiContext, req: Req, accepted: string[]): Auth {
+  const auth = ctx.oauth.authenticate(req);
+  if (!accepted.some((s) => auth.scopes.has(s))) throw errors.insufficientPermissions();
+  return auth;
+}
+
+/** If-Match: a stale etag answers 412 conditionNotMet. */
+export function checkIfMatch(req: Req, etag: string | null | undefined): void {
+  const want = req.headers['if-match'];
+  if (want === undefined || want === '*') return;
+  if (!want.split(',').map((s) => s.trim()).includes(etag ?? '')) throw errors.conditionNotMet();
+}
+
+/** If-None-Match on a read: the unchanged resource answers 304. */
+export function notModified(req: Req, etag: string | null | undefined): boolean {
+  const want = req.headers['if-none-match'];
+  return want !== undefined && want.split(',').map((s) => s.trim()).includes(etag ?? '');
+}
