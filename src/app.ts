@@ -3,6 +3,8 @@ import { openDatabase, type DbHandle, type DbTarget } from './db/connect.ts'
 import { migrate, type MigrationReport } from './db/migrate.ts'
 import { SignIn } from './auth/sign-in.ts'
 import { SecretBox } from './auth/secrets.ts'
+import { secretKeyFor } from './auth/secret-key.ts'
+import { createSync, type Sync } from './sync/service.ts'
 
 /** Everything a process holds open: the database and the services built on it. */
 export type Kalends = {
@@ -10,7 +12,8 @@ export type Kalends = {
   handle: DbHandle
   db: DbHandle['db']
   signIn: SignIn
-  secrets: SecretBox | null
+  secrets: SecretBox
+  sync: Sync
   migrations: MigrationReport
   close (): Promise<void>
 }
@@ -24,13 +27,19 @@ export async function openKalends (config: Config, target: DbTarget = config.dat
     await handle.close()
     throw err
   }
+  const secrets = new SecretBox(secretKeyFor(config, target))
+  const sync = createSync(config, handle, secrets)
   return {
     config,
     handle,
     db: handle.db,
     signIn: new SignIn(handle.db, config.loginFailureLimit),
-    secrets: config.secretKey === null ? null : new SecretBox(config.secretKey),
+    secrets,
+    sync,
     migrations,
-    close: () => handle.close()
+    async close () {
+      await sync.jobs.stop()
+      await handle.close()
+    }
   }
 }

@@ -13,6 +13,7 @@ import { buildServer } from './server.ts'
 const USAGE = `Usage: kalends <command>
 
   serve                          start the server (creates the first admin on an empty database)
+  worker                         run sync jobs only (more processes beside the servers, PostgreSQL only)
   migrate                        apply database migrations and exit
   user add <login> --password <pw> [--admin] [--name "Full Name"] [--email addr] [--org name]
   user passwd <login> --password <pw>
@@ -22,7 +23,8 @@ const USAGE = `Usage: kalends <command>
 ${FEED_USAGE}
 
 Configuration comes from environment variables (and ./.env): HOST, PORT,
-KALENDS_DATA_DIR, DATABASE_URL, KALENDS_PUBLIC_URL, KALENDS_SECRET_KEY, LOG_LEVEL.`
+KALENDS_DATA_DIR, DATABASE_URL, KALENDS_PUBLIC_URL, KALENDS_SECRET_KEY, LOG_LEVEL,
+KALENDS_SYNC_WORKERS (sync runs at once per process; 0 = none here).`
 
 class UsageError extends Error {}
 
@@ -40,6 +42,7 @@ async function main (argv: string[]): Promise<void> {
   const config = readConfig()
   switch (command) {
     case 'serve': return serve(config)
+    case 'worker': return worker(config)
     case 'migrate': {
       const k = await openKalends(config)
       process.stdout.write(k.migrations.applied.length === 0 ? 'database is up to date\n' : `applied ${k.migrations.applied.join(', ')}\n`)
@@ -151,6 +154,32 @@ async function serve (config: Config): Promise<void> {
   process.on('SIGINT', () => { void stop('SIGINT') })
   await app.listen({ host: config.host, port: config.port })
   app.log.info({ database: k.handle.kind, publicUrl: config.publicUrl, migrations: k.migrations.applied }, 'Kalends is listening')
+  k.sync.engine.log = (msg, fields) => app.log.info(fields ?? {}, msg)
+  if (config.syncWorkers > 0) {
+    await k.sync.jobs.start()
+    app.log.info({ concurrency: config.syncWorkers }, 'sync workers started')
+  }
+}
+
+/** Sync jobs without HTTP: more of these scale sync out; they coordinate through PostgreSQL. */
+async function worker (config: Config): Promise<void> {
+  if (config.databaseUrl === null) throw new ConfigError('DATABASE_URL', 'a separate worker needs PostgreSQL; with the embedded database, `kalends serve` runs the sync jobs itself')
+  if (config.syncWorkers === 0) throw new ConfigError('KALENDS_SYNC_WORKERS', 'must be at least 1 for a worker')
+  const k = await openKalends(config)
+  const line = (level: string, msg: string, fields: Record<string, unknown> = {}) => process.stdout.write(`${JSON.stringify({ level, time: Date.now(), pid: process.pid, msg, ...fields })}\n`)
+  k.sync.engine.log = (msg, fields) => line('info', msg, fields)
+  await k.sync.jobs.start()
+  line('info', 'sync worker started', { concurrency: config.syncWorkers })
+  let stopping = false
+  const stop = async (signal: string) => {
+    if (stopping) return
+    stopping = true
+    line('info', 'sync worker stopping: finishing runs in flight', { signal })
+    await k.close()
+    process.exit(0)
+  }
+  process.on('SIGTERM', () => { void stop('SIGTERM') })
+  process.on('SIGINT', () => { void stop('SIGINT') })
 }
 
 main(process.argv.slice(2)).catch(err => {

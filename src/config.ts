@@ -13,6 +13,14 @@ export type Config = {
   logLevel: string
   maxBodyBytes: number
   loginFailureLimit: { perAccount: number; perAddress: number; windowSeconds: number }
+  /** sync runs this process works on at once (0: it only enqueues, workers elsewhere run them) */
+  syncWorkers: number
+  /**
+   * Google defaults: an OAuth client for organisations that set none (admins
+   * set their own under Integrations), and where Google is (tests point it at
+   * the emulator).
+   */
+  google: { baseUrl: string | null; clientId: string | null; clientSecret: string | null; pushAddress: string | null }
 }
 
 export class ConfigError extends Error {
@@ -80,6 +88,13 @@ export function readConfig (env: Env = loadEnv()): Config {
     secretKey: secretKey(env, mode),
     logLevel: level,
     maxBodyBytes: int(env, 'KALENDS_MAX_BODY_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    syncWorkers: int(env, 'KALENDS_SYNC_WORKERS', mode === 'test' ? 0 : 2, 0, 64),
+    google: {
+      baseUrl: env.KALENDS_GOOGLE_BASE_URL || null,
+      clientId: env.KALENDS_GOOGLE_CLIENT_ID || null,
+      clientSecret: env.KALENDS_GOOGLE_CLIENT_SECRET || null,
+      pushAddress: env.KALENDS_GOOGLE_PUSH_ADDRESS || null
+    },
     loginFailureLimit: {
       perAccount: int(env, 'KALENDS_LOGIN_FAILURES_PER_ACCOUNT', 10, 1, 1_000_000),
       perAddress: int(env, 'KALENDS_LOGIN_FAILURES_PER_ADDRESS', 50, 1, 1_000_000),

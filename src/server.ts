@@ -58,6 +58,7 @@ export async function buildServer (k: Kalends, opts: { logStream?: { write (line
     await api.register(async authed => apiV1(authed, k))
   }, { prefix: '/api/v1' })
   await app.register(async dav => caldav(dav, k))
+  await app.register(import('./sync/http.ts'), { k })
   await app.register(import('./web/plugin.ts'), { k })
   return app
 }

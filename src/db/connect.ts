@@ -16,6 +16,13 @@ export type DbHandle = {
    * without parameters may hold several statements.
    */
   session<T> (fn: (query: RawQuery) => Promise<T>): Promise<T>
+  /**
+   * pg-boss's database contract: one statement with parameters, or several
+   * without, the rows of all of them. The job queue shares this handle, so on
+   * PGlite it takes turns with every other query instead of slipping into one
+   * of their transactions.
+   */
+  executeSql (text: string, values?: unknown[]): Promise<{ rows: unknown[] }>
   close (): Promise<void>
 }
 
@@ -47,6 +54,10 @@ function openPostgres (url: string): DbHandle {
           return last?.rows ?? []
         })
       } finally { client.release() }
+    },
+    async executeSql (text, values) {
+      const result = await pool.query(text, values as unknown[])
+      return { rows: (Array.isArray(result) ? result : [result]).flatMap((r: pg.QueryResult) => r.rows ?? []) }
     },
     // Kysely ends the pool only if it ever used it; a process that ran
     // session() alone (migrate) would otherwise keep its idle connection.
@@ -86,6 +97,17 @@ async function openPGlite (dataDir: string | undefined): Promise<DbHandle> {
         })
       } finally { conn.release() }
     },
+    async executeSql (text, values) {
+      const conn = await pool.connect()
+      try {
+        if (values !== undefined && values.length > 0) return { rows: (await lite.query(text, values)).rows }
+        return { rows: (await lite.exec(text)).flatMap(r => r.rows ?? []) }
+      } catch (err) {
+        // a failed statement block must not leave the one connection in an aborted transaction
+        await lite.exec('ROLLBACK').catch(() => {})
+        throw err
+      } finally { conn.release() }
+    },
     // as above: without this, a handle only used through session() never closed PGlite
     async close () {
       await db.destroy()
@@ -93,4 +115,14 @@ async function openPGlite (dataDir: string | undefined): Promise<DbHandle> {
       unlock()
     }
   }
+}
+
+/**
+ * Runs fn in a transaction, or inside the caller's when db already is one, so
+ * a domain operation and what the caller records beside it (a sync link, its
+ * log line) commit or roll back together.
+ */
+export async function transact<T> (db: Db, fn: (tx: Db) => Promise<T>): Promise<T> {
+  if (db.isTransaction) return fn(db)
+  return db.transaction().execute(fn)
 }

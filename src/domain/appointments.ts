@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { Db } from '../db/connect.ts'
+import { transact, type Db } from '../db/connect.ts'
 import type { Appointment, AppointmentStatus, User } from '../db/schema.ts'
 import { appointmentRole, calendarAccess, requireSameOrgUser } from './access.ts'
 import { defaultCalendarOf, writableCalendarFor } from './calendars.ts'
@@ -122,7 +122,7 @@ async function participantsInput (tx: Db, actor: User, ids: unknown): Promise<nu
 }
 
 export async function createAppointment (db: Db, actor: Actor, input: AppointmentInput, opts: { clientBody?: ClientBody } = {}): Promise<AppointmentView> {
-  return db.transaction().execute(async tx => {
+  return transact(db, async tx => {
     const calendarId = input.calendarId ?? (await defaultCalendarOf(tx, actor.user.id, 'personal')).id
     const cal = await writableCalendarFor(tx, actor.user, calendarId, 'VEVENT')
     if (input.title === undefined) throw invalid('title', 'is required')
@@ -167,7 +167,7 @@ export async function updateAppointment (
   db: Db, actor: Actor, id: number, input: AppointmentInput,
   opts: { ifVersion?: number; clientBody?: ClientBody } = {}
 ): Promise<AppointmentView> {
-  return db.transaction().execute(async tx => {
+  return transact(db, async tx => {
     const { appt: before } = await loadAppointment(tx, actor.user, id, 'write')
     if (opts.ifVersion !== undefined && opts.ifVersion !== before.version) {
       throw new DomainError('precondition-failed', `the appointment changed since version ${opts.ifVersion} (now ${before.version})`)
@@ -205,7 +205,7 @@ export async function updateAppointment (
  * everyone; a participant who deletes it only leaves the meeting.
  */
 export async function deleteAppointment (db: Db, actor: Actor, id: number, opts: { ifVersion?: number } = {}): Promise<'deleted' | 'left'> {
-  return db.transaction().execute(async tx => {
+  return transact(db, async tx => {
     const { appt, role } = await loadAppointment(tx, actor.user, id, 'write')
     if (opts.ifVersion !== undefined && opts.ifVersion !== appt.version) throw new DomainError('precondition-failed', 'the appointment changed meanwhile')
     const home = await calendarAccess(tx, actor.user, appt.calendar_id)

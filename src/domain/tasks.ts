@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { Db } from '../db/connect.ts'
+import { transact, type Db } from '../db/connect.ts'
 import type { Task, TaskStatus, User } from '../db/schema.ts'
 import { requireSameOrgUser, taskRole } from './access.ts'
 import type { Actor } from './actor.ts'
@@ -58,7 +58,7 @@ async function snapshot (tx: Db, task: Task) {
 }
 
 export async function createTask (db: Db, actor: Actor, input: TaskInput, opts: { clientBody?: ClientBody } = {}): Promise<Task> {
-  return db.transaction().execute(async tx => {
+  return transact(db, async tx => {
     if (input.title === undefined) throw invalid('title', 'is required')
     const assigneeId = input.assigneeId ?? actor.user.id
     if (assigneeId !== actor.user.id) await requireSameOrgUser(tx, actor.user, assigneeId, 'assigneeId')
@@ -99,7 +99,7 @@ export async function getTask (db: Db, actor: User, id: number): Promise<Task> {
 }
 
 export async function updateTask (db: Db, actor: Actor, id: number, input: TaskInput & { createdBy?: unknown; createdAt?: unknown }, opts: { ifVersion?: number; clientBody?: ClientBody } = {}): Promise<Task> {
-  return db.transaction().execute(async tx => {
+  return transact(db, async tx => {
     const before = await loadTask(tx, actor.user, id, 'write')
     if (opts.ifVersion !== undefined && opts.ifVersion !== before.version) throw new DomainError('precondition-failed', `the task changed since version ${opts.ifVersion} (now ${before.version})`)
     if (input.createdBy !== undefined && input.createdBy !== before.created_by) throw invalid('createdBy', 'is set by the CRM when the task is created and cannot change')
@@ -124,7 +124,7 @@ export async function updateTask (db: Db, actor: Actor, id: number, input: TaskI
 }
 
 export async function deleteTask (db: Db, actor: Actor, id: number, opts: { ifVersion?: number } = {}): Promise<void> {
-  await db.transaction().execute(async tx => {
+  await transact(db, async tx => {
     const task = await loadTask(tx, actor.user, id, 'write')
     if (opts.ifVersion !== undefined && opts.ifVersion !== task.version) throw new DomainError('precondition-failed', 'the task changed meanwhile')
     await removeAllPlacements(tx, { kind: 'task', id, orgId: task.org_id }, { origin: actor.origin, actorId: actor.user.id })

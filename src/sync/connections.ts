@@ -1,0 +1,119 @@
+import type { Db } from '../db/connect.ts'
+import type { User } from '../db/schema.ts'
+import { notFound } from '../domain/errors.ts'
+import { dateOnly } from '../domain/values.ts'
+import { logSync } from './links.ts'
+import { optionsOf, parseOptions, type SyncOptions } from './options.ts'
+import { syncDb, type Connection, type Provider } from './tables.ts'
+
+/**
+ * Connections as users and admins see them: state (green/red with reason and
+ * time), last success, counts, options, the log. Only the owner (or an admin
+ * of the same organisation) reaches a connection; anyone else gets 404.
+ */
+export type ConnectionView = {
+  id: number
+  provider: Provider
+  account: string
+  authKind: Connection['auth_kind']
+  state: Connection['state']
+  /** green when syncing well, red with the reason when not */
+  healthy: boolean
+  reason: string | null
+  stateAt: Date
+  needsReconnect: boolean
+  lastSuccessAt: Date | null
+  itemsIn: number
+  itemsOut: number
+  push: boolean
+  options: SyncOptions
+  createdAt: Date
+}
+
+export function viewOf (c: Connection): ConnectionView {
+  return {
+    id: c.id,
+    provider: c.provider,
+    account: c.account,
+    authKind: c.auth_kind,
+    state: c.state,
+    healthy: c.state === 'ok',
+    reason: c.state_reason,
+    stateAt: c.state_at,
+    needsReconnect: c.auth_failed_at !== null,
+    lastSuccessAt: c.last_success_at,
+    itemsIn: c.items_in,
+    itemsOut: c.items_out,
+    push: c.channel !== null,
+    options: optionsOf(c.options),
+    createdAt: c.created_at
+  }
+}
+
+export async function listConnections (db: Db, user: User): Promise<ConnectionView[]> {
+  const rows = await syncDb(db).selectFrom('sync_connections').selectAll().where('user_id', '=', user.id).orderBy('id').execute()
+  return rows.map(viewOf)
+}
+
+/** Every connection of the organisation, for the admin page. */
+export async function orgConnections (db: Db, admin: User) {
+  return syncDb(db).selectFrom('sync_connections').innerJoin('users', 'users.id', 'sync_connections.user_id')
+    .selectAll('sync_connections').select(['users.login', 'users.name'])
+    .where('users.org_id', '=', admin.org_id).orderBy('sync_connections.id').execute()
+}
+
+export async function connectionOf (db: Db, user: User, id: number): Promise<Connection> {
+  const c = await syncDb(db).selectFrom('sync_connections').innerJoin('users', 'users.id', 'sync_connections.user_id')
+    .selectAll('sync_connections').select('users.org_id')
+    .where('sync_connections.id', '=', id).executeTakeFirst()
+  if (c === undefined) throw notFound('connection')
+  const mine = c.user_id === user.id || (user.role === 'admin' && c.org_id === user.org_id)
+  if (!mine) throw notFound('connection')
+  const { org_id: _o, ...conn } = c
+  return conn
+}
+
+export async function updateOptions (db: Db, user: User, id: number, input: Record<string, unknown>): Promise<ConnectionView> {
+  const conn = await connectionOf(db, user, id)
+  const before = optionsOf(conn.options)
+  const next = parseOptions(input, before)
+  const cursors = { ...conn.cursors }
+  // another calendar or task list is another collection: start it afresh (links keep duplicates away)
+  if (next.calendarId !== before.calendarId) delete cursors.events
+  if (next.taskListId !== before.taskListId) delete cursors.tasks
+  if (next.appointments && !before.appointments) delete cursors.events
+  if (next.tasks && !before.tasks) delete cursors.tasks
+  const row = await syncDb(db).updateTable('sync_connections')
+    .set({ options: JSON.stringify(next), cursors: JSON.stringify(cursors), ...(next.calendarId !== before.calendarId ? { channel: null } : {}) })
+    .where('id', '=', id).returningAll().executeTakeFirstOrThrow()
+  await logSync(db, id, { direction: 'none', action: 'info', message: `options changed by ${user.name}` })
+  return viewOf(row)
+}
+
+/**
+ * "Sync since date" after an outage: both sides are read again from that
+ * date (remote listing from the date, CRM changes from the journal since the
+ * date). Links and hashes keep it from duplicating or rewriting what is equal.
+ */
+export async function syncSince (db: Db, user: User, id: number, date: unknown): Promise<void> {
+  const conn = await connectionOf(db, user, id)
+  const since = dateOnly('since', date)
+  const first = await db.selectFrom('changes').select(eb => eb.fn.min('seq').as('seq')).where('at', '>=', new Date(`${since}T00:00:00Z`)).executeTakeFirst()
+  const seq = first?.seq == null ? conn.journal_seq : Math.max(0, Number(first.seq) - 1)
+  await syncDb(db).updateTable('sync_connections')
+    .set({ cursors: JSON.stringify({ since }), journal_seq: Math.min(seq, conn.journal_seq), state: 'pending', state_reason: `sync since ${since} requested`, state_at: new Date() })
+    .where('id', '=', id).execute()
+  await logSync(db, id, { direction: 'none', action: 'info', message: `${user.name} asked to sync everything since ${since}` })
+}
+
+/** Disconnect: the connection and its links go; nothing is deleted on either side. */
+export async function removeConnection (db: Db, user: User, id: number): Promise<Connection> {
+  const conn = await connectionOf(db, user, id)
+  await syncDb(db).deleteFrom('sync_connections').where('id', '=', id).execute()
+  return conn
+}
+
+export async function connectionLog (db: Db, user: User, id: number, limit = 100) {
+  await connectionOf(db, user, id)
+  return syncDb(db).selectFrom('sync_log').selectAll().where('connection_id', '=', id).orderBy('id', 'desc').limit(Math.min(limit, 1000)).execute()
+}

@@ -1,0 +1,59 @@
+import type { Db } from '../db/connect.ts'
+import type { Appointment, ItemKind, Task, User } from '../db/schema.ts'
+import { eventOf, hashOf, taskOf, type ItemData } from './items.ts'
+import type { SyncOptions } from './options.ts'
+import type { ItemRef } from './provider.ts'
+
+/**
+ * The CRM side of a link as sync sees it: the item if this user takes part in
+ * it (owner, participant or assignee), its synced data, the CRM fields for the
+ * external description, and one hash over both.
+ */
+export type CrmItem = { ref: ItemRef; row: Appointment | Task; data: ItemData; extras: string[]; hash: string; updatedAt: Date }
+
+export async function involvedItem (db: Db, user: User, kind: ItemKind, id: number): Promise<Appointment | Task | null> {
+  if (kind === 'task') {
+    const t = await db.selectFrom('tasks').selectAll().where('id', '=', id).executeTakeFirst()
+    return t !== undefined && t.assignee_id === user.id ? t : null
+  }
+  const a = await db.selectFrom('appointments').selectAll().where('id', '=', id).executeTakeFirst()
+  if (a === undefined) return null
+  if (a.owner_id === user.id) return a
+  const p = await db.selectFrom('appointment_participants').select('user_id').where('appointment_id', '=', id).where('user_id', '=', user.id).executeTakeFirst()
+  return p === undefined ? null : a
+}
+
+async function extrasOf (db: Db, kind: ItemKind, row: Appointment | Task, o: SyncOptions, publicUrl: string): Promise<string[]> {
+  const lines: string[] = []
+  for (const field of o.descriptionFields) {
+    if (field === 'case' && row.case_id !== null) {
+      const c = await db.selectFrom('cases').select('title').where('id', '=', row.case_id).executeTakeFirst()
+      if (c !== undefined) lines.push(`Case: ${c.title}`)
+    }
+    if (field === 'type' && row.type_id !== null) {
+      const t = await db.selectFrom('item_types').select('name').where('id', '=', row.type_id).executeTakeFirst()
+      if (t !== undefined) lines.push(`Type: ${t.name}`)
+    }
+    if (field === 'status') lines.push(`Status: ${row.status.replace('_', ' ')}`)
+    if (field === 'participants' && kind === 'appointment') {
+      const names = await db.selectFrom('appointment_participants').innerJoin('users', 'users.id', 'appointment_participants.user_id')
+        .select('users.name').where('appointment_id', '=', row.id).orderBy('users.name').execute()
+      if (names.length > 0) lines.push(`Participants: ${names.map(n => n.name).join(', ')}`)
+    }
+    if (field === 'link') lines.push(`${publicUrl}/${kind === 'task' ? 'tasks' : 'appointments'}/${row.id}`)
+  }
+  return lines
+}
+
+export async function crmItem (db: Db, user: User, kind: ItemKind, row: Appointment | Task, o: SyncOptions, publicUrl: string): Promise<CrmItem> {
+  const data = kind === 'task' ? taskOf(row as Task, user.timezone) : eventOf(row as Appointment)
+  const extras = await extrasOf(db, kind, row, o, publicUrl)
+  return {
+    ref: { kind, id: row.id, uid: row.uid },
+    row,
+    data,
+    extras,
+    hash: `${hashOf(data)}.${extras.length === 0 ? '' : hashOf({ title: extras.join('\n'), notes: '', due: null, completed: null })}`,
+    updatedAt: row.updated_at
+  }
+}

@@ -1,0 +1,163 @@
+import type { SecretBox } from '../auth/secrets.ts'
+import type { Db } from '../db/connect.ts'
+import type { ItemKind } from '../db/schema.ts'
+import { applyInbound } from './inbound.ts'
+import { linkCount, logSync } from './links.ts'
+import { optionsOf, windowOf } from './options.ts'
+import { applyOutbound, initialCandidates, journalCandidates } from './outbound.ts'
+import { AuthFailed, CursorExpired, SyncStopped, Transient, type Provider, type ProviderContext, type RemoteCollection } from './provider.ts'
+import { runContext, type RunContext } from './run-context.ts'
+import { syncDb, type Connection } from './tables.ts'
+
+export type EngineDeps = {
+  db: Db
+  secrets: SecretBox
+  providers: Map<string, Provider>
+  publicUrl: string
+  /** progress lines for the process log */
+  log?: (msg: string, fields?: Record<string, unknown>) => void
+}
+
+export type RunResult = { state: 'ok' | 'error' | 'skipped'; in: number; out: number; rerun: boolean; reason?: string }
+
+/** A run deletes at most this share of linked items from one incremental page without asking. */
+const MASS_DELETE = { min: 20, share: 0.5 }
+
+const cursorKey = (kind: ItemKind) => kind === 'task' ? 'tasks' : 'events'
+
+export function providerContext (deps: EngineDeps, conn: Connection): ProviderContext {
+  return {
+    credentials: conn.credentials_sealed === null ? null : deps.secrets.open(conn.credentials_sealed),
+    async saveCredentials (plain) {
+      await syncDb(deps.db).updateTable('sync_connections').set({ credentials_sealed: deps.secrets.seal(plain) }).where('id', '=', conn.id).execute()
+    }
+  }
+}
+
+/**
+ * One sync run of one connection: remote changes in (per collection), then
+ * CRM changes out (from the journal), then the cursors. The job queue makes
+ * sure no two runs of a connection overlap, in this process or any other.
+ */
+export async function syncConnection (deps: EngineDeps, connectionId: number): Promise<RunResult> {
+  const sdb = syncDb(deps.db)
+  const conn = await sdb.selectFrom('sync_connections').selectAll().where('id', '=', connectionId).executeTakeFirst()
+  if (conn === undefined || conn.auth_failed_at !== null) return { state: 'skipped', in: 0, out: 0, rerun: false }
+  const user = await deps.db.selectFrom('users').selectAll().where('id', '=', conn.user_id).executeTakeFirst()
+  if (user === undefined || user.disabled) return { state: 'skipped', in: 0, out: 0, rerun: false }
+  const provider = deps.providers.get(conn.provider)
+  if (provider === undefined) return markRed(deps, conn, `the ${conn.provider} integration is not available in this server`)
+  const options = optionsOf(conn.options)
+  const rc = runContext(deps.db, conn, user, options, deps.publicUrl)
+  try {
+    const session = await provider.open(conn, providerContext(deps, conn))
+    const initial = new Set<ItemKind>()
+    const cursors: Record<string, string> = { ...conn.cursors }
+    const since = typeof conn.cursors.since === 'string' ? conn.cursors.since : null
+    for (const coll of session.collections) {
+      if (cursors[cursorKey(coll.kind)] === undefined) initial.add(coll.kind)
+      cursors[cursorKey(coll.kind)] = await pullChanges(rc, coll, cursors[cursorKey(coll.kind)] ?? null, since)
+    }
+    delete cursors.since
+    let seq = conn.journal_seq
+    if (initial.size > 0 && seq === 0) seq = await journalHead(deps.db)
+    for (const coll of session.collections) {
+      if (!initial.has(coll.kind)) continue
+      const candidates = await initialCandidates(rc, coll.kind, windowOf(options, new Date(), since))
+      deps.log?.('sync: first pass', { connection: conn.id, kind: coll.kind, items: candidates.length })
+      for (const [i, c] of candidates.entries()) {
+        await applyOutbound(rc, coll, c)
+        if ((i + 1) % 500 === 0) deps.log?.('sync: first pass progress', { connection: conn.id, kind: coll.kind, done: i + 1, of: candidates.length })
+      }
+    }
+    const byKind = new Map(session.collections.map(c => [c.kind, c]))
+    for (;;) {
+      const page = await journalCandidates(rc, seq)
+      for (const c of page.candidates) {
+        const coll = byKind.get(c.kind)
+        if (coll !== undefined) await applyOutbound(rc, coll, c)
+      }
+      seq = page.nextSeq
+      if (!page.more) break
+    }
+    const channel = await renewChannel(deps, provider, conn)
+    await sdb.updateTable('sync_connections').set({
+      cursors: JSON.stringify(cursors), journal_seq: seq, state: 'ok', state_reason: null, state_at: new Date(),
+      last_success_at: new Date(), items_in: conn.items_in + rc.counts.in, items_out: conn.items_out + rc.counts.out,
+      channel: JSON.stringify(channel)
+    }).where('id', '=', conn.id).execute()
+    return { state: 'ok', in: rc.counts.in, out: rc.counts.out, rerun: rc.rerun }
+  } catch (err) {
+    await saveCounts(deps, conn, rc)
+    if (err instanceof AuthFailed) {
+      await sdb.updateTable('sync_connections').set({ auth_failed_at: new Date() }).where('id', '=', conn.id).execute()
+      return markRed(deps, conn, err.message)
+    }
+    if (err instanceof SyncStopped) return markRed(deps, conn, err.message)
+    if (err instanceof Transient) {
+      await sdb.updateTable('sync_connections').set({ state_reason: `retrying: ${err.message}`, state_at: new Date() }).where('id', '=', conn.id).execute()
+      throw err
+    }
+    await markRed(deps, conn, `sync failed: ${(err as Error).message}`)
+    throw err
+  }
+}
+
+/** Push is a hint on top of polling: a channel that cannot be made is logged, not fatal. */
+async function renewChannel (deps: EngineDeps, provider: Provider, conn: Connection): Promise<Record<string, unknown> | null> {
+  if (provider.watch === undefined) return null
+  try {
+    const channel = await provider.watch(conn, providerContext(deps, conn), conn.channel)
+    if (channel !== null && channel.id !== conn.channel?.id) {
+      await logSync(deps.db, conn.id, { direction: 'none', action: 'info', message: 'push notifications set up; changes arrive within seconds' })
+    }
+    return channel
+  } catch (err) {
+    if (err instanceof AuthFailed) throw err
+    await logSync(deps.db, conn.id, { direction: 'none', action: 'info', message: `push notifications unavailable, polling instead: ${(err as Error).message}` })
+    return conn.channel
+  }
+}
+
+/** Applies the remote changes since the cursor and returns the next cursor. */
+async function pullChanges (rc: RunContext, coll: RemoteCollection, cursor: string | null, since: string | null): Promise<string> {
+  const w = windowOf(rc.options, new Date(), since)
+  let page
+  try {
+    page = await coll.changes(cursor, w)
+  } catch (err) {
+    if (!(err instanceof CursorExpired)) throw err
+    await logSync(rc.db, rc.conn.id, { direction: 'none', action: 'info', kind: coll.kind, message: 'the external sync token expired; listing everything again (links prevent duplicates)' })
+    page = await coll.changes(null, w)
+  }
+  const linked = await linkCount(rc.db, rc.conn.id, coll.kind)
+  const live = page.items.filter(i => !i.deleted).length
+  const deletions = page.items.length - live
+  if (page.full && live === 0 && (await linkCount(rc.db, rc.conn.id, coll.kind, w)) > 0) {
+    throw new SyncStopped(`the external ${coll.kind === 'task' ? 'task list' : 'calendar'} came back empty while ${linked} items are linked; sync stopped so nothing is deleted (check the account, then use "sync since date")`)
+  }
+  if (!page.full && deletions >= MASS_DELETE.min && deletions > linked * MASS_DELETE.share) {
+    throw new SyncStopped(`${deletions} of ${linked} linked items were deleted outside at once; sync stopped so the CRM keeps them (use "sync since date" to resume)`)
+  }
+  for (const item of page.items) await applyInbound(rc, coll, item)
+  return page.cursor
+}
+
+async function journalHead (db: Db): Promise<number> {
+  const row = await db.selectFrom('changes').select(eb => eb.fn.max('seq').as('seq')).executeTakeFirst()
+  return Number(row?.seq ?? 0)
+}
+
+async function saveCounts (deps: EngineDeps, conn: Connection, rc: RunContext): Promise<void> {
+  if (rc.counts.in + rc.counts.out === 0) return
+  await syncDb(deps.db).updateTable('sync_connections')
+    .set({ items_in: conn.items_in + rc.counts.in, items_out: conn.items_out + rc.counts.out })
+    .where('id', '=', conn.id).execute()
+}
+
+async function markRed (deps: EngineDeps, conn: Connection, reason: string): Promise<RunResult> {
+  await syncDb(deps.db).updateTable('sync_connections').set({ state: 'error', state_reason: reason, state_at: new Date() }).where('id', '=', conn.id).execute()
+  await logSync(deps.db, conn.id, { direction: 'none', action: 'error', message: reason })
+  deps.log?.('sync: connection failed', { connection: conn.id, reason })
+  return { state: 'error', in: 0, out: 0, rerun: false, reason }
+}

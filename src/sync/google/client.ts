@@ -1,0 +1,137 @@
+import { createSign } from 'node:crypto'
+import { OAuth2Client } from 'google-auth-library'
+// Only the two APIs used: the googleapis index would load every Google API.
+import { calendar_v3 as calendarApi } from 'googleapis/build/src/apis/calendar/index.js'
+import { tasks_v1 as tasksApi } from 'googleapis/build/src/apis/tasks/index.js'
+import type { calendar_v3 } from 'googleapis/build/src/apis/calendar/index.js'
+import type { tasks_v1 } from 'googleapis/build/src/apis/tasks/index.js'
+import { AuthFailed, CursorExpired, RemoteConflict, Transient } from '../provider.ts'
+
+/**
+ * Where Google lives. Production uses Google's own addresses; tests point the
+ * same client library at the emulator in conformance/google-emulator.
+ */
+export type GoogleEndpoints = { apiRoot: string; authUrl: string; tokenUrl: string; revokeUrl: string }
+
+/** Google's addresses, or all of them under one base (the emulator). */
+export function googleEndpoints (baseUrl: string | null): GoogleEndpoints {
+  if (baseUrl === null) {
+    return {
+      apiRoot: 'https://www.googleapis.com/',
+      authUrl: 'https://accounts.google.com/o/oauth2/v2/auth',
+      tokenUrl: 'https://oauth2.googleapis.com/token',
+      revokeUrl: 'https://oauth2.googleapis.com/revoke'
+    }
+  }
+  const base = baseUrl.replace(/\/+$/, '')
+  return { apiRoot: `${base}/`, authUrl: `${base}/o/oauth2/v2/auth`, tokenUrl: `${base}/token`, revokeUrl: `${base}/revoke` }
+}
+
+export const SCOPES = ['https://www.googleapis.com/auth/calendar', 'https://www.googleapis.com/auth/tasks', 'openid', 'email']
+
+export type OAuthApp = { clientId: string; clientSecret: string; redirectUri: string }
+
+export function oauthClient (ep: GoogleEndpoints, app: OAuthApp): OAuth2Client {
+  return new OAuth2Client({
+    clientId: app.clientId,
+    clientSecret: app.clientSecret,
+    redirectUri: app.redirectUri,
+    endpoints: { oauth2AuthBaseUrl: ep.authUrl, oauth2TokenUrl: ep.tokenUrl, oauth2RevokeUrl: ep.revokeUrl }
+  })
+}
+
+export type ServiceAccount = { clientEmail: string; privateKey: string }
+
+/**
+ * Domain-wide delegation: a service account signs a JWT naming the user it
+ * acts for and trades it for an access token (RFC 7523). google-auth-library's
+ * JWT client cannot be pointed at another token endpoint, so the grant is made
+ * here and handed to an OAuth2Client as its refresh handler.
+ */
+export function delegatedClient (ep: GoogleEndpoints, sa: ServiceAccount, subject: string): OAuth2Client {
+  const client = new OAuth2Client({ endpoints: { oauth2TokenUrl: ep.tokenUrl } })
+  client.refreshHandler = async () => {
+    const now = Math.floor(Date.now() / 1000)
+    const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url')
+    const unsigned = `${b64({ alg: 'RS256', typ: 'JWT' })}.${b64({ iss: sa.clientEmail, sub: subject, scope: SCOPES.filter(s => s.startsWith('https:')).join(' '), aud: ep.tokenUrl, iat: now, exp: now + 3600 })}`
+    const signature = createSign('RSA-SHA256').update(unsigned).sign(sa.privateKey).toString('base64url')
+    const res = await fetch(ep.tokenUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion: `${unsigned}.${signature}` })
+    })
+    const body = await res.json().catch(() => ({})) as { access_token?: string; expires_in?: number; error?: string; error_description?: string }
+    if (!res.ok || body.access_token === undefined) {
+      if (res.status >= 500 || res.status === 429) throw new Transient(`Google token endpoint answered ${res.status}`)
+      throw new AuthFailed(`Google refused the service account for ${subject}: ${body.error_description ?? body.error ?? res.status}`)
+    }
+    return { access_token: body.access_token, expiry_date: Date.now() + (body.expires_in ?? 3600) * 1000 }
+  }
+  return client
+}
+
+export function calendarClient (ep: GoogleEndpoints, auth: OAuth2Client): calendar_v3.Calendar {
+  return new calendarApi.Calendar({ rootUrl: ep.apiRoot, auth, retry: false, timeout: 30_000 })
+}
+
+export function tasksClient (ep: GoogleEndpoints, auth: OAuth2Client): tasks_v1.Tasks {
+  return new tasksApi.Tasks({ rootUrl: ep.apiRoot, auth, retry: false, timeout: 30_000 })
+}
+
+type GoogleFailure = { status?: number; code?: string | number; message: string; response?: { status?: number; headers?: unknown; data?: unknown } }
+
+function reasonOf (err: GoogleFailure): string {
+  const data = err.response?.data as { error?: { errors?: { reason?: string }[]; message?: string } | string; error_description?: string } | undefined
+  if (typeof data?.error === 'string') return data.error
+  return data?.error?.errors?.[0]?.reason ?? ''
+}
+
+function retryAfterMs (err: GoogleFailure): number | undefined {
+  const headers = err.response?.headers as { get?: (k: string) => string | null } | Record<string, string> | undefined
+  const raw = typeof headers?.get === 'function' ? headers.get('retry-after') : (headers as Record<string, string> | undefined)?.['retry-after']
+  const s = raw == null ? NaN : Number(raw)
+  return Number.isFinite(s) ? s * 1000 : undefined
+}
+
+/** Google's answers, sorted into what the engine does about them. */
+export function classify (e: unknown, what: string): Error {
+  if (e instanceof AuthFailed || e instanceof Transient || e instanceof RemoteConflict || e instanceof CursorExpired) return e
+  const err = e as GoogleFailure
+  const status = err.response?.status ?? err.status
+  const reason = reasonOf(err)
+  if (reason === 'invalid_grant' || reason === 'unauthorized_client' || reason === 'invalid_client') {
+    return new AuthFailed(`Google access was revoked or has expired (${reason}); reconnect the account`)
+  }
+  if (status === 401) return new AuthFailed('Google refused the access token; reconnect the account')
+  if (status === 403 && (reason === 'rateLimitExceeded' || reason === 'userRateLimitExceeded' || reason === 'quotaExceeded')) return new Transient(`Google rate limit (${reason}) on ${what}`, retryAfterMs(err))
+  if (status === 403 && reason === 'insufficientPermissions') return new AuthFailed('Google did not grant access to calendars and tasks; reconnect and allow both')
+  if (status === 410 && what.startsWith('list')) return new CursorExpired('sync token expired')
+  if (status === 412) return new RemoteConflict(`${what}: changed meanwhile`)
+  if (status === 429 || (status !== undefined && status >= 500)) return new Transient(`Google answered ${status} to ${what}`, retryAfterMs(err))
+  if (status === undefined) return new Transient(`no answer from Google to ${what}: ${err.code ?? err.message}`)
+  return new Error(`Google answered ${status}${reason === '' ? '' : ` (${reason})`} to ${what}: ${err.message}`)
+}
+
+export async function call<T> (what: string, fn: () => Promise<{ data: T }>): Promise<T> {
+  try {
+    return (await fn()).data
+  } catch (e) {
+    throw classify(e, what)
+  }
+}
+
+export function statusOf (e: unknown): number | undefined {
+  const err = e as GoogleFailure
+  return err.response?.status ?? err.status
+}
+
+/** A read that may find the item gone (404, or 410 for deleted): null then. */
+export async function unlessGone<T> (what: string, fn: () => Promise<T>): Promise<T | null> {
+  try {
+    return await fn()
+  } catch (e) {
+    const s = statusOf(e)
+    if (s === 404 || s === 410) return null
+    throw classify(e, what)
+  }
+}

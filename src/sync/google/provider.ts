@@ -1,0 +1,108 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto'
+import type { OAuth2Client } from 'google-auth-library'
+import type { SecretBox } from '../../auth/secrets.ts'
+import type { Db } from '../../db/connect.ts'
+import { optionsOf } from '../options.ts'
+import { AuthFailed, type Provider, type ProviderContext, type ProviderSession, type RemoteCollection } from '../provider.ts'
+import type { Connection } from '../tables.ts'
+import { calendarClient, call, classify, delegatedClient, googleEndpoints, oauthClient, tasksClient, type GoogleEndpoints } from './client.ts'
+import { googleEvents } from './events.ts'
+import { loadGoogleIntegration, type GoogleDefaults, type GoogleIntegration } from './integration.ts'
+import { googleTasks } from './tasks.ts'
+import { callbackUrl } from './consent.ts'
+
+export type GoogleProviderDeps = { db: Db; secrets: SecretBox; publicUrl: string; endpoints: GoogleEndpoints; defaults: GoogleDefaults }
+
+/** Channels live a week at most; ask for a day and renew when less than six hours are left. */
+const CHANNEL_TTL_MS = 24 * 3_600_000
+export const CHANNEL_RENEW_MS = 6 * 3_600_000
+
+export function googleProvider (deps: GoogleProviderDeps): Provider {
+  const ep = deps.endpoints
+
+  async function integrationFor (conn: Connection): Promise<GoogleIntegration> {
+    const user = await deps.db.selectFrom('users').select('org_id').where('id', '=', conn.user_id).executeTakeFirstOrThrow()
+    const integration = await loadGoogleIntegration(deps.db, deps.secrets, user.org_id, deps.defaults)
+    if (integration === null || !integration.enabled) throw new AuthFailed('the Google integration is switched off for this organisation; ask an admin')
+    return integration
+  }
+
+  async function authFor (conn: Connection, ctx: ProviderContext): Promise<OAuth2Client> {
+    const integration = await integrationFor(conn)
+    if (conn.auth_kind === 'delegation') {
+      if (integration.serviceAccount === null) throw new AuthFailed('the Workspace service account was removed by an admin')
+      return delegatedClient(ep, integration.serviceAccount, conn.account)
+    }
+    if (ctx.credentials === null) throw new AuthFailed('no Google authorisation stored; reconnect the account')
+    const client = oauthClient(ep, { clientId: integration.clientId, clientSecret: integration.clientSecret, redirectUri: callbackUrl(deps.publicUrl) })
+    client.setCredentials({ refresh_token: ctx.credentials })
+    client.on('tokens', t => {
+      // Google may hand out a new refresh token; the old one then stops working
+      if (t.refresh_token != null && t.refresh_token !== ctx.credentials) void ctx.saveCredentials(t.refresh_token)
+    })
+    return client
+  }
+
+  return {
+    name: 'google',
+
+    async open (conn, ctx): Promise<ProviderSession> {
+      const auth = await authFor(conn, ctx)
+      const o = optionsOf(conn.options)
+      const calendar = calendarClient(ep, auth)
+      const collections: RemoteCollection[] = []
+      if (o.appointments) collections.push(googleEvents(calendar, o.calendarId))
+      if (o.tasks) collections.push(googleTasks(tasksClient(ep, auth), o.taskListId))
+      return {
+        collections,
+        async account () {
+          const primary = await call('read the primary calendar', () => calendar.calendars.get({ calendarId: 'primary' }))
+          return String(primary.id)
+        }
+      }
+    },
+
+    async choices (conn, ctx) {
+      const auth = await authFor(conn, ctx)
+      const calendars = await call('list calendars', () => calendarClient(ep, auth).calendarList.list({ minAccessRole: 'writer' }))
+      const lists = await call('list task lists', () => tasksClient(ep, auth).tasklists.list({ maxResults: 100 }))
+      return {
+        calendars: (calendars.items ?? []).map(c => ({ id: c.primary === true ? 'primary' : String(c.id), name: c.summaryOverride ?? c.summary ?? String(c.id) })),
+        taskLists: (lists.items ?? []).map(l => ({ id: String(l.id), name: l.title ?? String(l.id) }))
+      }
+    },
+
+    async watch (conn, ctx, previous) {
+      const integration = await integrationFor(conn)
+      const o = optionsOf(conn.options)
+      if (integration.pushAddress === null || !o.appointments) return null
+      const expiration = Number(previous?.expiration ?? 0)
+      if (previous !== null && previous.address === integration.pushAddress && expiration - Date.now() > CHANNEL_RENEW_MS) return previous
+      const calendar = calendarClient(ep, await authFor(conn, ctx))
+      const token = randomBytes(24).toString('base64url')
+      const address = `${integration.pushAddress.replace(/\/+$/, '')}/sync/google/push`
+      const channel = await call('watch events', () => calendar.events.watch({
+        calendarId: o.calendarId,
+        requestBody: { id: randomUUID(), type: 'web_hook', address, token, expiration: String(Date.now() + CHANNEL_TTL_MS) }
+      }))
+      if (previous !== null) await this.unwatch?.(conn, ctx, previous).catch(() => {})
+      return {
+        id: channel.id,
+        resourceId: channel.resourceId,
+        expiration: Number(channel.expiration ?? Date.now() + CHANNEL_TTL_MS),
+        address: integration.pushAddress,
+        tokenSha256: createHash('sha256').update(token).digest('hex')
+      }
+    },
+
+    async unwatch (conn, ctx, channel) {
+      const calendar = calendarClient(ep, await authFor(conn, ctx))
+      try {
+        await calendar.channels.stop({ requestBody: { id: String(channel.id), resourceId: String(channel.resourceId) } })
+      } catch (e) {
+        const err = classify(e, 'stop channel')
+        if (!/ 404 /.test(err.message)) throw err
+      }
+    }
+  }
+}

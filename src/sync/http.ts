@@ -1,0 +1,31 @@
+import { createHash, timingSafeEqual } from 'node:crypto'
+import type { FastifyInstance } from 'fastify'
+import type { Kalends } from '../app.ts'
+import { syncDb } from './tables.ts'
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex')
+
+/**
+ * Google's push notifications: no payload, only "something changed in the
+ * calendar behind channel X". The channel's token (stored hashed) proves the
+ * notification comes from the channel we made; the answer is a sync run soon.
+ * Unknown or forged channels get 404 and change nothing.
+ */
+export default async function syncHttp (app: FastifyInstance, opts: { k: Kalends }): Promise<void> {
+  const { k } = opts
+  app.post('/sync/google/push', { schema: { hide: true } }, async (request, reply) => {
+    const channelId = String(request.headers['x-goog-channel-id'] ?? '')
+    const token = String(request.headers['x-goog-channel-token'] ?? '')
+    const state = String(request.headers['x-goog-resource-state'] ?? '')
+    if (channelId === '' || channelId.length > 200) return reply.code(400).send()
+    const conn = await syncDb(k.db).selectFrom('sync_connections').select(['id', 'channel'])
+      .where(eb => eb(eb.ref('channel', '->>').key('id' as never), '=', channelId)).executeTakeFirst()
+    const expected = (conn?.channel as { tokenSha256?: string } | null | undefined)?.tokenSha256
+    const given = Buffer.from(sha256(token), 'hex')
+    if (conn === undefined || expected === undefined || expected.length !== 64 || !timingSafeEqual(given, Buffer.from(expected, 'hex'))) {
+      return reply.code(404).send()
+    }
+    if (state !== 'sync') await k.sync.jobs.request(conn.id)
+    return reply.code(204).send()
+  })
+}

@@ -1,0 +1,138 @@
+import { PgBoss } from 'pg-boss'
+import type { DbHandle } from '../db/connect.ts'
+import { syncConnection, type EngineDeps } from './engine.ts'
+import { syncDb } from './tables.ts'
+
+const QUEUE = 'kalends-sync'
+
+export type SyncJobsOptions = {
+  /** sync runs this process works on at once; 0 = only enqueue (another process works) */
+  concurrency: number
+  /** how often this process looks at the journal and the reconciliation schedule */
+  tickMs?: number
+}
+
+/**
+ * Sync work goes through pg-boss, so every app and worker process, on any
+ * machine, coordinates through PostgreSQL alone. The queue's "stately" policy
+ * keyed by connection allows one queued and one active job per connection:
+ * two processes never sync the same connection at once, and a burst of
+ * triggers collapses into one more run. Retries back off exponentially with
+ * jitter; a worker that dies stops its heartbeat and the job is retried.
+ */
+export class SyncJobs {
+  readonly #handle: DbHandle
+  readonly #deps: EngineDeps
+  readonly #opts: SyncJobsOptions
+  #boss: PgBoss | null = null
+  #starting: Promise<PgBoss> | null = null
+  #timer: NodeJS.Timeout | null = null
+  #seenSeq = -1
+  #ticking = false
+
+  constructor (handle: DbHandle, deps: EngineDeps, opts: SyncJobsOptions) {
+    this.#handle = handle
+    this.#deps = deps
+    this.#opts = opts
+  }
+
+  /** Starts the queue (creating its tables on first use) and, with concurrency > 0, the workers. */
+  async start (): Promise<PgBoss> {
+    this.#starting ??= this.#start()
+    return this.#starting
+  }
+
+  async #start (): Promise<PgBoss> {
+    const boss = new PgBoss({
+      db: this.#handle,
+      schema: 'pgboss',
+      ...(this.#handle.kind === 'pglite' ? { backend: 'pglite' as const } : {}),
+      superviseIntervalSeconds: 5,
+      monitorIntervalSeconds: 10
+    })
+    boss.on('error', err => this.#deps.log?.('sync: job queue error', { err: err.message }))
+    await boss.start()
+    await boss.createQueue(QUEUE, {
+      policy: 'stately',
+      retryLimit: 10,
+      retryDelay: 5,
+      retryBackoff: true,
+      retryDelayMax: 900,
+      heartbeatSeconds: 10,
+      expireInSeconds: 3600
+    }).catch(async err => {
+      if (!/already exists/i.test((err as Error).message)) throw err
+    })
+    this.#boss = boss
+    if (this.#opts.concurrency > 0) {
+      await boss.work<{ connectionId: number }>(QUEUE, { localConcurrency: this.#opts.concurrency, pollingIntervalSeconds: 0.5, batchSize: 1 }, async jobs => {
+        for (const job of jobs) {
+          const result = await syncConnection(this.#deps, job.data.connectionId)
+          this.#deps.log?.('sync: run finished', { connection: job.data.connectionId, ...result })
+          if (result.rerun) await this.request(job.data.connectionId)
+        }
+      })
+      this.#timer = setInterval(() => { void this.tick() }, this.#opts.tickMs ?? 1000)
+      this.#timer.unref()
+    }
+    return boss
+  }
+
+  /** Asks for a run of the connection soon; a run already waiting absorbs the request. */
+  async request (connectionId: number): Promise<void> {
+    const boss = await this.start()
+    await boss.send(QUEUE, { connectionId }, { singletonKey: String(connectionId) })
+  }
+
+  /**
+   * What makes runs happen without a push: journal changes touching a
+   * connection's user, and the reconciliation poll when a connection has not
+   * run for its interval. Every process may do this; the queue dedupes.
+   */
+  async tick (): Promise<void> {
+    if (this.#ticking) return
+    this.#ticking = true
+    try {
+      const db = this.#handle.db
+      const sdb = syncDb(db)
+      const head = Number((await db.selectFrom('changes').select(eb => eb.fn.max('seq').as('seq')).executeTakeFirst())?.seq ?? 0)
+      const due = new Set<number>()
+      if (this.#seenSeq >= 0 && head > this.#seenSeq) {
+        const since = this.#seenSeq
+        const touched = await sdb.selectFrom('sync_connections').select('sync_connections.id')
+          .where('auth_failed_at', 'is', null)
+          .where(eb => eb.or([
+            eb('user_id', 'in', eb.selectFrom('changes').innerJoin('appointments', 'appointments.id', 'changes.entity_id').select('appointments.owner_id').where('changes.seq', '>', since).where('changes.entity', '=', 'appointment')),
+            eb('user_id', 'in', eb.selectFrom('changes').innerJoin('appointment_participants', 'appointment_participants.appointment_id', 'changes.entity_id').select('appointment_participants.user_id').where('changes.seq', '>', since).where('changes.entity', '=', 'appointment')),
+            eb('user_id', 'in', eb.selectFrom('changes').innerJoin('tasks', 'tasks.id', 'changes.entity_id').select('tasks.assignee_id').where('changes.seq', '>', since).where('changes.entity', '=', 'task')),
+            // deleted, left or reassigned: the connections that hold a link to it
+            eb('sync_connections.id', 'in', eb.selectFrom('changes').innerJoin('sync_links', join => join.onRef('sync_links.item_id', '=', 'changes.entity_id').onRef('sync_links.item_kind', '=', 'changes.entity')).select('sync_links.connection_id').where('changes.seq', '>', since))
+          ]))
+          .execute()
+        for (const c of touched) due.add(c.id)
+      }
+      this.#seenSeq = head
+      const all = await sdb.selectFrom('sync_connections').select(['id', 'options', 'last_success_at', 'state_at', 'created_at', 'state'])
+        .where('auth_failed_at', 'is', null).execute()
+      const now = Date.now()
+      for (const c of all) {
+        const every = Number((c.options as { pollMinutes?: number }).pollMinutes ?? 5) * 60_000
+        const last = Math.max(c.last_success_at?.getTime() ?? 0, c.state === 'error' ? c.state_at.getTime() : 0)
+        if (c.state === 'pending' || now - last >= every) due.add(c.id)
+      }
+      for (const id of due) await this.request(id)
+    } catch (err) {
+      this.#deps.log?.('sync: scheduling failed', { err: (err as Error).message })
+    } finally {
+      this.#ticking = false
+    }
+  }
+
+  async stop (): Promise<void> {
+    if (this.#timer !== null) clearInterval(this.#timer)
+    this.#timer = null
+    if (this.#starting === null) return
+    const boss = await this.#starting.catch(() => null)
+    await boss?.stop({ graceful: true, timeout: 20_000 })
+  }
+}

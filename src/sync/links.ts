@@ -1,0 +1,61 @@
+import type { ItemKind } from '../db/schema.ts'
+import type { Db } from '../db/connect.ts'
+import type { Window } from './provider.ts'
+import { syncDb, type Link, type LogAction } from './tables.ts'
+
+export async function linkByItem (db: Db, connectionId: number, kind: ItemKind, itemId: number): Promise<Link | undefined> {
+  return syncDb(db).selectFrom('sync_links').selectAll()
+    .where('connection_id', '=', connectionId).where('item_kind', '=', kind).where('item_id', '=', itemId).executeTakeFirst()
+}
+
+export async function linkByRemote (db: Db, connectionId: number, kind: ItemKind, remoteId: string): Promise<Link | undefined> {
+  return syncDb(db).selectFrom('sync_links').selectAll()
+    .where('connection_id', '=', connectionId).where('item_kind', '=', kind).where('remote_id', '=', remoteId).executeTakeFirst()
+}
+
+export type LinkValues = Pick<Link, 'remote_id' | 'remote_etag' | 'written_hash' | 'crm_hash'>
+
+export async function saveLink (db: Db, connectionId: number, kind: ItemKind, itemId: number, v: LinkValues): Promise<void> {
+  await syncDb(db).insertInto('sync_links')
+    .values({ connection_id: connectionId, item_kind: kind, item_id: itemId, ...v, updated_at: new Date() })
+    .onConflict(oc => oc.columns(['connection_id', 'item_kind', 'item_id']).doUpdateSet({ ...v, updated_at: new Date() }))
+    .execute()
+}
+
+export async function dropLink (db: Db, connectionId: number, kind: ItemKind, itemId: number): Promise<void> {
+  await syncDb(db).deleteFrom('sync_links')
+    .where('connection_id', '=', connectionId).where('item_kind', '=', kind).where('item_id', '=', itemId).execute()
+}
+
+/** Linked items of a kind; with a window, only appointments that touch it (tasks have no span). */
+export async function linkCount (db: Db, connectionId: number, kind: ItemKind, w?: Window): Promise<number> {
+  let q = syncDb(db).selectFrom('sync_links').where('connection_id', '=', connectionId).where('item_kind', '=', kind)
+    .where('remote_id', 'is not', null)
+  if (w !== undefined && kind === 'appointment' && (w.from !== null || w.to !== null)) {
+    q = q.where('item_id', 'in', eb => {
+      let a = eb.selectFrom('appointments').select('id')
+      if (w.from !== null) a = a.where(x => x.or([x('span_end', 'is', null), x('span_end', '>=', w.from as Date)]))
+      if (w.to !== null) a = a.where('span_start', '<=', w.to)
+      return a
+    })
+  }
+  const row = await q.select(eb => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()
+  return Number(row.n)
+}
+
+export type LogEntry = {
+  direction: 'in' | 'out' | 'none'
+  action: LogAction
+  kind?: ItemKind
+  itemId?: number | null
+  remoteId?: string | null
+  message: string
+}
+
+/** One line of the connection's log: what was created, changed, deleted or reverted, and why. */
+export async function logSync (db: Db, connectionId: number, e: LogEntry): Promise<void> {
+  await syncDb(db).insertInto('sync_log').values({
+    connection_id: connectionId, at: new Date(), direction: e.direction, action: e.action,
+    item_kind: e.kind ?? null, item_id: e.itemId ?? null, remote_id: e.remoteId ?? null, message: e.message.slice(0, 2000)
+  }).execute()
+}

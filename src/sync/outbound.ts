@@ -1,0 +1,121 @@
+import { transact } from '../db/connect.ts'
+import type { ItemKind } from '../db/schema.ts'
+import { crmItem, involvedItem } from './crm-side.ts'
+import { hashOf } from './items.ts'
+import { dropLink, linkByItem, logSync, saveLink } from './links.ts'
+import { RemoteConflict, type RemoteCollection, type Window } from './provider.ts'
+import type { RunContext } from './run-context.ts'
+
+export type Candidate = { kind: ItemKind; id: number }
+
+/**
+ * Brings one CRM item's remote copy in line: created, updated, or removed when
+ * the user no longer takes part in it (deleted, left, reassigned). Skipped
+ * when the CRM side hashes the same as when it was last synced.
+ */
+export async function applyOutbound (rc: RunContext, coll: RemoteCollection, c: Candidate): Promise<void> {
+  const { db, conn, user } = rc
+  const row = await involvedItem(db, user, c.kind, c.id)
+  const link = await linkByItem(db, conn.id, c.kind, c.id)
+  if (row === null) {
+    if (link === undefined) return
+    if (link.remote_id !== null) await coll.remove(link.remote_id, link.remote_etag)
+    await transact(db, async tx => {
+      await dropLink(tx, conn.id, c.kind, c.id)
+      await logSync(tx, conn.id, { direction: 'out', action: 'deleted', kind: c.kind, itemId: c.id, remoteId: link.remote_id, message: `removed from the external calendar (deleted, left or reassigned in the CRM)` })
+    })
+    rc.counts.out++
+    return
+  }
+  const crm = await crmItem(db, user, c.kind, row, rc.options, rc.publicUrl)
+  if (link !== undefined && link.remote_id !== null && link.crm_hash === crm.hash) return
+  if (link === undefined || link.remote_id === null) {
+    // a pending link first: if the process dies mid-create, the retry knows to look before creating again
+    if (link === undefined) await saveLink(db, conn.id, c.kind, c.id, { remote_id: null, remote_etag: null, written_hash: null, crm_hash: null })
+    const created = await coll.create(crm.data, crm.ref, crm.extras, {
+      lookupUid: c.kind === 'appointment' && (await db.selectFrom('appointment_participants').select('user_id').where('appointment_id', '=', c.id).executeTakeFirst()) !== undefined,
+      mayExist: link !== undefined
+    })
+    await transact(db, async tx => {
+      await saveLink(tx, conn.id, c.kind, c.id, { remote_id: created.remoteId, remote_etag: created.etag, written_hash: created.data === null ? null : hashOf(created.data), crm_hash: crm.hash })
+      await logSync(tx, conn.id, { direction: 'out', action: 'created', kind: c.kind, itemId: c.id, remoteId: created.remoteId, message: `"${row.title}" created in the external calendar` })
+    })
+    rc.counts.out++
+    return
+  }
+  const remoteId = link.remote_id
+  let written
+  try {
+    written = await coll.update(remoteId, link.remote_etag, crm.data, crm.ref, crm.extras)
+  } catch (err) {
+    if (!(err instanceof RemoteConflict)) throw err
+    const remote = await coll.get(remoteId)
+    if (remote === null || remote.deleted) {
+      // deleted outside while changed in the CRM: the deletion is applied by the next inbound pass
+      await saveLink(db, conn.id, c.kind, c.id, { ...link, remote_etag: null })
+      rc.rerun = true
+      return
+    }
+    if (remote.data !== null && hashOf(remote.data) !== link.written_hash && remote.updated !== null && remote.updated > crm.updatedAt) {
+      rc.rerun = true // the external edit is newer: inbound takes it next
+      return
+    }
+    written = await rc.retryConflict(etag => coll.update(remoteId, etag === undefined ? remote.etag : etag, crm.data, crm.ref, crm.extras), coll, remoteId)
+  }
+  await transact(db, async tx => {
+    await saveLink(tx, conn.id, c.kind, c.id, { remote_id: written.remoteId, remote_etag: written.etag, written_hash: written.data === null ? null : hashOf(written.data), crm_hash: crm.hash })
+    await logSync(tx, conn.id, { direction: 'out', action: 'updated', kind: c.kind, itemId: c.id, remoteId, message: `"${row.title}" updated in the external calendar` })
+  })
+  rc.counts.out++
+}
+
+/** Every item of the kind this user takes part in, within the first sync's window. */
+export async function initialCandidates (rc: RunContext, kind: ItemKind, w: Window): Promise<Candidate[]> {
+  const { db, user } = rc
+  if (kind === 'task') {
+    let q = db.selectFrom('tasks').select('id').where('assignee_id', '=', user.id)
+    if (w.from !== null) {
+      const from = w.from
+      q = q.where(eb => eb.or([eb('status', '!=', 'done'), eb('updated_at', '>=', from), eb('due_at', '>=', from)]))
+    }
+    if (w.to !== null) q = q.where(eb => eb.or([eb('due_at', 'is', null), eb('due_at', '<=', w.to as Date)]))
+    return (await q.orderBy('id').execute()).map(r => ({ kind, id: r.id }))
+  }
+  let q = db.selectFrom('appointments').select('id')
+    .where(eb => eb.or([
+      eb('owner_id', '=', user.id),
+      eb('id', 'in', eb.selectFrom('appointment_participants').select('appointment_id').where('user_id', '=', user.id))
+    ]))
+  if (w.from !== null) q = q.where(eb => eb.or([eb('span_end', 'is', null), eb('span_end', '>=', w.from as Date)]))
+  if (w.to !== null) q = q.where('span_start', '<=', w.to)
+  return (await q.orderBy('id').execute()).map(r => ({ kind, id: r.id }))
+}
+
+/**
+ * Items changed in the journal after `seq` by anyone but this connection. The
+ * cursor stops before a gap younger than a minute: a transaction that took a
+ * lower sequence number may still commit. Re-reading is harmless (hashes).
+ */
+export async function journalCandidates (rc: RunContext, seq: number, limit = 2000): Promise<{ candidates: Candidate[]; nextSeq: number; more: boolean }> {
+  const rows = await rc.db.selectFrom('changes').select(['seq', 'entity', 'entity_id', 'origin', 'at'])
+    .where('org_id', '=', rc.user.org_id).where('seq', '>', seq).where('entity', 'in', ['appointment', 'task'])
+    .orderBy('seq').limit(limit).execute()
+  const seen = new Set<string>()
+  const candidates: Candidate[] = []
+  let nextSeq = seq
+  let gap = false
+  const youngest = Date.now() - 60_000
+  for (const r of rows) {
+    if (!gap && r.seq !== nextSeq + 1 && r.at.getTime() > youngest) {
+      const missing = await rc.db.selectFrom('changes').select('seq').where('seq', '>', nextSeq).where('seq', '<', r.seq).limit(1).execute()
+      if (missing.length === 0) gap = true // other organisations' changes fill gaps too; none here means a transaction in flight
+    }
+    if (!gap) nextSeq = r.seq
+    if (r.origin === rc.actor.origin) continue
+    const key = `${r.entity}:${r.entity_id}`
+    if (seen.has(key)) continue
+    seen.add(key)
+    candidates.push({ kind: r.entity as ItemKind, id: r.entity_id })
+  }
+  return { candidates, nextSeq, more: rows.length === limit }
+}

@@ -1,0 +1,97 @@
+import type { ItemKind } from '../db/schema.ts'
+import type { ItemData } from './items.ts'
+import type { Connection } from './tables.ts'
+
+/**
+ * What the sync engine needs from an external calendar system. Google is the
+ * first implementation; Exchange (EWS) and Microsoft Graph plug in here
+ * without changes to the engine.
+ */
+export type ItemRef = { kind: ItemKind; id: number; uid: string }
+
+export type RemoteItem = {
+  remoteId: string
+  etag: string | null
+  deleted: boolean
+  /** null when deleted */
+  data: ItemData | null
+  /** the CRM item this remote item says it copies (a hidden property), if any */
+  ref: { kind: ItemKind; id: number } | null
+  /** iCalendar UID, for matching copies made by others */
+  uid: string | null
+  /** e-mail addresses of the attendees, when the remote item is a meeting */
+  attendees: string[]
+  updated: Date | null
+}
+
+export type Window = { from: Date | null; to: Date | null }
+
+export type ChangePage = {
+  items: RemoteItem[]
+  /** cursor to store once these items are applied */
+  cursor: string
+  /** true when this was a full listing (no or expired cursor) */
+  full: boolean
+}
+
+export interface RemoteCollection {
+  readonly kind: ItemKind
+  /** Changes since the cursor, or everything in the window when the cursor is null. */
+  changes (cursor: string | null, window: Window): Promise<ChangePage>
+  get (remoteId: string): Promise<RemoteItem | null>
+  /** Idempotent: a retry after a crash finds the first attempt instead of creating a second. */
+  create (data: ItemData, ref: ItemRef, extras: string[], opts: CreateOptions): Promise<RemoteItem>
+  /** Throws RemoteConflict when the etag is stale or the remote item is gone. */
+  update (remoteId: string, etag: string | null, data: ItemData, ref: ItemRef, extras: string[]): Promise<RemoteItem>
+  /** Gone already is fine. */
+  remove (remoteId: string, etag: string | null): Promise<void>
+}
+
+export type CreateOptions = {
+  /** look for a copy of the same UID first (meetings others may have invited this account to) */
+  lookupUid: boolean
+  /** an earlier attempt may have created it before the process died */
+  mayExist: boolean
+}
+
+export interface ProviderSession {
+  collections: RemoteCollection[]
+  /** The account the credentials belong to (e-mail), checked on reconnect. */
+  account (): Promise<string>
+}
+
+export type ProviderContext = {
+  /** credentials opened from the connection's sealed secret */
+  credentials: string | null
+  /** stores new credentials (a refreshed token) sealed */
+  saveCredentials (plain: string): Promise<void>
+}
+
+export type Choice = { id: string; name: string }
+
+export interface Provider {
+  readonly name: Connection['provider']
+  open (conn: Connection, ctx: ProviderContext): Promise<ProviderSession>
+  /** The external calendars and task lists the user can pick from. */
+  choices? (conn: Connection, ctx: ProviderContext): Promise<{ calendars: Choice[]; taskLists: Choice[] }>
+  /** Asks the provider to notify us of changes; returns what to store in connection.channel. */
+  watch? (conn: Connection, ctx: ProviderContext, previous: Record<string, unknown> | null): Promise<Record<string, unknown> | null>
+  unwatch? (conn: Connection, ctx: ProviderContext, channel: Record<string, unknown>): Promise<void>
+}
+
+/** The credentials were refused: the connection turns red until the user reconnects. */
+export class AuthFailed extends Error {}
+/** A stale etag on update (HTTP 412). */
+export class RemoteConflict extends Error {}
+/** The incremental cursor is no longer valid: list everything again. */
+export class CursorExpired extends Error {}
+/** Worth retrying later (rate limits, 5xx, network). */
+export class Transient extends Error {
+  readonly retryAfterMs: number | undefined
+  constructor (message: string, retryAfterMs?: number) {
+    super(message)
+    this.retryAfterMs = retryAfterMs
+  }
+}
+/** The engine stopped the sync on purpose (mass-delete guard, wrong account). */
+export class SyncStopped extends Error {}

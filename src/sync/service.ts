@@ -1,0 +1,36 @@
+import type { SecretBox } from '../auth/secrets.ts'
+import type { Config } from '../config.ts'
+import type { DbHandle } from '../db/connect.ts'
+import type { EngineDeps } from './engine.ts'
+import type { ConsentDeps } from './google/consent.ts'
+import { googleEndpoints } from './google/client.ts'
+import { googleProvider } from './google/provider.ts'
+import { SyncJobs } from './jobs.ts'
+import type { Provider } from './provider.ts'
+
+/** The sync side of a process: providers, the engine's dependencies, the job queue. */
+export type Sync = {
+  engine: EngineDeps
+  google: ConsentDeps
+  providers: Map<string, Provider>
+  jobs: SyncJobs
+}
+
+export function createSync (config: Config, handle: DbHandle, secrets: SecretBox, log?: EngineDeps['log']): Sync {
+  // read at call time: a test server learns its address only once it listens
+  const base = {
+    db: handle.db,
+    secrets,
+    endpoints: googleEndpoints(config.google.baseUrl),
+    defaults: config.google,
+    get publicUrl () { return config.publicUrl }
+  }
+  const providers = new Map<string, Provider>([['google', googleProvider(base)]])
+  const engine: EngineDeps = { ...base, get publicUrl () { return config.publicUrl }, providers, log }
+  return {
+    engine,
+    google: base,
+    providers,
+    jobs: new SyncJobs(handle, engine, { concurrency: config.syncWorkers })
+  }
+}
