@@ -2,6 +2,7 @@ import type { Db } from '../db/connect.ts'
 import type { User } from '../db/schema.ts'
 import { notFound } from '../domain/errors.ts'
 import { dateOnly } from '../domain/values.ts'
+import { providerContext, type EngineDeps } from './engine.ts'
 import { logSync } from './links.ts'
 import { optionsOf, parseOptions, type SyncOptions } from './options.ts'
 import { syncDb, type Connection, type Provider } from './tables.ts'
@@ -106,10 +107,20 @@ export async function syncSince (db: Db, user: User, id: number, date: unknown):
   await logSync(db, id, { direction: 'none', action: 'info', message: `${user.name} asked to sync everything since ${since}` })
 }
 
-/** Disconnect: the connection and its links go; nothing is deleted on either side. */
-export async function removeConnection (db: Db, user: User, id: number): Promise<Connection> {
-  const conn = await connectionOf(db, user, id)
-  await syncDb(db).deleteFrom('sync_connections').where('id', '=', id).execute()
+/**
+ * Disconnect: the push channel is stopped, the connection and its links go;
+ * nothing is deleted on either side. Connecting again matches the same items
+ * by their hidden CRM ids instead of copying them twice.
+ */
+export async function disconnect (engine: EngineDeps, user: User, id: number): Promise<Connection> {
+  const conn = await connectionOf(engine.db, user, id)
+  const provider = engine.providers.get(conn.provider)
+  if (conn.channel !== null && provider?.unwatch !== undefined) {
+    await provider.unwatch(conn, providerContext(engine, conn), conn.channel).catch(err => {
+      engine.log?.('sync: could not stop the push channel (it expires by itself)', { connection: id, err: (err as Error).message })
+    })
+  }
+  await syncDb(engine.db).deleteFrom('sync_connections').where('id', '=', id).execute()
   return conn
 }
 
