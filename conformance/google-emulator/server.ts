@@ -12,7 +12,7 @@ import type { CallCounts, Control } from './control.ts';
 import { controlRoutes, createControl } from './control.ts';
 import { errors, GoogleApiError } from './errors.ts';
 import { Faults } from './faults.ts';
-import type { Req, Route } from './http.ts';
+import type { Reply, Req, Route } from './http.ts';
 import { errorReply, matchRoute, readBody, send } from './http.ts';
 import { OAuth } from './oauth.ts';
 import { Store } from './store.ts';
@@ -23,7 +23,15 @@ export type GoogleEmulator = Control & {
   close(): Promise<void>;
 };
 
-export type GoogleEmulatorOptions = { port?: number; host?: string; log?: (line: string) => void };
+export type ApiResponse = { method: string; template: string; path: string; status: number; body: unknown };
+
+export type GoogleEmulatorOptions = {
+  port?: number;
+  host?: string;
+  log?: (line: string) => void;
+  /** Sees every answer of a Calendar/Tasks route (the schema check in tests uses it). */
+  onResponse?: (r: ApiResponse) => void;
+};
 
 export async function startGoogleEmulator(opts: GoogleEmulatorOptions = {}): Promise<GoogleEmulator> {
   let url = '';
@@ -57,7 +65,15 @@ export async function startGoogleEmulator(opts: GoogleEmulatorOptions = {}): Pro
     if (found === undefined) return send(res, errorReply(errors.notFound()));
     if (found === 'wrong-method') return send(res, errorReply(new GoogleApiError(405, { domain: 'global', reason: 'httpMethodNotAllowed', message: `HTTP method ${method} is not supported by this URL` })));
     const req: Req = { method, path, query: parsed.searchParams, headers: raw.headers, params: found.params, rawBody, raw, res };
-    send(res, await found.route.handler(req));
+    let reply: Reply;
+    try {
+      reply = await found.route.handler(req);
+    } catch (e) {
+      if (!(e instanceof GoogleApiError)) throw e;
+      reply = errorReply(e);
+    }
+    if (isApi && reply.body !== undefined) opts.onResponse?.({ method, template: found.route.template, path, status: reply.status, body: reply.body });
+    send(res, reply);
   }
 
   const server = createServer((raw, res) => {

@@ -5,8 +5,7 @@ import t from 'tap';
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { JWT } from 'google-auth-library';
 import { google } from 'googleapis';
-import { failure } from './test-helpers.ts';
-import { startGoogleEmulator } from './server.ts';
+import { failure, startCheckedEmulator } from './test-helpers.ts';
 import type { GoogleEmulator } from './server.ts';
 
 const SA = 'kalends-sync@project.iam.gserviceaccount.com';
@@ -41,7 +40,7 @@ async function tokenRequest(g: GoogleEmulator, jwt: string): Promise<{ status: n
 }
 
 t.test('service account impersonates a user of its domain', async (t) => {
-  const g = await startGoogleEmulator();
+  const g = await startCheckedEmulator();
   t.teardown(() => g.close());
   const keys = keyPair();
   g.registerServiceAccount({ clientEmail: SA, publicKeyPem: keys.publicPem, domain: 'example.com' });

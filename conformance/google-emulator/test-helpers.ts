@@ -4,8 +4,37 @@
 import { OAuth2Client } from 'google-auth-library';
 import { google } from 'googleapis';
 import type { calendar_v3, tasks_v1 } from 'googleapis';
+import { responseSchema, SchemaSet } from './schema-check.ts';
 import { startGoogleEmulator } from './server.ts';
 import type { GoogleEmulator } from './server.ts';
+
+const schemas = SchemaSet.google();
+
+/**
+ * An emulator whose every Calendar/Tasks answer is checked against the
+ * discovery schemas; close() throws when any answer broke them.
+ */
+export async function startCheckedEmulator(): Promise<GoogleEmulator & { checkedResponses(): number }> {
+  const problems: string[] = [];
+  let checked = 0;
+  const g = await startGoogleEmulator({
+    onResponse: ({ method, template, status, body }) => {
+      const schema = responseSchema(method, template, status);
+      if (!schema) return void problems.push(`${method} ${template}: no schema known for this answer`);
+      checked++;
+      for (const p of schemas.check(body, schema)) problems.push(`${method} ${template} → ${p}`);
+    },
+  });
+  const close = g.close;
+  return Object.assign(g, {
+    checkedResponses: () => checked,
+    async close() {
+      await close();
+      const distinct = [...new Set(problems.map((p) => p.replace(/\[\d+\]/g, '[]')))];
+      if (distinct.length) throw new Error(`answers that break the discovery schemas:\n${distinct.join('\n')}`);
+    },
+  });
+}
 
 export const CLIENT_ID = 'kalends-test.apps.googleusercontent.com';
 export const CLIENT_SECRET = 'test-secret';
@@ -36,7 +65,7 @@ export async function authorizeCode(g: GoogleEmulator, client: OAuth2Client, ema
 }
 
 export type Setup = {
-  g: GoogleEmulator;
+  g: Awaited<ReturnType<typeof startCheckedEmulator>>;
   auth: OAuth2Client;
   calendar: calendar_v3.Calendar;
   tasks: tasks_v1.Tasks;
@@ -45,7 +74,7 @@ export type Setup = {
 
 /** An emulator with `email` signed in through the code flow; clients retry nothing unless asked. */
 export async function setup(email = 'alice@example.com', opts: { timeZone?: string; scopes?: string[] } = {}): Promise<Setup> {
-  const g = await startGoogleEmulator();
+  const g = await startCheckedEmulator();
   g.registerClient(CLIENT_ID, CLIENT_SECRET);
   g.addAccount(email, { timeZone: opts.timeZone });
   const auth = oauthClient(g);
