@@ -97,7 +97,12 @@ export class SyncJobs {
       const sdb = syncDb(db)
       const head = Number((await db.selectFrom('changes').select(eb => eb.fn.max('seq').as('seq')).executeTakeFirst())?.seq ?? 0)
       const due = new Set<number>()
-      if (this.#seenSeq >= 0 && head > this.#seenSeq) {
+      if (this.#seenSeq < 0) {
+        // from where the laggiest connection stopped: changes made while no worker ran count too
+        const low = await sdb.selectFrom('sync_connections').select(eb => eb.fn.min('journal_seq').as('seq')).executeTakeFirst()
+        this.#seenSeq = low?.seq == null ? head : Number(low.seq)
+      }
+      if (head > this.#seenSeq) {
         const since = this.#seenSeq
         const touched = await sdb.selectFrom('sync_connections').select('sync_connections.id')
           .where('auth_failed_at', 'is', null)

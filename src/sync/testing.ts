@@ -44,6 +44,7 @@ export async function startSyncWorld (opts: { users?: string[]; env?: Record<str
     env: { KALENDS_GOOGLE_BASE_URL: g.url, KALENDS_GOOGLE_CLIENT_ID: CLIENT_ID, KALENDS_GOOGLE_CLIENT_SECRET: CLIENT_SECRET, ...opts.env }
   })
   s.k.config.publicUrl = s.url
+  if (process.env.KALENDS_SYNC_DEBUG === '1') s.k.sync.engine.log = (msg, fields) => process.stderr.write(`${msg} ${JSON.stringify(fields ?? {})}\n`)
   const email = (login: string) => `${login}@example.com`
   for (const login of Object.keys(s.users)) {
     await s.k.db.updateTable('users').set({ email: email(login) }).where('id', '=', s.users[login]!.id).execute()
