@@ -11,15 +11,25 @@ import type { Web } from './plugin.ts'
 import { reasonOf } from './items.ts'
 import { destroySessionsOf } from './sessions.ts'
 
-/** Admin: users (create, disable, reset password), organisation settings, and what integrations are coming. */
+/** Admin: users (create, disable, reset password) and organisation settings; integrations are in integrations.ts. */
 const ZONES = Intl.supportedValuesOf('timeZone')
+
+/** The admin pages' tabs. */
+export const adminTabs = (current: string) => html`<nav class="toolbar" aria-label="${t('admin.title')}">${[
+  ['/admin/users', t('admin.users')], ['/admin/organisation', t('admin.org')], ['/admin/integrations', t('admin.integrations')]
+].map(([href, label]) => html`<a class="button${href === current ? '' : ' secondary'}" href="${href!}"${href === current ? html` aria-current="page"` : ''}>${label!}</a>`)}</nav>`
+
+/** Administrators only; anyone else is refused (403). */
+export function requireAdminSession (web: Web, request: FastifyRequest) {
+  const s = web.session(request)
+  requireAdmin(s.user)
+  return s
+}
 
 export function adminRoutes (app: FastifyInstance, web: Web): void {
   const { k } = web
-  const admin = (request: FastifyRequest) => { const s = web.session(request); requireAdmin(s.user); return s }
-  const tabs = (current: string) => html`<nav class="toolbar" aria-label="${t('admin.title')}">${[
-    ['/admin/users', t('admin.users')], ['/admin/organisation', t('admin.org')], ['/admin/integrations', t('admin.integrations')]
-  ].map(([href, label]) => html`<a class="button${href === current ? '' : ' secondary'}" href="${href!}"${href === current ? html` aria-current="page"` : ''}>${label!}</a>`)}</nav>`
+  const admin = (request: FastifyRequest) => requireAdminSession(web, request)
+  const tabs = adminTabs
   const zoneSelect = (id: string, value: string) => html`<select id="${id}" name="timezone">${['UTC', ...ZONES].map(z => html`<option${z === value ? html` selected` : ''}>${z}</option>`)}</select>`
 
   async function users (request: FastifyRequest, reply: FastifyReply, extra: { notice?: string; error?: string; form?: Record<string, string> } = {}, status = 200) {
@@ -120,15 +130,5 @@ export function adminRoutes (app: FastifyInstance, web: Web): void {
       if (refusal(err)) return organisation(request, reply, { error: reasonOf(err) }, err.status)
       throw err
     }
-  })
-
-  app.get('/admin/integrations', async (request, reply) => {
-    admin(request)
-    const item = (title: string, text: string) => html`<section class="card"><h2>${title}</h2><p>${text}</p><p><strong>${t('admin.notAvailable')}</strong></p></section>`
-    return web.render(request, reply, {
-      title: t('admin.integrations'), current: '/admin/integrations',
-      body: html`${tabs('/admin/integrations')}<p>${t('admin.integrationsIntro')}</p>
-        ${item(t('admin.google'), t('admin.googleText'))}${item(t('admin.exchange'), t('admin.exchangeText'))}${item(t('admin.m365'), t('admin.m365Text'))}`
-    })
   })
 }

@@ -9,16 +9,19 @@ import { t } from './messages.ts'
 import { createSession, destroySession, findSession, newToken, sameToken, type Session } from './sessions.ts'
 import { adminRoutes } from './admin.ts'
 import { calendarRoutes } from './calendars.ts'
+import { connectionRoutes } from './connections.ts'
 import { deviceRoutes } from './devices.ts'
+import { integrationRoutes } from './integrations.ts'
 import { itemRoutes } from './items.ts'
 import { viewRoutes } from './views.ts'
 
 /**
  * The web pages at /: sign-in with a session cookie, then the user's
  * devices, calendars and feed links, week and month views, tasks, the
- * "without case" list, and the admin pages. Every change goes through the
- * same domain functions as the API and CalDAV (origin "web"); access.ts
- * decides what a user may see, and what they may not see answers 404.
+ * "without case" list, connections to outside calendars, and the admin
+ * pages. Every change goes through the same domain functions as the API
+ * and CalDAV (origin "web"); access.ts decides what a user may see, and
+ * what they may not see answers 404.
  *
  * Sessions: a random id in an HttpOnly, SameSite=Lax cookie (Secure, with
  * the __Host- prefix, when KALENDS_PUBLIC_URL is https), stored hashed; a new
@@ -190,5 +193,7 @@ export default async function webPlugin (app: FastifyInstance, opts: { k: Kalend
   calendarRoutes(app, web)
   viewRoutes(app, web)
   itemRoutes(app, web)
+  connectionRoutes(app, web)
   adminRoutes(app, web)
+  integrationRoutes(app, web)
 }

@@ -15,3 +15,9 @@ document.addEventListener('click', async event => {
   }
   if (status !== null) status.textContent = ok ? button.dataset.copied : button.dataset.failed
 })
+
+// Forms that undo something ask first: <form data-confirm="Question?">. Without scripts they simply post.
+document.addEventListener('submit', event => {
+  const form = event.target.closest('form[data-confirm]')
+  if (form !== null && !window.confirm(form.dataset.confirm)) event.preventDefault()
+})

@@ -1,0 +1,273 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { listItemTypes } from '../domain/cases.ts'
+import { DomainError, invalid } from '../domain/errors.ts'
+import { connectionLog, connectionOf, disconnect, listConnections, syncSince, updateOptions, type ConnectionView } from '../sync/connections.ts'
+import { providerContext } from '../sync/engine.ts'
+import { completeConsent, connectDelegated, consentUrl } from '../sync/google/consent.ts'
+import { loadGoogleIntegration } from '../sync/google/integration.ts'
+import { DESCRIPTION_FIELDS, type SyncOptions } from '../sync/options.ts'
+import type { Choice } from '../sync/provider.ts'
+import { html, raw, type Html } from './html.ts'
+import { csrfField, postButton, when } from './layout.ts'
+import { t, type MessageId } from './messages.ts'
+import { idParam } from './params.ts'
+import type { Web } from './plugin.ts'
+
+/**
+ * Connections: the user's two-way syncs with outside calendars (Google for
+ * now), each with its state in words (green when syncing, red with the
+ * reason), counts, "sync now", "sync since date", disconnect, reconnect,
+ * the options and the last lines of its log. Everything goes through
+ * src/sync (connections.ts, google/consent.ts); another user's connection
+ * answers 404.
+ *
+ * "Connect Google" is a link, not a form: the consent screen is on another
+ * site, and the CSP's form-action 'self' would stop a form's redirect there.
+ */
+type Form = Record<string, string>
+type Failure = { id: number | null; message: string; field?: string; form?: Form }
+
+const LOG_LINES = 50
+const NOTICES: Record<string, MessageId> = {
+  connected: 'conn.done.connected', reconnected: 'conn.done.reconnected', queued: 'conn.done.queued',
+  since: 'conn.done.since', saved: 'conn.done.saved', disconnected: 'conn.done.disconnected'
+}
+const FIELD_LABELS: Record<string, MessageId> = {
+  appointments: 'conn.what', calendarId: 'conn.calendar', taskListId: 'conn.taskList', appointmentTypeId: 'conn.appointmentType',
+  taskTypeId: 'conn.taskType', startDate: 'conn.startDate', daysBefore: 'conn.daysBefore', daysAfter: 'conn.daysAfter',
+  descriptionFields: 'conn.descriptionFields', pollMinutes: 'conn.pollMinutes', since: 'conn.since'
+}
+const USER_ERRORS = new Set(['invalid', 'rule', 'forbidden', 'conflict'])
+const isUserError = (err: unknown): err is DomainError => err instanceof DomainError && USER_ERRORS.has(err.kind)
+const reasonOf = (err: DomainError) => {
+  const label = err.field === undefined ? undefined : FIELD_LABELS[err.field]
+  return label === undefined ? err.message : t('error.field', { field: t(label), message: err.message })
+}
+
+/** What the options form posted, as updateOptions takes it. */
+function optionsInput (f: Form): Record<string, unknown> {
+  const input: Record<string, unknown> = {
+    appointments: f.appointments === '1',
+    tasks: f.tasks === '1',
+    descriptionFields: DESCRIPTION_FIELDS.filter(x => f[`desc-${x}`] === '1')
+  }
+  for (const key of ['calendarId', 'taskListId', 'appointmentTypeId', 'taskTypeId', 'pollMinutes']) if (f[key] !== undefined) input[key] = f[key]
+  if (f.window === 'date' && (f.startDate ?? '') === '') throw invalid('startDate', 'choose the date the first sync starts from')
+  input.startDate = f.window === 'date' ? f.startDate : null
+  input.daysBefore = f.window === 'days' ? f.daysBefore : null
+  input.daysAfter = f.window === 'days' ? f.daysAfter : null
+  return input
+}
+
+/** The options as the form shows them. */
+function formOf (o: SyncOptions): Form {
+  const f: Form = {
+    appointments: o.appointments ? '1' : '', tasks: o.tasks ? '1' : '', calendarId: o.calendarId, taskListId: o.taskListId,
+    appointmentTypeId: o.appointmentTypeId === null ? '' : String(o.appointmentTypeId), taskTypeId: o.taskTypeId === null ? '' : String(o.taskTypeId),
+    window: o.startDate !== null ? 'date' : o.daysBefore !== null || o.daysAfter !== null ? 'days' : 'all',
+    startDate: o.startDate ?? '', daysBefore: o.daysBefore === null ? '' : String(o.daysBefore), daysAfter: o.daysAfter === null ? '' : String(o.daysAfter),
+    pollMinutes: String(o.pollMinutes)
+  }
+  for (const d of o.descriptionFields) f[`desc-${d}`] = '1'
+  return f
+}
+
+/** The current choice stays in the list even when the provider's lists could not be read or no longer hold it. */
+const withCurrent = (list: Choice[], current: string): Choice[] => list.some(c => c.id === current) ? list : [{ id: current, name: current }, ...list]
+
+export function connectionRoutes (app: FastifyInstance, web: Web): void {
+  const { k } = web
+
+  async function choicesOf (request: FastifyRequest, view: ConnectionView): Promise<{ calendars: Choice[]; taskLists: Choice[]; error: string | null }> {
+    const none = { calendars: [], taskLists: [] }
+    const provider = k.sync.providers.get(view.provider)
+    if (provider?.choices === undefined) return { ...none, error: null }
+    if (view.needsReconnect) return { ...none, error: view.reason ?? t('conn.failed') }
+    try {
+      const conn = await connectionOf(k.db, web.session(request).user, view.id)
+      return { ...await provider.choices(conn, providerContext(k.sync.engine, conn)), error: null }
+    } catch (err) {
+      return { ...none, error: (err as Error).message }
+    }
+  }
+
+  async function show (request: FastifyRequest, reply: FastifyReply, extra: { notice?: string | null; failure?: Failure } = {}, status = 200) {
+    const s = web.session(request)
+    const user = s.user
+    const zone = user.timezone
+    const [views, types, google] = await Promise.all([
+      listConnections(k.db, user), listItemTypes(k.db, user), loadGoogleIntegration(k.db, k.secrets, user.org_id, k.config.google)
+    ])
+    const details = await Promise.all(views.map(async v => ({ choices: await choicesOf(request, v), log: await connectionLog(k.db, user, v.id, LOG_LINES) })))
+    const failure = extra.failure
+    const enabled = google !== null && google.enabled && google.clientId !== ''
+    const workspace = enabled && google.serviceAccount !== null && google.delegationDomain !== null
+
+    const typeOptions = (kind: 'appointment' | 'task', value: string) => [
+      html`<option value="">${t('conn.noType')}</option>`,
+      ...types.filter(x => x.applies_to === kind).map(x => html`<option value="${x.id}"${String(x.id) === value ? html` selected` : ''}>${x.name}</option>`)
+    ]
+    const choiceOptions = (list: Choice[], value: string) => withCurrent(list, value).map(c => html`<option value="${c.id}"${c.id === value ? html` selected` : ''}>${c.name}</option>`)
+
+    const badge = (v: ConnectionView): Html => {
+      if (v.healthy) return html`<p class="badge good" role="status"><span aria-hidden="true">✓</span> ${t('conn.good', { when: when(v.lastSuccessAt ?? v.stateAt, zone) })}</p>`
+      if (v.state === 'error') return html`<p class="badge bad" role="status"><span aria-hidden="true">✗</span> ${t('conn.bad', { reason: v.reason ?? t('conn.failed'), when: when(v.stateAt, zone) })}</p>`
+      return html`<p class="badge wait" role="status"><span aria-hidden="true">…</span> ${t('conn.pending', { reason: v.reason ?? t('conn.pendingFirst'), when: when(v.stateAt, zone) })}</p>`
+    }
+
+    const card = (v: ConnectionView, i: number): Html => {
+      const { choices, log } = details[i]!
+      const mine = failure?.id === v.id
+      const f = mine && failure.form !== undefined && failure.field !== 'since' ? failure.form : formOf(v.options)
+      const bad = (name: string) => mine && failure.field === name ? html` aria-invalid="true" aria-describedby="form-error"` : ''
+      const id = (name: string) => `c${v.id}-${name}`
+      const input = (name: string, type: string, extraAttrs: Html | string = '') => html`<input type="${type}" id="${id(name)}" name="${name}" value="${f[name] ?? ''}"${bad(name)}${extraAttrs}>`
+      const check = (name: string, label: string) => html`<label class="check"><input type="checkbox" id="${id(name)}" name="${name}" value="1"${f[name] === '1' ? html` checked` : ''}${bad(name === 'tasks' ? 'appointments' : name)}> ${label}</label>`
+      const radio = (value: string, label: string) => html`<label class="check"><input type="radio" name="window" value="${value}"${f.window === value ? html` checked` : ''}> ${label}</label>`
+      const account = v.account
+      return html`<section class="card connection" id="connection-${v.id}" aria-labelledby="${id('h')}">
+        <h2 id="${id('h')}">${t('conn.heading', { provider: t(`conn.provider.${v.provider}`), account })}</h2>
+        ${badge(v)}
+        ${v.needsReconnect ? html`<p>${t('conn.reconnectText')} <a class="button" href="/connections/google/start?reconnect=${v.id}" aria-label="${t('conn.reconnectLabel', { account })}">${t('conn.reconnect')}</a></p>` : ''}
+        <dl class="facts">
+          <div><dt>${t('conn.lastSuccess')}</dt><dd>${when(v.lastSuccessAt, zone)}</dd></div>
+          <div><dt>${t('conn.itemsIn')}</dt><dd>${v.itemsIn}</dd></div>
+          <div><dt>${t('conn.itemsOut')}</dt><dd>${v.itemsOut}</dd></div>
+          <div><dt>${t('conn.push')}</dt><dd>${v.push ? t('conn.pushOn') : t('conn.pushOff', { minutes: v.options.pollMinutes })}</dd></div>
+          <div><dt>${t('conn.via')}</dt><dd>${t(`conn.via.${v.authKind}`)}</dd></div>
+        </dl>
+        <div class="toolbar">
+          ${postButton(`/connections/${v.id}/sync`, s.csrf, t('conn.syncNow'), { cls: 'primary', aria: t('conn.syncNowLabel', { account }) })}
+          <form method="post" action="/connections/${v.id}/since" class="inline">${csrfField(s.csrf)}
+            <div class="field"><label for="${id('since')}">${t('conn.since')}</label><input type="date" id="${id('since')}" name="since" required value="${mine ? failure.form?.since ?? '' : ''}"${bad('since')} aria-describedby="${id('since-hint')}"></div>
+            <button type="submit" class="secondary">${t('conn.sinceSubmit')}</button></form>
+          <form method="post" action="/connections/${v.id}/disconnect" class="inline" data-confirm="${t('conn.disconnectConfirm', { account })}">${csrfField(s.csrf)}
+            <button type="submit" class="danger" aria-label="${t('conn.disconnectLabel', { account })}" aria-describedby="${id('disconnect-hint')}">${t('conn.disconnect')}</button></form>
+        </div>
+        <p class="muted" id="${id('since-hint')}">${t('conn.sinceHint')}</p>
+        <p class="muted" id="${id('disconnect-hint')}">${t('conn.disconnectText')}</p>
+        <h3 id="${id('options-h')}">${t('conn.options')}</h3>
+        ${choices.error === null ? '' : html`<p class="muted">${t('conn.choicesFailed', { reason: choices.error })}</p>`}
+        <form method="post" action="/connections/${v.id}/options" class="stack" aria-labelledby="${id('options-h')}">${csrfField(s.csrf)}
+          <fieldset><legend>${t('conn.what')}</legend>${check('appointments', t('conn.appointments'))}${check('tasks', t('conn.tasks'))}</fieldset>
+          <div class="row">
+            <div class="field"><label for="${id('calendarId')}">${t('conn.calendar')}</label><select id="${id('calendarId')}" name="calendarId"${bad('calendarId')}>${choiceOptions(choices.calendars, f.calendarId ?? 'primary')}</select></div>
+            <div class="field"><label for="${id('taskListId')}">${t('conn.taskList')}</label><select id="${id('taskListId')}" name="taskListId"${bad('taskListId')}>${choiceOptions(choices.taskLists, f.taskListId ?? '@default')}</select></div>
+            <div class="field"><label for="${id('appointmentTypeId')}">${t('conn.appointmentType')}</label><select id="${id('appointmentTypeId')}" name="appointmentTypeId"${bad('appointmentTypeId')}>${typeOptions('appointment', f.appointmentTypeId ?? '')}</select></div>
+            <div class="field"><label for="${id('taskTypeId')}">${t('conn.taskType')}</label><select id="${id('taskTypeId')}" name="taskTypeId"${bad('taskTypeId')}>${typeOptions('task', f.taskTypeId ?? '')}</select></div>
+          </div>
+          <fieldset><legend>${t('conn.window')}</legend>
+            ${radio('all', t('conn.window.all'))}${radio('date', t('conn.window.date'))}
+            <div class="field"><label for="${id('startDate')}">${t('conn.startDate')}</label>${input('startDate', 'date')}</div>
+            ${radio('days', t('conn.window.days'))}
+            <div class="row">
+              <div class="field"><label for="${id('daysBefore')}">${t('conn.daysBefore')}</label>${input('daysBefore', 'number', raw(' min="0" max="3650" inputmode="numeric"'))}</div>
+              <div class="field"><label for="${id('daysAfter')}">${t('conn.daysAfter')}</label>${input('daysAfter', 'number', raw(' min="0" max="3650" inputmode="numeric"'))}</div>
+            </div></fieldset>
+          <fieldset><legend>${t('conn.descriptionFields')}</legend>${DESCRIPTION_FIELDS.map(d => check(`desc-${d}`, t(`conn.desc.${d}`)))}</fieldset>
+          <div class="field"><label for="${id('pollMinutes')}">${t('conn.pollMinutes')}</label>${input('pollMinutes', 'number', raw(' min="1" max="1440" required inputmode="numeric"'))}</div>
+          <div><button type="submit">${t('conn.saveOptions')}</button></div>
+        </form>
+        <h3 id="${id('log-h')}">${t('conn.log', { count: LOG_LINES })}</h3>
+        ${log.length === 0
+          ? html`<p class="muted">${t('conn.logEmpty')}</p>`
+          : html`<div class="table-wrap"><table class="list log" aria-labelledby="${id('log-h')}"><thead><tr><th scope="col">${t('conn.logAt')}</th><th scope="col">${t('conn.logDirection')}</th><th scope="col">${t('conn.logAction')}</th><th scope="col">${t('conn.logItem')}</th><th scope="col">${t('conn.logMessage')}</th></tr></thead><tbody>
+            ${log.map(l => html`<tr${l.action === 'error' ? html` class="bad"` : ''}><td>${when(l.at, zone)}</td><td data-label="${t('conn.logDirection')}">${t(`conn.dir.${l.direction}`)}</td><td data-label="${t('conn.logAction')}">${l.action}</td>
+              <td data-label="${t('conn.logItem')}">${l.item_kind === null || l.item_id === null ? '' : l.action === 'deleted' ? t(`conn.item.${l.item_kind}`, { id: l.item_id }) : html`<a href="/${l.item_kind === 'task' ? 'tasks' : 'appointments'}/${l.item_id}/edit">${t(`conn.item.${l.item_kind}`, { id: l.item_id })}</a>`}</td>
+              <td data-label="${t('conn.logMessage')}">${l.message}</td></tr>`)}
+            </tbody></table></div>`}
+      </section>`
+    }
+
+    return web.render(request, reply, {
+      title: t('conn.title'), current: '/connections', notice: extra.notice ?? null, error: failure?.message ?? null,
+      body: html`<p>${t('conn.intro')}</p>
+        ${enabled
+          ? html`<div class="toolbar"><a class="button" href="/connections/google/start">${t('conn.connectGoogle')}</a>
+            ${workspace ? postButton('/connections/google/workspace', s.csrf, t('conn.connectWorkspace')) : ''}</div>
+            ${workspace ? html`<p class="muted">${t('conn.workspaceHint')}</p>` : ''}`
+          : html`<p class="notice-off">${t('conn.googleOff')}</p>`}
+        ${views.length === 0 ? html`<p>${t('conn.none')}</p>` : views.map(card)}`
+    }, status)
+  }
+
+  /** Runs an action; a refusal the user can act on shows the page with its reason, and nothing changes. */
+  async function acting (request: FastifyRequest, reply: FastifyReply, id: number | null, act: () => Promise<FastifyReply>, form?: Form): Promise<FastifyReply> {
+    try {
+      return await act()
+    } catch (err) {
+      if (isUserError(err)) return show(request, reply, { failure: { id, message: reasonOf(err), field: err.field, form } }, err.status)
+      throw err
+    }
+  }
+  const done = (reply: FastifyReply, what: keyof typeof NOTICES & string, id?: number) =>
+    reply.code(303).header('location', `/connections?done=${what}${id === undefined ? '' : `#connection-${id}`}`).send()
+  /** The connection of the URL, only when it is the user's (404 for anyone else's). */
+  const owned = async (request: FastifyRequest) => (await connectionOf(k.db, web.session(request).user, idParam(request))).id
+
+  app.get('/connections', async (request, reply) => {
+    const n = (request.query as { done?: string }).done
+    return show(request, reply, { notice: n === undefined || NOTICES[n] === undefined ? null : t(NOTICES[n]) })
+  })
+
+  app.get('/connections/google/start', async (request, reply) => {
+    const user = web.session(request).user
+    const again = (request.query as { reconnect?: string }).reconnect
+    return acting(request, reply, null, async () => {
+      const hint = again === undefined || !/^\d{1,15}$/.test(again) ? user.email : (await connectionOf(k.db, user, Number(again))).account
+      return reply.code(302).header('location', await consentUrl(k.sync.google, user, hint === null || hint === '' ? {} : { loginHint: hint })).send()
+    })
+  })
+
+  app.get('/connections/google/callback', async (request, reply) => {
+    const q = request.query as Record<string, unknown>
+    const str = (v: unknown) => typeof v === 'string' ? v : undefined
+    return acting(request, reply, null, async () => {
+      let result
+      try {
+        result = await completeConsent(k.sync.google, web.session(request).user, { code: str(q.code), state: str(q.state), error: str(q.error) })
+      } catch (err) {
+        if (err instanceof DomainError) throw err
+        request.log.warn({ err }, 'google consent failed')
+        return show(request, reply, { failure: { id: null, message: t('conn.googleFailed', { reason: (err as Error).message }) } }, 502)
+      }
+      return done(reply, result.reconnected ? 'reconnected' : 'connected', result.connection.id)
+    })
+  })
+
+  app.post('/connections/google/workspace', async (request, reply) => acting(request, reply, null, async () => {
+    const result = await connectDelegated(k.sync.google, web.session(request).user)
+    return done(reply, result.reconnected ? 'reconnected' : 'connected', result.connection.id)
+  }))
+
+  app.post('/connections/:id/sync', async (request, reply) => {
+    const id = await owned(request)
+    await k.sync.jobs.request(id)
+    return done(reply, 'queued', id)
+  })
+
+  app.post('/connections/:id/since', async (request, reply) => {
+    const id = await owned(request)
+    const f = web.form(request)
+    return acting(request, reply, id, async () => {
+      await syncSince(k.db, web.session(request).user, id, f.since ?? '')
+      await k.sync.jobs.request(id)
+      return done(reply, 'since', id)
+    }, { since: f.since ?? '' })
+  })
+
+  app.post('/connections/:id/options', async (request, reply) => {
+    const id = await owned(request)
+    const f = web.form(request)
+    return acting(request, reply, id, async () => {
+      await updateOptions(k.db, web.session(request).user, id, optionsInput(f))
+      return done(reply, 'saved', id)
+    }, f)
+  })
+
+  app.post('/connections/:id/disconnect', async (request, reply) => {
+    const id = await owned(request)
+    await disconnect(k.sync.engine, web.session(request).user, id)
+    return done(reply, 'disconnected')
+  })
+}
