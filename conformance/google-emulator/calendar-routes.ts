@@ -60,7 +60,7 @@ export function calendarRoutes(ctx: ApiContext, channels: Channels): Route[] {
   }
 
   function recordSendUpdates(req: Req, call: string, cal: Calendar, eventId?: string): void {
-    ctx.sendUpdates.push({ call, calendarId: cal.id, eventId, sendUpdates: req.query.get('sendUpdates') });
+    ctx.sendUpdates.push({ call, calendarId: cal.id, eventId, sendUpdates: req.query.get('sendUpdates'), sendNotifications: req.query.get('sendNotifications') });
   }
 
   function cancel(cal: Calendar, stored: StoredEvent): void {
@@ -109,6 +109,9 @@ export function calendarRoutes(ctx: ApiContext, channels: Channels): Route[] {
       if (body.id != null) {
         if (typeof body.id !== 'string' || !EVENT_ID.test(body.id)) throw errors.invalid('Invalid resource id value.');
         if (cal.events.has(body.id)) throw errors.duplicate();
+      }
+      if (typeof body.iCalUID === 'string' && [...cal.events.values()].some((e) => e.data.iCalUID === body.iCalUID && !e.data.recurringEventId)) {
+        throw errors.duplicate();
       }
       const ev = buildEvent(store, cal, body, 'insert', undefined, body.id as string | undefined);
       save(cal, ev);

@@ -5,7 +5,8 @@ import type { Req } from './http.ts';
 import type { Auth, OAuth } from './oauth.ts';
 import type { Store } from './store.ts';
 
-export type SendUpdatesRecord = { call: string; calendarId: string; eventId?: string; sendUpdates: string | null };
+/** What a write asked Google to mail attendees: `sendUpdates`, or the deprecated `sendNotifications`. */
+export type SendUpdatesRecord = { call: string; calendarId: string; eventId?: string; sendUpdates: string | null; sendNotifications: string | null };
 
 export type Notifier = { changed(calendarId: string): void };
 

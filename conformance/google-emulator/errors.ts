@@ -73,6 +73,13 @@ export const errors = {
       { 'www-authenticate': 'Bearer realm="https://accounts.google.com/", error="invalid_token"' },
       'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.',
     ),
+  loginRequired: () =>
+    new GoogleApiError(
+      401,
+      { domain: 'global', reason: 'required', message: 'Login Required.', location: 'Authorization', locationType: 'header' },
+      { 'www-authenticate': 'Bearer realm="https://accounts.google.com/"' },
+      'Request is missing required authentication credential. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.',
+    ),
   insufficientPermissions: () =>
     new GoogleApiError(
       403,

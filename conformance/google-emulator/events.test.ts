@@ -113,6 +113,11 @@ t.test('client-chosen ids: base32hex, 409 duplicate even for a cancelled event',
   t.same(dup.body.error.errors, [{ domain: 'global', reason: 'duplicate', message: 'The requested identifier already exists.' }]);
   await calendar.events.delete({ calendarId: 'primary', eventId: id });
   t.equal((await failure(calendar.events.insert({ calendarId: 'primary', requestBody: { ...timed('2026-12-01'), id } }))).status, 409);
+  const byUid = (await calendar.events.insert({ calendarId: 'primary', requestBody: { ...timed('2026-12-01'), iCalUID: 'crm-1@kalends' } })).data;
+  t.equal(byUid.iCalUID, 'crm-1@kalends');
+  t.equal((await failure(calendar.events.insert({ calendarId: 'primary', requestBody: { ...timed('2026-12-01'), iCalUID: 'crm-1@kalends' } }))).status, 409, 'an existing iCalUID is a duplicate too');
+  const staleDelete = await failure(calendar.events.delete({ calendarId: 'primary', eventId: byUid.id! }, { headers: { 'If-Match': '"1"' } }));
+  t.equal(staleDelete.status, 412, 'If-Match applies to delete');
   for (const bad of ['abc', 'has-dash0', 'UPPERCASE0', 'wxyz0000']) {
     const r = await failure(calendar.events.insert({ calendarId: 'primary', requestBody: { ...timed('2026-12-01'), id: bad } }));
     t.equal(r.status, 400, bad);

@@ -138,3 +138,40 @@ t.test('scopes are enforced per token', async (t) => {
   const cal = await fetch(`${g.url}/calendar/v3/calendars/primary`, { headers: { authorization: `Bearer ${eventsOnly}` } });
   t.equal(cal.status, 403, 'but not for calendars.get');
 });
+
+t.test('a refresh token comes with the first offline consent, later only with prompt=consent', async (t) => {
+  const { g } = await setup('alice@example.com');
+  t.teardown(() => g.close());
+  const client = oauthClient(g);
+  const again = await client.getToken((await authorizeCode(g, client, 'alice@example.com', SCOPES, null)).code);
+  t.notOk(again.tokens.refresh_token, 'no new refresh token while the first grant lives');
+  const forced = await client.getToken((await authorizeCode(g, client, 'alice@example.com', SCOPES, 'consent')).code);
+  t.ok(forced.tokens.refresh_token);
+  g.addAccount('bob@example.com');
+  const first = await client.getToken((await authorizeCode(g, client, 'bob@example.com', SCOPES, null)).code);
+  t.ok(first.tokens.refresh_token, 'first consent of another account');
+});
+
+t.test('userinfo needs an email scope; tokeninfo describes the token; no Authorization is 401 required', async (t) => {
+  const withEmail = [...SCOPES, 'openid', 'https://www.googleapis.com/auth/userinfo.email'];
+  const { g, auth } = await setup('alice@example.com', { scopes: withEmail });
+  t.teardown(() => g.close());
+  const oauth2 = google.oauth2({ version: 'v2', auth, rootUrl: `${g.url}/` });
+  const me = (await oauth2.userinfo.get()).data;
+  t.equal(me.email, 'alice@example.com');
+  t.equal(me.verified_email, true);
+  t.match(me.id, /^\d{21}$/);
+  const info = await auth.getTokenInfo(auth.credentials.access_token!);
+  t.equal(info.email, 'alice@example.com');
+  t.equal(info.aud, CLIENT_ID);
+  t.same(info.scopes, withEmail);
+  t.equal(info.access_type, 'offline');
+
+  const narrow = g.issueAccessToken('alice@example.com', SCOPES);
+  const denied = await fetch(`${g.url}/oauth2/v2/userinfo`, { headers: { authorization: `Bearer ${narrow}` } });
+  t.equal(denied.status, 401, 'calendar and tasks scopes do not reveal the email');
+  const anonymous = await fetch(`${g.url}/calendar/v3/calendars/primary`);
+  t.equal(anonymous.status, 401);
+  const body = (await anonymous.json()) as { error: { errors: { reason: string; message: string }[] } };
+  t.same(body.error.errors[0], { domain: 'global', reason: 'required', message: 'Login Required.', location: 'Authorization', locationType: 'header' });
+});

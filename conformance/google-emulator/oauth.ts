@@ -9,11 +9,13 @@ import type { Req, Reply, Route } from './http.ts';
 import { formBody, route } from './http.ts';
 import { consentPage, errorPage } from './consent-page.ts';
 import { randomToken } from './store.ts';
+import { accountId } from './userinfo.ts';
 import type { Store } from './store.ts';
 
 type Grant = { email: string; clientId: string; scopes: Set<string>; refreshToken?: string; revoked: boolean };
 type AccessToken = { email: string; scopes: Set<string>; expiresAt: number; grant?: Grant; revoked: boolean };
-type Code = { clientId: string; redirectUri: string; email: string; scopes: Set<string>; offline: boolean; expiresAt: number };
+export type TokenInfo = { email: string; scopes: Set<string>; expiresAt: number; clientId?: string; offline: boolean };
+type Code = { clientId: string; redirectUri: string; email: string; scopes: Set<string>; offline: boolean; forceConsent: boolean; expiresAt: number };
 type ServiceAccount = { clientEmail: string; key: KeyObject; domain: string };
 
 export type Auth = { email: string; scopes: Set<string> };
@@ -63,11 +65,19 @@ export class OAuth {
   }
 
   authenticate(req: Req): Auth {
-    const header = req.headers.authorization ?? '';
+    const header = req.headers.authorization;
+    if (!header) throw errors.loginRequired();
     const m = /^Bearer\s+(\S+)$/i.exec(header);
-    const token = m ? this.accessTokens.get(m[1]!) : undefined;
-    if (!token || token.revoked || token.expiresAt <= Date.now() || token.grant?.revoked) throw errors.authError();
-    return { email: token.email, scopes: token.scopes };
+    const info = m ? this.lookup(m[1]!) : undefined;
+    if (!info) throw errors.authError();
+    return { email: info.email, scopes: info.scopes };
+  }
+
+  /** A live access token's facts, or undefined when it is unknown, expired or revoked. */
+  lookup(accessToken: string): TokenInfo | undefined {
+    const t = this.accessTokens.get(accessToken);
+    if (!t || t.revoked || t.expiresAt <= Date.now() || t.grant?.revoked) return undefined;
+    return { email: t.email, scopes: t.scopes, expiresAt: t.expiresAt, clientId: t.grant?.clientId, offline: Boolean(t.grant?.refreshToken) };
   }
 
   routes(): Route[] {
@@ -118,6 +128,7 @@ export class OAuth {
       email,
       scopes,
       offline: q.get('access_type') === 'offline',
+      forceConsent: (q.get('prompt') ?? '').split(' ').includes('consent'),
       expiresAt: Date.now() + 10 * 60_000,
     });
     return this.redirect(q, { code, scope: [...scopes].join(' ') });
@@ -164,7 +175,9 @@ export class OAuth {
     const grant: Grant = { email: code.email, clientId, scopes: code.scopes, revoked: false };
     this.grants.push(grant);
     const body: Record<string, unknown> = this.newAccessToken(code.email, code.scopes, grant);
-    if (code.offline) {
+    // Google hands out a refresh token on the first offline consent, or again only with prompt=consent.
+    const hasOffline = this.grants.some((g) => g !== grant && !g.revoked && g.refreshToken && g.email === code.email && g.clientId === clientId);
+    if (code.offline && (code.forceConsent || !hasOffline)) {
       grant.refreshToken = `1//0${randomToken(48)}`;
       this.refreshTokens.set(grant.refreshToken, grant);
       body.refresh_token = grant.refreshToken;
@@ -225,7 +238,7 @@ export class OAuth {
   private idToken(email: string, clientId: string): string {
     const now = Math.floor(Date.now() / 1000);
     const head = unsignedPart({ alg: 'RS256', typ: 'JWT', kid: 'google-emulator' });
-    const body = unsignedPart({ iss: 'https://accounts.google.com', azp: clientId, aud: clientId, sub: String(Math.abs(hash(email))), email, email_verified: true, iat: now, exp: now + 3600 });
+    const body = unsignedPart({ iss: 'https://accounts.google.com', azp: clientId, aud: clientId, sub: accountId(email), email, email_verified: true, iat: now, exp: now + 3600 });
     const signature = sign('RSA-SHA256', Buffer.from(`${head}.${body}`), this.idTokenKey).toString('base64url');
     return `${head}.${body}.${signature}`;
   }
@@ -242,10 +255,4 @@ export class OAuth {
     if (access) access.revoked = true;
     return { status: 200, body: {} };
   }
-}
-
-function hash(s: string): number {
-  let h = 0;
-  for (const c of s) h = (h * 31 + c.charCodeAt(0)) | 0;
-  return h;
 }

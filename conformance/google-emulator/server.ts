@@ -17,6 +17,7 @@ import { errorReply, matchRoute, readBody, send } from './http.ts';
 import { OAuth } from './oauth.ts';
 import { Store } from './store.ts';
 import { tasksRoutes } from './tasks-routes.ts';
+import { userinfoRoutes } from './userinfo.ts';
 
 export type GoogleEmulator = Control & {
   url: string;
@@ -44,7 +45,7 @@ export async function startGoogleEmulator(opts: GoogleEmulatorOptions = {}): Pro
   const counts: CallCounts = { total: 0, byRoute: {} };
   const control = createControl(ctx, faults, channels, counts);
   const apiRoutes: Route[] = [...calendarRoutes(ctx, channels), ...tasksRoutes(ctx)];
-  const otherRoutes: Route[] = [...oauth.routes(), ...controlRoutes(control)];
+  const otherRoutes: Route[] = [...oauth.routes(), ...userinfoRoutes(oauth), ...controlRoutes(control)];
 
   async function handle(raw: IncomingMessage, res: ServerResponse): Promise<void> {
     const parsed = new URL(raw.url ?? '/', 'http://127.0.0.1');

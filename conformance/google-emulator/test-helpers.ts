@@ -50,14 +50,21 @@ export function oauthClient(g: GoogleEmulator): OAuth2Client {
       oauth2AuthBaseUrl: `${g.url}/o/oauth2/v2/auth`,
       oauth2TokenUrl: `${g.url}/token`,
       oauth2RevokeUrl: `${g.url}/revoke`,
+      tokenInfoUrl: `${g.url}/tokeninfo`,
     },
   });
 }
 
 /** Follows the consent redirect (auto-approved) and returns the code and state. */
-export async function authorizeCode(g: GoogleEmulator, client: OAuth2Client, email: string, scopes = SCOPES): Promise<{ code: string; state: string | null; location: URL }> {
+export async function authorizeCode(
+  g: GoogleEmulator,
+  client: OAuth2Client,
+  email: string,
+  scopes = SCOPES,
+  prompt: string | null = 'consent',
+): Promise<{ code: string; state: string | null; location: URL }> {
   g.consent({ autoApprove: email });
-  const authUrl = client.generateAuthUrl({ access_type: 'offline', scope: scopes, state: 'xyz', login_hint: email, prompt: 'consent' });
+  const authUrl = client.generateAuthUrl({ access_type: 'offline', scope: scopes, state: 'xyz', login_hint: email, ...(prompt ? { prompt } : {}) });
   const res = await fetch(authUrl, { redirect: 'manual' });
   if (res.status !== 302) throw new Error(`consent answered ${res.status}`);
   const location = new URL(res.headers.get('location')!);
