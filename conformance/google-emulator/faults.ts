@@ -9,7 +9,7 @@ import { errorReply, send } from './http.ts';
 export type FaultKind = 'rateLimit403' | '429' | '500' | '503' | 'timeout' | 'reset';
 export type FaultMatch = { method?: string; pathIncludes?: string };
 export type FaultSpec = { match?: FaultMatch; kind: FaultKind; times?: number; retryAfter?: number; delayMs?: number };
-export type FaultRateSpec = { kind: FaultKind; probability: number; seed?: number; match?: FaultMatch; retryAfter?: number };
+export type FaultRateSpec = { kind: FaultKind; probability: number; seed?: number; match?: FaultMatch; retryAfter?: number; delayMs?: number };
 
 /** Deterministic PRNG (mulberry32) so seeded fault runs repeat exactly. */
 export function seededRandom(seed: number): () => number {
