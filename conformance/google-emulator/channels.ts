@@ -58,7 +58,8 @@ export class Channels {
     }
     if (this.channels.has(id)) throw new GoogleApiError(400, { domain: 'global', reason: 'channelIdNotUnique', message: `Channel id ${id} not unique` });
     const now = Date.now();
-    const requested = body.expiration != null ? Number(body.expiration) : undefined;
+    const ttl = Number((body.params as Record<string, unknown> | undefined)?.ttl);
+    const requested = body.expiration != null ? Number(body.expiration) : ttl > 0 ? now + ttl * 1000 : undefined;
     const expiration = requested && requested > now ? Math.min(requested, now + MAX_TTL_MS) : now + DEFAULT_TTL_MS;
     const ch: Channel = {
       id,

@@ -3,7 +3,8 @@
 import { errors } from './errors.ts';
 import type { Req } from './http.ts';
 import type { Auth, OAuth } from './oauth.ts';
-import type { Store } from './store.ts';
+import type { calendar_v3 } from 'googleapis';
+import type { Calendar, StoredEvent, Store } from './store.ts';
 
 /** What a write asked Google to mail attendees: `sendUpdates`, or the deprecated `sendNotifications`. */
 export type SendUpdatesRecord = { call: string; calendarId: string; eventId?: string; sendUpdates: string | null; sendNotifications: string | null };
@@ -48,4 +49,26 @@ export function checkIfMatch(req: Req, etag: string | null | undefined): void {
 export function notModified(req: Req, etag: string | null | undefined): boolean {
   const want = req.headers['if-none-match'];
   return want !== undefined && want.split(',').map((s) => s.trim()).includes(etag ?? '');
+}
+
+/** The calendar a route's {calendarId} names ('primary' included), if the caller owns it; else 404. */
+export function calendarFor(ctx: ApiContext, req: Req, accepted: string[]): Calendar {
+  const auth = authorize(ctx, req, accepted);
+  const cal = ctx.store.calendarFor(auth.email, req.params.calendarId!);
+  if (!cal) throw errors.notFound();
+  return cal;
+}
+
+/** Stores an event write: a new change number for sync tokens, and push notifications. */
+export function saveEvent(ctx: ApiContext, cal: Calendar, data: calendar_v3.Schema$Event, previous?: StoredEvent): StoredEvent {
+  const stored: StoredEvent = { ord: previous?.ord ?? ctx.store.nextOrd(), seq: ctx.store.nextSeq(), data };
+  cal.events.set(data.id!, stored);
+  ctx.notifier.changed(cal.id);
+  return stored;
+}
+
+/** Turns a stored event into a tombstone (status cancelled, new etag). */
+export function cancelEvent(ctx: ApiContext, cal: Calendar, stored: StoredEvent): void {
+  const stamp = ctx.store.stamp();
+  saveEvent(ctx, cal, { ...stored.data, status: 'cancelled', etag: `"${stamp.micros}"`, updated: stamp.iso }, stored);
 }

@@ -1,8 +1,8 @@
-// Calendar v3 endpoints: calendarList, calendars.get, events
-// (list/get/insert/import/update/patch/delete/instances/move/watch), channels.stop.
+// Calendar v3 events endpoints (list/get/insert/import/update/patch/delete/
+// instances/move/watch) and channels.stop.
 import type { calendar_v3 } from 'googleapis';
 import type { ApiContext } from './context.ts';
-import { authorize, checkIfMatch, notModified, scopes } from './context.ts';
+import { authorize, calendarFor, cancelEvent, checkIfMatch, notModified, saveEvent, scopes } from './context.ts';
 import { errors } from './errors.ts';
 import { buildEvent, EVENT_ID, htmlLink, mergePatch, writableFields } from './event-resource.ts';
 import { listEvents, listInstances } from './events-list.ts';
@@ -15,58 +15,17 @@ import type { Calendar, StoredEvent } from './store.ts';
 type Event = calendar_v3.Schema$Event;
 const E = '/calendar/v3/calendars/{calendarId}/events';
 
-/** The fields calendars.get and calendarList entries share, in Google's order. */
-function calendarIdentity(cal: Calendar) {
-  return { etag: cal.etag, id: cal.id, summary: cal.summary, ...(cal.description ? { description: cal.description } : {}), timeZone: cal.timeZone };
-}
-
-const CONFERENCE = { allowedConferenceSolutionTypes: ['hangoutsMeet'] };
-const NOTIFICATIONS = ['eventCreation', 'eventChange', 'eventCancellation', 'eventResponse'].map((type) => ({ type, method: 'email' }));
-
-function calendarListEntry(cal: Calendar): calendar_v3.Schema$CalendarListEntry {
-  return {
-    kind: 'calendar#calendarListEntry',
-    ...calendarIdentity(cal),
-    colorId: cal.primary ? '14' : '7',
-    backgroundColor: cal.primary ? '#9fe1e7' : '#42d692',
-    foregroundColor: '#000000',
-    selected: true,
-    accessRole: 'owner',
-    defaultReminders: cal.defaultReminders,
-    ...(cal.primary ? { notificationSettings: { notifications: NOTIFICATIONS }, primary: true } : {}),
-    conferenceProperties: CONFERENCE,
-  };
-}
-
-function calendarResource(cal: Calendar): calendar_v3.Schema$Calendar {
-  return { kind: 'calendar#calendar', ...calendarIdentity(cal), conferenceProperties: CONFERENCE };
-}
-
-export function calendarRoutes(ctx: ApiContext, channels: Channels): Route[] {
+export function eventsRoutes(ctx: ApiContext, channels: Channels): Route[] {
   const { store } = ctx;
 
-  function calendarOf(req: Req, accepted: string[]): Calendar {
-    const auth = authorize(ctx, req, accepted);
-    const cal = store.calendarFor(auth.email, req.params.calendarId!);
-    if (!cal) throw errors.notFound();
-    return cal;
-  }
-
-  function save(cal: Calendar, data: Event, previous?: StoredEvent): StoredEvent {
-    const stored: StoredEvent = { ord: previous?.ord ?? store.nextOrd(), seq: store.nextSeq(), data };
-    cal.events.set(data.id!, stored);
-    ctx.notifier.changed(cal.id);
-    return stored;
-  }
+  const calendarOf = (req: Req, accepted: string[]) => calendarFor(ctx, req, accepted);
+  const save = (cal: Calendar, data: Event, previous?: StoredEvent) => saveEvent(ctx, cal, data, previous);
 
   function recordSendUpdates(req: Req, call: string, cal: Calendar, eventId?: string): void {
     ctx.sendUpdates.push({ call, calendarId: cal.id, eventId, sendUpdates: req.query.get('sendUpdates'), sendNotifications: req.query.get('sendNotifications') });
   }
 
-  function cancel(cal: Calendar, stored: StoredEvent): void {
-    const stamp = store.stamp();
-    save(cal, { ...stored.data, status: 'cancelled', etag: `"${stamp.micros}"`, updated: stamp.iso }, stored);
-  }
+  const cancel = (cal: Calendar, stored: StoredEvent) => cancelEvent(ctx, cal, stored);
 
   /** The stored event or virtual instance an id names, 404 otherwise. */
   function target(cal: Calendar, eventId: string): { stored?: StoredEvent; base: Event } {
@@ -88,20 +47,6 @@ export function calendarRoutes(ctx: ApiContext, channels: Channels): Route[] {
   };
 
   return [
-    route('GET', '/calendar/v3/users/me/calendarList', (req) => {
-      const auth = authorize(ctx, req, scopes.calendarListRead);
-      const items = store.account(auth.email).calendarIds.map((id) => calendarListEntry(store.calendars.get(id)!));
-      const body: calendar_v3.Schema$CalendarList = {
-        kind: 'calendar#calendarList',
-        etag: `"p${store.currentSeq().toString(32)}"`,
-        nextSyncToken: `CL${Buffer.from(String(items.length)).toString('base64url')}`,
-        items,
-      };
-      return { status: 200, body };
-    }),
-    route('GET', '/calendar/v3/users/me/calendarList/{calendarId}', (req) => ({ status: 200, body: calendarListEntry(calendarOf(req, scopes.calendarListRead)) })),
-    route('GET', '/calendar/v3/calendars/{calendarId}', (req) => ({ status: 200, body: calendarResource(calendarOf(req, scopes.calendarRead)) })),
-
     route('GET', E, (req) => ({ status: 200, body: listEvents(store, calendarOf(req, scopes.eventsRead), req.query) })),
     route('POST', E, (req) => {
       const cal = calendarOf(req, scopes.eventsWrite);

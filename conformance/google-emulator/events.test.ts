@@ -28,6 +28,29 @@ t.test('calendars.get primary, calendarList', async (t) => {
   t.same(other.body.error.errors, [{ domain: 'global', reason: 'notFound', message: 'Not Found' }]);
 });
 
+t.test('calendars insert/patch/delete/clear need the full calendar scope', async (t) => {
+  const { g, calendar } = await setup();
+  t.teardown(() => g.close());
+  const created = (await calendar.calendars.insert({ requestBody: { summary: 'Kalends CRM', timeZone: 'Europe/Paris', description: 'synced' } })).data;
+  t.match(created.id, /@group\.calendar\.google\.com$/);
+  t.equal(created.timeZone, 'Europe/Paris');
+  t.equal((await failure(calendar.calendars.insert({ requestBody: { timeZone: 'UTC' } }))).status, 400, 'a title is required');
+  const patched = (await calendar.calendars.patch({ calendarId: created.id!, requestBody: { summary: 'CRM' } })).data;
+  t.equal(patched.summary, 'CRM');
+  t.equal(patched.description, 'synced');
+  t.not(patched.etag, created.etag);
+  t.same((await calendar.calendarList.list()).data.items!.map((c) => c.summary), ['alice@example.com', 'CRM']);
+  await calendar.events.insert({ calendarId: 'primary', requestBody: timed('2026-12-01') });
+  await calendar.calendars.clear({ calendarId: 'primary' });
+  t.same((await calendar.events.list({ calendarId: 'primary' })).data.items, [], 'clear cancels every event');
+  t.equal((await failure(calendar.calendars.delete({ calendarId: 'primary' }))).status, 400, 'the primary calendar cannot be deleted');
+  t.equal((await calendar.calendars.delete({ calendarId: created.id! })).status, 204);
+  t.equal((await failure(calendar.events.list({ calendarId: created.id! }))).status, 404);
+  const eventsOnly = g.issueAccessToken('alice@example.com', ['https://www.googleapis.com/auth/calendar.events']);
+  const res = await fetch(`${g.url}/calendar/v3/calendars`, { method: 'POST', headers: { authorization: `Bearer ${eventsOnly}` }, body: JSON.stringify({ summary: 'x' }) });
+  t.equal(res.status, 403);
+});
+
 t.test('insert/get/update/patch with etags, If-Match 412, sequence, sendUpdates recorded', async (t) => {
   const { g, calendar } = await setup();
   t.teardown(() => g.close());
@@ -280,4 +303,21 @@ t.test('import upserts by iCalUID; move hands an event to another calendar', asy
   t.equal(moved.organizer!.email, team.id);
   t.equal((await calendar.events.get({ calendarId: team.id, eventId: again.id! })).data.summary, 'v2');
   t.equal((await calendar.events.get({ calendarId: 'primary', eventId: again.id! })).data.status, 'cancelled');
+});
+
+t.test('sync with singleEvents: a changed series comes back as its instances', async (t) => {
+  const { g, calendar } = await setup();
+  t.teardown(() => g.close());
+  const first = await calendar.events.list({ calendarId: 'primary', singleEvents: true });
+  const series = (
+    await calendar.events.insert({
+      calendarId: 'primary',
+      requestBody: { ...timed('2026-12-01'), start: { dateTime: '2026-12-01T10:00:00Z', timeZone: 'UTC' }, end: { dateTime: '2026-12-01T11:00:00Z', timeZone: 'UTC' }, recurrence: ['RRULE:FREQ=DAILY;COUNT=3'] },
+    })
+  ).data;
+  const changes = await calendar.events.list({ calendarId: 'primary', singleEvents: true, syncToken: first.data.nextSyncToken! });
+  t.same(changes.data.items!.map((e) => e.id), ['20261201', '20261202', '20261203'].map((d) => `${series.id}_${d}T100000Z`));
+  await calendar.events.delete({ calendarId: 'primary', eventId: `${series.id}_20261202T100000Z` });
+  const next = await calendar.events.list({ calendarId: 'primary', singleEvents: true, syncToken: changes.data.nextSyncToken! });
+  t.same(next.data.items!.map((e) => [e.id, e.status]), [[`${series.id}_20261202T100000Z`, 'cancelled']]);
 });

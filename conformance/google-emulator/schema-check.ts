@@ -123,7 +123,7 @@ export class SchemaSet {
 const RESPONSE_SCHEMAS: [RegExp, string][] = [
   [/^GET \/calendar\/v3\/users\/me\/calendarList$/, 'CalendarList'],
   [/^GET \/calendar\/v3\/users\/me\/calendarList\/\{calendarId\}$/, 'CalendarListEntry'],
-  [/^GET \/calendar\/v3\/calendars\/\{calendarId\}$/, 'Calendar'],
+  [/^\w+ \/calendar\/v3\/calendars(\/\{calendarId\})?$/, 'Calendar'],
   [/^GET \/calendar\/v3\/calendars\/\{calendarId\}\/events(\/\{eventId\}\/instances)?$/, 'Events'],
   [/^POST \/calendar\/v3\/calendars\/\{calendarId\}\/events\/watch$/, 'Channel'],
   [/^\w+ \/calendar\/v3\/calendars\/\{calendarId\}\/events(\/import|\/\{eventId\}(\/move)?)?$/, 'Event'],

@@ -5,12 +5,13 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { calendarRoutes } from './calendar-routes.ts';
+import { calendarsRoutes } from './calendars-routes.ts';
 import { Channels } from './channels.ts';
 import type { ApiContext } from './context.ts';
 import type { CallCounts, Control } from './control.ts';
 import { controlRoutes, createControl } from './control.ts';
 import { errors, GoogleApiError } from './errors.ts';
+import { eventsRoutes } from './events-routes.ts';
 import { Faults } from './faults.ts';
 import type { Reply, Req, Route } from './http.ts';
 import { errorReply, matchRoute, readBody, send } from './http.ts';
@@ -44,7 +45,7 @@ export async function startGoogleEmulator(opts: GoogleEmulatorOptions = {}): Pro
   const faults = new Faults();
   const counts: CallCounts = { total: 0, byRoute: {} };
   const control = createControl(ctx, faults, channels, counts);
-  const apiRoutes: Route[] = [...calendarRoutes(ctx, channels), ...tasksRoutes(ctx)];
+  const apiRoutes: Route[] = [...calendarsRoutes(ctx), ...eventsRoutes(ctx, channels), ...tasksRoutes(ctx)];
   const otherRoutes: Route[] = [...oauth.routes(), ...userinfoRoutes(oauth), ...controlRoutes(control)];
 
   async function handle(raw: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -16,6 +16,7 @@ export type Calendar = {
   owner: string;
   summary: string;
   description?: string;
+  location?: string;
   timeZone: string;
   primary: boolean;
   etag: string;
@@ -117,6 +118,22 @@ export class Store {
     this.calendars.set(id, cal);
     account.calendarIds.push(id);
     return cal;
+  }
+
+  removeCalendar(id: string): void {
+    const cal = this.calendars.get(id);
+    if (!cal) return;
+    this.calendars.delete(id);
+    const account = this.account(cal.owner);
+    account.calendarIds = account.calendarIds.filter((c) => c !== id);
+  }
+
+  removeTaskList(id: string): void {
+    const list = this.taskLists.get(id);
+    if (!list) return;
+    this.taskLists.delete(id);
+    const account = this.account(list.owner);
+    account.taskListIds = account.taskListIds.filter((l) => l !== id);
   }
 
   addTaskList(email: string, title: string): TaskList {

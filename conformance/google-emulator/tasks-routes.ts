@@ -1,4 +1,4 @@
-// Tasks v1 endpoints: tasklists.list/get/insert, tasks.list/get/insert/
+// Tasks v1 endpoints: tasklists.list/get/insert/update/patch/delete, tasks.list/get/insert/
 // update/patch/delete/clear/move. No sync token and no watch, as at Google.
 import type { tasks_v1 } from 'googleapis';
 import type { ApiContext } from './context.ts';
@@ -152,6 +152,22 @@ export function tasksRoutes(ctx: ApiContext): Route[] {
       return { status: 200, body: listResource(store.addTaskList(auth.email, typeof body.title === 'string' ? body.title : '')) };
     }),
     route('GET', '/tasks/v1/users/@me/lists/{tasklist}', (req) => ({ status: 200, body: listResource(listOf(req, scopes.tasksRead)) })),
+    ...(['PUT', 'PATCH'] as const).map((method) =>
+      route(method, '/tasks/v1/users/@me/lists/{tasklist}', (req) => {
+        const list = listOf(req, scopes.tasksWrite);
+        const body = jsonBody(req);
+        if (typeof body.title === 'string') list.title = body.title;
+        else if (method === 'PUT') list.title = '';
+        touch(list);
+        return { status: 200, body: listResource(list) };
+      }),
+    ),
+    route('DELETE', '/tasks/v1/users/@me/lists/{tasklist}', (req) => {
+      const list = listOf(req, scopes.tasksWrite);
+      if (store.account(list.owner).taskListIds[0] === list.id) throw errors.badRequest('The default task list cannot be deleted.', 'invalid');
+      store.removeTaskList(list.id);
+      return { status: 204 };
+    }),
 
     route('GET', `${L}/tasks`, (req) => {
       const list = listOf(req, scopes.tasksRead);

@@ -18,6 +18,12 @@ t.test('task lists: default list, @default alias, insert', async (t) => {
   t.equal(work.title, 'Work');
   t.equal((await tasks.tasklists.list()).data.items!.length, 2);
   t.equal((await failure(tasks.tasklists.get({ tasklist: 'nope' }))).status, 404);
+  const renamed = (await tasks.tasklists.patch({ tasklist: work.id!, requestBody: { title: 'CRM' } })).data;
+  t.equal(renamed.title, 'CRM');
+  t.not(renamed.etag, work.etag);
+  t.equal((await tasks.tasklists.delete({ tasklist: work.id! })).status, 204);
+  t.equal((await failure(tasks.tasks.list({ tasklist: work.id! }))).status, 404);
+  t.equal((await failure(tasks.tasklists.delete({ tasklist: '@default' }))).status, 400, 'the default list stays');
 });
 
 t.test('tasks: insert/get/update/patch/delete, due is a date, completion', async (t) => {

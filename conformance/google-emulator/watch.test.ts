@@ -89,12 +89,15 @@ t.test('a requested short expiration is honoured; an expired channel sends nothi
   const expiration = String(Date.now() + 300);
   const channel = (await calendar.events.watch({ calendarId: 'primary', requestBody: { id: 'short', type: 'web_hook', address: hook.url, expiration } })).data;
   t.equal(channel.expiration, expiration);
-  await hook.waitFor(1);
-  t.equal(hook.got.length, 1);
+  const byTtl = (await calendar.events.watch({ calendarId: 'primary', requestBody: { id: 'ttl', type: 'web_hook', address: hook.url, params: { ttl: '60' } } })).data;
+  t.ok(Math.abs(Number(byTtl.expiration) - (Date.now() + 60_000)) < 2000, 'params.ttl sets the lifetime in seconds');
+  await calendar.channels.stop({ requestBody: { id: 'ttl', resourceId: byTtl.resourceId } });
+  await hook.waitFor(2);
+  t.equal(hook.got.length, 2, 'one sync message per channel');
   await new Promise((r) => setTimeout(r, 400));
   await calendar.events.insert({ calendarId: 'primary', requestBody: ev });
   await g.flushNotifications();
-  t.equal(hook.got.length, 1);
+  t.equal(hook.got.length, 2);
 });
 
 t.test('notification faults: drop and duplicate', async (t) => {
