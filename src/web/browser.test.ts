@@ -1,9 +1,7 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import t from 'tap'
-import { chromium, type BrowserContext, type Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { startServer, PASSWORD, type TestServer } from '../testing/harness.ts'
+import { chromiumMissing, launchBrowser, type Browser } from './browser-testing.ts'
 
 /**
  * The pages in a real browser: Debian's chromium driven by playwright-core
@@ -12,46 +10,27 @@ import { startServer, PASSWORD, type TestServer } from '../testing/harness.ts'
  * the week view and find it over CalDAV. Every page is saved as a
  * screenshot, desktop and phone sized, under artifacts/screenshots/.
  */
-const CHROMIUM = process.env.KALENDS_CHROMIUM ?? '/usr/bin/chromium'
-const SHOTS = join(import.meta.dirname, '../../artifacts/screenshots')
-const DESKTOP = { width: 1280, height: 900 }
-const PHONE = { width: 390, height: 844 }
-
-if (!existsSync(CHROMIUM)) {
-  t.fail(`no chromium at ${CHROMIUM}: install it with scripts/setup-debian.sh (apt-get install chromium), or set KALENDS_CHROMIUM`)
+const missing = chromiumMissing()
+if (missing !== null) {
+  t.fail(missing)
 } else {
   let s: TestServer
-  let context: BrowserContext
+  let browser: Browser
   let page: Page
-  let profile: string
   t.before(async () => {
     process.env.KALENDS_FEED_ACCESS_FLUSH_MS = '0' // who polls a feed shows at once
     s = await startServer({ users: ['alice', 'bob'] })
     s.k.config.publicUrl = s.url // the address a user would type: the port is known only now
-    profile = mkdtempSync(join(tmpdir(), 'kalends-chromium-'))
-    mkdirSync(SHOTS, { recursive: true })
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      viewport: DESKTOP
-    })
-    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: s.url })
-    page = context.pages()[0] ?? await context.newPage()
+    browser = await launchBrowser()
+    await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: s.url })
+    page = browser.page
   })
   t.teardown(async () => {
-    await context?.close()
+    await browser?.close()
     await s?.close()
-    if (profile !== undefined) rmSync(profile, { recursive: true, force: true })
   })
 
-  /** Saves the page as it is now, desktop and phone sized. */
-  async function shoot (name: string) {
-    await page.screenshot({ path: join(SHOTS, `${name}-desktop.png`), fullPage: true })
-    await page.setViewportSize(PHONE)
-    await page.screenshot({ path: join(SHOTS, `${name}-phone.png`), fullPage: true })
-    await page.setViewportSize(DESKTOP)
-  }
+  const shoot = (name: string) => browser.shoot(name)
 
   const basic = (login: string, secret: string) => `Basic ${Buffer.from(`${login}:${secret}`).toString('base64')}`
 

@@ -25,7 +25,7 @@ async function decide (consentUrl: string, decision: { allow: string } | 'deny')
   const page = await fetch(consentUrl)
   const body = await page.text()
   const request = unescape(/name="request" value="([^"]*)"/.exec(body)![1]!)
-  const fields = decision === 'deny' ? { request, decision: 'deny' } : { request, email: decision.allow, decision: 'allow' }
+  const fields: Record<string, string> = decision === 'deny' ? { request, decision: 'deny' } : { request, email: decision.allow, decision: 'allow' }
   const res = await fetch(new URL('/o/oauth2/v2/auth/decision', consentUrl), { method: 'POST', body: new URLSearchParams(fields), redirect: 'manual' })
   return new URL(res.headers.get('location')!)
 }

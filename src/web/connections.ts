@@ -73,7 +73,10 @@ function formOf (o: SyncOptions): Form {
 }
 
 /** The current choice stays in the list even when the provider's lists could not be read or no longer hold it. */
-const withCurrent = (list: Choice[], current: string): Choice[] => list.some(c => c.id === current) ? list : [{ id: current, name: current }, ...list]
+const DEFAULT_NAMES: Record<string, MessageId> = { primary: 'conn.primaryCalendar', '@default': 'conn.defaultTaskList' }
+const withCurrent = (list: Choice[], current: string): Choice[] => list.some(c => c.id === current)
+  ? list
+  : [{ id: current, name: DEFAULT_NAMES[current] === undefined ? current : t(DEFAULT_NAMES[current]) }, ...list]
 
 export function connectionRoutes (app: FastifyInstance, web: Web): void {
   const { k } = web
@@ -173,7 +176,7 @@ export function connectionRoutes (app: FastifyInstance, web: Web): void {
           ? html`<p class="muted">${t('conn.logEmpty')}</p>`
           : html`<div class="table-wrap"><table class="list log" aria-labelledby="${id('log-h')}"><thead><tr><th scope="col">${t('conn.logAt')}</th><th scope="col">${t('conn.logDirection')}</th><th scope="col">${t('conn.logAction')}</th><th scope="col">${t('conn.logItem')}</th><th scope="col">${t('conn.logMessage')}</th></tr></thead><tbody>
             ${log.map(l => html`<tr${l.action === 'error' ? html` class="bad"` : ''}><td>${when(l.at, zone)}</td><td data-label="${t('conn.logDirection')}">${t(`conn.dir.${l.direction}`)}</td><td data-label="${t('conn.logAction')}">${l.action}</td>
-              <td data-label="${t('conn.logItem')}">${l.item_kind === null || l.item_id === null ? '' : l.action === 'deleted' ? t(`conn.item.${l.item_kind}`, { id: l.item_id }) : html`<a href="/${l.item_kind === 'task' ? 'tasks' : 'appointments'}/${l.item_id}/edit">${t(`conn.item.${l.item_kind}`, { id: l.item_id })}</a>`}</td>
+              <td${l.item_id === null ? '' : html` data-label="${t('conn.logItem')}"`}>${l.item_kind === null || l.item_id === null ? '' : l.action === 'deleted' ? t(`conn.item.${l.item_kind}`, { id: l.item_id }) : html`<a href="/${l.item_kind === 'task' ? 'tasks' : 'appointments'}/${l.item_id}/edit">${t(`conn.item.${l.item_kind}`, { id: l.item_id })}</a>`}</td>
               <td data-label="${t('conn.logMessage')}">${l.message}</td></tr>`)}
             </tbody></table></div>`}
       </section>`

@@ -46,7 +46,7 @@ export function integrationRoutes (app: FastifyInstance, web: Web): void {
       body: html`${adminTabs('/admin/integrations')}<p>${t('admin.integrationsIntro')}</p>
       <section class="card" aria-labelledby="google-h"><h2 id="google-h">${t('admin.google')}</h2>
         <p>${t('admin.googleText')}</p>
-        ${copyField('g-redirect', t('admin.redirectUri'), callbackUrl(k.config.publicUrl))}
+        <div class="block">${copyField('g-redirect', t('admin.redirectUri'), callbackUrl(k.config.publicUrl))}</div>
         <form method="post" action="/admin/integrations/google" class="stack">${csrfField(s.csrf)}
           <label class="check"><input type="checkbox" id="g-enabled" name="enabled" value="1"${f.enabled === '1' ? html` checked` : ''}> ${t('admin.googleEnabled')}</label>
           ${text('clientId', 'admin.clientId', { attrs: html` autocomplete="off" spellcheck="false"` })}

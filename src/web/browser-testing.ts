@@ -1,0 +1,52 @@
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { chromium, type BrowserContext, type Page } from 'playwright-core'
+
+/**
+ * Debian's chromium driven by playwright-core, for the browser tests: a
+ * fresh profile, headless, and screenshots of a page desktop and phone sized
+ * under artifacts/screenshots/.
+ */
+export const CHROMIUM = process.env.KALENDS_CHROMIUM ?? '/usr/bin/chromium'
+export const chromiumMissing = () => existsSync(CHROMIUM)
+  ? null
+  : `no chromium at ${CHROMIUM}: install it with scripts/setup-debian.sh (apt-get install chromium), or set KALENDS_CHROMIUM`
+
+const SHOTS = join(import.meta.dirname, '../../artifacts/screenshots')
+const DESKTOP = { width: 1280, height: 900 }
+const PHONE = { width: 390, height: 844 }
+
+export type Browser = {
+  context: BrowserContext
+  page: Page
+  /** saves the page as it is now, desktop and phone sized */
+  shoot (name: string): Promise<void>
+  close (): Promise<void>
+}
+
+export async function launchBrowser (): Promise<Browser> {
+  const profile = mkdtempSync(join(tmpdir(), 'kalends-chromium-'))
+  mkdirSync(SHOTS, { recursive: true })
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    viewport: DESKTOP
+  })
+  const page = context.pages()[0] ?? await context.newPage()
+  return {
+    context,
+    page,
+    async shoot (name) {
+      await page.screenshot({ path: join(SHOTS, `${name}-desktop.png`), fullPage: true })
+      await page.setViewportSize(PHONE)
+      await page.screenshot({ path: join(SHOTS, `${name}-phone.png`), fullPage: true })
+      await page.setViewportSize(DESKTOP)
+    },
+    async close () {
+      await context.close()
+      rmSync(profile, { recursive: true, force: true })
+    }
+  }
+}
