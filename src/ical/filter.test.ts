@@ -1,6 +1,6 @@
 import t from 'tap';
 import { parseObject } from './parse.ts';
-import { matches, coarseRange, type CompFilter, type PropFilter, type TextMatch } from './filter.ts';
+import { matches, coarseRange, spanProvesMatch, type CompFilter, type PropFilter, type TextMatch } from './filter.ts';
 import { cal, vevent, vtodo, d } from './testing.ts';
 
 const range = (start?: string, end?: string): { start?: Date; end?: Date } => ({
@@ -145,4 +145,51 @@ t.test('VALARM trigger time ranges, per instance', async (t) => {
   t.notOk(alarm('2026-01-12T08:56:00Z', '2026-01-12T09:00:00Z'));
   t.ok(alarm('2026-01-12T11:00:00Z', '2026-01-12T11:00:01Z'), 'related to END');
   t.ok(alarm('2090-01-02T08:45:00Z', '2090-01-02T08:46:00Z'), 'far future instance (a Monday)');
+});
+
+t.test('spanProvesMatch: the stored span decides only where the exact test agrees', async (t) => {
+  const objects = {
+    timed: cal(vevent('UID:1', 'DTSTART:20260610T100000Z', 'DTEND:20260610T110000Z')),
+    point: cal(vevent('UID:2', 'DTSTART:20260610T100000Z')),
+    zeroEnd: cal(vevent('UID:3', 'DTSTART:20260610T100000Z', 'DTEND:20260610T100000Z')),
+    zeroDuration: cal(vevent('UID:4', 'DTSTART:20260610T100000Z', 'DURATION:PT0S')),
+    allDay: cal(vevent('UID:5', 'DTSTART;VALUE=DATE:20260610')),
+    floating: cal(vevent('UID:6', 'DTSTART:20260610T233000', 'DTEND:20260611T003000')),
+    zoned: cal(vevent('UID:7', 'DTSTART;TZID=Europe/Warsaw:20260610T100000', 'DTEND;TZID=Europe/Warsaw:20260610T110000')),
+    weekly: cal(vevent('UID:8', 'DTSTART:20260601T100000Z', 'DTEND:20260601T110000Z', 'RRULE:FREQ=WEEKLY;COUNT=4', 'EXDATE:20260608T100000Z')),
+    moved: cal(
+      vevent('UID:9', 'DTSTART:20260602T100000Z', 'DTEND:20260602T110000Z', 'RRULE:FREQ=DAILY;COUNT=3'),
+      vevent('UID:9', 'RECURRENCE-ID:20260603T100000Z', 'DTSTART:20260720T100000Z', 'DTEND:20260720T110000Z'),
+    ),
+    allExcluded: cal(vevent('UID:10', 'DTSTART:20260610T100000Z', 'RRULE:FREQ=DAILY;COUNT=2', 'EXDATE:20260610T100000Z,20260611T100000Z')),
+    endless: cal(vevent('UID:11', 'DTSTART:20260610T100000Z', 'RRULE:FREQ=DAILY')),
+  };
+  // range bounds on, just inside and just outside every edge the objects have
+  const edges = ['2026-05-31T00:00:00Z', '2026-06-01T00:00:00Z', '2026-06-01T10:00:00Z', '2026-06-10T00:00:00Z', '2026-06-10T09:59:59Z', '2026-06-10T10:00:00Z',
+    '2026-06-10T10:00:01Z', '2026-06-10T11:00:00Z', '2026-06-11T00:00:00Z', '2026-06-12T00:00:00Z', '2026-06-30T00:00:00Z', '2026-07-01T00:00:00Z', '2026-08-01T00:00:00Z'];
+  let proven = 0;
+  for (const [name, text] of Object.entries(objects)) {
+    const obj = parseObject(text);
+    for (const zone of [undefined, 'Pacific/Kiritimati', 'Pacific/Pago_Pago', 'Europe/Warsaw']) {
+      for (const start of [undefined, ...edges]) {
+        for (const end of [...edges, undefined]) {
+          if (start !== undefined && end !== undefined && start >= end) continue;
+          const filter = q('VEVENT', { timeRange: range(start, end) });
+          if (!spanProvesMatch(filter, obj.componentType, obj.index.firstStart, obj.index.lastEnd)) continue;
+          proven++;
+          if (!matches(obj, filter, zone === undefined ? {} : { floatingTimezone: zone })) t.fail(`${name} in ${start}..${end} (${zone ?? 'UTC'}): proven by its span but the exact test says no`);
+        }
+      }
+    }
+  }
+  t.ok(proven > 100, `the span decided ${proven} cases, each confirmed by matches()`);
+  const inside = parseObject(objects.timed);
+  const month = q('VEVENT', { timeRange: range('2026-06-01T00:00:00Z', '2026-07-01T00:00:00Z') });
+  t.ok(spanProvesMatch(month, 'VEVENT', inside.index.firstStart, inside.index.lastEnd), 'an event inside the month is decided by its span');
+  t.notOk(spanProvesMatch(month, 'VTODO', inside.index.firstStart, inside.index.lastEnd), 'not for tasks (their table differs)');
+  t.notOk(spanProvesMatch({ ...month, compFilters: [{ ...month.compFilters[0]!, propFilters: [{ name: 'SUMMARY', paramFilters: [], textMatch: { value: 'x', collation: 'i;ascii-casemap', negate: false } }] }] }, 'VEVENT', inside.index.firstStart, inside.index.lastEnd), 'not with a prop-filter');
+  t.notOk(spanProvesMatch({ ...month, compFilters: [{ ...month.compFilters[0]!, compFilters: [{ name: 'VALARM', propFilters: [], compFilters: [] }] }] }, 'VEVENT', inside.index.firstStart, inside.index.lastEnd), 'not with a nested comp-filter');
+  t.notOk(spanProvesMatch(month, 'VEVENT', null, null), 'not without a stored span');
+  const moved = parseObject(objects.moved);
+  t.notOk(spanProvesMatch(month, 'VEVENT', moved.index.firstStart, moved.index.lastEnd), 'an override moved out of the month widens the span past it');
 });

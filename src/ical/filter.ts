@@ -95,6 +95,26 @@ export function coarseRange(filter: CompFilter): TimeRange | null {
   return null;
 }
 
+/**
+ * Whether an object's stored span alone proves that it matches, so the exact
+ * per-instance test can be skipped: the filter is nothing but a time-range on
+ * VEVENT, and the span (ObjectIndex.firstStart/lastEnd: every instance lies
+ * within it, floating times widened) lies strictly inside that range. Then
+ * every instance passes the RFC 4791 §9.9 test, and there is at least one
+ * (an empty set has no span). False means "not proven": call matches().
+ */
+export function spanProvesMatch(filter: CompFilter, componentType: string, firstStart: Date | null | undefined, lastEnd: Date | null | undefined): boolean {
+  if (componentType !== 'VEVENT' || !firstStart || !lastEnd) return false;
+  if (filter.name.toUpperCase() !== 'VCALENDAR' || filter.isNotDefined || filter.timeRange || filter.propFilters.length > 0) return false;
+  if (filter.compFilters.length !== 1) return false;
+  const cf = filter.compFilters[0]!;
+  if (cf.name.toUpperCase() !== 'VEVENT' || cf.isNotDefined || !cf.timeRange) return false;
+  if (cf.propFilters.length > 0 || cf.compFilters.length > 0) return false;
+  const range = rangeOf(cf.timeRange);
+  // strict on both sides: a zero-length instance on the range's start or end is decided by its kind
+  return firstStart.getTime() > range.start && lastEnd.getTime() < range.end && firstStart.getTime() <= lastEnd.getTime();
+}
+
 function needsInstances(cf: CompFilter): boolean {
   return !!cf.timeRange || cf.compFilters.some((c) => !c.isNotDefined && needsInstances(c));
 }

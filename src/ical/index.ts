@@ -3,7 +3,7 @@ export { IcalError, isIcalError, type IcalErrorCode } from './errors.ts';
 export { parseObject, objectFromComponent, type CalendarObject, type ComponentType, type ParseOptions, type Component } from './parse.ts';
 export { type ObjectIndex, type TimeValue, type Classification } from './object-index.ts';
 export { instancesBetween, isRecurring, type Instance, type InstanceOptions } from './instances.ts';
-export { matches, coarseRange, textMatches, type CompFilter, type PropFilter, type ParamFilter, type TextMatch, type TimeRange, type Collation, type MatchOptions } from './filter.ts';
+export { matches, coarseRange, spanProvesMatch, textMatches, type CompFilter, type PropFilter, type ParamFilter, type TextMatch, type TimeRange, type Collation, type MatchOptions } from './filter.ts';
 export { expandObject, limitRecurrenceSet } from './expand.ts';
 export { freeBusy, busyPeriods, type FreeBusyOptions, type FreeBusyType } from './freebusy.ts';
 export { applyFields, buildObject, escapeText, type Fields, type NewObject, type PatchOptions, type DateInput } from './patch.ts';
