@@ -1,36 +1,44 @@
 import type { FastifyReply } from 'fastify'
-import { caldav, dav, parsePropfind, type MultistatusResponse } from '../dav/xml/index.ts'
+import { MultistatusWriter, caldav, dav, parsePropfind, type MultistatusResponse } from '../dav/xml/index.ts'
 import { DavError, notFoundError } from './errors.ts'
 import { propertiesOf, type PropSelection } from './properties.ts'
-import { depthOf, propResponse, sendMultistatus } from './respond.ts'
+import { depthOf, propResponse, sendWritten } from './respond.ts'
 import { CALENDARS, PRINCIPALS, homePath, principalPath } from './paths.ts'
-import { calendarHref, calendarsOf, objectHref, preloadVersions, resolve, type Ctx, type Resource } from './resources.ts'
+import { calendarHref, calendarsOf, objectHref, objectPages, preloadVersions, resolve, type Ctx, type Resource } from './resources.ts'
 
-/** The members of a collection, for Depth: 1. Objects come without bodies unless calendar-data is asked for. */
-export async function childrenOf (ctx: Ctx, res: Resource, withBody: boolean): Promise<Resource[]> {
+/**
+ * The members of a collection, for Depth: 1, a page at a time (a calendar's
+ * objects by listing.page). Objects come without bodies unless calendar-data is asked for.
+ */
+export async function * childPages (ctx: Ctx, res: Resource, withBody: boolean): AsyncGenerator<Resource[]> {
   switch (res.kind) {
-    case 'root': return [{ kind: 'principals', path: PRINCIPALS }, { kind: 'calendars', path: CALENDARS }]
-    case 'principals': return [{ kind: 'principal', path: principalPath(ctx.user.login), principal: ctx.user }]
-    case 'calendars': return [{ kind: 'home', path: homePath(ctx.user.login), owner: ctx.user }]
+    case 'root': yield [{ kind: 'principals', path: PRINCIPALS }, { kind: 'calendars', path: CALENDARS }]; return
+    case 'principals': yield [{ kind: 'principal', path: principalPath(ctx.user.login), principal: ctx.user }]; return
+    case 'calendars': yield [{ kind: 'home', path: homePath(ctx.user.login), owner: ctx.user }]; return
     case 'home': {
       await preloadVersions(ctx)
-      return (await calendarsOf(ctx)).map(cal => ({ kind: 'calendar', path: calendarHref(ctx, cal), cal }))
+      yield (await calendarsOf(ctx)).map(cal => ({ kind: 'calendar', path: calendarHref(ctx, cal), cal }))
+      return
     }
     case 'calendar': {
-      const rows = await ctx.backend.list(ctx.user, res.cal.id, { withBody })
-      return rows.map(obj => ({ kind: 'object', path: objectHref(ctx, res.cal, obj.name), cal: res.cal, obj }))
+      for await (const rows of objectPages(ctx, res.cal, { withBody })) {
+        yield rows.map(obj => ({ kind: 'object', path: objectHref(ctx, res.cal, obj.name), cal: res.cal, obj }))
+      }
+      return
     }
-    default: return []
+    default:
   }
 }
 
 export async function responsesFor (ctx: Ctx, resources: Resource[], sel: PropSelection): Promise<MultistatusResponse[]> {
   const out: MultistatusResponse[] = []
-  for (const r of resources) {
-    const { found, missing } = await propertiesOf(ctx, r, sel)
-    out.push(propResponse(r.path, found, missing))
-  }
+  for (const r of resources) out.push(await responseOf(ctx, r, sel))
   return out
+}
+
+async function responseOf (ctx: Ctx, r: Resource, sel: PropSelection): Promise<MultistatusResponse> {
+  const { found, missing } = await propertiesOf(ctx, r, sel)
+  return propResponse(r.path, found, missing)
 }
 
 export async function propfind (ctx: Ctx, path: string, body: string | undefined, reply: FastifyReply) {
@@ -40,6 +48,12 @@ export async function propfind (ctx: Ctx, path: string, body: string | undefined
   const withBody = sel.kind === 'prop' && sel.props.includes(caldav('calendar-data'))
   const res = await resolve(ctx, path, { withBody })
   if (res === null || res.kind === 'missing') throw notFoundError(`nothing at ${path}`)
-  const targets = depth === '1' ? [res, ...await childrenOf(ctx, res, withBody)] : [res]
-  return sendMultistatus(reply, await responsesFor(ctx, targets, sel))
+  // each member is written as it comes: a calendar of any size is held a page of rows at a time
+  const w = new MultistatusWriter()
+  if (depth === '1' && res.kind === 'home') await preloadVersions(ctx)
+  w.add(await responseOf(ctx, res, sel))
+  if (depth === '1') {
+    for await (const page of childPages(ctx, res, withBody)) for (const r of page) w.add(await responseOf(ctx, r, sel))
+  }
+  return sendWritten(reply, w)
 }

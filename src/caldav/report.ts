@@ -1,12 +1,12 @@
 import type { FastifyReply } from 'fastify'
 import {
   caldav, calendarDataProp, dav, parseReport,
-  type CalendarDataRequest, type CalendarMultigetReport, type CalendarQueryReport, type FreeBusyQueryReport,
+  MultistatusWriter, type CalendarDataRequest, type CalendarMultigetReport, type CalendarQueryReport, type FreeBusyQueryReport,
   type MultistatusResponse, type PropfindRequest
 } from '../dav/xml/index.ts'
 import type { ObjectRow } from '../domain/calendar-objects.ts'
 import { expandObject, limitRecurrenceSet } from '../ical/expand.ts'
-import { coarseRange, matches, type CompFilter } from '../ical/filter.ts'
+import { coarseRange, matches, spanProvesMatch, type CompFilter } from '../ical/filter.ts'
 import { freeBusy } from '../ical/freebusy.ts'
 import { parseObject, type CalendarObject } from '../ical/parse.ts'
 import type { DavCalendar } from './backend.ts'
@@ -14,8 +14,8 @@ import { DavError, notFoundError } from './errors.ts'
 import { parsePath } from './paths.ts'
 import { propertiesOf } from './properties.ts'
 import { expandProperty, principalMatch, principalPropertySearch, principalSearchPropertySet, calendarServerPrincipalSearch } from './report-principals.ts'
-import { depthOf, propResponse, sendMultistatus } from './respond.ts'
-import { calendarBySegment, objectHref, resolve, type Ctx, type Resource } from './resources.ts'
+import { depthOf, propResponse, sendMultistatus, sendWritten } from './respond.ts'
+import { calendarBySegment, objectHref, objectPages, resolve, type Ctx, type Resource } from './resources.ts'
 import { syncCollection } from './report-sync.ts'
 import { objectResponse } from './calendar-data.ts'
 import { visibleBody } from './parts.ts'
@@ -27,7 +27,7 @@ export async function report (ctx: Ctx, path: string, body: string | undefined, 
   if (res === null || res.kind === 'missing') throw notFoundError(`nothing at ${path}`)
   switch (req.type) {
     case 'calendar-multiget': return sendMultistatus(reply, await multiget(ctx, res, req))
-    case 'calendar-query': return sendMultistatus(reply, await calendarQuery(ctx, res, req))
+    case 'calendar-query': return sendWritten(reply, await calendarQuery(ctx, res, req))
     case 'sync-collection': return syncCollection(ctx, res, req, reply)
     case 'free-busy-query': return freeBusyQuery(ctx, res, req, reply)
     case 'expand-property': return sendMultistatus(reply, await expandProperty(ctx, res, req))
@@ -78,28 +78,59 @@ function queriedComponent (filter: CompFilter): 'VEVENT' | 'VTODO' | undefined {
   return named.length === 1 && (named[0] === 'VEVENT' || named[0] === 'VTODO') ? named[0] : undefined
 }
 
-async function calendarQuery (ctx: Ctx, target: Resource, req: CalendarQueryReport): Promise<MultistatusResponse[]> {
+async function calendarQuery (ctx: Ctx, target: Resource, req: CalendarQueryReport): Promise<MultistatusWriter> {
   const filter = req.filter as CompFilter
+  const w = new MultistatusWriter()
   if (target.kind === 'object') {
     const row = await ctx.backend.object(ctx.user, target.cal.id, target.obj.name, true)
-    if (row === null) return []
+    if (row === null) return w
     const parsed = parseObject(visibleBody(target.cal, row.ical!), { unknownTimezone: 'floating' })
-    return matches(parsed, filter, { floatingTimezone: target.cal.timezone }) ? [await objectResponse(ctx, target.cal, row, req.props, req.calendarData, parsed)] : []
+    if (matches(parsed, filter, { floatingTimezone: target.cal.timezone })) w.add(await objectResponse(ctx, target.cal, row, req.props, req.calendarData, parsed))
+    return w
   }
   if (target.kind !== 'calendar') throw new DavError(403, 'calendar-query applies to a calendar or a calendar object', dav('supported-report'))
   // Windows sends Depth: 0 on the calendar and means its members, as sabre assumes
   depthOf(ctx.request.headers.depth, '1')
   const range = coarseRange(filter) ?? undefined
   const component = queriedComponent(filter)
-  const rows = await ctx.backend.list(ctx.user, target.cal.id, { withBody: true, ...(component === undefined ? {} : { component }), ...(range === undefined ? {} : { range }) })
-  const out: MultistatusResponse[] = []
-  for (const row of rows) {
-    // a private item in a read-only share is matched as the user sees it, so a filter cannot probe its hidden text
-    const parsed = parseObject(visibleBody(target.cal, row.ical!), { unknownTimezone: 'floating' })
-    if (!matches(parsed, filter, { floatingTimezone: target.cal.timezone })) continue
-    out.push(await objectResponse(ctx, target.cal, row, req.props, req.calendarData, parsed))
+  const filterKey = JSON.stringify(filter)
+  const cal = target.cal
+  for await (const rows of objectPages(ctx, cal, { withBody: true, withSpan: true, ...(component === undefined ? {} : { component }), ...(range === undefined ? {} : { range }) })) {
+    for (const row of rows) {
+      // an object whose every instance lies inside a plain time-range matches without being parsed
+      if (spanProvesMatch(filter, row.component, row.first_start, row.last_end)) {
+        w.add(await objectResponse(ctx, cal, row, req.props, req.calendarData))
+        continue
+      }
+      // a private item in a read-only share is matched as the user sees it, so a filter cannot probe its hidden text
+      const key = `${row.etag}\0${cal.access === 'read'}\0${cal.timezone ?? ''}\0${filterKey}`
+      let parsed: CalendarObject | undefined
+      let verdict = verdicts.get(key)
+      if (verdict === undefined) {
+        parsed = parseObject(visibleBody(cal, row.ical!), { unknownTimezone: 'floating' })
+        verdict = matches(parsed, filter, { floatingTimezone: cal.timezone })
+        remember(key, verdict)
+      }
+      if (verdict) w.add(await objectResponse(ctx, cal, row, req.props, req.calendarData, parsed))
+    }
   }
-  return out
+  return w
+}
+
+/**
+ * Verdicts of the exact filter test, by what decides them: the stored body
+ * (its ETag is a hash of it), whether the viewer sees it redacted, the
+ * calendar's zone for floating times, and the filter. Clients ask for the
+ * same range again and again (a month view after each change); only objects
+ * whose body changed are parsed and walked again. Least recently stored
+ * dropped first.
+ */
+const verdicts = new Map<string, boolean>()
+const MAX_VERDICTS = 20_000
+
+function remember (key: string, verdict: boolean) {
+  if (verdicts.size >= MAX_VERDICTS) verdicts.delete(verdicts.keys().next().value!)
+  verdicts.set(key, verdict)
 }
 
 async function freeBusyQuery (ctx: Ctx, target: Resource, req: FreeBusyQueryReport, reply: FastifyReply) {

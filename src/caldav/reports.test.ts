@@ -1,6 +1,7 @@
 import t from 'tap'
 import { startServer } from '../testing/harness.ts'
 import { DAV_NS, davClient, members, propText, vevent, vtodo } from './test-client.ts'
+import { listing } from './resources.ts'
 
 // calendar-query (recurrences, expand, limit-recurrence-set), free-busy, and
 // malformed requests: proper DAV errors, never a 500.
@@ -120,4 +121,38 @@ t.test('malformed requests get 400/403 with preconditions, never 500', async t =
   const wrongType = await alice('PUT', `${CAL}json.ics`, { body: '{"a":1}', headers: { 'content-type': 'application/json' } })
   t.equal(wrongType.status, 415)
   t.match(wrongType.text, /supported-calendar-data/)
+})
+
+t.test('listings read their rows a page at a time and answer the same bytes as in one go', async t => {
+  const PROPFIND = `<?xml version="1.0" encoding="utf-8"?><d:propfind ${DAV_NS}><d:prop><d:getetag/><d:getcontenttype/><d:resourcetype/><c:calendar-data/></d:prop></d:propfind>`
+  const ask = async () => [
+    await alice('PROPFIND', CAL, { headers: { depth: '1' }, body: PROPFIND }),
+    await alice('REPORT', CAL, { headers: { depth: '1' }, body: query(range('20260101T000000Z', '20260401T000000Z')) }),
+    await alice('REPORT', CAL, { headers: { depth: '1' }, body: query('') }),
+    await alice('REPORT', TASKS, { headers: { depth: '1' }, body: query('', { comp: 'VTODO' }) })
+  ]
+  const whole = await ask()
+  t.ok(members(whole[0]!.xml).length >= 5, 'the calendar and its objects')
+  t.ok(members(whole[1]!.xml).length >= 3, 'a query with several matches')
+  const before = listing.page
+  t.teardown(() => { listing.page = before })
+  for (const page of [1, 2, 3]) {
+    listing.page = page
+    const paged = await ask()
+    t.same(paged.map(r => r.status), whole.map(r => r.status), `pages of ${page}: same statuses`)
+    t.same(paged.map(r => r.text), whole.map(r => r.text), `pages of ${page}: same bytes`)
+  }
+})
+
+t.test('a query after an edit tests the edited object again (remembered verdicts are per body)', async t => {
+  const hrefs = async () => members((await alice('REPORT', CAL, { headers: { depth: '1' }, body: query(range('20260112T000000Z', '20260113T000000Z')) })).xml).map(m => m.href.split('/').pop()).sort()
+  const series = (extra: string[]) => vevent('edited', ['RRULE:FREQ=WEEKLY;COUNT=3', ...extra], { start: '20260105T070000Z', end: '20260105T080000Z' })
+  t.equal((await alice('PUT', `${CAL}edited.ics`, { body: series([]) })).status, 201)
+  t.same(await hrefs(), ['edited.ics'], 'the second Monday matches')
+  t.same(await hrefs(), ['edited.ics'], 'and again (remembered)')
+  t.equal((await alice('PUT', `${CAL}edited.ics`, { body: series(['EXDATE:20260112T070000Z']) })).status, 204)
+  t.same(await hrefs(), [], 'excluded by the edit: not answered from memory')
+  t.equal((await alice('PUT', `${CAL}edited.ics`, { body: series([]) })).status, 204)
+  t.same(await hrefs(), ['edited.ics'], 'back as it was')
+  t.equal((await alice('DELETE', `${CAL}edited.ics`)).status, 204)
 })

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify'
 import type { User } from '../db/schema.ts'
 import type { Actor } from '../domain/actor.ts'
-import type { ObjectRow } from '../domain/calendar-objects.ts'
+import type { ListOptions, ObjectRow } from '../domain/calendar-objects.ts'
 import type { CalDavBackend, DavCalendar } from './backend.ts'
 import { CALENDARS, PRINCIPALS, ROOT, calendarPath, homePath, objectPath, parsePath, principalPath } from './paths.ts'
 
@@ -99,4 +99,19 @@ export function calendarHref (ctx: Ctx, cal: DavCalendar): string {
 
 export function objectHref (ctx: Ctx, cal: DavCalendar, name: string): string {
   return objectPath(ctx.user.login, cal.segment, name)
+}
+
+/** Rows a listing reads at a time, so a large calendar is never held whole (tests make it small). */
+export const listing = { page: 1000 }
+
+/** The calendar's objects (as backend.list selects them) a page at a time, in id order. */
+export async function * objectPages (ctx: Ctx, cal: DavCalendar, opts: ListOptions = {}): AsyncGenerator<ObjectRow[]> {
+  let afterId: number | undefined
+  for (;;) {
+    const page = listing.page
+    const rows = await ctx.backend.list(ctx.user, cal.id, { ...opts, ...(afterId === undefined ? {} : { afterId }), limit: page })
+    if (rows.length > 0) yield rows
+    if (rows.length < page) return
+    afterId = rows.at(-1)!.id
+  }
 }

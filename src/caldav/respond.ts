@@ -1,5 +1,6 @@
+import { Readable } from 'node:stream'
 import type { FastifyReply } from 'fastify'
-import { multistatus, serializeXml, type MultistatusResponse, type XmlElement } from '../dav/xml/index.ts'
+import { MultistatusWriter, serializeXml, type MultistatusResponse, type XmlElement } from '../dav/xml/index.ts'
 import { DavError } from './errors.ts'
 
 export const XML = 'application/xml; charset=utf-8'
@@ -9,7 +10,27 @@ export function sendXml (reply: FastifyReply, status: number, el: XmlElement) {
 }
 
 export function sendMultistatus (reply: FastifyReply, responses: MultistatusResponse[], syncToken?: string) {
-  return sendXml(reply, 207, multistatus(responses, syncToken))
+  const w = new MultistatusWriter()
+  for (const r of responses) w.add(r)
+  return sendWritten(reply, w, syncToken)
+}
+
+/**
+ * A 207 from responses written as they were produced (MultistatusWriter).
+ * A long answer goes out chunk by chunk with its Content-Length, so it is
+ * never copied into one string.
+ */
+export function sendWritten (reply: FastifyReply, w: MultistatusWriter, syncToken?: string) {
+  const chunks = w.finishChunks(syncToken)
+  reply.code(207).header('content-type', XML)
+  if (chunks.length === 1) return reply.send(chunks[0])
+  let length = 0
+  for (const c of chunks) length += Buffer.byteLength(c)
+  return reply.header('content-length', String(length)).send(Readable.from(encoded(chunks), { objectMode: false }))
+}
+
+function * encoded (chunks: string[]): Generator<Buffer> {
+  for (const c of chunks) yield Buffer.from(c)
 }
 
 /** The propstat pair of one resource: 200 for what it has, 404 for what it lacks. */

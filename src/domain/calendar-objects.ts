@@ -19,7 +19,7 @@ import { createTask, deleteTask, updateTask } from './tasks.ts'
  * journal apply, and the exact body is kept for the copy the client wrote.
  */
 export type ObjectMeta = Pick<CalendarObject, 'id' | 'calendar_id' | 'name' | 'uid' | 'component' | 'etag' | 'size' | 'updated_at' | 'modified_seq' | 'item_kind' | 'item_id'>
-export type ObjectRow = ObjectMeta & { ical?: string }
+export type ObjectRow = ObjectMeta & { ical?: string } & Partial<Pick<CalendarObject, 'first_start' | 'last_end'>>
 
 const META = ['id', 'calendar_id', 'name', 'uid', 'component', 'etag', 'size', 'updated_at', 'modified_seq', 'item_kind', 'item_id'] as const
 
@@ -28,6 +28,11 @@ export type ListOptions = {
   component?: 'VEVENT' | 'VTODO'
   /** keep objects whose instances may touch [start, end]: the coarse prefilter; the exact test is the caller's */
   range?: { start?: Date; end?: Date }
+  /** with first_start/last_end, the stored span of every instance */
+  withSpan?: boolean
+  /** a page in id order: objects after this id, at most `limit` of them */
+  afterId?: number
+  limit?: number
 }
 
 function select (db: Db, calendarId: number, withBody: boolean) {
@@ -61,6 +66,8 @@ export async function getObjects (db: Db, user: User, calendarId: number, names:
 export async function listObjects (db: Db, user: User, calendarId: number, opts: ListOptions = {}): Promise<ObjectRow[]> {
   await readableCalendar(db, user, calendarId)
   let q = select(db, calendarId, opts.withBody === true)
+  if (opts.withSpan === true) q = q.select(['first_start', 'last_end']) as unknown as typeof q
+  if (opts.afterId !== undefined) q = q.where('id', '>', opts.afterId)
   if (opts.component !== undefined) q = q.where('component', '=', opts.component)
   const end = opts.range?.end
   const start = opts.range?.start
@@ -71,7 +78,8 @@ export async function listObjects (db: Db, user: User, calendarId: number, opts:
     if (end !== undefined) q = q.where(eb => eb.or([eb('first_start', 'is', null), eb('first_start', '<=', end)]))
     if (start !== undefined) q = q.where(eb => eb.or([eb('last_end', 'is', null), eb('last_end', '>=', start)]))
   }
-  return q.orderBy('id').execute()
+  q = q.orderBy('id')
+  return (opts.limit === undefined ? q : q.limit(opts.limit)).execute()
 }
 
 /**

@@ -6,7 +6,7 @@ import { parseXml } from './parse.ts';
 import type { XmlElement } from './parse.ts';
 import { parseProppatch } from './requests.ts';
 import {
-  calendarDataProp, currentUserPrivilegeSetProp, davError, element, emptyProp, escapeText, hrefProp, multistatus, propElement,
+  calendarDataProp, currentUserPrivilegeSetProp, davError, element, emptyProp, escapeText, hrefProp, multistatus, MultistatusWriter, propElement,
   resourceTypeProp, serializeXml, statusLine, supportedCalendarComponentSetProp, supportedCollationSetProp, supportedReportSetProp, textProp,
 } from './responses.ts';
 
@@ -198,4 +198,29 @@ t.test('hrefs', async (t) => {
   t.equal(decodeHref('  /a%20b \n'), '/a b', 'surrounding whitespace is trimmed');
   t.equal(decodeHref('relative%20x.ics'), 'relative x.ics');
   t.equal(decodeHref('https://h.example:8443/dav/a%2Bb.ics#frag'), '/dav/a+b.ics');
+});
+
+t.test('MultistatusWriter writes the same bytes as serializeXml(multistatus(…)), response by response', async (t) => {
+  type R = Parameters<typeof multistatus>[0][number];
+  const other = element(qname('urn:crm', 'meta'), [element(qname('urn:other', 'tag'), 'hot')], { [`{urn:crm}v`]: '2', kind: 'a & "b"' });
+  const cases: [string, R[], string | undefined][] = [
+    ['empty', [], undefined],
+    ['empty with a sync-token', [], 'urn:kalends:sync:1-2'],
+    ['DAV: only', [{ href: '/dav/a b/', propstats: [{ status: 200, props: [textProp(dav('getetag'), '"1"')] }] }, { href: '/dav/gone.ics', status: 404 }], undefined],
+    ['calendar data and a 404 propstat', [
+      { href: '/dav/cal/x.ics', propstats: [{ status: 200, props: [textProp(dav('getetag'), '"e"'), calendarDataProp('BEGIN:VCALENDAR\r\nSUMMARY:a<b>&c\r\nEND:VCALENDAR\r\n')] }, { status: 404, props: [emptyProp(cs('getctag'))] }] },
+      { href: '/dav/cal/y.ics', propstats: [{ status: 200, props: [textProp(dav('getetag'), '"f"')] }] },
+    ], 'urn:kalends:sync:3-4'],
+    ['namespaces outside the stable ones, in several responses', [
+      { href: '/dav/1', propstats: [{ status: 200, props: [other, emptyProp(ical('calendar-color'))] }] },
+      { href: '/dav/2', propstats: [{ status: 404, props: [emptyProp(qname('https://bitfire.at/webdav-push', 'topic')), other] }] },
+      { href: '/dav/3', status: 507, error: davError(dav('number-of-matches-within-limits'), 'why'), responseDescription: 'more' },
+    ], undefined],
+  ];
+  for (const [name, responses, token] of cases) {
+    const w = new MultistatusWriter();
+    for (const r of responses) w.add(r);
+    t.equal(w.count, responses.length, `${name}: counted`);
+    t.equal(w.finish(token), serializeXml(multistatus(responses, token)), name);
+  }
 });

@@ -57,26 +57,37 @@ export type SerializeOptions = {
 /** Serialize an element tree to a namespaced XML document string. */
 export function serializeXml(root: XmlElement, options: SerializeOptions = {}): string {
   const out: string[] = [];
-  if (options.declaration ?? true) out.push('<?xml version="1.0" encoding="utf-8"?>\n');
-  // Declare the stable prefixes that are used anywhere, on the root.
+  if (options.declaration ?? true) out.push(DECLARATION);
   const used = new Set<string>();
+  collectNamespaces(root, used);
+  const { scope, decls } = rootScope(used);
+  writeElement(root, scope, decls, out, { counter: 0 });
+  return out.join('');
+}
+
+const DECLARATION = '<?xml version="1.0" encoding="utf-8"?>\n';
+
+/** Every namespace an element tree uses, in element and attribute names. */
+function collectNamespaces(root: XmlElement, used: Set<string>): void {
   const walk: XmlElement[] = [root];
   for (let e = walk.pop(); e; e = walk.pop()) {
     used.add(e.ns);
     for (const k of Object.keys(e.attrs)) if (k.startsWith('{')) used.add(splitAttrKey(k).ns);
     for (const c of e.children) walk.push(c);
   }
-  const rootScope = new Map<string, string>([[NS_XML, 'xml'], ['', '']]);
-  const rootDecls: [string, string][] = [];
+}
+
+/** The stable prefixes that are used anywhere, declared on the root. */
+function rootScope(used: Set<string>): { scope: Map<string, string>; decls: [string, string][] } {
+  const scope = new Map<string, string>([[NS_XML, 'xml'], ['', '']]);
+  const decls: [string, string][] = [];
   for (const [ns, prefix] of STABLE_PREFIXES) {
     if (used.has(ns)) {
-      rootScope.set(ns, prefix);
-      rootDecls.push([prefix, ns]);
+      scope.set(ns, prefix);
+      decls.push([prefix, ns]);
     }
   }
-  const state = { counter: 0 };
-  writeElement(root, rootScope, rootDecls, out, state);
-  return out.join('');
+  return { scope, decls };
 }
 
 function splitAttrKey(key: string): { ns: string; name: string } {
@@ -222,28 +233,94 @@ export type MultistatusResponse = {
   responseDescription?: string;
 };
 
+/** One DAV:response element of a multistatus. */
+export function responseElement(r: MultistatusResponse): XmlElement {
+  const kids: XmlElement[] = [hrefElement(r.href)];
+  if (r.propstats && r.propstats.length > 0) {
+    for (const ps of r.propstats) {
+      const pk: XmlElement[] = [element(dav('prop'), ps.props), element(dav('status'), statusLine(ps.status))];
+      if (ps.error) pk.push(ps.error);
+      if (ps.responseDescription !== undefined) pk.push(element(dav('responsedescription'), ps.responseDescription));
+      kids.push(element(dav('propstat'), pk));
+    }
+  } else if (r.status !== undefined) {
+    kids.push(element(dav('status'), statusLine(r.status)));
+  } else {
+    throw new DavXmlError(`multistatus response for ${r.href} needs propstats or a status`, { status: 500 });
+  }
+  if (r.error) kids.push(r.error);
+  if (r.responseDescription !== undefined) kids.push(element(dav('responsedescription'), r.responseDescription));
+  return element(dav('response'), kids);
+}
+
 /** A DAV:multistatus element (RFC 4918 §14.16), with an RFC 6578 sync-token when given. */
 export function multistatus(responses: MultistatusResponse[], syncToken?: string): XmlElement {
-  const children: XmlElement[] = responses.map((r) => {
-    const kids: XmlElement[] = [hrefElement(r.href)];
-    if (r.propstats && r.propstats.length > 0) {
-      for (const ps of r.propstats) {
-        const pk: XmlElement[] = [element(dav('prop'), ps.props), element(dav('status'), statusLine(ps.status))];
-        if (ps.error) pk.push(ps.error);
-        if (ps.responseDescription !== undefined) pk.push(element(dav('responsedescription'), ps.responseDescription));
-        kids.push(element(dav('propstat'), pk));
-      }
-    } else if (r.status !== undefined) {
-      kids.push(element(dav('status'), statusLine(r.status)));
-    } else {
-      throw new DavXmlError(`multistatus response for ${r.href} needs propstats or a status`, { status: 500 });
-    }
-    if (r.error) kids.push(r.error);
-    if (r.responseDescription !== undefined) kids.push(element(dav('responsedescription'), r.responseDescription));
-    return element(dav('response'), kids);
-  });
+  const children = responses.map(responseElement);
   if (syncToken !== undefined) children.push(element(dav('sync-token'), syncToken));
   return element(dav('multistatus'), children);
+}
+
+/**
+ * A multistatus document written one response at a time: each response is
+ * turned into text as it is added and its element tree dropped, so a listing
+ * of a large calendar holds its rows a page at a time and no tree of the
+ * whole answer. The text is the same, byte for byte, as
+ * serializeXml(multistatus(responses, syncToken)): the stable prefixes are
+ * in scope for every response, and only those used are declared on the root
+ * when it is finished.
+ */
+export class MultistatusWriter {
+  readonly #parts: string[] = [];
+  #pending: string[] = [];
+  readonly #used = new Set<string>([NS_DAV]);
+  readonly #state = { counter: 0 };
+  readonly #scope = rootScope(new Set(STABLE_PREFIXES.keys())).scope;
+  #count = 0;
+
+  /** Responses added so far. */
+  get count(): number {
+    return this.#count;
+  }
+
+  add(r: MultistatusResponse): void {
+    this.#write(responseElement(r));
+    this.#count++;
+  }
+
+  /** The whole document, with the sync-token (RFC 6578) last when given. */
+  finish(syncToken?: string): string {
+    return this.finishChunks(syncToken).join('');
+  }
+
+  /** The same document as a few long strings, to be written one after the other. */
+  finishChunks(syncToken?: string): string[] {
+    if (syncToken !== undefined) this.#write(element(dav('sync-token'), syncToken));
+    this.#flush();
+    const { scope, decls } = rootScope(this.#used);
+    const open: string[] = [];
+    // an empty multistatus is written as the serializer writes any empty element
+    writeElement(element(dav('multistatus')), scope, decls, open, { counter: 0 });
+    const head = open.join('');
+    if (this.#parts.length === 0) return [DECLARATION + head];
+    const tag = head.slice(1, head.indexOf(' '));
+    return [`${DECLARATION}${head.slice(0, -2)}>`, ...this.#parts, `</${tag}>`];
+  }
+
+  #write(el: XmlElement): void {
+    collectNamespaces(el, this.#used);
+    // a response's pieces become one string, and every 256 responses one chunk: the
+    // text waiting for the root is a few long strings, not a host of small ones
+    const out: string[] = [];
+    writeElement(el, this.#scope, [], out, this.#state);
+    this.#pending.push(out.join(''));
+    if (this.#pending.length >= 256) this.#flush();
+  }
+
+  #flush(): void {
+    if (this.#pending.length === 0) return;
+    this.#parts.push(this.#pending.join(''));
+    this.#pending = [];
+  }
 }
 
 /**
