@@ -28,6 +28,8 @@ type Form = Record<string, string>
 type Failure = { id: number | null; message: string; field?: string; form?: Form }
 
 const LOG_LINES = 50
+/** The page waits this long for the provider's lists of calendars and task lists. */
+const CHOICES_MS = 8000
 const NOTICES: Record<string, MessageId> = {
   connected: 'conn.done.connected', reconnected: 'conn.done.reconnected', queued: 'conn.done.queued',
   since: 'conn.done.since', saved: 'conn.done.saved', disconnected: 'conn.done.disconnected'
@@ -88,7 +90,13 @@ export function connectionRoutes (app: FastifyInstance, web: Web): void {
     if (view.needsReconnect) return { ...none, error: view.reason ?? t('conn.failed') }
     try {
       const conn = await connectionOf(k.db, web.session(request).user, view.id)
-      return { ...await provider.choices(conn, providerContext(k.sync.engine, conn)), error: null }
+      let timer: NodeJS.Timeout | undefined
+      const late = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => reject(new Error(t('conn.choicesLate'))), CHOICES_MS) })
+      try {
+        return { ...await Promise.race([provider.choices(conn, providerContext(k.sync.engine, conn)), late]), error: null }
+      } finally {
+        clearTimeout(timer)
+      }
     } catch (err) {
       return { ...none, error: (err as Error).message }
     }
@@ -113,7 +121,10 @@ export function connectionRoutes (app: FastifyInstance, web: Web): void {
     const choiceOptions = (list: Choice[], value: string) => withCurrent(list, value).map(c => html`<option value="${c.id}"${c.id === value ? html` selected` : ''}>${c.name}</option>`)
 
     const badge = (v: ConnectionView): Html => {
-      if (v.healthy) return html`<p class="badge good" role="status"><span aria-hidden="true">✓</span> ${t('conn.good', { when: when(v.lastSuccessAt ?? v.stateAt, zone) })}</p>`
+      if (v.healthy) {
+        return html`<p class="badge good" role="status"><span aria-hidden="true">✓</span> ${t('conn.good', { when: when(v.lastSuccessAt ?? v.stateAt, zone) })}</p>
+          ${v.reason === null ? '' : html`<p class="muted">${t('conn.lately', { reason: v.reason, when: when(v.stateAt, zone) })}</p>`}`
+      }
       if (v.state === 'error') return html`<p class="badge bad" role="status"><span aria-hidden="true">✗</span> ${t('conn.bad', { reason: v.reason ?? t('conn.failed'), when: when(v.stateAt, zone) })}</p>`
       return html`<p class="badge wait" role="status"><span aria-hidden="true">…</span> ${t('conn.pending', { reason: v.reason ?? t('conn.pendingFirst'), when: when(v.stateAt, zone) })}</p>`
     }
@@ -244,9 +255,11 @@ export function connectionRoutes (app: FastifyInstance, web: Web): void {
   }))
 
   app.post('/connections/:id/sync', async (request, reply) => {
-    const id = await owned(request)
-    await k.sync.jobs.request(id)
-    return done(reply, 'queued', id)
+    const conn = await connectionOf(k.db, web.session(request).user, idParam(request))
+    // a run would skip it: the credentials were refused until the user reconnects
+    if (conn.auth_failed_at !== null) return show(request, reply, { failure: { id: conn.id, message: t('conn.reconnectFirst') } }, 409)
+    await k.sync.jobs.request(conn.id)
+    return done(reply, 'queued', conn.id)
   })
 
   app.post('/connections/:id/since', async (request, reply) => {
