@@ -28,6 +28,10 @@ export type DbHandle = {
 
 // bigint ids and counts come back as numbers: they stay far below 2^53 here.
 pg.types.setTypeParser(20, v => Number(v))
+// A date column is a calendar day, not an instant: it stays 'YYYY-MM-DD' (as
+// schema.ts declares it), never a Date at midnight in some process's zone.
+const DATE_OID = 1082
+pg.types.setTypeParser(DATE_OID, v => v)
 
 export type RawQuery = (sql: string, params?: unknown[]) => Promise<Record<string, unknown>[]>
 
@@ -78,7 +82,7 @@ async function openPGlite (dataDir: string | undefined): Promise<DbHandle> {
   try {
     // PostgreSQL's default 128 MB of shared buffers lives inside PGlite's WASM
     // memory on top of the OS page cache: 32 MB keeps an idle server near 300 MB
-    lite = await PGlite.create(dataDir === undefined ? undefined : `${dataDir}/pg`, { postgresqlconf: ['shared_buffers = 32MB'] })
+    lite = await PGlite.create(dataDir === undefined ? undefined : `${dataDir}/pg`, { postgresqlconf: ['shared_buffers = 32MB'], parsers: { [DATE_OID]: (v: string) => v } })
   } catch (err) {
     unlock()
     throw err
