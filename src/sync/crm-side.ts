@@ -40,7 +40,7 @@ async function extrasOf (db: Db, kind: ItemKind, row: Appointment | Task, o: Syn
         .select('users.name').where('appointment_id', '=', row.id).orderBy('users.name').execute()
       if (names.length > 0) lines.push(`Participants: ${names.map(n => n.name).join(', ')}`)
     }
-    if (field === 'link') lines.push(`${publicUrl}/${kind === 'task' ? 'tasks' : 'appointments'}/${row.id}`)
+    if (field === 'link') lines.push(`${publicUrl}/${kind === 'task' ? 'tasks' : 'appointments'}/${row.id}/edit`)
   }
   return lines
 }

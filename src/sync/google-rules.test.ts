@@ -84,7 +84,7 @@ t.test('CRM fields go into the Google description below the user\'s own text; ne
   await w.connect('alice', { descriptionFields: ['case', 'type', 'link'] })
   await w.run('alice')
   const ev = (await w.events('alice'))[0]!
-  t.equal(ev.description, `Bring the originals\n\n-- Kalends --\nCase: Smith v. Jones\nType: Hearing\n${w.s.url}/appointments/${appt.id}`)
+  t.equal(ev.description, `Bring the originals\n\n-- Kalends --\nCase: Smith v. Jones\nType: Hearing\n${w.s.url}/appointments/${appt.id}/edit`)
 
   // the user edits their part in Google: the CRM gets their text, the block stays
   await w.calendar('alice').events.patch({ calendarId: 'primary', eventId: ev.id!, requestBody: { description: ev.description!.replace('Bring the originals', 'Bring the originals and two copies') } })

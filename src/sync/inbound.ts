@@ -112,30 +112,41 @@ async function createFromRemote (rc: RunContext, coll: RemoteCollection, item: R
   const { db, conn, user } = rc
   const kind = coll.kind
   const data = item.data as EventData | TaskData
+  let created: Appointment | Task
+  let uidKept = false
   try {
-    await transact(db, async tx => {
-      let created: Appointment | Task
+    created = await transact(db, async tx => {
+      let row: Appointment | Task
       if (kind === 'task') {
-        created = await createTask(tx, rc.actor, { ...taskInput(data as TaskData, user.timezone), typeId: rc.options.taskTypeId ?? undefined })
+        row = await createTask(tx, rc.actor, { ...taskInput(data as TaskData, user.timezone), typeId: rc.options.taskTypeId ?? undefined })
       } else {
         const participantIds = await usersByEmail(tx, user.org_id, item.attendees, user.id)
-        const uidFree = item.uid !== null && (await tx.selectFrom('appointments').select('id').where('org_id', '=', user.org_id).where('uid', '=', item.uid).executeTakeFirst()) === undefined
-        created = await createAppointment(tx, rc.actor, {
+        uidKept = item.uid !== null && (await tx.selectFrom('appointments').select('id').where('org_id', '=', user.org_id).where('uid', '=', item.uid).executeTakeFirst()) === undefined
+        row = await createAppointment(tx, rc.actor, {
           ...appointmentInput(data as EventData),
-          ...(uidFree ? { uid: item.uid as string } : {}),
+          ...(uidKept ? { uid: item.uid as string } : {}),
           ...(rc.options.appointmentTypeId === null ? {} : { typeId: rc.options.appointmentTypeId }),
           ...(participantIds.length > 0 ? { participantIds } : {})
         })
       }
-      const after = await crmItem(tx, user, kind, created, rc.options, rc.publicUrl)
-      await saveLink(tx, conn.id, kind, created.id, { remote_id: item.remoteId, remote_etag: item.etag, written_hash: hashOf(data), crm_hash: after.hash })
-      await logSync(tx, conn.id, { direction: 'in', action: 'created', kind, itemId: created.id, remoteId: item.remoteId, message: `"${created.title}" created from the external calendar` })
+      const after = await crmItem(tx, user, kind, row, rc.options, rc.publicUrl)
+      await saveLink(tx, conn.id, kind, row.id, { remote_id: item.remoteId, remote_etag: item.etag, written_hash: hashOf(data), crm_hash: after.hash })
+      await logSync(tx, conn.id, { direction: 'in', action: 'created', kind, itemId: row.id, remoteId: item.remoteId, message: `"${row.title}" created from the external calendar` })
+      return row
     })
     rc.counts.in++
   } catch (err) {
     if (!(err instanceof DomainError)) throw err
     // nothing to revert to: the external item stays, unlinked, and the log says why
     await logSync(db, conn.id, { direction: 'in', action: 'error', kind, remoteId: item.remoteId, message: `"${(data as { title: string }).title}" not taken into the CRM: ${err.message}` })
+    return
+  }
+  if (!uidKept) {
+    // Nothing outside ties the remote item to the CRM one (tasks have no UID, a taken UID was replaced):
+    // write our hidden reference once, so a reconnect after the links are gone matches instead of copying.
+    const crm = await crmItem(db, user, kind, created, rc.options, rc.publicUrl)
+    const written = await rc.retryConflict(etag => coll.update(item.remoteId, etag === undefined ? item.etag : etag, crm.data, crm.ref, crm.extras), coll, item.remoteId)
+    await saveLink(db, conn.id, kind, created.id, { remote_id: written.remoteId, remote_etag: written.etag, written_hash: written.data === null ? null : hashOf(written.data), crm_hash: crm.hash })
   }
 }
 
