@@ -148,4 +148,5 @@ export async function apiV1 (app: FastifyInstance, k: Kalends): Promise<void> {
   })
 
   await app.register(import('./feeds.ts'), { k })
+  await app.register(import('./connections.ts'), { k })
 }

@@ -1,0 +1,89 @@
+import type { FastifyInstance } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import type { Kalends } from '../../app.ts'
+import { requireAdmin } from '../../domain/access.ts'
+import { connectionLog, connectionOf, disconnect, listConnections, syncSince, updateOptions, viewOf, type ConnectionView } from '../../sync/connections.ts'
+import { consentUrl } from '../../sync/google/consent.ts'
+import { loadGoogleIntegration, saveGoogleIntegration, type GoogleIntegration } from '../../sync/google/integration.ts'
+
+/**
+ * /api/v1/connections: the signed-in user's external calendar connections,
+ * their state (green/red with the reason), options, log, "sync now", "sync
+ * since date" and disconnect. Connecting needs a browser for Google's consent:
+ * POST /connections/google answers the address to open.
+ * /api/v1/integrations/google: the admin's organisation-wide settings.
+ */
+const Id = Type.Integer({ minimum: 1 })
+const IdParams = Type.Object({ id: Id })
+const Options = Type.Object({
+  appointments: Type.Optional(Type.Boolean()),
+  tasks: Type.Optional(Type.Boolean()),
+  calendarId: Type.Optional(Type.String({ maxLength: 1024 })),
+  taskListId: Type.Optional(Type.String({ maxLength: 1024 })),
+  appointmentTypeId: Type.Optional(Type.Union([Id, Type.Null()])),
+  taskTypeId: Type.Optional(Type.Union([Id, Type.Null()])),
+  startDate: Type.Optional(Type.Union([Type.String({ format: 'date' }), Type.Null()])),
+  daysBefore: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 3650 }), Type.Null()])),
+  daysAfter: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 3650 }), Type.Null()])),
+  descriptionFields: Type.Optional(Type.Array(Type.Union(['case', 'type', 'status', 'participants', 'link'].map(f => Type.Literal(f))), { maxItems: 5 })),
+  pollMinutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 1440 }))
+}, { additionalProperties: false })
+const Since = Type.Object({ date: Type.String({ format: 'date' }) }, { additionalProperties: false })
+const Integration = Type.Object({
+  enabled: Type.Optional(Type.Boolean()),
+  clientId: Type.Optional(Type.String({ maxLength: 300 })),
+  clientSecret: Type.Optional(Type.String({ maxLength: 300, description: 'write-only; empty keeps the stored one' })),
+  applicationName: Type.Optional(Type.String({ maxLength: 100 })),
+  pushAddress: Type.Optional(Type.Union([Type.String({ maxLength: 500 }), Type.Null()])),
+  delegationDomain: Type.Optional(Type.Union([Type.String({ maxLength: 255 }), Type.Null()])),
+  serviceAccountJson: Type.Optional(Type.Union([Type.String({ maxLength: 20_000, description: 'write-only: the key file of a Workspace service account' }), Type.Null()]))
+}, { additionalProperties: false })
+
+const iso = (d: Date | null) => d?.toISOString() ?? null
+const view = (c: ConnectionView) => ({ ...c, stateAt: iso(c.stateAt), lastSuccessAt: iso(c.lastSuccessAt), createdAt: iso(c.createdAt) })
+const integrationView = (g: GoogleIntegration | null) => g === null
+  ? { configured: false }
+  : { configured: true, enabled: g.enabled, clientId: g.clientId, clientSecretSet: g.clientSecret !== '', applicationName: g.applicationName, pushAddress: g.pushAddress, delegationDomain: g.delegationDomain, serviceAccount: g.serviceAccount?.clientEmail ?? null }
+
+export default async function connectionsApi (app: FastifyInstance, opts: { k: Kalends }): Promise<void> {
+  const { k } = opts
+  const api = app.withTypeProvider<TypeBoxTypeProvider>()
+  const db = k.db
+
+  api.get('/connections', { schema: { tags: ['sync'] } }, async request => (await listConnections(db, request.user!)).map(view))
+  api.post('/connections/google', { schema: { tags: ['sync'] } }, async request => ({ consentUrl: await consentUrl(k.sync.google, request.user!) }))
+  api.get('/connections/:id', { schema: { tags: ['sync'], params: IdParams } }, async request => view(viewOf(await connectionOf(db, request.user!, request.params.id))))
+  api.patch('/connections/:id', { schema: { tags: ['sync'], params: IdParams, body: Options } }, async request => {
+    const updated = await updateOptions(db, request.user!, request.params.id, request.body)
+    await k.sync.jobs.request(updated.id)
+    return view(updated)
+  })
+  api.post('/connections/:id/sync', { schema: { tags: ['sync'], params: IdParams } }, async (request, reply) => {
+    const conn = await connectionOf(db, request.user!, request.params.id)
+    await k.sync.jobs.request(conn.id)
+    return reply.code(202).send({ queued: true })
+  })
+  api.post('/connections/:id/sync-since', { schema: { tags: ['sync'], params: IdParams, body: Since } }, async (request, reply) => {
+    await syncSince(db, request.user!, request.params.id, request.body.date)
+    await k.sync.jobs.request(request.params.id)
+    return reply.code(202).send({ queued: true })
+  })
+  api.get('/connections/:id/log', { schema: { tags: ['sync'], params: IdParams, querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }, { additionalProperties: false }) } }, async request =>
+    (await connectionLog(db, request.user!, request.params.id, request.query.limit ?? 100)).map(l => ({
+      at: iso(l.at), direction: l.direction, action: l.action, itemKind: l.item_kind, itemId: l.item_id, remoteId: l.remote_id, message: l.message
+    })))
+  api.delete('/connections/:id', { schema: { tags: ['sync'], params: IdParams } }, async (request, reply) => {
+    await disconnect(k.sync.engine, request.user!, request.params.id)
+    return reply.code(204).send()
+  })
+
+  api.get('/integrations/google', { schema: { tags: ['admin'] } }, async request => {
+    requireAdmin(request.user!)
+    return integrationView(await loadGoogleIntegration(db, k.secrets, request.user!.org_id, k.config.google))
+  })
+  api.put('/integrations/google', { schema: { tags: ['admin'], body: Integration } }, async request => {
+    requireAdmin(request.user!)
+    return integrationView(await saveGoogleIntegration(db, k.secrets, request.user!.org_id, request.body))
+  })
+}
