@@ -137,16 +137,15 @@ function fullItems(cal: Calendar, f: Filters, orderBy: string | null): Item[] {
       for (const inst of seriesInstances(cal, s, from, to)) {
         if (inst.ev.status === 'cancelled' && !visibleCancelled(inst.ev, cal, f)) continue;
         if (!matchesFilters(inst.ev, f)) continue;
-        if (inst.ev.status !== 'cancelled' && !overlaps(inst.ev, cal, f)) continue;
+        if (!overlaps(inst.ev, cal, f)) continue;
         items.push({ key: key(s, inst.ev, inst.originalMs), ev: present(inst.ev) });
       }
       continue;
     }
     if (!matchesFilters(ev, f)) continue;
-    if (ev.status !== 'cancelled') {
-      const hit = isMaster(ev) ? seriesInstances(cal, s, ...expansionWindow(ev, cal, f)).some((i) => overlaps(i.ev, cal, f)) : overlaps(ev, cal, f);
-      if (!hit) continue;
-    }
+    // Tombstones keep their times in the store, so a time window filters them too.
+    const hit = isMaster(ev) ? seriesInstances(cal, s, ...expansionWindow(ev, cal, f)).some((i) => overlaps(i.ev, cal, f)) : overlaps(ev, cal, f);
+    if (!hit) continue;
     items.push({ key: key(s, ev), ev: present(ev) });
   }
   return items.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));

@@ -113,7 +113,8 @@ export function tasksRoutes(ctx: ApiContext): Route[] {
       const given = typeof input.completed === 'string' && !Number.isNaN(Date.parse(input.completed)) ? new Date(input.completed).toISOString() : undefined;
       task.completed = given ?? previous?.data.completed ?? iso;
     }
-    if (input.deleted === true) task.deleted = true;
+    // A deleted task is gone for good at Google: later writes cannot bring it back.
+    if (input.deleted === true || previous?.data.deleted) task.deleted = true;
     if (input.hidden === true || (previous?.data.hidden && status === 'completed')) task.hidden = true;
     task.links = Array.isArray(input.links) ? (input.links as Task['links']) : (previous?.data.links ?? []);
     task.webViewLink = `https://tasks.google.com/task/${id}?sa=6`;

@@ -62,6 +62,8 @@ t.test('tasks: insert/get/update/patch/delete, due is a date, completion', async
   const withDeleted = (await tasks.tasks.list({ tasklist: '@default', showDeleted: true })).data.items!;
   t.same(withDeleted.filter((x) => x.deleted).map((x) => x.title).sort(), ['Call back', 'sub']);
   t.equal((await failure(tasks.tasks.get({ tasklist: '@default', task: 'nope' }))).status, 404);
+  const revived = (await tasks.tasks.update({ tasklist: '@default', task: task.id!, requestBody: { id: task.id, title: 'again', deleted: false } })).data;
+  t.equal(revived.deleted, true, 'a deleted task stays deleted');
 });
 
 t.test('polling: updatedMin, showDeleted, showHidden after clear, showCompleted, due range, paging', async (t) => {
