@@ -1,16 +1,7 @@
 import t from 'tap'
 import { syncDb } from './tables.ts'
-import { startSyncWorld } from './testing.ts'
+import { startSyncWorld, until } from './testing.ts'
 
-async function until<T> (what: string, fn: () => Promise<T | undefined | null | false>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms
-  for (;;) {
-    const v = await fn()
-    if (v !== undefined && v !== null && v !== false) return v
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 100))
-  }
-}
 
 t.test('push: the admin sets the address, a connection watches its calendar, Google\'s notification brings the change in within seconds; forged ones are refused', async t => {
   const w = await startSyncWorld({ env: { KALENDS_SYNC_WORKERS: '1' } })

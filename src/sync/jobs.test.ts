@@ -1,22 +1,13 @@
 import t from 'tap'
-import { startSyncWorld } from './testing.ts'
+import { startSyncWorld, until } from './testing.ts'
 
-async function until<T> (what: string, fn: () => Promise<T | undefined | null | false>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms
-  for (;;) {
-    const v = await fn()
-    if (v !== undefined && v !== null && v !== false) return v
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 200))
-  }
-}
 
 t.test('the job queue runs a new connection and follows CRM changes from the journal, both ways', async t => {
   const w = await startSyncWorld({ env: { KALENDS_SYNC_WORKERS: '1' } })
   t.teardown(() => w.close())
   const conn = await w.connect('alice')
   await w.s.k.sync.jobs.request(conn.id)
-  await until('the first run', async () => (await w.connection('alice')).state === 'ok')
+  await until('the first run', async () => (await w.connection('alice')).state === 'ok', 30_000)
 
   const alice = w.s.as('alice')
   const made = await alice('/api/v1/appointments', { method: 'POST', json: { title: 'Picked up by the journal', start: '2026-12-03T09:00:00Z', end: '2026-12-03T10:00:00Z' } })

@@ -10,6 +10,17 @@ import { syncConnection, type RunResult } from './engine.ts'
 import { completeConsent, consentUrl } from './google/consent.ts'
 import { syncDb, type Connection } from './tables.ts'
 
+/** Polls until fn yields something, for effects of background jobs. */
+export async function until<T> (what: string, fn: () => Promise<T | undefined | null | false>, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms
+  for (;;) {
+    const v = await fn()
+    if (v !== undefined && v !== null && v !== false) return v
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await new Promise(resolve => setTimeout(resolve, 100))
+  }
+}
+
 export const CLIENT_ID = 'kalends-test.apps.googleusercontent.com'
 export const CLIENT_SECRET = 'kalends-test-secret'
 
