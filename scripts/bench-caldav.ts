@@ -15,7 +15,12 @@
 //     by BENCH_PG_URL (postgres://kalends:kalends@127.0.0.1:5432/kalends),
 //     dropped afterwards. The server then runs as its own process
 //     (`node src/cli.ts serve`), so its RSS is its own.
-// Then it times, over HTTP on 127.0.0.1 with one client: PROPFIND Depth:1 of
+// Every server is loaded first and left running; then each operation runs on
+// all of them with its repetitions interleaved (Radicale, PGlite, PostgreSQL,
+// Radicale, …). Before, Radicale ran its whole workload first and Kalends
+// minutes later, so a change of load on this shared machine (other test
+// suites) fell on one side only and could swing a ratio several times over.
+// It times, over HTTP on 127.0.0.1 with one client: PROPFIND Depth:1 of
 // the calendar (getetag, getcontenttype, resourcetype), calendar-query of
 // June 2026 with calendar-data, calendar-multiget of 50, sync-collection
 // from a token taken before 10 edits, GET of one object, PUT of a new one.
@@ -122,71 +127,90 @@ function expect (what: string, cond: boolean, detail: string) {
 
 type Result = Record<string, { median: number; all: number[]; n: number }>
 
-/** The workload; `n` is the calendar's size, `newBase` the first index free for PUTs. */
-async function workload (t: Target, n: number, heavy: boolean): Promise<{ result: Result; counts: Record<string, number> }> {
-  const result: Result = {}
-  const counts: Record<string, number> = {}
-  const log = (op: string, r: { median: number; all: number[] }, count: number) => {
-    result[op] = { ...r, n: count }
-    console.log(`  ${t.name.padEnd(22)} ${op.padEnd(16)} median ${r.median.toFixed(1).padStart(9)} ms  [${r.all.map(x => x.toFixed(0)).join(' ')}]  (${count} items)`)
+/** A server loaded with the calendar, ready for the workload. */
+type Server = { t: Target; result: Result; hrefs: Map<string, string>; token?: string; heavy: boolean; stop: () => Promise<void> }
+
+/**
+ * Times `fn` on every server, repetition by repetition in turn (A B C A B C …),
+ * so a change of load on this shared machine falls on all of them alike.
+ */
+async function interleaved (servers: Server[], op: string, reps: (s: Server) => number, fn: (s: Server, i: number) => Promise<number>): Promise<void> {
+  const times = new Map<Server, number[]>(servers.map(s => [s, []]))
+  const counts = new Map<Server, number>()
+  const most = Math.max(...servers.map(reps))
+  for (let i = 0; i < most; i++) {
+    for (const s of servers) {
+      if (i >= reps(s)) continue
+      const t0 = performance.now()
+      counts.set(s, await fn(s, i))
+      times.get(s)!.push(performance.now() - t0)
+    }
   }
+  for (const s of servers) {
+    const all = times.get(s)!
+    const sorted = [...all].sort((a, b) => a - b)
+    const median = sorted[Math.floor(sorted.length / 2)]!
+    s.result[op] = { median, all, n: counts.get(s)! }
+    console.log(`  ${s.t.name.padEnd(22)} ${op.padEnd(16)} median ${median.toFixed(1).padStart(9)} ms  [${all.map(x => x.toFixed(0)).join(' ')}]  (${counts.get(s)} items)`)
+  }
+}
+
+/** The workload on every server at once, each operation interleaved; `n` is the calendar's size. */
+async function workload (servers: Server[], n: number): Promise<void> {
+  const href = (s: Server, i: number) => s.hrefs.get(`bench-${i}.ics`) ?? (() => { throw new Error(`${s.t.name}: no href for bench-${i}`) })()
   // PROPFIND Depth:1
-  let hrefs: string[] = []
-  const pf = await timed(heavy ? Math.min(3, REPS) : REPS, async () => {
-    const r = await req(t, 'PROPFIND', t.calendar, PROPFIND, { depth: '1' })
+  await interleaved(servers, 'propfind-depth1', s => s.heavy ? Math.min(3, REPS) : REPS, async s => {
+    const r = await req(s.t, 'PROPFIND', s.t.calendar, PROPFIND, { depth: '1' })
     expect('PROPFIND', r.status === 207, `${r.status} ${r.text.slice(0, 300)}`)
-    hrefs = hrefsOf(r.text).filter(h => h.endsWith('.ics'))
+    const hrefs = hrefsOf(r.text).filter(h => h.endsWith('.ics'))
+    expect('PROPFIND', hrefs.length === n, `${hrefs.length} objects listed, expected ${n}`)
+    s.hrefs = new Map(hrefs.map(h => [decodeURIComponent(h.split('/').pop()!), h]))
+    return hrefs.length
   })
-  expect('PROPFIND', hrefs.length === n, `${hrefs.length} objects listed, expected ${n}`)
-  log('propfind-depth1', pf, hrefs.length)
-  const byName = new Map(hrefs.map(h => [decodeURIComponent(h.split('/').pop()!), h]))
-  const href = (i: number) => byName.get(`bench-${i}.ics`) ?? (() => { throw new Error(`no href for bench-${i}`) })()
   // calendar-query of a month with data
-  let q = 0
-  const cq = await timed(REPS, async () => {
-    const r = await req(t, 'REPORT', t.calendar, QUERY, { depth: '1' })
+  await interleaved(servers, 'query-month', () => REPS, async s => {
+    const r = await req(s.t, 'REPORT', s.t.calendar, QUERY, { depth: '1' })
     expect('calendar-query', r.status === 207, `${r.status} ${r.text.slice(0, 300)}`)
-    q = responses(r.text)
+    return responses(r.text)
   })
-  log('query-month', cq, q); counts.query = q
   // multiget of 50 spread over the calendar
-  const fifty = Array.from({ length: 50 }, (_, k) => href(Math.floor(k * n / 50) + 1))
-  const mg = await timed(REPS, async () => {
-    const r = await req(t, 'REPORT', t.calendar, multiget(fifty), { depth: '1' })
+  await interleaved(servers, 'multiget-50', () => REPS, async s => {
+    const fifty = Array.from({ length: 50 }, (_, k) => href(s, Math.floor(k * n / 50) + 1))
+    const r = await req(s.t, 'REPORT', s.t.calendar, multiget(fifty), { depth: '1' })
     expect('multiget', r.status === 207 && (r.text.match(/BEGIN:VEVENT/g) ?? []).length >= 50, `${r.status} ${r.text.slice(0, 300)}`)
+    return 50
   })
-  log('multiget-50', mg, 50)
   // sync-collection after 10 edits (the edits are not timed)
-  const tk = await req(t, 'PROPFIND', t.calendar, TOKEN, { depth: '0' })
-  const token = /sync-token>([^<]+)</.exec(tk.text)?.[1]
-  expect('sync-token', token !== undefined, tk.text.slice(0, 300))
-  for (let k = 0; k < 10; k++) {
-    const i = Math.floor(k * n / 10) + 3
-    const r = await req(t, 'PUT', href(i), wrap(vevent(i, n, `Meeting ${i} (moved)`)))
-    expect('edit', r.status === 204 || r.status === 201, `${r.status} ${r.text.slice(0, 300)}`)
+  for (const s of servers) {
+    const tk = await req(s.t, 'PROPFIND', s.t.calendar, TOKEN, { depth: '0' })
+    s.token = /sync-token>([^<]+)</.exec(tk.text)?.[1]
+    expect('sync-token', s.token !== undefined, tk.text.slice(0, 300))
+    for (let k = 0; k < 10; k++) {
+      const i = Math.floor(k * n / 10) + 3
+      const r = await req(s.t, 'PUT', href(s, i), wrap(vevent(i, n, `Meeting ${i} (moved)`)))
+      expect('edit', r.status === 204 || r.status === 201, `${r.status} ${r.text.slice(0, 300)}`)
+    }
   }
-  let changed = 0
-  const sc = await timed(REPS, async () => {
-    const r = await req(t, 'REPORT', t.calendar, sync(token!), { depth: '1' })
+  await interleaved(servers, 'sync-after-10', () => REPS, async s => {
+    const r = await req(s.t, 'REPORT', s.t.calendar, sync(s.token!), { depth: '1' })
     expect('sync-collection', r.status === 207, `${r.status} ${r.text.slice(0, 300)}`)
-    changed = hrefsOf(r.text).filter(h => h.endsWith('.ics')).length
+    const changed = hrefsOf(r.text).filter(h => h.endsWith('.ics')).length
+    expect('sync-collection', changed === 10, `${changed} changes, expected 10`)
+    return changed
   })
-  expect('sync-collection', changed === 10, `${changed} changes, expected 10`)
-  log('sync-after-10', sc, changed)
   // GET of one object (20 different ones)
-  const get = await timed(20, async k => {
-    const r = await req(t, 'GET', href(Math.floor(k * n / 20) + 7))
+  await interleaved(servers, 'get', () => 20, async (s, k) => {
+    const r = await req(s.t, 'GET', href(s, Math.floor(k * n / 20) + 7))
     expect('GET', r.status === 200 && r.text.includes('BEGIN:VEVENT'), `${r.status}`)
+    return 1
   })
-  log('get', get, 1)
   // PUT of a new object (20 of them, If-None-Match: *)
-  const put = await timed(20, async k => {
+  await interleaved(servers, 'put-new', () => 20, async (s, k) => {
     const i = n + 1000 + k
-    const r = await req(t, 'PUT', `${t.calendar}bench-${i}.ics`, wrap(vevent(i, n)), { 'if-none-match': '*' })
+    const r = await req(s.t, 'PUT', `${s.t.calendar}bench-${i}.ics`, wrap(vevent(i, n)), { 'if-none-match': '*' })
     expect('PUT', r.status === 201, `${r.status} ${r.text.slice(0, 300)}`)
+    return 1
   })
-  log('put-new', put, 1)
-  return { result, counts }
 }
 
 // ---------------------------------------------------------------- processes
@@ -225,7 +249,7 @@ async function stop (child: ChildProcess): Promise<void> {
   if (child.exitCode === null) child.kill('SIGKILL')
 }
 
-async function radicale (n: number): Promise<Result> {
+async function radicale (n: number): Promise<Server> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-radicale-'))
   const port = await freePort()
   writeFileSync(join(dir, 'config'), [
@@ -239,6 +263,10 @@ async function radicale (n: number): Promise<Result> {
   let err = ''
   const child = spawn('radicale', ['--config', join(dir, 'config')], { stdio: ['ignore', 'ignore', 'pipe'] })
   child.stderr!.on('data', d => { err = (err + d).slice(-4000) })
+  const stopIt = async () => {
+    await stop(child)
+    rmSync(dir, { recursive: true, force: true })
+  }
   try {
     const t: Target = { name: `Radicale ${n}`, base: `http://127.0.0.1:${port}`, calendar: '/bench/calendar/', auth: `Basic ${Buffer.from('bench:x').toString('base64')}`, pid: child.pid! }
     await waitFor(`${t.base}/.well-known/caldav`, child, () => err)
@@ -247,29 +275,33 @@ async function radicale (n: number): Promise<Result> {
     const r = await req(t, 'PUT', t.calendar, body)
     expect('Radicale bulk PUT', r.status === 201 || r.status === 204, `${r.status} ${r.text.slice(0, 300)}`)
     console.log(`  ${t.name.padEnd(22)} load: one PUT of ${n} events (${(body.length / 1e6).toFixed(1)} MB) in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
-    const { result } = await workload(t, n, n >= 10_000)
-    const m = memory(child.pid!)
-    console.log(`  ${t.name.padEnd(22)} RSS ${m.rss.toFixed(0)} MB (peak ${m.hwm.toFixed(0)} MB)`)
-    return result
-  } finally {
-    await stop(child)
-    rmSync(dir, { recursive: true, force: true })
+    return { t, result: {}, hrefs: new Map(), heavy: n >= 10_000, stop: stopIt }
+  } catch (e) {
+    await stopIt()
+    throw e
   }
 }
 
-async function kalends (n: number, db: string): Promise<{ result: Result; rss: { rss: number; hwm: number }; load: number }> {
+async function kalends (n: number, db: string): Promise<Server> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-kalends-'))
   let dbName: string | null = null
   let url: string | null = null
-  if (db === 'postgres') {
-    dbName = `kalends_bench_${randomBytes(5).toString('hex')}`
-    const c = new pg.Client({ connectionString: PG_URL }); await c.connect(); await c.query(`CREATE DATABASE ${dbName}`); await c.end()
-    const u = new URL(PG_URL); u.pathname = `/${dbName}`; url = u.toString()
-  }
-  const dataDir = join(dir, 'data')
-  const env: Record<string, string> = { NODE_ENV: 'production', LOG_LEVEL: 'warn', KALENDS_SECRET_KEY: randomBytes(32).toString('base64'), ...(url !== null ? { DATABASE_URL: url } : { KALENDS_DATA_DIR: dataDir }) }
   let child: ChildProcess | null = null
+  const stopIt = async () => {
+    if (child !== null) await stop(child)
+    if (dbName !== null) {
+      const c = new pg.Client({ connectionString: PG_URL }); await c.connect(); await c.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`); await c.end()
+    }
+    rmSync(dir, { recursive: true, force: true })
+  }
   try {
+    if (db === 'postgres') {
+      dbName = `kalends_bench_${randomBytes(5).toString('hex')}`
+      const c = new pg.Client({ connectionString: PG_URL }); await c.connect(); await c.query(`CREATE DATABASE ${dbName}`); await c.end()
+      const u = new URL(PG_URL); u.pathname = `/${dbName}`; url = u.toString()
+    }
+    const dataDir = join(dir, 'data')
+    const env: Record<string, string> = { NODE_ENV: 'production', LOG_LEVEL: 'warn', KALENDS_SECRET_KEY: randomBytes(32).toString('base64'), ...(url !== null ? { DATABASE_URL: url } : { KALENDS_DATA_DIR: dataDir }) }
     // load through the domain layer, in this process, before the server owns the database
     const t0 = performance.now()
     const k = await openKalends(readConfig({ ...env, PORT: '0', LOG_LEVEL: 'silent' }), url !== null ? { url } : { dataDir })
@@ -295,36 +327,43 @@ async function kalends (n: number, db: string): Promise<{ result: Result; rss: {
     const t: Target = { name: `Kalends ${db} ${n}`, base: `http://127.0.0.1:${port}`, calendar: '/dav/calendars/bench/calendar/', auth: `Basic ${Buffer.from(`bench:${PASSWORD}`).toString('base64')}`, pid: child.pid! }
     await waitFor(`${t.base}/dav/`, child, () => err)
     console.log(`  ${t.name.padEnd(22)} load: ${n} putObject calls (${db === 'postgres' ? 8 : 1} concurrent) in ${load.toFixed(1)} s (${(n / load).toFixed(0)}/s)`)
-    const { result } = await workload(t, n, false)
-    const rss = memory(child.pid!)
-    console.log(`  ${t.name.padEnd(22)} server RSS ${rss.rss.toFixed(0)} MB (peak ${rss.hwm.toFixed(0)} MB)`)
-    return { result, rss, load }
-  } finally {
-    if (child !== null) await stop(child)
-    if (dbName !== null) {
-      const c = new pg.Client({ connectionString: PG_URL }); await c.connect(); await c.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`); await c.end()
-    }
-    rmSync(dir, { recursive: true, force: true })
+    return { t, result: {}, hrefs: new Map(), heavy: false, stop: stopIt }
+  } catch (e) {
+    await stopIt()
+    throw e
   }
 }
 
 // ---------------------------------------------------------------- run
 
+const ratio = (x: number) => x >= 10 ? x.toFixed(0) : x.toFixed(1)
 const OPS = ['propfind-depth1', 'query-month', 'multiget-50', 'sync-after-10', 'get', 'put-new']
 const summary: string[] = []
 for (const n of sizes) {
   console.log(`\n## ${n} events`)
-  const rad = withRadicale ? await radicale(n) : null
-  for (const db of dbs) {
-    const { result, rss } = await kalends(n, db)
-    summary.push(`\n### ${db}, ${n} events (server RSS ${rss.rss.toFixed(0)} MB, peak ${rss.hwm.toFixed(0)} MB)`)
-    summary.push(`| operation | items | Kalends ms | ${rad ? 'Radicale ms | ratio |' : ''}`)
-    summary.push(`| --- | --- | --- | ${rad ? '--- | --- |' : ''}`)
-    for (const op of OPS) {
-      const k = result[op]!
-      const r = rad?.[op]
-      summary.push(`| ${op} | ${k.n} | ${k.median.toFixed(1)} | ${r ? `${r.median.toFixed(1)} | ${(r.median / k.median).toFixed(0)}× |` : ''}`)
+  // every server is loaded first; then the workload runs on all of them at once, interleaved
+  const servers: Server[] = []
+  try {
+    if (withRadicale) servers.push(await radicale(n))
+    for (const db of dbs) servers.push(await kalends(n, db))
+    console.log(`  workload, interleaved: load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`)
+    await workload(servers, n)
+    const rad = withRadicale ? servers[0]!.result : null
+    for (const s of servers) {
+      const m = memory(s.t.pid)
+      console.log(`  ${s.t.name.padEnd(22)} server RSS ${m.rss.toFixed(0)} MB (peak ${m.hwm.toFixed(0)} MB)`)
+      if (withRadicale && s === servers[0]) continue
+      summary.push(`\n### ${s.t.name}, ${n} events (server RSS ${m.rss.toFixed(0)} MB, peak ${m.hwm.toFixed(0)} MB)`)
+      summary.push(`| operation | items | Kalends ms | ${rad ? 'Radicale ms | ratio |' : ''}`)
+      summary.push(`| --- | --- | --- | ${rad ? '--- | --- |' : ''}`)
+      for (const op of OPS) {
+        const k = s.result[op]!
+        const r = rad?.[op]
+        summary.push(`| ${op} | ${k.n} | ${k.median.toFixed(1)} | ${r ? `${r.median.toFixed(1)} | ${ratio(r.median / k.median)}× |` : ''}`)
+      }
     }
+  } finally {
+    for (const s of servers) await s.stop()
   }
 }
 console.log(summary.join('\n'))
