@@ -45,11 +45,11 @@ export function googleTasks (api: tasks_v1.Tasks, tasklist: string): RemoteColle
     async create (data, ref, extras, opts): Promise<RemoteItem> {
       if (opts.mayExist) {
         // Tasks cannot take a client-chosen id: after a crash, look for our reference before creating again
-        const marker = `kalends:task:${ref.id}`
+        // the reference line itself, not a substring: kalends:task:1 is inside kalends:task:12
         let pageToken: string | undefined
         for (;;) {
           const page = await call('find task', () => api.tasks.list({ tasklist, maxResults: 100, showHidden: true, showCompleted: true, pageToken }))
-          const found = page.items?.find(t => (t.notes ?? '').includes(marker))
+          const found = page.items?.find(t => t.deleted !== true && fromGoogleTask(t).ref?.id === ref.id)
           if (found != null) return fromGoogleTask(found)
           if (page.nextPageToken == null) break
           pageToken = page.nextPageToken
