@@ -132,7 +132,11 @@ async function pullChanges (rc: RunContext, coll: RemoteCollection, cursor: stri
   }
   const linked = await linkCount(rc.db, rc.conn.id, coll.kind)
   const live = page.items.filter(i => !i.deleted).length
-  const deletions = page.items.length - live
+  // only deletions of linked items count: tombstones of our own removals and of items never synced
+  // (Tasks lists every deletion of the last minutes again) would stop the sync for nothing
+  const gone = page.items.filter(i => i.deleted).map(i => i.remoteId)
+  const deletions = gone.length === 0 ? 0 : Number((await syncDb(rc.db).selectFrom('sync_links').select(eb => eb.fn.countAll<number>().as('n'))
+    .where('connection_id', '=', rc.conn.id).where('item_kind', '=', coll.kind).where('remote_id', 'in', gone).executeTakeFirstOrThrow()).n)
   if (page.full && live === 0 && (await linkCount(rc.db, rc.conn.id, coll.kind, w)) > 0) {
     throw new SyncStopped(`the external ${coll.kind === 'task' ? 'task list' : 'calendar'} came back empty while ${linked} items are linked; sync stopped so nothing is deleted (check the account, then use "sync since date")`)
   }
