@@ -10,7 +10,8 @@ import type { Calendar, StoredEvent, Store } from './store.ts';
 
 type Event = calendar_v3.Schema$Event;
 type Item = { key: string; ev: Event };
-type PageState = { k: string; s: number; f?: number; c: string };
+/** What a page token carries: last key, snapshot change number, sync start (incremental), calendar, token generation. */
+type PageState = { k: string; s: number; f?: number; c: string; g: number };
 
 const SYNC_INCOMPATIBLE = ['iCalUID', 'orderBy', 'privateExtendedProperty', 'q', 'sharedExtendedProperty', 'timeMin', 'timeMax', 'updatedMin'];
 
@@ -198,6 +199,7 @@ function paginate(store: Store, cal: Calendar, query: URLSearchParams, syncable:
   if (pageToken) {
     state = decode<PageState>('EjE', pageToken);
     if (!state || state.c !== cal.id) throw errors.invalid('Invalid page token value.');
+    if (state.f !== undefined && state.g !== cal.syncGeneration) throw errors.fullSyncRequired();
   }
   const max = pageSize(query, 250, 2500);
   const { items, state: base } = build(state);
@@ -230,7 +232,7 @@ export function listEvents(store: Store, cal: Calendar, query: URLSearchParams):
     }
     const snapshot = state?.s ?? store.currentSeq();
     const items = from !== undefined ? changedItems(cal, from, f.singleEvents) : fullItems(cal, f, orderBy);
-    return { items, state: { s: snapshot, c: cal.id, ...(from !== undefined ? { f: from } : {}) } };
+    return { items, state: { s: snapshot, c: cal.id, g: cal.syncGeneration, ...(from !== undefined ? { f: from } : {}) } };
   });
 }
 
@@ -247,6 +249,6 @@ export function listInstances(store: Store, cal: Calendar, master: StoredEvent, 
         .filter((i) => originalStart === null || Date.parse(originalStart) === i.originalMs)
         .map((i) => ({ key: pad(i.originalMs), ev: present(i.ev) }));
     }
-    return { items, state: { s: state?.s ?? store.currentSeq(), c: cal.id } };
+    return { items, state: { s: state?.s ?? store.currentSeq(), c: cal.id, g: cal.syncGeneration } };
   });
 }

@@ -256,7 +256,10 @@ t.test('paging and sync tokens: nextSyncToken only on the last page, tombstones 
   t.same(rest.data.items!.map((e) => e.id), [added.id]);
   t.ok(rest.data.nextSyncToken);
 
+  const midway = await calendar.events.list({ calendarId: 'primary', syncToken: empty.data.nextSyncToken!, maxResults: 1 });
   g.expireSyncTokens('alice@example.com');
+  const pageGone = await failure(calendar.events.list({ calendarId: 'primary', pageToken: midway.data.nextPageToken!, maxResults: 1 }));
+  t.equal(pageGone.status, 410, 'the pages of an expired incremental sync are gone too');
   const gone = await failure(calendar.events.list({ calendarId: 'primary', syncToken: rest.data.nextSyncToken! }));
   t.equal(gone.status, 410);
   t.same(gone.body.error.errors, [{ domain: 'global', reason: 'fullSyncRequired', message: 'Sync token is no longer valid, a full sync is required.' }]);
