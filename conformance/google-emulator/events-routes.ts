@@ -120,15 +120,19 @@ export function eventsRoutes(ctx: ApiContext, channels: Channels): Route[] {
       const auth = authorize(ctx, req, scopes.eventsWrite);
       const dest = store.calendarFor(auth.email, destinationId);
       if (!dest) throw errors.notFound();
-      const stamp = store.stamp();
+      if (dest === cal) return { status: 200, body: stored.data };
       const owner = { email: dest.id, self: true, ...(dest.primary ? {} : { displayName: dest.summary }) };
-      const moved: Event = { ...stored.data, etag: `"${stamp.micros}"`, updated: stamp.iso, htmlLink: htmlLink(stored.data.id!, dest.id), organizer: owner };
-      if (dest !== cal) {
-        cancel(cal, stored);
-        save(dest, moved, dest.events.get(moved.id!));
+      // A series moves whole: the master and its exceptions; the source keeps tombstones.
+      let moved: Event | undefined;
+      for (const item of [stored, ...exceptionsOf(cal, stored.data.id!)]) {
+        const stamp = store.stamp();
+        const copy: Event = { ...item.data, etag: `"${stamp.micros}"`, updated: stamp.iso, htmlLink: htmlLink(item.data.id!, dest.id), organizer: owner };
+        if (item.data.status !== 'cancelled') cancel(cal, item);
+        save(dest, copy, dest.events.get(copy.id!));
+        moved ??= copy;
       }
-      recordSendUpdates(req, 'events.move', cal, moved.id!);
-      return { status: 200, body: dest === cal ? stored.data : moved };
+      recordSendUpdates(req, 'events.move', cal, stored.data.id!);
+      return { status: 200, body: moved };
     }),
     route('POST', '/calendar/v3/channels/stop', (req) => {
       authorize(ctx, req, scopes.eventsRead);

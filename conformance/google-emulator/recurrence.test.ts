@@ -75,6 +75,13 @@ t.test('series with a modified and a cancelled instance', async (t) => {
   t.equal(inst.length, 4, 'instances leaves the cancelled one out');
   t.equal((await calendar.events.instances({ calendarId: 'primary', eventId: master.id!, showDeleted: true })).data.items!.length, 5);
 
+  const team = g.addCalendar('alice@example.com', 'Team');
+  await calendar.events.move({ calendarId: 'primary', eventId: master.id!, destination: team.id });
+  t.equal((await calendar.events.instances({ calendarId: team.id, eventId: master.id! })).data.items!.length, 4, 'a moved series keeps its exceptions');
+  t.equal((await calendar.events.get({ calendarId: team.id, eventId: moved.id! })).data.summary, 'standup (late)');
+  t.same((await calendar.events.list({ calendarId: 'primary', singleEvents: true })).data.items, [], 'nothing of it is left behind');
+  await calendar.events.move({ calendarId: team.id, eventId: master.id!, destination: 'primary' });
+
   const { nextSyncToken } = (await calendar.events.list({ calendarId: 'primary' })).data;
   await calendar.events.delete({ calendarId: 'primary', eventId: master.id! });
   const sync = (await calendar.events.list({ calendarId: 'primary', syncToken: nextSyncToken! })).data.items!;
