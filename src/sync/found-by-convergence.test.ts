@@ -43,3 +43,21 @@ t.test('a task create retried after a crash finds its own copy, not one whose id
   t.equal(live.length, 12, 'one Google task per CRM task')
   t.equal(live.filter(x => x.title === 'made again').length, 1, 'the lost one made again')
 })
+
+t.test('an EXDATE written as wall time with TZID in Google is that wall time in the CRM, not UTC', async t => {
+  const w = await startSyncWorld()
+  t.teardown(() => w.close())
+  await w.connect('alice')
+  await w.calendar('alice').events.insert({
+    calendarId: 'primary',
+    requestBody: {
+      summary: 'Weekly with a skipped week',
+      start: { dateTime: '2026-12-01T10:00:00+01:00', timeZone: 'Europe/Warsaw' },
+      end: { dateTime: '2026-12-01T11:00:00+01:00', timeZone: 'Europe/Warsaw' },
+      recurrence: ['RRULE:FREQ=WEEKLY;COUNT=4', 'EXDATE;TZID=Europe/Warsaw:20261208T100000']
+    }
+  })
+  await w.run('alice')
+  const a = await w.s.k.db.selectFrom('appointments').selectAll().where('title', '=', 'Weekly with a skipped week').executeTakeFirstOrThrow()
+  t.same(a.exdates.map(x => new Date(x).toISOString()), ['2026-12-08T09:00:00.000Z'], '10:00 in Warsaw is 09:00 UTC')
+})

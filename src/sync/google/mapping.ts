@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import type { calendar_v3 } from 'googleapis/build/src/apis/calendar/index.js'
 import type { tasks_v1 } from 'googleapis/build/src/apis/tasks/index.js'
 import type { ItemKind } from '../../db/schema.ts'
+import { wallToUtc } from '../../domain/ical-mapping.ts'
 import type { EventData, TaskData } from '../items.ts'
 import type { ItemRef, RemoteItem } from '../provider.ts'
 
@@ -69,15 +70,27 @@ function instantOf (t: calendar_v3.Schema$EventDateTime | undefined): string {
   return t?.date ?? ''
 }
 
-function exdatesOf (lines: string[]): string[] {
+/** A wall time in a zone as an instant; UTC when the zone is unknown to this runtime. */
+function instantIn (local: string, zone: string | null): string {
+  if (zone !== null) {
+    try {
+      return wallToUtc(local, zone).toISOString()
+    } catch {}
+  }
+  return new Date(`${local}Z`).toISOString()
+}
+
+/** EXDATEs as other clients write them too: UTC, dates, or wall times with TZID (else in the event's zone). */
+function exdatesOf (lines: string[], eventZone: string | null): string[] {
   const out: string[] = []
   for (const line of lines) {
     const m = /^EXDATE(;[^:]*)?:(.*)$/i.exec(line)
     if (m === null) continue
+    const tzid = /;TZID=([^;:]+)/i.exec(m[1] ?? '')?.[1] ?? null
     for (const v of (m[2] ?? '').split(',')) {
-      const d = /^(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})Z?)?$/.exec(v.trim())
+      const d = /^(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})(Z?))?$/.exec(v.trim())
       if (d === null) continue
-      out.push(d[4] === undefined ? `${d[1]}-${d[2]}-${d[3]}` : new Date(`${d[1]}-${d[2]}-${d[3]}T${d[4]}:${d[5]}:${d[6]}Z`).toISOString())
+      out.push(d[4] === undefined ? `${d[1]}-${d[2]}-${d[3]}` : instantIn(`${d[1]}-${d[2]}-${d[3]}T${d[4]}:${d[5]}:${d[6]}`, d[7] === 'Z' ? null : (tzid ?? eventZone)))
     }
   }
   return out.sort()
@@ -98,7 +111,7 @@ export function fromGoogleEvent (ev: calendar_v3.Schema$Event): RemoteItem {
         end: instantOf(ev.end ?? ev.start),
         timezone: allDay ? null : (ev.start?.timeZone ?? 'UTC'),
         rrule,
-        exdates: rrule === null ? [] : exdatesOf(ev.recurrence ?? []),
+        exdates: rrule === null ? [] : exdatesOf(ev.recurrence ?? [], ev.start?.timeZone ?? null),
         status: ev.status === 'tentative' ? 'tentative' : 'confirmed',
         private: ev.visibility === 'private' || ev.visibility === 'confidential',
         busy: ev.transparency !== 'transparent'
