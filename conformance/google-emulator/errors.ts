@@ -88,6 +88,7 @@ export const errors = {
       'Request had insufficient authentication scopes.',
     ),
   rateLimit403: () => fail(403, 'rateLimitExceeded', 'Rate Limit Exceeded', 'usageLimits'),
+  userRateLimit403: () => fail(403, 'userRateLimitExceeded', 'User Rate Limit Exceeded', 'usageLimits'),
   rateLimit429: () => fail(429, 'rateLimitExceeded', 'Rate Limit Exceeded', 'usageLimits'),
   backendError: () => fail(500, 'backendError', 'Backend Error'),
   unavailable: () => fail(503, 'backendError', 'The service is currently unavailable.'),

@@ -16,6 +16,9 @@ t.test('each fault kind, matched by method and path, for `times` calls', async (
   t.same(r403.body.error.errors, [{ domain: 'usageLimits', reason: 'rateLimitExceeded', message: 'Rate Limit Exceeded' }]);
   t.equal((await list()).status, 200, 'only once');
 
+  g.fault({ kind: 'userRateLimit403' });
+  t.same((await failure(list())).body.error.errors, [{ domain: 'usageLimits', reason: 'userRateLimitExceeded', message: 'User Rate Limit Exceeded' }]);
+
   g.fault({ kind: '429', times: 2, retryAfter: 7 });
   const r429 = await failure(list());
   t.equal(r429.status, 429);
@@ -45,7 +48,7 @@ t.test('each fault kind, matched by method and path, for `times` calls', async (
   await t.rejects(list(), { code: 'ECONNRESET' });
   t.equal((await list()).status, 200);
 
-  t.same(g.injectedFaults().map((f) => f.kind), ['rateLimit403', '429', '429', '500', '503', 'timeout', 'reset']);
+  t.same(g.injectedFaults().map((f) => f.kind), ['rateLimit403', 'userRateLimit403', '429', '429', '500', '503', 'timeout', 'reset']);
 });
 
 t.test('the googleapis client retries 503 on GET by itself; faults on /token reach the auth library', async (t) => {

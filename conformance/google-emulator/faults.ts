@@ -6,7 +6,7 @@ import { errors } from './errors.ts';
 import type { GoogleApiError } from './errors.ts';
 import { errorReply, send } from './http.ts';
 
-export type FaultKind = 'rateLimit403' | '429' | '500' | '503' | 'timeout' | 'reset';
+export type FaultKind = 'rateLimit403' | 'userRateLimit403' | '429' | '500' | '503' | 'timeout' | 'reset';
 export type FaultMatch = { method?: string; pathIncludes?: string };
 export type FaultSpec = { match?: FaultMatch; kind: FaultKind; times?: number; retryAfter?: number; delayMs?: number };
 export type FaultRateSpec = { kind: FaultKind; probability: number; seed?: number; match?: FaultMatch; retryAfter?: number; delayMs?: number };
@@ -25,6 +25,7 @@ export function seededRandom(seed: number): () => number {
 
 const ERRORS: Record<string, () => GoogleApiError> = {
   rateLimit403: errors.rateLimit403,
+  userRateLimit403: errors.userRateLimit403,
   '429': errors.rateLimit429,
   '500': errors.backendError,
   '503': errors.unavailable,
