@@ -239,3 +239,18 @@ export function tombstone(ev: Event): Event {
   }
   return t;
 }
+
+/** The `timeZone` query parameter: date-times rendered in that zone (their own `timeZone` field stays). */
+export function inZone(ev: Event, tz: string | null): Event {
+  if (!tz) return ev;
+  const render = (t: EventDateTime | undefined) => (t?.dateTime ? { ...t, dateTime: formatDateTime(Date.parse(t.dateTime), tz) } : t);
+  const out: Event = { ...ev };
+  for (const k of ['start', 'end', 'originalStartTime'] as const) if (out[k]) out[k] = render(out[k]);
+  return out;
+}
+
+export function checkZoneParam(query: URLSearchParams): string | null {
+  const tz = query.get('timeZone');
+  if (tz !== null && !isValidZone(tz)) throw errors.invalid('Invalid time zone definition.');
+  return tz;
+}

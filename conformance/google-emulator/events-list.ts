@@ -3,7 +3,7 @@
 // since the snapshot they were cut at.
 import type { calendar_v3 } from 'googleapis';
 import { errors, GoogleApiError } from './errors.ts';
-import { eventTimes, tombstone } from './event-resource.ts';
+import { checkZoneParam, eventTimes, inZone, tombstone } from './event-resource.ts';
 import { boolParam, intParam } from './http.ts';
 import { isMaster, OPEN_END_MS, seriesInstances } from './series.ts';
 import type { Calendar, StoredEvent, Store } from './store.ts';
@@ -171,7 +171,7 @@ function changedItems(cal: Calendar, since: number, singleEvents: boolean): Item
   return items.sort((a, b) => (a.key < b.key ? -1 : 1));
 }
 
-function listEnvelope(cal: Calendar, store: Store, items: Event[]): calendar_v3.Schema$Events {
+function listEnvelope(cal: Calendar, store: Store, items: Event[], zone: string | null): calendar_v3.Schema$Events {
   let updated = 0;
   for (const e of cal.events.values()) updated = Math.max(updated, Date.parse(e.data.updated ?? ''));
   return {
@@ -180,10 +180,10 @@ function listEnvelope(cal: Calendar, store: Store, items: Event[]): calendar_v3.
     summary: cal.summary,
     ...(cal.description ? { description: cal.description } : {}),
     updated: new Date(updated || Date.now()).toISOString(),
-    timeZone: cal.timeZone,
+    timeZone: zone ?? cal.timeZone,
     accessRole: 'owner',
     defaultReminders: cal.defaultReminders,
-    items,
+    items: items.map((ev) => inZone(ev, zone)),
   };
 }
 
@@ -205,7 +205,7 @@ function paginate(store: Store, cal: Calendar, query: URLSearchParams, syncable:
   const { items, state: base } = build(state);
   const rest = state ? items.filter((i) => i.key > state.k) : items;
   const page = rest.slice(0, max);
-  const out = listEnvelope(cal, store, page.map((i) => i.ev));
+  const out = listEnvelope(cal, store, page.map((i) => i.ev), checkZoneParam(query));
   if (rest.length > max) out.nextPageToken = encode('EjE', { ...base, k: page[page.length - 1]!.key });
   else if (syncable) out.nextSyncToken = encode('CPj', { c: cal.id, s: base.s, g: cal.syncGeneration });
   // Google puts the page/sync token before items; keep that field order.

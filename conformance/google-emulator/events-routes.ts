@@ -4,7 +4,7 @@ import type { calendar_v3 } from 'googleapis';
 import type { ApiContext } from './context.ts';
 import { authorize, calendarFor, cancelEvent, checkIfMatch, notModified, saveEvent, scopes } from './context.ts';
 import { errors } from './errors.ts';
-import { buildEvent, EVENT_ID, htmlLink, mergePatch, writableFields } from './event-resource.ts';
+import { buildEvent, checkZoneParam, EVENT_ID, htmlLink, inZone, mergePatch, writableFields } from './event-resource.ts';
 import { listEvents, listInstances } from './events-list.ts';
 import type { Reply, Req, Route } from './http.ts';
 import { jsonBody, route } from './http.ts';
@@ -84,7 +84,7 @@ export function eventsRoutes(ctx: ApiContext, channels: Channels): Route[] {
       const cal = calendarOf(req, scopes.eventsRead);
       const { base } = target(cal, req.params.eventId!);
       if (notModified(req, base.etag)) return { status: 304 };
-      return { status: 200, body: base };
+      return { status: 200, body: inZone(base, checkZoneParam(req.query)) };
     }),
     route('PUT', `${E}/{eventId}`, replace(false)),
     route('PATCH', `${E}/{eventId}`, replace(true)),

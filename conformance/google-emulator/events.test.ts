@@ -170,6 +170,10 @@ t.test('validation: timeRangeEmpty, missing times, mixed date kinds, missing zon
     })
   ).data;
   t.same(zoned.start, { dateTime: '2026-12-01T10:00:00+01:00', timeZone: 'Europe/Berlin' });
+  const inNewYork = await calendar.events.list({ calendarId: 'primary', timeZone: 'America/New_York' });
+  t.equal(inNewYork.data.timeZone, 'America/New_York');
+  t.same(inNewYork.data.items![0]!.start, { dateTime: '2026-12-01T04:00:00-05:00', timeZone: 'Europe/Berlin' }, 'the timeZone parameter renders date-times in that zone');
+  t.equal((await calendar.events.get({ calendarId: 'primary', eventId: zoned.id!, timeZone: 'UTC' })).data.start!.dateTime, '2026-12-01T09:00:00Z');
 });
 
 t.test('all-day events keep date with an exclusive end', async (t) => {
