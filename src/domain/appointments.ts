@@ -165,7 +165,7 @@ export async function getAppointment (db: Db, actor: User, id: number): Promise<
 
 export async function updateAppointment (
   db: Db, actor: Actor, id: number, input: AppointmentInput,
-  opts: { ifVersion?: number; clientBody?: ClientBody } = {}
+  opts: { ifVersion?: number; clientBody?: ClientBody; overrides?: string } = {}
 ): Promise<AppointmentView> {
   return transact(db, async tx => {
     const { appt: before } = await loadAppointment(tx, actor.user, id, 'write')
@@ -195,7 +195,7 @@ export async function updateAppointment (
       .set({ ...values, updated_at: new Date(), version: before.version + 1 })
       .where('id', '=', id).returningAll().executeTakeFirstOrThrow()
     await record(tx, [{ org_id: updated.org_id, entity: 'appointment', entity_id: id, op: 'update', origin: actor.origin, actor_id: actor.user.id, detail: changedFields(before, updated) }])
-    const appt = await place(tx, updated, participants, { origin: actor.origin, actorId: actor.user.id, clientBody: opts.clientBody, op: 'update' })
+    const appt = await place(tx, updated, participants, { origin: actor.origin, actorId: actor.user.id, clientBody: opts.clientBody, overrides: opts.overrides, op: 'update' })
     return { ...appt, participant_ids: participants }
   })
 }

@@ -45,7 +45,14 @@ export async function syncPlacements (
   tx: Db,
   item: ItemSnapshot,
   placements: Placement[],
-  ctx: { origin: Origin; actorId: number | null; clientBody?: ClientBody; op: 'create' | 'update' }
+  ctx: {
+    origin: Origin
+    actorId: number | null
+    clientBody?: ClientBody
+    /** a calendar whose single-occurrence edits (RECURRENCE-ID components) replace every copy's, e.g. from sync */
+    overrides?: string
+    op: 'create' | 'update'
+  }
 ): Promise<Span> {
   const existing = await objectsOf(tx, item.kind, item.id)
   const byCalendar = new Map(existing.map(o => [o.calendar_id, o]))
@@ -63,7 +70,7 @@ export async function syncPlacements (
       await tx.selectFrom('calendar_objects').select('id').where('calendar_id', '=', place.calendarId).where('uid', '=', item.uid).executeTakeFirst() !== undefined) continue
     const fromClient = ctx.clientBody?.calendarId === place.calendarId ? ctx.clientBody : undefined
     // a client's edit of single occurrences reaches every copy, as its other edits do
-    const ical = fromClient?.ical ?? withOverridesOf(ctx.clientBody, renderItem(item.component, item.uid, item.fields, current?.ical))
+    const ical = fromClient?.ical ?? withOverridesOf(ctx.clientBody?.ical ?? ctx.overrides, renderItem(item.component, item.uid, item.fields, current?.ical))
     if (current !== undefined && current.ical === ical) {
       homeSpan ??= { firstStart: current.first_start, lastEnd: current.last_end }
       continue
@@ -96,8 +103,8 @@ async function removeObject (tx: Db, obj: CalendarObject, item: Pick<ItemSnapsho
   await tx.deleteFrom('calendar_objects').where('id', '=', obj.id).execute()
 }
 
-function withOverridesOf (clientBody: ClientBody | undefined, ical: string): string {
-  return clientBody === undefined ? ical : replaceOverrides(ical, clientBody.ical)
+function withOverridesOf (from: string | undefined, ical: string): string {
+  return from === undefined ? ical : replaceOverrides(ical, from)
 }
 
 export async function removeAllPlacements (tx: Db, item: Pick<ItemSnapshot, 'kind' | 'id' | 'orgId'>, ctx: { origin: Origin; actorId: number | null }) {

@@ -84,6 +84,9 @@ export async function updateOptions (db: Db, user: User, id: number, input: Reco
   if (next.taskListId !== before.taskListId) delete cursors.tasks
   if (next.appointments && !before.appointments) delete cursors.events
   if (next.tasks && !before.tasks) delete cursors.tasks
+  // links point into the old calendar or list: the new one is matched afresh (the old keeps its copies)
+  if (next.calendarId !== before.calendarId) await syncDb(db).deleteFrom('sync_links').where('connection_id', '=', id).where('item_kind', '=', 'appointment').execute()
+  if (next.taskListId !== before.taskListId) await syncDb(db).deleteFrom('sync_links').where('connection_id', '=', id).where('item_kind', '=', 'task').execute()
   const row = await syncDb(db).updateTable('sync_connections')
     .set({ options: JSON.stringify(next), cursors: JSON.stringify(cursors), ...(next.calendarId !== before.calendarId ? { channel: null } : {}) })
     .where('id', '=', id).returningAll().executeTakeFirstOrThrow()

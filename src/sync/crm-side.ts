@@ -2,6 +2,7 @@ import type { Db } from '../db/connect.ts'
 import type { Appointment, ItemKind, Task, User } from '../db/schema.ts'
 import { eventOf, hashOf, taskOf, type ItemData } from './items.ts'
 import type { SyncOptions } from './options.ts'
+import { overridesOf, type Override } from './overrides.ts'
 import type { ItemRef } from './provider.ts'
 
 /**
@@ -45,8 +46,16 @@ async function extrasOf (db: Db, kind: ItemKind, row: Appointment | Task, o: Syn
   return lines
 }
 
+/** The single-occurrence edits kept in the appointment's home copy. */
+async function storedOverrides (db: Db, a: Appointment): Promise<Override[]> {
+  if (a.rrule === null) return []
+  const obj = await db.selectFrom('calendar_objects').select('ical')
+    .where('item_kind', '=', 'appointment').where('item_id', '=', a.id).where('calendar_id', '=', a.calendar_id).executeTakeFirst()
+  return obj === undefined ? [] : overridesOf(obj.ical)
+}
+
 export async function crmItem (db: Db, user: User, kind: ItemKind, row: Appointment | Task, o: SyncOptions, publicUrl: string): Promise<CrmItem> {
-  const data = kind === 'task' ? taskOf(row as Task, user.timezone) : eventOf(row as Appointment)
+  const data = kind === 'task' ? taskOf(row as Task, user.timezone) : eventOf(row as Appointment, await storedOverrides(db, row as Appointment))
   const extras = await extrasOf(db, kind, row, o, publicUrl)
   return {
     ref: { kind, id: row.id, uid: row.uid },

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { startSyncWorld } from './testing.ts'
 
-type Appt = { id: number; title: string; allDay: boolean; start: string; end: string; timezone: string | null; rrule: string | null; exdates: string[] }
+type Appt = { id: number; uid: string; title: string; allDay: boolean; start: string; end: string; timezone: string | null; rrule: string | null; exdates: string[] }
 const list = async (w: Awaited<ReturnType<typeof startSyncWorld>>, login: string) =>
   ((await w.s.as(login)('/api/v1/appointments?from=2026-01-01T00:00:00Z&to=2028-01-01T00:00:00Z')).body_ as { items: Appt[] }).items
 
@@ -74,4 +74,45 @@ t.test('time zones are IANA and instants survive the trip, across a DST change',
   const waw = (await w.events('alice')).find(e => e.summary === 'Warsaw call')!
   t.equal(new Date(waw.start!.dateTime!).toISOString(), '2027-03-29T07:00:00.000Z', 'after the EU switch: 09:00 in Warsaw')
   t.equal(waw.start!.timeZone, 'Europe/Warsaw')
+})
+
+t.test('an occurrence edited on its own travels both ways as an exception of the series', async t => {
+  const w = await startSyncWorld()
+  t.teardown(() => w.close())
+  const alice = w.s.as('alice')
+  const weekly = (await alice('/api/v1/appointments', { method: 'POST', json: {
+    title: 'Weekly review', start: '2026-12-07T09:00:00Z', end: '2026-12-07T10:00:00Z', timezone: 'Europe/Warsaw', rrule: 'FREQ=WEEKLY;COUNT=6'
+  } })).body_ as Appt
+  await w.connect('alice')
+  await w.run('alice')
+  const master = (await w.events('alice'))[0]!
+  const cal = w.calendar('alice')
+
+  // moved in Google
+  await cal.events.patch({ calendarId: 'primary', eventId: `${master.id}_20261214T090000Z`, requestBody: { summary: 'Weekly review (moved)', start: { dateTime: '2026-12-14T13:00:00Z', timeZone: 'Europe/Warsaw' }, end: { dateTime: '2026-12-14T14:00:00Z', timeZone: 'Europe/Warsaw' } } })
+  await w.run('alice')
+  const stored = await w.s.k.db.selectFrom('calendar_objects').select(['ical', 'name', 'calendar_id']).where('item_kind', '=', 'appointment').where('item_id', '=', weekly.id).executeTakeFirstOrThrow()
+  t.match(stored.ical, /RECURRENCE-ID;TZID=Europe\/Warsaw:20261214T100000/, 'the CRM keeps the exception, in the series\' zone')
+  t.match(stored.ical, /SUMMARY:Weekly review \(moved\)/)
+  t.equal(((await alice(`/api/v1/appointments/${weekly.id}`)).body_ as Appt).rrule, 'FREQ=WEEKLY;COUNT=6', 'the series stays one recurring appointment')
+  const quiet = await w.run('alice')
+  t.same([quiet.in, quiet.out], [0, 0], 'settled: no echo of the exception')
+
+  // moved by a CalDAV client (a phone edits one occurrence)
+  const slug = (await w.s.k.db.selectFrom('calendars').select('slug').where('id', '=', stored.calendar_id).executeTakeFirstOrThrow()).slug
+  const path = `/dav/calendars/alice/${slug}/${stored.name}`
+  const got = await alice(path)
+  const body = String(got.body_).replace('END:VCALENDAR', [
+    'BEGIN:VEVENT', `UID:${weekly.uid}`, 'DTSTAMP:20261201T000000Z', 'RECURRENCE-ID;TZID=Europe/Warsaw:20261228T100000',
+    'DTSTART;TZID=Europe/Warsaw:20261228T080000', 'DTEND;TZID=Europe/Warsaw:20261228T083000', 'SUMMARY:Weekly review (short)', 'END:VEVENT', 'END:VCALENDAR'
+  ].join('\r\n'))
+  const put = await alice(path, { method: 'PUT', headers: { 'content-type': 'text/calendar', 'if-match': got.headers.get('etag') ?? '' }, body })
+  t.ok(put.status === 204 || put.status === 201, `PUT ${put.status}`)
+  await w.run('alice')
+  const dec28 = (await cal.events.get({ calendarId: 'primary', eventId: `${master.id}_20261228T090000Z` })).data
+  t.equal(dec28.summary, 'Weekly review (short)', 'Google shows the edited occurrence')
+  t.equal(new Date(dec28.start!.dateTime!).toISOString(), '2026-12-28T07:00:00.000Z')
+  t.equal((await w.events('alice')).filter(e => e.recurringEventId == null).length, 1, 'still one series in Google')
+  const dec14 = (await cal.events.get({ calendarId: 'primary', eventId: `${master.id}_20261214T090000Z` })).data
+  t.equal(dec14.summary, 'Weekly review (moved)', 'the earlier exception is kept')
 })

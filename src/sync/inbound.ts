@@ -5,6 +5,7 @@ import { DomainError } from '../domain/errors.ts'
 import { createTask, deleteTask, updateTask } from '../domain/tasks.ts'
 import { crmItem, involvedItem } from './crm-side.ts'
 import { appointmentInput, hashOf, taskInput, type EventData, type TaskData } from './items.ts'
+import { overridesIcal } from './overrides.ts'
 import { dropLink, linkByItem, linkByRemote, logSync, saveLink } from './links.ts'
 import type { RemoteCollection, RemoteItem } from './provider.ts'
 import type { RunContext } from './run-context.ts'
@@ -60,7 +61,7 @@ export async function applyInbound (rc: RunContext, coll: RemoteCollection, item
     await transact(db, async tx => {
       const updated = kind === 'task'
         ? await updateTask(tx, rc.actor, itemId, taskInput(data as TaskData, rc.user.timezone, row as Task))
-        : await updateAppointment(tx, rc.actor, itemId, appointmentInput(data as EventData, row as Appointment))
+        : await updateAppointment(tx, rc.actor, itemId, appointmentInput(data as EventData, row as Appointment), overridesOption(data as EventData, row.uid))
       const after = await crmItem(tx, rc.user, kind, updated, rc.options, rc.publicUrl)
       await saveLink(tx, conn.id, kind, itemId, { remote_id: item.remoteId, remote_etag: item.etag, written_hash: remoteHash, crm_hash: after.hash })
       await logSync(tx, conn.id, { direction: 'in', action: 'updated', kind, itemId, remoteId: item.remoteId, message: `"${updated.title}" changed in the external calendar` })
@@ -128,6 +129,7 @@ async function createFromRemote (rc: RunContext, coll: RemoteCollection, item: R
           ...(rc.options.appointmentTypeId === null ? {} : { typeId: rc.options.appointmentTypeId }),
           ...(participantIds.length > 0 ? { participantIds } : {})
         })
+        if ((data as EventData).overrides.length > 0) row = await updateAppointment(tx, rc.actor, row.id, {}, overridesOption(data as EventData, row.uid))
       }
       const after = await crmItem(tx, user, kind, row, rc.options, rc.publicUrl)
       await saveLink(tx, conn.id, kind, row.id, { remote_id: item.remoteId, remote_etag: item.etag, written_hash: hashOf(data), crm_hash: after.hash })
@@ -148,6 +150,11 @@ async function createFromRemote (rc: RunContext, coll: RemoteCollection, item: R
     const written = await rc.retryConflict(etag => coll.update(item.remoteId, etag === undefined ? item.etag : etag, crm.data, crm.ref, crm.extras), coll, item.remoteId)
     await saveLink(db, conn.id, kind, created.id, { remote_id: written.remoteId, remote_etag: written.etag, written_hash: written.data === null ? null : hashOf(written.data), crm_hash: crm.hash })
   }
+}
+
+/** A series' occurrences edited outside replace the stored ones in every copy. */
+function overridesOption (e: EventData, uid: string): { overrides?: string } {
+  return e.rrule === null ? {} : { overrides: overridesIcal(uid, e.allDay ? null : e.timezone, e.overrides) }
 }
 
 /** CRM users of the organisation behind attendee addresses (the connection's own user aside). */

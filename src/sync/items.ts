@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { Appointment, Task } from '../db/schema.ts'
 import { wallToUtc } from '../domain/ical-mapping.ts'
+import type { Override } from './overrides.ts'
 
 /**
  * The provider-independent shape of what is synced. Providers map their
@@ -26,6 +27,8 @@ export type EventData = {
   status: 'confirmed' | 'tentative'
   private: boolean
   busy: boolean
+  /** occurrences edited on their own, by original start */
+  overrides: Override[]
 }
 
 export type TaskData = {
@@ -49,7 +52,7 @@ export function dateIn (instant: Date, zone: string): string {
   return new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(instant)
 }
 
-export function eventOf (a: Appointment): EventData {
+export function eventOf (a: Appointment, overrides: Override[] = []): EventData {
   return {
     title: a.title,
     description: a.description,
@@ -63,7 +66,8 @@ export function eventOf (a: Appointment): EventData {
     // a cancelled appointment stays visible outside: Google reads "cancelled" as deleted
     status: a.status === 'tentative' ? 'tentative' : 'confirmed',
     private: a.private,
-    busy: a.busy
+    busy: a.busy,
+    overrides: a.rrule === null ? [] : overrides
   }
 }
 

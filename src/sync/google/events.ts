@@ -2,7 +2,7 @@ import type { calendar_v3 } from 'googleapis/build/src/apis/calendar/index.js'
 import type { EventData } from '../items.ts'
 import { RemoteConflict, type ChangePage, type RemoteCollection, type RemoteItem, type Window } from '../provider.ts'
 import { call, classify, statusOf, unlessGone } from './client.ts'
-import { eventIdFor, fromGoogleEvent, seriesItem, toGoogleEvent } from './mapping.ts'
+import { eventIdFor, fromGoogleEvent, instanceId, seriesItem, toGoogleEvent, toGoogleInstance } from './mapping.ts'
 
 /**
  * A Google calendar as a sync collection: events.list with a sync token
@@ -17,6 +17,19 @@ export function googleEvents (api: calendar_v3.Calendar, calendarId: string): Re
     const all = await call('list series', () => api.events.list({ calendarId, iCalUID: master.iCalUID as string, showDeleted: true, singleEvents: false }))
     const fresh = all.items?.find(ev => ev.id === master.id) ?? master
     return seriesItem(fresh, (all.items ?? []).filter(ev => ev.recurringEventId === master.id))
+  }
+
+  /**
+   * Occurrences edited on their own go out as instance updates after the
+   * series; the item then reads as written (series with its overrides).
+   */
+  async function writeInstances (master: RemoteItem, e: EventData): Promise<RemoteItem> {
+    if (e.rrule === null || e.overrides.length === 0 || master.data === null) return master
+    for (const o of e.overrides) {
+      await call('update occurrence', () => api.events.update({ calendarId, eventId: instanceId(master.remoteId, o.recurrenceId), sendUpdates: 'none', requestBody: toGoogleInstance(o, e) }))
+    }
+    const fresh = await unlessGone('get event', async () => (await api.events.get({ calendarId, eventId: master.remoteId })).data)
+    return { ...master, etag: fresh?.etag ?? master.etag, data: { ...(master.data as EventData), overrides: e.overrides } }
   }
 
   return {
@@ -78,14 +91,16 @@ export function googleEvents (api: calendar_v3.Calendar, calendarId: string): Re
       }
       const id = eventIdFor(ref)
       const body = { ...toGoogleEvent(data as EventData, ref, extras), id }
+      let made: RemoteItem
       try {
-        return fromGoogleEvent((await api.events.insert({ calendarId, sendUpdates: 'none', requestBody: body })).data)
+        made = fromGoogleEvent((await api.events.insert({ calendarId, sendUpdates: 'none', requestBody: body })).data)
       } catch (e) {
         if (statusOf(e) !== 409) throw classify(e, 'create event')
+        // made before (a retry, a reconnect, or deleted once): take it over with our data
+        const existing = await this.get(id)
+        made = fromGoogleEvent(await call('restore event', () => api.events.update({ calendarId, eventId: id, sendUpdates: 'none', requestBody: { ...body, status: (data as EventData).status } }, existing?.etag == null ? {} : { headers: { 'If-Match': existing.etag } })))
       }
-      // made before (a retry, a reconnect, or deleted once): take it over with our data
-      const existing = await this.get(id)
-      return fromGoogleEvent(await call('restore event', () => api.events.update({ calendarId, eventId: id, sendUpdates: 'none', requestBody: { ...body, status: (data as EventData).status } }, existing?.etag == null ? {} : { headers: { 'If-Match': existing.etag } })))
+      return writeInstances(made, data as EventData)
     },
 
     async update (remoteId, etag, data, ref, extras): Promise<RemoteItem> {
@@ -94,8 +109,9 @@ export function googleEvents (api: calendar_v3.Calendar, calendarId: string): Re
           { calendarId, eventId: remoteId, sendUpdates: 'none', requestBody: toGoogleEvent(data as EventData, ref, extras) },
           etag === null ? {} : { headers: { 'If-Match': etag } }
         )
-        return fromGoogleEvent(res.data)
+        return await writeInstances(fromGoogleEvent(res.data), data as EventData)
       } catch (e) {
+        if (e instanceof RemoteConflict) throw e
         const s = statusOf(e)
         if (s === 404 || s === 410) throw new RemoteConflict('the event is gone')
         throw classify(e, 'update event')

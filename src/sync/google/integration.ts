@@ -35,8 +35,9 @@ export async function loadGoogleIntegration (db: Db, secrets: SecretBox, orgId: 
   const row = await syncDb(db).selectFrom('integrations').selectAll().where('org_id', '=', orgId).where('provider', '=', 'google').executeTakeFirst()
   const s = (row?.settings ?? {}) as Record<string, string | null>
   const sealed: Sealed = row?.secret_sealed == null ? {} : JSON.parse(secrets.open(row.secret_sealed)) as Sealed
-  const clientId = s.clientId ?? defaults.clientId ?? ''
-  const clientSecret = sealed.clientSecret ?? defaults.clientSecret ?? ''
+  // an empty stored value falls back to the server's default rather than hiding it
+  const clientId = s.clientId || defaults.clientId || ''
+  const clientSecret = sealed.clientSecret || defaults.clientSecret || ''
   if (row === undefined && clientId === '') return null
   return {
     enabled: row?.enabled ?? true,

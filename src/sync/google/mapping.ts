@@ -4,6 +4,7 @@ import type { tasks_v1 } from 'googleapis/build/src/apis/tasks/index.js'
 import type { ItemKind } from '../../db/schema.ts'
 import { wallToUtc } from '../../domain/ical-mapping.ts'
 import type { EventData, TaskData } from '../items.ts'
+import type { Override } from '../overrides.ts'
 import type { ItemRef, RemoteItem } from '../provider.ts'
 
 /**
@@ -114,7 +115,8 @@ export function fromGoogleEvent (ev: calendar_v3.Schema$Event): RemoteItem {
         exdates: rrule === null ? [] : exdatesOf(ev.recurrence ?? [], ev.start?.timeZone ?? null),
         status: ev.status === 'tentative' ? 'tentative' : 'confirmed',
         private: ev.visibility === 'private' || ev.visibility === 'confidential',
-        busy: ev.transparency !== 'transparent'
+        busy: ev.transparency !== 'transparent',
+        overrides: []
       }
   return {
     remoteId: ev.id ?? '',
@@ -165,12 +167,37 @@ export function fromGoogleTask (t: tasks_v1.Schema$Task): RemoteItem {
   }
 }
 
-/** A master and its exceptions as one item: cancelled instances join the EXDATEs. */
+/**
+ * A master and its exceptions as one item: cancelled instances join the
+ * EXDATEs, edited ones become overrides.
+ */
 export function seriesItem (master: calendar_v3.Schema$Event, exceptions: calendar_v3.Schema$Event[]): RemoteItem {
   const item = fromGoogleEvent(master)
   const data = item.data as EventData | null
   if (data === null || data.rrule === null) return item
-  const cancelled = exceptions.filter(ev => ev.status === 'cancelled' && ev.originalStartTime != null).map(ev => instantOf(ev.originalStartTime))
+  const withOriginal = exceptions.filter(ev => ev.originalStartTime != null)
+  const cancelled = withOriginal.filter(ev => ev.status === 'cancelled').map(ev => instantOf(ev.originalStartTime))
   const exdates = [...new Set([...data.exdates, ...cancelled])].sort()
-  return { ...item, data: { ...data, exdates } }
+  const overrides: Override[] = withOriginal.filter(ev => ev.status !== 'cancelled').map(ev => ({
+    recurrenceId: instantOf(ev.originalStartTime),
+    title: ev.summary ?? '',
+    start: instantOf(ev.start),
+    end: instantOf(ev.end ?? ev.start),
+    location: ev.location ?? '',
+    description: withoutExtras(ev.description ?? '')
+  })).sort((a, b) => a.recurrenceId.localeCompare(b.recurrenceId))
+  return { ...item, data: { ...data, exdates, overrides } }
+}
+
+/** Google's id for one occurrence of a series: the master's id and the original start. */
+export function instanceId (masterId: string, recurrenceId: string): string {
+  return /^\d{4}-\d{2}-\d{2}$/.test(recurrenceId)
+    ? `${masterId}_${recurrenceId.replace(/-/g, '')}`
+    : `${masterId}_${new Date(recurrenceId).toISOString().replace(/[-:]/g, '').replace(/\.\d+/, '')}`
+}
+
+/** The fields of one edited occurrence, as an instance update. */
+export function toGoogleInstance (o: Override, e: EventData): calendar_v3.Schema$Event {
+  const at = (v: string) => /^\d{4}-\d{2}-\d{2}$/.test(v) ? { date: v } : { dateTime: v, timeZone: e.timezone ?? 'UTC' }
+  return { summary: o.title, location: o.location, description: o.description, start: at(o.start), end: at(o.end), originalStartTime: at(o.recurrenceId) }
 }
