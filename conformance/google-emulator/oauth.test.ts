@@ -2,6 +2,7 @@
 // consent page, code exchange, refresh, revocation, scopes.
 import t from 'tap';
 import { google } from 'googleapis';
+import { CodeChallengeMethod } from 'google-auth-library';
 import { authorizeCode, CLIENT_ID, failure, oauthClient, REDIRECT_URI, SCOPES, setup } from './test-helpers.ts';
 
 t.test('consent page: one Allow button per account, Deny, code exchange, single-use code', async (t) => {
@@ -174,4 +175,22 @@ t.test('userinfo needs an email scope; tokeninfo describes the token; no Authori
   t.equal(anonymous.status, 401);
   const body = (await anonymous.json()) as { error: { errors: { reason: string; message: string }[] } };
   t.same(body.error.errors[0], { domain: 'global', reason: 'required', message: 'Login Required.', location: 'Authorization', locationType: 'header' });
+});
+
+t.test('PKCE: the code verifier must match the challenge', async (t) => {
+  const { g } = await setup('alice@example.com');
+  t.teardown(() => g.close());
+  const client = oauthClient(g);
+  g.consent({ autoApprove: 'alice@example.com' });
+  const login = async () => {
+    const pkce = await client.generateCodeVerifierAsync();
+    const url = client.generateAuthUrl({ access_type: 'offline', scope: SCOPES, code_challenge: pkce.codeChallenge, code_challenge_method: CodeChallengeMethod.S256 });
+    const res = await fetch(url, { redirect: 'manual' });
+    return { code: new URL(res.headers.get('location')!).searchParams.get('code')!, verifier: pkce.codeVerifier };
+  };
+  const good = await login();
+  t.ok((await client.getToken({ code: good.code, codeVerifier: good.verifier })).tokens.access_token);
+  const bad = await login();
+  const refused = await failure(client.getToken({ code: bad.code, codeVerifier: 'x'.repeat(43) }));
+  t.same(refused.body, { error: 'invalid_grant', error_description: 'Invalid code verifier.' });
 });

@@ -2,7 +2,7 @@
 // endpoint (/token: authorization_code, refresh_token, jwt-bearer for
 // service accounts with domain-wide delegation), revocation (/revoke), and
 // the bearer-token check every API call goes through.
-import { createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
+import { createHash, createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { errors } from './errors.ts';
 import type { Req, Reply, Route } from './http.ts';
@@ -15,7 +15,17 @@ import type { Store } from './store.ts';
 type Grant = { email: string; clientId: string; scopes: Set<string>; refreshToken?: string; revoked: boolean };
 type AccessToken = { email: string; scopes: Set<string>; expiresAt: number; grant?: Grant; revoked: boolean };
 export type TokenInfo = { email: string; scopes: Set<string>; expiresAt: number; clientId?: string; offline: boolean };
-type Code = { clientId: string; redirectUri: string; email: string; scopes: Set<string>; offline: boolean; forceConsent: boolean; expiresAt: number };
+type Code = {
+  clientId: string;
+  redirectUri: string;
+  email: string;
+  scopes: Set<string>;
+  offline: boolean;
+  forceConsent: boolean;
+  expiresAt: number;
+  /** PKCE (RFC 7636) */
+  challenge?: { value: string; method: string };
+};
 type ServiceAccount = { clientEmail: string; key: KeyObject; domain: string };
 
 export type Auth = { email: string; scopes: Set<string> };
@@ -129,6 +139,7 @@ export class OAuth {
       scopes,
       offline: q.get('access_type') === 'offline',
       forceConsent: (q.get('prompt') ?? '').split(' ').includes('consent'),
+      ...(q.get('code_challenge') ? { challenge: { value: q.get('code_challenge')!, method: q.get('code_challenge_method') ?? 'plain' } } : {}),
       expiresAt: Date.now() + 10 * 60_000,
     });
     return this.redirect(q, { code, scope: [...scopes].join(' ') });
@@ -172,6 +183,12 @@ export class OAuth {
     this.codes.delete(codeValue);
     if (code.clientId !== clientId || code.expiresAt < Date.now()) return tokenError(400, 'invalid_grant', 'Bad Request');
     if (form.get('redirect_uri') !== code.redirectUri) return tokenError(400, 'redirect_uri_mismatch', 'Bad Request');
+    if (code.challenge) {
+      const verifier = form.get('code_verifier');
+      if (!verifier) return tokenError(400, 'invalid_grant', 'Missing code verifier.');
+      const derived = code.challenge.method === 'S256' ? createHash('sha256').update(verifier).digest('base64url') : verifier;
+      if (derived !== code.challenge.value) return tokenError(400, 'invalid_grant', 'Invalid code verifier.');
+    }
     const grant: Grant = { email: code.email, clientId, scopes: code.scopes, revoked: false };
     this.grants.push(grant);
     const body: Record<string, unknown> = this.newAccessToken(code.email, code.scopes, grant);
