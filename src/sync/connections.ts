@@ -1,4 +1,4 @@
-import type { Db } from '../db/connect.ts'
+import { transact, type Db } from '../db/connect.ts'
 import type { User } from '../db/schema.ts'
 import { notFound } from '../domain/errors.ts'
 import { dateOnly } from '../domain/values.ts'
@@ -95,19 +95,28 @@ export async function updateOptions (db: Db, user: User, id: number, input: Reco
 }
 
 /**
- * "Sync since date" after an outage: both sides are read again from that
- * date (remote listing from the date, CRM changes from the journal since the
- * date). Links and hashes keep it from duplicating or rewriting what is equal.
+ * "Sync since date" after an outage: what sync knew about items from that
+ * date on is forgotten and both sides are matched again, from the remote
+ * listing since the date and the CRM's items since the date. Nothing is
+ * deleted: an item missing on one side is copied from the other, and hidden
+ * CRM ids and deterministic ids keep the rest from being copied twice.
  */
 export async function syncSince (db: Db, user: User, id: number, date: unknown): Promise<void> {
   const conn = await connectionOf(db, user, id)
   const since = dateOnly('since', date)
-  const first = await db.selectFrom('changes').select(eb => eb.fn.min('seq').as('seq')).where('at', '>=', new Date(`${since}T00:00:00Z`)).executeTakeFirst()
-  const seq = first?.seq == null ? conn.journal_seq : Math.max(0, Number(first.seq) - 1)
-  await syncDb(db).updateTable('sync_connections')
-    .set({ cursors: JSON.stringify({ since }), journal_seq: Math.min(seq, conn.journal_seq), state: 'pending', state_reason: `sync since ${since} requested`, state_at: new Date() })
-    .where('id', '=', id).execute()
-  await logSync(db, id, { direction: 'none', action: 'info', message: `${user.name} asked to sync everything since ${since}` })
+  const from = new Date(`${since}T00:00:00Z`)
+  await transact(db, async tx => {
+    const sdb = syncDb(tx)
+    await sdb.deleteFrom('sync_links').where('connection_id', '=', id).where('item_kind', '=', 'task').execute()
+    await sdb.deleteFrom('sync_links').where('connection_id', '=', id).where('item_kind', '=', 'appointment')
+      .where('item_id', 'in', eb => eb.selectFrom('appointments').select('id').where(x => x.or([x('span_end', 'is', null), x('span_end', '>=', from)])))
+      .execute()
+    await sdb.updateTable('sync_connections')
+      .set({ cursors: JSON.stringify({ since }), state: 'pending', state_reason: `sync since ${since} requested`, state_at: new Date() })
+      .where('id', '=', id).execute()
+    await logSync(tx, id, { direction: 'none', action: 'info', message: `${user.name} asked to match everything since ${since} again` })
+  })
+  if (conn.auth_failed_at !== null) await logSync(db, id, { direction: 'none', action: 'info', message: 'reconnect the account first: its access was refused' })
 }
 
 /**

@@ -138,10 +138,10 @@ async function pullChanges (rc: RunContext, coll: RemoteCollection, cursor: stri
   const deletions = gone.length === 0 ? 0 : Number((await syncDb(rc.db).selectFrom('sync_links').select(eb => eb.fn.countAll<number>().as('n'))
     .where('connection_id', '=', rc.conn.id).where('item_kind', '=', coll.kind).where('remote_id', 'in', gone).executeTakeFirstOrThrow()).n)
   if (page.full && live === 0 && (await linkCount(rc.db, rc.conn.id, coll.kind, w)) > 0) {
-    throw new SyncStopped(`the external ${coll.kind === 'task' ? 'task list' : 'calendar'} came back empty while ${linked} items are linked; sync stopped so nothing is deleted (check the account, then use "sync since date")`)
+    throw new SyncStopped(`the external ${coll.kind === 'task' ? 'task list' : 'calendar'} came back empty while ${linked} items are linked; sync stopped so nothing is deleted (check the account and calendar; "sync since date" copies the CRM's items back)`)
   }
   if (!page.full && deletions >= MASS_DELETE.min && deletions > linked * MASS_DELETE.share) {
-    throw new SyncStopped(`${deletions} of ${linked} linked items were deleted outside at once; sync stopped so the CRM keeps them (use "sync since date" to resume)`)
+    throw new SyncStopped(`${deletions} of ${linked} linked items were deleted outside at once; sync stopped so the CRM keeps them ("sync since date" copies them back; deleting them in the CRM too is a CRM action)`)
   }
   for (const item of page.items) await applyInbound(rc, coll, item)
   return page.cursor

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { disconnect } from './connections.ts'
+import { disconnect, syncSince } from './connections.ts'
 import { syncDb } from './tables.ts'
 import { startSyncWorld, type SyncWorld } from './testing.ts'
 
@@ -114,4 +114,11 @@ t.test('an unexpectedly empty calendar stops the sync instead of deleting the CR
   t.match(r.reason, /came back empty while 5 items are linked/)
   t.same(await crmTitles(w, 'alice'), ALL, 'the CRM keeps everything')
   t.equal((await w.connection('alice')).state, 'error', 'red until someone looks')
+
+  // the user checks and asks to sync since a date: the CRM's items are copied back, nothing duplicated
+  await syncSince(w.s.k.db, w.s.users.alice!, (await w.connection('alice')).id, '2026-01-01')
+  const again = await w.run('alice')
+  t.equal(again.state, 'ok', again.reason ?? 'green again')
+  t.same(await googleTitles(w, 'alice'), ALL, 'Google has every item back, once')
+  t.same(await crmTitles(w, 'alice'), ALL)
 })
