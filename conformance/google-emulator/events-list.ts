@@ -145,7 +145,8 @@ function fullItems(cal: Calendar, f: Filters, orderBy: string | null): Item[] {
     }
     if (!matchesFilters(ev, f)) continue;
     // Tombstones keep their times in the store, so a time window filters them too.
-    const hit = isMaster(ev) ? seriesInstances(cal, s, ...expansionWindow(ev, cal, f)).some((i) => overlaps(i.ev, cal, f)) : overlaps(ev, cal, f);
+    const unbounded = f.timeMin === undefined && f.timeMax === undefined;
+    const hit = unbounded || (isMaster(ev) ? seriesInstances(cal, s, ...expansionWindow(ev, cal, f)).some((i) => overlaps(i.ev, cal, f)) : overlaps(ev, cal, f));
     if (!hit) continue;
     items.push({ key: key(s, ev), ev: present(ev) });
   }
