@@ -116,8 +116,20 @@ export async function call<T> (what: string, fn: () => Promise<{ data: T }>): Pr
   try {
     return (await fn()).data
   } catch (e) {
+    if (!staleConnection(e)) throw classify(e, what)
+  }
+  // a read on a kept-alive connection the server closed while it idled (a long first import
+  // between two listings): once more on a fresh one, instead of failing the whole run
+  try {
+    return (await fn()).data
+  } catch (e) {
     throw classify(e, what)
   }
+}
+
+function staleConnection (e: unknown): boolean {
+  const err = e as GoogleFailure & { config?: { method?: string } }
+  return err.response === undefined && err.code === 'ECONNRESET' && err.config?.method?.toUpperCase() === 'GET'
 }
 
 export function statusOf (e: unknown): number | undefined {
