@@ -165,7 +165,7 @@ t.test('connect, sync, options, sync since, revoke, reconnect, disconnect', asyn
   t.match(badSince.text, 'value="2026-13-01"')
   const since = await c.post(`/connections/${conn!.id}/since`, { since: '2026-11-01' })
   t.equal(since.status, 303)
-  t.match(visible((await c.get('/connections?done=since')).text), 'Alice asked to sync everything since 2026-11-01')
+  t.match(visible((await c.get('/connections?done=since')).text), 'Alice asked to match everything since 2026-11-01')
   t.equal((await connectionsOf('alice'))[0]!.state, 'pending')
 
   const queued = await c.post(`/connections/${conn!.id}/sync`, {})
