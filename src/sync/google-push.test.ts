@@ -35,6 +35,16 @@ t.test('push: the admin sets the address, a connection watches its calendar, Goo
   const unknown = await fetch(`${w.s.url}/sync/google/push`, { method: 'POST', headers: { 'x-goog-channel-id': 'nope', 'x-goog-resource-state': 'exists' } })
   t.equal(unknown.status, 404)
 
+  // a channel close to its expiry is replaced by the next run, the old one stopped
+  const stopsBefore = w.g.calls().byRoute['POST /calendar/v3/channels/stop'] ?? 0
+  await syncDb(w.s.k.db).updateTable('sync_connections').set({ channel: JSON.stringify({ ...watched, expiration: Date.now() + 3_600_000 }) }).where('id', '=', conn.id).execute()
+  await alice(`/api/v1/connections/${conn.id}/sync`, { method: 'POST' })
+  const renewed = await until('a new channel', async () => { const c = (await w.connection('alice')).channel; return c !== null && c.id !== watched.id ? c : null })
+  t.ok(Number(renewed.expiration) > Date.now() + 6 * 3_600_000, 'renewed well before it would have expired')
+  t.equal(w.g.calls().byRoute['POST /calendar/v3/channels/stop'], stopsBefore + 1, 'the old channel is stopped')
+  await w.calendar('alice').events.insert({ calendarId: 'primary', requestBody: { summary: 'Pushed again', start: { dateTime: '2026-12-15T11:00:00Z' }, end: { dateTime: '2026-12-15T12:00:00Z' } } })
+  await until('the event pushed through the new channel', async () => ((await alice('/api/v1/appointments?from=2026-12-01T00:00:00Z&to=2027-01-01T00:00:00Z')).body_ as { items: { title: string }[] }).items.some(a => a.title === 'Pushed again'))
+
   // other people's connections are not there for alice
   const bobConn = await w.connect('bob')
   for (const [method, path] of [['GET', ''], ['PATCH', ''], ['POST', '/sync'], ['GET', '/log'], ['DELETE', '']] as const) {
