@@ -27,6 +27,10 @@ export type Delivery = { channelId: string; state: string; messageNumber: number
 const DEFAULT_TTL_MS = 7 * 86_400_000;
 const MAX_TTL_MS = 30 * 86_400_000;
 const DEBOUNCE_MS = 25;
+const RETRIED = [500, 502, 503, 504];
+const MAX_RETRIES = 3;
+/** Backoff of retried messages, compressed from Google's minutes to test time. */
+const RETRY_BASE_MS = 50;
 
 function isLocalAddress(address: URL): boolean {
   return ['127.0.0.1', 'localhost', '[::1]'].includes(address.hostname);
@@ -128,12 +132,19 @@ export class Channels {
       'User-Agent': 'APIs-Google; (+https://developers.google.com/webmasters/APIs-Google.html)',
     };
     if (ch.token !== undefined) headers['X-Goog-Channel-Token'] = ch.token;
-    try {
-      const res = await fetch(ch.address, { method: 'POST', headers, body: '', signal: AbortSignal.timeout(5000) });
-      await res.arrayBuffer();
-      this.deliveries.push({ channelId: ch.id, state, messageNumber, status: res.status });
-    } catch {
-      this.deliveries.push({ channelId: ch.id, state, messageNumber, status: 'error' });
+    for (let attempt = 0; ; attempt++) {
+      let status: number | 'error';
+      try {
+        const res = await fetch(ch.address, { method: 'POST', headers, body: '', signal: AbortSignal.timeout(5000) });
+        await res.arrayBuffer();
+        status = res.status;
+      } catch {
+        status = 'error';
+      }
+      this.deliveries.push({ channelId: ch.id, state, messageNumber, status });
+      // Google retries 500/502/503/504 with exponential backoff; other answers end the message.
+      if (typeof status !== 'number' || !RETRIED.includes(status) || attempt >= MAX_RETRIES || ch.stopped) return;
+      await new Promise((r) => setTimeout(r, RETRY_BASE_MS * 2 ** attempt));
     }
   }
 

@@ -10,14 +10,14 @@ import { failure, setup } from './test-helpers.ts';
 
 type Received = { headers: IncomingHttpHeaders; body: string };
 
-async function receiver(t: Test): Promise<{ url: string; got: Received[]; waitFor(n: number): Promise<void> }> {
+async function receiver(t: Test, statuses: number[] = []): Promise<{ url: string; got: Received[]; waitFor(n: number): Promise<void> }> {
   const got: Received[] = [];
   const server = createServer((req, res) => {
     let body = '';
     req.on('data', (c) => (body += c));
     req.on('end', () => {
       got.push({ headers: req.headers, body });
-      res.writeHead(200).end();
+      res.writeHead(statuses.shift() ?? 200).end();
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -116,4 +116,21 @@ t.test('notification faults: drop and duplicate', async (t) => {
   await g.flushNotifications();
   t.same(hook.got.slice(1).map((m) => m.headers['x-goog-message-number']), ['3', '3'], 'the same message twice; numbers still increase past the dropped one');
   g.clearFaults();
+});
+
+t.test('a 503 from the receiver is retried with backoff, a 404 is not', async (t) => {
+  const { g, calendar } = await setup();
+  t.teardown(() => g.close());
+  const hook = await receiver(t, [503, 503, 200, 404]);
+  await calendar.events.watch({ calendarId: 'primary', requestBody: { id: 'r', type: 'web_hook', address: hook.url } });
+  await hook.waitFor(3);
+  t.same(hook.got.map((m) => m.headers['x-goog-message-number']), ['1', '1', '1'], 'the same message until it is taken');
+  await calendar.events.insert({ calendarId: 'primary', requestBody: ev });
+  await g.flushNotifications();
+  t.same(g.deliveries().map((d) => [d.messageNumber, d.status]), [
+    [1, 503],
+    [1, 503],
+    [1, 200],
+    [2, 404],
+  ]);
 });
