@@ -1,0 +1,90 @@
+import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+
+/**
+ * An HTTP proxy between sync and the Google emulator that watches runs from
+ * the outside. Every run opens its provider afresh and trades the stored
+ * refresh token for a new access token, so one access token is one run and
+ * one refresh token is one connection. Two runs of a connection overlap when
+ * the spans of two of its access tokens (first request start to last answer)
+ * intersect. It can also hold every answer back (latency) after Google has
+ * acted on the request, to widen the time a run takes and the window in which
+ * a killed process has written outside but not yet recorded it.
+ */
+export type RunSpan = { refresh: string; access: string; start: number; end: number; calls: number }
+
+export type SyncProxy = {
+  url: string
+  target: string
+  latencyMs: number
+  spans (): RunSpan[]
+  /** pairs of runs of one connection that were under way at the same time */
+  overlaps (): [RunSpan, RunSpan][]
+  close (): Promise<void>
+}
+
+export async function startSyncProxy (latencyMs = 0): Promise<SyncProxy> {
+  const refreshOf = new Map<string, string>()
+  const spans = new Map<string, RunSpan>()
+  const body = async (s: IncomingMessage) => {
+    const chunks: Buffer[] = []
+    for await (const c of s) chunks.push(c as Buffer)
+    return Buffer.concat(chunks)
+  }
+  const proxy: SyncProxy = {
+    url: '',
+    target: '',
+    latencyMs,
+    spans: () => [...spans.values()],
+    overlaps () {
+      const out: [RunSpan, RunSpan][] = []
+      const byConn = new Map<string, RunSpan[]>()
+      for (const s of spans.values()) byConn.set(s.refresh, [...(byConn.get(s.refresh) ?? []), s])
+      for (const list of byConn.values()) {
+        list.sort((a, b) => a.start - b.start)
+        for (let i = 1; i < list.length; i++) {
+          for (let j = 0; j < i; j++) if (list[j]!.end > list[i]!.start) out.push([list[j]!, list[i]!])
+        }
+      }
+      return out
+    },
+    close: async () => { await new Promise(resolve => server.close(resolve)) }
+  }
+  const server: Server = createServer((req, res) => {
+    void (async () => {
+      const started = Date.now()
+      const payload = await body(req)
+      const bearer = /^Bearer (\S+)/.exec(req.headers.authorization ?? '')?.[1]
+      const target = new URL(req.url ?? '/', proxy.target)
+      const upstream = httpRequest(target, { method: req.method, headers: { ...req.headers, host: target.host } }, async up => {
+        const answer = await body(up)
+        // slow on the way back: Google has done the work, the caller does not know yet
+        if (proxy.latencyMs > 0) await new Promise(resolve => setTimeout(resolve, proxy.latencyMs))
+        if (req.url?.startsWith('/token') === true && up.statusCode === 200) {
+          const refresh = new URLSearchParams(payload.toString()).get('refresh_token')
+          const access = (JSON.parse(answer.toString()) as { access_token?: string }).access_token
+          if (refresh !== null && access !== undefined) refreshOf.set(access, refresh)
+        }
+        if (bearer !== undefined && refreshOf.has(bearer)) {
+          const span = spans.get(bearer) ?? { refresh: refreshOf.get(bearer)!, access: bearer, start: started, end: started, calls: 0 }
+          span.end = Date.now()
+          span.calls++
+          spans.set(bearer, span)
+        }
+        res.writeHead(up.statusCode ?? 502, up.headers)
+        res.end(answer)
+      })
+      upstream.on('error', () => { res.destroy() })
+      upstream.end(payload)
+    })().catch(() => res.destroy())
+  })
+  server.keepAliveTimeout = 5_000
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  proxy.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const close = proxy.close
+  proxy.close = async () => {
+    server.closeAllConnections()
+    await close()
+  }
+  return proxy
+}

@@ -1,0 +1,116 @@
+import { spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { fileURLToPath } from 'node:url'
+import { sql } from 'kysely'
+import { startSyncProxy, type SyncProxy } from './testing-proxy.ts'
+import { CLIENT_ID, CLIENT_SECRET, startSyncWorld, type SyncWorld } from './testing.ts'
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+
+/** Why the worker-process tests need PostgreSQL, or null when they have it. */
+export const NEEDS_POSTGRES = process.env.KALENDS_TEST_DATABASE_URL === undefined || process.env.KALENDS_TEST_DATABASE_URL === ''
+  ? 'worker processes need PostgreSQL (set KALENDS_TEST_DATABASE_URL): the embedded database is owned by one process; the single-process path is covered by convergence.test.ts and jobs.test.ts'
+  : null
+
+/** The PostgreSQL URL of the test server's own fresh database. */
+export async function databaseUrl (w: SyncWorld): Promise<string> {
+  const { rows } = await sql<{ name: string }>`SELECT current_database() AS name`.execute(w.s.k.db)
+  const url = new URL(process.env.KALENDS_TEST_DATABASE_URL ?? '')
+  url.pathname = `/${rows[0]!.name}`
+  return url.toString()
+}
+
+export type WorkerProcess = {
+  pid: number
+  /** JSON log lines it printed */
+  lines: Record<string, unknown>[]
+  exited: Promise<number | null>
+  kill (signal: NodeJS.Signals): Promise<number | null>
+}
+
+/**
+ * `node src/cli.ts worker`, as bin/kalends runs it, against the test's
+ * database and Google (the emulator or a proxy in front of it), with the
+ * same secret key as the test server so the sealed refresh tokens open.
+ */
+export function startWorker (w: SyncWorld, opts: { databaseUrl: string; googleUrl: string; secretKey: string; concurrency?: number }): WorkerProcess {
+  const child = spawn(process.execPath, ['src/cli.ts', 'worker'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      PATH: process.env.PATH,
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'info',
+      DATABASE_URL: opts.databaseUrl,
+      KALENDS_PUBLIC_URL: w.s.url,
+      KALENDS_SECRET_KEY: opts.secretKey,
+      KALENDS_SYNC_WORKERS: String(opts.concurrency ?? 1),
+      KALENDS_GOOGLE_BASE_URL: opts.googleUrl,
+      KALENDS_GOOGLE_CLIENT_ID: CLIENT_ID,
+      KALENDS_GOOGLE_CLIENT_SECRET: CLIENT_SECRET
+    }
+  })
+  const lines: Record<string, unknown>[] = []
+  let rest = ''
+  child.stdout.on('data', (chunk: Buffer) => {
+    rest += chunk.toString()
+    const parts = rest.split('\n')
+    rest = parts.pop() ?? ''
+    for (const p of parts) {
+      try { lines.push(JSON.parse(p) as Record<string, unknown>) } catch { lines.push({ msg: p }) }
+    }
+  })
+  let stderr = ''
+  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
+  const exited = new Promise<number | null>(resolve => child.on('exit', code => {
+    if (code !== 0 && code !== null && process.env.KALENDS_SYNC_DEBUG === '1') process.stderr.write(stderr)
+    resolve(code)
+  }))
+  return {
+    pid: child.pid ?? 0,
+    lines,
+    exited,
+    async kill (signal) {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+      return exited
+    }
+  }
+}
+
+export async function until<T> (what: string, fn: () => Promise<T | undefined | null | false>, ms = 60_000, every = 100): Promise<T> {
+  const end = Date.now() + ms
+  for (;;) {
+    const v = await fn()
+    if (v !== undefined && v !== null && v !== false) return v
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await new Promise(resolve => setTimeout(resolve, every))
+  }
+}
+
+/**
+ * A sync world for worker processes: the test server (no workers of its own)
+ * and the workers share a fresh PostgreSQL database and one secret key, and
+ * reach Google through a watching proxy. Everything stops at teardown.
+ */
+export async function workerWorld (t: { teardown (fn: () => Promise<void>): void }, users: string[], latencyMs: number): Promise<{ w: SyncWorld; proxy: SyncProxy; worker (concurrency?: number): WorkerProcess }> {
+  const secretKey = randomBytes(32).toString('base64')
+  const proxy = await startSyncProxy(latencyMs)
+  const w = await startSyncWorld({ users, env: { KALENDS_SECRET_KEY: secretKey, KALENDS_GOOGLE_BASE_URL: proxy.url } })
+  proxy.target = w.g.url
+  const workers: WorkerProcess[] = []
+  t.teardown(async () => {
+    for (const p of workers) await p.kill('SIGKILL')
+    await w.close()
+    await proxy.close()
+  })
+  const url = await databaseUrl(w)
+  return {
+    w,
+    proxy,
+    worker (concurrency = 1) {
+      const p = startWorker(w, { databaseUrl: url, googleUrl: proxy.url, secretKey, concurrency })
+      workers.push(p)
+      return p
+    }
+  }
+}
