@@ -3,6 +3,7 @@
 import { errors } from './errors.ts';
 import type { Req } from './http.ts';
 import type { Auth, OAuth } from './oauth.ts';
+import type { Invitations } from './invitations.ts';
 import type { calendar_v3 } from 'googleapis';
 import type { Calendar, StoredEvent, Store } from './store.ts';
 
@@ -15,6 +16,7 @@ export type ApiContext = {
   store: Store;
   oauth: OAuth;
   notifier: Notifier;
+  invitations?: Invitations;
   sendUpdates: SendUpdatesRecord[];
   baseUrl(): string;
 };
@@ -64,6 +66,7 @@ export function saveEvent(ctx: ApiContext, cal: Calendar, data: calendar_v3.Sche
   const stored: StoredEvent = { ord: previous?.ord ?? ctx.store.nextOrd(), seq: ctx.store.nextSeq(), data };
   cal.events.set(data.id!, stored);
   ctx.notifier.changed(cal.id);
+  ctx.invitations?.propagate(cal, data);
   return stored;
 }
 

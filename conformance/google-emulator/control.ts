@@ -33,6 +33,8 @@ export type Control = {
   flushNotifications(): Promise<void>;
   dump(email: string): { calendars: Record<string, calendar_v3.Schema$Event[]>; taskLists: Record<string, tasks_v1.Schema$Task[]> };
   consent(opts: { autoApprove?: string | boolean }): void;
+  /** Opt-in: guests who are emulator accounts get invitation copies in their primary calendars. */
+  invitations(opts: { autoAdd: boolean }): void;
 };
 
 export function createControl(ctx: ApiContext, faults: Faults, channels: Channels, counts: CallCounts): Control {
@@ -72,6 +74,9 @@ export function createControl(ctx: ApiContext, faults: Faults, channels: Channel
     flushNotifications: () => channels.flush(),
     dump: (email) => store.dump(email),
     consent: (opts) => void (oauth.autoApprove = opts.autoApprove ?? false),
+    invitations(opts) {
+      if (ctx.invitations) ctx.invitations.autoAdd = opts.autoAdd;
+    },
   };
 }
 

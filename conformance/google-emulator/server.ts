@@ -13,6 +13,7 @@ import { controlRoutes, createControl } from './control.ts';
 import { errors, GoogleApiError } from './errors.ts';
 import { eventsRoutes } from './events-routes.ts';
 import { Faults } from './faults.ts';
+import { createInvitations } from './invitations.ts';
 import type { Reply, Req, Route } from './http.ts';
 import { errorReply, matchRoute, readBody, send } from './http.ts';
 import { OAuth } from './oauth.ts';
@@ -42,6 +43,7 @@ export async function startGoogleEmulator(opts: GoogleEmulatorOptions = {}): Pro
   const oauth = new OAuth(store, baseUrl);
   const channels = new Channels(baseUrl);
   const ctx: ApiContext = { store, oauth, notifier: channels, sendUpdates: [], baseUrl };
+  ctx.invitations = createInvitations(ctx);
   const faults = new Faults();
   const counts: CallCounts = { total: 0, byRoute: {} };
   const control = createControl(ctx, faults, channels, counts);
