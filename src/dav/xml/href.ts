@@ -47,9 +47,12 @@ export function decodeHref(href: string): string {
 
 // RFC 3986 pchar minus "%": unreserved / sub-delims / ":" / "@" (sabre/dav keeps the same set, minus "*").
 const SAFE_SEGMENT_CHAR = /[A-Za-z0-9\-._~()'!$&+,;=@:]/;
+const SAFE_SEGMENT = /^[A-Za-z0-9\-._~()'!$&+,;=@:]*$/;
 
 /** Percent-encode one path segment (UTF-8), leaving RFC 3986 pchar characters alone. */
 export function encodePathSegment(segment: string): string {
+  // most segments need no escaping at all (a listing encodes thousands of them)
+  if (SAFE_SEGMENT.test(segment)) return segment;
   let out = '';
   for (const ch of segment) {
     if (SAFE_SEGMENT_CHAR.test(ch)) out += ch;

@@ -90,6 +90,17 @@ function rootScope(used: Set<string>): { scope: Map<string, string>; decls: [str
   return { scope, decls };
 }
 
+const NO_DECLS: [string, string][] = [];
+
+/** Element names already found to be NCNames: a listing writes the same few thousands of times. */
+const GOOD_NAMES = new Set<string>();
+function goodName(name: string): boolean {
+  if (GOOD_NAMES.has(name)) return true;
+  if (!isNCName(name)) return false;
+  if (GOOD_NAMES.size < 1000) GOOD_NAMES.add(name);
+  return true;
+}
+
 function splitAttrKey(key: string): { ns: string; name: string } {
   if (!key.startsWith('{')) return { ns: '', name: key };
   try {
@@ -107,7 +118,8 @@ function writeElement(
   state: { counter: number },
 ): void {
   let scope = parentScope;
-  const decls = [...extraDecls];
+  // copied only when this element declares something (most declare nothing)
+  let decls = extraDecls;
   const prefixFor = (ns: string): string => {
     if (ns === 'http://www.w3.org/2000/xmlns/') throw new DavXmlError('cannot serialize names in the xmlns namespace', { status: 500 });
     const p = scope.get(ns);
@@ -115,14 +127,17 @@ function writeElement(
     if (scope === parentScope) scope = new Map(parentScope);
     const np = `x${state.counter++}`;
     scope.set(ns, np);
+    if (decls === extraDecls) decls = [...extraDecls];
     decls.push([np, ns]);
     return np;
   };
-  if (!isNCName(el.name)) throw new DavXmlError(`cannot serialize element name ${JSON.stringify(el.name)}`, { status: 500 });
-  const ep = prefixFor(el.ns);
+  if (!goodName(el.name)) throw new DavXmlError(`cannot serialize element name ${JSON.stringify(el.name)}`, { status: 500 });
+  const known = scope.get(el.ns);
+  const ep = known !== undefined && el.ns !== 'http://www.w3.org/2000/xmlns/' ? known : prefixFor(el.ns);
   const tag = ep ? `${ep}:${el.name}` : el.name;
   let attrs = '';
-  for (const [key, value] of Object.entries(el.attrs)) {
+  for (const key in el.attrs) {
+    const value = el.attrs[key];
     const { ns, name } = splitAttrKey(key);
     if (!isNCName(name) || (ns === '' && name === 'xmlns')) {
       throw new DavXmlError(`cannot serialize attribute name ${JSON.stringify(key)}`, { status: 500 });
@@ -138,7 +153,7 @@ function writeElement(
   }
   out.push(`<${tag}${xmlns}${attrs}>`);
   if (el.text !== '') out.push(escapeText(el.text));
-  for (const c of el.children) writeElement(c, scope, [], out, state);
+  for (const c of el.children) writeElement(c, scope, NO_DECLS, out, state);
   out.push(`</${tag}>`);
 }
 
