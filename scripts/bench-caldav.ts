@@ -1,6 +1,6 @@
 // CalDAV benchmark: the same workload against Kalends and Radicale in one run.
 //
-//   node scripts/bench-caldav.ts [sizes=1000,10000] [--db=pglite,postgres] [--no-radicale] [--reps=5]
+//   node scripts/bench-caldav.ts [sizes=1000,10000] [--db=pglite,postgres] [--no-radicale] [--reps=5] [--together]
 //
 // Per size it generates one calendar of events (15% recurring: weekly ×10,
 // daily ×5, monthly ×6; seven a day around 2026-06-15, so a month holds the
@@ -15,7 +15,8 @@
 //     by BENCH_PG_URL (postgres://kalends:kalends@127.0.0.1:5432/kalends),
 //     dropped afterwards. The server then runs as its own process
 //     (`node src/cli.ts serve`), so its RSS is its own.
-// Every server is loaded first and left running; then each operation runs on
+// Every server of a size is loaded first and left running (with --together,
+// those of every size, so sizes are compared under the same load too); then each operation runs on
 // all of them with its repetitions interleaved (Radicale, PGlite, PostgreSQL,
 // Radicale, …). Before, Radicale ran its whole workload first and Kalends
 // minutes later, so a change of load on this shared machine (other test
@@ -46,6 +47,7 @@ const flag = (name: string) => args.find(a => a.startsWith(`--${name}=`))?.split
 const sizes = (args.find(a => !a.startsWith('--')) ?? '1000,10000').split(',').map(Number)
 const dbs = (flag('db') ?? 'pglite,postgres').split(',')
 const withRadicale = !args.includes('--no-radicale')
+const together = args.includes('--together')
 const REPS = Number(flag('reps') ?? 5)
 const PG_URL = process.env.BENCH_PG_URL ?? 'postgres://kalends:kalends@127.0.0.1:5432/kalends'
 const ROOT = new URL('..', import.meta.url).pathname
@@ -128,7 +130,7 @@ function expect (what: string, cond: boolean, detail: string) {
 type Result = Record<string, { median: number; all: number[]; n: number }>
 
 /** A server loaded with the calendar, ready for the workload. */
-type Server = { t: Target; result: Result; hrefs: Map<string, string>; token?: string; heavy: boolean; stop: () => Promise<void> }
+type Server = { t: Target; n: number; result: Result; hrefs: Map<string, string>; token?: string; heavy: boolean; stop: () => Promise<void> }
 
 /**
  * Times `fn` on every server, repetition by repetition in turn (A B C A B C …),
@@ -155,15 +157,15 @@ async function interleaved (servers: Server[], op: string, reps: (s: Server) => 
   }
 }
 
-/** The workload on every server at once, each operation interleaved; `n` is the calendar's size. */
-async function workload (servers: Server[], n: number): Promise<void> {
+/** The workload on every server at once, each operation interleaved; each server's calendar has its own size. */
+async function workload (servers: Server[]): Promise<void> {
   const href = (s: Server, i: number) => s.hrefs.get(`bench-${i}.ics`) ?? (() => { throw new Error(`${s.t.name}: no href for bench-${i}`) })()
   // PROPFIND Depth:1
   await interleaved(servers, 'propfind-depth1', s => s.heavy ? Math.min(3, REPS) : REPS, async s => {
     const r = await req(s.t, 'PROPFIND', s.t.calendar, PROPFIND, { depth: '1' })
     expect('PROPFIND', r.status === 207, `${r.status} ${r.text.slice(0, 300)}`)
     const hrefs = hrefsOf(r.text).filter(h => h.endsWith('.ics'))
-    expect('PROPFIND', hrefs.length === n, `${hrefs.length} objects listed, expected ${n}`)
+    expect('PROPFIND', hrefs.length === s.n, `${hrefs.length} objects listed, expected ${s.n}`)
     s.hrefs = new Map(hrefs.map(h => [decodeURIComponent(h.split('/').pop()!), h]))
     return hrefs.length
   })
@@ -175,7 +177,7 @@ async function workload (servers: Server[], n: number): Promise<void> {
   })
   // multiget of 50 spread over the calendar
   await interleaved(servers, 'multiget-50', () => REPS, async s => {
-    const fifty = Array.from({ length: 50 }, (_, k) => href(s, Math.floor(k * n / 50) + 1))
+    const fifty = Array.from({ length: 50 }, (_, k) => href(s, Math.floor(k * s.n / 50) + 1))
     const r = await req(s.t, 'REPORT', s.t.calendar, multiget(fifty), { depth: '1' })
     expect('multiget', r.status === 207 && (r.text.match(/BEGIN:VEVENT/g) ?? []).length >= 50, `${r.status} ${r.text.slice(0, 300)}`)
     return 50
@@ -186,8 +188,8 @@ async function workload (servers: Server[], n: number): Promise<void> {
     s.token = /sync-token>([^<]+)</.exec(tk.text)?.[1]
     expect('sync-token', s.token !== undefined, tk.text.slice(0, 300))
     for (let k = 0; k < 10; k++) {
-      const i = Math.floor(k * n / 10) + 3
-      const r = await req(s.t, 'PUT', href(s, i), wrap(vevent(i, n, `Meeting ${i} (moved)`)))
+      const i = Math.floor(k * s.n / 10) + 3
+      const r = await req(s.t, 'PUT', href(s, i), wrap(vevent(i, s.n, `Meeting ${i} (moved)`)))
       expect('edit', r.status === 204 || r.status === 201, `${r.status} ${r.text.slice(0, 300)}`)
     }
   }
@@ -200,14 +202,14 @@ async function workload (servers: Server[], n: number): Promise<void> {
   })
   // GET of one object (20 different ones)
   await interleaved(servers, 'get', () => 20, async (s, k) => {
-    const r = await req(s.t, 'GET', href(s, Math.floor(k * n / 20) + 7))
+    const r = await req(s.t, 'GET', href(s, (Math.floor(k * s.n / 20) + 7) % s.n))
     expect('GET', r.status === 200 && r.text.includes('BEGIN:VEVENT'), `${r.status}`)
     return 1
   })
   // PUT of a new object (20 of them, If-None-Match: *)
   await interleaved(servers, 'put-new', () => 20, async (s, k) => {
-    const i = n + 1000 + k
-    const r = await req(s.t, 'PUT', `${s.t.calendar}bench-${i}.ics`, wrap(vevent(i, n)), { 'if-none-match': '*' })
+    const i = s.n + 1000 + k
+    const r = await req(s.t, 'PUT', `${s.t.calendar}bench-${i}.ics`, wrap(vevent(i, s.n)), { 'if-none-match': '*' })
     expect('PUT', r.status === 201, `${r.status} ${r.text.slice(0, 300)}`)
     return 1
   })
@@ -275,7 +277,7 @@ async function radicale (n: number): Promise<Server> {
     const r = await req(t, 'PUT', t.calendar, body)
     expect('Radicale bulk PUT', r.status === 201 || r.status === 204, `${r.status} ${r.text.slice(0, 300)}`)
     console.log(`  ${t.name.padEnd(22)} load: one PUT of ${n} events (${(body.length / 1e6).toFixed(1)} MB) in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
-    return { t, result: {}, hrefs: new Map(), heavy: n >= 10_000, stop: stopIt }
+    return { t, n, result: {}, hrefs: new Map(), heavy: n >= 10_000, stop: stopIt }
   } catch (e) {
     await stopIt()
     throw e
@@ -327,7 +329,7 @@ async function kalends (n: number, db: string): Promise<Server> {
     const t: Target = { name: `Kalends ${db} ${n}`, base: `http://127.0.0.1:${port}`, calendar: '/dav/calendars/bench/calendar/', auth: `Basic ${Buffer.from(`bench:${PASSWORD}`).toString('base64')}`, pid: child.pid! }
     await waitFor(`${t.base}/dav/`, child, () => err)
     console.log(`  ${t.name.padEnd(22)} load: ${n} putObject calls (${db === 'postgres' ? 8 : 1} concurrent) in ${load.toFixed(1)} s (${(n / load).toFixed(0)}/s)`)
-    return { t, result: {}, hrefs: new Map(), heavy: false, stop: stopIt }
+    return { t, n, result: {}, hrefs: new Map(), heavy: false, stop: stopIt }
   } catch (e) {
     await stopIt()
     throw e
@@ -339,21 +341,24 @@ async function kalends (n: number, db: string): Promise<Server> {
 const ratio = (x: number) => x >= 10 ? x.toFixed(0) : x.toFixed(1)
 const OPS = ['propfind-depth1', 'query-month', 'multiget-50', 'sync-after-10', 'get', 'put-new']
 const summary: string[] = []
-for (const n of sizes) {
-  console.log(`\n## ${n} events`)
+// --together: every size loaded first and measured in one interleaved workload (for scaling comparisons)
+for (const group of together ? [sizes] : sizes.map(n => [n])) {
+  console.log(`\n## ${group.join(' + ')} events`)
   // every server is loaded first; then the workload runs on all of them at once, interleaved
   const servers: Server[] = []
   try {
-    if (withRadicale) servers.push(await radicale(n))
-    for (const db of dbs) servers.push(await kalends(n, db))
+    for (const n of group) {
+      if (withRadicale) servers.push(await radicale(n))
+      for (const db of dbs) servers.push(await kalends(n, db))
+    }
     console.log(`  workload, interleaved: load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`)
-    await workload(servers, n)
-    const rad = withRadicale ? servers[0]!.result : null
+    await workload(servers)
     for (const s of servers) {
       const m = memory(s.t.pid)
       console.log(`  ${s.t.name.padEnd(22)} server RSS ${m.rss.toFixed(0)} MB (peak ${m.hwm.toFixed(0)} MB)`)
-      if (withRadicale && s === servers[0]) continue
-      summary.push(`\n### ${s.t.name}, ${n} events (server RSS ${m.rss.toFixed(0)} MB, peak ${m.hwm.toFixed(0)} MB)`)
+      if (s.t.name.startsWith('Radicale')) continue
+      const rad = servers.find(r => r.n === s.n && r.t.name.startsWith('Radicale'))?.result ?? null
+      summary.push(`\n### ${s.t.name}, ${s.n} events (server RSS ${m.rss.toFixed(0)} MB, peak ${m.hwm.toFixed(0)} MB)`)
       summary.push(`| operation | items | Kalends ms | ${rad ? 'Radicale ms | ratio |' : ''}`)
       summary.push(`| --- | --- | --- | ${rad ? '--- | --- |' : ''}`)
       for (const op of OPS) {
