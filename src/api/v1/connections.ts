@@ -23,13 +23,13 @@ const Options = Type.Object({
   taskListId: Type.Optional(Type.String({ maxLength: 1024 })),
   appointmentTypeId: Type.Optional(Type.Union([Id, Type.Null()])),
   taskTypeId: Type.Optional(Type.Union([Id, Type.Null()])),
-  startDate: Type.Optional(Type.Union([Type.String({ format: 'date' }), Type.Null()])),
+  startDate: Type.Optional(Type.Union([Type.String({ pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$', description: 'YYYY-MM-DD' }), Type.Null()])),
   daysBefore: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 3650 }), Type.Null()])),
   daysAfter: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 3650 }), Type.Null()])),
   descriptionFields: Type.Optional(Type.Array(Type.Union(['case', 'type', 'status', 'participants', 'link'].map(f => Type.Literal(f))), { maxItems: 5 })),
   pollMinutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 1440 }))
 }, { additionalProperties: false })
-const Since = Type.Object({ date: Type.String({ format: 'date' }) }, { additionalProperties: false })
+const Since = Type.Object({ date: Type.String({ pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$', description: 'YYYY-MM-DD' }) }, { additionalProperties: false })
 const Integration = Type.Object({
   enabled: Type.Optional(Type.Boolean()),
   clientId: Type.Optional(Type.String({ maxLength: 300 })),
