@@ -60,18 +60,24 @@ t.test('a worker killed mid-sync and started again duplicates nothing and loses 
   }
 
   let p = worker()
-  const kill1 = await until('the first import under way', async () => (await logged('in')) >= N / 3, 90_000, 20)
+  await until('the first import under way', async () => (await logged('in')) >= N / 3, 90_000, 20)
   t.equal(await p.kill('SIGKILL'), null, 'killed with SIGKILL during the import from Google')
-  t.comment(`first kill after ${await logged('in')} items taken in (${String(kill1)})`)
+  const in1 = await logged('in')
   await meanwhile('down once')
 
   p = worker()
+  let restarted = Date.now()
+  await until('the import going on', async () => (await logged('in')) > in1, 120_000, 20)
+  t.comment(`killed after ${in1} items taken in; the next worker went on after ${Date.now() - restarted} ms (the dead one's job expires with its heartbeat)`)
   await until('the first export under way', async () => (await logged('out')) >= N / 3, 120_000, 20)
   t.equal(await p.kill('SIGKILL'), null, 'killed with SIGKILL during the export to Google')
-  t.comment(`second kill after ${await logged('out')} items written out`)
+  const out2 = await logged('out')
   await meanwhile('down twice')
 
   p = worker()
+  restarted = Date.now()
+  await until('the export going on', async () => (await logged('out')) > out2, 120_000, 20)
+  t.comment(`killed after ${out2} items written out; the next worker went on after ${Date.now() - restarted} ms`)
   const started = Date.now()
   await until('a whole run after the restart', async () => {
     const conns = await syncDb(w.s.k.db).selectFrom('sync_connections').select(['state', 'last_success_at']).execute()
