@@ -39,7 +39,12 @@ export function providerContext (deps: EngineDeps, conn: Connection): ProviderCo
  * CRM changes out (from the journal), then the cursors. The job queue makes
  * sure no two runs of a connection overlap, in this process or any other.
  */
-export async function syncConnection (deps: EngineDeps, connectionId: number): Promise<RunResult> {
+export type RunOptions = {
+  /** list every collection now, polled ones too (a user's "sync now") */
+  force?: boolean
+}
+
+export async function syncConnection (deps: EngineDeps, connectionId: number, opts: RunOptions = {}): Promise<RunResult> {
   const sdb = syncDb(deps.db)
   const conn = await sdb.selectFrom('sync_connections').selectAll().where('id', '=', connectionId).executeTakeFirst()
   if (conn === undefined || conn.auth_failed_at !== null) return { state: 'skipped', in: 0, out: 0, rerun: false }
@@ -55,8 +60,13 @@ export async function syncConnection (deps: EngineDeps, connectionId: number): P
     const cursors: Record<string, string> = { ...conn.cursors }
     const since = typeof conn.cursors.since === 'string' ? conn.cursors.since : null
     for (const coll of session.collections) {
-      if (cursors[cursorKey(coll.kind)] === undefined) initial.add(coll.kind)
-      cursors[cursorKey(coll.kind)] = await pullChanges(rc, coll, cursors[cursorKey(coll.kind)] ?? null, since)
+      const key = cursorKey(coll.kind)
+      if (cursors[key] === undefined) initial.add(coll.kind)
+      const listedAt = Date.parse(cursors[`${key}.listedAt`] ?? '')
+      const pollDue = !(Date.now() - listedAt < options.pollMinutes * 60_000 - 5_000)
+      if (coll.polled === true && cursors[key] !== undefined && !opts.force && !pollDue) continue
+      cursors[key] = await pullChanges(rc, coll, cursors[key] ?? null, since)
+      cursors[`${key}.listedAt`] = new Date().toISOString()
     }
     delete cursors.since
     let seq = conn.journal_seq

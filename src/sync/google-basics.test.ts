@@ -1,4 +1,5 @@
 import t from 'tap'
+import { syncDb } from './tables.ts'
 import { startSyncWorld } from './testing.ts'
 
 t.test('both ways: CRM to Google, Google to CRM, edits, echoes, deletes', async t => {
@@ -39,6 +40,21 @@ t.test('both ways: CRM to Google, Google to CRM, edits, echoes, deletes', async 
   t.same([quiet.in, quiet.out], [0, 0], 'no echo either way')
   const writes = Object.entries(w.g.calls().byRoute).filter(([k]) => !k.startsWith('GET'))
   t.same(writes, [], 'no writes to Google when nothing changed')
+
+  // a run started by a push or a CRM change within the task poll interval: one list call, of events
+  w.g.resetCalls()
+  await w.run('alice', {})
+  t.same(w.g.calls().byRoute, { 'GET /calendar/v3/calendars/{calendarId}/events': 1 }, 'one incremental list call when nothing else changed; tasks wait for their poll')
+  await w.tasks('alice').tasks.insert({ tasklist: '@default', requestBody: { title: 'Polled task' } })
+  await w.run('alice', {})
+  t.notOk(((await alice('/api/v1/tasks')).body_ as { items: { title: string }[] }).items.some(x => x.title === 'Polled task'), 'Tasks has no push: not read before its poll is due')
+  const polled = await w.connection('alice')
+  await syncDb(w.s.k.db).updateTable('sync_connections').set({
+    options: JSON.stringify({ ...polled.options, pollMinutes: 1 }),
+    cursors: JSON.stringify({ ...polled.cursors, 'tasks.listedAt': new Date(Date.now() - 61_000).toISOString() })
+  }).execute()
+  await w.run('alice', {})
+  t.ok(((await alice('/api/v1/tasks')).body_ as { items: { title: string }[] }).items.some(x => x.title === 'Polled task'), 'read once the poll interval has passed')
 
   // edited in Google
   await cal.events.patch({ calendarId: 'primary', eventId: inserted.id!, requestBody: { summary: 'Lunch with Bob and Carol', location: 'Canteen' } })

@@ -65,9 +65,9 @@ export class SyncJobs {
     })
     this.#boss = boss
     if (this.#opts.concurrency > 0) {
-      await boss.work<{ connectionId: number }>(QUEUE, { localConcurrency: this.#opts.concurrency, pollingIntervalSeconds: 0.5, batchSize: 1 }, async jobs => {
+      await boss.work<{ connectionId: number; force?: boolean }>(QUEUE, { localConcurrency: this.#opts.concurrency, pollingIntervalSeconds: 0.5, batchSize: 1 }, async jobs => {
         for (const job of jobs) {
-          const result = await syncConnection(this.#deps, job.data.connectionId)
+          const result = await syncConnection(this.#deps, job.data.connectionId, { force: job.data.force === true })
           this.#deps.log?.('sync: run finished', { connection: job.data.connectionId, ...result })
           if (result.rerun) await this.request(job.data.connectionId)
         }
@@ -78,10 +78,13 @@ export class SyncJobs {
     return boss
   }
 
-  /** Asks for a run of the connection soon; a run already waiting absorbs the request. */
-  async request (connectionId: number): Promise<void> {
+  /**
+   * Asks for a run of the connection soon; a run already waiting absorbs the
+   * request. force: list polled collections too (a user's "sync now").
+   */
+  async request (connectionId: number, opts: { force?: boolean } = {}): Promise<void> {
     const boss = await this.start()
-    await boss.send(QUEUE, { connectionId }, { singletonKey: String(connectionId) })
+    await boss.send(QUEUE, { connectionId, ...(opts.force === true ? { force: true } : {}) }, { singletonKey: String(connectionId) })
   }
 
   /**

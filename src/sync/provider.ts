@@ -36,6 +36,12 @@ export type ChangePage = {
 
 export interface RemoteCollection {
   readonly kind: ItemKind
+  /**
+   * The provider cannot push changes of this collection (Google Tasks): it is
+   * listed when its poll interval has passed or a run is forced, not on every
+   * run a push or a CRM change starts.
+   */
+  readonly polled?: boolean
   /** Changes since the cursor, or everything in the window when the cursor is null. */
   changes (cursor: string | null, window: Window): Promise<ChangePage>
   get (remoteId: string): Promise<RemoteItem | null>

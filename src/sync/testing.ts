@@ -6,7 +6,7 @@ import type { tasks_v1 } from 'googleapis/build/src/apis/tasks/index.js'
 import { startGoogleEmulator, type GoogleEmulator } from '../../conformance/google-emulator/server.ts'
 import { startServer, type TestServer } from '../testing/harness.ts'
 import { updateOptions } from './connections.ts'
-import { syncConnection, type RunResult } from './engine.ts'
+import { syncConnection, type RunOptions, type RunResult } from './engine.ts'
 import { completeConsent, consentUrl } from './google/consent.ts'
 import { syncDb, type Connection } from './tables.ts'
 
@@ -36,8 +36,8 @@ export type SyncWorld = {
   email (login: string): string
   /** connect through the consent redirect, as the user would; returns the connection */
   connect (login: string, options?: Record<string, unknown>): Promise<Connection>
-  /** one sync run of the user's Google connection, as a worker would do it */
-  run (login: string): Promise<RunResult>
+  /** one sync run of the user's Google connection, as a worker would do it (forced, as "sync now": polled task lists are read too) */
+  run (login: string, opts?: RunOptions): Promise<RunResult>
   connection (login: string): Promise<Connection>
   /** the user's own Google Calendar and Tasks, as Google's apps would edit them */
   calendar (login: string): calendar_v3.Calendar
@@ -84,8 +84,8 @@ export async function startSyncWorld (opts: { users?: string[]; env?: Record<str
       if (options !== undefined) await updateOptions(s.k.db, user, conn.id, options)
       return connection(login)
     },
-    async run (login) {
-      return syncConnection(s.k.sync.engine, (await connection(login)).id)
+    async run (login, opts = { force: true }) {
+      return syncConnection(s.k.sync.engine, (await connection(login)).id, opts)
     },
     connection,
     calendar,

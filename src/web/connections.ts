@@ -258,7 +258,7 @@ export function connectionRoutes (app: FastifyInstance, web: Web): void {
     const conn = await connectionOf(k.db, web.session(request).user, idParam(request))
     // a run would skip it: the credentials were refused until the user reconnects
     if (conn.auth_failed_at !== null) return show(request, reply, { failure: { id: conn.id, message: t('conn.reconnectFirst') } }, 409)
-    await k.sync.jobs.request(conn.id)
+    await k.sync.jobs.request(conn.id, { force: true })
     return done(reply, 'queued', conn.id)
   })
 

@@ -61,7 +61,7 @@ export default async function connectionsApi (app: FastifyInstance, opts: { k: K
   })
   api.post('/connections/:id/sync', { schema: { tags: ['sync'], params: IdParams } }, async (request, reply) => {
     const conn = await connectionOf(db, request.user!, request.params.id)
-    await k.sync.jobs.request(conn.id)
+    await k.sync.jobs.request(conn.id, { force: true })
     return reply.code(202).send({ queued: true })
   })
   api.post('/connections/:id/sync-since', { schema: { tags: ['sync'], params: IdParams, body: Since } }, async (request, reply) => {

@@ -16,6 +16,7 @@ const SKEW_MS = 120_000
 export function googleTasks (api: tasks_v1.Tasks, tasklist: string): RemoteCollection {
   return {
     kind: 'task',
+    polled: true,
 
     async changes (cursor: string | null, window: Window): Promise<ChangePage> {
       const started = Date.now()
