@@ -32,10 +32,10 @@ const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(
 /** One sync run as the job queue would make it: a run that fails on a transient error is tried again. */
 const { Transient } = await import('../src/sync/provider.ts')
 type World = Awaited<ReturnType<typeof startSyncWorld>>
-const runUntilDone = async (w: World, login: string) => {
+const runUntilDone = async (w: World, login: string, force = true) => {
   for (let attempt = 1; ; attempt++) {
     try {
-      return { ...(await w.run(login)), attempt }
+      return { ...(await w.run(login, { force })), attempt }
     } catch (err) {
       if (!(err instanceof Transient) || attempt >= 5) throw err
       console.log(`  (attempt ${attempt} failed: ${err.message}; tried again, as the job queue would)`)
@@ -93,16 +93,18 @@ const routes = (byRoute: Record<string, number>) => Object.entries(byRoute).map(
     console.log(`export (${r.attempt} attempt${r.attempt > 1 ? 's' : ''}): ${r.out} items in ${(ms / 1000).toFixed(1)} s (${(r.out / (ms / 1000)).toFixed(0)} items/s), ${calls.total} API calls (${routes(calls.byRoute)})`)
 
     // 3. incremental
-    const measure = async (what: string, login: string, change: () => Promise<unknown>) => {
+    const measure = async (what: string, login: string, change: () => Promise<unknown>, force = true) => {
       await change()
       w.g.resetCalls()
       const start = performance.now()
-      const res = await runUntilDone(w, login)
+      const res = await runUntilDone(w, login, force)
       const c = w.g.calls()
       console.log(`incremental, ${what}: ${c.total} API calls (${routes(c.byRoute)}), in ${res.in} out ${res.out}, ${(performance.now() - start).toFixed(0)} ms`)
     }
     await measure(`first run after bob's ${EVENTS} CRM items (the organisation's journal read through)`, 'alice', async () => {})
-    await measure('nothing changed (events and tasks)', 'alice', async () => {})
+    await measure('nothing changed, forced ("sync now": events and tasks)', 'alice', async () => {})
+    await measure('nothing changed, as a push or a CRM change starts it (tasks only when their poll is due)', 'alice', async () => {}, false)
+    await measure('one event changed in Google, as its push starts it', 'alice', async () => again(() => cal.events.patch({ calendarId: 'primary', eventId: liveEvents(w, 'alice')[2]!.id!, requestBody: { summary: 'Pushed' } })), false)
     const events = liveEvents(w, 'alice')
     await measure('one event changed in Google', 'alice', async () => again(() => cal.events.patch({ calendarId: 'primary', eventId: events[1]!.id!, requestBody: { summary: 'Changed in Google' } })))
     const one = await w.s.k.db.selectFrom('appointments').select('id').where('owner_id', '=', w.s.users.alice!.id).orderBy('id').executeTakeFirstOrThrow()
