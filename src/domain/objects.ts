@@ -14,8 +14,12 @@ import { renderItem, spanOf, type ItemFields } from './ical-mapping.ts'
  */
 export type Placement = { calendarId: number; name?: string }
 
-/** The body a client sent for one of the copies; stored exactly as sent. */
-export type ClientBody = { calendarId: number; name: string; ical: string }
+/**
+ * The body a client sent for one of the copies; stored exactly as sent.
+ * `stored` is filled in with what that copy holds once written (or found
+ * unchanged), so the PUT need not read it back.
+ */
+export type ClientBody = { calendarId: number; name: string; ical: string; stored?: { etag: string; ical: string } }
 
 /** The UTC span of every instance; lastEnd null = recurs without end. Placements come home calendar first. */
 export type Span = { firstStart: Date | null; lastEnd: Date | null }
@@ -54,14 +58,15 @@ export async function syncPlacements (
     op: 'create' | 'update'
   }
 ): Promise<Span> {
-  const existing = await objectsOf(tx, item.kind, item.id)
+  // a item created in this transaction has no copies yet
+  const existing = ctx.op === 'create' ? [] : await objectsOf(tx, item.kind, item.id)
   const byCalendar = new Map(existing.map(o => [o.calendar_id, o]))
   const wanted = new Set(placements.map(p => p.calendarId))
+  const journal = { origin: ctx.origin, actor_id: ctx.actorId, org_id: item.orgId, entity: item.kind, entity_id: item.id }
 
-  for (const gone of existing.filter(o => !wanted.has(o.calendar_id))) {
-    await removeObject(tx, gone, item, ctx)
-  }
+  const gone = existing.filter(o => !wanted.has(o.calendar_id))
   let homeSpan: Span | undefined
+  const writes: { place: Placement; current: CalendarObject | undefined; name: string; ical: string; span: Span }[] = []
   for (const place of placements) {
     const current = byCalendar.get(place.calendarId)
     // a participant who already keeps their own item with this UID (the same outside
@@ -73,25 +78,33 @@ export async function syncPlacements (
     const ical = fromClient?.ical ?? withOverridesOf(ctx.clientBody?.ical ?? ctx.overrides, renderItem(item.component, item.uid, item.fields, current?.ical))
     if (current !== undefined && current.ical === ical) {
       homeSpan ??= { firstStart: current.first_start, lastEnd: current.last_end }
+      if (fromClient !== undefined) fromClient.stored = { etag: current.etag, ical }
       continue
     }
     const name = current?.name ?? fromClient?.name ?? place.name ?? objectName(item.uid)
-    const [seq] = await record(tx, [{
-      org_id: item.orgId, entity: item.kind, entity_id: item.id, op: current === undefined ? 'create' : 'update',
-      calendar_id: place.calendarId, object_name: name, origin: ctx.origin, actor_id: ctx.actorId
-    }])
     const span = spanOf(ical)
     homeSpan ??= span
-    const values = {
-      ical, etag: etagOf(ical), size: Buffer.byteLength(ical), uid: item.uid, component: item.component,
-      first_start: span.firstStart, last_end: span.lastEnd, modified_seq: seq!, updated_at: new Date()
-    }
-    if (current === undefined) {
-      await tx.insertInto('calendar_objects').values({ ...values, calendar_id: place.calendarId, name, item_kind: item.kind, item_id: item.id }).execute()
-    } else {
-      await tx.updateTable('calendar_objects').set(values).where('id', '=', current.id).execute()
-    }
+    writes.push({ place, current, name, ical, span })
   }
+
+  // one journal insert for every copy removed and written, in that order (numbers rise with it)
+  const seqs = (await record(tx, [
+    ...gone.map(obj => ({ ...journal, op: 'delete' as const, calendar_id: obj.calendar_id, object_name: obj.name })),
+    ...writes.map(w => ({ ...journal, op: w.current === undefined ? 'create' as const : 'update' as const, calendar_id: w.place.calendarId, object_name: w.name }))
+  ])).sort((a, b) => a - b)
+  if (gone.length > 0) await tx.deleteFrom('calendar_objects').where('id', 'in', gone.map(o => o.id)).execute()
+  const now = new Date()
+  const inserts = []
+  for (const [i, w] of writes.entries()) {
+    const values = {
+      ical: w.ical, etag: etagOf(w.ical), size: Buffer.byteLength(w.ical), uid: item.uid, component: item.component,
+      first_start: w.span.firstStart, last_end: w.span.lastEnd, modified_seq: seqs[gone.length + i]!, updated_at: now
+    }
+    if (ctx.clientBody?.calendarId === w.place.calendarId) ctx.clientBody.stored = { etag: values.etag, ical: w.ical }
+    if (w.current === undefined) inserts.push({ ...values, calendar_id: w.place.calendarId, name: w.name, item_kind: item.kind, item_id: item.id })
+    else await tx.updateTable('calendar_objects').set(values).where('id', '=', w.current.id).execute()
+  }
+  if (inserts.length > 0) await tx.insertInto('calendar_objects').values(inserts).execute()
   return homeSpan ?? { firstStart: null, lastEnd: null }
 }
 
