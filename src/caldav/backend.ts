@@ -3,10 +3,10 @@ import type { Kalends } from '../app.ts'
 import type { User } from '../db/schema.ts'
 import type { VisibleCalendar } from '../domain/access.ts'
 import type { Actor } from '../domain/actor.ts'
-import { createCalendar, deleteCalendar, listCalendars, updateCalendar, type CalendarInput } from '../domain/calendars.ts'
+import { createCalendar, deleteCalendar, updateCalendar, type CalendarInput } from '../domain/calendars.ts'
 import {
-  calendarVersion, calendarVersionsOf, deleteObject, getObject, getObjects, listObjects, loginsOf, objectChanges, putObject,
-  type ListOptions, type ObjectChanges, type ObjectRow, type Preconditions, type PutResult
+  calendarsFor, calendarVersion, calendarVersionsOf, deleteObject, getObject, getObjects, listObjects, loginsOf, objectChanges, putObject,
+  type CalendarRef, type ListOptions, type ObjectChanges, type ObjectRow, type Preconditions, type PutResult
 } from '../domain/calendar-objects.ts'
 import { findUserByLogin, listUsers } from '../domain/users.ts'
 import { authenticate } from '../http/authenticate.ts'
@@ -28,15 +28,17 @@ export interface CalDavBackend {
   calendars (viewer: User): Promise<DavCalendar[]>
   calendar (viewer: User, segment: string): Promise<DavCalendar | null>
   /** The calendar's journal position: the base of its ctag and sync token. */
-  calendarVersion (viewer: User, calendarId: number): Promise<number>
+  calendarVersion (viewer: User, calendar: CalendarRef): Promise<number>
   /** The same for every calendar of the viewer's home at once. */
   homeVersions (viewer: User): Promise<Map<number, number>>
-  object (viewer: User, calendarId: number, name: string, withBody?: boolean): Promise<ObjectRow | null>
-  objects (viewer: User, calendarId: number, names: string[], withBody?: boolean): Promise<ObjectRow[]>
-  list (viewer: User, calendarId: number, opts?: ListOptions): Promise<ObjectRow[]>
-  changes (viewer: User, calendarId: number, since: number, opts?: { limit?: number; withBody?: boolean }): Promise<ObjectChanges>
-  put (actor: Actor, calendarId: number, name: string, body: string, cond: Preconditions): Promise<PutResult>
-  remove (actor: Actor, calendarId: number, name: string, cond: Preconditions): Promise<'deleted' | 'left'>
+  // A calendar is passed as this backend's calendars() gave it (its access is decided
+  // already, so the domain does not ask again) or by id (then it checks).
+  object (viewer: User, calendar: CalendarRef, name: string, withBody?: boolean): Promise<ObjectRow | null>
+  objects (viewer: User, calendar: CalendarRef, names: string[], withBody?: boolean): Promise<ObjectRow[]>
+  list (viewer: User, calendar: CalendarRef, opts?: ListOptions): Promise<ObjectRow[]>
+  changes (viewer: User, calendar: CalendarRef, since: number, opts?: { limit?: number; withBody?: boolean }): Promise<ObjectChanges>
+  put (actor: Actor, calendar: CalendarRef, name: string, body: string, cond: Preconditions): Promise<PutResult>
+  remove (actor: Actor, calendar: CalendarRef, name: string, cond: Preconditions): Promise<'deleted' | 'left'>
   createCalendar (actor: Actor, input: CalendarInput): Promise<void>
   updateCalendar (actor: Actor, calendarId: number, input: CalendarInput & { deadProps?: Record<string, string | null> }): Promise<void>
   deleteCalendar (actor: Actor, calendarId: number): Promise<void>
@@ -46,12 +48,13 @@ export interface CalDavBackend {
 export function domainBackend (k: Kalends): CalDavBackend {
   const db = k.db
   async function calendars (viewer: User): Promise<DavCalendar[]> {
-    const visible = await listCalendars(db, viewer)
+    const visible = await calendarsFor(db, viewer)
     const owners = [...new Set(visible.flatMap(c => c.owner_id !== null && c.owner_id !== viewer.id ? [c.owner_id] : []))]
     const logins = await loginsOf(db, viewer, owners)
     return visible.map(c => {
       const ownerLogin = c.owner_id === null ? null : c.owner_id === viewer.id ? viewer.login : logins.get(c.owner_id) ?? null
-      return { ...c, ownerLogin, segment: calendarSegment(c, viewer.id, ownerLogin) }
+      // the same object, so the domain recognises the calendar it decided on
+      return Object.assign(c, { ownerLogin, segment: calendarSegment(c, viewer.id, ownerLogin) })
     })
   }
   return {
@@ -67,7 +70,7 @@ export function domainBackend (k: Kalends): CalDavBackend {
       return (await calendars(viewer)).find(c => c.segment === segment) ?? null
     },
     calendarVersion: (viewer, id) => calendarVersion(db, viewer, id),
-    homeVersions: async viewer => calendarVersionsOf(db, (await listCalendars(db, viewer)).map(c => c.id)),
+    homeVersions: async viewer => calendarVersionsOf(db, (await calendarsFor(db, viewer)).map(c => c.id)),
     object: (viewer, id, name, withBody = true) => getObject(db, viewer, id, name, withBody),
     objects: (viewer, id, names, withBody = true) => getObjects(db, viewer, id, names, withBody),
     list: (viewer, id, opts) => listObjects(db, viewer, id, opts),

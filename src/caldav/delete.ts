@@ -15,7 +15,7 @@ export async function del (ctx: Ctx, path: string, reply: FastifyReply) {
   const ifMatch = etagList(ctx.request.headers['if-match'])
   if (res.kind === 'object') {
     if (res.cal.access === 'read') throw new DavError(403, 'this calendar is shared with you read-only', dav('need-privileges'))
-    await ctx.backend.remove(ctx.actor, res.cal.id, res.obj.name, { ifMatch })
+    await ctx.backend.remove(ctx.actor, res.cal, res.obj.name, { ifMatch })
     return reply.code(204).send()
   }
   if (res.kind === 'calendar') {

@@ -31,10 +31,10 @@ export async function move (ctx: Ctx, path: string, reply: FastifyReply) {
   }
   if (res.cal.access === 'read' || cal.access === 'read') throw new DavError(403, 'a calendar shared with you read-only', dav('need-privileges'))
   const overwrite = String(ctx.request.headers.overwrite ?? 'T').toUpperCase() !== 'F'
-  const result = await ctx.backend.put(ctx.actor, cal.id, target.object, res.obj.ical!, overwrite ? {} : { ifNoneMatch: '*' })
-  if (await ctx.backend.object(ctx.user, res.cal.id, res.obj.name, false) !== null) {
+  const result = await ctx.backend.put(ctx.actor, cal, target.object, res.obj.ical!, overwrite ? {} : { ifNoneMatch: '*' })
+  if (await ctx.backend.object(ctx.user, res.cal, res.obj.name, false) !== null) {
     // the source is a copy the user cannot move (a meeting someone else owns): undo
-    await ctx.backend.remove(ctx.actor, cal.id, target.object, {})
+    await ctx.backend.remove(ctx.actor, cal, target.object, {})
     throw new DavError(403, 'this appointment belongs to someone else; it stays in the calendar it is in', dav('need-privileges'))
   }
   return reply.code(result.created ? 201 : 204).send()

@@ -95,7 +95,7 @@ export async function homeToken (ctx: Ctx): Promise<string> {
   await preloadVersions(ctx)
   const cals = await calendarsOf(ctx)
   let max = 0
-  for (const c of cals) max = Math.max(max, await versionOf(ctx, c.id))
+  for (const c of cals) max = Math.max(max, await versionOf(ctx, c))
   let h = 0
   for (const c of cals) for (const ch of `${c.id}:${c.segment}:${c.access};`) h = (h * 31 + ch.charCodeAt(0)) >>> 0
   return `${SYNC_PREFIX}home-${max}-${h.toString(36)}`
@@ -120,7 +120,7 @@ function calendarTimezone (tz: string | null): string | undefined {
   return `BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Kalends//Kalends//EN\r\n${body}END:VCALENDAR\r\n`
 }
 
-const calendarVersionToken = async (ctx: Ctx, r: Of<'calendar'>) => calendarToken(r.cal.id, await versionOf(ctx, r.cal.id))
+const calendarVersionToken = async (ctx: Ctx, r: Of<'calendar'>) => calendarToken(r.cal.id, await versionOf(ctx, r.cal))
 
 const CALENDAR = table<'calendar'>([
   [dav('resourcetype'), { get: () => resourceTypeProp([dav('collection'), caldav('calendar')]), allprop: true }],

@@ -31,7 +31,7 @@ export async function put (ctx: Ctx, path: string, body: string | undefined, rep
   const name = res.name
   let result
   try {
-    result = await ctx.backend.put(ctx.actor, res.cal.id, name, text, {
+    result = await ctx.backend.put(ctx.actor, res.cal, name, text, {
       ifMatch: etagList(ctx.request.headers['if-match']),
       ifNoneMatch: etagList(ctx.request.headers['if-none-match'])
     })

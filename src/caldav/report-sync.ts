@@ -38,7 +38,7 @@ export async function syncCollection (ctx: Ctx, target: Resource, req: SyncColle
   const withBody = req.props.kind === 'prop' && req.props.props.some(p => p.endsWith('}calendar-data'))
   let changes
   try {
-    changes = await ctx.backend.changes(ctx.user, cal.id, since, { limit, withBody })
+    changes = await ctx.backend.changes(ctx.user, cal, since, { limit, withBody })
   } catch (err) {
     if (err instanceof DomainError && err.rule === 'valid-sync-token') throw invalidToken('the sync token is unknown; sync again from scratch')
     throw err
@@ -67,7 +67,7 @@ async function homeSync (ctx: Ctx, target: Extract<Resource, { kind: 'home' }>, 
   }
   const members: Resource[] = []
   for (const cal of await calendarsOf(ctx)) {
-    if (since === 0 || await versionOf(ctx, cal.id) > since) members.push({ kind: 'calendar', path: calendarHref(ctx, cal), cal })
+    if (since === 0 || await versionOf(ctx, cal) > since) members.push({ kind: 'calendar', path: calendarHref(ctx, cal), cal })
   }
   return sendMultistatus(reply, await responsesFor(ctx, members, req.props), token)
 }

@@ -60,7 +60,7 @@ async function multiget (ctx: Ctx, target: Resource, req: CalendarMultigetReport
   }
   for (const [segment, g] of groups) {
     const cal = await calendarBySegment(ctx, segment)
-    const rows = cal === null ? [] : await ctx.backend.objects(ctx.user, cal.id, g.names, withBody)
+    const rows = cal === null ? [] : await ctx.backend.objects(ctx.user, cal, g.names, withBody)
     const byName = new Map(rows.map(r => [r.name, r]))
     for (const href of order) {
       const p = parsePath(href)
@@ -82,7 +82,7 @@ async function calendarQuery (ctx: Ctx, target: Resource, req: CalendarQueryRepo
   const filter = req.filter as CompFilter
   const w = new MultistatusWriter()
   if (target.kind === 'object') {
-    const row = await ctx.backend.object(ctx.user, target.cal.id, target.obj.name, true)
+    const row = await ctx.backend.object(ctx.user, target.cal, target.obj.name, true)
     if (row === null) return w
     const parsed = parseObject(visibleBody(target.cal, row.ical!), { unknownTimezone: 'floating' })
     if (matches(parsed, filter, { floatingTimezone: target.cal.timezone })) w.add(await objectResponse(ctx, target.cal, row, req.props, req.calendarData, parsed))
@@ -137,7 +137,7 @@ async function freeBusyQuery (ctx: Ctx, target: Resource, req: FreeBusyQueryRepo
   if (target.kind !== 'calendar') throw new DavError(403, 'free-busy-query applies to a calendar', dav('supported-report'))
   const { start, end } = req.timeRange
   if (start === undefined || end === undefined) throw new DavError(400, 'free-busy-query needs a time-range with start and end', caldav('valid-filter'))
-  const rows = await ctx.backend.list(ctx.user, target.cal.id, { withBody: true, component: 'VEVENT', range: { start, end } })
+  const rows = await ctx.backend.list(ctx.user, target.cal, { withBody: true, component: 'VEVENT', range: { start, end } })
   const objects = rows.map(r => parseObject(r.ical!, { unknownTimezone: 'floating' }))
   const body = freeBusy(objects, start, end, { floatingTimezone: target.cal.timezone })
   return reply.code(200).header('content-type', 'text/calendar; charset=utf-8').send(body)

@@ -38,11 +38,11 @@ export async function calendarBySegment (ctx: Ctx, segment: string): Promise<Dav
   return (await calendarsOf(ctx)).find(c => c.segment === segment) ?? null
 }
 
-export function versionOf (ctx: Ctx, calendarId: number): Promise<number> {
-  let v = ctx.versions.get(calendarId)
+export function versionOf (ctx: Ctx, cal: DavCalendar): Promise<number> {
+  let v = ctx.versions.get(cal.id)
   if (v === undefined) {
-    v = ctx.backend.calendarVersion(ctx.user, calendarId)
-    ctx.versions.set(calendarId, v)
+    v = ctx.backend.calendarVersion(ctx.user, cal)
+    ctx.versions.set(cal.id, v)
   }
   return v
 }
@@ -85,7 +85,7 @@ export async function resolve (ctx: Ctx, rawPath: string, opts: { withBody?: boo
       if (!own(ctx, p.login)) return null
       const cal = await calendarBySegment(ctx, p.calendar)
       if (cal === null) return null
-      const obj = await ctx.backend.object(ctx.user, cal.id, p.object, opts.withBody ?? false)
+      const obj = await ctx.backend.object(ctx.user, cal, p.object, opts.withBody ?? false)
       if (obj === null) return opts.allowMissing === true ? { kind: 'missing', path: objectPath(ctx.user.login, cal.segment, p.object), cal, name: p.object } : null
       return { kind: 'object', path: objectPath(ctx.user.login, cal.segment, obj.name), cal, obj }
     }
@@ -109,7 +109,7 @@ export async function * objectPages (ctx: Ctx, cal: DavCalendar, opts: ListOptio
   let afterId: number | undefined
   for (;;) {
     const page = listing.page
-    const rows = await ctx.backend.list(ctx.user, cal.id, { ...opts, ...(afterId === undefined ? {} : { afterId }), limit: page })
+    const rows = await ctx.backend.list(ctx.user, cal, { ...opts, ...(afterId === undefined ? {} : { afterId }), limit: page })
     if (rows.length > 0) yield rows
     if (rows.length < page) return
     afterId = rows.at(-1)!.id

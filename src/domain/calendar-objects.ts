@@ -3,12 +3,13 @@ import type { Db } from '../db/connect.ts'
 import type { CalendarObject, User } from '../db/schema.ts'
 import { IcalError } from '../ical/errors.ts'
 import { parseObject, type CalendarObject as Parsed, type ComponentType } from '../ical/parse.ts'
-import { requireCalendar, type VisibleCalendar } from './access.ts'
+import { allows, requireCalendar, visibleCalendars, type Need, type VisibleCalendar } from './access.ts'
 import type { Actor } from './actor.ts'
 import { createAppointment, deleteAppointment, participantsOf, updateAppointment, type AppointmentInput } from './appointments.ts'
 import { DomainError, invalid, notFound } from './errors.ts'
 import { appointmentInputFromIcal, taskInputFromIcal } from './ical-mapping.ts'
 import { objectChangesSince } from './journal.ts'
+import type { ClientBody } from './objects.ts'
 import { createTask, deleteTask, updateTask } from './tasks.ts'
 
 /**
@@ -47,24 +48,52 @@ export async function loginsOf (db: Db, actor: User, ids: number[]): Promise<Map
   return new Map(rows.map(r => [r.id, r.login]))
 }
 
-export async function readableCalendar (db: Db, user: User, calendarId: number): Promise<VisibleCalendar> {
-  return requireCalendar(db, user, calendarId, 'read')
+/**
+ * A calendar by id, or as access.ts handed it out to this user through
+ * `calendarsFor` a moment ago: then its access was decided there and is not
+ * asked again (one statement less a request). Anything else, a stale
+ * decision or an object access.ts did not hand out, is checked again.
+ */
+export type CalendarRef = number | VisibleCalendar
+
+/** How long a calendar list's decision stands in for the check (one request, in practice). */
+const DECISION_MS = 5_000
+const decided = new WeakMap<VisibleCalendar, { user: User; at: number }>()
+
+/** The calendars the user may see (access.ts decides), remembered as decided for the reads that follow. */
+export async function calendarsFor (db: Db, user: User): Promise<VisibleCalendar[]> {
+  const list = await visibleCalendars(db, user)
+  const at = Date.now()
+  for (const cal of list) decided.set(cal, { user, at })
+  return list
 }
 
-export async function getObject (db: Db, user: User, calendarId: number, name: string, withBody = true): Promise<ObjectRow | null> {
-  await readableCalendar(db, user, calendarId)
+async function calendarFor (db: Db, user: User, ref: CalendarRef, need: Need): Promise<VisibleCalendar> {
+  if (typeof ref === 'object') {
+    const d = decided.get(ref)
+    if (d !== undefined && d.user === user && Date.now() - d.at < DECISION_MS && allows(ref.access, need)) return ref
+  }
+  return requireCalendar(db, user, typeof ref === 'number' ? ref : ref.id, need)
+}
+
+export async function readableCalendar (db: Db, user: User, calendar: CalendarRef): Promise<VisibleCalendar> {
+  return calendarFor(db, user, calendar, 'read')
+}
+
+export async function getObject (db: Db, user: User, calendar: CalendarRef, name: string, withBody = true): Promise<ObjectRow | null> {
+  const calendarId = (await readableCalendar(db, user, calendar)).id
   return (await select(db, calendarId, withBody).where('name', '=', name).executeTakeFirst()) ?? null
 }
 
-export async function getObjects (db: Db, user: User, calendarId: number, names: string[], withBody = true): Promise<ObjectRow[]> {
-  await readableCalendar(db, user, calendarId)
+export async function getObjects (db: Db, user: User, calendar: CalendarRef, names: string[], withBody = true): Promise<ObjectRow[]> {
+  const calendarId = (await readableCalendar(db, user, calendar)).id
   if (names.length === 0) return []
   return select(db, calendarId, withBody).where('name', 'in', names).execute()
 }
 
 /** Every object of the calendar, or those a time range may touch; bodies only when asked for. */
-export async function listObjects (db: Db, user: User, calendarId: number, opts: ListOptions = {}): Promise<ObjectRow[]> {
-  await readableCalendar(db, user, calendarId)
+export async function listObjects (db: Db, user: User, calendar: CalendarRef, opts: ListOptions = {}): Promise<ObjectRow[]> {
+  const calendarId = (await readableCalendar(db, user, calendar)).id
   let q = select(db, calendarId, opts.withBody === true)
   if (opts.withSpan === true) q = q.select(['first_start', 'last_end']) as unknown as typeof q
   if (opts.afterId !== undefined) q = q.where('id', '>', opts.afterId)
@@ -86,13 +115,45 @@ export async function listObjects (db: Db, user: User, calendarId: number, opts:
  * The highest journal sequence number at or below which every change has
  * committed. Numbers are taken at INSERT but become visible at COMMIT, so a
  * later number can show up before an earlier one; a sync token past that gap
- * would skip the earlier change for ever. SHARE mode waits for the
- * transactions writing the journal and holds new writers off for one read.
- * It gives up after a moment (a VACUUM of the journal conflicts with it and
- * must not be cancelled by a stream of sync requests) and then answers the
- * last horizon this process saw: staler, never unsafe.
+ * would skip the earlier change for ever.
+ *
+ * Usually one statement: the last number handed out (the sequence's
+ * last_value, read first), kept only if no other session then holds more
+ * than a read lock on the journal. Every INSERT takes its lock on the table
+ * before it takes its number and keeps it to the end of its transaction,
+ * which ends (and is visible to later statements) before the lock goes; so
+ * with no writer at that moment every number up to the one read has
+ * committed or been rolled back. Sessions of other databases with a table of
+ * the same oid, or a DELETE of old changes, only send us down the slow path.
+ *
+ * When a writer is there: SHARE mode waits for the transactions writing the
+ * journal and holds new writers off for one read. It gives up after a moment
+ * (a VACUUM of the journal conflicts with it and must not be cancelled by a
+ * stream of sync requests) and then answers the last horizon this process
+ * saw: staler, never unsafe.
  */
 export async function committedSeq (db: Db): Promise<number> {
+  return (await horizon(db)).seq
+}
+
+/**
+ * committedSeq, and on its quiet path the calendar's newest change up to it
+ * read by the same statement (its snapshot may be a moment older than the
+ * horizon: a version a moment staler, never one that skips a change).
+ */
+async function horizon (db: Db, calendarId?: number): Promise<{ seq: number; calendarSeq?: number }> {
+  const quiet = await sql<{ seq: string | number; cal: string | number | null }>`
+    SELECT h.seq, ${calendarId === undefined ? sql`NULL` : sql`(SELECT max(c.seq) FROM changes c WHERE c.calendar_id = ${calendarId} AND c.seq <= h.seq)`} AS cal
+    FROM (SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence('changes', 'seq')::regclass), 0) AS seq OFFSET 0) h
+    WHERE NOT EXISTS (
+      SELECT 1 FROM pg_locks l
+      WHERE l.locktype = 'relation' AND l.relation = 'changes'::regclass AND l.mode <> 'AccessShareLock'
+        AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+        AND l.pid IS DISTINCT FROM pg_backend_pid()
+        AND h.seq IS NOT NULL -- refers to h, so it runs after the number was read
+    )`.execute(db)
+  const row = quiet.rows[0]
+  if (row !== undefined) return { seq: remember(db, Number(row.seq)), ...(calendarId === undefined ? {} : { calendarSeq: Number(row.cal ?? 0) }) }
   try {
     const seq = await db.transaction().execute(async tx => {
       await sql`SET LOCAL lock_timeout = '300ms'`.execute(tx)
@@ -100,13 +161,23 @@ export async function committedSeq (db: Db): Promise<number> {
       const row = await tx.selectFrom('changes').select(eb => eb.fn.max('seq').as('seq')).executeTakeFirst()
       return Number(row?.seq ?? 0)
     })
-    const known = horizons.get(db) ?? 0
-    if (seq > known) horizons.set(db, seq)
-    return Math.max(seq, known)
+    return { seq: remember(db, seq) }
   } catch (err) {
     if ((err as { code?: string }).code !== '55P03') throw err
-    return horizons.get(db) ?? 0
+    return { seq: horizons.get(db) ?? 0 }
   }
+}
+
+/** The calendar's newest committed change: the base of its ctag and sync token. */
+async function committedCalendarSeq (db: Db, calendarId: number): Promise<number> {
+  const h = await horizon(db, calendarId)
+  return h.calendarSeq ?? calendarSeqUpTo(db, calendarId, h.seq)
+}
+
+function remember (db: Db, seq: number): number {
+  const known = horizons.get(db) ?? 0
+  if (seq > known) horizons.set(db, seq)
+  return Math.max(seq, known)
 }
 
 const horizons = new WeakMap<Db, number>()
@@ -118,9 +189,9 @@ async function calendarSeqUpTo (db: Db, calendarId: number, horizon: number): Pr
   return Number(row?.seq ?? 0)
 }
 
-export async function calendarVersion (db: Db, user: User, calendarId: number): Promise<number> {
-  await readableCalendar(db, user, calendarId)
-  return calendarSeqUpTo(db, calendarId, await committedSeq(db))
+export async function calendarVersion (db: Db, user: User, calendar: CalendarRef): Promise<number> {
+  const calendarId = (await readableCalendar(db, user, calendar)).id
+  return committedCalendarSeq(db, calendarId)
 }
 
 /** calendarVersion of several calendars the caller has already checked the user may read, with one horizon and one query. */
@@ -141,9 +212,9 @@ export type ObjectChanges = { seq: number; changed: ObjectRow[]; deleted: string
  * there is). `seq` is the sequence the answer is complete up to; with a limit
  * it stops early and says so.
  */
-export async function objectChanges (db: Db, user: User, calendarId: number, since: number, opts: { limit?: number; withBody?: boolean } = {}): Promise<ObjectChanges> {
-  await readableCalendar(db, user, calendarId)
-  const now = await calendarSeqUpTo(db, calendarId, await committedSeq(db))
+export async function objectChanges (db: Db, user: User, calendar: CalendarRef, since: number, opts: { limit?: number; withBody?: boolean } = {}): Promise<ObjectChanges> {
+  const calendarId = (await readableCalendar(db, user, calendar)).id
+  const now = await committedCalendarSeq(db, calendarId)
   const withBody = opts.withBody === true
   if (since > now) {
     // a token from a process that saw a later horizon: nothing new up to ours yet
@@ -190,12 +261,24 @@ function checkPreconditions (current: { etag: string } | undefined, cond: Precon
   }
 }
 
-async function currentWithVersion (db: Db, calendarId: number, name: string) {
-  const obj = await select(db, calendarId, true).where('name', '=', name).executeTakeFirst() as ObjectRow | undefined
-  if (obj === undefined) return undefined
-  const table = obj.item_kind === 'appointment' ? 'appointments' : 'tasks'
-  const item = await db.selectFrom(table).select('version').where('id', '=', obj.item_id).executeTakeFirst()
-  return { ...obj, ical: obj.ical as string, version: item?.version }
+/**
+ * The object stored as `name` with its item's version, and (with `uid`) the
+ * name of another object of the calendar holding that UID: one statement.
+ */
+async function currentWithVersion (db: Db, calendarId: number, name: string, uid?: string) {
+  let q = db.selectFrom('calendar_objects as o')
+    .leftJoin('appointments as a', join => join.onRef('a.id', '=', 'o.item_id').on('o.item_kind', '=', 'appointment'))
+    .leftJoin('tasks as t', join => join.onRef('t.id', '=', 'o.item_id').on('o.item_kind', '=', 'task'))
+    .select(META.map(c => `o.${c}` as const))
+    .select(sql<string | null>`CASE WHEN o.name = ${name} THEN o.ical END`.as('ical'))
+    .select(sql<number | null>`coalesce(a.version, t.version)`.as('version'))
+    .where('o.calendar_id', '=', calendarId)
+  q = uid === undefined ? q.where('o.name', '=', name) : q.where(eb => eb.or([eb('o.name', '=', name), eb('o.uid', '=', uid)]))
+  const rows = await q.execute()
+  const obj = rows.find(r => r.name === name)
+  const clash = uid === undefined ? undefined : rows.find(r => r.name !== name && r.uid === uid)?.name
+  const current = obj === undefined ? undefined : { ...obj, ical: obj.ical as string, version: obj.version ?? undefined }
+  return { current, clash }
 }
 
 /** Keys whose value differs; the timing of an appointment travels together. */
@@ -219,18 +302,18 @@ export type PutResult = { created: boolean; etag: string; body: string }
  * the shared appointment). Only fields the client changed are sent to the
  * domain, so an untouched locked field never trips a business rule.
  */
-export async function putObject (db: Db, actor: Actor, calendarId: number, name: string, body: string, cond: Preconditions = {}): Promise<PutResult> {
-  const cal = await requireCalendar(db, actor.user, calendarId, 'write')
+export async function putObject (db: Db, actor: Actor, calendar: CalendarRef, name: string, body: string, cond: Preconditions = {}): Promise<PutResult> {
+  // the domain's create/update checks write access again inside its transaction
+  const cal = await calendarFor(db, actor.user, calendar, 'write')
+  const calendarId = cal.id
   // RFC 5545 §3.1 allows no control characters but tab in content; PostgreSQL cannot store NUL at all
   if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(body)) throw new IcalError('valid-calendar-data', 'iCalendar content must not contain control characters')
   const parsed = parseObject(body, { allowed: cal.components as ComponentType[], maxInstances: 10_000 })
-  const current = await currentWithVersion(db, calendarId, name)
+  const { current, clash } = await currentWithVersion(db, calendarId, name, parsed.uid)
   checkPreconditions(current, cond)
   const zone = cal.timezone ?? actor.user.timezone
-  const clientBody = { calendarId, name, ical: body }
-  const clash = await db.selectFrom('calendar_objects').select('name').where('calendar_id', '=', calendarId)
-    .where('uid', '=', parsed.uid).where('name', '!=', name).executeTakeFirst()
-  if (clash !== undefined) throw new DomainError('conflict', `another object in this calendar (${clash.name}) has UID ${parsed.uid}`, { rule: 'no-uid-conflict', field: clash.name })
+  const clientBody: ClientBody = { calendarId, name, ical: body }
+  if (clash !== undefined) throw new DomainError('conflict', `another object in this calendar (${clash}) has UID ${parsed.uid}`, { rule: 'no-uid-conflict', field: clash })
   if (current === undefined) {
     const moved = await movedHere(db, actor, parsed.componentType, parsed.uid, calendarId)
     if (moved !== null) {
@@ -238,7 +321,7 @@ export async function putObject (db: Db, actor: Actor, calendarId: number, name:
       // old one (Thunderbird's "move"): the CRM item moves, keeping its history and links
       if (moved.kind === 'appointment') await updateAppointment(db, actor, moved.id, { ...appointmentInputFromIcal(parsed.index, zone), calendarId }, { clientBody })
       else await updateTask(db, actor, moved.id, { ...taskInputFromIcal(parsed.index, zone), calendarId }, { clientBody })
-      return { created: true, ...(await stored(db, calendarId, name)) }
+      return { created: true, ...(await stored(db, clientBody)) }
     }
     if (parsed.componentType === 'VEVENT') {
       const participantIds = await colleaguesIn(db, actor.user, addressesOf(parsed))
@@ -248,7 +331,7 @@ export async function putObject (db: Db, actor: Actor, calendarId: number, name:
     } else {
       throw new DomainError('forbidden', `${parsed.componentType} is not stored here`, { rule: 'supported-calendar-component' })
     }
-    return { created: true, ...(await stored(db, calendarId, name)) }
+    return { created: true, ...(await stored(db, clientBody)) }
   }
   if (current.uid !== parsed.uid) throw new DomainError('conflict', `the UID of ${name} is ${current.uid} and cannot change`, { rule: 'no-uid-conflict', field: name })
   if (current.component !== parsed.componentType) throw invalid('body', `${name} holds a ${current.component}, not a ${parsed.componentType}`)
@@ -264,7 +347,7 @@ export async function putObject (db: Db, actor: Actor, calendarId: number, name:
     const input = changedInput(taskInputFromIcal(before, zone) as Record<string, unknown>, taskInputFromIcal(parsed.index, zone) as Record<string, unknown>)
     await updateTask(db, actor, current.item_id, input, { ifVersion, clientBody })
   }
-  return { created: false, ...(await stored(db, calendarId, name)) }
+  return { created: false, ...(await stored(db, clientBody)) }
 }
 
 /** ATTENDEE and ORGANIZER addresses of the master (or first override), lower-cased, without mailto:. */
@@ -328,8 +411,10 @@ async function movedHere (db: Db, actor: Actor, component: string, uid: string, 
   return copy === undefined ? null : { kind, id: item.id }
 }
 
-async function stored (db: Db, calendarId: number, name: string): Promise<{ etag: string; body: string }> {
-  const row = await db.selectFrom('calendar_objects').select(['etag', 'ical']).where('calendar_id', '=', calendarId).where('name', '=', name).executeTakeFirst()
+/** The copy the PUT wrote (the domain says what it stored), or as stored now when the domain kept another one. */
+async function stored (db: Db, written: ClientBody): Promise<{ etag: string; body: string }> {
+  if (written.stored !== undefined) return { etag: written.stored.etag, body: written.stored.ical }
+  const row = await db.selectFrom('calendar_objects').select(['etag', 'ical']).where('calendar_id', '=', written.calendarId).where('name', '=', written.name).executeTakeFirst()
   if (row === undefined) throw notFound('calendar object')
   return { etag: row.etag, body: row.ical }
 }
@@ -339,9 +424,9 @@ async function stored (db: Db, calendarId: number, name: string): Promise<{ etag
  * appointment for everyone, a participant's removes only their copy; a task
  * is deleted.
  */
-export async function deleteObject (db: Db, actor: Actor, calendarId: number, name: string, cond: Preconditions = {}): Promise<'deleted' | 'left'> {
-  await requireCalendar(db, actor.user, calendarId, 'write')
-  const current = await currentWithVersion(db, calendarId, name)
+export async function deleteObject (db: Db, actor: Actor, calendar: CalendarRef, name: string, cond: Preconditions = {}): Promise<'deleted' | 'left'> {
+  const calendarId = (await calendarFor(db, actor.user, calendar, 'write')).id
+  const { current } = await currentWithVersion(db, calendarId, name)
   if (current === undefined) throw notFound('calendar object')
   checkPreconditions(current, cond)
   if (current.item_kind === 'appointment') return deleteAppointment(db, actor, current.item_id, { ifVersion: current.version })
