@@ -118,13 +118,16 @@ export async function listObjects (db: Db, user: User, calendar: CalendarRef, op
  * would skip the earlier change for ever.
  *
  * Usually one statement: the last number handed out (the sequence's
- * last_value, read first), kept only if no other session then holds more
- * than a read lock on the journal. Every INSERT takes its lock on the table
+ * last_value, read first), kept only if no other session then holds a
+ * writer's lock on the journal (ROW EXCLUSIVE or stronger). Every INSERT takes its lock on the table
  * before it takes its number and keeps it to the end of its transaction,
  * which ends (and is visible to later statements) before the lock goes; so
  * with no writer at that moment every number up to the one read has
- * committed or been rolled back. Sessions of other databases with a table of
- * the same oid, or a DELETE of old changes, only send us down the slow path.
+ * committed or been rolled back. Readers (a sync on the slow path below
+ * holds SHARE), VACUUM and ANALYZE do not count: none of them takes a number,
+ * and a session that does takes ROW EXCLUSIVE as well, whatever else it
+ * holds. Sessions of other databases with a table of the same oid, or a
+ * DELETE of old changes, only send us down the slow path.
  *
  * When a writer is there: SHARE mode waits for the transactions writing the
  * journal and holds new writers off for one read. It gives up after a moment
@@ -147,7 +150,8 @@ async function horizon (db: Db, calendarId?: number): Promise<{ seq: number; cal
     FROM (SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence('changes', 'seq')::regclass), 0) AS seq OFFSET 0) h
     WHERE NOT EXISTS (
       SELECT 1 FROM pg_locks l
-      WHERE l.locktype = 'relation' AND l.relation = 'changes'::regclass AND l.mode <> 'AccessShareLock'
+      WHERE l.locktype = 'relation' AND l.relation = 'changes'::regclass
+        AND l.mode NOT IN ('AccessShareLock', 'ShareUpdateExclusiveLock', 'ShareLock')
         AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
         AND l.pid IS DISTINCT FROM pg_backend_pid()
         AND h.seq IS NOT NULL -- refers to h, so it runs after the number was read
