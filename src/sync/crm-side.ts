@@ -1,5 +1,6 @@
 import type { Db } from '../db/connect.ts'
-import type { Appointment, ItemKind, Task, User } from '../db/schema.ts'
+import type { ExpressionBuilder } from 'kysely'
+import type { Appointment, Database, ItemKind, Task, User } from '../db/schema.ts'
 import { eventOf, hashOf, taskOf, type ItemData } from './items.ts'
 import type { SyncOptions } from './options.ts'
 import { overridesOf, type Override } from './overrides.ts'
@@ -12,16 +13,17 @@ import type { ItemRef } from './provider.ts'
  */
 export type CrmItem = { ref: ItemRef; row: Appointment | Task; data: ItemData; extras: string[]; hash: string; updatedAt: Date }
 
+/** The appointments a user takes part in (owner or participant), as a where-clause: the one definition sync uses. */
+export const takesPart = (userId: number) => (eb: ExpressionBuilder<Database, 'appointments'>) => eb.or([
+  eb('appointments.owner_id', '=', userId),
+  eb('appointments.id', 'in', eb.selectFrom('appointment_participants').select('appointment_id').where('user_id', '=', userId))
+])
+
 export async function involvedItem (db: Db, user: User, kind: ItemKind, id: number): Promise<Appointment | Task | null> {
   if (kind === 'task') {
-    const t = await db.selectFrom('tasks').selectAll().where('id', '=', id).executeTakeFirst()
-    return t !== undefined && t.assignee_id === user.id ? t : null
+    return (await db.selectFrom('tasks').selectAll().where('id', '=', id).where('assignee_id', '=', user.id).executeTakeFirst()) ?? null
   }
-  const a = await db.selectFrom('appointments').selectAll().where('id', '=', id).executeTakeFirst()
-  if (a === undefined) return null
-  if (a.owner_id === user.id) return a
-  const p = await db.selectFrom('appointment_participants').select('user_id').where('appointment_id', '=', id).where('user_id', '=', user.id).executeTakeFirst()
-  return p === undefined ? null : a
+  return (await db.selectFrom('appointments').selectAll().where('id', '=', id).where(takesPart(user.id)).executeTakeFirst()) ?? null
 }
 
 async function extrasOf (db: Db, kind: ItemKind, row: Appointment | Task, o: SyncOptions, publicUrl: string): Promise<string[]> {
@@ -62,7 +64,7 @@ export async function crmItem (db: Db, user: User, kind: ItemKind, row: Appointm
     row,
     data,
     extras,
-    hash: `${hashOf(data)}.${extras.length === 0 ? '' : hashOf({ title: extras.join('\n'), notes: '', due: null, completed: null })}`,
+    hash: extras.length === 0 ? `${hashOf(data)}.` : `${hashOf(data)}.${hashOf(extras)}`,
     updatedAt: row.updated_at
   }
 }

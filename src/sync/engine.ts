@@ -5,7 +5,7 @@ import { applyInbound } from './inbound.ts'
 import { linkCount, logSync } from './links.ts'
 import { optionsOf, windowOf } from './options.ts'
 import { applyOutbound, initialCandidates, journalCandidates } from './outbound.ts'
-import { AuthFailed, CursorExpired, SyncStopped, Transient, type Provider, type ProviderContext, type RemoteCollection } from './provider.ts'
+import { AuthFailed, CursorExpired, SyncStopped, Transient, type ChangePage, type Provider, type ProviderContext, type RemoteCollection, type Window } from './provider.ts'
 import { runContext, type RunContext } from './run-context.ts'
 import { syncDb, type Connection } from './tables.ts'
 
@@ -129,6 +129,30 @@ async function renewChannel (deps: EngineDeps, provider: Provider, conn: Connect
   }
 }
 
+/**
+ * Stops the run instead of deleting when the remote side looks wiped: a full
+ * listing with nothing live while items in its window are linked, or one page
+ * deleting most linked items. Only deletions of linked items count: tombstones
+ * of our own removals and of items never synced (Tasks lists every deletion of
+ * the last minutes again) would stop the sync for nothing.
+ */
+async function guardMassDelete (rc: RunContext, coll: RemoteCollection, page: ChangePage, w: Window): Promise<void> {
+  const what = coll.kind === 'task' ? 'task list' : 'calendar'
+  if (page.full && !page.items.some(i => !i.deleted) && (await linkCount(rc.db, rc.conn.id, coll.kind, w)) > 0) {
+    const linked = await linkCount(rc.db, rc.conn.id, coll.kind)
+    throw new SyncStopped(`the external ${what} came back empty while ${linked} items are linked; sync stopped so nothing is deleted (check the account and calendar; "sync since date" copies the CRM's items back)`)
+  }
+  const gone = page.items.filter(i => i.deleted).map(i => i.remoteId)
+  if (page.full || gone.length < MASS_DELETE.min) return
+  const deletions = Number((await syncDb(rc.db).selectFrom('sync_links').select(eb => eb.fn.countAll<number>().as('n'))
+    .where('connection_id', '=', rc.conn.id).where('item_kind', '=', coll.kind).where('remote_id', 'in', gone).executeTakeFirstOrThrow()).n)
+  if (deletions < MASS_DELETE.min) return
+  const linked = await linkCount(rc.db, rc.conn.id, coll.kind)
+  if (deletions > linked * MASS_DELETE.share) {
+    throw new SyncStopped(`${deletions} of ${linked} linked items were deleted outside at once; sync stopped so the CRM keeps them ("sync since date" copies them back; deleting them in the CRM too is a CRM action)`)
+  }
+}
+
 /** Applies the remote changes since the cursor and returns the next cursor. */
 async function pullChanges (rc: RunContext, coll: RemoteCollection, cursor: string | null, since: string | null): Promise<string> {
   const w = windowOf(rc.options, new Date(), since)
@@ -140,19 +164,7 @@ async function pullChanges (rc: RunContext, coll: RemoteCollection, cursor: stri
     await logSync(rc.db, rc.conn.id, { direction: 'none', action: 'info', kind: coll.kind, message: 'the external sync token expired; listing everything again (links prevent duplicates)' })
     page = await coll.changes(null, w)
   }
-  const linked = await linkCount(rc.db, rc.conn.id, coll.kind)
-  const live = page.items.filter(i => !i.deleted).length
-  // only deletions of linked items count: tombstones of our own removals and of items never synced
-  // (Tasks lists every deletion of the last minutes again) would stop the sync for nothing
-  const gone = page.items.filter(i => i.deleted).map(i => i.remoteId)
-  const deletions = gone.length === 0 ? 0 : Number((await syncDb(rc.db).selectFrom('sync_links').select(eb => eb.fn.countAll<number>().as('n'))
-    .where('connection_id', '=', rc.conn.id).where('item_kind', '=', coll.kind).where('remote_id', 'in', gone).executeTakeFirstOrThrow()).n)
-  if (page.full && live === 0 && (await linkCount(rc.db, rc.conn.id, coll.kind, w)) > 0) {
-    throw new SyncStopped(`the external ${coll.kind === 'task' ? 'task list' : 'calendar'} came back empty while ${linked} items are linked; sync stopped so nothing is deleted (check the account and calendar; "sync since date" copies the CRM's items back)`)
-  }
-  if (!page.full && deletions >= MASS_DELETE.min && deletions > linked * MASS_DELETE.share) {
-    throw new SyncStopped(`${deletions} of ${linked} linked items were deleted outside at once; sync stopped so the CRM keeps them ("sync since date" copies them back; deleting them in the CRM too is a CRM action)`)
-  }
+  await guardMassDelete(rc, coll, page, w)
   for (const item of page.items) await applyInbound(rc, coll, item)
   return page.cursor
 }

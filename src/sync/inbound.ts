@@ -6,7 +6,7 @@ import { createTask, deleteTask, updateTask } from '../domain/tasks.ts'
 import { crmItem, involvedItem } from './crm-side.ts'
 import { appointmentInput, hashOf, taskInput, type EventData, type TaskData } from './items.ts'
 import { overridesIcal } from './overrides.ts'
-import { dropLink, linkByItem, linkByRemote, logSync, saveLink } from './links.ts'
+import { dropLink, linkByItem, linkByRemote, linkWritten, logSync, saveLink } from './links.ts'
 import type { RemoteCollection, RemoteItem } from './provider.ts'
 import type { RunContext } from './run-context.ts'
 
@@ -77,7 +77,7 @@ export async function applyInbound (rc: RunContext, coll: RemoteCollection, item
 async function revert (rc: RunContext, coll: RemoteCollection, item: RemoteItem, crm: Awaited<ReturnType<typeof crmItem>>, err: DomainError): Promise<void> {
   const written = await rc.retryConflict(etag => coll.update(item.remoteId, etag === undefined ? item.etag : etag, crm.data, crm.ref, crm.extras), coll, item.remoteId)
   await transact(rc.db, async tx => {
-    await saveLink(tx, rc.conn.id, coll.kind, crm.ref.id, { remote_id: written.remoteId, remote_etag: written.etag, written_hash: written.data === null ? null : hashOf(written.data), crm_hash: crm.hash })
+    await linkWritten(tx, rc.conn.id, coll.kind, crm.ref.id, written, crm.hash)
     await logSync(tx, rc.conn.id, { direction: 'out', action: 'reverted', kind: coll.kind, itemId: crm.ref.id, remoteId: item.remoteId, message: `external change to "${crm.row.title}" reverted: ${err.message}` })
   })
   rc.counts.out++
@@ -148,7 +148,7 @@ async function createFromRemote (rc: RunContext, coll: RemoteCollection, item: R
     // write our hidden reference once, so a reconnect after the links are gone matches instead of copying.
     const crm = await crmItem(db, user, kind, created, rc.options, rc.publicUrl)
     const written = await rc.retryConflict(etag => coll.update(item.remoteId, etag === undefined ? item.etag : etag, crm.data, crm.ref, crm.extras), coll, item.remoteId)
-    await saveLink(db, conn.id, kind, created.id, { remote_id: written.remoteId, remote_etag: written.etag, written_hash: written.data === null ? null : hashOf(written.data), crm_hash: crm.hash })
+    await linkWritten(db, conn.id, kind, created.id, written, crm.hash)
   }
 }
 

@@ -42,8 +42,8 @@ export type TaskData = {
 
 export type ItemData = EventData | TaskData
 
-export function hashOf (data: ItemData): string {
-  const sorted = Object.fromEntries(Object.entries(data).sort(([a], [b]) => a.localeCompare(b)))
+export function hashOf (data: ItemData | string[]): string {
+  const sorted = Array.isArray(data) ? data : Object.fromEntries(Object.entries(data).sort(([a], [b]) => a.localeCompare(b)))
   return createHash('sha256').update(JSON.stringify(sorted)).digest('base64url').slice(0, 32)
 }
 

@@ -1,6 +1,7 @@
 import type { ItemKind } from '../db/schema.ts'
 import type { Db } from '../db/connect.ts'
-import type { Window } from './provider.ts'
+import { hashOf } from './items.ts'
+import type { RemoteItem, Window } from './provider.ts'
 import { syncDb, type Link, type LogAction } from './tables.ts'
 
 export async function linkByItem (db: Db, connectionId: number, kind: ItemKind, itemId: number): Promise<Link | undefined> {
@@ -20,6 +21,11 @@ export async function saveLink (db: Db, connectionId: number, kind: ItemKind, it
     .values({ connection_id: connectionId, item_kind: kind, item_id: itemId, ...v, updated_at: new Date() })
     .onConflict(oc => oc.columns(['connection_id', 'item_kind', 'item_id']).doUpdateSet({ ...v, updated_at: new Date() }))
     .execute()
+}
+
+/** After a write to the remote side: the link remembers what was written (its etag and hash) and the CRM state it came from. */
+export async function linkWritten (db: Db, connectionId: number, kind: ItemKind, itemId: number, written: RemoteItem, crmHash: string): Promise<void> {
+  await saveLink(db, connectionId, kind, itemId, { remote_id: written.remoteId, remote_etag: written.etag, written_hash: written.data === null ? null : hashOf(written.data), crm_hash: crmHash })
 }
 
 export async function dropLink (db: Db, connectionId: number, kind: ItemKind, itemId: number): Promise<void> {

@@ -1,8 +1,9 @@
 import { transact } from '../db/connect.ts'
 import type { ItemKind } from '../db/schema.ts'
-import { crmItem, involvedItem } from './crm-side.ts'
+import { committedSeq } from '../domain/calendar-objects.ts'
+import { crmItem, involvedItem, takesPart } from './crm-side.ts'
 import { hashOf } from './items.ts'
-import { dropLink, linkByItem, logSync, saveLink } from './links.ts'
+import { dropLink, linkByItem, linkWritten, logSync, saveLink } from './links.ts'
 import { RemoteConflict, type RemoteCollection, type Window } from './provider.ts'
 import type { RunContext } from './run-context.ts'
 import { syncDb } from './tables.ts'
@@ -38,7 +39,7 @@ export async function applyOutbound (rc: RunContext, coll: RemoteCollection, c: 
       mayExist: link !== undefined
     })
     await transact(db, async tx => {
-      await saveLink(tx, conn.id, c.kind, c.id, { remote_id: created.remoteId, remote_etag: created.etag, written_hash: created.data === null ? null : hashOf(created.data), crm_hash: crm.hash })
+      await linkWritten(tx, conn.id, c.kind, c.id, created, crm.hash)
       await logSync(tx, conn.id, { direction: 'out', action: 'created', kind: c.kind, itemId: c.id, remoteId: created.remoteId, message: `"${row.title}" created in the external calendar` })
     })
     rc.counts.out++
@@ -64,7 +65,7 @@ export async function applyOutbound (rc: RunContext, coll: RemoteCollection, c: 
     written = await rc.retryConflict(etag => coll.update(remoteId, etag === undefined ? remote.etag : etag, crm.data, crm.ref, crm.extras), coll, remoteId)
   }
   await transact(db, async tx => {
-    await saveLink(tx, conn.id, c.kind, c.id, { remote_id: written.remoteId, remote_etag: written.etag, written_hash: written.data === null ? null : hashOf(written.data), crm_hash: crm.hash })
+    await linkWritten(tx, conn.id, c.kind, c.id, written, crm.hash)
     await logSync(tx, conn.id, { direction: 'out', action: 'updated', kind: c.kind, itemId: c.id, remoteId, message: `"${row.title}" updated in the external calendar` })
   })
   rc.counts.out++
@@ -82,43 +83,34 @@ export async function initialCandidates (rc: RunContext, kind: ItemKind, w: Wind
     if (w.to !== null) q = q.where(eb => eb.or([eb('due_at', 'is', null), eb('due_at', '<=', w.to as Date)]))
     return (await q.orderBy('id').execute()).map(r => ({ kind, id: r.id }))
   }
-  let q = db.selectFrom('appointments').select('id')
-    .where(eb => eb.or([
-      eb('owner_id', '=', user.id),
-      eb('id', 'in', eb.selectFrom('appointment_participants').select('appointment_id').where('user_id', '=', user.id))
-    ]))
+  let q = db.selectFrom('appointments').select('id').where(takesPart(user.id))
   if (w.from !== null) q = q.where(eb => eb.or([eb('span_end', 'is', null), eb('span_end', '>=', w.from as Date)]))
   if (w.to !== null) q = q.where('span_start', '<=', w.to)
   return (await q.orderBy('id').execute()).map(r => ({ kind, id: r.id }))
 }
 
 /**
- * Items changed in the journal after `seq` by anyone but this connection. The
- * cursor stops before a gap younger than a minute: a transaction that took a
- * lower sequence number may still commit. Re-reading is harmless (hashes).
+ * Items changed in the journal after `seq` by anyone but this connection, up
+ * to the journal's committed horizon (the one CalDAV sync tokens use): a
+ * transaction that took a lower number and has not committed yet is never
+ * skipped. Re-reading an item is harmless (hashes).
  */
 export async function journalCandidates (rc: RunContext, seq: number, limit = 2000): Promise<{ candidates: Candidate[]; nextSeq: number; more: boolean }> {
-  const rows = await rc.db.selectFrom('changes').select(['seq', 'entity', 'entity_id', 'origin', 'at'])
-    .where('org_id', '=', rc.user.org_id).where('seq', '>', seq).where('entity', 'in', ['appointment', 'task'])
+  const horizon = await committedSeq(rc.db)
+  const rows = await rc.db.selectFrom('changes').select(['seq', 'entity', 'entity_id', 'origin'])
+    .where('org_id', '=', rc.user.org_id).where('seq', '>', seq).where('seq', '<=', horizon).where('entity', 'in', ['appointment', 'task'])
     .orderBy('seq').limit(limit).execute()
+  const more = rows.length === limit
   const seen = new Set<string>()
   const candidates: Candidate[] = []
-  let nextSeq = seq
-  let gap = false
-  const youngest = Date.now() - 60_000
   for (const r of rows) {
-    if (!gap && r.seq !== nextSeq + 1 && r.at.getTime() > youngest) {
-      const missing = await rc.db.selectFrom('changes').select('seq').where('seq', '>', nextSeq).where('seq', '<', r.seq).limit(1).execute()
-      if (missing.length === 0) gap = true // other organisations' changes fill gaps too; none here means a transaction in flight
-    }
-    if (!gap) nextSeq = r.seq
     if (r.origin === rc.actor.origin) continue
     const key = `${r.entity}:${r.entity_id}`
     if (seen.has(key)) continue
     seen.add(key)
     candidates.push({ kind: r.entity as ItemKind, id: r.entity_id })
   }
-  return { candidates: await concerning(rc, candidates), nextSeq, more: rows.length === limit }
+  return { candidates: await concerning(rc, candidates), nextSeq: more ? rows.at(-1)!.seq : Math.max(seq, horizon), more }
 }
 
 /**
@@ -133,9 +125,7 @@ async function concerning (rc: RunContext, candidates: Candidate[]): Promise<Can
   const keep = new Set<string>()
   const appointments = ids('appointment')
   if (appointments.length > 0) {
-    const mine = await rc.db.selectFrom('appointments').select('id').where('id', 'in', appointments)
-      .where(eb => eb.or([eb('owner_id', '=', rc.user.id), eb('id', 'in', eb.selectFrom('appointment_participants').select('appointment_id').where('user_id', '=', rc.user.id))]))
-      .execute()
+    const mine = await rc.db.selectFrom('appointments').select('id').where('id', 'in', appointments).where(takesPart(rc.user.id)).execute()
     for (const r of mine) keep.add(`appointment:${Number(r.id)}`)
   }
   const tasks = ids('task')
