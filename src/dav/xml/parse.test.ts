@@ -180,14 +180,14 @@ t.test('security', async (t) => {
   });
 });
 
-t.test('large bodies parse in linear time', async (t) => {
+// A quadratic parser needs hours on these bodies; a linear one seconds even on a
+// loaded machine. The generous timeout is the guard: no wall-clock figure is asserted.
+t.test('large bodies parse in linear time', { timeout: 120_000 }, async (t) => {
   const attrs = Array.from({ length: 100_000 }, (_, i) => ` a${i}="${i}"`).join('');
-  const started = performance.now();
   t.equal(Object.keys(parseXml(`<x${attrs}/>`).attrs).length, 100_000);
   const decls = Array.from({ length: 5_000 }, (_, i) => ` xmlns:p${i}="urn:${i}"`).join('');
   t.equal(parseXml(`<r${decls}>${'<p4999:c xmlns:q="urn:q"/>'.repeat(50_000)}</r>`).children.length, 50_000);
   t.equal(parseXml(`<a>${'&amp;x'.repeat(500_000)}</a>`).text.length, 1_000_000);
-  t.ok(performance.now() - started < 5000, 'well under the time a quadratic parser would need');
 });
 
 t.test('byte input', async (t) => {
