@@ -8,7 +8,8 @@
 #       -e KALENDS_SECRET_KEY="$(cat kalends.key)" kalends
 #
 # Node 24 runs the TypeScript sources directly (type stripping): no build step.
-# The entry is `node src/cli.ts serve`, the same one scripts/start and CI use;
+# The entry is the launcher `bin/kalends serve` (node with its flags running
+# src/cli.ts), the same one scripts/start uses;
 # on an empty database it creates the first admin and prints how to sign in
 # (see `docker logs`).  NODE_ENV=production makes KALENDS_SECRET_KEY required
 # (it encrypts stored secrets, so it must stay the same across restarts).
@@ -62,4 +63,4 @@ EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8080) + '/healthz', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 
-CMD ["node", "src/cli.ts", "serve"]
+CMD ["bin/kalends", "serve"]

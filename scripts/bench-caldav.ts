@@ -1,6 +1,6 @@
 // CalDAV benchmark: the same workload against Kalends and Radicale in one run.
 //
-//   node scripts/bench-caldav.ts [sizes=1000,10000] [--db=pglite,postgres] [--no-radicale] [--reps=5] [--together]
+//   node scripts/bench-caldav.ts [sizes=1000,10000] [--db=pglite,postgres] [--no-radicale] [--reps=5] [--together] [--clients=1,4] [--block=1000]
 //
 // Per size it generates one calendar of events (15% recurring: weekly ×10,
 // daily ×5, monthly ×6; seven a day around 2026-06-15, so a month holds the
@@ -14,7 +14,7 @@
 //     embedded PGlite folder, or a new PostgreSQL database on the server named
 //     by BENCH_PG_URL (postgres://kalends:kalends@127.0.0.1:5432/kalends),
 //     dropped afterwards. The server then runs as its own process
-//     (`node src/cli.ts serve`), so its RSS is its own.
+//     (`bin/kalends serve`, as production starts it), so its RSS is its own.
 // Every server of a size is loaded first and left running (with --together,
 // those of every size, so sizes are compared under the same load too); then each operation runs on
 // all of them with its repetitions interleaved (Radicale, PGlite, PostgreSQL,
@@ -27,7 +27,12 @@
 // from a token taken before 10 edits, GET of one object, PUT of a new one.
 // Reads repeat --reps times (Radicale's PROPFIND at 10,000 events: 3), GET and
 // PUT 20 times; medians are printed with the ratio Radicale time / Kalends
-// time (= Kalends' throughput in multiples of Radicale's).
+// time. A server waits idle while the others answer, so each of these
+// requests starts cold (on this machine that doubles a 3 ms request).
+// Then throughput: every operation but PROPFIND sent back to back by 1, then
+// 4 concurrent clients (--clients) for --block ms per server, three rounds,
+// interleaved the same way; requests per second and the ratio Kalends /
+// Radicale.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
@@ -49,6 +54,9 @@ const dbs = (flag('db') ?? 'pglite,postgres').split(',')
 const withRadicale = !args.includes('--no-radicale')
 const together = args.includes('--together')
 const REPS = Number(flag('reps') ?? 5)
+const CLIENTS = (flag('clients') ?? '1,4').split(',').map(Number)
+const ROUNDS = 3
+const BLOCK_MS = Number(flag('block') ?? 1000)
 const PG_URL = process.env.BENCH_PG_URL ?? 'postgres://kalends:kalends@127.0.0.1:5432/kalends'
 const ROOT = new URL('..', import.meta.url).pathname
 const PER_DAY = 7
@@ -83,7 +91,7 @@ const wrap = (body: string) => `BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Kale
 type Target = { name: string; base: string; calendar: string; auth: string; pid: number }
 
 // node:http rather than fetch: undici's parser asserted on Radicale's long answers
-const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
+const agent = new http.Agent({ keepAlive: true, maxSockets: 16 })
 async function req (t: Target, method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
   const u = new URL(t.base + path)
   const h: Record<string, string | number> = { authorization: t.auth, ...headers }
@@ -130,7 +138,7 @@ function expect (what: string, cond: boolean, detail: string) {
 type Result = Record<string, { median: number; all: number[]; n: number }>
 
 /** A server loaded with the calendar, ready for the workload. */
-type Server = { t: Target; n: number; result: Result; hrefs: Map<string, string>; token?: string; heavy: boolean; stop: () => Promise<void> }
+type Server = { t: Target; n: number; result: Result; rate: Record<string, number>; hrefs: Map<string, string>; token?: string; heavy: boolean; stop: () => Promise<void> }
 
 /**
  * Times `fn` on every server, repetition by repetition in turn (A B C A B C …),
@@ -157,9 +165,58 @@ async function interleaved (servers: Server[], op: string, reps: (s: Server) => 
   }
 }
 
+const href = (s: Server, i: number) => s.hrefs.get(`bench-${i}.ics`) ?? (() => { throw new Error(`${s.t.name}: no href for bench-${i}`) })()
+
+/** One request of each timed operation; each checks its answer and returns the number of items in it. */
+const run = {
+  async query (s: Server) {
+    const r = await req(s.t, 'REPORT', s.t.calendar, QUERY, { depth: '1' })
+    expect('calendar-query', r.status === 207, `${r.status} ${r.text.slice(0, 300)}`)
+    return responses(r.text)
+  },
+  async multiget (s: Server) {
+    const fifty = Array.from({ length: 50 }, (_, k) => href(s, Math.floor(k * s.n / 50) + 1))
+    const r = await req(s.t, 'REPORT', s.t.calendar, multiget(fifty), { depth: '1' })
+    expect('multiget', r.status === 207 && (r.text.match(/BEGIN:VEVENT/g) ?? []).length >= 50, `${r.status} ${r.text.slice(0, 300)}`)
+    return 50
+  },
+  async sync (s: Server) {
+    const r = await req(s.t, 'REPORT', s.t.calendar, sync(s.token!), { depth: '1' })
+    expect('sync-collection', r.status === 207, `${r.status} ${r.text.slice(0, 300)}`)
+    const changed = hrefsOf(r.text).filter(h => h.endsWith('.ics')).length
+    expect(`${s.t.name}: sync-collection`, changed === 10, `${changed} changes, expected 10`)
+    return changed
+  },
+  async get (s: Server, k: number) {
+    const r = await req(s.t, 'GET', href(s, (Math.floor(k * s.n / 20) + 7) % s.n))
+    expect('GET', r.status === 200 && r.text.includes('BEGIN:VEVENT'), `${r.status}`)
+    return 1
+  },
+  /** a new object each time: i numbers it (bench-<n + 1000 + i>.ics) */
+  async put (s: Server, i: number) {
+    const j = s.n + 1000 + i
+    const r = await req(s.t, 'PUT', `${s.t.calendar}bench-${j}.ics`, wrap(vevent(j, s.n)), { 'if-none-match': '*' })
+    expect('PUT', r.status === 201, `${r.status} ${r.text.slice(0, 300)}`)
+    return 1
+  }
+}
+
+/** A sync token on every server, then 10 edits after it (not timed): what a sync-collection then answers. */
+async function tenEdits (servers: Server[], how: string): Promise<void> {
+  for (const s of servers) {
+    const tk = await req(s.t, 'PROPFIND', s.t.calendar, TOKEN, { depth: '0' })
+    s.token = /sync-token>([^<]+)</.exec(tk.text)?.[1]
+    expect('sync-token', s.token !== undefined, tk.text.slice(0, 300))
+    for (let k = 0; k < 10; k++) {
+      const i = Math.floor(k * s.n / 10) + 3
+      const r = await req(s.t, 'PUT', href(s, i), wrap(vevent(i, s.n, `Meeting ${i} (${how})`)))
+      expect('edit', r.status === 204 || r.status === 201, `${r.status} ${r.text.slice(0, 300)}`)
+    }
+  }
+}
+
 /** The workload on every server at once, each operation interleaved; each server's calendar has its own size. */
 async function workload (servers: Server[]): Promise<void> {
-  const href = (s: Server, i: number) => s.hrefs.get(`bench-${i}.ics`) ?? (() => { throw new Error(`${s.t.name}: no href for bench-${i}`) })()
   // PROPFIND Depth:1
   await interleaved(servers, 'propfind-depth1', s => s.heavy ? Math.min(3, REPS) : REPS, async s => {
     const r = await req(s.t, 'PROPFIND', s.t.calendar, PROPFIND, { depth: '1' })
@@ -169,50 +226,53 @@ async function workload (servers: Server[]): Promise<void> {
     s.hrefs = new Map(hrefs.map(h => [decodeURIComponent(h.split('/').pop()!), h]))
     return hrefs.length
   })
-  // calendar-query of a month with data
-  await interleaved(servers, 'query-month', () => REPS, async s => {
-    const r = await req(s.t, 'REPORT', s.t.calendar, QUERY, { depth: '1' })
-    expect('calendar-query', r.status === 207, `${r.status} ${r.text.slice(0, 300)}`)
-    return responses(r.text)
-  })
-  // multiget of 50 spread over the calendar
-  await interleaved(servers, 'multiget-50', () => REPS, async s => {
-    const fifty = Array.from({ length: 50 }, (_, k) => href(s, Math.floor(k * s.n / 50) + 1))
-    const r = await req(s.t, 'REPORT', s.t.calendar, multiget(fifty), { depth: '1' })
-    expect('multiget', r.status === 207 && (r.text.match(/BEGIN:VEVENT/g) ?? []).length >= 50, `${r.status} ${r.text.slice(0, 300)}`)
-    return 50
-  })
-  // sync-collection after 10 edits (the edits are not timed)
-  for (const s of servers) {
-    const tk = await req(s.t, 'PROPFIND', s.t.calendar, TOKEN, { depth: '0' })
-    s.token = /sync-token>([^<]+)</.exec(tk.text)?.[1]
-    expect('sync-token', s.token !== undefined, tk.text.slice(0, 300))
-    for (let k = 0; k < 10; k++) {
-      const i = Math.floor(k * s.n / 10) + 3
-      const r = await req(s.t, 'PUT', href(s, i), wrap(vevent(i, s.n, `Meeting ${i} (moved)`)))
-      expect('edit', r.status === 204 || r.status === 201, `${r.status} ${r.text.slice(0, 300)}`)
+  await interleaved(servers, 'query-month', () => REPS, run.query)
+  await interleaved(servers, 'multiget-50', () => REPS, run.multiget)
+  await tenEdits(servers, 'moved')
+  await interleaved(servers, 'sync-after-10', () => REPS, run.sync)
+  await interleaved(servers, 'get', () => 20, run.get)
+  await interleaved(servers, 'put-new', () => 20, run.put)
+}
+
+/**
+ * Throughput: each operation sent back to back by `clients` concurrent
+ * clients for BLOCK_MS on one server, then on the next, ROUNDS times round
+ * (so a change of load falls on every server alike); requests per second =
+ * requests answered / time spent. Unlike the timings above, a server is
+ * never left idle between two of its requests, so this is what it sustains.
+ */
+async function throughput (servers: Server[], clients: number): Promise<void> {
+  const ops: Array<[string, (s: Server, i: number) => Promise<number>]> = [
+    ['query-month', run.query], ['multiget-50', run.multiget], ['sync-after-10', run.sync], ['get', run.get],
+    ['put-new', (s, i) => run.put(s, 100_000 * clients + i)]
+  ]
+  for (const [op, fn] of ops) {
+    if (op === 'sync-after-10') await tenEdits(servers, `moved again ${clients}`)
+    const done = new Map<Server, { n: number; ms: number }>(servers.map(s => [s, { n: 0, ms: 0 }]))
+    const counter = new Map<Server, number>(servers.map(s => [s, 0]))
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const s of servers) {
+        const t0 = performance.now()
+        let n = 0
+        await Promise.all(Array.from({ length: clients }, async () => {
+          while (performance.now() - t0 < BLOCK_MS) {
+            const i = counter.get(s)!
+            counter.set(s, i + 1)
+            await fn(s, i)
+            n++
+          }
+        }))
+        const d = done.get(s)!
+        d.n += n
+        d.ms += performance.now() - t0
+      }
+    }
+    for (const s of servers) {
+      const d = done.get(s)!
+      s.rate[`${op}@${clients}`] = d.n / (d.ms / 1000)
+      console.log(`  ${s.t.name.padEnd(22)} ${op.padEnd(16)} ${(d.n / (d.ms / 1000)).toFixed(1).padStart(9)} requests/s  (${d.n} in ${(d.ms / 1000).toFixed(1)} s, ${clients} client${clients === 1 ? '' : 's'})`)
     }
   }
-  await interleaved(servers, 'sync-after-10', () => REPS, async s => {
-    const r = await req(s.t, 'REPORT', s.t.calendar, sync(s.token!), { depth: '1' })
-    expect('sync-collection', r.status === 207, `${r.status} ${r.text.slice(0, 300)}`)
-    const changed = hrefsOf(r.text).filter(h => h.endsWith('.ics')).length
-    expect('sync-collection', changed === 10, `${changed} changes, expected 10`)
-    return changed
-  })
-  // GET of one object (20 different ones)
-  await interleaved(servers, 'get', () => 20, async (s, k) => {
-    const r = await req(s.t, 'GET', href(s, (Math.floor(k * s.n / 20) + 7) % s.n))
-    expect('GET', r.status === 200 && r.text.includes('BEGIN:VEVENT'), `${r.status}`)
-    return 1
-  })
-  // PUT of a new object (20 of them, If-None-Match: *)
-  await interleaved(servers, 'put-new', () => 20, async (s, k) => {
-    const i = s.n + 1000 + k
-    const r = await req(s.t, 'PUT', `${s.t.calendar}bench-${i}.ics`, wrap(vevent(i, s.n)), { 'if-none-match': '*' })
-    expect('PUT', r.status === 201, `${r.status} ${r.text.slice(0, 300)}`)
-    return 1
-  })
 }
 
 // ---------------------------------------------------------------- processes
@@ -277,7 +337,7 @@ async function radicale (n: number): Promise<Server> {
     const r = await req(t, 'PUT', t.calendar, body)
     expect('Radicale bulk PUT', r.status === 201 || r.status === 204, `${r.status} ${r.text.slice(0, 300)}`)
     console.log(`  ${t.name.padEnd(22)} load: one PUT of ${n} events (${(body.length / 1e6).toFixed(1)} MB) in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
-    return { t, n, result: {}, hrefs: new Map(), heavy: n >= 10_000, stop: stopIt }
+    return { t, n, result: {}, rate: {}, hrefs: new Map(), heavy: n >= 10_000, stop: stopIt }
   } catch (e) {
     await stopIt()
     throw e
@@ -324,12 +384,13 @@ async function kalends (n: number, db: string): Promise<Server> {
     const load = (performance.now() - t0) / 1000
     const port = await freePort()
     let err = ''
-    child = spawn(process.execPath, [join(ROOT, 'src/cli.ts'), 'serve'], { cwd: dir, env: { ...process.env, ...env, HOST: '127.0.0.1', PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'] })
+    // bin/kalends: the launcher production runs (scripts/start, the Dockerfile), with its Node flags
+    child = spawn(join(ROOT, 'bin/kalends'), ['serve'], { cwd: dir, env: { ...process.env, ...env, HOST: '127.0.0.1', PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'] })
     child.stderr!.on('data', d => { err = (err + d).slice(-4000) })
     const t: Target = { name: `Kalends ${db} ${n}`, base: `http://127.0.0.1:${port}`, calendar: '/dav/calendars/bench/calendar/', auth: `Basic ${Buffer.from(`bench:${PASSWORD}`).toString('base64')}`, pid: child.pid! }
     await waitFor(`${t.base}/dav/`, child, () => err)
     console.log(`  ${t.name.padEnd(22)} load: ${n} putObject calls (${db === 'postgres' ? 8 : 1} concurrent) in ${load.toFixed(1)} s (${(n / load).toFixed(0)}/s)`)
-    return { t, n, result: {}, hrefs: new Map(), heavy: false, stop: stopIt }
+    return { t, n, result: {}, rate: {}, hrefs: new Map(), heavy: false, stop: stopIt }
   } catch (e) {
     await stopIt()
     throw e
@@ -353,18 +414,30 @@ for (const group of together ? [sizes] : sizes.map(n => [n])) {
     }
     console.log(`  workload, interleaved: load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`)
     await workload(servers)
+    for (const clients of CLIENTS) {
+      console.log(`  throughput, ${clients} client${clients === 1 ? '' : 's'}, ${ROUNDS} rounds of ${BLOCK_MS} ms per server: load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`)
+      await throughput(servers, clients)
+    }
     for (const s of servers) {
       const m = memory(s.t.pid)
       console.log(`  ${s.t.name.padEnd(22)} server RSS ${m.rss.toFixed(0)} MB (peak ${m.hwm.toFixed(0)} MB)`)
       if (s.t.name.startsWith('Radicale')) continue
       const rad = servers.find(r => r.n === s.n && r.t.name.startsWith('Radicale'))?.result ?? null
       summary.push(`\n### ${s.t.name}, ${s.n} events (server RSS ${m.rss.toFixed(0)} MB, peak ${m.hwm.toFixed(0)} MB)`)
-      summary.push(`| operation | items | Kalends ms | ${rad ? 'Radicale ms | ratio |' : ''}`)
-      summary.push(`| --- | --- | --- | ${rad ? '--- | --- |' : ''}`)
+      const radRate = servers.find(r => r.n === s.n && r.t.name.startsWith('Radicale'))?.rate ?? null
+      const rateHead = CLIENTS.map(c => ` Kalends req/s, ${c} client${c === 1 ? '' : 's'} |${rad ? ' Radicale | ratio |' : ''}`).join('')
+      summary.push(`| operation | items | Kalends ms | ${rad ? 'Radicale ms | ratio |' : ''}${rateHead}`)
+      summary.push(`| --- | --- | --- | ${rad ? '--- | --- |' : ''}${CLIENTS.map(() => ` --- |${rad ? ' --- | --- |' : ''}`).join('')}`)
       for (const op of OPS) {
         const k = s.result[op]!
         const r = rad?.[op]
-        summary.push(`| ${op} | ${k.n} | ${k.median.toFixed(1)} | ${r ? `${r.median.toFixed(1)} | ${ratio(r.median / k.median)}× |` : ''}`)
+        const rates = CLIENTS.map(c => {
+          const kr = s.rate[`${op}@${c}`]
+          const rr = radRate?.[`${op}@${c}`]
+          if (kr === undefined) return ` |${rad ? ' | |' : ''}`
+          return ` ${kr.toFixed(1)} |${rr === undefined ? '' : ` ${rr.toFixed(1)} | ${ratio(kr / rr)}× |`}`
+        }).join('')
+        summary.push(`| ${op} | ${k.n} | ${k.median.toFixed(1)} | ${r ? `${r.median.toFixed(1)} | ${ratio(r.median / k.median)}× |` : ''}${rates}`)
       }
     }
   } finally {

@@ -1,7 +1,7 @@
 import t from 'tap'
 import type { Test } from 'tap'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -17,6 +17,8 @@ import { freePort, testDatabase } from './testing/harness.ts'
 t.jobs = 3
 
 const CLI = fileURLToPath(new URL('./cli.ts', import.meta.url))
+// the launcher production starts (scripts/start, the Dockerfile): serve tests go through it
+const LAUNCHER = fileURLToPath(new URL('../bin/kalends', import.meta.url))
 const onPostgres = (process.env.KALENDS_TEST_DATABASE_URL ?? '') !== ''
 
 type Run = { code: number | null; stdout: string; stderr: string }
@@ -70,7 +72,7 @@ type Serve = { child: ChildProcess; url: string; output (): string; exited: Prom
 
 async function serve (t: Test, env: Record<string, string>): Promise<Serve> {
   const port = await freePort()
-  const child = spawn(process.execPath, [CLI, 'serve'], {
+  const child = spawn(LAUNCHER, ['serve'], {
     cwd: tmpdir(),
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NODE_ENV: 'development', LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: String(port), KALENDS_ADMIN_PASSWORD: 'admin-password-1', ...env },
     stdio: ['ignore', 'pipe', 'pipe']
@@ -173,6 +175,8 @@ t.test('user passwd changes the password a running server accepts', async t => {
   t.equal((await cli(['user', 'add', 'ivan', '--password', 'old-password-1'], env)).code, 0)
   const s = await serve(t, env)
   t.equal(await signIn(s.url, 'ivan', 'old-password-1'), 200, 'the old password works before')
+  // the launcher execs node itself (so signals reach the server) with the young-generation cap of docs/performance.md
+  t.same(readFileSync(`/proc/${s.child.pid}/cmdline`, 'utf8').split('\0').filter(Boolean), ['node', '--max-semi-space-size=16', realpathSync(CLI), 'serve'])
 
   const r = await cli(['user', 'passwd', 'ivan', '--password', 'new-password-2'], env)
   t.equal(r.code, 0, r.stderr)
