@@ -1,0 +1,31 @@
+// The floor under any HTTP benchmark on this machine: a bare node:http server
+// answering "hello" (no framework, no database, no sign-in) in its own
+// process, driven by the same kind of client as bench-caldav.ts (node:http,
+// keep-alive), back to back by 1 and by 4 clients, 3 rounds of 1 s each.
+//
+//   node scripts/bench-http-floor.ts
+//
+// docs/performance.md compares it with what 100× Radicale's GET would need.
+import http from 'node:http'
+import { spawn } from 'node:child_process'
+
+const server = "const s = require('node:http').createServer((q, r) => { r.writeHead(200, { 'content-type': 'text/plain' }); r.end('hello') }); s.listen(0, '127.0.0.1', () => console.log(s.address().port))"
+const child = spawn(process.execPath, ['-e', server], { stdio: ['ignore', 'pipe', 'inherit'] })
+const port = await new Promise<number>(resolve => child.stdout!.once('data', d => resolve(Number(String(d).trim()))))
+const agent = new http.Agent({ keepAlive: true, maxSockets: 16 })
+const get = () => new Promise<void>((resolve, reject) => {
+  const r = http.request({ host: '127.0.0.1', port, path: '/', agent }, res => { res.resume(); res.on('end', resolve) })
+  r.on('error', reject)
+  r.end()
+})
+console.log(`# bare node:http "hello", Node ${process.version}`)
+for (const clients of [1, 4]) {
+  for (let round = 0; round < 3; round++) {
+    const t0 = performance.now()
+    let n = 0
+    await Promise.all(Array.from({ length: clients }, async () => { while (performance.now() - t0 < 1000) { await get(); n++ } }))
+    console.log(`${clients} client${clients === 1 ? ' ' : 's'}: ${(n / ((performance.now() - t0) / 1000)).toFixed(0)} requests/s`)
+  }
+}
+child.kill()
+agent.destroy()
