@@ -1,7 +1,9 @@
 // The floor under any HTTP benchmark on this machine: a bare node:http server
 // answering "hello" (no framework, no database, no sign-in) in its own
 // process, driven by the same kind of client as bench-caldav.ts (node:http,
-// keep-alive), back to back by 1 and by 4 clients, 3 rounds of 1 s each.
+// keep-alive), back to back by 1 and by 4 clients, 3 rounds of 1 s each;
+// then one client with and without a 300 ms pause before each request (the
+// pause bench-caldav's interleaved timings leave between two requests).
 //
 //   node scripts/bench-http-floor.ts
 //
@@ -26,6 +28,17 @@ for (const clients of [1, 4]) {
     await Promise.all(Array.from({ length: clients }, async () => { while (performance.now() - t0 < 1000) { await get(); n++ } }))
     console.log(`${clients} client${clients === 1 ? ' ' : 's'}: ${(n / ((performance.now() - t0) / 1000)).toFixed(0)} requests/s`)
   }
+}
+for (const gap of [0, 300, 0, 300]) {
+  const times: number[] = []
+  for (let i = 0; i < 40; i++) {
+    if (gap > 0) await new Promise(resolve => setTimeout(resolve, gap))
+    const t0 = performance.now()
+    await get()
+    times.push(performance.now() - t0)
+  }
+  times.sort((a, b) => a - b)
+  console.log(`pause ${String(gap).padStart(3)} ms before each request: median ${(times[20]! * 1000).toFixed(0)} µs`)
 }
 child.kill()
 agent.destroy()
