@@ -5,13 +5,18 @@
 // then one client with and without a 300 ms pause before each request (the
 // pause bench-caldav's interleaved timings leave between two requests).
 //
-//   node scripts/bench-http-floor.ts
+//   node scripts/bench-http-floor.ts [--fastify]
+//
+// --fastify: the same "hello" from a bare Fastify app instead.
 //
 // docs/performance.md compares it with what 100× Radicale's GET would need.
 import http from 'node:http'
 import { spawn } from 'node:child_process'
 
-const server = "const s = require('node:http').createServer((q, r) => { r.writeHead(200, { 'content-type': 'text/plain' }); r.end('hello') }); s.listen(0, '127.0.0.1', () => console.log(s.address().port))"
+const withFastify = process.argv.includes('--fastify')
+const server = withFastify
+  ? `const f = require(${JSON.stringify(new URL('../node_modules/fastify/fastify.js', import.meta.url).pathname)})(); f.get('/', async () => 'hello'); f.listen({ port: 0, host: '127.0.0.1' }).then(() => console.log(f.server.address().port))`
+  : "const s = require('node:http').createServer((q, r) => { r.writeHead(200, { 'content-type': 'text/plain' }); r.end('hello') }); s.listen(0, '127.0.0.1', () => console.log(s.address().port))"
 const child = spawn(process.execPath, ['-e', server], { stdio: ['ignore', 'pipe', 'inherit'] })
 const port = await new Promise<number>(resolve => child.stdout!.once('data', d => resolve(Number(String(d).trim()))))
 const agent = new http.Agent({ keepAlive: true, maxSockets: 16 })
@@ -20,7 +25,7 @@ const get = () => new Promise<void>((resolve, reject) => {
   r.on('error', reject)
   r.end()
 })
-console.log(`# bare node:http "hello", Node ${process.version}`)
+console.log(`# bare ${withFastify ? 'Fastify' : 'node:http'} "hello", Node ${process.version}`)
 for (const clients of [1, 4]) {
   for (let round = 0; round < 3; round++) {
     const t0 = performance.now()
