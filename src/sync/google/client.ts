@@ -137,13 +137,42 @@ export function statusOf (e: unknown): number | undefined {
   return err.response?.status ?? err.status
 }
 
+const gone = (e: unknown) => statusOf(e) === 404 || statusOf(e) === 410
+
 /** A read that may find the item gone (404, or 410 for deleted): null then. */
 export async function unlessGone<T> (what: string, fn: () => Promise<T>): Promise<T | null> {
   try {
     return await fn()
   } catch (e) {
-    const s = statusOf(e)
-    if (s === 404 || s === 410) return null
+    if (gone(e)) return null
+    throw classify(e, what)
+  }
+}
+
+/** Request options of a write: If-Match when the item's etag is known. */
+export const ifMatch = (etag: string | null | undefined) => etag == null ? {} : { headers: { 'If-Match': etag } }
+
+/** A write to an item that must still be there: gone means a conflict the engine resolves by reading again. */
+export async function updateExisting<T> (what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn()
+  } catch (e) {
+    if (e instanceof RemoteConflict) throw e
+    if (gone(e)) throw new RemoteConflict(`${what}: it is gone`)
+    throw classify(e, what)
+  }
+}
+
+/**
+ * A delete: an item already gone is done; one changed outside since we last
+ * saw it (412) is deleted anyway, since the CRM's deletion still stands.
+ */
+export async function removeRemote (what: string, remove: (etag: string | null) => Promise<unknown>, etag: string | null): Promise<void> {
+  try {
+    await remove(etag)
+  } catch (e) {
+    if (gone(e)) return
+    if (statusOf(e) === 412 && etag !== null) return removeRemote(what, remove, null)
     throw classify(e, what)
   }
 }

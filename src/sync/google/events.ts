@@ -1,7 +1,7 @@
 import type { calendar_v3 } from 'googleapis/build/src/apis/calendar/index.js'
 import type { EventData } from '../items.ts'
-import { RemoteConflict, type ChangePage, type RemoteCollection, type RemoteItem, type Window } from '../provider.ts'
-import { call, classify, statusOf, unlessGone } from './client.ts'
+import { type ChangePage, type RemoteCollection, type RemoteItem, type Window } from '../provider.ts'
+import { call, classify, ifMatch, removeRemote, statusOf, unlessGone, updateExisting } from './client.ts'
 import { eventIdFor, fromGoogleEvent, instanceId, seriesItem, toGoogleEvent, toGoogleInstance } from './mapping.ts'
 
 /**
@@ -98,39 +98,20 @@ export function googleEvents (api: calendar_v3.Calendar, calendarId: string): Re
         if (statusOf(e) !== 409) throw classify(e, 'create event')
         // made before (a retry, a reconnect, or deleted once): take it over with our data
         const existing = await this.get(id)
-        made = fromGoogleEvent(await call('restore event', () => api.events.update({ calendarId, eventId: id, sendUpdates: 'none', requestBody: { ...body, status: (data as EventData).status } }, existing?.etag == null ? {} : { headers: { 'If-Match': existing.etag } })))
+        made = fromGoogleEvent(await call('restore event', () => api.events.update({ calendarId, eventId: id, sendUpdates: 'none', requestBody: { ...body, status: (data as EventData).status } }, ifMatch(existing?.etag))))
       }
       return writeInstances(made, data as EventData)
     },
 
     async update (remoteId, etag, data, ref, extras): Promise<RemoteItem> {
-      try {
-        const res = await api.events.update(
-          { calendarId, eventId: remoteId, sendUpdates: 'none', requestBody: toGoogleEvent(data as EventData, ref, extras) },
-          etag === null ? {} : { headers: { 'If-Match': etag } }
-        )
-        return await writeInstances(fromGoogleEvent(res.data), data as EventData)
-      } catch (e) {
-        if (e instanceof RemoteConflict) throw e
-        const s = statusOf(e)
-        if (s === 404 || s === 410) throw new RemoteConflict('the event is gone')
-        throw classify(e, 'update event')
-      }
+      return updateExisting('update event', async () => {
+        const res = await api.events.update({ calendarId, eventId: remoteId, sendUpdates: 'none', requestBody: toGoogleEvent(data as EventData, ref, extras) }, ifMatch(etag))
+        return writeInstances(fromGoogleEvent(res.data), data as EventData)
+      })
     },
 
     async remove (remoteId, etag): Promise<void> {
-      try {
-        await api.events.delete({ calendarId, eventId: remoteId, sendUpdates: 'none' }, etag === null ? {} : { headers: { 'If-Match': etag } })
-      } catch (e) {
-        const s = statusOf(e)
-        if (s === 404 || s === 410) return
-        if (s === 412) {
-          // changed outside since we last saw it; the CRM's deletion still stands
-          await this.remove(remoteId, null)
-          return
-        }
-        throw classify(e, 'delete event')
-      }
+      return removeRemote('delete event', e => api.events.delete({ calendarId, eventId: remoteId, sendUpdates: 'none' }, ifMatch(e)), etag)
     }
   }
 }

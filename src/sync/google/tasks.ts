@@ -1,7 +1,7 @@
 import type { tasks_v1 } from 'googleapis/build/src/apis/tasks/index.js'
 import type { TaskData } from '../items.ts'
 import { RemoteConflict, type ChangePage, type RemoteCollection, type RemoteItem, type Window } from '../provider.ts'
-import { call, classify, statusOf, unlessGone } from './client.ts'
+import { call, ifMatch, removeRemote, unlessGone, updateExisting } from './client.ts'
 import { fromGoogleTask, toGoogleTask } from './mapping.ts'
 
 /** Clock skew allowed between Google's `updated` stamps and the cursor. */
@@ -60,30 +60,15 @@ export function googleTasks (api: tasks_v1.Tasks, tasklist: string): RemoteColle
     },
 
     async update (remoteId, etag, data, ref, extras): Promise<RemoteItem> {
-      try {
-        const res = await api.tasks.update(
-          { tasklist, task: remoteId, requestBody: { ...toGoogleTask(data as TaskData, ref, extras), id: remoteId } },
-          etag === null ? {} : { headers: { 'If-Match': etag } }
-        )
-        if (res.data.deleted === true) throw new RemoteConflict('the task is deleted')
+      return updateExisting('update task', async () => {
+        const res = await api.tasks.update({ tasklist, task: remoteId, requestBody: { ...toGoogleTask(data as TaskData, ref, extras), id: remoteId } }, ifMatch(etag))
+        if (res.data.deleted === true) throw new RemoteConflict('update task: it is deleted')
         return fromGoogleTask(res.data)
-      } catch (e) {
-        if (e instanceof RemoteConflict) throw e
-        const s = statusOf(e)
-        if (s === 404 || s === 410) throw new RemoteConflict('the task is gone')
-        throw classify(e, 'update task')
-      }
+      })
     },
 
     async remove (remoteId, etag): Promise<void> {
-      try {
-        await api.tasks.delete({ tasklist, task: remoteId }, etag === null ? {} : { headers: { 'If-Match': etag } })
-      } catch (e) {
-        const s = statusOf(e)
-        if (s === 404 || s === 410) return
-        if (s === 412) return this.remove(remoteId, null)
-        throw classify(e, 'delete task')
-      }
+      return removeRemote('delete task', e => api.tasks.delete({ tasklist, task: remoteId }, ifMatch(e)), etag)
     }
   }
 }
