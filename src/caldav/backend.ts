@@ -29,8 +29,8 @@ export interface CalDavBackend {
   calendar (viewer: User, segment: string): Promise<DavCalendar | null>
   /** The calendar's journal position: the base of its ctag and sync token. */
   calendarVersion (viewer: User, calendar: CalendarRef): Promise<number>
-  /** The same for every calendar of the viewer's home at once. */
-  homeVersions (viewer: User): Promise<Map<number, number>>
+  /** The same for every calendar of the viewer's home at once, as calendars() gave them. */
+  homeVersions (viewer: User, calendars: DavCalendar[]): Promise<Map<number, number>>
   // A calendar is passed as this backend's calendars() gave it (its access is decided
   // already, so the domain does not ask again) or by id (then it checks).
   object (viewer: User, calendar: CalendarRef, name: string, withBody?: boolean): Promise<ObjectRow | null>
@@ -70,7 +70,7 @@ export function domainBackend (k: Kalends): CalDavBackend {
       return (await calendars(viewer)).find(c => c.segment === segment) ?? null
     },
     calendarVersion: (viewer, id) => calendarVersion(db, viewer, id),
-    homeVersions: async viewer => calendarVersionsOf(db, (await calendarsFor(db, viewer)).map(c => c.id)),
+    homeVersions: (_viewer, cals) => calendarVersionsOf(db, cals.map(c => c.id)),
     object: (viewer, id, name, withBody = true) => getObject(db, viewer, id, name, withBody),
     objects: (viewer, id, names, withBody = true) => getObjects(db, viewer, id, names, withBody),
     list: (viewer, id, opts) => listObjects(db, viewer, id, opts),

@@ -50,7 +50,6 @@ export async function propfind (ctx: Ctx, path: string, body: string | undefined
   if (res === null || res.kind === 'missing') throw notFoundError(`nothing at ${path}`)
   // each member is written as it comes: a calendar of any size is held a page of rows at a time
   const w = new MultistatusWriter()
-  if (depth === '1' && res.kind === 'home') await preloadVersions(ctx)
   w.add(await responseOf(ctx, res, sel))
   if (depth === '1') {
     for await (const page of childPages(ctx, res, withBody)) for (const r of page) w.add(await responseOf(ctx, r, sel))

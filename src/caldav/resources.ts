@@ -15,6 +15,8 @@ export type Ctx = {
   /** calendar id → journal position, so one request asks at most once */
   versions: Map<number, Promise<number>>
   calendars?: Promise<DavCalendar[]>
+  /** set once preloadVersions has asked for every calendar's version */
+  preloaded?: Promise<void>
 }
 
 export type Resource =
@@ -47,13 +49,17 @@ export function versionOf (ctx: Ctx, cal: DavCalendar): Promise<number> {
   return v
 }
 
-/** Versions of every calendar in the home with one query, for listings of the home. */
-export async function preloadVersions (ctx: Ctx): Promise<void> {
-  const all = ctx.backend.homeVersions(ctx.user)
-  for (const cal of await calendarsOf(ctx)) {
-    if (!ctx.versions.has(cal.id)) ctx.versions.set(cal.id, all.then(m => m.get(cal.id) ?? 0))
-  }
-  await all
+/** Versions of every calendar in the home with one query, for listings of the home; once per request. */
+export function preloadVersions (ctx: Ctx): Promise<void> {
+  ctx.preloaded ??= (async () => {
+    const cals = await calendarsOf(ctx)
+    const all = ctx.backend.homeVersions(ctx.user, cals)
+    for (const cal of cals) {
+      if (!ctx.versions.has(cal.id)) ctx.versions.set(cal.id, all.then(m => m.get(cal.id) ?? 0))
+    }
+    await all
+  })()
+  return ctx.preloaded
 }
 
 const own = (ctx: Ctx, login: string) => login.toLowerCase() === ctx.user.login.toLowerCase()
