@@ -1,6 +1,7 @@
 import type { SecretBox } from '../auth/secrets.ts'
 import type { Db } from '../db/connect.ts'
 import type { ItemKind } from '../db/schema.ts'
+import { committedSeq } from '../domain/calendar-objects.ts'
 import { applyInbound } from './inbound.ts'
 import { linkCount, logSync } from './links.ts'
 import { optionsOf, windowOf } from './options.ts'
@@ -25,13 +26,16 @@ const MASS_DELETE = { min: 20, share: 0.5 }
 
 const cursorKey = (kind: ItemKind) => kind === 'task' ? 'tasks' : 'events'
 
+/** The connection's credentials for a provider; what it saves (a rotated token) is what its later calls in the run see. */
 export function providerContext (deps: EngineDeps, conn: Connection): ProviderContext {
-  return {
+  const ctx: ProviderContext = {
     credentials: conn.credentials_sealed === null ? null : deps.secrets.open(conn.credentials_sealed),
     async saveCredentials (plain) {
+      ctx.credentials = plain
       await syncDb(deps.db).updateTable('sync_connections').set({ credentials_sealed: deps.secrets.seal(plain) }).where('id', '=', conn.id).execute()
     }
   }
+  return ctx
 }
 
 /**
@@ -55,7 +59,8 @@ export async function syncConnection (deps: EngineDeps, connectionId: number, op
   const options = optionsOf(conn.options)
   const rc = runContext(deps.db, conn, user, options, deps.publicUrl)
   try {
-    const session = await provider.open(conn, providerContext(deps, conn))
+    const ctx = providerContext(deps, conn)
+    const session = await provider.open(conn, ctx)
     const initial = new Set<ItemKind>()
     const cursors: Record<string, string> = { ...conn.cursors }
     const since = typeof conn.cursors.since === 'string' ? conn.cursors.since : null
@@ -70,7 +75,8 @@ export async function syncConnection (deps: EngineDeps, connectionId: number, op
     }
     delete cursors.since
     let seq = conn.journal_seq
-    if (initial.size > 0 && seq === 0) seq = await journalHead(deps.db)
+    // where the journal is complete, read before the first pass: anything committing later is in the journal after it
+    if (initial.size > 0 && seq === 0) seq = await committedSeq(deps.db)
     for (const coll of session.collections) {
       if (!initial.has(coll.kind)) continue
       const candidates = await initialCandidates(rc, coll.kind, windowOf(options, new Date(), since))
@@ -90,7 +96,7 @@ export async function syncConnection (deps: EngineDeps, connectionId: number, op
       seq = page.nextSeq
       if (!page.more) break
     }
-    const channel = await renewChannel(deps, provider, conn)
+    const channel = await renewChannel(deps, provider, conn, ctx)
     await sdb.updateTable('sync_connections').set({
       cursors: JSON.stringify(cursors), journal_seq: seq, state: 'ok', state_reason: null, state_at: new Date(),
       last_success_at: new Date(), items_in: conn.items_in + rc.counts.in, items_out: conn.items_out + rc.counts.out,
@@ -114,10 +120,10 @@ export async function syncConnection (deps: EngineDeps, connectionId: number, op
 }
 
 /** Push is a hint on top of polling: a channel that cannot be made is logged, not fatal. */
-async function renewChannel (deps: EngineDeps, provider: Provider, conn: Connection): Promise<Record<string, unknown> | null> {
+async function renewChannel (deps: EngineDeps, provider: Provider, conn: Connection, ctx: ProviderContext): Promise<Record<string, unknown> | null> {
   if (provider.watch === undefined) return null
   try {
-    const channel = await provider.watch(conn, providerContext(deps, conn), conn.channel)
+    const channel = await provider.watch(conn, ctx, conn.channel)
     if (channel !== null && channel.id !== conn.channel?.id) {
       await logSync(deps.db, conn.id, { direction: 'none', action: 'info', message: 'push notifications set up; changes arrive within seconds' })
     }
@@ -167,11 +173,6 @@ async function pullChanges (rc: RunContext, coll: RemoteCollection, cursor: stri
   await guardMassDelete(rc, coll, page, w)
   for (const item of page.items) await applyInbound(rc, coll, item)
   return page.cursor
-}
-
-async function journalHead (db: Db): Promise<number> {
-  const row = await db.selectFrom('changes').select(eb => eb.fn.max('seq').as('seq')).executeTakeFirst()
-  return Number(row?.seq ?? 0)
 }
 
 async function saveCounts (deps: EngineDeps, conn: Connection, rc: RunContext): Promise<void> {

@@ -1,6 +1,9 @@
+import { sql } from 'kysely'
 import { PgBoss } from 'pg-boss'
 import type { DbHandle } from '../db/connect.ts'
+import { committedSeq } from '../domain/calendar-objects.ts'
 import { syncConnection, type EngineDeps } from './engine.ts'
+import { DEFAULT_OPTIONS } from './options.ts'
 import { syncDb } from './tables.ts'
 
 const QUEUE = 'kalends-sync'
@@ -8,9 +11,10 @@ const QUEUE = 'kalends-sync'
 export type SyncJobsOptions = {
   /** sync runs this process works on at once; 0 = only enqueue (another process works) */
   concurrency: number
-  /** how often this process looks at the journal and the reconciliation schedule */
-  tickMs?: number
 }
+
+/** How often a process looks at the journal and the reconciliation schedule. */
+const TICK_MS = 1000
 
 /**
  * Sync work goes through pg-boss, so every app and worker process, on any
@@ -72,7 +76,7 @@ export class SyncJobs {
           if (result.rerun) await this.request(job.data.connectionId)
         }
       })
-      this.#timer = setInterval(() => { void this.tick() }, this.#opts.tickMs ?? 1000)
+      this.#timer = setInterval(() => { void this.tick() }, TICK_MS)
       this.#timer.unref()
     }
     return boss
@@ -98,7 +102,7 @@ export class SyncJobs {
     try {
       const db = this.#handle.db
       const sdb = syncDb(db)
-      const head = Number((await db.selectFrom('changes').select(eb => eb.fn.max('seq').as('seq')).executeTakeFirst())?.seq ?? 0)
+      const head = await committedSeq(db)
       const due = new Set<number>()
       if (this.#seenSeq < 0) {
         // from where the laggiest connection stopped: changes made while no worker ran count too
@@ -107,27 +111,28 @@ export class SyncJobs {
       }
       if (head > this.#seenSeq) {
         const since = this.#seenSeq
+        // a connection's own writes do not call for another run of it (a run asks for a follow-up itself when it needs one)
+        const notOwn = sql<boolean>`changes.origin IS DISTINCT FROM sync_connections.provider || ':' || sync_connections.id`
         const touched = await sdb.selectFrom('sync_connections').select('sync_connections.id')
           .where('auth_failed_at', 'is', null)
           .where(eb => eb.or([
-            eb('user_id', 'in', eb.selectFrom('changes').innerJoin('appointments', 'appointments.id', 'changes.entity_id').select('appointments.owner_id').where('changes.seq', '>', since).where('changes.entity', '=', 'appointment')),
-            eb('user_id', 'in', eb.selectFrom('changes').innerJoin('appointment_participants', 'appointment_participants.appointment_id', 'changes.entity_id').select('appointment_participants.user_id').where('changes.seq', '>', since).where('changes.entity', '=', 'appointment')),
-            eb('user_id', 'in', eb.selectFrom('changes').innerJoin('tasks', 'tasks.id', 'changes.entity_id').select('tasks.assignee_id').where('changes.seq', '>', since).where('changes.entity', '=', 'task')),
+            eb('user_id', 'in', eb.selectFrom('changes').innerJoin('appointments', 'appointments.id', 'changes.entity_id').select('appointments.owner_id').where('changes.seq', '>', since).where('changes.seq', '<=', head).where('changes.entity', '=', 'appointment').where(notOwn)),
+            eb('user_id', 'in', eb.selectFrom('changes').innerJoin('appointment_participants', 'appointment_participants.appointment_id', 'changes.entity_id').select('appointment_participants.user_id').where('changes.seq', '>', since).where('changes.seq', '<=', head).where('changes.entity', '=', 'appointment').where(notOwn)),
+            eb('user_id', 'in', eb.selectFrom('changes').innerJoin('tasks', 'tasks.id', 'changes.entity_id').select('tasks.assignee_id').where('changes.seq', '>', since).where('changes.seq', '<=', head).where('changes.entity', '=', 'task').where(notOwn)),
             // deleted, left or reassigned: the connections that hold a link to it
-            eb('sync_connections.id', 'in', eb.selectFrom('changes').innerJoin('sync_links', join => join.onRef('sync_links.item_id', '=', 'changes.entity_id').onRef('sync_links.item_kind', '=', 'changes.entity')).select('sync_links.connection_id').where('changes.seq', '>', since))
+            eb('sync_connections.id', 'in', eb.selectFrom('changes').innerJoin('sync_links', join => join.onRef('sync_links.item_id', '=', 'changes.entity_id').onRef('sync_links.item_kind', '=', 'changes.entity')).select('sync_links.connection_id').where('changes.seq', '>', since).where('changes.seq', '<=', head).where(notOwn))
           ]))
           .execute()
         for (const c of touched) due.add(c.id)
       }
       this.#seenSeq = head
-      const all = await sdb.selectFrom('sync_connections').select(['id', 'options', 'last_success_at', 'state_at', 'created_at', 'state'])
-        .where('auth_failed_at', 'is', null).execute()
-      const now = Date.now()
-      for (const c of all) {
-        const every = Number((c.options as { pollMinutes?: number }).pollMinutes ?? 5) * 60_000
-        const last = Math.max(c.last_success_at?.getTime() ?? 0, c.state === 'error' ? c.state_at.getTime() : 0)
-        if (c.state === 'pending' || now - last >= every) due.add(c.id)
-      }
+      // the reconciliation poll: pending ones, and those whose last success (or failure) is older than their interval
+      const polled = await sdb.selectFrom('sync_connections').select('id')
+        .where('auth_failed_at', 'is', null)
+        .where(sql<boolean>`state = 'pending' OR greatest(coalesce(last_success_at, 'epoch'), CASE WHEN state = 'error' THEN state_at ELSE 'epoch' END)
+          <= now() - coalesce((options->>'pollMinutes')::int, ${DEFAULT_OPTIONS.pollMinutes}) * interval '1 minute'`)
+        .execute()
+      for (const c of polled) due.add(c.id)
       for (const id of due) await this.request(id)
     } catch (err) {
       this.#deps.log?.('sync: scheduling failed', { err: (err as Error).message })
