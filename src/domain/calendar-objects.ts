@@ -371,7 +371,7 @@ function addressesOf (obj: Parsed): Set<string> {
  * meeting with attendees made in a calendar app to become one appointment
  * with the CRM users involved as participants, each with their own copy.
  */
-async function colleaguesIn (db: Db, actor: User, addresses: Set<string>): Promise<number[]> {
+export async function colleaguesIn (db: Db, actor: User, addresses: Set<string>): Promise<number[]> {
   if (addresses.size === 0) return []
   const rows = await db.selectFrom('users').select(['id', 'email']).where('org_id', '=', actor.org_id).where('disabled', '=', false)
     .where(eb => eb(eb.fn('lower', ['email']), 'in', [...addresses])).execute()

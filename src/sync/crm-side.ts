@@ -4,7 +4,7 @@ import type { Appointment, Database, ItemKind, Task, User } from '../db/schema.t
 import { eventOf, hashOf, taskOf, type ItemData } from './items.ts'
 import type { SyncOptions } from './options.ts'
 import { overridesOf, type Override } from './overrides.ts'
-import type { ItemRef } from './provider.ts'
+import type { ItemRef, Window } from './provider.ts'
 
 /**
  * The CRM side of a link as sync sees it: the item if this user takes part in
@@ -17,6 +17,12 @@ export type CrmItem = { ref: ItemRef; row: Appointment | Task; data: ItemData; e
 export const takesPart = (userId: number) => (eb: ExpressionBuilder<Database, 'appointments'>) => eb.or([
   eb('appointments.owner_id', '=', userId),
   eb('appointments.id', 'in', eb.selectFrom('appointment_participants').select('appointment_id').where('user_id', '=', userId))
+])
+
+/** The appointments with an instance inside the window (open ends included), as a where-clause. */
+export const inWindow = (w: Window) => (eb: ExpressionBuilder<Database, 'appointments'>) => eb.and([
+  ...(w.from === null ? [] : [eb.or([eb('appointments.span_end', 'is', null), eb('appointments.span_end', '>=', w.from)])]),
+  ...(w.to === null ? [] : [eb('appointments.span_start', '<=', w.to)])
 ])
 
 export async function involvedItem (db: Db, user: User, kind: ItemKind, id: number): Promise<Appointment | Task | null> {

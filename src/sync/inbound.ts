@@ -1,12 +1,14 @@
-import { transact, type Db } from '../db/connect.ts'
+import { transact } from '../db/connect.ts'
 import type { Appointment, Task } from '../db/schema.ts'
 import { createAppointment, deleteAppointment, updateAppointment } from '../domain/appointments.ts'
+import { colleaguesIn } from '../domain/calendar-objects.ts'
 import { DomainError } from '../domain/errors.ts'
 import { createTask, deleteTask, updateTask } from '../domain/tasks.ts'
-import { crmItem, involvedItem } from './crm-side.ts'
+import { crmItem, involvedItem, type CrmItem } from './crm-side.ts'
 import { appointmentInput, hashOf, taskInput, type EventData, type TaskData } from './items.ts'
 import { overridesIcal } from './overrides.ts'
 import { dropLink, linkByItem, linkByRemote, linkWritten, logSync, saveLink } from './links.ts'
+import { writeCrmVersion } from './outbound.ts'
 import type { RemoteCollection, RemoteItem } from './provider.ts'
 import type { RunContext } from './run-context.ts'
 
@@ -74,8 +76,8 @@ export async function applyInbound (rc: RunContext, coll: RemoteCollection, item
 }
 
 /** The CRM refused the external edit: put the CRM's version back at the source and say why. */
-async function revert (rc: RunContext, coll: RemoteCollection, item: RemoteItem, crm: Awaited<ReturnType<typeof crmItem>>, err: DomainError): Promise<void> {
-  const written = await rc.retryConflict(etag => coll.update(item.remoteId, etag === undefined ? item.etag : etag, crm.data, crm.ref, crm.extras), coll, item.remoteId)
+async function revert (rc: RunContext, coll: RemoteCollection, item: RemoteItem, crm: CrmItem, err: DomainError): Promise<void> {
+  const written = await writeCrmVersion(coll, item.remoteId, item.etag, crm)
   await transact(rc.db, async tx => {
     await linkWritten(tx, rc.conn.id, coll.kind, crm.ref.id, written, crm.hash)
     await logSync(tx, rc.conn.id, { direction: 'out', action: 'reverted', kind: coll.kind, itemId: crm.ref.id, remoteId: item.remoteId, message: `external change to "${crm.row.title}" reverted: ${err.message}` })
@@ -101,9 +103,9 @@ async function matchExisting (rc: RunContext, coll: RemoteCollection, item: Remo
     const existing = await linkByItem(db, conn.id, kind, row.id)
     if (existing !== undefined && existing.remote_id !== null && existing.remote_id !== item.remoteId) return undefined // a second copy: leave it alone
     // crm_hash null: the next step compares both sides by time, as after an outage
-    await saveLink(db, conn.id, kind, row.id, { remote_id: item.remoteId, remote_etag: null, written_hash: null, crm_hash: null })
+    const link = await saveLink(db, conn.id, kind, row.id, { remote_id: item.remoteId, remote_etag: null, written_hash: null, crm_hash: null })
     await logSync(db, conn.id, { direction: 'none', action: 'linked', kind, itemId: row.id, remoteId: item.remoteId, message: `"${row.title}" matched an existing external item instead of creating a copy` })
-    return await linkByRemote(db, conn.id, kind, item.remoteId)
+    return link
   }
   await createFromRemote(rc, coll, item)
   return 'created' as const
@@ -113,15 +115,15 @@ async function createFromRemote (rc: RunContext, coll: RemoteCollection, item: R
   const { db, conn, user } = rc
   const kind = coll.kind
   const data = item.data as EventData | TaskData
-  let created: Appointment | Task
+  let crm: CrmItem
   let uidKept = false
   try {
-    created = await transact(db, async tx => {
+    crm = await transact(db, async tx => {
       let row: Appointment | Task
       if (kind === 'task') {
         row = await createTask(tx, rc.actor, { ...taskInput(data as TaskData, user.timezone), typeId: rc.options.taskTypeId ?? undefined })
       } else {
-        const participantIds = await usersByEmail(tx, user.org_id, item.attendees, user.id)
+        const participantIds = await colleaguesIn(tx, user, new Set(item.attendees.map(e => e.toLowerCase())))
         uidKept = item.uid !== null && (await tx.selectFrom('appointments').select('id').where('org_id', '=', user.org_id).where('uid', '=', item.uid).executeTakeFirst()) === undefined
         row = await createAppointment(tx, rc.actor, {
           ...appointmentInput(data as EventData),
@@ -134,7 +136,7 @@ async function createFromRemote (rc: RunContext, coll: RemoteCollection, item: R
       const after = await crmItem(tx, user, kind, row, rc.options, rc.publicUrl)
       await saveLink(tx, conn.id, kind, row.id, { remote_id: item.remoteId, remote_etag: item.etag, written_hash: hashOf(data), crm_hash: after.hash })
       await logSync(tx, conn.id, { direction: 'in', action: 'created', kind, itemId: row.id, remoteId: item.remoteId, message: `"${row.title}" created from the external calendar` })
-      return row
+      return after
     })
     rc.counts.in++
   } catch (err) {
@@ -146,21 +148,12 @@ async function createFromRemote (rc: RunContext, coll: RemoteCollection, item: R
   if (!uidKept) {
     // Nothing outside ties the remote item to the CRM one (tasks have no UID, a taken UID was replaced):
     // write our hidden reference once, so a reconnect after the links are gone matches instead of copying.
-    const crm = await crmItem(db, user, kind, created, rc.options, rc.publicUrl)
-    const written = await rc.retryConflict(etag => coll.update(item.remoteId, etag === undefined ? item.etag : etag, crm.data, crm.ref, crm.extras), coll, item.remoteId)
-    await linkWritten(db, conn.id, kind, created.id, written, crm.hash)
+    const written = await writeCrmVersion(coll, item.remoteId, item.etag, crm)
+    await linkWritten(db, conn.id, kind, crm.ref.id, written, crm.hash)
   }
 }
 
 /** A series' occurrences edited outside replace the stored ones in every copy. */
 function overridesOption (e: EventData, uid: string): { overrides?: string } {
   return e.rrule === null ? {} : { overrides: overridesIcal(uid, e.allDay ? null : e.timezone, e.overrides) }
-}
-
-/** CRM users of the organisation behind attendee addresses (the connection's own user aside). */
-async function usersByEmail (db: Db, orgId: number, emails: string[], self: number): Promise<number[]> {
-  const wanted = [...new Set(emails.map(e => e.toLowerCase()))]
-  if (wanted.length === 0) return []
-  const rows = await db.selectFrom('users').select(['id', 'email']).where('org_id', '=', orgId).where('disabled', '=', false).execute()
-  return rows.filter(r => r.id !== self && r.email !== null && wanted.includes(r.email.toLowerCase())).map(r => r.id)
 }

@@ -1,5 +1,6 @@
 import type { ItemKind } from '../db/schema.ts'
 import type { Db } from '../db/connect.ts'
+import { inWindow } from './crm-side.ts'
 import { hashOf } from './items.ts'
 import type { RemoteItem, Window } from './provider.ts'
 import { syncDb, type Link, type LogAction } from './tables.ts'
@@ -16,11 +17,11 @@ export async function linkByRemote (db: Db, connectionId: number, kind: ItemKind
 
 export type LinkValues = Pick<Link, 'remote_id' | 'remote_etag' | 'written_hash' | 'crm_hash'>
 
-export async function saveLink (db: Db, connectionId: number, kind: ItemKind, itemId: number, v: LinkValues): Promise<void> {
-  await syncDb(db).insertInto('sync_links')
+export async function saveLink (db: Db, connectionId: number, kind: ItemKind, itemId: number, v: LinkValues): Promise<Link> {
+  return syncDb(db).insertInto('sync_links')
     .values({ connection_id: connectionId, item_kind: kind, item_id: itemId, ...v, updated_at: new Date() })
     .onConflict(oc => oc.columns(['connection_id', 'item_kind', 'item_id']).doUpdateSet({ ...v, updated_at: new Date() }))
-    .execute()
+    .returningAll().executeTakeFirstOrThrow()
 }
 
 /** After a write to the remote side: the link remembers what was written (its etag and hash) and the CRM state it came from. */
@@ -38,12 +39,7 @@ export async function linkCount (db: Db, connectionId: number, kind: ItemKind, w
   let q = syncDb(db).selectFrom('sync_links').where('connection_id', '=', connectionId).where('item_kind', '=', kind)
     .where('remote_id', 'is not', null)
   if (w !== undefined && kind === 'appointment' && (w.from !== null || w.to !== null)) {
-    q = q.where('item_id', 'in', eb => {
-      let a = eb.selectFrom('appointments').select('id')
-      if (w.from !== null) a = a.where(x => x.or([x('span_end', 'is', null), x('span_end', '>=', w.from as Date)]))
-      if (w.to !== null) a = a.where('span_start', '<=', w.to)
-      return a
-    })
+    q = q.where('item_id', 'in', eb => eb.selectFrom('appointments').select('id').where(inWindow(w)))
   }
   const row = await q.select(eb => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()
   return Number(row.n)

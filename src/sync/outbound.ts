@@ -1,10 +1,10 @@
 import { transact } from '../db/connect.ts'
 import type { ItemKind } from '../db/schema.ts'
 import { committedSeq } from '../domain/calendar-objects.ts'
-import { crmItem, involvedItem, takesPart } from './crm-side.ts'
+import { crmItem, inWindow, involvedItem, takesPart, type CrmItem } from './crm-side.ts'
 import { hashOf } from './items.ts'
 import { dropLink, linkByItem, linkWritten, logSync, saveLink } from './links.ts'
-import { RemoteConflict, type RemoteCollection, type Window } from './provider.ts'
+import { RemoteConflict, Transient, type RemoteCollection, type RemoteItem, type Window } from './provider.ts'
 import type { RunContext } from './run-context.ts'
 import { syncDb } from './tables.ts'
 
@@ -62,13 +62,34 @@ export async function applyOutbound (rc: RunContext, coll: RemoteCollection, c: 
       rc.rerun = true // the external edit is newer: inbound takes it next
       return
     }
-    written = await rc.retryConflict(etag => coll.update(remoteId, etag === undefined ? remote.etag : etag, crm.data, crm.ref, crm.extras), coll, remoteId)
+    written = await writeCrmVersion(coll, remoteId, remote.etag, crm)
   }
   await transact(db, async tx => {
     await linkWritten(tx, conn.id, c.kind, c.id, written, crm.hash)
     await logSync(tx, conn.id, { direction: 'out', action: 'updated', kind: c.kind, itemId: c.id, remoteId, message: `"${row.title}" updated in the external calendar` })
   })
   rc.counts.out++
+}
+
+/**
+ * Writes the CRM's version over the remote item last seen with `etag`; on a
+ * stale etag once more against the fresh item; a third writer winning that
+ * race too sends the whole run to be retried later.
+ */
+export async function writeCrmVersion (coll: RemoteCollection, remoteId: string, etag: string | null, crm: CrmItem): Promise<RemoteItem> {
+  try {
+    return await coll.update(remoteId, etag, crm.data, crm.ref, crm.extras)
+  } catch (err) {
+    if (!(err instanceof RemoteConflict)) throw err
+    const fresh = await coll.get(remoteId)
+    if (fresh === null || fresh.deleted) throw err
+    try {
+      return await coll.update(remoteId, fresh.etag, crm.data, crm.ref, crm.extras)
+    } catch (again) {
+      if (again instanceof RemoteConflict) throw new Transient(`the external item ${remoteId} keeps changing; will retry`)
+      throw again
+    }
+  }
 }
 
 /** Every item of the kind this user takes part in, within the first sync's window. */
@@ -83,10 +104,8 @@ export async function initialCandidates (rc: RunContext, kind: ItemKind, w: Wind
     if (w.to !== null) q = q.where(eb => eb.or([eb('due_at', 'is', null), eb('due_at', '<=', w.to as Date)]))
     return (await q.orderBy('id').execute()).map(r => ({ kind, id: r.id }))
   }
-  let q = db.selectFrom('appointments').select('id').where(takesPart(user.id))
-  if (w.from !== null) q = q.where(eb => eb.or([eb('span_end', 'is', null), eb('span_end', '>=', w.from as Date)]))
-  if (w.to !== null) q = q.where('span_start', '<=', w.to)
-  return (await q.orderBy('id').execute()).map(r => ({ kind, id: r.id }))
+  const rows = await db.selectFrom('appointments').select('id').where(takesPart(user.id)).where(inWindow(w)).orderBy('id').execute()
+  return rows.map(r => ({ kind, id: r.id }))
 }
 
 /**
