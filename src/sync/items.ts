@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { Appointment, Task } from '../db/schema.ts'
 import { wallToUtc } from '../domain/ical-mapping.ts'
+import { wallClock } from '../domain/values.ts'
 import type { Override } from './overrides.ts'
 
 /**
@@ -48,9 +49,7 @@ export function hashOf (data: ItemData | string[]): string {
 }
 
 /** The date of an instant on the wall clock of a zone. */
-export function dateIn (instant: Date, zone: string): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(instant)
-}
+export const dateIn = (instant: Date, zone: string): string => wallClock(instant, zone).date
 
 export function eventOf (a: Appointment, overrides: Override[] = []): EventData {
   return {

@@ -1,4 +1,6 @@
+import { wallClock } from '../domain/values.ts'
 import { escapeText, parseObject } from '../ical/index.ts'
+import { joinLines } from '../ical/serialize.ts'
 import { formatUtc, isoDate, toUtcMs, wallMs, type Time } from '../ical/time.ts'
 import type { Component } from '../ical/parse.ts'
 
@@ -50,9 +52,8 @@ export function overridesOf (ical: string): Override[] {
 
 /** A wall-clock stamp (YYYYMMDDTHHMMSS) of an instant in an IANA zone. */
 function wallIn (iso: string, zone: string): string {
-  const parts = new Intl.DateTimeFormat('en-CA', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' }).formatToParts(new Date(iso))
-  const get = (type: string) => parts.find(p => p.type === type)?.value ?? '00'
-  return `${get('year')}${get('month')}${get('day')}T${get('hour')}${get('minute')}${get('second')}`
+  const { date, time } = wallClock(new Date(iso), zone)
+  return `${date}T${time}`.replace(/[-:]/g, '')
 }
 
 function prop (name: string, value: string, zone: string | null): string {
@@ -76,5 +77,5 @@ export function overridesIcal (uid: string, zone: string | null, overrides: Over
     lines.push('END:VEVENT')
   }
   lines.push('END:VCALENDAR')
-  return `${lines.join('\r\n')}\r\n`
+  return joinLines(lines)
 }

@@ -1,11 +1,10 @@
 import { wallToUtc } from '../domain/ical-mapping.ts'
-import { addDays } from '../domain/values.ts'
+import { addDays, wallClock } from '../domain/values.ts'
 
 /** Wall-clock dates and times in a user's zone, for the calendar views and forms. */
 export function localParts (d: Date, zone: string): { date: string; time: string } {
-  const parts = new Intl.DateTimeFormat('en-CA', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' }).formatToParts(d)
-  const get = (type: string) => parts.find(p => p.type === type)?.value ?? '00'
-  return { date: `${get('year')}-${get('month')}-${get('day')}`, time: `${get('hour')}:${get('minute')}` }
+  const { date, time } = wallClock(d, zone)
+  return { date, time: time.slice(0, 5) }
 }
 
 export const todayIn = (zone: string) => localParts(new Date(), zone).date
