@@ -1,7 +1,7 @@
 import type { FastifyReply } from 'fastify'
 import type { User } from '../db/schema.ts'
 import {
-  caldav, cs, dav, element, multistatus,
+  caldav, cs, dav, element, responseElement,
   type CalendarServerPrincipalSearchReport, type ExpandPropertyItem, type ExpandPropertyReport,
   type MultistatusResponse, type PrincipalMatchReport, type PrincipalPropertySearchReport, type QName, type XmlElement
 } from '../dav/xml/index.ts'
@@ -97,7 +97,7 @@ async function expandOn (ctx: Ctx, res: Resource, items: ExpandPropertyItem[], d
         inner = r === null || r.kind === 'missing' ? null : r
       } catch { inner = null }
       const response = inner === null ? { href: h.text, status: 404 } : await expandOn(ctx, inner, item.properties, depth + 1)
-      responses.push(...multistatus([response]).children)
+      responses.push(responseElement(response))
     }
     expanded.push(element(`{${prop.ns}}${prop.name}` as QName, responses))
   }
