@@ -62,7 +62,7 @@ export async function syncPlacements (
   const existing = ctx.op === 'create' ? [] : await objectsOf(tx, item.kind, item.id)
   const byCalendar = new Map(existing.map(o => [o.calendar_id, o]))
   const wanted = new Set(placements.map(p => p.calendarId))
-  const journal = { origin: ctx.origin, actor_id: ctx.actorId, org_id: item.orgId, entity: item.kind, entity_id: item.id }
+  const journal = journalOf(item, ctx)
 
   const gone = existing.filter(o => !wanted.has(o.calendar_id))
   let homeSpan: Span | undefined
@@ -89,10 +89,10 @@ export async function syncPlacements (
 
   // one journal insert for every copy removed and written, in that order (numbers rise with it)
   const seqs = (await record(tx, [
-    ...gone.map(obj => ({ ...journal, op: 'delete' as const, calendar_id: obj.calendar_id, object_name: obj.name })),
+    ...deletions(journal, gone),
     ...writes.map(w => ({ ...journal, op: w.current === undefined ? 'create' as const : 'update' as const, calendar_id: w.place.calendarId, object_name: w.name }))
   ])).sort((a, b) => a - b)
-  if (gone.length > 0) await tx.deleteFrom('calendar_objects').where('id', 'in', gone.map(o => o.id)).execute()
+  await deleteCopies(tx, gone)
   const now = new Date()
   const inserts = []
   for (const [i, w] of writes.entries()) {
@@ -108,18 +108,28 @@ export async function syncPlacements (
   return homeSpan ?? { firstStart: null, lastEnd: null }
 }
 
-async function removeObject (tx: Db, obj: CalendarObject, item: Pick<ItemSnapshot, 'kind' | 'id' | 'orgId'>, ctx: { origin: Origin; actorId: number | null }) {
-  await record(tx, [{
-    org_id: item.orgId, entity: item.kind, entity_id: item.id, op: 'delete',
-    calendar_id: obj.calendar_id, object_name: obj.name, origin: ctx.origin, actor_id: ctx.actorId
-  }])
-  await tx.deleteFrom('calendar_objects').where('id', '=', obj.id).execute()
+type JournalCtx = { origin: Origin; actorId: number | null }
+
+function journalOf (item: Pick<ItemSnapshot, 'kind' | 'id' | 'orgId'>, ctx: JournalCtx) {
+  return { origin: ctx.origin, actor_id: ctx.actorId, org_id: item.orgId, entity: item.kind, entity_id: item.id }
+}
+
+/** One journal 'delete' per removed copy, in the copies' order. */
+function deletions (journal: ReturnType<typeof journalOf>, gone: CalendarObject[]) {
+  return gone.map(obj => ({ ...journal, op: 'delete' as const, calendar_id: obj.calendar_id, object_name: obj.name }))
+}
+
+async function deleteCopies (tx: Db, gone: CalendarObject[]): Promise<void> {
+  if (gone.length > 0) await tx.deleteFrom('calendar_objects').where('id', 'in', gone.map(o => o.id)).execute()
 }
 
 function withOverridesOf (from: string | undefined, ical: string): string {
   return from === undefined ? ical : replaceOverrides(ical, from)
 }
 
-export async function removeAllPlacements (tx: Db, item: Pick<ItemSnapshot, 'kind' | 'id' | 'orgId'>, ctx: { origin: Origin; actorId: number | null }) {
-  for (const obj of await objectsOf(tx, item.kind, item.id)) await removeObject(tx, obj, item, ctx)
+/** Removes every copy of the item: one journal insert and one DELETE, as syncPlacements removes copies. */
+export async function removeAllPlacements (tx: Db, item: Pick<ItemSnapshot, 'kind' | 'id' | 'orgId'>, ctx: JournalCtx) {
+  const gone = await objectsOf(tx, item.kind, item.id)
+  await record(tx, deletions(journalOf(item, ctx), gone))
+  await deleteCopies(tx, gone)
 }
