@@ -14,8 +14,9 @@
 // PGlite in memory, or PostgreSQL when KALENDS_TEST_DATABASE_URL is set
 // (a fresh database per world). Runs are in-process, as a worker runs them.
 import { cpus } from 'node:os'
+import type { SyncWorld } from '../src/sync/testing.ts'
 
-const { startSyncWorld, CLIENT_ID, CLIENT_SECRET } = await import('../src/sync/testing.ts')
+const { startSyncWorld, until, CLIENT_ID, CLIENT_SECRET } = await import('../src/sync/testing.ts')
 const { createAppointment } = await import('../src/domain/appointments.ts')
 const { saveGoogleIntegration } = await import('../src/sync/google/integration.ts')
 
@@ -31,8 +32,7 @@ const inParallel = async (n: number, width: number, fn: (i: number) => Promise<u
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!
 /** One sync run as the job queue would make it: a run that fails on a transient error is tried again. */
 const { Transient } = await import('../src/sync/provider.ts')
-type World = Awaited<ReturnType<typeof startSyncWorld>>
-const runUntilDone = async (w: World, login: string, force = true) => {
+const runUntilDone = async (w: SyncWorld, login: string, force = true) => {
   for (let attempt = 1; ; attempt++) {
     try {
       return { ...(await w.run(login, { force })), attempt }
@@ -52,7 +52,7 @@ const again = async <T>(fn: () => Promise<T>): Promise<T> => {
   }
 }
 /** The user's events as the emulator stores them (no API call: the test's own client may sit on a stale connection). */
-const liveEvents = (w: World, login: string) => (w.g.dump(w.email(login)).calendars[w.email(login)] ?? []).filter(e => e.status !== 'cancelled')
+const liveEvents = (w: SyncWorld, login: string) => (w.g.dump(w.email(login)).calendars[w.email(login)] ?? []).filter(e => e.status !== 'cancelled')
 const routes = (byRoute: Record<string, number>) => Object.entries(byRoute).map(([k, v]) => `${k.replace('/calendar/v3/calendars/{calendarId}', '…').replace('/tasks/v1/lists/{tasklist}', '…')}: ${v}`).join(', ')
 
 {
@@ -126,14 +126,7 @@ const routes = (byRoute: Record<string, number>) => Object.entries(byRoute).map(
     await inParallel(200, 25, async i => cal.events.insert({ calendarId: 'primary', requestBody: { summary: `Event ${i}`, start: { dateTime: `${day(i)}T10:00:00Z`, timeZone: 'Europe/Warsaw' }, end: { dateTime: `${day(i)}T11:00:00Z`, timeZone: 'Europe/Warsaw' } } }))
     const conn = await w.connect('alice')
     await w.s.k.sync.jobs.request(conn.id)
-    const until = async (what: string, fn: () => Promise<boolean>, ms = 120_000) => {
-      const end = Date.now() + ms
-      while (!(await fn())) {
-        if (Date.now() > end) throw new Error(`timed out: ${what}`)
-        await new Promise(resolve => setTimeout(resolve, 10))
-      }
-    }
-    await until('first run with a push channel', async () => { const c = await w.connection('alice'); return c.state === 'ok' && c.channel !== null })
+    await until('first run with a push channel', async () => { const c = await w.connection('alice'); return c.state === 'ok' && c.channel !== null }, 120_000, 10)
     const events = liveEvents(w, 'alice')
     const latencies: number[] = []
     for (let i = 0; i < PUSHES; i++) {
@@ -141,7 +134,7 @@ const routes = (byRoute: Record<string, number>) => Object.entries(byRoute).map(
       const ev = events[i % events.length]!
       const start = performance.now()
       await again(() => cal.events.patch({ calendarId: 'primary', eventId: ev.id!, requestBody: { summary: title } }))
-      await until(title, async () => (await w.s.k.db.selectFrom('appointments').select('id').where('title', '=', title).executeTakeFirst()) !== undefined, 60_000)
+      await until(title, async () => (await w.s.k.db.selectFrom('appointments').select('id').where('title', '=', title).executeTakeFirst()) !== undefined, 60_000, 10)
       latencies.push(performance.now() - start)
       await new Promise(resolve => setTimeout(resolve, 200))
     }

@@ -10,14 +10,14 @@ import { syncConnection, type RunOptions, type RunResult } from './engine.ts'
 import { completeConsent, consentUrl } from './google/consent.ts'
 import { syncDb, type Connection } from './tables.ts'
 
-/** Polls until fn yields something, for effects of background jobs. */
-export async function until<T> (what: string, fn: () => Promise<T | undefined | null | false>, ms = 20_000): Promise<T> {
+/** Polls (every `every` ms) until fn yields something, for effects of background jobs. */
+export async function until<T> (what: string, fn: () => Promise<T | undefined | null | false>, ms = 20_000, every = 100): Promise<T> {
   const end = Date.now() + ms
   for (;;) {
     const v = await fn()
     if (v !== undefined && v !== null && v !== false) return v
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 100))
+    await new Promise(resolve => setTimeout(resolve, every))
   }
 }
 
