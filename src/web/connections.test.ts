@@ -301,6 +301,18 @@ t.test('admin integrations: write-only secrets, validation, the organisation\'s 
   const [viaWorkspace] = await connectionsOf('carol')
   t.equal(viaWorkspace?.auth_kind, 'delegation', 'connected through the Workspace')
   t.match(visible((await carol.get('/connections')).text), 'Connected through the Google Workspace')
+  // Google refuses or fails the Workspace connect: the page says why (502), not a server error
+  w.g.fault({ match: { pathIncludes: '/calendars/primary' }, kind: '503', times: 5 })
+  res = await carol.post('/connections/google/workspace', {})
+  w.g.clearFaults()
+  t.equal(res.status, 502, 'Google failing')
+  t.match(visible(res.text), /Google could not be reached: Google answered 503/)
+  await w.s.k.db.updateTable('users').set({ email: 'nobody@example.com' }).where('id', '=', w.s.users.bob!.id).execute()
+  res = await bob.post('/connections/google/workspace', {})
+  await w.s.k.db.updateTable('users').set({ email: w.email('bob') }).where('id', '=', w.s.users.bob!.id).execute()
+  t.equal(res.status, 502, 'an address Google does not know')
+  t.match(visible(res.text), /Google could not be reached: Google refused the service account for nobody@example.com/)
+  t.same(await connectionsOf('bob'), [], 'nothing is connected')
 
   // switched off: users are told who switches it on, and cannot start
   res = await admin.post('/admin/integrations/google', { ...base, enabled: '' })

@@ -3,10 +3,11 @@ import { listItemTypes } from '../domain/cases.ts'
 import { DomainError, invalid } from '../domain/errors.ts'
 import { connectionLog, connectionOf, disconnect, listConnections, syncSince, updateOptions, type ConnectionView } from '../sync/connections.ts'
 import { providerContext } from '../sync/engine.ts'
+import { GoogleRefused } from '../sync/google/client.ts'
 import { completeConsent, connectDelegated, consentUrl } from '../sync/google/consent.ts'
 import { loadGoogleIntegration } from '../sync/google/integration.ts'
 import { DESCRIPTION_FIELDS, type SyncOptions } from '../sync/options.ts'
-import type { Choice } from '../sync/provider.ts'
+import { AuthFailed, CursorExpired, RemoteConflict, Transient, type Choice } from '../sync/provider.ts'
 import { html, raw, type Html } from './html.ts'
 import { csrfField, postButton, when } from './layout.ts'
 import { t, type MessageId } from './messages.ts'
@@ -39,6 +40,9 @@ const FIELD_LABELS: Record<string, MessageId> = {
   taskTypeId: 'conn.taskType', startDate: 'conn.startDate', daysBefore: 'conn.daysBefore', daysAfter: 'conn.daysAfter',
   descriptionFields: 'conn.descriptionFields', pollMinutes: 'conn.pollMinutes', since: 'conn.since'
 }
+/** Google refused or could not be reached (src/sync/google/client.ts classify): 502 with the reason, not a 500. */
+const refusedByGoogle = (err: unknown): err is Error =>
+  err instanceof AuthFailed || err instanceof Transient || err instanceof RemoteConflict || err instanceof CursorExpired || err instanceof GoogleRefused
 const USER_ERRORS = new Set(['invalid', 'rule', 'forbidden', 'conflict'])
 const isUserError = (err: unknown): err is DomainError => err instanceof DomainError && USER_ERRORS.has(err.kind)
 const reasonOf = (err: DomainError) => {
@@ -211,7 +215,9 @@ export function connectionRoutes (app: FastifyInstance, web: Web): void {
       return await act()
     } catch (err) {
       if (isUserError(err)) return show(request, reply, { failure: { id, message: reasonOf(err), field: err.field, form } }, err.status)
-      throw err
+      if (!refusedByGoogle(err)) throw err
+      request.log.warn({ err }, 'google refused')
+      return show(request, reply, { failure: { id, message: t('conn.googleFailed', { reason: err.message }) } }, 502)
     }
   }
   const done = (reply: FastifyReply, what: keyof typeof NOTICES & string, id?: number) =>
@@ -237,14 +243,7 @@ export function connectionRoutes (app: FastifyInstance, web: Web): void {
     const q = request.query as Record<string, unknown>
     const str = (v: unknown) => typeof v === 'string' ? v : undefined
     return acting(request, reply, null, async () => {
-      let result
-      try {
-        result = await completeConsent(k.sync.google, web.session(request).user, { code: str(q.code), state: str(q.state), error: str(q.error) })
-      } catch (err) {
-        if (err instanceof DomainError) throw err
-        request.log.warn({ err }, 'google consent failed')
-        return show(request, reply, { failure: { id: null, message: t('conn.googleFailed', { reason: (err as Error).message }) } }, 502)
-      }
+      const result = await completeConsent(k.sync.google, web.session(request).user, { code: str(q.code), state: str(q.state), error: str(q.error) })
       return done(reply, result.reconnected ? 'reconnected' : 'connected', result.connection.id)
     })
   })
