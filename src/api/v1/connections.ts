@@ -6,6 +6,7 @@ import { requireAdmin } from '../../domain/access.ts'
 import { connectionLog, connectionOf, disconnect, listConnections, syncSince, updateOptions, viewOf, type ConnectionView } from '../../sync/connections.ts'
 import { consentUrl } from '../../sync/google/consent.ts'
 import { loadGoogleIntegration, saveGoogleIntegration, type GoogleIntegration } from '../../sync/google/integration.ts'
+import { Id, IdParams } from './schemas.ts'
 
 /**
  * /api/v1/connections: the signed-in user's external calendar connections,
@@ -14,8 +15,6 @@ import { loadGoogleIntegration, saveGoogleIntegration, type GoogleIntegration } 
  * POST /connections/google answers the address to open.
  * /api/v1/integrations/google: the admin's organisation-wide settings.
  */
-const Id = Type.Integer({ minimum: 1 })
-const IdParams = Type.Object({ id: Id })
 const Options = Type.Object({
   appointments: Type.Optional(Type.Boolean()),
   tasks: Type.Optional(Type.Boolean()),

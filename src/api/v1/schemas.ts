@@ -2,7 +2,7 @@ import { Type } from 'typebox'
 
 /** Request schemas: they validate input and become the OpenAPI document. */
 // ids are bigint in the database and numbers here: JSON's safe integers are the common range
-const Id = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })
+export const Id = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })
 const Order = Type.Integer({ minimum: -(2 ** 31), maximum: 2 ** 31 - 1 })
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()])
 const DateTimeOrDate = Type.String({ description: 'ISO 8601 date-time with offset, or YYYY-MM-DD for all-day', maxLength: 40 })
