@@ -1,6 +1,7 @@
 import { transact, type Db } from '../db/connect.ts'
 import type { User } from '../db/schema.ts'
 import { notFound } from '../domain/errors.ts'
+import { typeInOrg } from '../domain/references.ts'
 import { dateOnly } from '../domain/values.ts'
 import { providerContext, type EngineDeps } from './engine.ts'
 import { logSync } from './links.ts'
@@ -78,6 +79,9 @@ export async function updateOptions (db: Db, user: User, id: number, input: Reco
   const conn = await connectionOf(db, user, id)
   const before = optionsOf(conn.options)
   const next = parseOptions(input, before)
+  // checked now rather than failing every run later: a type of this organisation, for the right kind of item
+  if (next.appointmentTypeId !== null && next.appointmentTypeId !== before.appointmentTypeId) await typeInOrg(db, user, next.appointmentTypeId, 'appointment', 'appointmentTypeId')
+  if (next.taskTypeId !== null && next.taskTypeId !== before.taskTypeId) await typeInOrg(db, user, next.taskTypeId, 'task', 'taskTypeId')
   const cursors = { ...conn.cursors }
   // another calendar or task list is another collection: start it afresh (links keep duplicates away)
   if (next.calendarId !== before.calendarId) delete cursors.events

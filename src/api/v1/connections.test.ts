@@ -29,3 +29,31 @@ t.test('ids too big for the database are a 400, never a 500', async t => {
   }
   t.equal((await alice(`/api/v1/connections/${conn.id}`)).status, 200, 'the connection is still there')
 })
+
+t.test('the types for items from outside are checked when saved: another organisation\'s, the wrong kind or none is a 400 and nothing is stored', async t => {
+  const alice = w.s.as('alice')
+  const admin = w.s.as('admin')
+  const conn = await w.connect('alice')
+  const meeting = (await admin('/api/v1/types', { method: 'POST', json: { name: 'Meeting', appliesTo: 'appointment' } })).body_ as { id: number }
+  const call = (await admin('/api/v1/types', { method: 'POST', json: { name: 'Call back', appliesTo: 'task' } })).body_ as { id: number }
+  const org = await w.s.k.db.insertInto('orgs').values({ name: 'Elsewhere', settings: '{}' }).returning('id').executeTakeFirstOrThrow()
+  const foreign = await w.s.k.db.insertInto('item_types').values({ org_id: org.id, name: 'Theirs', applies_to: 'appointment' }).returning('id').executeTakeFirstOrThrow()
+  const before = (await w.connection('alice')).options
+  for (const [json, field, why] of [
+    [{ appointmentTypeId: call.id }, 'appointmentTypeId', 'a task type for appointments'],
+    [{ taskTypeId: meeting.id }, 'taskTypeId', 'an appointment type for tasks'],
+    [{ appointmentTypeId: foreign.id }, 'appointmentTypeId', 'another organisation\'s type'],
+    [{ taskTypeId: 999_999 }, 'taskTypeId', 'no such type'],
+    [{ appointmentTypeId: meeting.id, taskTypeId: 999_999 }, 'taskTypeId', 'one good, one bad']
+  ] as const) {
+    const res = await alice(`/api/v1/connections/${conn.id}`, { method: 'PATCH', json })
+    t.equal(res.status, 400, why)
+    t.equal((res.body_ as { field?: string }).field, field, `names ${field}`)
+  }
+  t.same((await w.connection('alice')).options, before, 'nothing stored')
+  const ok = await alice(`/api/v1/connections/${conn.id}`, { method: 'PATCH', json: { appointmentTypeId: meeting.id, taskTypeId: call.id } })
+  t.equal(ok.status, 200)
+  t.match((await w.connection('alice')).options, { appointmentTypeId: meeting.id, taskTypeId: call.id })
+  t.equal((await alice(`/api/v1/connections/${conn.id}`, { method: 'PATCH', json: { appointmentTypeId: null, taskTypeId: null } })).status, 200, 'none is fine')
+  t.match((await w.connection('alice')).options, { appointmentTypeId: null, taskTypeId: null })
+})
