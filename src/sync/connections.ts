@@ -1,6 +1,6 @@
 import { transact, type Db } from '../db/connect.ts'
 import type { User } from '../db/schema.ts'
-import { notFound } from '../domain/errors.ts'
+import { DomainError, notFound } from '../domain/errors.ts'
 import { typeInOrg } from '../domain/references.ts'
 import { dateOnly } from '../domain/values.ts'
 import { providerContext, type EngineDeps } from './engine.ts'
@@ -75,6 +75,30 @@ export async function connectionOf (db: Db, user: User, id: number): Promise<Con
   return conn
 }
 
+/** What queues sync runs (src/sync/jobs.ts). */
+export type SyncQueue = { request (connectionId: number, opts?: { force?: boolean }): Promise<void> }
+
+/**
+ * "Sync now", for the pages and the API alike: a run is queued unless the
+ * account's access was refused, which a run would skip until the user
+ * reconnects (409).
+ */
+export async function requestSync (db: Db, jobs: SyncQueue, user: User, id: number): Promise<Connection> {
+  const conn = await connectionOf(db, user, id)
+  if (conn.auth_failed_at !== null) {
+    throw new DomainError('conflict', `${conn.provider === 'google' ? 'Google' : conn.provider} no longer accepts this connection’s access. Reconnect it first; then it syncs again.`, { rule: 'reconnect-first' })
+  }
+  await jobs.request(conn.id, { force: true })
+  return conn
+}
+
+/** New options, saved (updateOptions) and put to work by a run, for the pages and the API alike. */
+export async function saveOptions (db: Db, jobs: SyncQueue, user: User, id: number, input: Record<string, unknown>): Promise<ConnectionView> {
+  const updated = await updateOptions(db, user, id, input)
+  await jobs.request(updated.id)
+  return updated
+}
+
 export async function updateOptions (db: Db, user: User, id: number, input: Record<string, unknown>): Promise<ConnectionView> {
   const conn = await connectionOf(db, user, id)
   const before = optionsOf(conn.options)
@@ -89,13 +113,17 @@ export async function updateOptions (db: Db, user: User, id: number, input: Reco
   if (next.appointments && !before.appointments) delete cursors.events
   if (next.tasks && !before.tasks) delete cursors.tasks
   // links point into the old calendar or list: the new one is matched afresh (the old keeps its copies)
-  if (next.calendarId !== before.calendarId) await syncDb(db).deleteFrom('sync_links').where('connection_id', '=', id).where('item_kind', '=', 'appointment').execute()
-  if (next.taskListId !== before.taskListId) await syncDb(db).deleteFrom('sync_links').where('connection_id', '=', id).where('item_kind', '=', 'task').execute()
-  const row = await syncDb(db).updateTable('sync_connections')
-    .set({ options: JSON.stringify(next), cursors: JSON.stringify(cursors), ...(next.calendarId !== before.calendarId ? { channel: null } : {}) })
-    .where('id', '=', id).returningAll().executeTakeFirstOrThrow()
-  await logSync(db, id, { direction: 'none', action: 'info', message: `options changed by ${user.name}` })
-  return viewOf(row)
+  // one transaction: links are never gone while the old calendar or list is still the chosen one
+  return transact(db, async tx => {
+    const sdb = syncDb(tx)
+    if (next.calendarId !== before.calendarId) await sdb.deleteFrom('sync_links').where('connection_id', '=', id).where('item_kind', '=', 'appointment').execute()
+    if (next.taskListId !== before.taskListId) await sdb.deleteFrom('sync_links').where('connection_id', '=', id).where('item_kind', '=', 'task').execute()
+    const row = await sdb.updateTable('sync_connections')
+      .set({ options: JSON.stringify(next), cursors: JSON.stringify(cursors), ...(next.calendarId !== before.calendarId ? { channel: null } : {}) })
+      .where('id', '=', id).returningAll().executeTakeFirstOrThrow()
+    await logSync(tx, id, { direction: 'none', action: 'info', message: `options changed by ${user.name}` })
+    return viewOf(row)
+  })
 }
 
 /**

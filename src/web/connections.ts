@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { listItemTypes } from '../domain/cases.ts'
 import { DomainError, invalid } from '../domain/errors.ts'
-import { connectionLog, connectionOf, disconnect, listConnections, syncSince, updateOptions, type ConnectionView } from '../sync/connections.ts'
+import { connectionLog, connectionOf, disconnect, listConnections, requestSync, saveOptions, syncSince, type ConnectionView } from '../sync/connections.ts'
 import { providerContext } from '../sync/engine.ts'
 import { GoogleRefused } from '../sync/google/client.ts'
 import { completeConsent, connectDelegated, consentUrl } from '../sync/google/consent.ts'
@@ -254,11 +254,11 @@ export function connectionRoutes (app: FastifyInstance, web: Web): void {
   }))
 
   app.post('/connections/:id/sync', async (request, reply) => {
-    const conn = await connectionOf(k.db, web.session(request).user, idParam(request))
-    // a run would skip it: the credentials were refused until the user reconnects
-    if (conn.auth_failed_at !== null) return show(request, reply, { failure: { id: conn.id, message: t('conn.reconnectFirst') } }, 409)
-    await k.sync.jobs.request(conn.id, { force: true })
-    return done(reply, 'queued', conn.id)
+    const id = idParam(request)
+    return acting(request, reply, id, async () => {
+      await requestSync(k.db, k.sync.jobs, web.session(request).user, id)
+      return done(reply, 'queued', id)
+    })
   })
 
   app.post('/connections/:id/since', async (request, reply) => {
@@ -275,7 +275,7 @@ export function connectionRoutes (app: FastifyInstance, web: Web): void {
     const id = await owned(request)
     const f = web.form(request)
     return acting(request, reply, id, async () => {
-      await updateOptions(k.db, web.session(request).user, id, optionsInput(f))
+      await saveOptions(k.db, k.sync.jobs, web.session(request).user, id, optionsInput(f))
       return done(reply, 'saved', id)
     }, f)
   })

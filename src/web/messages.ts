@@ -291,7 +291,6 @@ export const en = {
   'conn.pendingFirst': 'the first sync has not run yet',
   'conn.failed': 'sync failed',
   'conn.lately': 'Lately: {reason} ({when})',
-  'conn.reconnectFirst': 'Google no longer accepts this connection’s access. Reconnect it first; then it syncs again.',
   'conn.choicesLate': 'Google did not answer in time',
   'conn.lastSuccess': 'Last successful sync',
   'conn.itemsIn': 'Items in',

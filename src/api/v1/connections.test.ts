@@ -57,3 +57,21 @@ t.test('the types for items from outside are checked when saved: another organis
   t.equal((await alice(`/api/v1/connections/${conn.id}`, { method: 'PATCH', json: { appointmentTypeId: null, taskTypeId: null } })).status, 200, 'none is fine')
   t.match((await w.connection('alice')).options, { appointmentTypeId: null, taskTypeId: null })
 })
+
+t.test('sync now waits for the reconnect, as on the pages; saving options queues a run', async t => {
+  const bob = w.s.as('bob')
+  const conn = await w.connect('bob')
+  const queued: number[] = []
+  const jobs = w.s.k.sync.jobs
+  const request = jobs.request.bind(jobs)
+  jobs.request = async (id, opts) => { queued.push(id); return request(id, opts) }
+  t.teardown(() => { jobs.request = request })
+  t.equal((await bob(`/api/v1/connections/${conn.id}`, { method: 'PATCH', json: { pollMinutes: 7 } })).status, 200)
+  t.same(queued, [conn.id], 'a run after the options change')
+  w.g.revoke(w.email('bob'))
+  t.equal((await w.run('bob')).state, 'error')
+  const res = await bob(`/api/v1/connections/${conn.id}/sync`, { method: 'POST' })
+  t.equal(res.status, 409, 'not queued: Google refuses the access')
+  t.match((res.body_ as { detail?: string }).detail, /Reconnect it first/)
+  t.same(queued, [conn.id], 'nothing more queued')
+})

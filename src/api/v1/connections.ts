@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { Kalends } from '../../app.ts'
 import { requireAdmin } from '../../domain/access.ts'
-import { connectionLog, connectionOf, disconnect, listConnections, syncSince, updateOptions, viewOf, type ConnectionView } from '../../sync/connections.ts'
+import { connectionLog, connectionOf, disconnect, listConnections, requestSync, saveOptions, syncSince, viewOf, type ConnectionView } from '../../sync/connections.ts'
 import { consentUrl } from '../../sync/google/consent.ts'
 import { loadGoogleIntegration, saveGoogleIntegration, type GoogleIntegration } from '../../sync/google/integration.ts'
 import { Id, IdParams } from './schemas.ts'
@@ -54,13 +54,10 @@ export default async function connectionsApi (app: FastifyInstance, opts: { k: K
   api.post('/connections/google', { schema: { tags: ['sync'] } }, async request => ({ consentUrl: await consentUrl(k.sync.google, request.user!) }))
   api.get('/connections/:id', { schema: { tags: ['sync'], params: IdParams } }, async request => view(viewOf(await connectionOf(db, request.user!, request.params.id))))
   api.patch('/connections/:id', { schema: { tags: ['sync'], params: IdParams, body: Options } }, async request => {
-    const updated = await updateOptions(db, request.user!, request.params.id, request.body)
-    await k.sync.jobs.request(updated.id)
-    return view(updated)
+    return view(await saveOptions(db, k.sync.jobs, request.user!, request.params.id, request.body))
   })
   api.post('/connections/:id/sync', { schema: { tags: ['sync'], params: IdParams } }, async (request, reply) => {
-    const conn = await connectionOf(db, request.user!, request.params.id)
-    await k.sync.jobs.request(conn.id, { force: true })
+    await requestSync(db, k.sync.jobs, request.user!, request.params.id)
     return reply.code(202).send({ queued: true })
   })
   api.post('/connections/:id/sync-since', { schema: { tags: ['sync'], params: IdParams, body: Since } }, async (request, reply) => {
