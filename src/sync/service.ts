@@ -8,11 +8,10 @@ import { googleProvider } from './google/provider.ts'
 import { SyncJobs } from './jobs.ts'
 import type { Provider } from './provider.ts'
 
-/** The sync side of a process: providers, the engine's dependencies, the job queue. */
+/** The sync side of a process: the engine's dependencies (providers among them), the job queue. */
 export type Sync = {
   engine: EngineDeps
   google: ConsentDeps
-  providers: Map<string, Provider>
   jobs: SyncJobs
 }
 
@@ -30,7 +29,6 @@ export function createSync (config: Config, handle: DbHandle, secrets: SecretBox
   return {
     engine,
     google: base,
-    providers,
     jobs: new SyncJobs(handle, engine, { concurrency: config.syncWorkers })
   }
 }

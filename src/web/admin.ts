@@ -29,7 +29,6 @@ export function requireAdminSession (web: Web, request: FastifyRequest) {
 export function adminRoutes (app: FastifyInstance, web: Web): void {
   const { k } = web
   const admin = (request: FastifyRequest) => requireAdminSession(web, request)
-  const tabs = adminTabs
   const zoneSelect = (id: string, value: string) => html`<select id="${id}" name="timezone">${['UTC', ...ZONES].map(z => html`<option${z === value ? html` selected` : ''}>${z}</option>`)}</select>`
 
   async function users (request: FastifyRequest, reply: FastifyReply, extra: { notice?: string; error?: string; form?: Record<string, string> } = {}, status = 200) {
@@ -38,7 +37,7 @@ export function adminRoutes (app: FastifyInstance, web: Web): void {
     const f = extra.form ?? {}
     return web.render(request, reply, {
       title: t('admin.users'), current: '/admin/users', notice: extra.notice ?? null, error: extra.error ?? null,
-      body: html`${tabs('/admin/users')}
+      body: html`${adminTabs('/admin/users')}
       <div class="table-wrap"><table class="list"><thead><tr><th scope="col">${t('admin.login')}</th><th scope="col">${t('admin.name')}</th><th scope="col">${t('admin.role')}</th><th scope="col">${t('admin.state')}</th><th scope="col">${t('common.actions')}</th></tr></thead><tbody>
       ${list.map(u => html`<tr><td>${u.login}</td><td data-label="${t('admin.name')}">${u.name}${u.email === null ? '' : html` <span class="muted">${u.email}</span>`}</td>
         <td data-label="${t('admin.role')}">${t(`admin.role.${u.role}`)}</td><td data-label="${t('admin.state')}">${u.disabled ? t('admin.disabled') : t('admin.active')}</td>
@@ -112,7 +111,7 @@ export function adminRoutes (app: FastifyInstance, web: Web): void {
     const org = await getOrg(k.db, s.user)
     return web.render(request, reply, {
       title: t('admin.org'), current: '/admin/organisation', notice: extra.notice ?? null, error: extra.error ?? null,
-      body: html`${tabs('/admin/organisation')}
+      body: html`${adminTabs('/admin/organisation')}
       <form method="post" action="/admin/organisation" class="stack">${csrfField(s.csrf)}
         <div class="field"><label for="org-name">${t('admin.orgName')}</label><input type="text" id="org-name" name="name" required maxlength="200" value="${org.name}"></div>
         <div class="field"><label for="org-tz">${t('admin.orgTimezone')}</label>${zoneSelect('org-tz', org.defaultTimezone)}</div>

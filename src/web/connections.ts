@@ -89,7 +89,7 @@ export function connectionRoutes (app: FastifyInstance, web: Web): void {
 
   async function choicesOf (request: FastifyRequest, view: ConnectionView): Promise<{ calendars: Choice[]; taskLists: Choice[]; error: string | null }> {
     const none = { calendars: [], taskLists: [] }
-    const provider = k.sync.providers.get(view.provider)
+    const provider = k.sync.engine.providers.get(view.provider)
     if (provider?.choices === undefined) return { ...none, error: null }
     if (view.needsReconnect) return { ...none, error: view.reason ?? t('conn.failed') }
     try {

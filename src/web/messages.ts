@@ -359,8 +359,7 @@ export const en = {
   'conn.done.since': 'Everything since that date will be read again; a sync is on its way.',
   'conn.done.saved': 'The options are saved.',
   'conn.done.disconnected': 'The connection is removed. Nothing was deleted.',
-  'conn.googleFailed': 'Google could not be reached: {reason}',
-  'conn.back': 'Back to Connections'
+  'conn.googleFailed': 'Google could not be reached: {reason}'
 } as const
 
 export type MessageId = keyof typeof en
