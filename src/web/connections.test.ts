@@ -264,6 +264,7 @@ t.test('admin integrations: write-only secrets, validation, the organisation\'s 
   t.match(visible(res.text), 'The Google settings are saved.')
   let stored = (await loadGoogleIntegration(w.s.k.db, w.s.k.secrets, orgId, w.s.k.config.google))!
   t.equal(stored.clientSecret, CLIENT_SECRET, 'an empty secret field keeps the secret in force')
+  t.equal((await loadGoogleIntegration(w.s.k.db, w.s.k.secrets, orgId))!.clientSecret, '', 'the environment\'s default is not copied into the organisation')
   t.equal(stored.applicationName, 'Kalends at Test Org')
   const row = await syncDb(w.s.k.db).selectFrom('integrations').selectAll().executeTakeFirstOrThrow()
   t.notMatch(JSON.stringify(row), CLIENT_SECRET, 'sealed at rest')

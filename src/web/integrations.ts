@@ -83,12 +83,11 @@ export function integrationRoutes (app: FastifyInstance, web: Web): void {
     const s = requireAdminSession(web, request)
     const f = web.form(request)
     try {
-      // an empty secret keeps the one in force, including a server-wide default from the environment
-      const current = await loadGoogleIntegration(k.db, k.secrets, s.user.org_id, k.config.google)
+      // an empty secret keeps the stored one; with none stored, the server-wide default stays in force (not copied in)
       await saveGoogleIntegration(k.db, k.secrets, s.user.org_id, {
         enabled: f.enabled === '1',
         clientId: f.clientId ?? '',
-        clientSecret: (f.clientSecret ?? '') === '' ? (current?.clientSecret ?? '') : f.clientSecret,
+        clientSecret: f.clientSecret ?? '',
         applicationName: f.applicationName ?? '',
         pushAddress: f.pushAddress ?? '',
         delegationDomain: f.delegationDomain ?? '',
