@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { listItemTypes } from '../domain/cases.ts'
-import { DomainError, invalid } from '../domain/errors.ts'
+import { invalid } from '../domain/errors.ts'
 import { connectionLog, connectionOf, disconnect, listConnections, requestSync, saveOptions, syncSince, type ConnectionView } from '../sync/connections.ts'
 import { providerContext } from '../sync/engine.ts'
 import { GoogleRefused } from '../sync/google/client.ts'
@@ -11,6 +11,7 @@ import { AuthFailed, CursorExpired, RemoteConflict, Transient, type Choice } fro
 import { html, raw, type Html } from './html.ts'
 import { csrfField, postButton, when } from './layout.ts'
 import { t, type MessageId } from './messages.ts'
+import { reasonOf, saving } from './items.ts'
 import { idParam } from './params.ts'
 import type { Web } from './plugin.ts'
 
@@ -43,12 +44,6 @@ const FIELD_LABELS: Record<string, MessageId> = {
 /** Google refused or could not be reached (src/sync/google/client.ts classify): 502 with the reason, not a 500. */
 const refusedByGoogle = (err: unknown): err is Error =>
   err instanceof AuthFailed || err instanceof Transient || err instanceof RemoteConflict || err instanceof CursorExpired || err instanceof GoogleRefused
-const USER_ERRORS = new Set(['invalid', 'rule', 'forbidden', 'conflict'])
-const isUserError = (err: unknown): err is DomainError => err instanceof DomainError && USER_ERRORS.has(err.kind)
-const reasonOf = (err: DomainError) => {
-  const label = err.field === undefined ? undefined : FIELD_LABELS[err.field]
-  return label === undefined ? err.message : t('error.field', { field: t(label), message: err.message })
-}
 
 /** What the options form posted, as updateOptions takes it. */
 function optionsInput (f: Form): Record<string, unknown> {
@@ -212,9 +207,8 @@ export function connectionRoutes (app: FastifyInstance, web: Web): void {
   /** Runs an action; a refusal the user can act on shows the page with its reason, and nothing changes. */
   async function acting (request: FastifyRequest, reply: FastifyReply, id: number | null, act: () => Promise<FastifyReply>, form?: Form): Promise<FastifyReply> {
     try {
-      return await act()
+      return await saving(act, err => show(request, reply, { failure: { id, message: reasonOf(err, FIELD_LABELS), field: err.field, form } }, err.status))
     } catch (err) {
-      if (isUserError(err)) return show(request, reply, { failure: { id, message: reasonOf(err), field: err.field, form } }, err.status)
       if (!refusedByGoogle(err)) throw err
       request.log.warn({ err }, 'google refused')
       return show(request, reply, { failure: { id, message: t('conn.googleFailed', { reason: err.message }) } }, 502)

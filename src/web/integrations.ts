@@ -1,10 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { DomainError } from '../domain/errors.ts'
+import type { DomainError } from '../domain/errors.ts'
 import { orgConnections } from '../sync/connections.ts'
 import { callbackUrl } from '../sync/google/consent.ts'
 import { loadGoogleIntegration, saveGoogleIntegration } from '../sync/google/integration.ts'
 import { adminTabs, requireAdminSession } from './admin.ts'
 import { html, type Html } from './html.ts'
+import { reasonOf, saving } from './items.ts'
 import { copyField, csrfField, when } from './layout.ts'
 import { t, type MessageId } from './messages.ts'
 import type { Web } from './plugin.ts'
@@ -42,7 +43,7 @@ export function integrationRoutes (app: FastifyInstance, web: Web): void {
     const coming = (title: string, body: string) => html`<section class="card"><h2>${title}</h2><p>${body}</p><p><strong>${t('admin.notAvailable')}</strong></p></section>`
     return web.render(request, reply, {
       title: t('admin.integrations'), current: '/admin/integrations', notice: extra.notice ?? null,
-      error: err === undefined ? null : err.field !== undefined && FIELD_LABELS[err.field] !== undefined ? t('error.field', { field: t(FIELD_LABELS[err.field]!), message: err.message }) : err.message,
+      error: err === undefined ? null : reasonOf(err, FIELD_LABELS),
       body: html`${adminTabs('/admin/integrations')}<p>${t('admin.integrationsIntro')}</p>
       <section class="card" aria-labelledby="google-h"><h2 id="google-h">${t('admin.google')}</h2>
         <p>${t('admin.googleText')}</p>
@@ -82,7 +83,8 @@ export function integrationRoutes (app: FastifyInstance, web: Web): void {
   app.post('/admin/integrations/google', async (request, reply) => {
     const s = requireAdminSession(web, request)
     const f = web.form(request)
-    try {
+    const { clientSecret: _s, serviceAccountJson: _j, ...typed } = f
+    return saving(async () => {
       // an empty secret keeps the stored one; with none stored, the server-wide default stays in force (not copied in)
       await saveGoogleIntegration(k.db, k.secrets, s.user.org_id, {
         enabled: f.enabled === '1',
@@ -93,11 +95,7 @@ export function integrationRoutes (app: FastifyInstance, web: Web): void {
         delegationDomain: f.delegationDomain ?? '',
         serviceAccountJson: f.removeServiceAccount === '1' ? null : (f.serviceAccountJson ?? '')
       })
-      return await show(request, reply, { notice: t('admin.googleSaved') })
-    } catch (err) {
-      const { clientSecret: _s, serviceAccountJson: _j, ...typed } = f
-      if (err instanceof DomainError && err.kind === 'invalid') return show(request, reply, { error: err, form: typed }, err.status)
-      throw err
-    }
+      return show(request, reply, { notice: t('admin.googleSaved') })
+    }, err => show(request, reply, { error: err, form: typed }, err.status))
   })
 }

@@ -31,8 +31,8 @@ const FIELD_LABELS: Record<string, MessageId> = {
 }
 
 /** A refusal as the user reads it: the field's label, then the domain's reason. */
-export function reasonOf (err: DomainError): string {
-  const label = err.field === undefined ? undefined : FIELD_LABELS[err.field]
+export function reasonOf (err: DomainError, labels: Record<string, MessageId> = FIELD_LABELS): string {
+  const label = err.field === undefined ? undefined : labels[err.field]
   return label === undefined ? err.message : t('error.field', { field: t(label), message: err.message })
 }
 
