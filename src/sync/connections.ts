@@ -53,8 +53,12 @@ export function viewOf (c: Connection): ConnectionView {
 }
 
 export async function listConnections (db: Db, user: User): Promise<ConnectionView[]> {
-  const rows = await syncDb(db).selectFrom('sync_connections').selectAll().where('user_id', '=', user.id).orderBy('id').execute()
-  return rows.map(viewOf)
+  return (await userConnections(db, user)).map(viewOf)
+}
+
+/** The user's own connections as stored, for a page that needs more than the views. */
+export async function userConnections (db: Db, user: User): Promise<Connection[]> {
+  return syncDb(db).selectFrom('sync_connections').selectAll().where('user_id', '=', user.id).orderBy('id').execute()
 }
 
 /** Every connection of the organisation, for the admin page. */
@@ -169,6 +173,10 @@ export async function disconnect (engine: EngineDeps, user: User, id: number): P
 }
 
 export async function connectionLog (db: Db, user: User, id: number, limit = 100) {
-  await connectionOf(db, user, id)
-  return syncDb(db).selectFrom('sync_log').selectAll().where('connection_id', '=', id).orderBy('id', 'desc').limit(Math.min(limit, 1000)).execute()
+  return logOf(db, await connectionOf(db, user, id), limit)
+}
+
+/** The last lines of the log of a connection already read for its user (connectionOf, userConnections). */
+export async function logOf (db: Db, conn: Connection, limit = 100) {
+  return syncDb(db).selectFrom('sync_log').selectAll().where('connection_id', '=', conn.id).orderBy('id', 'desc').limit(Math.min(limit, 1000)).execute()
 }

@@ -1,13 +1,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { listItemTypes } from '../domain/cases.ts'
 import { invalid } from '../domain/errors.ts'
-import { connectionLog, connectionOf, disconnect, listConnections, requestSync, saveOptions, syncSince, type ConnectionView } from '../sync/connections.ts'
+import { connectionOf, disconnect, logOf, requestSync, saveOptions, syncSince, userConnections, viewOf, type ConnectionView } from '../sync/connections.ts'
 import { providerContext } from '../sync/engine.ts'
 import { GoogleRefused } from '../sync/google/client.ts'
 import { completeConsent, connectDelegated, consentUrl } from '../sync/google/consent.ts'
 import { loadGoogleIntegration } from '../sync/google/integration.ts'
 import { DESCRIPTION_FIELDS, type SyncOptions } from '../sync/options.ts'
 import { AuthFailed, CursorExpired, RemoteConflict, Transient, type Choice } from '../sync/provider.ts'
+import type { Connection } from '../sync/tables.ts'
 import { html, raw, type Html } from './html.ts'
 import { csrfField, postButton, when } from './layout.ts'
 import { t, type MessageId } from './messages.ts'
@@ -82,13 +83,12 @@ const withCurrent = (list: Choice[], current: string): Choice[] => list.some(c =
 export function connectionRoutes (app: FastifyInstance, web: Web): void {
   const { k } = web
 
-  async function choicesOf (request: FastifyRequest, view: ConnectionView): Promise<{ calendars: Choice[]; taskLists: Choice[]; error: string | null }> {
+  async function choicesOf (conn: Connection, view: ConnectionView): Promise<{ calendars: Choice[]; taskLists: Choice[]; error: string | null }> {
     const none = { calendars: [], taskLists: [] }
     const provider = k.sync.engine.providers.get(view.provider)
     if (provider?.choices === undefined) return { ...none, error: null }
     if (view.needsReconnect) return { ...none, error: view.reason ?? t('conn.failed') }
     try {
-      const conn = await connectionOf(k.db, web.session(request).user, view.id)
       let timer: NodeJS.Timeout | undefined
       const late = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => reject(new Error(t('conn.choicesLate'))), CHOICES_MS) })
       try {
@@ -105,10 +105,11 @@ export function connectionRoutes (app: FastifyInstance, web: Web): void {
     const s = web.session(request)
     const user = s.user
     const zone = user.timezone
-    const [views, types, google] = await Promise.all([
-      listConnections(k.db, user), listItemTypes(k.db, user), loadGoogleIntegration(k.db, k.secrets, user.org_id, k.config.google)
+    const [rows, types, google] = await Promise.all([
+      userConnections(k.db, user), listItemTypes(k.db, user), loadGoogleIntegration(k.db, k.secrets, user.org_id, k.config.google)
     ])
-    const details = await Promise.all(views.map(async v => ({ choices: await choicesOf(request, v), log: await connectionLog(k.db, user, v.id, LOG_LINES) })))
+    const views = rows.map(viewOf)
+    const details = await Promise.all(rows.map(async (c, i) => ({ choices: await choicesOf(c, views[i]!), log: await logOf(k.db, c, LOG_LINES) })))
     const failure = extra.failure
     const enabled = google !== null && google.enabled && google.clientId !== ''
     const workspace = enabled && google.serviceAccount !== null && google.delegationDomain !== null
@@ -216,8 +217,6 @@ export function connectionRoutes (app: FastifyInstance, web: Web): void {
   }
   const done = (reply: FastifyReply, what: keyof typeof NOTICES & string, id?: number) =>
     reply.code(303).header('location', `/connections?done=${what}${id === undefined ? '' : `#connection-${id}`}`).send()
-  /** The connection of the URL, only when it is the user's (404 for anyone else's). */
-  const owned = async (request: FastifyRequest) => (await connectionOf(k.db, web.session(request).user, idParam(request))).id
 
   app.get('/connections', async (request, reply) => {
     const n = (request.query as { done?: string }).done
@@ -256,7 +255,7 @@ export function connectionRoutes (app: FastifyInstance, web: Web): void {
   })
 
   app.post('/connections/:id/since', async (request, reply) => {
-    const id = await owned(request)
+    const id = idParam(request)
     const f = web.form(request)
     return acting(request, reply, id, async () => {
       await syncSince(k.db, web.session(request).user, id, f.since ?? '')
@@ -266,7 +265,7 @@ export function connectionRoutes (app: FastifyInstance, web: Web): void {
   })
 
   app.post('/connections/:id/options', async (request, reply) => {
-    const id = await owned(request)
+    const id = idParam(request)
     const f = web.form(request)
     return acting(request, reply, id, async () => {
       await saveOptions(k.db, k.sync.jobs, web.session(request).user, id, optionsInput(f))
@@ -275,7 +274,7 @@ export function connectionRoutes (app: FastifyInstance, web: Web): void {
   })
 
   app.post('/connections/:id/disconnect', async (request, reply) => {
-    const id = await owned(request)
+    const id = idParam(request)
     await disconnect(k.sync.engine, web.session(request).user, id)
     return done(reply, 'disconnected')
   })
