@@ -93,9 +93,15 @@ function retryAfterMs (err: GoogleFailure): number | undefined {
   return Number.isFinite(s) ? s * 1000 : undefined
 }
 
+/**
+ * A refusal not worth retrying (400, 403, 404 ...): a plain error to the engine,
+ * marked so a second classify (an outer catch) passes it through unchanged.
+ */
+export class GoogleRefused extends Error {}
+
 /** Google's answers, sorted into what the engine does about them. */
 export function classify (e: unknown, what: string): Error {
-  if (e instanceof AuthFailed || e instanceof Transient || e instanceof RemoteConflict || e instanceof CursorExpired) return e
+  if (e instanceof AuthFailed || e instanceof Transient || e instanceof RemoteConflict || e instanceof CursorExpired || e instanceof GoogleRefused) return e
   const err = e as GoogleFailure
   const status = err.response?.status ?? err.status
   const reason = reasonOf(err)
@@ -109,7 +115,7 @@ export function classify (e: unknown, what: string): Error {
   if (status === 412) return new RemoteConflict(`${what}: changed meanwhile`)
   if (status === 429 || (status !== undefined && status >= 500)) return new Transient(`Google answered ${status} to ${what}`, retryAfterMs(err))
   if (status === undefined) return new Transient(`no answer from Google to ${what}: ${err.code ?? err.message}`)
-  return new Error(`Google answered ${status}${reason === '' ? '' : ` (${reason})`} to ${what}: ${err.message}`)
+  return new GoogleRefused(`Google answered ${status}${reason === '' ? '' : ` (${reason})`} to ${what}: ${err.message}`)
 }
 
 export async function call<T> (what: string, fn: () => Promise<{ data: T }>): Promise<T> {
