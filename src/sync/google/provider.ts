@@ -5,7 +5,7 @@ import type { Db } from '../../db/connect.ts'
 import { optionsOf } from '../options.ts'
 import { AuthFailed, type Provider, type ProviderContext, type ProviderSession, type RemoteCollection } from '../provider.ts'
 import type { Connection } from '../tables.ts'
-import { calendarClient, call, classify, delegatedClient, googleEndpoints, oauthClient, tasksClient, type GoogleEndpoints } from './client.ts'
+import { calendarClient, call, classify, delegatedClient, googleEndpoints, oauthClient, statusOf, tasksClient, type GoogleEndpoints } from './client.ts'
 import { googleEvents } from './events.ts'
 import { loadGoogleIntegration, type GoogleDefaults, type GoogleIntegration } from './integration.ts'
 import { googleTasks } from './tasks.ts'
@@ -100,8 +100,8 @@ export function googleProvider (deps: GoogleProviderDeps): Provider {
       try {
         await calendar.channels.stop({ requestBody: { id: String(channel.id), resourceId: String(channel.resourceId) } })
       } catch (e) {
-        const err = classify(e, 'stop channel')
-        if (!/ 404 /.test(err.message)) throw err
+        // a channel Google no longer knows is stopped already
+        if (statusOf(e) !== 404) throw classify(e, 'stop channel')
       }
     }
   }
