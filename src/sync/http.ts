@@ -1,9 +1,8 @@
-import { createHash, timingSafeEqual } from 'node:crypto'
+import { timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import type { Kalends } from '../app.ts'
+import { sha256 } from '../auth/api-tokens.ts'
 import { syncDb } from './tables.ts'
-
-const sha256 = (s: string) => createHash('sha256').update(s).digest('hex')
 
 /**
  * Google's push notifications: no payload, only "something changed in the

@@ -1,4 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
+import { sha256 } from '../../auth/api-tokens.ts'
 import type { SecretBox } from '../../auth/secrets.ts'
 import type { Db } from '../../db/connect.ts'
 import type { User } from '../../db/schema.ts'
@@ -10,7 +11,6 @@ import { calendarClient, call, delegatedClient, googleEndpoints, oauthClient, SC
 import { loadGoogleIntegration, type GoogleDefaults, type GoogleIntegration } from './integration.ts'
 
 const STATE_TTL_MS = 15 * 60_000
-const sha256 = (s: string) => createHash('sha256').update(s).digest('hex')
 
 export type ConsentDeps = { db: Db; secrets: SecretBox; publicUrl: string; endpoints: GoogleEndpoints; defaults: GoogleDefaults }
 

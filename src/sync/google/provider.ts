@@ -1,4 +1,5 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
+import { sha256 } from '../../auth/api-tokens.ts'
 import type { OAuth2Client } from 'google-auth-library'
 import type { SecretBox } from '../../auth/secrets.ts'
 import type { Db } from '../../db/connect.ts'
@@ -91,7 +92,7 @@ export function googleProvider (deps: GoogleProviderDeps): Provider {
         resourceId: channel.resourceId,
         expiration: Number(channel.expiration ?? Date.now() + CHANNEL_TTL_MS),
         address: integration.pushAddress,
-        tokenSha256: createHash('sha256').update(token).digest('hex')
+        tokenSha256: sha256(token)
       }
     },
 
