@@ -39,7 +39,10 @@ export function googleProvider (deps: GoogleProviderDeps): Provider {
     client.setCredentials({ refresh_token: ctx.credentials })
     client.on('tokens', t => {
       // Google may hand out a new refresh token; the old one then stops working
-      if (t.refresh_token != null && t.refresh_token !== ctx.credentials) void ctx.saveCredentials(t.refresh_token)
+      if (t.refresh_token != null && t.refresh_token !== ctx.credentials) {
+        // an event handler: a failed save must not become an unhandled rejection (the process would exit)
+        ctx.saveCredentials(t.refresh_token).catch(err => { console.error('sync: could not store the refreshed Google token', err) })
+      }
     })
     return client
   }
