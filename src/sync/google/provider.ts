@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import { sha256 } from '../../auth/api-tokens.ts'
 import type { OAuth2Client } from 'google-auth-library'
+import type { calendar_v3 } from 'googleapis/build/src/apis/calendar/index.js'
 import type { SecretBox } from '../../auth/secrets.ts'
 import type { Db } from '../../db/connect.ts'
 import { optionsOf } from '../options.ts'
@@ -28,8 +29,25 @@ export function googleProvider (deps: GoogleProviderDeps): Provider {
     return integration
   }
 
-  async function authFor (conn: Connection, ctx: ProviderContext): Promise<OAuth2Client> {
-    const integration = await integrationFor(conn)
+  /**
+   * One client per context: a run that opens, lists and renews its channel with the same
+   * context refreshes the access once, and keeps a refresh token Google rotated meanwhile
+   * (the context still holds the old one, which then no longer works).
+   */
+  const clients = new WeakMap<ProviderContext, Promise<OAuth2Client>>()
+
+  function authFor (conn: Connection, ctx: ProviderContext, integration?: GoogleIntegration): Promise<OAuth2Client> {
+    let client = clients.get(ctx)
+    if (client === undefined) {
+      client = makeAuth(conn, ctx, integration)
+      clients.set(ctx, client)
+      client.catch(() => clients.delete(ctx))
+    }
+    return client
+  }
+
+  async function makeAuth (conn: Connection, ctx: ProviderContext, known?: GoogleIntegration): Promise<OAuth2Client> {
+    const integration = known ?? await integrationFor(conn)
     if (conn.auth_kind === 'delegation') {
       if (integration.serviceAccount === null) throw new AuthFailed('the Workspace service account was removed by an admin')
       return delegatedClient(ep, integration.serviceAccount, conn.account)
@@ -82,14 +100,14 @@ export function googleProvider (deps: GoogleProviderDeps): Provider {
       if (integration.pushAddress === null || !o.appointments) return null
       const expiration = Number(previous?.expiration ?? 0)
       if (previous !== null && previous.address === integration.pushAddress && expiration - Date.now() > CHANNEL_RENEW_MS) return previous
-      const calendar = calendarClient(ep, await authFor(conn, ctx))
+      const calendar = calendarClient(ep, await authFor(conn, ctx, integration))
       const token = randomBytes(24).toString('base64url')
       const address = `${integration.pushAddress.replace(/\/+$/, '')}/sync/google/push`
       const channel = await call('watch events', () => calendar.events.watch({
         calendarId: o.calendarId,
         requestBody: { id: randomUUID(), type: 'web_hook', address, token, expiration: String(Date.now() + CHANNEL_TTL_MS) }
       }))
-      if (previous !== null) await this.unwatch?.(conn, ctx, previous).catch(() => {})
+      if (previous !== null) await stopChannel(calendar, previous).catch(() => {})
       return {
         id: channel.id,
         resourceId: channel.resourceId,
@@ -100,13 +118,16 @@ export function googleProvider (deps: GoogleProviderDeps): Provider {
     },
 
     async unwatch (conn, ctx, channel) {
-      const calendar = calendarClient(ep, await authFor(conn, ctx))
-      try {
-        await calendar.channels.stop({ requestBody: { id: String(channel.id), resourceId: String(channel.resourceId) } })
-      } catch (e) {
-        // a channel Google no longer knows is stopped already
-        if (statusOf(e) !== 404) throw classify(e, 'stop channel')
-      }
+      await stopChannel(calendarClient(ep, await authFor(conn, ctx)), channel)
     }
+  }
+}
+
+async function stopChannel (calendar: calendar_v3.Calendar, channel: Record<string, unknown>): Promise<void> {
+  try {
+    await calendar.channels.stop({ requestBody: { id: String(channel.id), resourceId: String(channel.resourceId) } })
+  } catch (e) {
+    // a channel Google no longer knows is stopped already
+    if (statusOf(e) !== 404) throw classify(e, 'stop channel')
   }
 }
