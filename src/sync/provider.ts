@@ -62,8 +62,6 @@ export type CreateOptions = {
 
 export interface ProviderSession {
   collections: RemoteCollection[]
-  /** The account the credentials belong to (e-mail), checked on reconnect. */
-  account (): Promise<string>
 }
 
 export type ProviderContext = {
@@ -92,12 +90,6 @@ export class RemoteConflict extends Error {}
 /** The incremental cursor is no longer valid: list everything again. */
 export class CursorExpired extends Error {}
 /** Worth retrying later (rate limits, 5xx, network). */
-export class Transient extends Error {
-  readonly retryAfterMs: number | undefined
-  constructor (message: string, retryAfterMs?: number) {
-    super(message)
-    this.retryAfterMs = retryAfterMs
-  }
-}
+export class Transient extends Error {}
 /** The engine stopped the sync on purpose (mass-delete guard, wrong account). */
 export class SyncStopped extends Error {}

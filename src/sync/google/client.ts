@@ -86,13 +86,6 @@ function reasonOf (err: GoogleFailure): string {
   return data?.error?.errors?.[0]?.reason ?? ''
 }
 
-function retryAfterMs (err: GoogleFailure): number | undefined {
-  const headers = err.response?.headers as { get?: (k: string) => string | null } | Record<string, string> | undefined
-  const raw = typeof headers?.get === 'function' ? headers.get('retry-after') : (headers as Record<string, string> | undefined)?.['retry-after']
-  const s = raw == null ? NaN : Number(raw)
-  return Number.isFinite(s) ? s * 1000 : undefined
-}
-
 /**
  * A refusal not worth retrying (400, 403, 404 ...): a plain error to the engine,
  * marked so a second classify (an outer catch) passes it through unchanged.
@@ -109,11 +102,11 @@ export function classify (e: unknown, what: string): Error {
     return new AuthFailed(`Google access was revoked or has expired (${reason}); reconnect the account`)
   }
   if (status === 401) return new AuthFailed('Google refused the access token; reconnect the account')
-  if (status === 403 && (reason === 'rateLimitExceeded' || reason === 'userRateLimitExceeded' || reason === 'quotaExceeded')) return new Transient(`Google rate limit (${reason}) on ${what}`, retryAfterMs(err))
+  if (status === 403 && (reason === 'rateLimitExceeded' || reason === 'userRateLimitExceeded' || reason === 'quotaExceeded')) return new Transient(`Google rate limit (${reason}) on ${what}`)
   if (status === 403 && reason === 'insufficientPermissions') return new AuthFailed('Google did not grant access to calendars and tasks; reconnect and allow both')
   if (status === 410 && what.startsWith('list')) return new CursorExpired('sync token expired')
   if (status === 412) return new RemoteConflict(`${what}: changed meanwhile`)
-  if (status === 429 || (status !== undefined && status >= 500)) return new Transient(`Google answered ${status} to ${what}`, retryAfterMs(err))
+  if (status === 429 || (status !== undefined && status >= 500)) return new Transient(`Google answered ${status} to ${what}`)
   if (status === undefined) return new Transient(`no answer from Google to ${what}: ${err.code ?? err.message}`)
   return new GoogleRefused(`Google answered ${status}${reason === '' ? '' : ` (${reason})`} to ${what}: ${err.message}`)
 }

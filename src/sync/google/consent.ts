@@ -7,7 +7,7 @@ import { DomainError, invalid } from '../../domain/errors.ts'
 import { logSync } from '../links.ts'
 import { DEFAULT_OPTIONS } from '../options.ts'
 import { syncDb, type Connection } from '../tables.ts'
-import { calendarClient, call, delegatedClient, googleEndpoints, oauthClient, SCOPES, type GoogleEndpoints } from './client.ts'
+import { calendarClient, call, delegatedClient, oauthClient, SCOPES, type GoogleEndpoints } from './client.ts'
 import { loadGoogleIntegration, type GoogleDefaults, type GoogleIntegration } from './integration.ts'
 
 const STATE_TTL_MS = 15 * 60_000

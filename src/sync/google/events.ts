@@ -10,13 +10,18 @@ import { eventIdFor, fromGoogleEvent, instanceId, seriesItem, toGoogleEvent, toG
  * masters with their recurrence (never single instances), client-chosen ids,
  * If-Match on every change, and no mail to anyone (sendUpdates=none).
  */
-export function googleEvents (api: calendar_v3.Calendar, calendarId: string): RemoteCollection & { series (masterId: string): Promise<RemoteItem | null> } {
+export function googleEvents (api: calendar_v3.Calendar, calendarId: string): RemoteCollection {
   /** A recurring event with its exceptions folded in: cancelled instances become EXDATEs. */
   async function seriesOf (master: calendar_v3.Schema$Event): Promise<RemoteItem> {
     if (master.recurrence == null || master.status === 'cancelled' || master.iCalUID == null) return fromGoogleEvent(master)
     const all = await call('list series', () => api.events.list({ calendarId, iCalUID: master.iCalUID as string, showDeleted: true, singleEvents: false }))
     const fresh = all.items?.find(ev => ev.id === master.id) ?? master
     return seriesItem(fresh, (all.items ?? []).filter(ev => ev.recurringEventId === master.id))
+  }
+
+  async function seriesById (masterId: string): Promise<RemoteItem | null> {
+    const master = await unlessGone('get event', async () => (await api.events.get({ calendarId, eventId: masterId })).data)
+    return master === null ? null : seriesOf(master)
   }
 
   /**
@@ -68,15 +73,10 @@ export function googleEvents (api: calendar_v3.Calendar, calendarId: string): Re
       // an instance changed without its master: the whole series is read again
       for (const masterId of exceptions.keys()) {
         if (done.has(masterId)) continue
-        const series = await this.series(masterId)
+        const series = await seriesById(masterId)
         if (series !== null) items.push(series)
       }
       return { items, cursor: next ?? cursor ?? '', full: cursor === null }
-    },
-
-    async series (masterId: string): Promise<RemoteItem | null> {
-      const master = await unlessGone('get event', async () => (await api.events.get({ calendarId, eventId: masterId })).data)
-      return master === null ? null : seriesOf(master)
     },
 
     async get (remoteId: string): Promise<RemoteItem | null> {

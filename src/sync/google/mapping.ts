@@ -12,15 +12,15 @@ import type { ItemRef, RemoteItem } from '../provider.ts'
  * fields a connection writes go below a marker line in the description, so
  * the user's own text above it survives both ways.
  */
-export const MARKER = '-- Kalends --'
+const MARKER = '-- Kalends --'
 const REF_KEY = 'kalendsItem'
 
-export function withExtras (text: string, extras: string[]): string {
+function withExtras (text: string, extras: string[]): string {
   if (extras.length === 0) return text
   return `${text === '' ? '' : `${text}\n\n`}${MARKER}\n${extras.join('\n')}`
 }
 
-export function withoutExtras (text: string): string {
+function withoutExtras (text: string): string {
   const at = text.lastIndexOf(MARKER)
   if (at === -1) return text
   return text.slice(0, at).replace(/\n\n$/, '').replace(/\n$/, '')

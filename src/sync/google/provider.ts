@@ -7,7 +7,7 @@ import type { Db } from '../../db/connect.ts'
 import { optionsOf } from '../options.ts'
 import { AuthFailed, type Provider, type ProviderContext, type ProviderSession, type RemoteCollection } from '../provider.ts'
 import type { Connection } from '../tables.ts'
-import { calendarClient, call, classify, delegatedClient, googleEndpoints, oauthClient, statusOf, tasksClient, type GoogleEndpoints } from './client.ts'
+import { calendarClient, call, classify, delegatedClient, oauthClient, statusOf, tasksClient, type GoogleEndpoints } from './client.ts'
 import { googleEvents } from './events.ts'
 import { loadGoogleIntegration, type GoogleDefaults, type GoogleIntegration } from './integration.ts'
 import { googleTasks } from './tasks.ts'
@@ -17,7 +17,7 @@ export type GoogleProviderDeps = { db: Db; secrets: SecretBox; publicUrl: string
 
 /** Channels live a week at most; ask for a day and renew when less than six hours are left. */
 const CHANNEL_TTL_MS = 24 * 3_600_000
-export const CHANNEL_RENEW_MS = 6 * 3_600_000
+const CHANNEL_RENEW_MS = 6 * 3_600_000
 
 export function googleProvider (deps: GoogleProviderDeps): Provider {
   const ep = deps.endpoints
@@ -75,13 +75,7 @@ export function googleProvider (deps: GoogleProviderDeps): Provider {
       const collections: RemoteCollection[] = []
       if (o.appointments) collections.push(googleEvents(calendar, o.calendarId))
       if (o.tasks) collections.push(googleTasks(tasksClient(ep, auth), o.taskListId))
-      return {
-        collections,
-        async account () {
-          const primary = await call('read the primary calendar', () => calendar.calendars.get({ calendarId: 'primary' }))
-          return String(primary.id)
-        }
-      }
+      return { collections }
     },
 
     async choices (conn, ctx) {
