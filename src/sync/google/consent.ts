@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import type { OAuth2Client } from 'google-auth-library'
 import { sha256 } from '../../auth/api-tokens.ts'
 import type { SecretBox } from '../../auth/secrets.ts'
 import type { Db } from '../../db/connect.ts'
@@ -16,6 +17,19 @@ export type ConsentDeps = { db: Db; secrets: SecretBox; publicUrl: string; endpo
 
 /** Served by the web pages (src/web/connections.ts): the callback needs the signed-in user. */
 export const callbackUrl = (publicUrl: string) => `${publicUrl}/connections/google/callback`
+
+/** The organisation's OAuth app, sending users back to our callback. */
+export const appClient = (deps: ConsentDeps, integration: GoogleIntegration): OAuth2Client =>
+  oauthClient(deps.endpoints, { clientId: integration.clientId, clientSecret: integration.clientSecret, redirectUri: callbackUrl(deps.publicUrl) })
+
+/** Whose Google account the access is for, and this user's connection to it if there is one (a reconnect). */
+async function accountOf (deps: ConsentDeps, user: User, auth: OAuth2Client): Promise<{ account: string; existing: Connection | undefined }> {
+  const primary = await call('read the primary calendar', () => calendarClient(deps.endpoints, auth).calendars.get({ calendarId: 'primary' }))
+  const account = String(primary.id)
+  const existing = await syncDb(deps.db).selectFrom('sync_connections').selectAll()
+    .where('user_id', '=', user.id).where('provider', '=', 'google').where(eb => eb(eb.fn('lower', ['account']), '=', account.toLowerCase())).executeTakeFirst()
+  return { account, existing }
+}
 
 async function enabledIntegration (deps: ConsentDeps, user: User): Promise<GoogleIntegration> {
   const integration = await loadGoogleIntegration(deps.db, deps.secrets, user.org_id, deps.defaults)
@@ -35,8 +49,7 @@ export async function consentUrl (deps: ConsentDeps, user: User, opts: { loginHi
   const state = randomBytes(24).toString('base64url')
   await syncDb(deps.db).deleteFrom('oauth_states').where('expires_at', '<', new Date()).execute()
   await syncDb(deps.db).insertInto('oauth_states').values({ state_sha256: sha256(state), user_id: user.id, provider: 'google', connection_id: null, expires_at: new Date(Date.now() + STATE_TTL_MS) }).execute()
-  const client = oauthClient(deps.endpoints, { clientId: integration.clientId, clientSecret: integration.clientSecret, redirectUri: callbackUrl(deps.publicUrl) })
-  return client.generateAuthUrl({
+  return appClient(deps, integration).generateAuthUrl({
     access_type: 'offline',
     prompt: 'consent',
     include_granted_scopes: true,
@@ -60,8 +73,7 @@ export async function completeConsent (deps: ConsentDeps, user: User, query: { c
   if (query.error !== undefined) throw new DomainError('forbidden', query.error === 'access_denied' ? 'Google access was not granted' : `Google answered: ${query.error}`, { rule: 'oauth-denied' })
   if (query.code === undefined || query.code === '') throw invalid('code', 'is missing from Google\'s answer')
   const integration = await enabledIntegration(deps, user)
-  const ep = deps.endpoints
-  const client = oauthClient(ep, { clientId: integration.clientId, clientSecret: integration.clientSecret, redirectUri: callbackUrl(deps.publicUrl) })
+  const client = appClient(deps, integration)
   let tokens
   try {
     tokens = (await client.getToken(query.code)).tokens
@@ -72,10 +84,7 @@ export async function completeConsent (deps: ConsentDeps, user: User, query: { c
   const missing = SCOPES.filter(s => s.startsWith('https:') && !granted.has(s))
   if (missing.length > 0) throw new DomainError('forbidden', `Google access was granted without ${missing.map(s => s.split('/').pop()).join(' and ')}; connect again and allow calendars and tasks`, { rule: 'oauth-scope' })
   client.setCredentials(tokens)
-  const primary = await call('read the primary calendar', () => calendarClient(ep, client).calendars.get({ calendarId: 'primary' }))
-  const account = String(primary.id)
-  const existing = await syncDb(deps.db).selectFrom('sync_connections').selectAll()
-    .where('user_id', '=', user.id).where('provider', '=', 'google').where(eb => eb(eb.fn('lower', ['account']), '=', account.toLowerCase())).executeTakeFirst()
+  const { account, existing } = await accountOf(deps, user, client)
   if (tokens.refresh_token == null && existing?.credentials_sealed == null) {
     throw new DomainError('forbidden', 'Google did not grant offline access; remove Kalends under your Google account\'s third-party access and connect again', { rule: 'oauth-offline' })
   }
@@ -89,11 +98,8 @@ export async function connectDelegated (deps: ConsentDeps, user: User): Promise<
   if (integration.serviceAccount === null || integration.delegationDomain === null) throw new DomainError('conflict', 'no Workspace service account is set up for this organisation', { rule: 'integration-disabled' })
   const email = (user.email ?? '').toLowerCase()
   if (!email.endsWith(`@${integration.delegationDomain}`)) throw invalid('email', `your address must be in ${integration.delegationDomain} to connect through the Workspace`)
-  const ep = deps.endpoints
-  const primary = await call('read the primary calendar', () => calendarClient(ep, delegatedClient(ep, integration.serviceAccount!, email)).calendars.get({ calendarId: 'primary' }))
-  const existing = await syncDb(deps.db).selectFrom('sync_connections').selectAll()
-    .where('user_id', '=', user.id).where('provider', '=', 'google').where(eb => eb(eb.fn('lower', ['account']), '=', String(primary.id).toLowerCase())).executeTakeFirst()
-  return saveConnection(deps, user, String(primary.id), 'delegation', null, existing)
+  const { account, existing } = await accountOf(deps, user, delegatedClient(deps.endpoints, integration.serviceAccount, email))
+  return saveConnection(deps, user, account, 'delegation', null, existing)
 }
 
 async function saveConnection (deps: ConsentDeps, user: User, account: string, authKind: Connection['auth_kind'], sealed: string | null, existing: Connection | undefined) {

@@ -2,24 +2,20 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import { sha256 } from '../../auth/api-tokens.ts'
 import type { OAuth2Client } from 'google-auth-library'
 import type { calendar_v3 } from 'googleapis/build/src/apis/calendar/index.js'
-import type { SecretBox } from '../../auth/secrets.ts'
-import type { Db } from '../../db/connect.ts'
 import { optionsOf } from '../options.ts'
 import { AuthFailed, type Provider, type ProviderContext, type ProviderSession, type RemoteCollection } from '../provider.ts'
 import type { Connection } from '../tables.ts'
-import { calendarClient, call, classify, delegatedClient, oauthClient, statusOf, tasksClient, type GoogleEndpoints } from './client.ts'
+import { calendarClient, call, classify, delegatedClient, statusOf, tasksClient } from './client.ts'
 import { googleEvents } from './events.ts'
-import { loadGoogleIntegration, type GoogleDefaults, type GoogleIntegration } from './integration.ts'
+import { loadGoogleIntegration, type GoogleIntegration } from './integration.ts'
 import { googleTasks } from './tasks.ts'
-import { callbackUrl } from './consent.ts'
-
-export type GoogleProviderDeps = { db: Db; secrets: SecretBox; publicUrl: string; endpoints: GoogleEndpoints; defaults: GoogleDefaults }
+import { appClient, type ConsentDeps } from './consent.ts'
 
 /** Channels live a week at most; ask for a day and renew when less than six hours are left. */
 const CHANNEL_TTL_MS = 24 * 3_600_000
 const CHANNEL_RENEW_MS = 6 * 3_600_000
 
-export function googleProvider (deps: GoogleProviderDeps): Provider {
+export function googleProvider (deps: ConsentDeps): Provider {
   const ep = deps.endpoints
 
   async function integrationFor (conn: Connection): Promise<GoogleIntegration> {
@@ -53,7 +49,7 @@ export function googleProvider (deps: GoogleProviderDeps): Provider {
       return delegatedClient(ep, integration.serviceAccount, conn.account)
     }
     if (ctx.credentials === null) throw new AuthFailed('no Google authorisation stored; reconnect the account')
-    const client = oauthClient(ep, { clientId: integration.clientId, clientSecret: integration.clientSecret, redirectUri: callbackUrl(deps.publicUrl) })
+    const client = appClient(deps, integration)
     client.setCredentials({ refresh_token: ctx.credentials })
     client.on('tokens', t => {
       // Google may hand out a new refresh token; the old one then stops working
