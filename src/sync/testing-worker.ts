@@ -5,6 +5,8 @@ import { sql } from 'kysely'
 import { startSyncProxy, type SyncProxy } from './testing-proxy.ts'
 import { CLIENT_ID, CLIENT_SECRET, startSyncWorld, type SyncWorld } from './testing.ts'
 
+export { until } from './testing.ts'
+
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
 /** Why the worker-process tests need PostgreSQL, or null when they have it. */
@@ -74,16 +76,6 @@ export function startWorker (w: SyncWorld, opts: { databaseUrl: string; googleUr
       if (child.exitCode === null && child.signalCode === null) child.kill(signal)
       return exited
     }
-  }
-}
-
-export async function until<T> (what: string, fn: () => Promise<T | undefined | null | false>, ms = 60_000, every = 100): Promise<T> {
-  const end = Date.now() + ms
-  for (;;) {
-    const v = await fn()
-    if (v !== undefined && v !== null && v !== false) return v
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, every))
   }
 }
 

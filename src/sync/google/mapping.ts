@@ -3,6 +3,7 @@ import type { calendar_v3 } from 'googleapis/build/src/apis/calendar/index.js'
 import type { tasks_v1 } from 'googleapis/build/src/apis/tasks/index.js'
 import type { ItemKind } from '../../db/schema.ts'
 import { wallToUtc } from '../../domain/ical-mapping.ts'
+import { formatUtc } from '../../ical/time.ts'
 import type { EventData, TaskData } from '../items.ts'
 import type { Override } from '../overrides.ts'
 import type { ItemRef, RemoteItem } from '../provider.ts'
@@ -44,13 +45,11 @@ function refOf (props: { [key: string]: string } | undefined | null): { kind: It
   return m === null ? null : { kind: m[1] as ItemKind, id: Number(m[2]) }
 }
 
-const EXDATE_UTC = (iso: string) => iso.replace(/[-:]/g, '').replace(/\.\d+/, '')
-
 export function toGoogleEvent (e: EventData, ref: ItemRef, extras: string[]): calendar_v3.Schema$Event {
   const recurrence: string[] = []
   if (e.rrule !== null) {
     recurrence.push(`RRULE:${e.rrule}`)
-    for (const d of e.exdates) recurrence.push(e.allDay || !d.includes('T') ? `EXDATE;VALUE=DATE:${d.replace(/-/g, '')}` : `EXDATE:${EXDATE_UTC(new Date(d).toISOString())}`)
+    for (const d of e.exdates) recurrence.push(e.allDay || !d.includes('T') ? `EXDATE;VALUE=DATE:${d.replace(/-/g, '')}` : `EXDATE:${formatUtc(Date.parse(d))}`)
   }
   return {
     summary: e.title,
@@ -193,7 +192,7 @@ export function seriesItem (master: calendar_v3.Schema$Event, exceptions: calend
 export function instanceId (masterId: string, recurrenceId: string): string {
   return /^\d{4}-\d{2}-\d{2}$/.test(recurrenceId)
     ? `${masterId}_${recurrenceId.replace(/-/g, '')}`
-    : `${masterId}_${new Date(recurrenceId).toISOString().replace(/[-:]/g, '').replace(/\.\d+/, '')}`
+    : `${masterId}_${formatUtc(Date.parse(recurrenceId))}`
 }
 
 /** The fields of one edited occurrence, as an instance update. */
