@@ -3,7 +3,8 @@ import type { Kalends } from '../app.ts'
 import type { User } from '../db/schema.ts'
 import type { VisibleCalendar } from '../domain/access.ts'
 import type { Actor } from '../domain/actor.ts'
-import { createCalendar, deleteCalendar, updateCalendar, type CalendarInput } from '../domain/calendars.ts'
+import { createCalendar, deleteCalendar, renameCalendar, updateCalendar, type CalendarInput } from '../domain/calendars.ts'
+import { copyObject, moveObject, type Destination } from '../domain/copy-move.ts'
 import {
   calendarsFor, calendarVersion, calendarVersionsOf, deleteObject, getObject, getObjects, listObjects, loginsOf, objectChanges, putObject,
   type CalendarRef, type ListOptions, type ObjectChanges, type ObjectRow, type Preconditions, type PutResult
@@ -39,9 +40,14 @@ export interface CalDavBackend {
   changes (viewer: User, calendar: CalendarRef, since: number, opts?: { limit?: number; withBody?: boolean }): Promise<ObjectChanges>
   put (actor: Actor, calendar: CalendarRef, name: string, body: string, cond: Preconditions): Promise<PutResult>
   remove (actor: Actor, calendar: CalendarRef, name: string, cond: Preconditions): Promise<'deleted' | 'left'>
+  /** A new item at the destination from the source's body as the user sees it. */
+  copy (actor: Actor, source: { uid: string; body: string }, to: Destination): Promise<{ created: boolean }>
+  /** The same item under another name or in another calendar. */
+  move (actor: Actor, from: CalendarRef, name: string, to: Destination, cond: Preconditions): Promise<{ created: boolean }>
   createCalendar (actor: Actor, input: CalendarInput): Promise<void>
   updateCalendar (actor: Actor, calendarId: number, input: CalendarInput & { deadProps?: Record<string, string | null> }): Promise<void>
   deleteCalendar (actor: Actor, calendarId: number): Promise<void>
+  renameCalendar (actor: Actor, calendarId: number, slug: string, opts: { replace: boolean }): Promise<{ replaced: boolean }>
 }
 
 /** The backend over Kalends' domain layer. */
@@ -77,8 +83,11 @@ export function domainBackend (k: Kalends): CalDavBackend {
     changes: (viewer, id, since, opts) => objectChanges(db, viewer, id, since, opts),
     put: (actor, id, name, body, cond) => putObject(db, actor, id, name, body, cond),
     remove: (actor, id, name, cond) => deleteObject(db, actor, id, name, cond),
+    copy: (actor, source, to) => copyObject(db, actor, source, to),
+    move: (actor, from, name, to, cond) => moveObject(db, actor, from, name, to, cond),
     async createCalendar (actor, input) { await createCalendar(db, actor, input) },
     async updateCalendar (actor, id, input) { await updateCalendar(db, actor, id, input) },
-    async deleteCalendar (actor, id) { await deleteCalendar(db, actor, id) }
+    async deleteCalendar (actor, id) { await deleteCalendar(db, actor, id) },
+    renameCalendar: (actor, id, slug, opts) => renameCalendar(db, actor, id, slug, opts)
   }
 }

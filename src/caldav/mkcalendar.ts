@@ -1,6 +1,7 @@
 import type { FastifyReply } from 'fastify'
 import { caldav, dav, parseMkcalendar, parseMkcol, type PropSet } from '../dav/xml/index.ts'
 import { DavError } from './errors.ts'
+import { CALENDAR_ALLOW } from './options.ts'
 import { parsePath } from './paths.ts'
 import { applyProp, type CalendarChanges } from './proppatch.ts'
 import { calendarBySegment, type Ctx } from './resources.ts'
@@ -33,7 +34,7 @@ export async function mkcalendar (ctx: Ctx, path: string, body: string | undefin
   if (p.kind !== 'calendar' || p.login.toLowerCase() !== ctx.user.login.toLowerCase()) {
     throw new DavError(403, 'calendars can only be created directly in your calendar home', caldav('calendar-collection-location-ok'))
   }
-  if (await calendarBySegment(ctx, p.calendar) !== null) throw new DavError(405, `${p.calendar} already exists`, dav('resource-must-be-null'), { allow: 'OPTIONS, GET, HEAD, PROPFIND, PROPPATCH, REPORT, DELETE' })
+  if (await calendarBySegment(ctx, p.calendar) !== null) throw new DavError(405, `${p.calendar} already exists`, dav('resource-must-be-null'), { allow: CALENDAR_ALLOW })
   if (!SLUG.test(p.calendar)) throw new DavError(403, 'a calendar name uses letters, digits, dot, dash or underscore and starts with a letter or digit', caldav('calendar-collection-location-ok'))
   const input: CalendarChanges = { deadProps: {}, slug: p.calendar }
   for (const prop of props) {

@@ -1,12 +1,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Kalends } from '../app.ts'
 import { domainBackend, type CalDavBackend } from './backend.ts'
+import { copy } from './copy.ts'
 import { del } from './delete.ts'
 import { DavError, sendError } from './errors.ts'
 import { get } from './get.ts'
 import { mkcalendar } from './mkcalendar.ts'
 import { move } from './move.ts'
-import { ALLOW, options } from './options.ts'
+import { ALLOW, DAV_CLASSES, options } from './options.ts'
 import { ROOT, requestPath } from './paths.ts'
 import { propfind } from './propfind.ts'
 import { proppatch } from './proppatch.ts'
@@ -15,7 +16,7 @@ import { report } from './report.ts'
 import type { Ctx } from './resources.ts'
 
 const BODY_METHODS = ['PROPFIND', 'PROPPATCH', 'REPORT', 'MKCALENDAR', 'MKCOL']
-const METHODS = ['OPTIONS', 'GET', 'HEAD', 'PUT', 'DELETE', 'POST', 'MOVE', ...BODY_METHODS]
+const METHODS = ['OPTIONS', 'GET', 'HEAD', 'PUT', 'DELETE', 'POST', 'COPY', 'MOVE', ...BODY_METHODS]
 
 /**
  * The CalDAV server, as a Fastify plugin: /.well-known/caldav, and
@@ -24,7 +25,7 @@ const METHODS = ['OPTIONS', 'GET', 'HEAD', 'PUT', 'DELETE', 'POST', 'MOVE', ...B
  */
 export async function caldav (app: FastifyInstance, k: Kalends, backend: CalDavBackend = domainBackend(k)): Promise<void> {
   for (const m of BODY_METHODS) if (!app.supportedMethods.includes(m)) app.addHttpMethod(m, { hasBody: true })
-  if (!app.supportedMethods.includes('MOVE')) app.addHttpMethod('MOVE')
+  for (const m of ['COPY', 'MOVE']) if (!app.supportedMethods.includes(m)) app.addHttpMethod(m)
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: k.config.maxBodyBytes }, (_req, body, done) => done(null, body))
   app.setErrorHandler(async (err, request, reply) => sendError(reply, request, err))
@@ -34,11 +35,11 @@ export async function caldav (app: FastifyInstance, k: Kalends, backend: CalDavB
 
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     const path = requestPath(request.url)
-    reply.header('dav', '1, 3, calendar-access, extended-mkcol')
+    reply.header('dav', DAV_CLASSES)
     if (request.method === 'OPTIONS') return options(reply)
     const user = await backend.authenticate(request)
     if (user === null) throw new DavError(401, 'sign in with your user name and an app password', undefined, { 'www-authenticate': 'Basic realm="Kalends", charset="UTF-8"' })
-    const ctx: Ctx = { backend, user, actor: { user, origin: 'caldav' }, request, maxResourceSize: k.config.maxBodyBytes, versions: new Map() }
+    const ctx: Ctx = { backend, user, actor: { user, origin: 'caldav' }, request, maxResourceSize: k.config.maxBodyBytes, publicUrl: k.config.publicUrl, versions: new Map() }
     const body = typeof request.body === 'string' ? request.body : undefined
     switch (request.method) {
       case 'PROPFIND': return propfind(ctx, path, body, reply)
@@ -50,6 +51,7 @@ export async function caldav (app: FastifyInstance, k: Kalends, backend: CalDavB
       case 'DELETE': return del(ctx, path, reply)
       case 'MKCALENDAR': return mkcalendar(ctx, path, body, reply, 'MKCALENDAR')
       case 'MKCOL': return mkcalendar(ctx, path, body, reply, 'MKCOL')
+      case 'COPY': return copy(ctx, path, reply)
       case 'MOVE': return move(ctx, path, reply)
       default: throw new DavError(405, `${request.method} is not supported here`, undefined, { allow: ALLOW })
     }

@@ -1,7 +1,9 @@
 import type { FastifyReply } from 'fastify'
 import { caldav, dav, element, hrefElement } from '../dav/xml/index.ts'
 import { DomainError } from '../domain/errors.ts'
+import type { DavCalendar } from './backend.ts'
 import { DavError, notFoundError } from './errors.ts'
+import { CALENDAR_ALLOW } from './options.ts'
 import { etagList } from './respond.ts'
 import { parsePath } from './paths.ts'
 import { calendarBySegment, objectHref, resolve, type Ctx } from './resources.ts'
@@ -9,14 +11,16 @@ import { calendarBySegment, objectHref, resolve, type Ctx } from './resources.ts
 /**
  * PUT of a calendar object: becomes the CRM create/update (business rules,
  * journal); the body is kept exactly as sent. 201 on create, 204 on replace,
- * with the ETag only when the stored body is the one sent.
+ * with the ETag only when the stored body is the one sent. It writes only
+ * this href's item: the same UID in another calendar is another item
+ * (RFC 4791 §5.3.2.1 scopes UIDs to one calendar collection).
  */
 export async function put (ctx: Ctx, path: string, body: string | undefined, reply: FastifyReply) {
   // the domain reads the current object itself: only the calendar is looked up here
   const p = parsePath(path)
   if (p.kind !== 'object') {
     if (await resolve(ctx, path) === null) throw notFoundError(`nothing at ${path}`)
-    throw new DavError(405, 'only calendar objects can be PUT; create calendars with MKCALENDAR', undefined, { allow: 'OPTIONS, GET, HEAD, PROPFIND, PROPPATCH, REPORT, DELETE' })
+    throw new DavError(405, 'only calendar objects can be PUT; create calendars with MKCALENDAR', undefined, { allow: CALENDAR_ALLOW })
   }
   const cal = p.login.toLowerCase() === ctx.user.login.toLowerCase() ? await calendarBySegment(ctx, p.calendar) : null
   if (cal === null) throw notFoundError(`nothing at ${path}`)
@@ -28,20 +32,25 @@ export async function put (ctx: Ctx, path: string, body: string | undefined, rep
   }
   const text = body ?? ''
   if (Buffer.byteLength(text) > ctx.maxResourceSize) throw new DavError(413, `the object is larger than ${ctx.maxResourceSize} bytes`, caldav('max-resource-size'))
-  const name = res.name
-  let result
+  const result = await namingUidConflict(ctx, res.cal, () => ctx.backend.put(ctx.actor, res.cal, res.name, text, {
+    ifMatch: etagList(ctx.request.headers['if-match']),
+    ifNoneMatch: etagList(ctx.request.headers['if-none-match'])
+  }))
+  if (result.body === text) reply.header('etag', result.etag)
+  return reply.code(result.created ? 201 : 204).send()
+}
+
+/**
+ * A write into `cal` (PUT, COPY, MOVE); RFC 4791 §5.3.2.1: its no-uid-conflict
+ * names the object that holds the UID, when it is one the user can see.
+ */
+export async function namingUidConflict<T> (ctx: Ctx, cal: DavCalendar, write: () => Promise<T>): Promise<T> {
   try {
-    result = await ctx.backend.put(ctx.actor, res.cal, name, text, {
-      ifMatch: etagList(ctx.request.headers['if-match']),
-      ifNoneMatch: etagList(ctx.request.headers['if-none-match'])
-    })
+    return await write()
   } catch (err) {
-    // RFC 4791 §5.3.2.1: name the object that holds the UID, when it is one the user can see
     if (err instanceof DomainError && err.rule === 'no-uid-conflict' && err.field !== undefined && err.field !== 'uid') {
-      throw new DavError(403, err.message, element(caldav('no-uid-conflict'), [hrefElement(objectHref(ctx, res.cal, err.field))]))
+      throw new DavError(403, err.message, element(caldav('no-uid-conflict'), [hrefElement(objectHref(ctx, cal, err.field))]))
     }
     throw err
   }
-  if (result.body === text) reply.header('etag', result.etag)
-  return reply.code(result.created ? 201 : 204).send()
 }

@@ -12,6 +12,8 @@ export type Ctx = {
   actor: Actor
   request: FastifyRequest
   maxResourceSize: number
+  /** the address users reach the server at; a COPY/MOVE Destination there is this server */
+  publicUrl: string
   /** calendar id → journal position, so one request asks at most once */
   versions: Map<number, Promise<number>>
   calendars?: Promise<DavCalendar[]>

@@ -216,11 +216,28 @@ export async function deleteAppointment (db: Db, actor: Actor, id: number, opts:
       const participants = await participantsOf(tx, id)
       await record(tx, [{ org_id: appt.org_id, entity: 'appointment', entity_id: id, op: 'update', origin: actor.origin, actor_id: actor.user.id, detail: { left: actor.user.id } }])
       await place(tx, appt, participants, { ...ctx, op: 'update' })
+      await placeOthersOfUid(tx, appt, ctx)
       return 'left'
     }
     await removeAllPlacements(tx, { kind: 'appointment', id, orgId: appt.org_id }, ctx)
     await tx.deleteFrom('appointments').where('id', '=', id).execute()
     await record(tx, [{ org_id: appt.org_id, entity: 'appointment', entity_id: id, op: 'delete', origin: actor.origin, actor_id: actor.user.id, detail: { uid: appt.uid } }])
+    await placeOthersOfUid(tx, appt, ctx)
     return 'deleted'
   })
+}
+
+/**
+ * A participant's calendar holds one object per UID, so another appointment
+ * with this UID (a client's copy in a second calendar, before it deletes the
+ * first: Thunderbird's move) got no copy where this one had one. With this
+ * one's copy gone, it gets it now; its copies that are there stay as they are.
+ */
+async function placeOthersOfUid (tx: Db, gone: Appointment, ctx: { origin: Actor['origin']; actorId: number }): Promise<void> {
+  const others = await tx.selectFrom('appointments').selectAll().where('org_id', '=', gone.org_id).where('uid', '=', gone.uid).where('id', '!=', gone.id).execute()
+  const participants = await participantsOfMany(tx, others.map(o => o.id))
+  for (const other of others) {
+    const ids = participants.get(other.id)
+    if (ids !== undefined) await syncPlacements(tx, await snapshot(tx, other), await placementsFor(tx, other, ids), { ...ctx, op: 'update', onlyMissing: true })
+  }
 }

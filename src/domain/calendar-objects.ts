@@ -68,7 +68,7 @@ export async function calendarsFor (db: Db, user: User): Promise<VisibleCalendar
   return list
 }
 
-async function calendarFor (db: Db, user: User, ref: CalendarRef, need: Need): Promise<VisibleCalendar> {
+export async function calendarFor (db: Db, user: User, ref: CalendarRef, need: Need): Promise<VisibleCalendar> {
   if (typeof ref === 'object') {
     const d = decided.get(ref)
     if (d !== undefined && d.user === user && Date.now() - d.at < DECISION_MS && allows(ref.access, need)) return ref
@@ -254,7 +254,7 @@ export async function objectChanges (db: Db, user: User, calendar: CalendarRef, 
 
 export type Preconditions = { ifMatch?: string[] | '*'; ifNoneMatch?: string[] | '*' }
 
-function checkPreconditions (current: { etag: string } | undefined, cond: Preconditions) {
+export function checkPreconditions (current: { etag: string } | undefined, cond: Preconditions) {
   const { ifMatch, ifNoneMatch } = cond
   if (ifMatch !== undefined) {
     if (current === undefined) throw new DomainError('precondition-failed', 'If-Match: the resource does not exist')
@@ -269,7 +269,7 @@ function checkPreconditions (current: { etag: string } | undefined, cond: Precon
  * The object stored as `name` with its item's version, and (with `uid`) the
  * name of another object of the calendar holding that UID: one statement.
  */
-async function currentWithVersion (db: Db, calendarId: number, name: string, uid?: string) {
+export async function currentWithVersion (db: Db, calendarId: number, name: string, uid?: string) {
   let q = db.selectFrom('calendar_objects as o')
     .leftJoin('appointments as a', join => join.onRef('a.id', '=', 'o.item_id').on('o.item_kind', '=', 'appointment'))
     .leftJoin('tasks as t', join => join.onRef('t.id', '=', 'o.item_id').on('o.item_kind', '=', 'task'))
@@ -319,14 +319,6 @@ export async function putObject (db: Db, actor: Actor, calendar: CalendarRef, na
   const clientBody: ClientBody = { calendarId, name, ical: body }
   if (clash !== undefined) throw new DomainError('conflict', `another object in this calendar (${clash}) has UID ${parsed.uid}`, { rule: 'no-uid-conflict', field: clash })
   if (current === undefined) {
-    const moved = await movedHere(db, actor, parsed.componentType, parsed.uid, calendarId)
-    if (moved !== null) {
-      // the client copies the item into another of the user's calendars and then deletes the
-      // old one (Thunderbird's "move"): the CRM item moves, keeping its history and links
-      if (moved.kind === 'appointment') await updateAppointment(db, actor, moved.id, { ...appointmentInputFromIcal(parsed.index, zone), calendarId }, { clientBody })
-      else await updateTask(db, actor, moved.id, { ...taskInputFromIcal(parsed.index, zone), calendarId }, { clientBody })
-      return { created: true, ...(await stored(db, clientBody)) }
-    }
     if (parsed.componentType === 'VEVENT') {
       const participantIds = await colleaguesIn(db, actor.user, addressesOf(parsed))
       await createAppointment(db, actor, { ...appointmentInputFromIcal(parsed.index, zone), calendarId, uid: parsed.uid, ...(participantIds.length > 0 ? { participantIds } : {}) }, { clientBody })
@@ -393,26 +385,6 @@ async function participantsChange (db: Db, actor: Actor, appointmentId: number, 
   for (const id of was) if (!is.includes(id)) next.delete(id)
   if (owner !== undefined) next.delete(owner.owner_id)
   return [...next].sort((a, b) => a - b)
-}
-
-/**
- * The item a PUT of a new object moves rather than duplicates: same UID, homed
- * in another calendar the user owns, with its copy there. Anything else with
- * that UID stays a no-uid-conflict.
- */
-async function movedHere (db: Db, actor: Actor, component: string, uid: string, calendarId: number): Promise<{ kind: 'appointment' | 'task'; id: number } | null> {
-  const table = component === 'VEVENT' ? 'appointments' : component === 'VTODO' ? 'tasks' : null
-  if (table === null) return null
-  // UIDs are unique per calendar only: the item to move is the one homed in a calendar of this user's
-  const item = await db.selectFrom(table).innerJoin('calendars', 'calendars.id', `${table}.calendar_id`)
-    .select([`${table}.id as id`, `${table}.calendar_id as calendar_id`])
-    .where(`${table}.org_id`, '=', actor.user.org_id).where(`${table}.uid`, '=', uid)
-    .where('calendars.owner_id', '=', actor.user.id).where(`${table}.calendar_id`, '!=', calendarId)
-    .executeTakeFirst()
-  if (item === undefined) return null
-  const kind = table === 'appointments' ? 'appointment' as const : 'task' as const
-  const copy = await db.selectFrom('calendar_objects').select('id').where('item_kind', '=', kind).where('item_id', '=', item.id).where('calendar_id', '=', item.calendar_id).executeTakeFirst()
-  return copy === undefined ? null : { kind, id: item.id }
 }
 
 /** The copy the PUT wrote (the domain says what it stored), or as stored now when the domain kept another one. */

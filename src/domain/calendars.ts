@@ -1,4 +1,4 @@
-import type { Db } from '../db/connect.ts'
+import { transact, type Db } from '../db/connect.ts'
 import type { Access, Calendar, CalendarKind, User } from '../db/schema.ts'
 import { requireCalendar, requireSameOrgUser, visibleCalendars, type VisibleCalendar } from './access.ts'
 import type { Actor } from './actor.ts'
@@ -62,10 +62,7 @@ export async function createCalendar (db: Db, actor: Actor, input: CalendarInput
   if (kind === 'company' && actor.user.role !== 'admin') throw new DomainError('forbidden', 'only an administrator may create company calendars')
   return db.transaction().execute(async tx => {
     const slug = input.slug ?? await freeSlug(tx, actor.user, kind, input.name ?? 'calendar')
-    const taken = await tx.selectFrom('calendars').select('id').where('org_id', '=', actor.user.org_id)
-      .where(eb => kind === 'company' ? eb('owner_id', 'is', null) : eb('owner_id', '=', actor.user.id))
-      .where('slug', '=', slug).where('deleted_at', 'is', null).executeTakeFirst()
-    if (taken !== undefined) throw new DomainError('conflict', `a calendar named "${slug}" already exists`, { field: 'slug', rule: 'resource-must-be-null' })
+    if (await calendarNamed(tx, actor.user, kind, slug) !== undefined) throw new DomainError('conflict', `a calendar named "${slug}" already exists`, { field: 'slug', rule: 'resource-must-be-null' })
     const cal = await tx.insertInto('calendars').values({
       org_id: actor.user.org_id, owner_id: kind === 'company' ? null : actor.user.id, kind, slug,
       name: input.name ?? slug, description: input.description ?? '', color: input.color ?? null,
@@ -81,11 +78,37 @@ async function freeSlug (tx: Db, user: User, kind: CalendarKind, name: string): 
   const base = name.toLowerCase().normalize('NFKD').replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60) || 'calendar'
   for (let i = 1; ; i++) {
     const slug = i === 1 ? base : `${base}-${i}`
-    const taken = await tx.selectFrom('calendars').select('id').where('org_id', '=', user.org_id)
-      .where(eb => kind === 'company' ? eb('owner_id', 'is', null) : eb('owner_id', '=', user.id))
-      .where('slug', '=', slug).where('deleted_at', 'is', null).executeTakeFirst()
-    if (taken === undefined) return slug
+    if (await calendarNamed(tx, user, kind, slug) === undefined) return slug
   }
+}
+
+/** The live calendar with this slug among the user's own (or, for company, the organisation's). */
+async function calendarNamed (tx: Db, user: User, kind: CalendarKind, slug: string): Promise<{ id: number } | undefined> {
+  return tx.selectFrom('calendars').select('id').where('org_id', '=', user.org_id)
+    .where(eb => kind === 'company' ? eb('owner_id', 'is', null) : eb('owner_id', '=', user.id))
+    .where('slug', '=', slug).where('deleted_at', 'is', null).executeTakeFirst()
+}
+
+/**
+ * A new slug for one of the user's own calendars (a client's MOVE of the
+ * collection, RFC 4918 §9.9): the calendar keeps its id, items, shares and
+ * sync token. A calendar already named so is deleted first when `replace`
+ * (Overwrite: T), as a DELETE of it would; otherwise nothing changes.
+ */
+export async function renameCalendar (db: Db, actor: Actor, id: number, slug: string, opts: { replace: boolean }): Promise<{ replaced: boolean }> {
+  checkInput({ slug })
+  return transact(db, async tx => {
+    const cal = await requireCalendar(tx, actor.user, id, 'manage')
+    if (cal.owner_id !== actor.user.id) throw new DomainError('forbidden', 'only your own calendars can be renamed here', { rule: 'need-privileges' })
+    const taken = await calendarNamed(tx, actor.user, cal.kind, slug)
+    if (taken !== undefined && taken.id !== id) {
+      if (!opts.replace) throw new DomainError('precondition-failed', `a calendar named "${slug}" exists`)
+      await deleteCalendar(tx, actor, taken.id)
+    }
+    await tx.updateTable('calendars').set({ slug }).where('id', '=', id).execute()
+    await record(tx, [{ org_id: cal.org_id, entity: 'calendar', entity_id: id, op: 'update', calendar_id: id, origin: actor.origin, actor_id: actor.user.id, detail: { slug: { from: cal.slug, to: slug } } }])
+    return { replaced: taken !== undefined && taken.id !== id }
+  })
 }
 
 export async function updateCalendar (db: Db, actor: Actor, id: number, input: CalendarInput & { deadProps?: Record<string, string | null> }): Promise<Calendar> {
@@ -112,7 +135,7 @@ export async function updateCalendar (db: Db, actor: Actor, id: number, input: C
 
 /** Deletes the calendar and every item whose home it is; participants' copies go with them. */
 export async function deleteCalendar (db: Db, actor: Actor, id: number): Promise<void> {
-  await db.transaction().execute(async tx => {
+  await transact(db, async tx => {
     const cal = await requireCalendar(tx, actor.user, id, 'manage')
     if (cal.is_default) throw new DomainError('forbidden', 'a user\'s default calendar cannot be deleted', { rule: 'default-calendar' })
     const ctx = { origin: actor.origin, actorId: actor.user.id }

@@ -56,6 +56,8 @@ export async function syncPlacements (
     /** a calendar whose single-occurrence edits (RECURRENCE-ID components) replace every copy's, e.g. from sync */
     overrides?: string
     op: 'create' | 'update'
+    /** write only the copies that are missing; remove and rewrite none */
+    onlyMissing?: boolean
   }
 ): Promise<Span> {
   // a item created in this transaction has no copies yet
@@ -64,11 +66,12 @@ export async function syncPlacements (
   const wanted = new Set(placements.map(p => p.calendarId))
   const journal = journalOf(item, ctx)
 
-  const gone = existing.filter(o => !wanted.has(o.calendar_id))
+  const gone = ctx.onlyMissing === true ? [] : existing.filter(o => !wanted.has(o.calendar_id))
   let homeSpan: Span | undefined
   const writes: { place: Placement; current: CalendarObject | undefined; name: string; ical: string; span: Span }[] = []
   for (const place of placements) {
     const current = byCalendar.get(place.calendarId)
+    if (current !== undefined && ctx.onlyMissing === true) continue
     // a participant who already keeps their own item with this UID (the same outside
     // invitation, stored from their phone) keeps it rather than getting a second one
     if (current === undefined && place.calendarId !== placements[0]?.calendarId &&
@@ -115,7 +118,7 @@ function journalOf (item: Pick<ItemSnapshot, 'kind' | 'id' | 'orgId'>, ctx: Jour
 }
 
 /** One journal 'delete' per removed copy, in the copies' order. */
-function deletions (journal: ReturnType<typeof journalOf>, gone: CalendarObject[]) {
+function deletions (journal: ReturnType<typeof journalOf>, gone: Pick<CalendarObject, 'calendar_id' | 'name'>[]) {
   return gone.map(obj => ({ ...journal, op: 'delete' as const, calendar_id: obj.calendar_id, object_name: obj.name }))
 }
 
@@ -132,4 +135,15 @@ export async function removeAllPlacements (tx: Db, item: Pick<ItemSnapshot, 'kin
   const gone = await objectsOf(tx, item.kind, item.id)
   await record(tx, deletions(journalOf(item, ctx), gone))
   await deleteCopies(tx, gone)
+}
+
+/**
+ * A copy takes another name in its calendar (a client's MOVE there, RFC 4918
+ * §9.9): the item, its body and its other copies stay as they are; the journal
+ * says the old name went and the new one came, so sync-collection reports both.
+ */
+export async function renameCopy (tx: Db, item: Pick<ItemSnapshot, 'kind' | 'id' | 'orgId'>, copy: Pick<CalendarObject, 'id' | 'calendar_id' | 'name'>, name: string, ctx: JournalCtx): Promise<void> {
+  const journal = journalOf(item, ctx)
+  const seqs = await record(tx, [...deletions(journal, [copy]), { ...journal, op: 'create', calendar_id: copy.calendar_id, object_name: name }])
+  await tx.updateTable('calendar_objects').set({ name, modified_seq: Math.max(...seqs), updated_at: new Date() }).where('id', '=', copy.id).execute()
 }
