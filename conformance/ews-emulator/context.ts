@@ -1,6 +1,6 @@
 import { ItemError } from './soap.ts'
 import type { Folder, Item, Store } from './store.ts'
-import { child, childrenOf, NS, type XmlElement } from './xml.ts'
+import { child, childrenOf, NS, type XmlElement } from '../../src/sync/microsoft/ews-xml.ts'
 
 /** What an operation works with: the store and the mailbox the request acts as (the impersonated one, else the caller's). */
 export type OpContext = {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import type { Faults } from './faults.ts'
 import { extendedOf, KINDS } from './item-props.ts'
 import type { ItemKind, Store } from './store.ts'
-import { NS, parse, type XmlElement } from './xml.ts'
+import { NS, parse, type XmlElement } from '../../src/sync/microsoft/ews-xml.ts'
 
 /**
  * What tests do around the protocol: accounts, rights, tokens, and edits

@@ -2,7 +2,7 @@ import { folderIn, type Operation, type OpContext } from './context.ts'
 import { checkTimes, defaultZones, extendedOf, KINDS, mailFor, propertyOf } from './item-props.ts'
 import { attempt, ItemError, response, responseMessage } from './soap.ts'
 import type { Folder, ItemKind } from './store.ts'
-import { child, childrenOf, el, NS, type XmlElement } from './xml.ts'
+import { child, childrenOf, el, NS, type XmlElement } from '../../src/sync/microsoft/ews-xml.ts'
 
 /**
  * CreateItem (web-service-reference/createitem-operation-calendar-item.md,

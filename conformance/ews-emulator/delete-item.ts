@@ -1,7 +1,7 @@
 import { resolveItem, type Operation, type OpContext } from './context.ts'
 import { mailFor } from './item-props.ts'
 import { attempt, ItemError, response, responseMessage } from './soap.ts'
-import { child, childrenOf, NS, type XmlElement } from './xml.ts'
+import { child, childrenOf, NS, type XmlElement } from '../../src/sync/microsoft/ews-xml.ts'
 
 /**
  * DeleteItem (web-service-reference/deleteitem-operation.md): DeleteType is

@@ -1,7 +1,7 @@
 import { resolveFolder, type Operation, type OpContext } from './context.ts'
 import { attempt, response, responseMessage } from './soap.ts'
 import type { Folder } from './store.ts'
-import { child, childrenOf, el, NS, tv, type XmlElement } from './xml.ts'
+import { child, childrenOf, el, NS, tv, type XmlElement } from '../../src/sync/microsoft/ews-xml.ts'
 
 /**
  * GetFolder (web-service-reference/getfolder-operation.md) and FindFolder

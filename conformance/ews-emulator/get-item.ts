@@ -1,7 +1,7 @@
 import { resolveItem, type Operation } from './context.ts'
 import { renderItem, shapeOf } from './items.ts'
 import { attempt, response, responseMessage } from './soap.ts'
-import { child, childrenOf, el, NS } from './xml.ts'
+import { child, childrenOf, el, NS } from '../../src/sync/microsoft/ews-xml.ts'
 
 /**
  * GetItem (web-service-reference/getitem-operation.md,

@@ -2,7 +2,7 @@ import type { OpContext } from './context.ts'
 import { attendeeAddresses, COMPUTED, hasAttendees, ORDER } from './items.ts'
 import { ItemError } from './soap.ts'
 import type { ExtendedProp, Item, ItemKind, SentMail } from './store.ts'
-import { child, childrenOf, NS, type XmlElement } from './xml.ts'
+import { child, childrenOf, NS, type XmlElement } from '../../src/sync/microsoft/ews-xml.ts'
 
 /** What CreateItem and UpdateItem share: reading properties and extended properties, times, and the mail log. */
 

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { codeOf, createCalendarItem, envelope, find, findAll, getItem, messages, post, startChecked } from './test-helpers.ts'
-import { child, NS } from './xml.ts'
+import { child, NS } from '../../src/sync/microsoft/ews-xml.ts'
 
 const ALICE = 'alice@example.com'
 const TIMES = '<t:Start>2026-05-01T10:00:00Z</t:Start><t:End>2026-05-01T11:00:00Z</t:End>'

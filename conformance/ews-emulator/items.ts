@@ -1,5 +1,5 @@
 import type { Item, ItemKind, Store } from './store.ts'
-import { child, childrenOf, el, esc, NS, serialize, tv, type XmlElement } from './xml.ts'
+import { child, childrenOf, el, esc, NS, serialize, tv, type XmlElement } from '../../src/sync/microsoft/ews-xml.ts'
 
 /**
  * Items as GetItem/SyncFolderItems answer them, in the element order of

@@ -13,7 +13,7 @@ import { SoapRecorder } from './schema-check.ts'
 import { faultXml, SoapFault } from './soap.ts'
 import { Store } from './store.ts'
 import { syncFolderItems } from './sync.ts'
-import { child, childrenOf, NS, parse, type XmlElement } from './xml.ts'
+import { child, childrenOf, NS, parse, type XmlElement } from '../../src/sync/microsoft/ews-xml.ts'
 
 /**
  * An Exchange Web Services endpoint (POST /EWS/Exchange.asmx) on 127.0.0.1,

@@ -1,4 +1,4 @@
-import { el, esc, NS, tv } from './xml.ts'
+import { el, esc, NS, tv } from '../../src/sync/microsoft/ews-xml.ts'
 
 /**
  * SOAP envelopes as Exchange writes them: ServerVersionInfo in the header

@@ -1,5 +1,5 @@
 import { createHmac, randomBytes, randomUUID } from 'node:crypto'
-import type { XmlElement } from './xml.ts'
+import type { XmlElement } from '../../src/sync/microsoft/ews-xml.ts'
 
 /**
  * The emulated mailboxes, in memory. Ids and ChangeKeys are opaque base64 as

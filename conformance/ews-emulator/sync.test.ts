@@ -1,7 +1,7 @@
 import t from 'tap'
 import { validateSoap } from './schema-check.ts'
 import { codeOf, fault, findAll, messages, post, startChecked, syncItems } from './test-helpers.ts'
-import { child, NS } from './xml.ts'
+import { child, NS } from '../../src/sync/microsoft/ews-xml.ts'
 
 const SUBJECT = (s: string) => `<t:Subject>${s}</t:Subject><t:Start>2026-05-01T10:00:00Z</t:Start><t:End>2026-05-01T11:00:00Z</t:End>`
 

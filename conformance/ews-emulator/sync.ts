@@ -2,7 +2,7 @@ import { folderIn, type Operation } from './context.ts'
 import { renderItem, shapeOf } from './items.ts'
 import type { Store } from './store.ts'
 import { attempt, ItemError, response, responseMessage, SoapFault } from './soap.ts'
-import { child, childrenOf, el, NS } from './xml.ts'
+import { child, childrenOf, el, NS } from '../../src/sync/microsoft/ews-xml.ts'
 
 /**
  * SyncFolderItems (web-service-reference/syncfolderitems-operation.md,

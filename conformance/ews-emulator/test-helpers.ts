@@ -1,5 +1,5 @@
 import { startEwsEmulator, type EwsEmulator } from './server.ts'
-import { child, childrenOf, NS, parse, type XmlElement } from './xml.ts'
+import { child, childrenOf, NS, parse, type XmlElement } from '../../src/sync/microsoft/ews-xml.ts'
 
 /** Helpers for tests that speak SOAP to the emulator the way Microsoft's examples do. */
 

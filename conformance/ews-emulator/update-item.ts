@@ -3,7 +3,7 @@ import { fieldName, sameExtended } from './items.ts'
 import { checkTimes, extendedOf, KINDS, mailFor, propertyOf } from './item-props.ts'
 import { attempt, ItemError, response, responseMessage } from './soap.ts'
 import type { Item } from './store.ts'
-import { child, childrenOf, el, NS, type XmlElement } from './xml.ts'
+import { child, childrenOf, el, NS, type XmlElement } from '../../src/sync/microsoft/ews-xml.ts'
 
 /**
  * UpdateItem (web-service-reference/updateitem-operation.md, updateitem.md):

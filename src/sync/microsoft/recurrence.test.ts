@@ -101,7 +101,10 @@ t.test('what Microsoft cannot say is NotExpressible with a reason, never a lossy
     ['FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29', /last day of shorter months/, { start: '2028-02-29', timezone: null, allDay: true }],
     ['FREQ=WEEKLY;BYDAY=TU', /starts on a day its rule does not produce/],
     ['FREQ=DAILY;COUNT=3;UNTIL=20260310T000000Z', /COUNT and UNTIL/],
-    ['FREQ=DAILY;X-NAME=1', /X-NAME/]
+    ['FREQ=DAILY;X-NAME=1', /X-NAME/],
+    ['FREQ=WEEKLY;INTERVAL=100', /INTERVAL=100: too large for a weekly pattern/],
+    ['FREQ=DAILY;INTERVAL=1000', /INTERVAL=1000/],
+    ['FREQ=YEARLY;INTERVAL=9', /INTERVAL=9: too large for a absoluteYearly/, { start: '2026-09-01', timezone: null, allDay: true }]
   ]
   for (const [rule, reason, s] of cases) t.match(fromRRule(rule, s ?? MON_9), { ok: false, reason }, rule)
   t.match(fromRRule('FREQ=DAILY', MON_9, { rdates: ['2026-03-20T08:00:00.000Z'] }), { ok: false, reason: /RDATE/ })

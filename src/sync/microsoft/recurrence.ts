@@ -101,6 +101,14 @@ function indexOf (n: number): WeekIndex | null {
   return n >= 1 && n <= 4 ? INDEXES[n - 1] as WeekIndex : null
 }
 
+/**
+ * EWS bounds (web-service-reference/dailyrecurrence.md: 1-999 days;
+ * weeklyrecurrence.md, absolutemonthlyrecurrence.md, relativemonthlyrecurrence.md:
+ * 1-99). EWS yearly patterns have no interval: every n years is written as
+ * every 12n months, so n stops at 8.
+ */
+export const MAX_INTERVAL: Record<Pattern['type'], number> = { daily: 999, weekly: 99, absoluteMonthly: 99, relativeMonthly: 99, absoluteYearly: 8, relativeYearly: 8 }
+
 const MIN_MONTH_LENGTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
 
 /** The relative part (BYDAY with an ordinal, or a day set with BYSETPOS) of a monthly or yearly rule. */
@@ -126,7 +134,7 @@ function relative (parts: Map<string, string>, days: { n: number; day: DayOfWeek
 function patternOf (parts: Map<string, string>, start: { date: string }): Pattern | string {
   const freq = parts.get('FREQ')
   const interval = Number(parts.get('INTERVAL') ?? '1')
-  if (!Number.isInteger(interval) || interval < 1 || interval > 999) return `INTERVAL=${parts.get('INTERVAL')} is outside 1-999`
+  if (!Number.isInteger(interval) || interval < 1) return `INTERVAL=${parts.get('INTERVAL')} is not a positive number`
   const days = byDay(parts.get('BYDAY'))
   if (typeof days === 'string') return days
   const monthDays = parts.get('BYMONTHDAY')
@@ -216,6 +224,7 @@ export function fromRRule (rrule: string, s: SeriesStart, extra: { rdates?: stri
   const start = wallStart(s)
   const pattern = patternOf(parts, start)
   if (typeof pattern === 'string') return no(pattern)
+  if (pattern.interval > MAX_INTERVAL[pattern.type]) return no(`INTERVAL=${pattern.interval}: too large for a ${pattern.type} pattern (EWS allows ${MAX_INTERVAL[pattern.type]})`)
   const count = parts.get('COUNT')
   const until = parts.get('UNTIL')
   let range: Range

@@ -1,4 +1,10 @@
-import { parseXml, type XmlElement } from '../../src/dav/xml/parse.ts'
+import { parseXml, type XmlElement } from '../../dav/xml/parse.ts'
+
+/**
+ * Building and reading EWS SOAP: what the EWS client and the EWS emulator
+ * (conformance/ews-emulator) share. Parsing goes through the project's
+ * strict XML parser (no DTDs, bounded size and depth).
+ */
 
 /** The namespaces of EWS SOAP (docs/exchange-web-services/ews-xml-elements-in-exchange.md). */
 export const NS = {
