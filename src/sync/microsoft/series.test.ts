@@ -1,6 +1,7 @@
 import t from 'tap'
 import type { EventData } from '../items.ts'
-import { allDayDate, allDayInstant, fromMsSeries, toMsSeries } from './series.ts'
+import { fromMsSeries, toMsSeries } from './series.ts'
+import { allDayDate, allDayInstant } from './zones.ts'
 
 const base: EventData = {
   title: 'Standup', description: '', location: '', allDay: false,

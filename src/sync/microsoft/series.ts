@@ -1,5 +1,3 @@
-import { wallToUtc } from '../../domain/ical-mapping.ts'
-import { wallClock } from '../../domain/values.ts'
 import type { EventData } from '../items.ts'
 import type { Override } from '../overrides.ts'
 import { occurrences } from './occurrences.ts'
@@ -13,7 +11,7 @@ import { fromRRule, toRRule, type MsRecurrence, type NotExpressible, type Series
  * exception instances), each named by its original start, and back.
  * Original starts are ISO instants for timed series and dates for all-day
  * ones, as in ItemData; Exchange names an all-day occurrence by its
- * midnight in the item's zone (allDayInstant / allDayDate convert).
+ * midnight in the item's zone (zones.ts allDayInstant / allDayDate convert).
  */
 
 export type MsSeries = {
@@ -59,9 +57,3 @@ export function fromMsSeries (recurrence: MsRecurrence, s: SeriesStart, deleted:
     overrides: [...modified].sort((a, b) => a.recurrenceId.localeCompare(b.recurrenceId))
   }
 }
-
-/** The instant Exchange gives an all-day occurrence: its midnight in the item's zone. */
-export const allDayInstant = (date: string, zone: string): string => wallToUtc(`${date}T00:00:00`, zone).toISOString()
-
-/** The date of an all-day occurrence from Exchange's instant. */
-export const allDayDate = (instant: string, zone: string): string => wallClock(new Date(instant), zone).date
