@@ -1,5 +1,6 @@
 import { folderIn, type Operation, type OpContext } from './context.ts'
-import { checkTimes, defaultZones, extendedOf, KINDS, mailFor, propertyOf } from './item-props.ts'
+import { checkTimes, defaultZones, extendedOf, KINDS, mailFor, normaliseTimes, propertyOf } from './item-props.ts'
+import { zoneOf } from './occurrence.ts'
 import { attempt, ItemError, response, responseMessage } from './soap.ts'
 import type { Folder, ItemKind } from './store.ts'
 import { child, childrenOf, el, NS, type XmlElement } from '../../src/sync/microsoft/ews-xml.ts'
@@ -44,8 +45,9 @@ function createOne (ctx: OpContext, req: XmlElement, saved: Folder | null, e: Xm
     else props.set(p.name, propertyOf(kind, p))
   }
   const draft = { kind, props }
-  checkTimes(draft)
   defaultZones(ctx, draft)
+  normaliseTimes(draft, zoneOf(ctx, props))
+  checkTimes(draft)
   const item = ctx.store.insert({ mailbox: ctx.mailbox, folderId: folder.id, kind, props, extended, uid })
   mailFor(ctx, item, 'CreateItem', setting, 'invitation')
   return el('m:Items', {}, el(`t:${kind}`, {}, el('t:ItemId', { Id: item.id, ChangeKey: item.changeKey })))

@@ -1,5 +1,6 @@
 import { resolveItem, type Operation, type OpContext } from './context.ts'
 import { mailFor } from './item-props.ts'
+import { resolveOccurrence } from './occurrence.ts'
 import { attempt, ItemError, response, responseMessage } from './soap.ts'
 import { child, childrenOf, NS, type XmlElement } from '../../src/sync/microsoft/ews-xml.ts'
 
@@ -9,9 +10,20 @@ import { child, childrenOf, NS, type XmlElement } from '../../src/sync/microsoft
  * (ErrorSendMeetingCancellationsRequired) and AffectedTaskOccurrences for
  * tasks (ErrorAffectedTaskOccurrencesRequired). Deleting an exception of a
  * series removes that occurrence: it joins the master's DeletedOccurrences
- * (web-service-reference/deletedoccurrences.md).
+ * (web-service-reference/deletedoccurrences.md); so does an OccurrenceItemId.
  */
-function deleteOne (ctx: OpContext, req: XmlElement, ref: XmlElement): string {
+function deleteOne (ctx: OpContext, req: XmlElement, given: XmlElement): string {
+  let ref = given
+  if (ref.name === 'OccurrenceItemId') {
+    const found = resolveOccurrence(ctx, ref)
+    if (found.exception === null) {
+      if (req.attrs.SendMeetingCancellations === undefined) throw new ItemError('ErrorSendMeetingCancellationsRequired', 'The SendMeetingCancellations attribute is required for calendar items.')
+      found.master.deletedOccurrences.push(found.originalStart)
+      ctx.store.touch(found.master)
+      return ''
+    }
+    ref = { ...ref, name: 'ItemId', attrs: { Id: found.exception.id } }
+  }
   const item = resolveItem(ctx, ref)
   const cancellations = req.attrs.SendMeetingCancellations
   if (item.kind === 'CalendarItem' && cancellations === undefined) {

@@ -1,3 +1,4 @@
+import { wallToUtc } from '../../src/domain/ical-mapping.ts'
 import type { OpContext } from './context.ts'
 import { attendeeAddresses, COMPUTED, hasAttendees, ORDER } from './items.ts'
 import { ItemError } from './soap.ts'
@@ -18,21 +19,26 @@ export function extendedOf (e: XmlElement): ExtendedProp {
   }
 }
 
-/** Start/End as Exchange stores them: UTC. A time without offset is in the item's or the request's zone; here UTC (README). */
-function utc (value: string): string {
-  const ms = Date.parse(/[zZ]|[+-]\d{2}:\d{2}$/.test(value) ? value : `${value}Z`)
+/** A time as Exchange stores it: UTC; one without offset is a wall time in `zone` (exchange-web-services/time-zones-and-ews-in-exchange.md). */
+function utc (value: string, zone: string): string {
+  const ms = /[zZ]|[+-]\d{2}:\d{2}$/.test(value) ? Date.parse(value) : (Number.isNaN(Date.parse(`${value}Z`)) ? NaN : wallToUtc(value, zone).getTime())
   if (Number.isNaN(ms)) throw new ItemError('ErrorInvalidValueForProperty', `The value '${value}' is not valid.`)
-  return new Date(ms).toISOString().replace(/\.000Z$/, 'Z')
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
 }
 
 const TIMES = new Set(['Start', 'End', 'DueDate', 'StartDate', 'CompleteDate', 'ReminderDueBy'])
 
-/** One property element as stored, times normalised to UTC; computed ones are refused (ErrorInvalidPropertySet). */
+/** One property element as the client sent it; computed ones are refused (ErrorInvalidPropertySet). */
 export function propertyOf (kind: ItemKind, e: XmlElement): XmlElement {
   if (COMPUTED.has(e.name) || !ORDER[kind].includes(e.name)) {
     throw new ItemError('ErrorInvalidPropertySet', `The property ${e.name} can't be set on a ${kind}.`)
   }
-  return TIMES.has(e.name) ? { ...e, text: utc(e.text) } : e
+  return e
+}
+
+/** The item's times in UTC, local ones read in `zone`. */
+export function normaliseTimes (item: Pick<Item, 'props'>, zone: string): void {
+  for (const [name, e] of item.props) if (TIMES.has(name)) item.props.set(name, { ...e, text: utc(e.text, zone) })
 }
 
 /** End not before Start (ErrorCalendarEndDateIsEarlierThanStartDate, web-service-reference/responsecode.md). */

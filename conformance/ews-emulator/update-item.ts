@@ -1,6 +1,7 @@
 import { resolveItem, type Operation, type OpContext } from './context.ts'
 import { fieldName, sameExtended } from './items.ts'
-import { checkTimes, extendedOf, KINDS, mailFor, propertyOf } from './item-props.ts'
+import { checkTimes, extendedOf, KINDS, mailFor, normaliseTimes, propertyOf } from './item-props.ts'
+import { insertException, occurrenceProps, resolveOccurrence, zoneOf } from './occurrence.ts'
 import { attempt, ItemError, response, responseMessage } from './soap.ts'
 import type { Item } from './store.ts'
 import { child, childrenOf, el, NS, type XmlElement } from '../../src/sync/microsoft/ews-xml.ts'
@@ -65,25 +66,39 @@ function applyUpdate (item: Item, update: XmlElement): void {
   item.props.set(name, prop)
 }
 
+/** The item a change names: by ItemId, or an occurrence by OccurrenceItemId (its exception, made on write). */
+function target (ctx: OpContext, ref: XmlElement): { item: Item; found: ReturnType<typeof resolveOccurrence> | null } {
+  if (ref.name !== 'OccurrenceItemId') return { item: resolveItem(ctx, ref), found: null }
+  const found = resolveOccurrence(ctx, ref)
+  const item = found.exception ?? { ...found.master, id: '', master: { id: found.master.id, originalStart: found.originalStart }, props: occurrenceProps(found), extended: [...found.master.extended], exceptions: [], deletedOccurrences: [] }
+  return { item, found }
+}
+
 function updateOne (ctx: OpContext, req: XmlElement, change: XmlElement): string {
   const ref = childrenOf(change, NS.t).find(c => c.name.endsWith('ItemId'))
   if (ref === undefined) throw new ItemError('ErrorInvalidIdMalformed', 'Id is malformed.')
-  const item = resolveItem(ctx, ref)
+  const { item: current, found } = target(ctx, ref)
+  let item = current
   const setting = req.attrs.SendMeetingInvitationsOrCancellations
   if (item.kind === 'CalendarItem' && setting === undefined) {
     throw new ItemError('ErrorSendMeetingInvitationsOrCancellationsRequired', 'The SendMeetingInvitationsOrCancellations attribute is required for calendar items.')
   }
-  checkVersion(req, ref, item)
+  if (found === null) checkVersion(req, ref, item)
   // all or nothing: the updates apply to a copy first
   const draft: Item = { ...item, props: new Map(item.props), extended: [...item.extended] }
   for (const u of childrenOf(child(change, NS.t, 'Updates'), NS.t)) applyUpdate(draft, u)
+  normaliseTimes(draft, zoneOf(ctx, draft.props))
   checkTimes(draft)
   if (item.kind === 'Task' && draft.props.get('Status')?.text === 'Completed' && !draft.props.has('CompleteDate')) {
     draft.props.set('CompleteDate', { ns: NS.t, name: 'CompleteDate', attrs: {}, children: [], text: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') })
   }
-  item.props = draft.props
-  item.extended = draft.extended
-  ctx.store.touch(item)
+  if (found !== null && found.exception === null) {
+    item = insertException(ctx, found, draft.props, draft.extended)
+  } else {
+    item.props = draft.props
+    item.extended = draft.extended
+    ctx.store.touch(item)
+  }
   mailFor(ctx, item, 'UpdateItem', setting, 'update')
   return el('m:Items', {}, el(`t:${item.kind}`, {}, el('t:ItemId', { Id: item.id, ChangeKey: item.changeKey }))) +
     el('m:ConflictResults', {}, el('t:Count', {}, '0'))
