@@ -11,6 +11,8 @@ import { child, childrenOf, NS, type XmlElement } from '../../src/sync/microsoft
  * tasks (ErrorAffectedTaskOccurrencesRequired). Deleting an exception of a
  * series removes that occurrence: it joins the master's DeletedOccurrences
  * (web-service-reference/deletedoccurrences.md); so does an OccurrenceItemId.
+ * MoveToDeletedItems moves the item to Deleted Items under a new id
+ * (disposaltype); HardDelete and SoftDelete take it out of the mailbox here.
  */
 function deleteOne (ctx: OpContext, req: XmlElement, given: XmlElement): string {
   let ref = given
@@ -39,6 +41,10 @@ function deleteOne (ctx: OpContext, req: XmlElement, given: XmlElement): string 
     master.deletedOccurrences.push(item.master.originalStart)
     ctx.store.items.delete(item.id)
     ctx.store.touch(master)
+  } else if (req.attrs.DeleteType === 'MoveToDeletedItems') {
+    const bin = ctx.store.distinguished(item.mailbox, 'deleteditems')
+    if (bin === null) ctx.store.remove(item)
+    else ctx.store.move(item, bin.id)
   } else {
     ctx.store.remove(item)
   }

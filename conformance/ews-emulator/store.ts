@@ -150,6 +150,12 @@ export class Store {
     if (item.master === null) this.log.push({ seq: ++this.#seq, itemId: item.id, folderId: item.folderId, exists: false })
   }
 
+  /** MoveItem semantics (DeleteType MoveToDeletedItems): a new id in the other folder; the old folder sees a delete. */
+  move (item: Item, folderId: string): Item {
+    this.remove(item)
+    return this.insert({ mailbox: item.mailbox, folderId, kind: item.kind, props: item.props, extended: item.extended, uid: item.uid })
+  }
+
   get head (): number {
     return this.#seq
   }

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { validateSoap } from './schema-check.ts'
-import { codeOf, fault, findAll, messages, post, startChecked, syncItems } from './test-helpers.ts'
+import { codeOf, envelope, fault, findAll, messages, post, startChecked, syncItems } from './test-helpers.ts'
 import { child, NS } from '../../src/sync/microsoft/ews-xml.ts'
 
 const SUBJECT = (s: string) => `<t:Subject>${s}</t:Subject><t:Start>2026-05-01T10:00:00Z</t:Start><t:End>2026-05-01T11:00:00Z</t:End>`
@@ -78,4 +78,22 @@ t.test('MaxChangesReturned above 512 is a schema violation: SOAP fault, HTTP 500
   t.equal(a.status, 500)
   t.equal(fault(a).code, 'ErrorSchemaValidation')
   t.equal((await validateSoap([syncItems(null, 513)])).length, 1, 'xmllint agrees the request breaks the schema')
+})
+
+t.test('tasks sync too; MoveToDeletedItems is a Delete in the calendar and a Create in Deleted Items', async t => {
+  const em = await startChecked()
+  t.teardown(() => em.close())
+  const task = em.userCreate('alice@example.com', 'tasks', 'Task', '<t:Subject>Call back</t:Subject><t:DueDate>2026-05-01T00:00:00Z</t:DueDate>')
+  const tasks = await post(em, syncItems(null, 10, '<t:DistinguishedFolderId Id="tasks"/>').replace('IdOnly', 'Default'))
+  t.same(findAll(tasks.xml, 'ItemId').map(i => i.attrs.Id), [task])
+  t.equal(findAll(tasks.xml, 'Subject')[0]?.text, 'Call back')
+  const a = em.userCreate('alice@example.com', 'calendar', 'CalendarItem', SUBJECT('A'))
+  const first = await sync(em, null)
+  const bin = await post(em, syncItems(null, 10, '<t:DistinguishedFolderId Id="deleteditems"/>'))
+  const binState = child(messages(bin)[0], NS.m, 'SyncState')?.text ?? ''
+  const del = await post(em, envelope(`<m:DeleteItem DeleteType="MoveToDeletedItems" SendMeetingCancellations="SendToNone"><m:ItemIds><t:ItemId Id="${a}"/></m:ItemIds></m:DeleteItem>`))
+  t.equal(codeOf(messages(del)[0]), 'NoError')
+  t.same((await sync(em, first.state)).changes, [{ kind: 'Delete', id: a }])
+  const moved = await post(em, syncItems(binState, 10, '<t:DistinguishedFolderId Id="deleteditems"/>'))
+  t.equal(findAll(child(messages(moved)[0], NS.m, 'Changes'), 'Create').length, 1)
 })
