@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Faults } from './faults.ts'
-import { extendedOf, KINDS } from './item-props.ts'
+import { zoneOfDefinition } from '../../src/sync/microsoft/zones.ts'
+import { extendedOf, KINDS, normaliseTimes } from './item-props.ts'
 import type { ItemKind, Store } from './store.ts'
 import { NS, parse, type XmlElement } from '../../src/sync/microsoft/ews-xml.ts'
 
@@ -15,11 +16,14 @@ function fragment (xml: string): XmlElement[] {
   return parse(`<x xmlns:t="${NS.t}">${xml}</x>`).children.filter(c => c.ns === NS.t)
 }
 
+/** Sets the properties of `xml`; times without offset are wall times of the item's StartTimeZone (else UTC), as Exchange stores them in UTC. */
 function fill (props: Map<string, XmlElement>, extended: ReturnType<typeof extendedOf>[], xml: string): void {
   for (const p of fragment(xml)) {
     if (p.name === 'ExtendedProperty') extended.push(extendedOf(p))
     else props.set(p.name, p)
   }
+  const zone = props.get('StartTimeZone')
+  normaliseTimes({ props }, zone === undefined ? 'UTC' : zoneOfDefinition(zone).iana)
 }
 
 export function control (store: Store, tokens: Map<string, string>, faults: Faults) {

@@ -53,3 +53,12 @@ t.test('OccurrenceItemId: updating an occurrence makes an exception, deleting on
   t.same(em.item(master).exceptions, [])
   t.same([...em.item(master).deletedOccurrences].sort(), ['2026-04-01T07:00:00Z', '2026-04-06T07:00:00Z'])
 })
+
+t.test('a user edit with local times and a StartTimeZone is stored in UTC', async t => {
+  const em = await startChecked()
+  t.teardown(() => em.close())
+  const id = em.userCreate(ALICE, 'calendar', 'CalendarItem', '<t:Subject>x</t:Subject><t:Start>2026-07-01T09:00:00</t:Start><t:End>2026-07-01T10:00:00</t:End><t:StartTimeZone Id="W. Europe Standard Time"/>')
+  t.equal(em.item(id).props.Start, '2026-07-01T07:00:00Z')
+  em.userUpdate(id, '<t:End>2026-07-01T11:00:00</t:End>')
+  t.equal(em.item(id).props.End, '2026-07-01T09:00:00Z')
+})
