@@ -1,0 +1,71 @@
+import t, { type Test } from 'tap'
+import { createUser } from '../domain/users.ts'
+import { PASSWORD, startServer } from '../testing/harness.ts'
+import { DAV_NS, davClient, members, propText, propfindBody, vevent } from './test-client.ts'
+
+// What RFC 4791 and XML 1.0 say to refuse is refused with the precondition
+// and a reason, and nothing is stored; what the server states about itself
+// (calendar-timezone) is what the RFC asks for.
+const s = await startServer({ users: ['alice'] })
+t.teardown(() => s.close())
+const alice = davClient(s, 'alice')
+const CAL = '/dav/calendars/alice/calendar/'
+const NAME = '{DAV:}displayname'
+const TZ = '{urn:ietf:params:xml:ns:caldav}calendar-timezone'
+
+/** The text with its @@ replaced by raw bytes. */
+const withBytes = (text: string, ...raw: number[]) => { const [a, b] = text.split('@@'); return Buffer.concat([Buffer.from(a!), Buffer.from(raw), Buffer.from(b!)]) }
+const proppatch = (prop: string) => `<?xml version="1.0" encoding="utf-8"?><d:propertyupdate ${DAV_NS}><d:set><d:prop>${prop}</d:prop></d:set></d:propertyupdate>`
+const propOf = async (path: string, name: string) => propText(members((await alice('PROPFIND', path, { headers: { depth: '0' }, body: propfindBody('d:displayname', 'c:calendar-timezone') })).xml)[0], name)
+const query = (filter: string, extra = '') => `<?xml version="1.0" encoding="utf-8"?><c:calendar-query ${DAV_NS}><d:prop><d:getetag/></d:prop><c:filter><c:comp-filter name="VCALENDAR">${filter}</c:comp-filter></c:filter>${extra}</c:calendar-query>`
+const VCAL_EVENT = vevent('not-a-zone')
+const esc = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;')
+
+/** A DAV:error answer naming the precondition, with a reason for the user. */
+function refused (t: Test, res: { status: number; text: string }, status: number, precondition?: RegExp) {
+  t.equal(res.status, status, res.text)
+  if (precondition !== undefined) t.match(res.text, precondition)
+  t.match(res.text, /<k:reason>[^<]+<\/k:reason>/, 'with the reason')
+}
+
+t.before(async () => {
+  t.equal((await alice('PUT', `${CAL}meeting.ics`, { body: vevent('meeting', [], { summary: 'Budget' }) })).status, 201)
+})
+
+t.test('invalid UTF-8 in XML is a fatal error (XML 1.0 §4.3.3), not U+FFFD; nothing is stored', async t => {
+  const before = await propOf(CAL, NAME)
+  const patch = await alice('PROPPATCH', CAL, { body: withBytes(proppatch('<d:displayname>@@</d:displayname>'), 0xff, 0xfe) })
+  refused(t, patch, 400)
+  t.match(patch.text, /UTF-8/)
+  t.equal(await propOf(CAL, NAME), before, 'the display name is unchanged')
+
+  const search = await alice('REPORT', CAL, { headers: { depth: '1' }, body: withBytes(query('<c:comp-filter name="VEVENT"><c:prop-filter name="SUMMARY"><c:text-match>Bud@@</c:text-match></c:prop-filter></c:comp-filter>'), 0xc3, 0x28) })
+  refused(t, search, 400)
+  const find = await alice('PROPFIND', CAL, { headers: { depth: '0' }, body: withBytes(propfindBody('d:displayname').replace('<d:prop>', '<!-- caf@@ --><d:prop>'), 0xe9) })
+  refused(t, find, 400)
+})
+
+t.test('XML in ISO-8859-1 is read as ISO-8859-1; an encoding the body and the header disagree on is refused', async t => {
+  const body = Buffer.from(proppatch('<d:displayname>Café</d:displayname>').replace('encoding="utf-8"', 'encoding="ISO-8859-1"'), 'latin1')
+  const ok = await alice('PROPPATCH', CAL, { body, headers: { 'content-type': 'application/xml' } })
+  t.equal(ok.status, 207, ok.text)
+  t.equal(await propOf(CAL, NAME), 'Café', 'é is U+00E9, not a replacement character')
+  const conflict = await alice('PROPPATCH', CAL, { body: Buffer.from(body.toString('latin1').replace('Caf', 'Bar'), 'latin1'), headers: { 'content-type': 'application/xml; charset=utf-8' } })
+  t.ok(conflict.status === 400 || conflict.status === 415, `refused (${conflict.status})`)
+  t.equal(await propOf(CAL, NAME), 'Café', 'nothing changed')
+  const other = await alice('PROPFIND', CAL, { headers: { depth: '0', 'content-type': 'application/xml' }, body: propfindBody('d:displayname').replace('encoding="utf-8"', 'encoding="Shift_JIS"') })
+  refused(t, other, 415)
+})
+
+t.test('an iCalendar body that is not UTF-8 is not valid calendar data (RFC 5545 §3.1.4); nothing is stored', async t => {
+  const body = withBytes(vevent('latin-1', [], { summary: 'Caf@@' }), 0xe9)
+  for (const type of ['text/calendar; charset=utf-8', 'text/calendar']) {
+    const put = await alice('PUT', `${CAL}latin-1.ics`, { body, headers: { 'content-type': type } })
+    refused(t, put, 403, /valid-calendar-data/)
+    t.match(put.text, /UTF-8/)
+    t.equal((await alice('GET', `${CAL}latin-1.ics`)).status, 404, `${type}: not stored`)
+  }
+  const declared = await alice('PUT', `${CAL}latin-1.ics`, { body, headers: { 'content-type': 'text/calendar; charset=iso-8859-1' } })
+  refused(t, declared, 415, /supported-calendar-data/)
+  t.equal((await alice('GET', `${CAL}latin-1.ics`)).status, 404, 'not stored')
+})
