@@ -69,3 +69,41 @@ t.test('an iCalendar body that is not UTF-8 is not valid calendar data (RFC 5545
   refused(t, declared, 415, /supported-calendar-data/)
   t.equal((await alice('GET', `${CAL}latin-1.ics`)).status, 404, 'not stored')
 })
+
+t.test('calendar-data in a media type or version the server does not store is refused (RFC 4791 §9.6, §7.8)', async t => {
+  for (const attrs of ['content-type="text/vcalendar"', 'version="3.0"', 'content-type="application/calendar+json"']) {
+    const body = query('<c:comp-filter name="VEVENT"/>').replace('<d:getetag/>', `<d:getetag/><c:calendar-data ${attrs}/>`)
+    refused(t, await alice('REPORT', CAL, { headers: { depth: '1' }, body }), 403, /supported-calendar-data/)
+    const multiget = `<c:calendar-multiget ${DAV_NS}><d:prop><c:calendar-data ${attrs}/></d:prop><d:href>${CAL}meeting.ics</d:href></c:calendar-multiget>`
+    refused(t, await alice('REPORT', CAL, { body: multiget }), 403, /supported-calendar-data/)
+  }
+  const explicit = query('<c:comp-filter name="VEVENT"/>').replace('<d:getetag/>', '<d:getetag/><c:calendar-data content-type="text/calendar" version="2.0"/>')
+  t.equal((await alice('REPORT', CAL, { headers: { depth: '1' }, body: explicit })).status, 207, 'text/calendar 2.0 spelled out is fine')
+})
+
+t.test('filters that cannot match by construction are refused with valid-filter (RFC 4791 §7.8, §9.7)', async t => {
+  const bad = {
+    'time-range on SUMMARY': '<c:comp-filter name="VEVENT"><c:prop-filter name="SUMMARY"><c:time-range start="20260101T000000Z" end="20270101T000000Z"/></c:prop-filter></c:comp-filter>',
+    'VEVENT inside VEVENT': '<c:comp-filter name="VEVENT"><c:comp-filter name="VEVENT"/></c:comp-filter>',
+    'VALARM directly in VCALENDAR': '<c:comp-filter name="VALARM"/>',
+    'VCALENDAR inside VTODO': '<c:comp-filter name="VTODO"><c:comp-filter name="VCALENDAR"/></c:comp-filter>'
+  }
+  for (const [what, filter] of Object.entries(bad)) {
+    const res = await alice('REPORT', CAL, { headers: { depth: '1' }, body: query(filter) })
+    t.equal(res.status, 403, what)
+    t.match(res.text, /valid-filter/, what)
+  }
+  const top = await alice('REPORT', CAL, { headers: { depth: '1' }, body: query('').replace('name="VCALENDAR"', 'name="VEVENT"') })
+  refused(t, top, 403, /valid-filter/)
+  const good = {
+    'time-range on DTSTAMP': '<c:comp-filter name="VEVENT"><c:prop-filter name="DTSTAMP"><c:time-range start="20250101T000000Z" end="20270101T000000Z"/></c:prop-filter></c:comp-filter>',
+    'time-range on an X- property': '<c:comp-filter name="VEVENT"><c:prop-filter name="X-WHEN"><c:time-range start="20250101T000000Z"/></c:prop-filter></c:comp-filter>',
+    'VALARM in VEVENT': '<c:comp-filter name="VEVENT"><c:comp-filter name="VALARM"><c:is-not-defined/></c:comp-filter></c:comp-filter>',
+    'an X- component anywhere': '<c:comp-filter name="VEVENT"><c:comp-filter name="X-THING"><c:is-not-defined/></c:comp-filter></c:comp-filter>'
+  }
+  for (const [what, filter] of Object.entries(good)) {
+    const res = await alice('REPORT', CAL, { headers: { depth: '1' }, body: query(filter) })
+    t.equal(res.status, 207, what)
+    t.same(members(res.xml).map(m => m.href.split('/').pop()), what === 'time-range on an X- property' ? [] : ['meeting.ics'], what)
+  }
+})
