@@ -82,28 +82,71 @@ t.test('calendar-data in a media type or version the server does not store is re
 })
 
 t.test('filters that cannot match by construction are refused with valid-filter (RFC 4791 §7.8, §9.7)', async t => {
-  const bad = {
-    'time-range on SUMMARY': '<c:comp-filter name="VEVENT"><c:prop-filter name="SUMMARY"><c:time-range start="20260101T000000Z" end="20270101T000000Z"/></c:prop-filter></c:comp-filter>',
-    'VEVENT inside VEVENT': '<c:comp-filter name="VEVENT"><c:comp-filter name="VEVENT"/></c:comp-filter>',
-    'VALARM directly in VCALENDAR': '<c:comp-filter name="VALARM"/>',
-    'VCALENDAR inside VTODO': '<c:comp-filter name="VTODO"><c:comp-filter name="VCALENDAR"/></c:comp-filter>'
-  }
-  for (const [what, filter] of Object.entries(bad)) {
+  const cases: [string, string, number, string[]][] = [
+    ['time-range on SUMMARY', '<c:comp-filter name="VEVENT"><c:prop-filter name="SUMMARY"><c:time-range start="20260101T000000Z" end="20270101T000000Z"/></c:prop-filter></c:comp-filter>', 403, []],
+    ['VEVENT inside VEVENT', '<c:comp-filter name="VEVENT"><c:comp-filter name="VEVENT"/></c:comp-filter>', 403, []],
+    ['VALARM directly in VCALENDAR', '<c:comp-filter name="VALARM"/>', 403, []],
+    ['VCALENDAR inside VTODO', '<c:comp-filter name="VTODO"><c:comp-filter name="VCALENDAR"/></c:comp-filter>', 403, []],
+    ['time-range on DTSTAMP', '<c:comp-filter name="VEVENT"><c:prop-filter name="DTSTAMP"><c:time-range start="20250101T000000Z" end="20270101T000000Z"/></c:prop-filter></c:comp-filter>', 207, ['meeting.ics']],
+    ['time-range on an X- property', '<c:comp-filter name="VEVENT"><c:prop-filter name="X-WHEN"><c:time-range start="20250101T000000Z"/></c:prop-filter></c:comp-filter>', 207, []],
+    ['VALARM in VEVENT', '<c:comp-filter name="VEVENT"><c:comp-filter name="VALARM"><c:is-not-defined/></c:comp-filter></c:comp-filter>', 207, ['meeting.ics']],
+    ['an X- component anywhere', '<c:comp-filter name="VEVENT"><c:comp-filter name="X-THING"><c:is-not-defined/></c:comp-filter></c:comp-filter>', 207, ['meeting.ics']]
+  ]
+  for (const [what, filter, status, found] of cases) {
     const res = await alice('REPORT', CAL, { headers: { depth: '1' }, body: query(filter) })
-    t.equal(res.status, 403, what)
-    t.match(res.text, /valid-filter/, what)
+    if (status === 207) {
+      t.equal(res.status, 207, what)
+      t.same(members(res.xml).map(m => m.href.split('/').pop()), found, what)
+    } else refused(t, res, 403, /valid-filter/)
   }
   const top = await alice('REPORT', CAL, { headers: { depth: '1' }, body: query('').replace('name="VCALENDAR"', 'name="VEVENT"') })
   refused(t, top, 403, /valid-filter/)
-  const good = {
-    'time-range on DTSTAMP': '<c:comp-filter name="VEVENT"><c:prop-filter name="DTSTAMP"><c:time-range start="20250101T000000Z" end="20270101T000000Z"/></c:prop-filter></c:comp-filter>',
-    'time-range on an X- property': '<c:comp-filter name="VEVENT"><c:prop-filter name="X-WHEN"><c:time-range start="20250101T000000Z"/></c:prop-filter></c:comp-filter>',
-    'VALARM in VEVENT': '<c:comp-filter name="VEVENT"><c:comp-filter name="VALARM"><c:is-not-defined/></c:comp-filter></c:comp-filter>',
-    'an X- component anywhere': '<c:comp-filter name="VEVENT"><c:comp-filter name="X-THING"><c:is-not-defined/></c:comp-filter></c:comp-filter>'
+})
+
+t.test('a calendar-query timezone must be one VTIMEZONE (RFC 4791 §9.8)', async t => {
+  const withTz = (tz: string) => query('<c:comp-filter name="VEVENT"/>', `<c:timezone>${esc(tz)}</c:timezone>`)
+  refused(t, await alice('REPORT', CAL, { headers: { depth: '1' }, body: withTz(VCAL_EVENT) }), 403, /valid-calendar-data/)
+  refused(t, await alice('REPORT', CAL, { headers: { depth: '1' }, body: withTz('Europe/Warsaw') }), 403, /valid-calendar-data/)
+  const zone = propText(members((await alice('PROPFIND', CAL, { headers: { depth: '0' }, body: propfindBody('c:calendar-timezone') })).xml)[0], TZ)!
+  t.equal((await alice('REPORT', CAL, { headers: { depth: '1' }, body: withTz(zone) })).status, 207, 'a VCALENDAR with one VTIMEZONE is fine')
+})
+
+t.test('calendar-timezone must be exactly one VTIMEZONE (RFC 4791 §5.2.2), in PROPPATCH and MKCALENDAR', async t => {
+  const before = (await propOf(CAL, TZ))!
+  const vtimezone = before.slice(before.indexOf('BEGIN:VTIMEZONE'), before.indexOf('END:VCALENDAR'))
+  const event = VCAL_EVENT.slice(VCAL_EVENT.indexOf('BEGIN:VEVENT'), VCAL_EVENT.indexOf('END:VCALENDAR'))
+  const wrap = (...parts: string[]) => `BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Test//Test//EN\r\n${parts.join('')}END:VCALENDAR\r\n`
+  const bad = {
+    'a VEVENT': wrap(event),
+    'a VTIMEZONE and a VEVENT': wrap(vtimezone, event),
+    'two VTIMEZONEs': wrap(vtimezone, vtimezone.replace(/Europe\/Warsaw/g, 'America/New_York')),
+    'a VTIMEZONE without rules': wrap('BEGIN:VTIMEZONE\r\nTZID:Europe/Warsaw\r\nEND:VTIMEZONE\r\n')
   }
-  for (const [what, filter] of Object.entries(good)) {
-    const res = await alice('REPORT', CAL, { headers: { depth: '1' }, body: query(filter) })
-    t.equal(res.status, 207, what)
-    t.same(members(res.xml).map(m => m.href.split('/').pop()), what === 'time-range on an X- property' ? [] : ['meeting.ics'], what)
+  for (const [what, value] of Object.entries(bad)) {
+    const patch = await alice('PROPPATCH', CAL, { body: proppatch(`<c:calendar-timezone>${esc(value)}</c:calendar-timezone>`) })
+    t.equal(patch.status, 207, what)
+    t.equal(members(patch.xml)[0]!.propstatus.get(TZ), 403, what)
+    t.match(patch.text, /valid-calendar-data/, what)
+    t.equal(await propOf(CAL, TZ), before, `${what}: unchanged`)
+  }
+  const mk = await alice('MKCALENDAR', '/dav/calendars/alice/wrong-zone/', { body: `<c:mkcalendar ${DAV_NS}><d:set><d:prop><c:calendar-timezone>${esc(bad['a VTIMEZONE and a VEVENT'])}</c:calendar-timezone></d:prop></d:set></c:mkcalendar>` })
+  refused(t, mk, 403, /valid-calendar-data/)
+  t.equal((await alice('PROPFIND', '/dav/calendars/alice/wrong-zone/', { headers: { depth: '0' } })).status, 404, 'no calendar was made')
+  const good = await alice('PROPPATCH', CAL, { body: proppatch(`<c:calendar-timezone>${esc(before.replace('TZID:Europe/Warsaw', 'TZID:America/New_York'))}</c:calendar-timezone>`) })
+  t.equal(members(good.xml)[0]!.propstatus.get(TZ), 200, 'one VTIMEZONE is taken')
+  t.match(await propOf(CAL, TZ), /TZID:America\/New_York/)
+})
+
+t.test('every calendar\'s calendar-timezone is a VCALENDAR with exactly one VTIMEZONE, UTC included (RFC 4791 §5.2.2)', async t => {
+  await createUser(s.k.db, null, s.orgId, { login: 'uma', name: 'Uma', password: PASSWORD, role: 'user', timezone: 'UTC' })
+  const uma = davClient(s, 'uma')
+  const res = await uma('PROPFIND', '/dav/calendars/uma/', { headers: { depth: '1' }, body: propfindBody('c:calendar-timezone') })
+  const zones = members(res.xml).filter(m => m.props.has(TZ))
+  t.ok(zones.length > 0, 'the default calendars state a zone')
+  for (const m of zones) {
+    const tz = propText(m, TZ)!
+    t.equal((tz.match(/BEGIN:VTIMEZONE/g) ?? []).length, 1, `${m.href}: one VTIMEZONE`)
+    t.match(tz, /TZID:UTC\r\n/)
+    t.match(tz, /BEGIN:STANDARD\r\n[^]*TZOFFSETFROM:\+0000\r\n[^]*TZOFFSETTO:\+0000\r\n[^]*END:STANDARD/)
   }
 })
