@@ -137,6 +137,17 @@ t.test('calendar-timezone must be exactly one VTIMEZONE (RFC 4791 §5.2.2), in P
   t.match(await propOf(CAL, TZ), /TZID:America\/New_York/)
 })
 
+t.test('a propfind with none of prop, allprop or propname is a bad request (RFC 4918 §14.20)', async t => {
+  const only = `<?xml version="1.0" encoding="utf-8"?><d:propfind ${DAV_NS}><d:foo/></d:propfind>`
+  refused(t, await alice('PROPFIND', CAL, { headers: { depth: '0' }, body: only }), 400)
+  const beside = `<?xml version="1.0" encoding="utf-8"?><d:propfind ${DAV_NS}><x:hint xmlns:x="urn:x"/><d:prop><d:displayname/><x:unknown xmlns:x="urn:x"/></d:prop></d:propfind>`
+  const ok = await alice('PROPFIND', CAL, { headers: { depth: '0' }, body: beside })
+  t.equal(ok.status, 207, 'an extra element beside prop is ignored')
+  t.equal(members(ok.xml)[0]!.propstatus.get('{urn:x}unknown'), 404, 'an unknown property is a 404 in its propstat')
+  const empty = await alice('PROPFIND', CAL, { headers: { depth: '0' }, body: `<d:propfind ${DAV_NS}/>` })
+  t.equal(empty.status, 207, 'an empty propfind element is still allprop')
+})
+
 t.test('every calendar\'s calendar-timezone is a VCALENDAR with exactly one VTIMEZONE, UTC included (RFC 4791 §5.2.2)', async t => {
   await createUser(s.k.db, null, s.orgId, { login: 'uma', name: 'Uma', password: PASSWORD, role: 'user', timezone: 'UTC' })
   const uma = davClient(s, 'uma')

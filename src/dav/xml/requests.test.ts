@@ -83,6 +83,8 @@ t.test('PROPFIND', async (t) => {
 
   t.test('invalid structure', async (t) => {
     throwsDav(t, () => parsePropfind('<D:propfind xmlns:D="DAV:"><D:allprop/><D:prop/></D:propfind>'), { message: /only one of/ });
+    throwsDav(t, () => parsePropfind('<D:propfind xmlns:D="DAV:"><D:foo/><x:bar xmlns:x="urn:x"/></D:propfind>'), { message: /must contain <prop>, <allprop> or <propname>, not only \{DAV:\}foo, \{urn:x\}bar/, status: 400 });
+    t.same(parsePropfind('<D:propfind xmlns:D="DAV:"><x:bar xmlns:x="urn:x"/><D:propname/></D:propfind>'), { kind: 'propname' }, 'an extra element beside propname is ignored');
     throwsDav(t, () => parsePropfind('<D:propertyupdate xmlns:D="DAV:"/>'), { message: /expected root element \{DAV:\}propfind/ });
     throwsDav(t, () => parsePropfind('<D:propfind xmlns:D="DAV:">'), { status: 400 });
   });

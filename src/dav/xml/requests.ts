@@ -85,14 +85,22 @@ export type PropfindRequest =
   | { kind: 'prop'; props: QName[] };
 
 /**
- * PROPFIND body. An absent/empty body, or a propfind element with none of allprop/propname/prop,
- * means allprop (RFC 4918 §9.1; sabre/dav treats the empty element the same way).
+ * PROPFIND body. An absent/empty body means allprop (RFC 4918 §9.1), and so does an empty
+ * propfind element (as sabre/dav reads it). A propfind whose only children are elements other
+ * than allprop/propname/prop is refused (§14.20): it asks for something Kalends cannot answer,
+ * and allprop in its place would be a different answer. Extra elements beside those three are
+ * ignored (§17).
  */
 export function parsePropfind(input: XmlInput | null | undefined, limits?: XmlLimits): PropfindRequest {
   const el = toRoot(input, limits);
   if (!el) return { kind: 'allprop', include: [] };
   expectRoot(el, NS_DAV, 'propfind');
-  return parsePropSelection(el) ?? { kind: 'allprop', include: [] };
+  const selection = parsePropSelection(el);
+  if (selection) return selection;
+  if (el.children.length > 0) {
+    throw new DavXmlError(`<propfind> must contain <prop>, <allprop> or <propname>, not only ${el.children.map(qnameOf).join(', ')}`);
+  }
+  return { kind: 'allprop', include: [] };
 }
 
 /** The allprop | propname | prop choice inside propfind and REPORT bodies; undefined if none. */
