@@ -148,6 +148,18 @@ t.test('a propfind with none of prop, allprop or propname is a bad request (RFC 
   t.equal(empty.status, 207, 'an empty propfind element is still allprop')
 })
 
+t.test('an invalid RECURRENCE-ID is not valid calendar data (RFC 5545 §3.8.4.4)', async t => {
+  const series = (rid: string) => vevent('series', ['RRULE:FREQ=WEEKLY;COUNT=5'], { start: '20260105T090000Z', end: '20260105T100000Z' }).replace('END:VCALENDAR',
+    ['BEGIN:VEVENT', 'UID:series', 'DTSTAMP:20260101T000000Z', rid, 'DTSTART:20260113T090000Z', 'DTEND:20260113T100000Z', 'SUMMARY:Moved', 'END:VEVENT', 'END:VCALENDAR'].join('\r\n'))
+  for (const rid of ['RECURRENCE-ID:20260112T090000Z,20260119T090000Z', 'RECURRENCE-ID:20260112T090000Z+1']) {
+    const put = await alice('PUT', `${CAL}series.ics`, { body: series(rid) })
+    refused(t, put, 403, /valid-calendar-data/)
+    t.match(put.text, /RECURRENCE-ID/)
+    t.equal((await alice('GET', `${CAL}series.ics`)).status, 404, `${rid}: not stored`)
+  }
+  t.equal((await alice('PUT', `${CAL}series.ics`, { body: series('RECURRENCE-ID:20260112T090000Z') })).status, 201, 'a proper override is stored')
+})
+
 t.test('every calendar\'s calendar-timezone is a VCALENDAR with exactly one VTIMEZONE, UTC included (RFC 4791 §5.2.2)', async t => {
   await createUser(s.k.db, null, s.orgId, { login: 'uma', name: 'Uma', password: PASSWORD, role: 'user', timezone: 'UTC' })
   const uma = davClient(s, 'uma')
