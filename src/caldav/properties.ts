@@ -113,7 +113,6 @@ const HOME = table<'home'>([
   [cs('getctag'), { get: async ctx => text(cs('getctag'), await homeToken(ctx)) }]
 ])
 
-
 const calendarVersionToken = async (ctx: Ctx, r: Of<'calendar'>) => calendarToken(r.cal.id, await versionOf(ctx, r.cal))
 
 const CALENDAR = table<'calendar'>([

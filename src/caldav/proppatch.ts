@@ -16,7 +16,6 @@ type Failure = { status: number; precondition?: QName; reason: string }
 
 const COLOR = /^#[0-9A-Fa-f]{6}([0-9A-Fa-f]{2})?$/
 
-
 /** Applies one set/remove to the calendar input; returns why it cannot be, or null. */
 export function applyProp (input: CalendarChanges, op: PropPatchOp): Failure | null {
   const value = op.op === 'set' ? op.value.text : ''
