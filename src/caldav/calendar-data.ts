@@ -1,14 +1,37 @@
 import {
-  calendarDataProp, type CalendarDataRequest, type CompSelection, type MultistatusResponse, type PropfindRequest
+  caldav, calendarDataProp, charsetOf, type CalendarDataRequest, type CompSelection, type MultistatusResponse, type PropfindRequest
 } from '../dav/xml/index.ts'
 import type { ObjectRow } from '../domain/calendar-objects.ts'
+import { IcalError } from '../ical/errors.ts'
 import { expandObject, limitRecurrenceSet } from '../ical/expand.ts'
 import { parseObject, type CalendarObject } from '../ical/parse.ts'
 import type { DavCalendar } from './backend.ts'
+import { DavError } from './errors.ts'
 import { selectParts, visibleBody } from './parts.ts'
 import { propertiesOf } from './properties.ts'
 import { propResponse } from './respond.ts'
 import { objectHref, type Ctx, type Resource } from './resources.ts'
+
+// US-ASCII text is UTF-8 as it stands
+const UTF_8 = new Set(['utf-8', 'utf8', 'us-ascii'])
+// a BOM is kept: the body is stored exactly as sent
+const STRICT_UTF_8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+
+/**
+ * A PUT body as text. iCalendar is UTF-8 (RFC 5545 §3.1.4, and the default
+ * charset of text/calendar, §8.1), so a body labelled with another charset is
+ * not calendar data Kalends takes (415), and bytes that are not UTF-8 are not
+ * valid calendar data (403): never stored with U+FFFD in their place.
+ */
+export function calendarText (bytes: Uint8Array, contentType: string | undefined): string {
+  const charset = charsetOf(contentType)
+  if (charset !== undefined && !UTF_8.has(charset)) throw new DavError(415, `calendar data must be UTF-8 (RFC 5545 §3.1.4), not ${charset}`, caldav('supported-calendar-data'))
+  try {
+    return STRICT_UTF_8.decode(bytes)
+  } catch (e) {
+    throw new IcalError('valid-calendar-data', 'the calendar data is not valid UTF-8 (RFC 5545 §3.1.4)', { cause: e })
+  }
+}
 
 /** The calendar-data a report returns: the stored body, or its expansion or limited recurrence set. */
 export function calendarData (cal: DavCalendar, body: string, cd: CalendarDataRequest | undefined, parsed?: CalendarObject): string {

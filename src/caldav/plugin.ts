@@ -1,6 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Kalends } from '../app.ts'
+import { charsetOf, decodeXml } from '../dav/xml/index.ts'
 import { domainBackend, type CalDavBackend } from './backend.ts'
+import { calendarText } from './calendar-data.ts'
 import { copy } from './copy.ts'
 import { del } from './delete.ts'
 import { DavError, sendError } from './errors.ts'
@@ -19,15 +21,27 @@ const BODY_METHODS = ['PROPFIND', 'PROPPATCH', 'REPORT', 'MKCALENDAR', 'MKCOL']
 const METHODS = ['OPTIONS', 'GET', 'HEAD', 'PUT', 'DELETE', 'POST', 'COPY', 'MOVE', ...BODY_METHODS]
 
 /**
+ * The request body as text: the one place its bytes are decoded, after
+ * sign-in, fatally (XML 1.0 §4.3.3, RFC 5545 §3.1.4), so invalid bytes are
+ * refused instead of read as U+FFFD. PUT carries iCalendar, the others XML.
+ */
+function bodyText (request: FastifyRequest): string | undefined {
+  if (!Buffer.isBuffer(request.body)) return undefined
+  const type = request.headers['content-type']
+  if (request.method === 'PUT') return calendarText(request.body, type)
+  return BODY_METHODS.includes(request.method) ? decodeXml(request.body, charsetOf(type)) : undefined
+}
+
+/**
  * The CalDAV server, as a Fastify plugin: /.well-known/caldav, and
  * everything under /dav/ (layout in paths.ts). Request bodies are read as
- * strings in this scope only; every error answers with a DAV:error body.
+ * bytes in this scope only; every error answers with a DAV:error body.
  */
 export async function caldav (app: FastifyInstance, k: Kalends, backend: CalDavBackend = domainBackend(k)): Promise<void> {
   for (const m of BODY_METHODS) if (!app.supportedMethods.includes(m)) app.addHttpMethod(m, { hasBody: true })
   for (const m of ['COPY', 'MOVE']) if (!app.supportedMethods.includes(m)) app.addHttpMethod(m)
   app.removeAllContentTypeParsers()
-  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: k.config.maxBodyBytes }, (_req, body, done) => done(null, body))
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: k.config.maxBodyBytes }, (_req, body, done) => done(null, body))
   app.setErrorHandler(async (err, request, reply) => sendError(reply, request, err))
 
   const wellKnown = async (_request: FastifyRequest, reply: FastifyReply) => reply.code(301).header('location', ROOT).header('cache-control', 'no-cache').send()
@@ -40,7 +54,7 @@ export async function caldav (app: FastifyInstance, k: Kalends, backend: CalDavB
     const user = await backend.authenticate(request)
     if (user === null) throw new DavError(401, 'sign in with your user name and an app password', undefined, { 'www-authenticate': 'Basic realm="Kalends", charset="UTF-8"' })
     const ctx: Ctx = { backend, user, actor: { user, origin: 'caldav' }, request, maxResourceSize: k.config.maxBodyBytes, publicUrl: k.config.publicUrl, versions: new Map() }
-    const body = typeof request.body === 'string' ? request.body : undefined
+    const body = bodyText(request)
     switch (request.method) {
       case 'PROPFIND': return propfind(ctx, path, body, reply)
       case 'PROPPATCH': return proppatch(ctx, path, body, reply)

@@ -3,7 +3,7 @@ import {
   parseXml, resourceTypeProp, supportedCalendarComponentSetProp, supportedCollationSetProp, supportedReportSetProp,
   type QName, type XmlElement
 } from '../dav/xml/index.ts'
-import { vtimezoneFor } from '../ical/timezones.ts'
+import { timezoneCalendar } from '../ical/timezones.ts'
 import type { DavCalendar } from './backend.ts'
 import { visibleBody } from './parts.ts'
 import { CALENDARS, PRINCIPALS, ROOT, homePath, principalPath } from './paths.ts'
@@ -113,13 +113,6 @@ const HOME = table<'home'>([
   [cs('getctag'), { get: async ctx => text(cs('getctag'), await homeToken(ctx)) }]
 ])
 
-function calendarTimezone (tz: string | null): string | undefined {
-  if (tz === null) return undefined
-  const block = vtimezoneFor(tz)
-  const body = block ?? ''
-  return `BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Kalends//Kalends//EN\r\n${body}END:VCALENDAR\r\n`
-}
-
 const calendarVersionToken = async (ctx: Ctx, r: Of<'calendar'>) => calendarToken(r.cal.id, await versionOf(ctx, r.cal))
 
 const CALENDAR = table<'calendar'>([
@@ -138,7 +131,7 @@ const CALENDAR = table<'calendar'>([
   [caldav('supported-collation-set'), { get: () => supportedCollationSetProp() }],
   [caldav('max-resource-size'), { get: ctx => text(caldav('max-resource-size'), String(ctx.maxResourceSize)) }],
   [caldav('max-instances'), { get: () => text(caldav('max-instances'), '10000') }],
-  [caldav('calendar-timezone'), { get: (_c, r) => { const v = calendarTimezone(r.cal.timezone); return v === undefined ? undefined : text(caldav('calendar-timezone'), v) } }],
+  [caldav('calendar-timezone'), { get: (_c, r) => { const v = r.cal.timezone === null ? null : timezoneCalendar(r.cal.timezone); return v === null ? undefined : text(caldav('calendar-timezone'), v) } }],
   [caldav('calendar-timezone-id'), { get: (_c, r) => r.cal.timezone === null ? undefined : text(caldav('calendar-timezone-id'), r.cal.timezone) }],
   [ical('calendar-color'), { get: (_c, r) => r.cal.color === null ? undefined : text(ical('calendar-color'), r.cal.color) }],
   [ical('calendar-order'), { get: (_c, r) => text(ical('calendar-order'), String(r.cal.sort_order)) }],

@@ -1,6 +1,7 @@
 import type { FastifyReply } from 'fastify'
 import type { CalendarInput } from '../domain/calendars.ts'
-import { canonicalTzid } from '../ical/timezones.ts'
+import { IcalError } from '../ical/errors.ts'
+import { canonicalTzid, timezoneCalendarTzid } from '../ical/timezones.ts'
 import {
   caldav, dav, davError, emptyProp, ical, parseProppatch, serializeXml,
   type PropPatchOp, type QName, type XmlElement
@@ -14,12 +15,6 @@ export type CalendarChanges = CalendarInput & { deadProps: Record<string, string
 type Failure = { status: number; precondition?: QName; reason: string }
 
 const COLOR = /^#[0-9A-Fa-f]{6}([0-9A-Fa-f]{2})?$/
-
-function tzOf (value: string): string | null {
-  const tzid = /^TZID[^:\r\n]*:(.+?)\r?$/m.exec(value)?.[1]?.trim() ?? value.trim()
-  const canonical = canonicalTzid(tzid)
-  return canonical
-}
 
 /** Applies one set/remove to the calendar input; returns why it cannot be, or null. */
 export function applyProp (input: CalendarChanges, op: PropPatchOp): Failure | null {
@@ -45,7 +40,16 @@ export function applyProp (input: CalendarChanges, op: PropPatchOp): Failure | n
     case caldav('calendar-timezone'):
     case caldav('calendar-timezone-id'): {
       if (op.op === 'remove') { input.timezone = null; return null }
-      const tz = tzOf(value)
+      let tzid = value.trim()
+      if (op.name === caldav('calendar-timezone')) {
+        try {
+          tzid = timezoneCalendarTzid(value)
+        } catch (e) {
+          if (e instanceof IcalError) return { status: 403, precondition: caldav('valid-calendar-data'), reason: e.message }
+          throw e
+        }
+      }
+      const tz = canonicalTzid(tzid)
       if (tz === null) return { status: 403, precondition: caldav('valid-calendar-data'), reason: 'the time zone is not one Kalends knows (use an IANA zone such as Europe/Warsaw)' }
       input.timezone = tz
       return null

@@ -9,6 +9,7 @@ import { expandObject, limitRecurrenceSet } from '../ical/expand.ts'
 import { coarseRange, matches, spanProvesMatch, type CompFilter } from '../ical/filter.ts'
 import { freeBusy } from '../ical/freebusy.ts'
 import { parseObject, type CalendarObject } from '../ical/parse.ts'
+import { timezoneCalendarTzid } from '../ical/timezones.ts'
 import type { DavCalendar } from './backend.ts'
 import { DavError, notFoundError } from './errors.ts'
 import { parsePath } from './paths.ts'
@@ -79,6 +80,8 @@ function queriedComponent (filter: CompFilter): 'VEVENT' | 'VTODO' | undefined {
 }
 
 async function calendarQuery (ctx: Ctx, target: Resource, req: CalendarQueryReport): Promise<MultistatusWriter> {
+  // RFC 4791 §7.8: a timezone that is not one VTIMEZONE is refused (valid-calendar-data)
+  if (req.timezone !== undefined) timezoneCalendarTzid(req.timezone)
   const filter = req.filter as CompFilter
   const w = new MultistatusWriter()
   if (target.kind === 'object') {

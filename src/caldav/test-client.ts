@@ -3,13 +3,13 @@ import type { TestServer } from '../testing/harness.ts'
 
 /** A tiny DAV client for tests: raw requests, multistatus answers as plain data. */
 export type DavReply = { status: number; headers: Headers; text: string; xml: XmlElement | null }
-export type DavRequest = (method: string, path: string, opts?: { body?: string; headers?: Record<string, string>; redirect?: 'follow' | 'manual' | 'error' }) => Promise<DavReply>
+export type DavRequest = (method: string, path: string, opts?: { body?: string | Uint8Array; headers?: Record<string, string>; redirect?: 'follow' | 'manual' | 'error' }) => Promise<DavReply>
 
 export function davClient (s: TestServer, login: string | null, password = s.password): DavRequest {
   return async (method, path, opts = {}) => {
     const headers = new Headers(opts.headers)
     if (login !== null && !headers.has('authorization')) headers.set('authorization', `Basic ${Buffer.from(`${login}:${password}`).toString('base64')}`)
-    if (opts.body !== undefined && !headers.has('content-type')) headers.set('content-type', /^\s*</.test(opts.body) ? 'application/xml; charset=utf-8' : 'text/calendar; charset=utf-8')
+    if (opts.body !== undefined && !headers.has('content-type')) headers.set('content-type', /^\s*</.test(Buffer.from(opts.body.slice(0, 64)).toString('latin1')) ? 'application/xml; charset=utf-8' : 'text/calendar; charset=utf-8')
     const res = await fetch(s.url + path, { method, headers, body: opts.body, redirect: opts.redirect ?? 'manual' })
     const text = await res.text()
     let xml: XmlElement | null = null

@@ -43,6 +43,14 @@ t.test('rejects with the CalDAV precondition codes', async (t) => {
     'valid-calendar-object-resource',
     'two overrides of one instance',
   );
+  const withOverride = (...rid: string[]) => cal(vevent('UID:a', 'DTSTART:20260101T100000Z', 'RRULE:FREQ=DAILY'), vevent('UID:a', ...rid, 'DTSTART:20260102T120000Z'));
+  for (const rid of ['RECURRENCE-ID:20260102T100000Z,20260103T100000Z', 'RECURRENCE-ID:20260102T100000Zjunk', 'RECURRENCE-ID:']) {
+    t.equal(code(() => parseObject(withOverride(rid))), 'valid-calendar-data', rid);
+  }
+  t.equal(code(() => parseObject(withOverride('RECURRENCE-ID:20260102T100000Z', 'RECURRENCE-ID:20260103T100000Z'))), 'valid-calendar-data', 'two RECURRENCE-IDs');
+  t.equal(code(() => parseObject(withOverride('RECURRENCE-ID;X-P="a:b":20260102T100000Z'))), 'ok', 'a quoted colon in a parameter');
+  t.equal(code(() => parseObject(withOverride('RECURRENCE-ID:2026010', ' 2T100000Z'))), 'ok', 'a folded value is read unfolded');
+  t.equal(code(() => parseObject(cal(vevent('UID:a', 'DTSTART;VALUE=DATE:20260101', 'RRULE:FREQ=DAILY'), vevent('UID:a', 'RECURRENCE-ID;VALUE=DATE:20260102', 'DTSTART;VALUE=DATE:20260103')))), 'ok', 'all-day series and override');
   t.equal(code(() => parseObject(cal(vevent('UID:a', 'DTSTART:20260101T100000Z', 'RRULE:FREQ=DAILY;COUNT=500')), { maxInstances: 100 })), 'too-many-instances');
   t.equal(code(() => parseObject(cal(vevent('UID:a', 'DTSTART:20260101T100000Z', 'RRULE:FREQ=DAILY')), { maxInstances: 100 })), 'ok', 'endless rules are limited at expansion, not rejected');
 });

@@ -79,6 +79,7 @@ function badResource(message: string): IcalError {
  */
 export function parseObject(text: string, opts: ParseOptions = {}): CalendarObject {
   if (typeof text !== 'string') throw invalid('calendar data must be text');
+  checkRawRecurrenceIds(text);
   let jcal: unknown;
   try {
     jcal = ICAL.parse(text.replace(/^\uFEFF/, ''));
@@ -95,6 +96,21 @@ export function parseObject(text: string, opts: ParseOptions = {}): CalendarObje
     throw new IcalError('valid-calendar-data', `unparsable iCalendar: ${messageOf(e)}`, { cause: e });
   }
   return objectFromComponent(root, opts);
+}
+
+const ONE_RECURRENCE_ID = 'RECURRENCE-ID names one instance by a single date or date-time (RFC 5545 §3.8.4.4)';
+const RAW_RECURRENCE_ID = /^RECURRENCE-ID(?:;(?:[^":\r\n]|"[^"\r\n]*")*)?:([^\r\n]*)/gim;
+
+/**
+ * ical.js reads a date-time from its first characters and drops the rest, so
+ * "RECURRENCE-ID:20260112T090000Z,20260119T090000Z" would silently name the
+ * first instance only: the value is checked as written.
+ */
+function checkRawRecurrenceIds(text: string): void {
+  if (!/recurrence-id/i.test(text)) return;
+  for (const m of text.replace(/\r?\n[ \t]/g, '').matchAll(RAW_RECURRENCE_ID)) {
+    if (!/^\d{8}(T\d{6}Z?)?$/.test((m[1] ?? '').trim())) throw invalid(`invalid RECURRENCE-ID ${JSON.stringify(m[1])}: ${ONE_RECURRENCE_ID}`);
+  }
 }
 
 /** As parseObject, for an already parsed VCALENDAR (which it may decorate but does not change). */
@@ -161,6 +177,7 @@ function validate(root: Component, opts: ParseOptions): CalendarObject {
     validateComponent(item, upper);
     const rid = item.getFirstProperty('recurrence-id');
     if (rid) {
+      if (item.getAllProperties('recurrence-id').length > 1) throw invalid(ONE_RECURRENCE_ID);
       const t = rid.getFirstValue() as Time;
       const key = toUtcMs(t);
       if (recurrenceIds.has(key)) throw badResource(`two overrides for RECURRENCE-ID ${t.toString()}`);

@@ -2,7 +2,7 @@ import t from 'tap';
 import { parseObject } from './parse.ts';
 import { buildObject } from './patch.ts';
 import { instancesBetween } from './instances.ts';
-import { timezoneFor } from './timezones.ts';
+import { timezoneCalendar, timezoneCalendarTzid, timezoneFor } from './timezones.ts';
 import { cal, vevent, d } from './testing.ts';
 
 const zone = (tzid: string, offset: string): string[] => [
@@ -43,4 +43,22 @@ t.test('an unused or broken VTIMEZONE behaves as before', async (t) => {
   const noOffsets = cal(['BEGIN:VTIMEZONE', 'TZID:Bare', 'BEGIN:STANDARD', 'DTSTART:19700101T000000', 'END:STANDARD', 'END:VTIMEZONE'],
     vevent('UID:e', 'DTSTART;TZID=Bare:20260601T100000'));
   t.same(parseObject(noOffsets).index.firstStart, d('2026-06-01T10:00:00Z'), 'a zone without offsets reads as UTC, as ical.js does');
+});
+
+t.test('a time zone as iCalendar text is a VCALENDAR with exactly one VTIMEZONE (RFC 4791 §5.2.2, §9.8)', async (t) => {
+  const warsaw = timezoneCalendar('Europe/Warsaw')!;
+  t.equal(timezoneCalendarTzid(warsaw), 'Europe/Warsaw');
+  t.equal(timezoneCalendarTzid(cal(zone('Office', '+0300'))), 'Office');
+  const utc = timezoneCalendar('Etc/UTC')!;
+  t.equal((utc.match(/BEGIN:VTIMEZONE/g) ?? []).length, 1, 'UTC has its VTIMEZONE too');
+  t.equal(timezoneCalendarTzid(utc), 'UTC');
+  t.equal(timezoneCalendar('Nowhere/Land'), null);
+  const refused = (text: string, why: RegExp) => t.throws(() => timezoneCalendarTzid(text), { code: 'valid-calendar-data', message: why });
+  refused('Europe/Warsaw', /not iCalendar/);
+  refused(cal(vevent('UID:a', 'DTSTART:20260601T100000Z')), /also holds VEVENT/);
+  refused(cal(zone('A', '+0100'), zone('B', '+0200')), /holds 2/);
+  refused(cal(), /holds 0/);
+  refused(cal(['BEGIN:VTIMEZONE', 'TZID:A', 'END:VTIMEZONE']), /STANDARD or DAYLIGHT/);
+  refused(cal(['BEGIN:VTIMEZONE', 'TZID:A', 'BEGIN:STANDARD', 'DTSTART:19700101T000000', 'TZOFFSETTO:+0100', 'END:STANDARD', 'END:VTIMEZONE']), /no TZOFFSETFROM/);
+  refused(warsaw + warsaw, /more than one VCALENDAR/);
 });

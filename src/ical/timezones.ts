@@ -1,6 +1,7 @@
 import ICAL from 'ical.js';
 import { tzlib_get_ical_block, tzlib_get_timezones } from 'timezones-ical-library';
 import { findIana } from 'windows-iana';
+import { IcalError } from './errors.ts';
 import { offsetAt } from './time.ts';
 
 type Timezone = InstanceType<typeof ICAL.Timezone>;
@@ -98,6 +99,58 @@ export function vtimezoneFor(tzid: string): string | null {
     blockCache.set(canonical, text);
   }
   return text;
+}
+
+// UTC's rules, for the properties that must hold a VTIMEZONE whatever the zone (RFC 4791 §5.2.2).
+const UTC_VTIMEZONE = [
+  'BEGIN:VTIMEZONE', 'TZID:UTC',
+  'BEGIN:STANDARD', 'DTSTART:19700101T000000', 'TZOFFSETFROM:+0000', 'TZOFFSETTO:+0000', 'TZNAME:UTC', 'END:STANDARD',
+  'END:VTIMEZONE', '',
+].join('\r\n');
+
+/**
+ * A VCALENDAR holding exactly one VTIMEZONE, for a zone (UTC included), as the
+ * calendar-timezone property wants it (RFC 4791 §5.2.2). Null for unknown zones.
+ */
+export function timezoneCalendar(tzid: string): string | null {
+  const block = canonicalTzid(tzid) === 'UTC' ? UTC_VTIMEZONE : vtimezoneFor(tzid);
+  return block === null ? null : `BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Kalends//Kalends//EN\r\n${block}END:VCALENDAR\r\n`;
+}
+
+/**
+ * The TZID of a time zone given as iCalendar text, as calendar-timezone and a
+ * calendar-query's timezone must give it (RFC 4791 §5.2.2, §9.8): a VCALENDAR
+ * holding one VTIMEZONE and no other component, whose observances have the
+ * properties RFC 5545 §3.6.5 requires. Throws IcalError valid-calendar-data
+ * saying what is wrong.
+ */
+export function timezoneCalendarTzid(text: string): string {
+  const invalid = (why: string) => new IcalError('valid-calendar-data', `the time zone must be a VCALENDAR with exactly one VTIMEZONE: ${why}`);
+  let root: Component;
+  try {
+    const jcal = ICAL.parse(text.replace(/^\uFEFF/, '').trim()) as unknown[];
+    if (Array.isArray(jcal[0])) throw invalid('it holds more than one VCALENDAR');
+    root = new ICAL.Component(jcal);
+  } catch (e) {
+    if (e instanceof IcalError) throw e;
+    throw new IcalError('valid-calendar-data', `the time zone is not iCalendar: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
+  if (root.name !== 'vcalendar') throw invalid(`got ${String(root.name).toUpperCase()}`);
+  const subs = root.getAllSubcomponents();
+  const others = subs.filter((c) => c.name !== 'vtimezone').map((c) => c.name.toUpperCase());
+  if (others.length > 0) throw invalid(`it also holds ${others.join(', ')}`);
+  if (subs.length !== 1) throw invalid(`it holds ${subs.length}`);
+  const vtz = subs[0] as Component;
+  const tzid = vtz.getFirstPropertyValue('tzid');
+  if (typeof tzid !== 'string' || tzid.trim() === '') throw invalid('the VTIMEZONE has no TZID');
+  const rules = vtz.getAllSubcomponents();
+  if (rules.length === 0 || rules.some((r) => r.name !== 'standard' && r.name !== 'daylight')) throw invalid(`VTIMEZONE ${tzid} needs STANDARD or DAYLIGHT observances and nothing else`);
+  for (const r of rules) {
+    for (const prop of ['dtstart', 'tzoffsetfrom', 'tzoffsetto']) {
+      if (!r.hasProperty(prop)) throw invalid(`a ${r.name.toUpperCase()} of ${tzid} has no ${prop.toUpperCase()}`);
+    }
+  }
+  return tzid.trim();
 }
 
 const zoneCache = new Map<string, Timezone | null>();

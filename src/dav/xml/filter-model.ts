@@ -48,3 +48,40 @@ export const DEFAULT_COLLATION: Collation = 'i;ascii-casemap';
 export function isSupportedCollation(c: string): c is Collation {
   return (SUPPORTED_COLLATIONS as readonly string[]).includes(c);
 }
+
+/**
+ * The components each iCalendar component can appear in (RFC 5545 §3.4, §3.6, §3.6.5,
+ * §3.6.6; RFC 7953 §3). A comp-filter that nests one anywhere else cannot match and is not a
+ * valid filter (RFC 4791 §7.8: "cannot nest a VEVENT in a VEVENT"). Components not listed
+ * (X- and later IANA ones) may be tested anywhere, and anything may be tested inside them.
+ */
+export const COMPONENT_PARENTS: Readonly<Record<string, readonly string[]>> = Object.freeze({
+  VCALENDAR: [],
+  VEVENT: ['VCALENDAR'],
+  VTODO: ['VCALENDAR'],
+  VJOURNAL: ['VCALENDAR'],
+  VFREEBUSY: ['VCALENDAR'],
+  VTIMEZONE: ['VCALENDAR'],
+  VAVAILABILITY: ['VCALENDAR'],
+  VALARM: ['VEVENT', 'VTODO'],
+  STANDARD: ['VTIMEZONE'],
+  DAYLIGHT: ['VTIMEZONE'],
+  AVAILABLE: ['VAVAILABILITY'],
+});
+
+/**
+ * Properties whose values are never a date, date-time or period (RFC 5545 §3.7, §3.8; RFC 7986
+ * §5): a time-range on one cannot match and is not a valid filter (RFC 4791 §7.8: "cannot nest
+ * a time-range in a prop SUMMARY"; §9.9). Properties not listed, the date/time ones (DTSTART,
+ * DTEND, DUE, COMPLETED, CREATED, DTSTAMP, LAST-MODIFIED, RECURRENCE-ID, EXDATE, RDATE,
+ * TRIGGER, FREEBUSY…) and X- ones, may carry a time-range.
+ */
+export const UNDATED_PROPERTIES: ReadonlySet<string> = new Set([
+  'CALSCALE', 'METHOD', 'PRODID', 'VERSION',
+  'ATTACH', 'CATEGORIES', 'CLASS', 'COMMENT', 'DESCRIPTION', 'GEO', 'LOCATION', 'PERCENT-COMPLETE', 'PRIORITY',
+  'RESOURCES', 'STATUS', 'SUMMARY', 'DURATION', 'TRANSP',
+  'TZID', 'TZNAME', 'TZOFFSETFROM', 'TZOFFSETTO', 'TZURL',
+  'ATTENDEE', 'CONTACT', 'ORGANIZER', 'RELATED-TO', 'URL', 'UID', 'RRULE', 'EXRULE',
+  'ACTION', 'REPEAT', 'REQUEST-STATUS', 'SEQUENCE',
+  'NAME', 'REFRESH-INTERVAL', 'SOURCE', 'COLOR', 'IMAGE', 'CONFERENCE',
+]);

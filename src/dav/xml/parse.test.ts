@@ -3,7 +3,7 @@ import type { Test } from 'tap';
 import { randomBytes } from 'node:crypto';
 import { DavXmlError } from './errors.ts';
 import { NS_CALDAV, NS_CS, NS_DAV, NS_ICAL, NS_XML } from './names.ts';
-import { parseXml } from './parse.ts';
+import { charsetOf, decodeXml, parseXml } from './parse.ts';
 import type { XmlElement } from './parse.ts';
 
 const throwsDav = (t: Test, fn: () => unknown, re?: RegExp) => {
@@ -196,7 +196,18 @@ t.test('byte input', async (t) => {
   t.equal(parseXml(Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('<a>é</a>', 'utf16le')])).text, 'é', 'UTF-16LE with BOM');
   t.equal(parseXml(Buffer.from('<?xml version="1.0" encoding="ISO-8859-1"?><a>\xe9</a>', 'latin1')).text, 'é');
   throwsDav(t, () => parseXml(Buffer.from([0x3c, 0x61, 0x3e, 0xc3, 0x28, 0x3c, 0x2f, 0x61, 0x3e])), /not valid UTF-8/);
-  throwsDav(t, () => parseXml(Buffer.from('<?xml version="1.0" encoding="EBCDIC"?><a/>')), /unsupported XML encoding/);
+  throwsDav(t, () => parseXml(Buffer.from('<?xml version="1.0" encoding="EBCDIC"?><a/>')), /"EBCDIC", which Kalends does not read/);
+  throwsDav(t, () => parseXml(Buffer.from('<?xml version="1.0" encoding="US-ASCII"?><a>\xe9</a>', 'latin1')), /US-ASCII/);
+});
+
+t.test('the media type charset names the encoding; declarations that disagree are refused', async (t) => {
+  t.equal(charsetOf('application/xml; charset="UTF-8"'), 'utf-8');
+  t.equal(charsetOf('text/xml'), undefined);
+  t.equal(decodeXml(Buffer.from('<a>\xe9</a>', 'latin1'), 'iso-8859-1'), '<a>é</a>');
+  t.equal(decodeXml(Buffer.from('<?xml version="1.0" encoding="us-ascii"?><a/>'), 'utf-8'), '<?xml version="1.0" encoding="us-ascii"?><a/>', 'ASCII is UTF-8');
+  throwsDav(t, () => decodeXml(Buffer.from('<?xml version="1.0" encoding="ISO-8859-1"?><a>\xe9</a>', 'latin1'), 'utf-8'), /charset says utf-8 but the XML declaration says ISO-8859-1/);
+  throwsDav(t, () => decodeXml(Buffer.from('\ufeff<a>é</a>'), 'iso-8859-1'), /byte order mark/);
+  throwsDav(t, () => decodeXml(Buffer.from('<a/>'), 'shift_jis'), /"shift_jis"/);
   throwsDav(t, () => parseXml(42 as unknown as string), /string or a Buffer/);
 });
 

@@ -120,22 +120,60 @@ function decodeBody(body: unknown, maxBytes: number): string {
   }
   if (!(body instanceof Uint8Array)) throw new DavXmlError('XML body must be a string or a Buffer');
   if (body.byteLength > maxBytes) throw new DavXmlError(`XML body exceeds ${maxBytes} bytes`, { status: 413 });
-  const b = body;
-  try {
-    if (b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) return new TextDecoder('utf-8', { fatal: true }).decode(b.subarray(3));
-    if (b[0] === 0xff && b[1] === 0xfe) return new TextDecoder('utf-16le', { fatal: true }).decode(b.subarray(2));
-    if (b[0] === 0xfe && b[1] === 0xff) return new TextDecoder('utf-16be', { fatal: true }).decode(b.subarray(2));
+  return decodeXml(body);
+}
+
+/** The charset parameter of a Content-Type header, lower-cased; undefined when there is none. */
+export function charsetOf(contentType: string | undefined): string | undefined {
+  const m = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(contentType ?? '');
+  return m?.[1]?.toLowerCase();
+}
+
+type Encoding = 'utf-8' | 'us-ascii' | 'iso-8859-1' | 'utf-16le' | 'utf-16be';
+
+const ENCODINGS: Record<string, Encoding> = {
+  'utf-8': 'utf-8', utf8: 'utf-8', 'us-ascii': 'us-ascii', ascii: 'us-ascii',
+  'iso-8859-1': 'iso-8859-1', 'iso_8859-1': 'iso-8859-1', latin1: 'iso-8859-1', l1: 'iso-8859-1',
+  'utf-16le': 'utf-16le', 'utf-16be': 'utf-16be',
+};
+
+// ASCII text reads the same as UTF-8: a body declared one and labelled the other is no conflict.
+const family = (e: Encoding) => (e === 'us-ascii' ? 'utf-8' : e);
+
+/**
+ * The text of an XML body given as bytes. Its encoding is named by the media type's charset
+ * (RFC 7303 §3.2), a byte order mark or the XML declaration (XML 1.0 §4.3.3, Appendix F), UTF-8
+ * when none does. Bytes that are not valid in that encoding are a fatal error (XML 1.0 §4.3.3),
+ * never replacement characters; an encoding Kalends does not read is 415, and a body whose
+ * declarations disagree is refused rather than read one way or the other.
+ */
+export function decodeXml(b: Uint8Array, charset?: string): string {
+  const named: [string, string][] = [];
+  if (charset !== undefined) named.push(['the Content-Type charset', charset]);
+  let start = 0;
+  if (b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) { named.push(['the byte order mark', 'utf-8']); start = 3; }
+  else if (b[0] === 0xff && b[1] === 0xfe) { named.push(['the byte order mark', 'utf-16le']); start = 2; }
+  else if (b[0] === 0xfe && b[1] === 0xff) { named.push(['the byte order mark', 'utf-16be']); start = 2; }
+  else {
     const head = Buffer.from(b.subarray(0, 256)).toString('latin1');
     const m = /^<\?xml[^>]*?\sencoding\s*=\s*["']([A-Za-z0-9._-]+)["']/.exec(head);
-    const enc = (m?.[1] ?? 'utf-8').toLowerCase();
-    if (enc === 'utf-8' || enc === 'utf8' || enc === 'us-ascii' || enc === 'ascii') {
-      return new TextDecoder('utf-8', { fatal: true }).decode(b);
-    }
-    if (enc === 'iso-8859-1' || enc === 'latin1' || enc === 'iso_8859-1') return Buffer.from(b).toString('latin1');
-    throw new DavXmlError(`unsupported XML encoding "${enc}" (use UTF-8)`, { status: 415 });
+    if (m?.[1] !== undefined) named.push(['the XML declaration', m[1]]);
+  }
+  const encodings = named.map(([where, name]) => {
+    const enc = ENCODINGS[name.toLowerCase()];
+    if (enc === undefined) throw new DavXmlError(`${where} names the encoding "${name}", which Kalends does not read (use UTF-8)`, { status: 415 });
+    return enc;
+  });
+  const enc = encodings[0] ?? 'utf-8';
+  const other = encodings.findIndex((e) => family(e) !== family(enc));
+  if (other >= 0) throw new DavXmlError(`${named[0]?.[0]} says ${named[0]?.[1]} but ${named[other]?.[0]} says ${named[other]?.[1]}`);
+  const bytes = b.subarray(start);
+  if (enc === 'iso-8859-1') return Buffer.from(bytes).toString('latin1');
+  if (enc === 'us-ascii' && bytes.some((c) => c > 0x7f)) throw new DavXmlError('XML body declared US-ASCII has bytes above 0x7F');
+  try {
+    return new TextDecoder(enc === 'us-ascii' ? 'utf-8' : enc, { fatal: true, ignoreBOM: true }).decode(bytes);
   } catch (e) {
-    if (e instanceof DavXmlError) throw e;
-    throw new DavXmlError('XML body is not valid UTF-8', { cause: e });
+    throw new DavXmlError(`XML body is not valid ${enc === 'us-ascii' ? 'UTF-8' : enc.toUpperCase()} (XML 1.0 §4.3.3)`, { cause: e });
   }
 }
 

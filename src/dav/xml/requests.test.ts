@@ -83,6 +83,8 @@ t.test('PROPFIND', async (t) => {
 
   t.test('invalid structure', async (t) => {
     throwsDav(t, () => parsePropfind('<D:propfind xmlns:D="DAV:"><D:allprop/><D:prop/></D:propfind>'), { message: /only one of/ });
+    throwsDav(t, () => parsePropfind('<D:propfind xmlns:D="DAV:"><D:foo/><x:bar xmlns:x="urn:x"/></D:propfind>'), { message: /must contain <prop>, <allprop> or <propname>, not only \{DAV:\}foo, \{urn:x\}bar/, status: 400 });
+    t.same(parsePropfind('<D:propfind xmlns:D="DAV:"><x:bar xmlns:x="urn:x"/><D:propname/></D:propfind>'), { kind: 'propname' }, 'an extra element beside propname is ignored');
     throwsDav(t, () => parsePropfind('<D:propertyupdate xmlns:D="DAV:"/>'), { message: /expected root element \{DAV:\}propfind/ });
     throwsDav(t, () => parsePropfind('<D:propfind xmlns:D="DAV:">'), { status: 400 });
   });
@@ -342,6 +344,31 @@ t.test('calendar-query: client bodies and validation', async (t) => {
     throwsDav(t, () => parseCalendarQuery(q(`<C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"><C:prop-filter name="X"><C:text-match match-type="regex">a</C:text-match></C:prop-filter></C:comp-filter></C:comp-filter>`)), vf);
     throwsDav(t, () => parseCalendarQuery(q(`<C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"><C:prop-filter name="DTSTART"><C:time-range start="20060104T000000Z"/><C:text-match>a</C:text-match></C:prop-filter></C:comp-filter></C:comp-filter>`)), vf);
     throwsDav(t, () => parseCalendarQuery(q(`<C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"><C:bogus-filter/></C:comp-filter></C:comp-filter>`)), { precondition: caldav('supported-filter') });
+  });
+
+  t.test('filters that can never match → CALDAV:valid-filter (RFC 4791 §7.8)', async (t) => {
+    const vf = { precondition: caldav('valid-filter'), status: 403 };
+    const q = (inner: string) => query(`<D:getetag/>`, `<C:comp-filter name="VCALENDAR">${inner}</C:comp-filter>`);
+    const tr = '<C:time-range start="20060104T000000Z"/>';
+    throwsDav(t, () => parseCalendarQuery(q(`<C:comp-filter name="VEVENT"><C:prop-filter name="summary">${tr}</C:prop-filter></C:comp-filter>`)), { ...vf, message: /SUMMARY has no date/ });
+    throwsDav(t, () => parseCalendarQuery(q(`<C:comp-filter name="VEVENT"><C:comp-filter name="VEVENT"/></C:comp-filter>`)), { ...vf, message: /VEVENT is never inside a VEVENT/ });
+    throwsDav(t, () => parseCalendarQuery(q(`<C:comp-filter name="STANDARD"/>`)), vf);
+    throwsDav(t, () => parseCalendarQuery(q(`<C:comp-filter name="VTIMEZONE"><C:comp-filter name="VALARM"/></C:comp-filter>`)), vf);
+    for (const ok of [
+      `<C:comp-filter name="VEVENT"><C:prop-filter name="DTSTAMP">${tr}</C:prop-filter><C:prop-filter name="X-DUE">${tr}</C:prop-filter></C:comp-filter>`,
+      `<C:comp-filter name="VTODO"><C:comp-filter name="VALARM">${tr}</C:comp-filter></C:comp-filter>`,
+      `<C:comp-filter name="VTIMEZONE"><C:comp-filter name="DAYLIGHT"/></C:comp-filter>`,
+      `<C:comp-filter name="X-THING"><C:comp-filter name="VEVENT"/></C:comp-filter>`,
+      `<C:comp-filter name="VEVENT"><C:comp-filter name="VLOCATION"/></C:comp-filter>`,
+    ]) t.doesNotThrow(() => parseCalendarQuery(q(ok)), ok);
+  });
+
+  t.test('calendar-data in another media type or version → CALDAV:supported-calendar-data', async (t) => {
+    const q = (attrs: string) => query(`<D:getetag/><C:calendar-data ${attrs}/>`, `<C:comp-filter name="VCALENDAR"/>`);
+    for (const attrs of ['content-type="text/vcalendar"', 'version="1.0"', 'content-type="application/calendar+json" version="2.0"']) {
+      throwsDav(t, () => parseCalendarQuery(q(attrs)), { precondition: caldav('supported-calendar-data'), status: 403 });
+    }
+    t.same(parseCalendarQuery(q('content-type="TEXT/CALENDAR" version="2.0"')).calendarData, { contentType: 'TEXT/CALENDAR', version: '2.0' });
   });
 });
 

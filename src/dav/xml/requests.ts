@@ -3,7 +3,7 @@
 // structure. Unknown elements from foreign namespaces are ignored, as RFC 4918 §17 asks.
 
 import { DavXmlError } from './errors.ts';
-import { DEFAULT_COLLATION, SUPPORTED_COLLATIONS, isSupportedCollation } from './filter-model.ts';
+import { COMPONENT_PARENTS, DEFAULT_COLLATION, SUPPORTED_COLLATIONS, UNDATED_PROPERTIES, isSupportedCollation } from './filter-model.ts';
 import type { CompFilter, ParamFilter, PropFilter, TextMatch, TimeRange } from './filter-model.ts';
 import { decodeHref } from './href.ts';
 import { NS_CALDAV, NS_CS, NS_DAV, caldav, dav, qname, qnameOf } from './names.ts';
@@ -85,14 +85,22 @@ export type PropfindRequest =
   | { kind: 'prop'; props: QName[] };
 
 /**
- * PROPFIND body. An absent/empty body, or a propfind element with none of allprop/propname/prop,
- * means allprop (RFC 4918 §9.1; sabre/dav treats the empty element the same way).
+ * PROPFIND body. An absent/empty body means allprop (RFC 4918 §9.1), and so does an empty
+ * propfind element (as sabre/dav reads it). A propfind whose only children are elements other
+ * than allprop/propname/prop is refused (§14.20): it asks for something Kalends cannot answer,
+ * and allprop in its place would be a different answer. Extra elements beside those three are
+ * ignored (§17).
  */
 export function parsePropfind(input: XmlInput | null | undefined, limits?: XmlLimits): PropfindRequest {
   const el = toRoot(input, limits);
   if (!el) return { kind: 'allprop', include: [] };
   expectRoot(el, NS_DAV, 'propfind');
-  return parsePropSelection(el) ?? { kind: 'allprop', include: [] };
+  const selection = parsePropSelection(el);
+  if (selection) return selection;
+  if (el.children.length > 0) {
+    throw new DavXmlError(`<propfind> must contain <prop>, <allprop> or <propname>, not only ${el.children.map(qnameOf).join(', ')}`);
+  }
+  return { kind: 'allprop', include: [] };
 }
 
 /** The allprop | propname | prop choice inside propfind and REPORT bodies; undefined if none. */
@@ -269,6 +277,13 @@ function parseCalendarData(el: XmlElement): CalendarDataRequest {
     contentType: el.attrs['content-type'] ?? 'text/calendar',
     version: el.attrs['version'] ?? '2.0',
   };
+  // RFC 4791 §7.8, §7.9: calendar data is only returned in a media type and version the server
+  // supports (its supported-calendar-data, §5.2.4: text/calendar 2.0), never relabelled.
+  if (out.contentType.split(';')[0]?.trim().toLowerCase() !== 'text/calendar' || out.version.trim() !== '2.0') {
+    throw new DavXmlError(`calendar data is available as text/calendar version 2.0, not ${out.contentType} version ${out.version}`, {
+      precondition: caldav('supported-calendar-data'),
+    });
+  }
   const comp = onlyKid(el, NS_CALDAV, 'comp');
   if (comp) out.comp = parseCompSelection(comp);
   const expand = onlyKid(el, NS_CALDAV, 'expand');
@@ -355,20 +370,28 @@ function parsePropFilter(el: XmlElement): PropFilter {
   const tr = filterTimeRange(el);
   const tm = onlyKid(el, NS_CALDAV, 'text-match', { precondition: PRE_VALID_FILTER });
   if (tr && tm) throw new DavXmlError('<prop-filter> cannot contain both <time-range> and <text-match>', { precondition: PRE_VALID_FILTER });
+  if (tr && UNDATED_PROPERTIES.has(pf.name)) {
+    throw new DavXmlError(`${pf.name} has no date or time: a <time-range> on it can never match`, { precondition: PRE_VALID_FILTER });
+  }
   if (tr) pf.timeRange = tr;
   if (tm) pf.textMatch = parseTextMatch(tm);
   pf.paramFilters = kids(el, NS_CALDAV, 'param-filter').map(parseParamFilter);
   return pf;
 }
 
-function parseCompFilter(el: XmlElement): CompFilter {
+/** A comp-filter, inside the component named `parent` (undefined for the top one). */
+function parseCompFilter(el: XmlElement, parent?: string): CompFilter {
   checkFilterChildren(el, ['is-not-defined', 'time-range', 'prop-filter', 'comp-filter']);
   const cf: CompFilter = { name: filterName(el), propFilters: [], compFilters: [] };
+  const parents = COMPONENT_PARENTS[cf.name];
+  if (parent !== undefined && parents !== undefined && COMPONENT_PARENTS[parent] !== undefined && !parents.includes(parent)) {
+    throw new DavXmlError(`a ${cf.name} is never inside a ${parent}: this <comp-filter> can never match`, { precondition: PRE_VALID_FILTER });
+  }
   if (kid(el, NS_CALDAV, 'is-not-defined')) cf.isNotDefined = true;
   const tr = filterTimeRange(el);
   if (tr) cf.timeRange = tr;
   cf.propFilters = kids(el, NS_CALDAV, 'prop-filter').map(parsePropFilter);
-  cf.compFilters = kids(el, NS_CALDAV, 'comp-filter').map(parseCompFilter);
+  cf.compFilters = kids(el, NS_CALDAV, 'comp-filter').map((c) => parseCompFilter(c, cf.name));
   return cf;
 }
 
