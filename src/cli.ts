@@ -4,7 +4,7 @@ import { openKalends, type Kalends } from './app.ts'
 import { ConfigError, readConfig, type Config } from './config.ts'
 import { DataDirLocked } from './db/data-dir-lock.ts'
 import { DomainError } from './domain/errors.ts'
-import { createUser, listUsers } from './domain/users.ts'
+import { createFirstAdmin } from './domain/users.ts'
 import { runAdminCommand, orgFor, type AdminCommand } from './ops/admin-commands.ts'
 import { FEED_USAGE, parseFeedArgs } from './feeds/admin.ts'
 import { listenAdminSocket, sendAdminCommand } from './ops/admin-socket.ts'
@@ -115,27 +115,28 @@ function print (result: unknown): void {
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
 }
 
-async function firstAdmin (k: Kalends): Promise<void> {
-  if ((await listUsers(k.db, null)).length > 0) return
-  const password = process.env.KALENDS_ADMIN_PASSWORD || randomBytes(12).toString('base64url')
-  const orgId = await orgFor(k, undefined)
-  await createUser(k.db, null, orgId, { login: 'admin', name: 'Administrator', role: 'admin', password })
+/** The administrator of an empty database, its password printed by the one process that made it; false when there are users. */
+async function firstAdmin (k: Kalends): Promise<boolean> {
+  const given = process.env.KALENDS_ADMIN_PASSWORD || null
+  const password = given ?? randomBytes(12).toString('base64url')
+  if (await createFirstAdmin(k.db, password, tx => orgFor(tx, undefined)) === null) return false
   const url = k.config.publicUrl
   process.stdout.write([
     '',
     'Kalends created the first administrator:',
     `  user name: admin`,
-    `  password:  ${password}${process.env.KALENDS_ADMIN_PASSWORD ? ' (from KALENDS_ADMIN_PASSWORD)' : '   (shown once: write it down)'}`,
+    `  password:  ${password}${given !== null ? ' (from KALENDS_ADMIN_PASSWORD)' : '   (shown once: write it down)'}`,
     `Sign in at ${url}/ ; CalDAV clients use the server address ${url}/`,
     `Add colleagues with: npx kalends user add <login> --password <password>`,
     ''
   ].join('\n') + '\n')
+  return true
 }
 
 async function serve (config: Config): Promise<void> {
   const k = await openKalends(config)
-  await firstAdmin(k)
   const app = await buildServer(k)
+  if (!await firstAdmin(k)) app.log.info('an administrator already exists: none made')
   const adminSocket = config.databaseUrl === null ? await listenAdminSocket(k) : null
   let stopping = false
   const stop = async (signal: string) => {
