@@ -2,6 +2,7 @@ import t from 'tap'
 import type { Test } from 'tap'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { cpSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -324,4 +325,17 @@ t.test('three servers and a worker started at once on an empty PostgreSQL databa
   t.equal(other.status, 200, 'the session made on one server is valid on another')
   t.match(await other.text(), /Signed in as Administrator/)
   t.same(await Promise.all([...servers, worker!].map(s => s.stop())), [0, 0, 0, 0], 'all four stop cleanly')
+})
+
+t.test('a busy address stops serve before the first administrator is made or printed', async t => {
+  const { env } = await database(t)
+  const taken = createServer()
+  await new Promise<void>(resolve => taken.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { taken.close() })
+  const port = (taken.address() as AddressInfo).port
+  const r = await cli(['serve'], { ...env, HOST: '127.0.0.1', PORT: String(port), KALENDS_ADMIN_PASSWORD: '' })
+  t.equal(r.code, 1, 'exits non-zero')
+  t.equal(r.stderr, `kalends: cannot listen on 127.0.0.1:${port}: the address is in use (is another server running? set HOST or PORT)\n`, 'one line naming the address')
+  t.notMatch(r.stdout, /administrator|password/, 'no password printed')
+  t.same(json(await cli(['user', 'list'], env)), [], 'no administrator was created')
 })

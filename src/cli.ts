@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util'
 import { randomBytes } from 'node:crypto'
+import type { FastifyInstance } from 'fastify'
 import { openKalends, type Kalends } from './app.ts'
 import { ConfigError, readConfig, type Config } from './config.ts'
 import { DataDirLocked } from './db/data-dir-lock.ts'
@@ -133,11 +134,16 @@ async function firstAdmin (k: Kalends): Promise<boolean> {
   return true
 }
 
+const LISTEN_ERRORS: Record<string, string> = {
+  EADDRINUSE: 'the address is in use (is another server running? set HOST or PORT)',
+  EADDRNOTAVAIL: 'this machine has no such address (set HOST)',
+  EACCES: 'permission denied (ports below 1024 need privileges; set PORT)'
+}
+
 async function serve (config: Config): Promise<void> {
   const k = await openKalends(config)
   const app = await buildServer(k)
-  if (!await firstAdmin(k)) app.log.info('an administrator already exists: none made')
-  const adminSocket = config.databaseUrl === null ? await listenAdminSocket(k) : null
+  let adminSocket: FastifyInstance | null = null
   let stopping = false
   const stop = async (signal: string) => {
     if (stopping) return
@@ -153,7 +159,19 @@ async function serve (config: Config): Promise<void> {
   }
   process.on('SIGTERM', () => { void stop('SIGTERM') })
   process.on('SIGINT', () => { void stop('SIGINT') })
-  await app.listen({ host: config.host, port: config.port })
+  // The address first: a start that cannot serve must not make the first
+  // administrator and print a password nobody's server accepts (issue 17).
+  try {
+    await app.listen({ host: config.host, port: config.port })
+  } catch (err) {
+    const reason = LISTEN_ERRORS[(err as NodeJS.ErrnoException).code ?? '']
+    if (reason === undefined) throw err
+    await app.close()
+    await k.close()
+    fail(`cannot listen on ${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}: ${reason}`)
+  }
+  if (!await firstAdmin(k)) app.log.info('an administrator already exists: none made')
+  if (config.databaseUrl === null) adminSocket = await listenAdminSocket(k)
   app.log.info({ database: k.handle.kind, publicUrl: config.publicUrl, migrations: k.migrations.applied }, 'Kalends is listening')
   k.sync.engine.log = (msg, fields) => app.log.info(fields ?? {}, msg)
   if (config.syncWorkers > 0) {
