@@ -1,7 +1,7 @@
 import t from 'tap'
 import type { Test } from 'tap'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { cpSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -338,4 +338,25 @@ t.test('a busy address stops serve before the first administrator is made or pri
   t.equal(r.stderr, `kalends: cannot listen on 127.0.0.1:${port}: the address is in use (is another server running? set HOST or PORT)\n`, 'one line naming the address')
   t.notMatch(r.stdout, /administrator|password/, 'no password printed')
   t.same(json(await cli(['user', 'list'], env)), [], 'no administrator was created')
+})
+
+t.test('user and org commands refuse a folder with no database and create nothing', async t => {
+  const folder = mkdtempSync(join(tmpdir(), 'kalends-cwd-'))
+  t.teardown(() => rmSync(folder, { recursive: true, force: true }))
+  const missing = join(realpathSync(folder), 'data')
+  const commands = [['user', 'list'], ['user', 'add', 'lena', '--password', 'lena-pass-1'], ['user', 'passwd', 'lena', '--password', 'lena-pass-2'], ['org', 'add', 'Acme'], ['org', 'list']]
+  for (const args of commands) {
+    const r = await cli(args, {}, folder)
+    t.equal(r.code, 1, `${args.join(' ')}: exit 1`)
+    t.equal(r.stdout, '', `${args.join(' ')}: prints no result`)
+    t.equal(r.stderr, `kalends: no database in ${missing}; point KALENDS_DATA_DIR at the server's data folder, or DATABASE_URL at its PostgreSQL database (\`kalends migrate\` creates a new one)\n`, `${args.join(' ')}: names the folder and the way to the right one`)
+  }
+  t.same(readdirSync(folder), [], 'no ./data created')
+  // an empty folder named on purpose is no database either
+  const empty = join(folder, 'empty')
+  mkdirSync(empty)
+  const r = await cli(['user', 'list'], { KALENDS_DATA_DIR: empty }, folder)
+  t.equal(r.code, 1)
+  t.match(r.stderr, `no database in ${empty};`)
+  t.same(readdirSync(empty), [], 'nothing written into it')
 })

@@ -1,8 +1,10 @@
 import { parseArgs } from 'node:util'
 import { randomBytes } from 'node:crypto'
+import { resolve as absolutePath } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { openKalends, type Kalends } from './app.ts'
 import { ConfigError, readConfig, type Config } from './config.ts'
+import { hasEmbeddedDatabase } from './db/connect.ts'
 import { DataDirLocked } from './db/data-dir-lock.ts'
 import { DomainError } from './domain/errors.ts'
 import { createFirstAdmin } from './domain/users.ts'
@@ -87,6 +89,11 @@ function orgCommand (sub: string | undefined, args: string[]): AdminCommand {
  * is up, so the CLI waits for the socket rather than give up.
  */
 async function admin (config: Config, command: AdminCommand): Promise<unknown> {
+  // opening a folder without a database would create one: an empty one, when
+  // the operator only forgot to say where the server's is (issue 17)
+  if (config.databaseUrl === null && !hasEmbeddedDatabase(config.dataDir)) {
+    fail(`no database in ${absolutePath(config.dataDir)}; point KALENDS_DATA_DIR at the server's data folder, or DATABASE_URL at its PostgreSQL database (\`kalends migrate\` creates a new one)`)
+  }
   const deadline = Date.now() + 20_000
   for (;;) {
     if (config.databaseUrl === null) {
