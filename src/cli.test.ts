@@ -1,11 +1,13 @@
 import t from 'tap'
 import type { Test } from 'tap'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { cpSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { freePort, testDatabase } from './testing/harness.ts'
+import { WebClient } from './web/test-client.ts'
 
 /**
  * The real `kalends` CLI as an operator runs it, on the database the suite
@@ -70,9 +72,10 @@ const json = (r: Run) => {
 
 type Serve = { child: ChildProcess; url: string; output (): string; exited: Promise<number | null>; stop (): Promise<number | null> }
 
-async function serve (t: Test, env: Record<string, string>): Promise<Serve> {
+/** `kalends <command>` through the launcher, returned once its output matches ready. */
+async function launch (t: Test, command: 'serve' | 'worker', env: Record<string, string>, ready: RegExp): Promise<Serve> {
   const port = await freePort()
-  const child = spawn(LAUNCHER, ['serve'], {
+  const child = spawn(LAUNCHER, [command], {
     cwd: tmpdir(),
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NODE_ENV: 'development', LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: String(port), KALENDS_ADMIN_PASSWORD: 'admin-password-1', ...env },
     stdio: ['ignore', 'pipe', 'pipe']
@@ -85,8 +88,8 @@ async function serve (t: Test, env: Record<string, string>): Promise<Serve> {
   let gone = false
   void exited.then(() => { gone = true })
   for (;;) {
-    if (gone) throw new Error(`serve exited before listening:\n${out}`)
-    if (/Kalends is listening/.test(out)) break
+    if (gone) throw new Error(`${command} exited before it was ready:\n${out}`)
+    if (ready.test(out)) break
     await new Promise(resolve => setTimeout(resolve, 50))
   }
   return {
@@ -94,6 +97,8 @@ async function serve (t: Test, env: Record<string, string>): Promise<Serve> {
     stop: () => { child.kill('SIGTERM'); return exited }
   }
 }
+
+const serve = (t: Test, env: Record<string, string>) => launch(t, 'serve', env, /Kalends is listening/)
 
 const basic = (login: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${login}:${password}`).toString('base64')}` })
 const signIn = async (url: string, login: string, password: string) => (await fetch(`${url}/api/v1/me`, { headers: basic(login, password) })).status
@@ -292,4 +297,66 @@ t.test('a .env file in the working folder is read, and the environment wins over
   t.equal(good.code, 0, good.stderr)
   t.same(JSON.parse(good.stdout), [], 'KALENDS_DATA_DIR from .env was used: the copied, empty database')
   t.notOk(existsSync(join(folder, 'data')), 'not the default ./data')
+})
+
+t.test('three servers and a worker started at once on an empty PostgreSQL database all serve, with one first administrator', { skip: onPostgres ? false : 'PostgreSQL only: an embedded database is opened by one process at a time' }, async t => {
+  const db = await testDatabase()
+  t.teardown(() => db.drop())
+  // several processes share one key, as they must to read each other's sealed secrets
+  const env = { DATABASE_URL: (db.target as { url: string }).url, KALENDS_SECRET_KEY: Buffer.alloc(32, 3).toString('base64'), KALENDS_ADMIN_PASSWORD: '' }
+  const [a, b, c, worker] = await Promise.all([
+    serve(t, env), serve(t, env), serve(t, env),
+    launch(t, 'worker', { ...env, KALENDS_SYNC_WORKERS: '1' }, /sync worker started/)
+  ])
+  const servers = [a!, b!, c!]
+  for (const s of servers) t.equal((await fetch(`${s.url}/healthz`)).status, 200, `${s.url} serves`)
+
+  const passwords = servers.flatMap(s => [...s.output().matchAll(/password: +(\S+) +\(shown once: write it down\)/g)].map(m => m[1]!))
+  t.equal(passwords.length, 1, 'exactly one password printed')
+  t.equal(servers.filter(s => /created the first administrator/.test(s.output())).length, 1, 'by exactly one server')
+  t.equal(servers.filter(s => /an administrator already exists/i.test(s.output())).length, 2, 'the others say an administrator exists')
+  const users = json(await cli(['user', 'list'], env))
+  t.same(users.map((u: { login: string; role: string }) => [u.login, u.role]), [['admin', 'admin']], 'exactly one administrator in the database')
+
+  const web = new WebClient(a!)
+  const signedIn = await web.signIn('admin', passwords[0]!)
+  t.equal(signedIn.status, 303, 'the printed password signs in through the web form')
+  const other = await fetch(`${b!.url}/week`, { headers: { cookie: web.cookieHeader }, redirect: 'manual' })
+  t.equal(other.status, 200, 'the session made on one server is valid on another')
+  t.match(await other.text(), /Signed in as Administrator/)
+  t.same(await Promise.all([...servers, worker!].map(s => s.stop())), [0, 0, 0, 0], 'all four stop cleanly')
+})
+
+t.test('a busy address stops serve before the first administrator is made or printed', async t => {
+  const { env } = await database(t)
+  const taken = createServer()
+  await new Promise<void>(resolve => taken.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { taken.close() })
+  const port = (taken.address() as AddressInfo).port
+  const r = await cli(['serve'], { ...env, HOST: '127.0.0.1', PORT: String(port), KALENDS_ADMIN_PASSWORD: '' })
+  t.equal(r.code, 1, 'exits non-zero')
+  t.equal(r.stderr, `kalends: cannot listen on 127.0.0.1:${port}: the address is in use (is another server running? set HOST or PORT)\n`, 'one line naming the address')
+  t.notMatch(r.stdout, /administrator|password/, 'no password printed')
+  t.same(json(await cli(['user', 'list'], env)), [], 'no administrator was created')
+})
+
+t.test('user and org commands refuse a folder with no database and create nothing', async t => {
+  const folder = mkdtempSync(join(tmpdir(), 'kalends-cwd-'))
+  t.teardown(() => rmSync(folder, { recursive: true, force: true }))
+  const missing = join(realpathSync(folder), 'data')
+  const commands = [['user', 'list'], ['user', 'add', 'lena', '--password', 'lena-pass-1'], ['user', 'passwd', 'lena', '--password', 'lena-pass-2'], ['org', 'add', 'Acme'], ['org', 'list']]
+  for (const args of commands) {
+    const r = await cli(args, {}, folder)
+    t.equal(r.code, 1, `${args.join(' ')}: exit 1`)
+    t.equal(r.stdout, '', `${args.join(' ')}: prints no result`)
+    t.equal(r.stderr, `kalends: no database in ${missing}; point KALENDS_DATA_DIR at the server's data folder, or DATABASE_URL at its PostgreSQL database (\`kalends migrate\` creates a new one)\n`, `${args.join(' ')}: names the folder and the way to the right one`)
+  }
+  t.same(readdirSync(folder), [], 'no ./data created')
+  // an empty folder named on purpose is no database either
+  const empty = join(folder, 'empty')
+  mkdirSync(empty)
+  const r = await cli(['user', 'list'], { KALENDS_DATA_DIR: empty }, folder)
+  t.equal(r.code, 1)
+  t.match(r.stderr, `no database in ${empty};`)
+  t.same(readdirSync(empty), [], 'nothing written into it')
 })

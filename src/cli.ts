@@ -1,10 +1,13 @@
 import { parseArgs } from 'node:util'
 import { randomBytes } from 'node:crypto'
+import { resolve as absolutePath } from 'node:path'
+import type { FastifyInstance } from 'fastify'
 import { openKalends, type Kalends } from './app.ts'
 import { ConfigError, readConfig, type Config } from './config.ts'
+import { hasEmbeddedDatabase } from './db/connect.ts'
 import { DataDirLocked } from './db/data-dir-lock.ts'
 import { DomainError } from './domain/errors.ts'
-import { createUser, listUsers } from './domain/users.ts'
+import { createFirstAdmin } from './domain/users.ts'
 import { runAdminCommand, orgFor, type AdminCommand } from './ops/admin-commands.ts'
 import { FEED_USAGE, parseFeedArgs } from './feeds/admin.ts'
 import { listenAdminSocket, sendAdminCommand } from './ops/admin-socket.ts'
@@ -86,6 +89,11 @@ function orgCommand (sub: string | undefined, args: string[]): AdminCommand {
  * is up, so the CLI waits for the socket rather than give up.
  */
 async function admin (config: Config, command: AdminCommand): Promise<unknown> {
+  // opening a folder without a database would create one: an empty one, when
+  // the operator only forgot to say where the server's is (issue 17)
+  if (config.databaseUrl === null && !hasEmbeddedDatabase(config.dataDir)) {
+    fail(`no database in ${absolutePath(config.dataDir)}; point KALENDS_DATA_DIR at the server's data folder, or DATABASE_URL at its PostgreSQL database (\`kalends migrate\` creates a new one)`)
+  }
   const deadline = Date.now() + 20_000
   for (;;) {
     if (config.databaseUrl === null) {
@@ -115,28 +123,34 @@ function print (result: unknown): void {
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
 }
 
-async function firstAdmin (k: Kalends): Promise<void> {
-  if ((await listUsers(k.db, null)).length > 0) return
-  const password = process.env.KALENDS_ADMIN_PASSWORD || randomBytes(12).toString('base64url')
-  const orgId = await orgFor(k, undefined)
-  await createUser(k.db, null, orgId, { login: 'admin', name: 'Administrator', role: 'admin', password })
+/** The administrator of an empty database, its password printed by the one process that made it; false when there are users. */
+async function firstAdmin (k: Kalends): Promise<boolean> {
+  const given = process.env.KALENDS_ADMIN_PASSWORD || null
+  const password = given ?? randomBytes(12).toString('base64url')
+  if (await createFirstAdmin(k.db, password, tx => orgFor(tx, undefined)) === null) return false
   const url = k.config.publicUrl
   process.stdout.write([
     '',
     'Kalends created the first administrator:',
     `  user name: admin`,
-    `  password:  ${password}${process.env.KALENDS_ADMIN_PASSWORD ? ' (from KALENDS_ADMIN_PASSWORD)' : '   (shown once: write it down)'}`,
+    `  password:  ${password}${given !== null ? ' (from KALENDS_ADMIN_PASSWORD)' : '   (shown once: write it down)'}`,
     `Sign in at ${url}/ ; CalDAV clients use the server address ${url}/`,
     `Add colleagues with: npx kalends user add <login> --password <password>`,
     ''
   ].join('\n') + '\n')
+  return true
+}
+
+const LISTEN_ERRORS: Record<string, string> = {
+  EADDRINUSE: 'the address is in use (is another server running? set HOST or PORT)',
+  EADDRNOTAVAIL: 'this machine has no such address (set HOST)',
+  EACCES: 'permission denied (ports below 1024 need privileges; set PORT)'
 }
 
 async function serve (config: Config): Promise<void> {
   const k = await openKalends(config)
-  await firstAdmin(k)
   const app = await buildServer(k)
-  const adminSocket = config.databaseUrl === null ? await listenAdminSocket(k) : null
+  let adminSocket: FastifyInstance | null = null
   let stopping = false
   const stop = async (signal: string) => {
     if (stopping) return
@@ -152,7 +166,19 @@ async function serve (config: Config): Promise<void> {
   }
   process.on('SIGTERM', () => { void stop('SIGTERM') })
   process.on('SIGINT', () => { void stop('SIGINT') })
-  await app.listen({ host: config.host, port: config.port })
+  // The address first: a start that cannot serve must not make the first
+  // administrator and print a password nobody's server accepts (issue 17).
+  try {
+    await app.listen({ host: config.host, port: config.port })
+  } catch (err) {
+    const reason = LISTEN_ERRORS[(err as NodeJS.ErrnoException).code ?? '']
+    if (reason === undefined) throw err
+    await app.close()
+    await k.close()
+    fail(`cannot listen on ${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}: ${reason}`)
+  }
+  if (!await firstAdmin(k)) app.log.info('an administrator already exists: none made')
+  if (config.databaseUrl === null) adminSocket = await listenAdminSocket(k)
   app.log.info({ database: k.handle.kind, publicUrl: config.publicUrl, migrations: k.migrations.applied }, 'Kalends is listening')
   k.sync.engine.log = (msg, fields) => app.log.info(fields ?? {}, msg)
   if (config.syncWorkers > 0) {

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync } from 'node:fs'
 import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
 import { PGlite } from '@electric-sql/pglite'
@@ -72,6 +72,11 @@ function openPostgres (url: string): DbHandle {
   }
 }
 
+const embeddedDir = (dataDir: string) => `${dataDir}/pg`
+
+/** Whether dataDir holds an embedded database (opening it would otherwise create one). */
+export const hasEmbeddedDatabase = (dataDir: string): boolean => existsSync(`${embeddedDir(dataDir)}/PG_VERSION`)
+
 async function openPGlite (dataDir: string | undefined): Promise<DbHandle> {
   let unlock = () => {}
   if (dataDir !== undefined) {
@@ -82,7 +87,7 @@ async function openPGlite (dataDir: string | undefined): Promise<DbHandle> {
   try {
     // PostgreSQL's default 128 MB of shared buffers lives inside PGlite's WASM
     // memory on top of the OS page cache: 32 MB keeps an idle server near 300 MB
-    lite = await PGlite.create(dataDir === undefined ? undefined : `${dataDir}/pg`, { postgresqlconf: ['shared_buffers = 32MB'], parsers: { [DATE_OID]: (v: string) => v } })
+    lite = await PGlite.create(dataDir === undefined ? undefined : embeddedDir(dataDir), { postgresqlconf: ['shared_buffers = 32MB'], parsers: { [DATE_OID]: (v: string) => v } })
   } catch (err) {
     unlock()
     throw err

@@ -1,4 +1,5 @@
-import type { Db } from '../db/connect.ts'
+import { transact, type Db } from '../db/connect.ts'
+import { takeStartTurn } from '../db/migrate.ts'
 import type { Role, User } from '../db/schema.ts'
 import { hashPassword } from '../auth/passwords.ts'
 import { requireAdmin } from './access.ts'
@@ -38,7 +39,7 @@ function check (input: UserInput) {
 }
 
 export async function createOrg (db: Db, name: string, origin: Origin): Promise<{ id: number }> {
-  return db.transaction().execute(async tx => {
+  return transact(db, async tx => {
     const org = await tx.insertInto('orgs').values({ name: text('name', name, { max: 200, required: true }), settings: '{}' }).returning('id').executeTakeFirstOrThrow()
     const company = await tx.insertInto('calendars').values({
       org_id: org.id, owner_id: null, kind: 'company', slug: 'company', name: `${name} calendar`, components: ['VEVENT'], dead_props: '{}'
@@ -57,7 +58,7 @@ export async function createUser (db: Db, actor: Actor | null, orgId: number, in
   check(input)
   if (input.login === undefined) throw invalid('login', 'is required')
   const hash = input.password === undefined ? null : await hashPassword(checkPassword('password', input.password))
-  return db.transaction().execute(async tx => {
+  return transact(db, async tx => {
     const taken = await tx.selectFrom('users').select('id').where(eb => eb(eb.fn('lower', ['login']), '=', input.login!.toLowerCase())).executeTakeFirst()
     if (taken !== undefined) throw new DomainError('conflict', `the login "${input.login}" is taken`, { field: 'login' })
     const user = await tx.insertInto('users').values({
@@ -69,6 +70,20 @@ export async function createUser (db: Db, actor: Actor | null, orgId: number, in
     await defaultCalendarOf(tx, user.id, 'tasks')
     await record(tx, [{ org_id: orgId, entity: 'user', entity_id: user.id, op: 'create', origin: actor?.origin ?? 'cli', actor_id: actor?.user.id ?? null }])
     return user
+  })
+}
+
+/**
+ * The administrator of a database without users, in the organisation orgOf
+ * picks (or makes); null when there are users already. Under the start lock:
+ * of processes starting together on an empty database, one creates it and the
+ * others find it.
+ */
+export async function createFirstAdmin (db: Db, password: string, orgOf: (tx: Db) => Promise<number>): Promise<User | null> {
+  return db.transaction().execute(async tx => {
+    await takeStartTurn(tx)
+    if (await tx.selectFrom('users').select('id').limit(1).executeTakeFirst() !== undefined) return null
+    return createUser(tx, null, await orgOf(tx), { login: 'admin', name: 'Administrator', role: 'admin', password })
   })
 }
 

@@ -1,4 +1,5 @@
 import type { Kalends } from '../app.ts'
+import type { Db } from '../db/connect.ts'
 import type { Role } from '../db/schema.ts'
 import { DomainError, notFound } from '../domain/errors.ts'
 import { createOrg, createUser, findUserByLogin, listUsers, updateUser } from '../domain/users.ts'
@@ -19,7 +20,7 @@ export async function runAdminCommand (k: Kalends, c: AdminCommand): Promise<unk
   const db = k.db
   switch (c.cmd) {
     case 'user-add': {
-      const orgId = await orgFor(k, c.org)
+      const orgId = await orgFor(db, c.org)
       const u = await createUser(db, null, orgId, { login: c.login, password: c.password, role: c.admin === true ? 'admin' : 'user', name: c.name, email: c.email ?? null })
       return summary(u)
     }
@@ -47,16 +48,14 @@ const summary = (u: { id: number; login: string; name: string; email: string | n
   ({ id: u.id, login: u.login, name: u.name, email: u.email, role: u.role, org: u.org_id, disabled: u.disabled })
 
 /** The named organisation, or the only one; the first is created on demand. */
-async function orgFor (k: Kalends, name: string | undefined): Promise<number> {
-  const orgs = await k.db.selectFrom('orgs').select(['id', 'name']).orderBy('id').execute()
+export async function orgFor (db: Db, name: string | undefined): Promise<number> {
+  const orgs = await db.selectFrom('orgs').select(['id', 'name']).orderBy('id').execute()
   if (name !== undefined) {
     const found = orgs.find(o => o.name === name || String(o.id) === name)
     if (found === undefined) throw new DomainError('invalid', `no organisation "${name}"; create it with \`kalends org add "${name}"\``, { field: 'org' })
     return found.id
   }
-  if (orgs.length === 0) return (await createOrg(k.db, process.env.KALENDS_ORG_NAME || 'My company', 'cli')).id
+  if (orgs.length === 0) return (await createOrg(db, process.env.KALENDS_ORG_NAME || 'My company', 'cli')).id
   if (orgs.length > 1) throw new DomainError('invalid', 'there are several organisations; name one with --org', { field: 'org' })
   return orgs[0]!.id
 }
-
-export { orgFor }

@@ -1,6 +1,7 @@
 import { sql } from 'kysely'
 import { PgBoss } from 'pg-boss'
 import type { DbHandle } from '../db/connect.ts'
+import { inStartTurn } from '../db/migrate.ts'
 import { committedSeq } from '../domain/calendar-objects.ts'
 import { syncConnection, type EngineDeps } from './engine.ts'
 import { DEFAULT_OPTIONS } from './options.ts'
@@ -55,17 +56,22 @@ export class SyncJobs {
       monitorIntervalSeconds: 10
     })
     boss.on('error', err => this.#deps.log?.('sync: job queue error', { err: err.message }))
-    await boss.start()
-    await boss.createQueue(QUEUE, {
-      policy: 'stately',
-      retryLimit: 10,
-      retryDelay: 5,
-      retryBackoff: true,
-      retryDelayMax: 900,
-      heartbeatSeconds: 10,
-      expireInSeconds: 3600
-    }).catch(async err => {
-      if (!/already exists/i.test((err as Error).message)) throw err
+    // Servers and workers starting together on an empty database collided
+    // creating pg-boss's schema (duplicate key in pg_namespace) in spite of
+    // its own install lock: they take the turn the migrations take (issue 17)
+    await inStartTurn(this.#handle, async () => {
+      await boss.start()
+      await boss.createQueue(QUEUE, {
+        policy: 'stately',
+        retryLimit: 10,
+        retryDelay: 5,
+        retryBackoff: true,
+        retryDelayMax: 900,
+        heartbeatSeconds: 10,
+        expireInSeconds: 3600
+      }).catch(async err => {
+        if (!/already exists/i.test((err as Error).message)) throw err
+      })
     })
     this.#boss = boss
     if (this.#opts.concurrency > 0) {

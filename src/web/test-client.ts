@@ -2,11 +2,11 @@ import { PASSWORD, type TestServer } from '../testing/harness.ts'
 
 /** A browser-less client of the web pages for HTTP tests: a cookie jar, forms posted with the page's token. */
 export class WebClient {
-  readonly s: TestServer
+  readonly s: Pick<TestServer, 'url'>
   readonly cookies = new Map<string, string>()
   csrf = ''
 
-  constructor (s: TestServer) { this.s = s }
+  constructor (s: Pick<TestServer, 'url'>) { this.s = s }
 
   get cookieHeader (): string { return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ') }
 
