@@ -254,7 +254,8 @@ export async function objectChanges (db: Db, user: User, calendar: CalendarRef, 
 
 export type Preconditions = { ifMatch?: string[] | '*'; ifNoneMatch?: string[] | '*' }
 
-function checkPreconditions (current: { etag: string } | undefined, cond: Preconditions) {
+/** If-Match / If-None-Match of a write (RFC 9110 §13.1) against the object as stored; a GET asks If-Match alone. */
+export function checkPreconditions (current: { etag: string } | undefined, cond: Preconditions) {
   const { ifMatch, ifNoneMatch } = cond
   if (ifMatch !== undefined) {
     if (current === undefined) throw new DomainError('precondition-failed', 'If-Match: the resource does not exist')
