@@ -5,6 +5,7 @@ import type { Kalends } from './app.ts'
 import { apiV1 } from './api/v1/routes.ts'
 import { caldav } from './caldav/plugin.ts'
 import { DomainError } from './domain/errors.ts'
+import { guardFraming } from './http/framing.ts'
 import { problemOf, sendProblem } from './http/problem.ts'
 import { logSafeUrl } from './http/log-safe-url.ts'
 import { validatorCompiler } from './http/validation.ts'
@@ -28,6 +29,7 @@ export async function buildServer (k: Kalends, opts: { logStream?: { write (line
     genReqId: () => randomUUID(),
     routerOptions: { ignoreTrailingSlash: true }
   })
+  guardFraming(app)
   app.setValidatorCompiler(validatorCompiler)
   app.decorateRequest('user', null)
   app.addHook('onSend', async (request, reply) => { reply.header('x-request-id', request.id) })

@@ -1,4 +1,5 @@
 import type { FastifyReply } from 'fastify'
+import { checkPreconditions } from '../domain/calendar-objects.ts'
 import { notFoundError } from './errors.ts'
 import { etagList } from './respond.ts'
 import { visibleBody } from './parts.ts'
@@ -18,6 +19,8 @@ export async function get (ctx: Ctx, path: string, reply: FastifyReply, head: bo
     'last-modified': new Date(obj.updated_at).toUTCString(),
     'content-type': `text/calendar; charset=utf-8; component=${obj.component.toLowerCase()}`
   }
+  // RFC 9110 §13.2.2: If-Match first (a GET must not answer 200 when it fails), then If-None-Match
+  checkPreconditions(obj, { ifMatch: etagList(ctx.request.headers['if-match']) })
   const inm = etagList(ctx.request.headers['if-none-match'])
   if (inm !== undefined && (inm === '*' || inm.includes(obj.etag))) return reply.code(304).headers(headers).send()
   const body = visibleBody(res.cal, obj.ical!)

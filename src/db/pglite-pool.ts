@@ -23,9 +23,17 @@ export class PGlitePool {
     return {
       async query (sql: string, params: readonly unknown[]) {
         const result = await db.query<Record<string, unknown>>(sql, params as unknown[])
-        return { rows: result.rows, rowCount: result.affectedRows ?? 0, command: commandOf(sql) }
+        // the server's own command tag, as pg reports it: a COMMIT of a transaction an error
+        // aborted completes as ROLLBACK, and Kysely fails the transaction only when it sees that
+        return { rows: result.rows, rowCount: result.rowCount ?? result.affectedRows ?? 0, command: result.command ?? '' }
       },
-      release () { release() }
+      // pg.Pool destroys a client released with an error (Kysely does so after a failed
+      // ROLLBACK), and its open transaction dies with it. The one PGlite session stays, so
+      // its transaction is ended here, or the next borrower would run inside it.
+      release (discard?: unknown) {
+        if (discard === undefined || discard === false) return release()
+        db.exec('ROLLBACK').catch(() => {}).finally(release)
+      }
     }
   }
 
@@ -36,9 +44,4 @@ export class PGlitePool {
     this.#ended ??= this.#queue.then(() => this.#db.close())
     return this.#ended
   }
-}
-
-function commandOf (sql: string): string {
-  const m = /^\s*(?:with\b[\s\S]*?\)\s*)?(insert|update|delete|merge|select)\b/i.exec(sql)
-  return (m?.[1] ?? 'SELECT').toUpperCase()
 }

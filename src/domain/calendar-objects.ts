@@ -254,6 +254,7 @@ export async function objectChanges (db: Db, user: User, calendar: CalendarRef, 
 
 export type Preconditions = { ifMatch?: string[] | '*'; ifNoneMatch?: string[] | '*' }
 
+/** If-Match / If-None-Match of a write (RFC 9110 §13.1) against the object as stored; a GET asks If-Match alone. */
 export function checkPreconditions (current: { etag: string } | undefined, cond: Preconditions) {
   const { ifMatch, ifNoneMatch } = cond
   if (ifMatch !== undefined) {
