@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { DomainError } from '../domain/errors.ts'
+import { DomainError, asDomainError } from '../domain/errors.ts'
 import { IcalError } from '../ical/errors.ts'
 import { DavXmlError, caldav, dav, davError, element, kalends, serializeXml, type QName, type XmlElement } from '../dav/xml/index.ts'
 
@@ -31,7 +31,8 @@ const ICAL_PRECONDITION: Record<string, QName> = {
 }
 
 /** What an error thrown anywhere under a DAV handler answers with. */
-export function renderError (err: unknown, context: { method: string; path: string }): Rendered {
+export function renderError (thrown: unknown, context: { method: string; path: string }): Rendered {
+  const err = asDomainError(thrown)
   if (err instanceof DavError) return { status: err.status, precondition: err.precondition, reason: err.message, headers: err.headers }
   if (err instanceof DavXmlError) return { status: err.status, precondition: err.precondition, reason: err.message, headers: {} }
   if (err instanceof IcalError) return { status: 403, precondition: ICAL_PRECONDITION[err.code] ?? caldav('valid-calendar-data'), reason: err.message, headers: {} }

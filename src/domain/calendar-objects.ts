@@ -1,5 +1,5 @@
 import { sql } from 'kysely'
-import type { Db } from '../db/connect.ts'
+import { transact, type Db } from '../db/connect.ts'
 import type { CalendarObject, User } from '../db/schema.ts'
 import { IcalError } from '../ical/errors.ts'
 import { parseObject, type CalendarObject as Parsed, type ComponentType } from '../ical/parse.ts'
@@ -308,8 +308,27 @@ export type PutResult = { created: boolean; etag: string; body: string }
  * domain, so an untouched locked field never trips a business rule.
  */
 export async function putObject (db: Db, actor: Actor, calendar: CalendarRef, name: string, body: string, cond: Preconditions = {}): Promise<PutResult> {
-  // the domain's create/update checks write access again inside its transaction
-  const cal = await calendarFor(db, actor.user, calendar, 'write')
+  return transact(db, async tx => {
+    const cal = await calendarFor(tx, actor.user, calendar, 'write')
+    await lockObjectName(tx, cal.id, name)
+    return putLocked(tx, actor, cal, name, body, cond)
+  })
+}
+
+/** Namespace of the transaction locks that make writes of one href take turns. */
+const OBJECT_NAME_LOCK = 4_711_002
+
+/**
+ * Writes of one href take turns, so the precondition, the read of what is
+ * there and the write speak of one object: a second client creating the same
+ * name at the same moment finds the first one's object and updates it (or
+ * fails its If-None-Match) instead of colliding with it.
+ */
+async function lockObjectName (tx: Db, calendarId: number, name: string): Promise<void> {
+  await sql`SELECT pg_advisory_xact_lock(${OBJECT_NAME_LOCK}, hashtext(${`${calendarId}/${name}`}))`.execute(tx)
+}
+
+async function putLocked (db: Db, actor: Actor, cal: VisibleCalendar, name: string, body: string, cond: Preconditions): Promise<PutResult> {
   const calendarId = cal.id
   // RFC 5545 §3.1 allows no control characters but tab in content; PostgreSQL cannot store NUL at all
   if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(body)) throw new IcalError('valid-calendar-data', 'iCalendar content must not contain control characters')

@@ -39,3 +39,19 @@ export const notFound = (what: string) => new DomainError('not-found', `${what} 
 export const invalid = (field: string, message: string) => new DomainError('invalid', message, { field })
 export const ruleBroken = (rule: string, message: string, field?: string) =>
   new DomainError('rule', message, field === undefined ? { rule } : { rule, field })
+
+/**
+ * Two requests that write the same thing at the same moment: PostgreSQL
+ * refuses the later one (a unique index, a serialization failure or a
+ * deadlock) and nothing of it is stored. That is the client's race, not a
+ * server fault: a 409 it can retry, never a 500.
+ */
+const CONCURRENT_WRITE = new Set(['23505', '40001', '40P01'])
+
+export function asDomainError (err: unknown): unknown {
+  const code = (err as { code?: unknown } | null)?.code
+  if (typeof code === 'string' && CONCURRENT_WRITE.has(code)) {
+    return new DomainError('conflict', 'another request changed the same resource at the same moment; nothing of this one was stored, retry it', { rule: 'concurrent-write' })
+  }
+  return err
+}

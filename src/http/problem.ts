@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
-import { DomainError } from '../domain/errors.ts'
+import { DomainError, asDomainError } from '../domain/errors.ts'
 import { IcalError } from '../ical/errors.ts'
 
 /** RFC 9457 problem details: what every non-DAV error answers with. */
@@ -11,7 +11,8 @@ const TITLES: Record<number, string> = {
   422: 'Business rule violated', 429: 'Too many requests', 500: 'Internal error', 503: 'Unavailable'
 }
 
-export function problemOf (err: unknown): Problem {
+export function problemOf (thrown: unknown): Problem {
+  const err = asDomainError(thrown)
   if (err instanceof DomainError) {
     return clean({ type: `urn:kalends:problem:${err.rule ?? err.kind}`, title: TITLES[err.status] ?? 'Error', status: err.status, detail: err.message, field: err.field, rule: err.rule })
   }
