@@ -136,6 +136,7 @@ async function serve (config: Config): Promise<void> {
   const k = await openKalends(config)
   await firstAdmin(k)
   const app = await buildServer(k)
+  for (const warning of k.handle.warnings) app.log.warn(warning)
   const adminSocket = config.databaseUrl === null ? await listenAdminSocket(k) : null
   let stopping = false
   const stop = async (signal: string) => {
