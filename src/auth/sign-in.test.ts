@@ -1,5 +1,6 @@
 import t from 'tap'
 import type { Test } from 'tap'
+import { readConfig } from '../config.ts'
 import { startServer, PASSWORD, type TestServer } from '../testing/harness.ts'
 
 /**
@@ -125,6 +126,22 @@ t.test('guesses from one address do not slow the owner at another; one address g
   await guessUntilLongWait(t, i => me(s, from(`2001:db8:1:2::${i + 1}`, basic('bob', 'wrong'))))
   t.equal((await me(s, from('2001:db8:1:2:ffff::1', basic('bob', PASSWORD)))).status, 429, 'bob from the same /64 waits')
   t.equal((await me(s, from('2001:db8:1:3::1', basic('bob', PASSWORD)))).status, 200, 'from the next /64 he does not')
+})
+
+t.test('KALENDS_TRUST_PROXY: only the proxies it names may say who the client is', async t => {
+  t.throws(() => readConfig({ KALENDS_TRUST_PROXY: 'yes' }), /KALENDS_TRUST_PROXY: must be true, false or the proxies' addresses/)
+  t.throws(() => readConfig({ KALENDS_TRUST_PROXY: '10.0.0.1,proxy.example' }), /KALENDS_TRUST_PROXY/)
+  t.equal(readConfig({ KALENDS_TRUST_PROXY: ' 127.0.0.1, 10.0.0.0/8 ' }).trustProxy, '127.0.0.1,10.0.0.0/8')
+  // where the server saw a client: an app password's "last used from"
+  for (const [trust, seen] of [['127.0.0.1', '203.0.113.5'], ['10.0.0.1', '127.0.0.1']] as const) {
+    const s = await startServer({ users: ['alice'], env: { KALENDS_TRUST_PROXY: trust } })
+    t.teardown(() => s.close())
+    const { password } = (await s.as('alice')('/api/v1/app-passwords', { method: 'POST', json: { name: 'Phone' } })).body_ as { password: string }
+    const res = await fetch(`${s.url}/dav/principals/alice/`, { method: 'PROPFIND', headers: { ...basic('alice', password), depth: '0', 'x-forwarded-for': '203.0.113.5' } })
+    t.equal(res.status, 207)
+    const [row] = (await s.as('alice')('/api/v1/app-passwords')).body_ as { lastUsedFrom: string }[]
+    t.equal(row!.lastUsedFrom, seen, `trusting ${trust}: the client is ${seen}`)
+  }
 })
 
 t.test('a successful sign-in clears the account count, so a typo now and then never locks anyone out', async t => {

@@ -106,7 +106,8 @@ export class SignIn {
       failures = await this.#failures([keys.account, keys.address])
       await this.#takeTurn(failures, login, caller)
     }
-    result ??= await this.#password(user ?? await findUserByLogin(this.#db, login), secret)
+    // after a cache hit that no longer holds, the user has not been read yet
+    result ??= await this.#password(hit === undefined ? user : await findUserByLogin(this.#db, login), secret)
     if (result === null) {
       await this.#fail([keys.account, keys.address])
       caller.log.info({ login: login.slice(0, 100), address: caller.ip }, 'sign-in refused: wrong user name or password')
