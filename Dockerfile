@@ -45,7 +45,7 @@ RUN groupadd --system kalends \
         --shell /usr/sbin/nologin kalends \
     && mkdir -p /data \
     && chown kalends:kalends /data \
-    && chmod 0750 /data
+    && chmod 0700 /data
 
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules

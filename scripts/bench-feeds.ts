@@ -120,7 +120,7 @@ const feedBody = (await get(url)).bytes
     const t1 = performance.now()
     const rows = await loadObjects(db, [cal.id], { tasks: false, from: null, to: null })
     const t2 = performance.now()
-    renderFeed(r, rows, { tasks: false, busy: false, prefix: true, from: null, to: null }, { refresh: 'PT1H' })
+    renderFeed(r, rows, { tasks: false, busy: false, prefix: true, from: null, to: null }, { refresh: 'PT1H', busyUidKey: Buffer.alloc(32) })
     const t3 = performance.now()
     phases.push(`resolve ${(t1 - t0).toFixed(0)} + load ${(t2 - t1).toFixed(0)} + render ${(t3 - t2).toFixed(0)} ms`)
   }

@@ -150,6 +150,7 @@ const LISTEN_ERRORS: Record<string, string> = {
 async function serve (config: Config): Promise<void> {
   const k = await openKalends(config)
   const app = await buildServer(k)
+  for (const warning of k.handle.warnings) app.log.warn(warning)
   let adminSocket: FastifyInstance | null = null
   let stopping = false
   const stop = async (signal: string) => {

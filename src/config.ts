@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs'
+import { isIP } from 'node:net'
 import { parse as parseDotenv } from 'dotenv'
 
 export type Config = {
@@ -12,7 +13,14 @@ export type Config = {
   secretKey: Buffer | null
   logLevel: string
   maxBodyBytes: number
-  loginFailureLimit: { perAccount: number; perAddress: number; windowSeconds: number }
+  /**
+   * Failed password sign-ins allowed per account and address, and per
+   * address, before each further try waits (1 s, doubling, at most
+   * maxDelaySeconds); counts are forgotten windowSeconds after the first.
+   */
+  loginFailureLimit: { perAccount: number; perAddress: number; windowSeconds: number; maxDelaySeconds: number }
+  /** Fastify's trustProxy: false, true (any proxy) or the proxies' addresses and CIDR ranges */
+  trustProxy: boolean | string
   /** sync runs this process works on at once (0: it only enqueues, workers elsewhere run them) */
   syncWorkers: number
   /**
@@ -46,6 +54,15 @@ function int (env: Env, name: string, fallback: number, min: number, max: number
   const n = Number(raw)
   if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(name, `must be a whole number from ${min} to ${max}, got "${raw}"`)
   return n
+}
+
+/** true, false, or the reverse proxies' addresses ("127.0.0.1,10.0.0.0/8"): only they may set X-Forwarded-For. */
+function trustProxy (raw: string | undefined): boolean | string {
+  if (raw === undefined || raw === '' || raw === 'false') return false
+  if (raw === 'true') return true
+  const ranges = raw.split(',').map(r => r.trim())
+  if (ranges.every(r => isIP(r.replace(/\/\d{1,3}$/, '')) !== 0)) return ranges.join(',')
+  throw new ConfigError('KALENDS_TRUST_PROXY', `must be true, false or the proxies' addresses ("127.0.0.1,10.0.0.0/8"), got "${raw}"`)
 }
 
 function secretKey (env: Env, mode: Config['mode']): Buffer | null {
@@ -98,7 +115,9 @@ export function readConfig (env: Env = loadEnv()): Config {
     loginFailureLimit: {
       perAccount: int(env, 'KALENDS_LOGIN_FAILURES_PER_ACCOUNT', 10, 1, 1_000_000),
       perAddress: int(env, 'KALENDS_LOGIN_FAILURES_PER_ADDRESS', 50, 1, 1_000_000),
-      windowSeconds: int(env, 'KALENDS_LOGIN_FAILURE_WINDOW', 900, 1, 86_400)
-    }
+      windowSeconds: int(env, 'KALENDS_LOGIN_FAILURE_WINDOW', 900, 1, 86_400),
+      maxDelaySeconds: int(env, 'KALENDS_LOGIN_MAX_DELAY', 60, 1, 3600)
+    },
+    trustProxy: trustProxy(env.KALENDS_TRUST_PROXY)
   }
 }

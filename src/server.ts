@@ -24,7 +24,7 @@ export async function buildServer (k: Kalends, opts: { logStream?: { write (line
       }
     },
     bodyLimit: k.config.maxBodyBytes,
-    trustProxy: process.env.KALENDS_TRUST_PROXY === 'true',
+    trustProxy: k.config.trustProxy,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     routerOptions: { ignoreTrailingSlash: true }

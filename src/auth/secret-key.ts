@@ -19,7 +19,7 @@ export function secretKeyFor (config: Config, target: DbTarget): Buffer {
     if (key.length === 32) return key
     throw new Error(`${file} does not hold a 32-byte base64 key; restore it or set KALENDS_SECRET_KEY`)
   }
-  mkdirSync(config.dataDir, { recursive: true })
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
   const key = randomBytes(32)
   writeFileSync(file, `${key.toString('base64')}\n`, { mode: 0o600, flag: 'wx' })
   chmodSync(file, 0o600)

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto'
 
 /**
  * Secrets at rest (OAuth refresh tokens, Exchange passwords) are sealed with
@@ -10,6 +10,14 @@ export class SecretBox {
   constructor (key: Buffer) {
     if (key.length !== 32) throw new Error('the secret key must be 32 bytes')
     this.#key = key
+  }
+
+  /**
+   * A key for one purpose (HKDF-SHA256 of this one, RFC 5869): each use of
+   * the secret key gets its own, and none of them gives the secret key away.
+   */
+  derive (purpose: string): Buffer {
+    return Buffer.from(hkdfSync('sha256', this.#key, Buffer.alloc(0), `kalends:${purpose}`, 32))
   }
 
   seal (plain: string): string {

@@ -1,4 +1,6 @@
 import t from 'tap'
+import type { Test } from 'tap'
+import { readConfig } from '../config.ts'
 import { startServer, PASSWORD, type TestServer } from '../testing/harness.ts'
 
 /**
@@ -14,12 +16,73 @@ async function me (s: TestServer, headers: Record<string, string>) {
   return s.as(null)('/api/v1/me', { headers })
 }
 
-t.test('failed sign-ins are limited per account, then per address', async t => {
-  const s = await startServer({ users: ['alice', 'bob'], env: { KALENDS_LOGIN_FAILURES_PER_ACCOUNT: '3', KALENDS_LOGIN_FAILURES_PER_ADDRESS: '5' } })
-  t.teardown(() => s.close())
+const davAs = (s: TestServer, login: string, secret: string) =>
+  fetch(`${s.url}/dav/principals/${login}/`, { method: 'PROPFIND', headers: { ...basic(login, secret), depth: '0' } })
+const sleep = (seconds: number) => new Promise(resolve => setTimeout(resolve, seconds * 1000))
+type Answer = Awaited<ReturnType<typeof me>>
+const retryAfter = (res: Response) => Number(res.headers.get('retry-after'))
 
-  const ok = await me(s, basic('alice', PASSWORD))
-  t.equal(ok.status, 200, 'alice signs in')
+/**
+ * Tries again and again, waiting as told, for at most `tries` attempts, until
+ * the answer is not 429; every 429 must name a wait of 1 to `bound` seconds.
+ */
+async function eventually (t: Test, attempt: () => Promise<Response>, bound: number, tries = 8): Promise<number> {
+  for (let i = 1; i <= tries; i++) {
+    const res = await attempt()
+    if (res.status !== 429) return res.status
+    const retry = retryAfter(res)
+    if (!(Number.isInteger(retry) && retry >= 1 && retry <= bound)) {
+      t.fail(`Retry-After ${res.headers.get('retry-after')} is not within 1..${bound} s`)
+      return res.status
+    }
+    await sleep(retry)
+  }
+  return 429
+}
+
+/**
+ * Wrong guesses (the i-th from `guess(i)`), waiting out short waits, until
+ * one is told to wait at least `long` seconds: the waits double with each
+ * failure, so what comes right after is sure to fall inside that wait.
+ * Returns that last answer.
+ */
+async function guessUntilLongWait (t: Test, guess: (i: number) => Promise<Answer>, long = 4): Promise<Answer> {
+  for (let i = 0; i < 20; i++) {
+    const res = await guess(i)
+    if (res.status === 401) continue
+    t.equal(res.status, 429, 'a guess is refused (401) or told to wait (429)')
+    if (retryAfter(res) >= long) return res
+    await sleep(retryAfter(res))
+  }
+  throw new Error('the waits never grew')
+}
+
+t.test('nobody can lock an owner out: after 50 wrong guesses her app password works at once, her password after a bounded wait', async t => {
+  const s = await startServer({ users: ['alice', 'bob'], env: { KALENDS_LOGIN_FAILURES_PER_ACCOUNT: '5', KALENDS_LOGIN_FAILURES_PER_ADDRESS: '20', KALENDS_LOGIN_MAX_DELAY: '2' } })
+  t.teardown(() => s.close())
+  const { password: appPassword } = (await s.as('alice')('/api/v1/app-passwords', { method: 'POST', json: { name: 'Phone' } })).body_ as { password: string }
+
+  // the attacker sits where alice sits (one address behind a proxy): the worst case
+  const answers = new Map<number, number>()
+  const waits = new Set<string | null>()
+  for (let i = 0; i < 50; i++) {
+    const res = await me(s, basic('alice', `guess-${i}`))
+    answers.set(res.status, (answers.get(res.status) ?? 0) + 1)
+    if (res.status === 429) waits.add(res.headers.get('retry-after'))
+  }
+  t.same([...answers.keys()].filter(code => code !== 401 && code !== 429), [], 'each guess is refused: 401, or 429 while it must wait')
+  t.ok((answers.get(401) ?? 0) >= 5, 'the first guesses are checked and refused')
+  t.same([...waits].filter(w => !['1', '2'].includes(w ?? '')), [], 'a wait is never longer than KALENDS_LOGIN_MAX_DELAY')
+
+  t.equal((await davAs(s, 'alice', appPassword)).status, 207, "alice's phone goes on syncing at once with its app password")
+  t.equal(await eventually(t, () => me(s, basic('alice', PASSWORD)), 2), 200, "alice's password works after a wait of seconds, not a lockout")
+  t.equal((await davAs(s, 'alice', appPassword)).status, 207, 'and the phone still does')
+})
+
+t.test('past the free failures each guess waits longer, and the right password waits with them', async t => {
+  const s = await startServer({ users: ['alice', 'bob'], env: { KALENDS_LOGIN_FAILURES_PER_ACCOUNT: '3', KALENDS_LOGIN_FAILURES_PER_ADDRESS: '1000' } })
+  t.teardown(() => s.close())
+  t.equal((await me(s, basic('alice', PASSWORD))).status, 200, 'alice signs in')
 
   for (let i = 1; i <= 3; i++) {
     const res = await me(s, basic('alice', `wrong-${i}`))
@@ -29,27 +92,56 @@ t.test('failed sign-ins are limited per account, then per address', async t => {
     t.match(res.body_, { status: 401, detail: 'wrong user name or password' })
     t.notOk(res.headers.get('retry-after'))
   }
+  const told = await guessUntilLongWait(t, i => me(s, basic('alice', `more-${i}`)))
+  const retry = retryAfter(told)
+  t.ok(Number.isInteger(retry) && retry >= 4 && retry <= 60, `Retry-After is whole seconds, grown past the first second and within KALENDS_LOGIN_MAX_DELAY (${retry})`)
 
-  const limited = await me(s, basic('alice', PASSWORD))
-  t.equal(limited.status, 429, 'after 3 failures even the right password is refused')
-  t.equal(limited.headers.get('content-type'), 'application/problem+json; charset=utf-8')
-  const retry = Number(limited.headers.get('retry-after'))
-  t.ok(Number.isInteger(retry) && retry > 0 && retry <= 900, `Retry-After is whole seconds within the window (${limited.headers.get('retry-after')})`)
-  t.match(limited.body_, { status: 429, title: 'Too many requests', rule: 'login-rate-limited', detail: /for this account/ })
-  t.equal((await me(s, basic('ALICE', PASSWORD))).status, 429, 'the login is limited in any letter case')
-
-  // the address has 3 failures now; bob is not limited yet
-  t.equal((await me(s, basic('bob', PASSWORD))).status, 200, 'bob still signs in')
-  t.equal((await me(s, basic('bob', 'wrong-a'))).status, 401)
-  t.equal((await me(s, basic('nobody-here', 'wrong-b'))).status, 401, 'an unknown user is refused like a wrong password')
-  // 5 failures from this address: now everyone here waits
-  const bobLimited = await me(s, basic('bob', PASSWORD))
-  t.equal(bobLimited.status, 429, 'after 5 failures from the address, bob is refused too')
-  t.ok(Number(bobLimited.headers.get('retry-after')) > 0, 'with Retry-After')
-  t.match(bobLimited.body_, { status: 429, detail: /from your address/ })
-
+  const waiting = await me(s, basic('alice', PASSWORD))
+  t.equal(waiting.status, 429, 'the right password waits like any guess: answering it would tell a guesser')
+  t.equal(waiting.headers.get('content-type'), 'application/problem+json; charset=utf-8')
+  t.match(waiting.body_, { status: 429, title: 'Too many requests', rule: 'login-rate-limited', detail: /for this account from your address/ })
+  t.equal((await me(s, basic('ALICE', PASSWORD))).status, 429, 'the login waits in any letter case')
+  t.equal((await me(s, basic('bob', PASSWORD))).status, 200, 'bob at the same address is not slowed')
   // API tokens are not passwords to guess: the limit is on password sign-ins
   t.equal((await me(s, bearer('kal_not-a-real-token'))).status, 401)
+})
+
+t.test('guesses from one address do not slow the owner at another; one address guessing many accounts waits', async t => {
+  const s = await startServer({ users: ['alice', 'bob'], env: { KALENDS_TRUST_PROXY: 'true', KALENDS_LOGIN_FAILURES_PER_ACCOUNT: '3', KALENDS_LOGIN_FAILURES_PER_ADDRESS: '8' } })
+  t.teardown(() => s.close())
+  const from = (address: string, headers: Record<string, string>) => ({ ...headers, 'x-forwarded-for': address })
+  const attacker = '203.0.113.9'
+  const last = await guessUntilLongWait(t, i => me(s, from(attacker, basic('alice', `guess-${i}`))))
+  t.match(last.body_, { status: 429, rule: 'login-rate-limited', detail: /for this account from your address/ })
+  t.equal((await me(s, from(attacker, basic('alice', PASSWORD)))).status, 429, 'alice from there waits too')
+  t.equal((await me(s, from('198.51.100.7', basic('alice', PASSWORD)))).status, 200, 'alice, elsewhere, signs in at once')
+
+  // the guesser turns to other accounts, a new one each time: the address as a whole waits
+  const spraying = await guessUntilLongWait(t, i => me(s, from(attacker, basic(`user-${i}`, 'wrong'))))
+  t.match(spraying.body_, { detail: /too many failed sign-ins from your address/ })
+  t.equal((await me(s, from(attacker, basic('bob', PASSWORD)))).status, 429, 'every password from that address waits')
+  t.equal((await me(s, from('198.51.100.8', basic('bob', PASSWORD)))).status, 200, 'bob elsewhere is not slowed')
+
+  // an IPv6 client holds a /64: a new address in it is not a fresh count
+  await guessUntilLongWait(t, i => me(s, from(`2001:db8:1:2::${i + 1}`, basic('bob', 'wrong'))))
+  t.equal((await me(s, from('2001:db8:1:2:ffff::1', basic('bob', PASSWORD)))).status, 429, 'bob from the same /64 waits')
+  t.equal((await me(s, from('2001:db8:1:3::1', basic('bob', PASSWORD)))).status, 200, 'from the next /64 he does not')
+})
+
+t.test('KALENDS_TRUST_PROXY: only the proxies it names may say who the client is', async t => {
+  t.throws(() => readConfig({ KALENDS_TRUST_PROXY: 'yes' }), /KALENDS_TRUST_PROXY: must be true, false or the proxies' addresses/)
+  t.throws(() => readConfig({ KALENDS_TRUST_PROXY: '10.0.0.1,proxy.example' }), /KALENDS_TRUST_PROXY/)
+  t.equal(readConfig({ KALENDS_TRUST_PROXY: ' 127.0.0.1, 10.0.0.0/8 ' }).trustProxy, '127.0.0.1,10.0.0.0/8')
+  // where the server saw a client: an app password's "last used from"
+  for (const [trust, seen] of [['127.0.0.1', '203.0.113.5'], ['10.0.0.1', '127.0.0.1']] as const) {
+    const s = await startServer({ users: ['alice'], env: { KALENDS_TRUST_PROXY: trust } })
+    t.teardown(() => s.close())
+    const { password } = (await s.as('alice')('/api/v1/app-passwords', { method: 'POST', json: { name: 'Phone' } })).body_ as { password: string }
+    const res = await fetch(`${s.url}/dav/principals/alice/`, { method: 'PROPFIND', headers: { ...basic('alice', password), depth: '0', 'x-forwarded-for': '203.0.113.5' } })
+    t.equal(res.status, 207)
+    const [row] = (await s.as('alice')('/api/v1/app-passwords')).body_ as { lastUsedFrom: string }[]
+    t.equal(row!.lastUsedFrom, seen, `trusting ${trust}: the client is ${seen}`)
+  }
 })
 
 t.test('a successful sign-in clears the account count, so a typo now and then never locks anyone out', async t => {

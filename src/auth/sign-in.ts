@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto'
+import { isIPv6 } from 'node:net'
+import type { FastifyBaseLogger } from 'fastify'
 import { sql } from 'kysely'
 import type { Db } from '../db/connect.ts'
 import type { User } from '../db/schema.ts'
@@ -7,16 +9,52 @@ import { findUserByLogin } from '../domain/users.ts'
 import { looksLikeAppPassword } from './app-passwords.ts'
 import { burnVerify, verifyPassword } from './passwords.ts'
 
-export type Limits = { perAccount: number; perAddress: number; windowSeconds: number }
+export type Limits = { perAccount: number; perAddress: number; windowSeconds: number; maxDelaySeconds: number }
 export type SignedIn = { user: User; appPasswordId: number | null }
-type FailureRow = { key: string; failures: number; window_start: Date }
+/** Who is signing in: the client's address, and where their refusals are logged. */
+export type Caller = { ip: string; log: Pick<FastifyBaseLogger, 'info' | 'warn'> }
+type FailureRow = { key: string; failures: number; window_start: Date; last_failure_at: Date }
+type Verified = SignedIn & { hash: string }
 
 /** The cached pair still holds: the user is enabled and the hash it matched is still the current one. */
 const valid = (user: User, currentHash: string | null, hash: string) => !user.disabled && currentHash === hash
 
 /**
+ * The address as a limit counts it: an IPv6 client holds a whole /64 (its
+ * 2^64 addresses would otherwise be as many fresh counts), an IPv4-mapped
+ * IPv6 address is the IPv4 address.
+ */
+export function addressBucket (ip: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip)
+  if (mapped !== null) return mapped[1]!
+  if (!isIPv6(ip)) return ip
+  const [head = '', tail = ''] = ip.toLowerCase().split('::')
+  const left = head === '' ? [] : head.split(':')
+  const right = ip.includes('::') ? (tail === '' ? [] : tail.split(':')) : []
+  const groups = [...left, ...Array(8 - left.length - right.length).fill('0'), ...right]
+  return `${groups.slice(0, 4).map(g => g.replace(/^0+(?=.)/, '')).join(':')}::/64`
+}
+
+/** Seconds a key makes the next password attempt wait after its latest failure: none for the first `free` failures, then 1 s doubling, at most `max`. */
+export function delayAfter (failures: number, free: number, max: number): number {
+  return failures < free ? 0 : Math.min(2 ** Math.min(failures - free, 30), max)
+}
+
+/**
  * Checks a login and password (the account password or one of the user's app
- * passwords) with failed attempts limited per account and per address.
+ * passwords).
+ *
+ * Guessing is slowed without letting anyone lock the owner out:
+ * - an app password (158 random bits, not guessable) is checked first and,
+ *   when right, always accepted: nobody else's failures stop a device;
+ * - an account password is checked only when neither its account from this
+ *   address nor this address as a whole must wait. Past the free failures
+ *   each further one makes the next try wait 1 s, doubling up to a bound
+ *   (KALENDS_LOGIN_MAX_DELAY): an owner elsewhere is never slowed by
+ *   another's guesses, and one behind the same proxy waits seconds, not the
+ *   window. A try refused for its wait is answered before the password is
+ *   looked at, so it tells a guesser nothing, and it does not count.
+ *
  * CalDAV clients send Basic credentials with every request, so a verified
  * pair is remembered briefly instead of paying argon2id each time; the cache
  * key is a hash, never the password.
@@ -35,70 +73,91 @@ export class SignIn {
     this.#limits = limits
   }
 
-  async verify (login: string, secret: string, address: string): Promise<SignedIn | null> {
-    const key = createHash('sha256').update(`${login.toLowerCase()}\0${secret}`).digest('base64')
-    const hit = this.#verified.get(key)
-    let result: (SignedIn & { hash: string }) | null = null
-    let hadFailures: boolean
-    if (hit !== undefined && hit.until > Date.now()) {
-      // one round trip re-reads what the cached pair depends on (the user, the app
-      // password, the sign-in limits), so a revoke, a disabled user or a changed
-      // password is refused at once, from whichever process made the change
-      const now = await this.#current(hit.userId, hit.appPasswordId, login, address)
-      hadFailures = this.#refuseIfLimited(now.failures)
-      if (now.user !== null && valid(now.user, hit.appPasswordId === null ? now.user.password_hash : now.appPasswordHash, hit.hash)) {
-        result = { user: now.user, appPasswordId: hit.appPasswordId, hash: hit.hash }
-      } else {
-        this.#verified.delete(key)
-      }
+  async verify (login: string, secret: string, caller: Caller): Promise<SignedIn | null> {
+    const cacheKey = createHash('sha256').update(`${login.toLowerCase()}\0${secret}`).digest('base64')
+    const keys = { account: `login:${login.toLowerCase()}|ip:${addressBucket(caller.ip)}`, address: `ip:${addressBucket(caller.ip)}` }
+    let hit = this.#verified.get(cacheKey)
+    if (hit !== undefined && hit.until <= Date.now()) hit = undefined
+    let result: Verified | null = null
+
+    if (hit !== undefined && hit.appPasswordId !== null) {
+      // one round trip re-reads what the cached pair depends on, so a revoke, a disabled
+      // user or a changed password is refused at once, from whichever process made the change
+      const now = await this.#current(hit.userId, hit.appPasswordId, [])
+      if (now.user !== null && valid(now.user, now.appPasswordHash, hit.hash)) return this.#accepted({ user: now.user, appPasswordId: hit.appPasswordId, hash: hit.hash }, cacheKey, caller)
+      this.#verified.delete(cacheKey)
+      hit = undefined
+    }
+    const user = hit === undefined ? await findUserByLogin(this.#db, login) : undefined
+    if (user !== undefined && !user.disabled && looksLikeAppPassword(secret)) {
+      const app = await this.#appPassword(user, secret)
+      if (app !== null) return this.#accepted({ user, appPasswordId: app.id, hash: app.hash }, cacheKey, caller)
+    }
+
+    // the account password: guessable, so it waits its turn before it is looked at
+    let failures: FailureRow[]
+    if (hit !== undefined) {
+      const now = await this.#current(hit.userId, null, [keys.account, keys.address])
+      failures = now.failures
+      await this.#takeTurn(failures, login, caller)
+      if (now.user !== null && valid(now.user, now.user.password_hash, hit.hash)) result = { user: now.user, appPasswordId: null, hash: hit.hash }
+      else this.#verified.delete(cacheKey)
     } else {
-      hadFailures = this.#refuseIfLimited(await this.#failures(login, address))
+      failures = await this.#failures([keys.account, keys.address])
+      await this.#takeTurn(failures, login, caller)
     }
+    // after a cache hit that no longer holds, the user has not been read yet
+    result ??= await this.#password(hit === undefined ? user : await findUserByLogin(this.#db, login), secret)
     if (result === null) {
-      result = await this.#check(login, secret)
-      if (result === null) {
-        await this.#fail(login, address)
-        return null
-      }
-      if (this.#verified.size > 10_000) this.#verified.clear()
-      this.#verified.set(key, { userId: result.user.id, appPasswordId: result.appPasswordId, hash: result.hash, until: Date.now() + SignIn.CACHE_MS })
+      await this.#fail([keys.account, keys.address])
+      caller.log.info({ login: login.slice(0, 100), address: caller.ip }, 'sign-in refused: wrong user name or password')
+      return null
     }
-    if (hadFailures) await this.#db.deleteFrom('login_failures').where('key', '=', `login:${login.toLowerCase()}`).execute()
-    await this.#touch(result.appPasswordId, address)
-    return { user: result.user, appPasswordId: result.appPasswordId }
+    if (failures.some(r => r.key === keys.account)) await this.#db.deleteFrom('login_failures').where('key', '=', keys.account).execute()
+    return this.#accepted(result, cacheKey, caller)
   }
 
   forget (): void { this.#verified.clear() }
 
-  async #check (login: string, secret: string): Promise<(SignedIn & { hash: string }) | null> {
-    const user = await findUserByLogin(this.#db, login)
-    if (user === undefined || user.disabled) {
-      await burnVerify(secret)
-      return null
+  async #accepted (result: Verified, cacheKey: string, caller: Caller): Promise<SignedIn> {
+    if (!this.#verified.has(cacheKey)) {
+      if (this.#verified.size > 10_000) this.#verified.clear()
+      this.#verified.set(cacheKey, { userId: result.user.id, appPasswordId: result.appPasswordId, hash: result.hash, until: Date.now() + SignIn.CACHE_MS })
     }
-    if (looksLikeAppPassword(secret)) {
-      const candidates = await this.#db.selectFrom('app_passwords').select(['id', 'secret_hash'])
-        .where('user_id', '=', user.id).where('prefix', '=', secret.slice(0, 4)).where('revoked_at', 'is', null).execute()
-      for (const c of candidates) {
-        if (await verifyPassword(c.secret_hash, secret)) return { user, appPasswordId: c.id, hash: c.secret_hash }
-      }
+    await this.#touch(result.appPasswordId, caller.ip)
+    return { user: result.user, appPasswordId: result.appPasswordId }
+  }
+
+  async #appPassword (user: User, secret: string): Promise<{ id: number; hash: string } | null> {
+    const candidates = await this.#db.selectFrom('app_passwords').select(['id', 'secret_hash'])
+      .where('user_id', '=', user.id).where('prefix', '=', secret.slice(0, 4)).where('revoked_at', 'is', null).execute()
+    for (const c of candidates) {
+      if (await verifyPassword(c.secret_hash, secret)) return { id: c.id, hash: c.secret_hash }
     }
-    if (user.password_hash !== null && await verifyPassword(user.password_hash, secret)) return { user, appPasswordId: null, hash: user.password_hash }
     return null
   }
 
-  /** The user, the app password's hash (null when revoked or gone) and the live failure rows, in one query. */
-  async #current (userId: number, appPasswordId: number | null, login: string, address: string): Promise<{ user: User | null; appPasswordHash: string | null; failures: FailureRow[] }> {
-    const since = this.#windowStart()
+  async #password (user: User | undefined, secret: string): Promise<Verified | null> {
+    if (user === undefined || user.disabled || user.password_hash === null) {
+      await burnVerify(secret)
+      return null
+    }
+    return await verifyPassword(user.password_hash, secret) ? { user, appPasswordId: null, hash: user.password_hash } : null
+  }
+
+  /** The user, the app password's hash (null when revoked or gone) and the live failure rows of `keys`, in one query. */
+  async #current (userId: number, appPasswordId: number | null, keys: string[]): Promise<{ user: User | null; appPasswordHash: string | null; failures: FailureRow[] }> {
     const row = await this.#db.selectFrom('users').selectAll('users')
       .select(eb => [
         eb.selectFrom('app_passwords').select('secret_hash').where('id', '=', appPasswordId ?? 0).where('user_id', '=', userId).where('revoked_at', 'is', null).as('app_password_hash'),
-        sql<FailureRow[] | null>`(SELECT json_agg(json_build_object('key', f.key, 'failures', f.failures, 'window_start', f.window_start)) FROM login_failures f WHERE f.key IN (${`login:${login.toLowerCase()}`}, ${`ip:${address}`}) AND f.window_start > ${since})`.as('failures')
+        keys.length === 0
+          ? sql<null>`NULL`.as('failures')
+          : sql<FailureRow[] | null>`(SELECT json_agg(json_build_object('key', f.key, 'failures', f.failures, 'window_start', f.window_start, 'last_failure_at', f.last_failure_at)) FROM login_failures f WHERE f.key IN (${sql.join(keys)}) AND f.window_start > ${this.#windowStart()})`.as('failures')
       ])
       .where('users.id', '=', userId).executeTakeFirst()
-    if (row === undefined) return { user: null, appPasswordHash: null, failures: await this.#failures(login, address) }
+    if (row === undefined) return { user: null, appPasswordHash: null, failures: keys.length === 0 ? [] : await this.#failures(keys) }
     const { app_password_hash: appPasswordHash, failures, ...user } = row
-    return { user, appPasswordHash, failures: (failures ?? []).map(f => ({ ...f, window_start: new Date(f.window_start) })) }
+    return { user, appPasswordHash, failures: (failures ?? []).map(f => ({ ...f, window_start: new Date(f.window_start), last_failure_at: new Date(f.last_failure_at) })) }
   }
 
   async #touch (appPasswordId: number | null, address: string) {
@@ -119,32 +178,45 @@ export class SignIn {
     return new Date(Date.now() - this.#limits.windowSeconds * 1000)
   }
 
-  async #failures (login: string, address: string): Promise<FailureRow[]> {
-    return this.#db.selectFrom('login_failures').selectAll()
-      .where('key', 'in', [`login:${login.toLowerCase()}`, `ip:${address}`]).where('window_start', '>', this.#windowStart()).execute()
+  async #failures (keys: string[]): Promise<FailureRow[]> {
+    return this.#db.selectFrom('login_failures').selectAll().where('key', 'in', keys).where('window_start', '>', this.#windowStart()).execute()
   }
 
-  /** Refuses when a limit is reached; tells whether the account has failures to forget on success. */
-  #refuseIfLimited (rows: FailureRow[]): boolean {
+  /**
+   * Refuses (429 with Retry-After) while the account from this address, or
+   * the address, must wait after its latest failure; else takes the turn.
+   * Tries sent at once (to this process or another) race for one turn: the
+   * conditional UPDATE lets exactly one through, so a burst buys no guesses.
+   */
+  async #takeTurn (rows: FailureRow[], login: string, caller: Caller): Promise<void> {
+    const now = Date.now()
     for (const row of rows) {
-      const limit = row.key.startsWith('ip:') ? this.#limits.perAddress : this.#limits.perAccount
-      if (row.failures >= limit) {
-        const retry = Math.max(1, Math.ceil((row.window_start.getTime() + this.#limits.windowSeconds * 1000 - Date.now()) / 1000))
-        throw new DomainError('too-many-requests', `too many failed sign-ins ${row.key.startsWith('ip:') ? 'from your address' : 'for this account'}; try again in ${retry} s`, { retryAfterSeconds: retry, rule: 'login-rate-limited' })
+      const perAddress = row.key.startsWith('ip:')
+      const delay = delayAfter(row.failures, perAddress ? this.#limits.perAddress : this.#limits.perAccount, this.#limits.maxDelaySeconds)
+      if (delay === 0) continue
+      const readyAt = row.last_failure_at.getTime() + delay * 1000
+      if (readyAt <= now) {
+        const taken = await this.#db.updateTable('login_failures').set({ last_failure_at: new Date(now) })
+          .where('key', '=', row.key).where('failures', '=', row.failures).where('last_failure_at', '<=', new Date(now - delay * 1000))
+          .executeTakeFirst()
+        if (Number(taken.numUpdatedRows) === 1) continue
       }
+      const retry = readyAt > now ? Math.min(Math.ceil((readyAt - now) / 1000), this.#limits.maxDelaySeconds) : delay
+      caller.log.warn({ login: login.slice(0, 100), address: caller.ip, failures: row.failures, retryAfterSeconds: retry }, 'sign-in refused: too many failures')
+      throw new DomainError('too-many-requests', `too many failed sign-ins ${perAddress ? 'from your address' : 'for this account from your address'}; try again in ${retry} s`, { retryAfterSeconds: retry, rule: 'login-rate-limited' })
     }
-    return rows.some(r => r.key.startsWith('login:'))
   }
 
-  async #fail (login: string, address: string) {
+  async #fail (keys: string[]) {
     const now = new Date()
-    const windowStart = new Date(now.getTime() - this.#limits.windowSeconds * 1000)
-    for (const key of [`login:${login.toLowerCase()}`, `ip:${address}`]) {
-      await this.#db.insertInto('login_failures').values({ key, window_start: now, failures: 1 })
+    const windowStart = this.#windowStart()
+    for (const key of keys) {
+      await this.#db.insertInto('login_failures').values({ key, window_start: now, failures: 1, last_failure_at: now })
         .onConflict(oc => oc.column('key').doUpdateSet(eb => ({
           // a window that has run out starts again from this failure
           failures: eb.case().when('login_failures.window_start', '<', windowStart).then(1).else(eb('login_failures.failures', '+', 1)).end(),
-          window_start: eb.case().when('login_failures.window_start', '<', windowStart).then(now).else(eb.ref('login_failures.window_start')).end()
+          window_start: eb.case().when('login_failures.window_start', '<', windowStart).then(now).else(eb.ref('login_failures.window_start')).end(),
+          last_failure_at: now
         }))).execute()
     }
   }

@@ -1,16 +1,19 @@
-import { existsSync, mkdirSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
 import { PGlite } from '@electric-sql/pglite'
 import type { Database } from './schema.ts'
 import { PGlitePool } from './pglite-pool.ts'
 import { lockDataDir } from './data-dir-lock.ts'
+import { makeDataDirPrivate } from './data-dir-mode.ts'
 
 export type Db = Kysely<Database>
 
 export type DbHandle = {
   db: Db
   kind: 'postgres' | 'pglite'
+  /** what opening it had to put right, for the server to log (a data folder open to other users) */
+  warnings: string[]
   /**
    * One connection for raw SQL outside Kysely (migrations under a lock). A call
    * without parameters may hold several statements.
@@ -49,6 +52,7 @@ function openPostgres (url: string): DbHandle {
   return {
     db,
     kind: 'postgres',
+    warnings: [],
     async session (fn) {
       const client = await pool.connect()
       try {
@@ -79,8 +83,9 @@ export const hasEmbeddedDatabase = (dataDir: string): boolean => existsSync(`${e
 
 async function openPGlite (dataDir: string | undefined): Promise<DbHandle> {
   let unlock = () => {}
+  let madePrivate = (): string | null => null
   if (dataDir !== undefined) {
-    mkdirSync(dataDir, { recursive: true })
+    madePrivate = makeDataDirPrivate(dataDir)
     unlock = lockDataDir(dataDir)
   }
   let lite: PGlite
@@ -92,11 +97,13 @@ async function openPGlite (dataDir: string | undefined): Promise<DbHandle> {
     unlock()
     throw err
   }
+  const warnings = [madePrivate()].filter(w => w !== null)
   const pool = new PGlitePool(lite)
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: pool as never }) })
   return {
     db,
     kind: 'pglite',
+    warnings,
     async session (fn) {
       const conn = await pool.connect()
       try {

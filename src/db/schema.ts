@@ -53,7 +53,7 @@ export interface ApiTokensTable {
   revoked_at: NullableTimestamp
 }
 
-export interface LoginFailuresTable { key: string; window_start: Timestamp; failures: number }
+export interface LoginFailuresTable { key: string; window_start: Timestamp; failures: number; last_failure_at: Timestamp }
 
 export interface CasesTable {
   id: Id

@@ -1,4 +1,5 @@
 import t from 'tap'
+import { createHash } from 'node:crypto'
 import { request } from 'node:http'
 import { brotliDecompressSync, gunzipSync } from 'node:zlib'
 import ICAL from 'ical.js'
@@ -263,6 +264,69 @@ t.test('a busy-only feed leaks no detail', async t => {
   }
   for (const word of ['Secret merger', 'Acme', 'Bristol', 'Company holiday', 'Reminder', clientUid, 'X-KALENDS', 'X-APPLE-TRAVEL', 'mailto:']) t.notOk(res.text.includes(word), `"${word}" appears nowhere`)
   t.equal((await fetchFeed(`${local(busyFeed.url)}?busy=0`)).text, res.text, 'a busy-only link cannot be turned into a full one')
+})
+
+t.test('a busy-only feed carries nothing a client wrote: zones, TZIDs, parameters, values', async t => {
+  // a client's own zone (a name no IANA table knows) and an Outlook zone, each with its own VTIMEZONE,
+  // and every place a client can write text into: all planted, none may reach the busy feed
+  const uid = 'PLANT-UID-1@example.com'
+  const zone = 'PLANT-TZID Leak Zone'
+  const body = [
+    'BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//Plant//EN',
+    'BEGIN:VTIMEZONE', `TZID:${zone}`, 'X-PLANT-VTZ:PLANT-VTZ-X', 'COMMENT:PLANT-VTZ-COMMENT', 'TZURL:https://plant.example/tz',
+    'BEGIN:STANDARD', 'DTSTART:19700101T000000', 'TZOFFSETFROM:+0300', 'TZOFFSETTO:+0300', 'TZNAME:PLANT-TZNAME', 'COMMENT:PLANT-STD-COMMENT', 'X-PLANT-STD:PLANT-STD-X', 'END:STANDARD',
+    'END:VTIMEZONE',
+    'BEGIN:VTIMEZONE', 'TZID:W. Europe Standard Time', 'X-PLANT-OUTLOOK:PLANT-OUTLOOK-X',
+    'BEGIN:STANDARD', 'DTSTART:16010101T030000', 'TZOFFSETFROM:+0200', 'TZOFFSETTO:+0100', 'RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10', 'TZNAME:PLANT-OUTLOOK-TZNAME', 'END:STANDARD',
+    'BEGIN:DAYLIGHT', 'DTSTART:16010101T020000', 'TZOFFSETFROM:+0100', 'TZOFFSETTO:+0200', 'RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=3', 'END:DAYLIGHT',
+    'END:VTIMEZONE',
+    'BEGIN:VEVENT', `UID:${uid}`, 'DTSTAMP;X-PLANT=PLANT-DTSTAMP-PARAM:20260301T100000Z',
+    `DTSTART;X-LEAK-PARAM=PLANT-DTSTART-PARAM;TZID=${zone}:20260420T100000`, `DTEND;TZID=${zone};X-LEAK-PARAM="PLANT-DTEND-PARAM":20260420T110000`,
+    'RRULE:FREQ=WEEKLY;COUNT=3', `EXDATE;TZID=${zone};X-PLANT=PLANT-EXDATE-PARAM:20260427T100000`,
+    'STATUS;X-PLANT=PLANT-STATUS-PARAM:CONFIRMED', 'TRANSP;X-PLANT=PLANT-TRANSP-PARAM:OPAQUE', 'SEQUENCE;X-PLANT=PLANT-SEQ-PARAM:2',
+    'SUMMARY:PLANT-SUMMARY', 'LOCATION;ALTREP="https://plant.example/loc":PLANT-LOCATION', 'DESCRIPTION:PLANT-DESCRIPTION', 'COMMENT:PLANT-COMMENT',
+    'ATTENDEE;CN=PLANT-ATTENDEE-CN:mailto:plant-attendee@example.com', 'ORGANIZER;CN=PLANT-ORGANIZER-CN:mailto:plant-organizer@example.com',
+    'CATEGORIES:PLANT-CATEGORY', 'X-PLANT-PROP;X-P=PLANT-XPROP-PARAM:PLANT-XPROP', 'URL:https://plant.example/url',
+    'BEGIN:VALARM', 'ACTION:DISPLAY', 'DESCRIPTION:PLANT-ALARM', 'TRIGGER:-PT10M', 'X-PLANT-ALARM:PLANT-ALARM-X', 'END:VALARM',
+    'END:VEVENT',
+    'BEGIN:VEVENT', `UID:${uid}`, 'DTSTAMP:20260301T100000Z', `RECURRENCE-ID;TZID=${zone};X-PLANT=PLANT-RID-PARAM:20260504T100000`,
+    'DTSTART;TZID=W. Europe Standard Time;X-PLANT=PLANT-OUTLOOK-PARAM:20260504T150000', 'DURATION:PT1H', 'SUMMARY:PLANT-MOVED', 'END:VEVENT',
+    'END:VCALENDAR', ''
+  ].join('\r\n')
+  const put = await fetch(`${s.url}/dav/calendars/alice/sales/plant-1.ics`, {
+    method: 'PUT',
+    headers: { authorization: `Basic ${Buffer.from(`alice:${s.password}`).toString('base64')}`, 'content-type': 'text/calendar; charset=utf-8' },
+    body
+  })
+  t.equal(put.status, 201, 'the client writes it')
+  const busyFeed = await json<Created>(alice('/api/v1/feeds', { method: 'POST', json: { calendarId: sales.id, busyOnly: true } }), 201)
+  const res = await fetchFeed(local(busyFeed.url))
+  t.equal(res.status, 200)
+  t.same(lineProblems(res.text), [])
+
+  const unfolded = res.text.replace(/\r\n[ \t]/g, '')
+  t.same(unfolded.match(/PLANT[\w-]*|plant[\w.@-]*/gi) ?? [], [], 'no planted string, in any letter case, reaches the busy feed')
+  t.notOk(unfolded.includes('Leak Zone'), 'nor the client\'s TZID')
+  t.notOk(unfolded.includes('W. Europe Standard Time'), 'nor an Outlook zone name: it is named by its IANA zone')
+  t.notOk(/^[A-Z-]+;(?:[^:]*;)?X-/m.test(unfolded), 'no X- parameter on any line')
+  const sha = createHash('sha256').update(uid).digest('hex')
+  t.notOk(unfolded.includes(sha.slice(0, 32)), 'the busy UID is not the SHA-256 of the original (anyone could test a guessed UID against it)')
+
+  for (const [who, p] of both(res.text)) {
+    t.same(p.errors, [], `${who}: no errors`)
+    const series = p.items.filter(i => i.dtstart !== null && 'utc' in i.dtstart && i.dtstart.utc.startsWith('2026-04-20'))
+    t.equal(series.length, 1, `${who}: the series is there`)
+    const master = series[0]!
+    t.same(master.dtstart, { utc: '2026-04-20T07:00:00Z', tzid: null }, `${who}: 10:00 in the client's +03:00 zone, in UTC`)
+    t.same(master.dtend, { utc: '2026-04-20T08:00:00Z', tzid: null }, `${who}: its end too`)
+    t.same(master.exdates.map(e => e !== null && 'utc' in e ? e.utc : e), ['2026-04-27T07:00:00Z'], `${who}: EXDATE in UTC`)
+    t.match(master.rrule, /FREQ=WEEKLY;COUNT=3/, `${who}: the recurrence stays`)
+    t.same(master.props, ['DTEND', 'DTSTAMP', 'DTSTART', 'EXDATE', 'RRULE', 'SEQUENCE', 'STATUS', 'SUMMARY', 'TRANSP', 'UID'], `${who}: times, recurrence and status, nothing else`)
+    const moved = p.items.find(i => i.uid === master.uid && i.recurrenceId !== null)!
+    t.same(moved.recurrenceId, { utc: '2026-05-04T07:00:00Z', tzid: null }, `${who}: the override names its instance in UTC`)
+    t.same(moved.dtstart, { utc: '2026-05-04T13:00:00Z', tzid: 'Europe/Berlin' }, `${who}: the Outlook zone becomes its IANA zone, 15:00 CEST`)
+    t.ok(p.timezones.includes('Europe/Berlin'), `${who}: with the IANA VTIMEZONE`)
+  }
 })
 
 t.test('allow export: off for calendars others share, unless their owner allows it', async t => {

@@ -168,7 +168,7 @@ class AccessLog {
 }
 
 export async function feedRoutes (app: FastifyInstance, k: Kalends, settings = feedSettingsFromEnv()): Promise<FeedCache> {
-  const cache = new FeedCache(k.db, settings)
+  const cache = new FeedCache(k.db, { ...settings, busyUidKey: k.secrets.derive('busy-uid') })
   if (!app.hasDecorator('feedCache')) app.decorate('feedCache', cache)
   const perToken = new RateLimiter(settings.perTokenPerMinute)
   const perAddress = new RateLimiter(settings.perAddressPerMinute)

@@ -1,8 +1,9 @@
-import { createHash } from 'node:crypto'
 import { sql } from 'kysely'
 import type { Db } from '../db/connect.ts'
 import type { ResolvedFeed } from '../domain/feeds.ts'
-import { canonicalTzid, escapeText, foldLine, vtimezoneFor } from '../ical/index.ts'
+import { canonicalTzid, escapeText, foldLine, timezoneFromBlock, vtimezoneFor } from '../ical/index.ts'
+import { formatUtc, type Timezone } from '../ical/time.ts'
+import { BUSY_KEEP, busyLine, busyUid } from './busy.ts'
 
 /**
  * Renders a feed from the stored calendar object bodies, line by line, so
@@ -26,6 +27,8 @@ export type FeedOptions = {
 export type FeedSettings = {
   /** REFRESH-INTERVAL and X-PUBLISHED-TTL */
   refresh: string
+  /** HMAC key of busy-only UIDs, derived from the server's secret key */
+  busyUidKey: Buffer
 }
 
 export type ObjectRow = {
@@ -40,9 +43,6 @@ export type ObjectRow = {
   assignee_id: number | null
   created_by: number | null
 }
-
-/** Properties a busy-only component keeps: when, how often, and whether it blocks time. */
-const BUSY_KEEP = new Set(['DTSTART', 'DTEND', 'DURATION', 'DUE', 'RRULE', 'RDATE', 'EXDATE', 'EXRULE', 'RECURRENCE-ID', 'SEQUENCE', 'STATUS', 'TRANSP', 'DTSTAMP'])
 
 export async function loadObjects (db: Db, calendarIds: number[], opts: Pick<FeedOptions, 'tasks' | 'from' | 'to'>): Promise<ObjectRow[]> {
   if (calendarIds.length === 0) return []
@@ -59,9 +59,6 @@ export async function loadObjects (db: Db, calendarIds: number[], opts: Pick<Fee
   const rows = await q.orderBy(sql`o.first_start asc nulls last`).orderBy('o.id').execute()
   return rows.map(r => ({ assignee_id: null, created_by: null, ...r }) as ObjectRow)
 }
-
-/** 'YYYYMMDDTHHMMSSZ' */
-const formatUtc = (ms: number) => new Date(ms).toISOString().replace(/[-:]|\.\d{3}/g, '')
 
 /** The name of a content line, upper-cased: what comes before the first ';' or ':'. */
 function nameOf (line: string): string {
@@ -144,16 +141,16 @@ export function isPrivateBody (components: string[][]): boolean {
   return false
 }
 
-const busyUid = (uid: string) => `${createHash('sha256').update(uid).digest('hex').slice(0, 32)}@busy.kalends`
-
 type Mark = { summaryPrefix: string; category: string } | null
+/** Busy-only: the UID key, and the zone a body's own VTIMEZONE defines for a TZID */
+type Busy = { uidKey: Buffer; zoneOf (tzid: string): Timezone | null } | null
 
 /**
  * One component for the feed. Full: as stored, with the calendar's mark when
- * asked. Busy: the times only, "Busy" for a title, no alarms or other
- * subcomponents, and a UID that does not give the original away.
+ * asked. Busy: the times only (busy.ts), "Busy" for a title, no alarms or
+ * other subcomponents, and a UID that does not give the original away.
  */
-function transform (comp: string[], busy: boolean, mark: Mark, dtstamp: string, tzids: Set<string>, chunks: string[]): void {
+function transform (comp: string[], busy: Busy, mark: Mark, dtstamp: string, tzids: Set<string>, chunks: string[]): void {
   const out: string[] = []
   let depth = 0
   let hasStamp = false
@@ -184,11 +181,18 @@ function transform (comp: string[], busy: boolean, mark: Mark, dtstamp: string, 
       }
       continue
     }
-    if (name === 'DTSTAMP') hasStamp = true
     if (busy) {
-      if (name === 'UID') { out.push(`UID:${busyUid(line.slice(valueStart(line) + 1))}`); continue }
-      if (!BUSY_KEEP.has(name)) continue
-    } else if (name === 'SUMMARY') {
+      const at = valueStart(line)
+      if (name === 'UID') out.push(`UID:${busyUid(line.slice(at + 1), busy.uidKey)}`)
+      else if (BUSY_KEEP.has(name) && at > 0) {
+        const kept = busyLine(name, line.slice(name.length, at), line.slice(at + 1), busy.zoneOf, tzids)
+        if (kept !== null) out.push(kept)
+        if (kept !== null && name === 'DTSTAMP') hasStamp = true
+      }
+      continue
+    }
+    if (name === 'DTSTAMP') hasStamp = true
+    if (name === 'SUMMARY') {
       hasSummary = true
       if (mark !== null) {
         const at = valueStart(line) + 1
@@ -303,7 +307,12 @@ export function renderFeed (resolved: ResolvedFeed, rows: ObjectRow[], opts: Fee
     const used = new Set<string>()
     if (busy || mark !== null || !copyComponents(row.ical, used, chunks)) {
       const stamp = formatUtc(row.updated_at.getTime())
-      for (const comp of splitBody(row.ical).components) transform(comp, busy, mark, stamp, used, chunks)
+      const { components, zones } = splitBody(row.ical)
+      const zoneOf = (tzid: string) => {
+        const block = zones.get(tzid)
+        return block === undefined ? null : timezoneFromBlock(block.join('\r\n'), tzid)
+      }
+      for (const comp of components) transform(comp, busy ? { uidKey: settings.busyUidKey, zoneOf } : null, mark, stamp, used, chunks)
     }
     for (const tz of used) {
       if (tzids.has(tz)) continue
@@ -326,7 +335,7 @@ export function renderFeed (resolved: ResolvedFeed, rows: ObjectRow[], opts: Fee
     `NAME:${escapeText(calName)}`,
     `X-WR-CALNAME:${escapeText(calName)}`,
     ...(!busyFeed && only !== undefined && only.description !== '' ? [`X-WR-CALDESC:${escapeText(only.description)}`] : []),
-    ...(canonicalTzid(zone) !== null ? [`X-WR-TIMEZONE:${zone}`] : []),
+    ...(canonicalTzid(zone) !== null ? [`X-WR-TIMEZONE:${canonicalTzid(zone)}`] : []),
     `REFRESH-INTERVAL;VALUE=DURATION:${settings.refresh}`,
     `X-PUBLISHED-TTL:${settings.refresh}`,
     ...(only?.color != null ? [`X-APPLE-CALENDAR-COLOR:${only.color.slice(0, 7)}`] : [])

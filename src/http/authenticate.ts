@@ -35,7 +35,7 @@ export async function authenticate (db: Db, signIn: SignIn, request: FastifyRequ
     if (user === null) throw new DomainError('unauthorized', 'the API token is unknown or revoked')
     return user
   }
-  const result = await signIn.verify(creds.login, creds.secret, request.ip)
+  const result = await signIn.verify(creds.login, creds.secret, request)
   if (result === null) throw new DomainError('unauthorized', 'wrong user name or password')
   return result.user
 }

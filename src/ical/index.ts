@@ -7,5 +7,5 @@ export { matches, coarseRange, spanProvesMatch, textMatches, type CompFilter, ty
 export { expandObject, limitRecurrenceSet } from './expand.ts';
 export { freeBusy, busyPeriods, type FreeBusyOptions, type FreeBusyType } from './freebusy.ts';
 export { applyFields, buildObject, escapeText, type Fields, type NewObject, type PatchOptions, type DateInput } from './patch.ts';
-export { vtimezoneFor, timezoneFor, canonicalTzid, windowsToIana, timezoneCalendar, timezoneCalendarTzid } from './timezones.ts';
+export { vtimezoneFor, timezoneFor, timezoneFromBlock, canonicalTzid, windowsToIana, timezoneCalendar, timezoneCalendarTzid } from './timezones.ts';
 export { serialize, foldLine, unfold } from './serialize.ts';

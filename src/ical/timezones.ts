@@ -215,6 +215,21 @@ function sharedZone(key: string, tzid: string): Timezone | null {
 }
 
 /**
+ * The zone a VTIMEZONE block defines, from its text: a client's own, for a
+ * TZID no table knows. Shared like every other block; null when it does not
+ * parse or gives no usable zone.
+ */
+export function timezoneFromBlock(text: string, tzid: string): Timezone | null {
+  let jcal: unknown;
+  try {
+    jcal = ICAL.parse(text);
+  } catch {
+    return null;
+  }
+  return Array.isArray(jcal) && jcal[0] === 'vtimezone' ? sharedZone(JSON.stringify(jcal), tzid) : null;
+}
+
+/**
  * Points the VTIMEZONEs of a parsed VCALENDAR at shared zones, before any
  * of its times are decoded: ical.js otherwise builds a fresh Timezone from
  * the block for every calendar (Component#getTimeZoneByID) and expands its

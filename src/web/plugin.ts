@@ -166,7 +166,7 @@ export default async function webPlugin (app: FastifyInstance, opts: { k: Kalend
     if (!sameToken(f._csrf, parseCookies(request.headers.cookie).get(PRE) ?? '')) return again(t('error.csrf'), 403)
     let result
     try {
-      result = await k.signIn.verify(f.login ?? '', f.password ?? '', request.ip)
+      result = await k.signIn.verify(f.login ?? '', f.password ?? '', request)
     } catch (err) {
       if (err instanceof DomainError && err.kind === 'too-many-requests') {
         if (err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds))

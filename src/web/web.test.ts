@@ -70,6 +70,12 @@ t.test('an app password does not sign in to the pages', async t => {
 t.test('failed sign-ins are rate-limited like every other sign-in', async t => {
   const c = new WebClient(s)
   for (let i = 0; i < 3; i++) t.equal((await c.signIn('carol', `nope-${i}`)).status, 401)
+  // past the free failures each one doubles the wait: guess on until it is long enough that the next try surely falls inside it
+  for (let i = 3, wait = 0; wait < 4 && i < 20; i++) {
+    const res = await c.signIn('carol', `nope-${i}`)
+    wait = res.status === 429 ? Number(res.res.headers.get('retry-after')) : 0
+    if (wait > 0 && wait < 4) await new Promise(resolve => setTimeout(resolve, wait * 1000))
+  }
   const limited = await c.signIn('carol', PASSWORD)
   t.equal(limited.status, 429)
   t.ok(Number(limited.res.headers.get('retry-after')) > 0)
