@@ -6,13 +6,14 @@ import { randomUUID } from 'node:crypto';
  * client-request-id}}}` (microsoft-graph-docs-contrib: concepts/errors.md).
  */
 export class GraphError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
+  readonly status: number;
+  readonly code: string;
+  readonly headers: Record<string, string>;
+  constructor(status: number, code: string, message: string, headers: Record<string, string> = {}) {
     super(message);
+    this.status = status;
+    this.code = code;
+    this.headers = headers;
   }
 
   body(nowMs: number, clientRequestId?: string): unknown {
@@ -43,14 +44,16 @@ export const graphErrors = {
  * "Error response"); codes from docs/identity-platform/reference-error-codes.md.
  */
 export class AadError extends Error {
-  constructor(
-    readonly status: number,
-    readonly error: string,
-    readonly aadsts: number,
-    message: string,
-    readonly suberror?: string,
-  ) {
+  readonly status: number;
+  readonly error: string;
+  readonly aadsts: number;
+  readonly suberror: string | undefined;
+  constructor(status: number, error: string, aadsts: number, message: string, suberror?: string) {
     super(message);
+    this.status = status;
+    this.error = error;
+    this.aadsts = aadsts;
+    this.suberror = suberror;
   }
 
   body(nowMs: number, errorUriBase: string): Record<string, unknown> {
