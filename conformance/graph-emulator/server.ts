@@ -180,7 +180,7 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions = {}) {
           return parsed;
         },
       };
-      const out = await found.route.handler(call as never as Parameters<Route['handler']>[0]) as unknown as { status: number; body?: unknown; headers?: Record<string, string> };
+      const out = await (found.route.handler as unknown as Handler)(call, found.params);
       return { status: out.status, body: out.body, headers: { ...(out.headers ?? {}) }, template };
     } catch (e) {
       if (!(e instanceof GraphError)) throw e;
@@ -295,7 +295,7 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions = {}) {
   const tls = opts.tls ? selfSignedCertificate() : undefined;
   const listener = (raw: IncomingMessage, res: ServerResponse) => {
     handle(raw, res).catch((e: unknown) => {
-      send(res, { status: 500, body: new GraphError(500, 'generalException', (e as Error).message).body(clock.now()) });
+      send(res, { status: 500, body: new GraphError(500, 'generalException', (e as Error).stack ?? String(e)).body(clock.now()) });
     });
   };
   const server = tls ? createTlsServer({ key: tls.key, cert: tls.cert }, listener) : createServer(listener);
