@@ -78,7 +78,7 @@ export function send(res: ServerResponse, reply: Reply): void {
     headers['content-type'] = 'text/html; charset=utf-8';
     payload = reply.html;
   } else if (reply.body !== undefined) {
-    headers['content-type'] = 'application/json; charset=UTF-8';
+    headers['content-type'] ??= 'application/json; charset=UTF-8';
     payload = JSON.stringify(reply.body, null, 1);
   }
   headers['content-length'] = String(Buffer.byteLength(payload));
