@@ -162,6 +162,7 @@ export const en = {
   'appt.repeat.YEARLY': 'every year',
   'appt.repeat.custom': 'custom rule: {rule}',
   'appt.participants': 'Participants',
+  'appt.organisedBy': 'The owner decides who takes part and which calendar this is in. To leave the meeting, delete it.',
   'appt.private': 'Private (others see only that you are busy)',
   'appt.status.tentative': 'tentative',
   'appt.status.confirmed': 'confirmed',
