@@ -118,6 +118,7 @@ export function adminRoutes (app: FastifyInstance, web: Web): void {
       <form method="post" action="/admin/organisation" class="stack">${csrfField(s.csrf)}
         <div class="field"><label for="org-name">${t('admin.orgName')}</label><input type="text" id="org-name" name="name" required maxlength="200" value="${org.name}"></div>
         <div class="field"><label for="org-tz">${t('admin.orgTimezone')}</label>${zoneSelect('org-tz', org.defaultTimezone)}</div>
+        <label class="check"><input type="checkbox" name="usersMayRenameCases" value="1"${org.usersMayRenameCases ? html` checked` : ''}> ${t('admin.usersMayRenameCases')}</label>
         <div><button type="submit">${t('common.save')}</button></div></form>`
     }, status)
   }
@@ -126,7 +127,7 @@ export function adminRoutes (app: FastifyInstance, web: Web): void {
   app.post('/admin/organisation', async (request, reply) => {
     const f = web.form(request)
     try {
-      await updateOrg(k.db, web.actor(request), { name: f.name, defaultTimezone: f.timezone })
+      await updateOrg(k.db, web.actor(request), { name: f.name, defaultTimezone: f.timezone, usersMayRenameCases: f.usersMayRenameCases === '1' })
       return organisation(request, reply, { notice: t('admin.orgSaved') })
     } catch (err) {
       if (refusal(err)) return organisation(request, reply, { error: reasonOf(err) }, err.status)

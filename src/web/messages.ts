@@ -246,6 +246,7 @@ export const en = {
   'admin.updated': '{login} is updated.',
   'admin.orgName': 'Organisation name',
   'admin.orgTimezone': 'Default time zone for new users',
+  'admin.usersMayRenameCases': 'Users may rename cases (administrators always may)',
   'admin.orgSaved': 'The organisation settings are saved.',
   'admin.integrationsIntro': 'Two-way sync with other calendar systems. Each user connects their own account under Connections once an integration is enabled here.',
   'admin.notAvailable': 'coming: not available yet',
