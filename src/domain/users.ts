@@ -45,6 +45,14 @@ function check (input: UserInput) {
   if (input.timezone !== undefined) timeZone('timezone', input.timezone)
 }
 
+/**
+ * Logins are unique across organisations: sign-in (Basic from DAV clients,
+ * the web form, the CLI) names a user by login alone. So a clash cannot be
+ * avoided, but its answer neither says the login exists nor where: an
+ * organisation's admin learns no more than "choose another".
+ */
+const loginUnavailable = (login: string) => new DomainError('conflict', `the login "${login}" cannot be used; choose another`, { field: 'login' })
+
 export async function createOrg (db: Db, name: string, origin: Origin): Promise<{ id: number }> {
   return db.transaction().execute(async tx => {
     const org = await tx.insertInto('orgs').values({ name: text('name', name, { max: 200, required: true }), settings: '{}' }).returning('id').executeTakeFirstOrThrow()
@@ -67,7 +75,7 @@ export async function createUser (db: Db, actor: Actor | null, orgId: number, in
   const hash = input.password === undefined ? null : await hashPassword(checkPassword('password', input.password))
   return db.transaction().execute(async tx => {
     const taken = await tx.selectFrom('users').select('id').where(eb => eb(eb.fn('lower', ['login']), '=', input.login!.toLowerCase())).executeTakeFirst()
-    if (taken !== undefined) throw new DomainError('conflict', `the login "${input.login}" is taken`, { field: 'login' })
+    if (taken !== undefined) throw loginUnavailable(input.login!)
     const user = await tx.insertInto('users').values({
       org_id: orgId, login: input.login!, name: input.name ?? input.login!, email: input.email ?? null,
       role: input.role ?? 'user', password_hash: hash, timezone: input.timezone ?? 'UTC',
@@ -93,6 +101,7 @@ export async function updateUser (db: Db, actor: Actor | null, id: number, input
     const before = await tx.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst()
     if (before === undefined || (actor !== null && before.org_id !== actor.user.org_id)) throw notFound('user')
     if (self && hash !== undefined) await requireCurrentPassword(before, input.currentPassword)
+    if (input.login !== undefined && input.login.toLowerCase() !== before.login.toLowerCase() && await findUserByLogin(tx, input.login) !== undefined) throw loginUnavailable(input.login)
     const user = await tx.updateTable('users').set({
       login: input.login ?? before.login, name: input.name ?? before.name,
       email: input.email === undefined ? before.email : input.email, role: input.role ?? before.role,

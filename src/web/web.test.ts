@@ -316,7 +316,7 @@ t.test('organisation settings', async t => {
   t.match(visible(made.text), 'The user frank is created.')
   const dup = await c.post('/admin/users', { login: 'frank', password: 'long enough secret', role: 'user', timezone: 'UTC' })
   t.equal(dup.status, 409)
-  t.match(visible(dup.text), 'the login "frank" is taken')
+  t.match(visible(dup.text), 'the login "frank" cannot be used; choose another')
 })
 
 t.test('sharing a calendar from the calendars page', async t => {
