@@ -151,8 +151,8 @@ t.test('errors exit non-zero with a clear message on stderr', async t => {
   usage.forEach((c, i) => check(t, c, results[i]!))
   // refused by the domain: one at a time, the embedded database has one user
   const domain: Case[] = [
-    ['duplicate login', ['user', 'add', 'erin', '--password', 'other-pass-1'], 1, /^kalends: login: the login "erin" is taken\n$/],
-    ['duplicate login in another case', ['user', 'add', 'ERIN', '--password', 'other-pass-1'], 1, /login "ERIN" is taken/],
+    ['duplicate login', ['user', 'add', 'erin', '--password', 'other-pass-1'], 1, /^kalends: login: the login "erin" cannot be used; choose another\n$/],
+    ['duplicate login in another case', ['user', 'add', 'ERIN', '--password', 'other-pass-1'], 1, /login "ERIN" cannot be used/],
     ['short password', ['user', 'add', 'frank', '--password', 'short'], 1, /^kalends: password: must be at least 8 characters\n$/],
     ['unknown user for passwd', ['user', 'passwd', 'nobody', '--password', 'long-enough-1'], 1, /^kalends: user "nobody" not found\n$/],
     ['bad e-mail', ['user', 'add', 'gina', '--password', 'long-enough-1', '--email', 'not-an-address'], 1, /^kalends: email: is not an e-mail address\n$/]
@@ -205,7 +205,7 @@ t.test('embedded database: while serve runs, user commands go through its admin 
 
   const dup = await cli(['user', 'add', 'judy', '--password', 'judy-pass-1'], env)
   t.equal(dup.code, 1, 'errors come back through the socket')
-  t.match(dup.stderr, /^kalends: login: the login "judy" is taken\n$/)
+  t.match(dup.stderr, /^kalends: login: the login "judy" cannot be used; choose another\n$/)
   for (const [label, args, message] of [
     ['unknown user for passwd', ['user', 'passwd', 'nobody', '--password', 'long-enough-1'], /^kalends: user "nobody" not found\n$/],
     ['bad login', ['user', 'add', 'no spaces', '--password', 'long-enough-1'], /^kalends: login: must start with a letter or digit/],

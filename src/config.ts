@@ -23,6 +23,8 @@ export type Config = {
   trustProxy: boolean | string
   /** sync runs this process works on at once (0: it only enqueues, workers elsewhere run them) */
   syncWorkers: number
+  /** Bearer token /metrics asks for; null: /metrics answers on loopback only */
+  metricsToken: string | null
   /**
    * Google defaults: an OAuth client for organisations that set none (admins
    * set their own under Integrations), and where Google is (tests point it at
@@ -78,6 +80,13 @@ function secretKey (env: Env, mode: Config['mode']): Buffer | null {
   return key
 }
 
+function metricsToken (env: Env): string | null {
+  const raw = env.KALENDS_METRICS_TOKEN
+  if (raw === undefined || raw === '') return null
+  if (!/^[\x21-\x7e]{16,}$/.test(raw)) throw new ConfigError('KALENDS_METRICS_TOKEN', 'must be at least 16 printable characters without spaces; generate one with `openssl rand -hex 32`')
+  return raw
+}
+
 export function readConfig (env: Env = loadEnv()): Config {
   const nodeEnv = env.NODE_ENV ?? 'development'
   if (!['production', 'development', 'test'].includes(nodeEnv)) throw new ConfigError('NODE_ENV', `must be production, development or test, got "${nodeEnv}"`)
@@ -106,6 +115,7 @@ export function readConfig (env: Env = loadEnv()): Config {
     logLevel: level,
     maxBodyBytes: int(env, 'KALENDS_MAX_BODY_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     syncWorkers: int(env, 'KALENDS_SYNC_WORKERS', mode === 'test' ? 0 : 2, 0, 64),
+    metricsToken: metricsToken(env),
     google: {
       baseUrl: env.KALENDS_GOOGLE_BASE_URL || null,
       clientId: env.KALENDS_GOOGLE_CLIENT_ID || null,

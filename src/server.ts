@@ -12,6 +12,8 @@ import { validatorCompiler } from './http/validation.ts'
 import { registerHealth } from './ops/health.ts'
 import { registerMetrics } from './ops/metrics.ts'
 
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/
+
 /** The HTTP face of one process: API, operations endpoints and, as they land, DAV, feeds and pages. */
 export async function buildServer (k: Kalends, opts: { logStream?: { write (line: string): void } } = {}): Promise<FastifyInstance> {
   const app = Fastify({
@@ -25,8 +27,12 @@ export async function buildServer (k: Kalends, opts: { logStream?: { write (line
     },
     bodyLimit: k.config.maxBodyBytes,
     trustProxy: k.config.trustProxy,
-    requestIdHeader: 'x-request-id',
-    genReqId: () => randomUUID(),
+    // a caller's x-request-id is echoed and logged: taken only when it is a plain short id
+    requestIdHeader: false,
+    genReqId: request => {
+      const given = request.headers['x-request-id']
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
+    },
     routerOptions: { ignoreTrailingSlash: true }
   })
   guardFraming(app)
@@ -53,7 +59,7 @@ export async function buildServer (k: Kalends, opts: { logStream?: { write (line
     }
   })
   registerHealth(app, k)
-  registerMetrics(app)
+  registerMetrics(app, k.config.metricsToken)
   await app.register(import('./feeds/http.ts'), { k })
   await app.register(async api => {
     api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())

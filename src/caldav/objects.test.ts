@@ -143,6 +143,33 @@ t.test('participants: a copy in each participant\'s calendar with the same UID; 
   t.equal((await api(`/api/v1/appointments/${id}`)).status, 404)
 })
 
+t.test('a participant\'s client cannot change ORGANIZER or ATTENDEE of the meeting: 403, nothing changes', async t => {
+  const admin = s.as('admin')
+  for (const login of ['alice', 'bob', 'carol']) await admin(`/api/v1/users/${s.users[login]!.id}`, { method: 'PATCH', json: { email: `${login}@example.com` } })
+  const made = await api('/api/v1/appointments', { method: 'POST', json: { title: 'Pricing', start: '2026-06-22T10:00:00Z', end: '2026-06-22T11:00:00Z', participantIds: [s.users.bob!.id] } })
+  const { id, uid } = made.body_ as { id: number; uid: string }
+  const query = `<c:calendar-query ${DAV_NS}><d:prop><d:getetag/><c:calendar-data/></d:prop><c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="VEVENT"><c:prop-filter name="UID"><c:text-match collation="i;octet">${uid}</c:text-match></c:prop-filter></c:comp-filter></c:comp-filter></c:filter></c:calendar-query>`
+  const copy = members((await bob('REPORT', '/dav/calendars/bob/calendar/', { body: query })).xml)[0]!
+  const body = propText(copy, '{urn:ietf:params:xml:ns:caldav}calendar-data')!
+  const etag = propText(copy, '{DAV:}getetag')!
+  const before = (await api(`/api/v1/appointments/${id}`)).body_
+  for (const lines of [
+    ['ORGANIZER:mailto:bob@example.com', 'ATTENDEE:mailto:bob@example.com', 'ATTENDEE:mailto:carol@example.com'],
+    ['ATTENDEE:mailto:carol@example.com']
+  ]) {
+    const res = await bob('PUT', copy.href, { body: body.replace('END:VEVENT', `${lines.join('\r\n')}\r\nEND:VEVENT`), headers: { 'if-match': etag } })
+    t.equal(res.status, 403, `${lines.join(' ')}: refused`)
+    t.match(res.text, /organiser-only/, 'the rule as the precondition element')
+    t.match(res.text, /only the owner/, 'a human-readable reason')
+    t.same((await api(`/api/v1/appointments/${id}`)).body_, before, 'the appointment is unchanged')
+    t.equal((await bob('GET', copy.href)).headers.get('etag'), etag, 'and so is bob\'s copy')
+  }
+  t.same(members((await davClient(s, 'carol')('REPORT', '/dav/calendars/carol/calendar/', { body: query })).xml), [], 'carol was not invited')
+  const ok = await bob('PUT', copy.href, { body: body.replace('SUMMARY:Pricing', 'SUMMARY:Pricing (draft)'), headers: { 'if-match': etag } })
+  t.equal(ok.status, 204, 'bob still edits the meeting')
+  t.match((await api(`/api/v1/appointments/${id}`)).body_, { title: 'Pricing (draft)', ownerId: s.users.alice!.id, participantIds: [s.users.bob!.id] })
+})
+
 t.test('a read-only share refuses PUT and DELETE with need-privileges', async t => {
   const share = await api(`/api/v1/calendars/${(await calendarId('alice', 'calendar'))}/shares/${s.users.bob!.id}`, { method: 'PUT', json: { access: 'read' } })
   t.equal(share.status, 204)

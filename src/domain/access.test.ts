@@ -75,3 +75,17 @@ t.test('only admins manage users', async t => {
   t.equal((await bob(`/api/v1/users/${s.users.bob!.id}`, { method: 'PATCH', json: { name: 'Robert' } })).status, 200, 'but one\'s own name is fine')
   t.equal((await s.as('admin')('/api/v1/users', { method: 'POST', json: { login: 'eve', password: 'long enough pw' } })).status, 201)
 })
+
+t.test('logins are unique across organisations, but a clash tells another organisation\'s admin nothing about who has it', async t => {
+  const otherAdmin = await createUser(s.k.db, null, other.id, { login: 'olga', password: PASSWORD, role: 'admin' })
+  const olga = s.as('olga')
+  const elsewhere = await olga('/api/v1/users', { method: 'POST', json: { login: 'ALICE', password: 'long enough secret' } })
+  t.equal(elsewhere.status, 409, 'alice signs in by login alone, so it stays hers')
+  t.match(elsewhere.body_, { field: 'login', detail: /cannot be used; choose another/ })
+  t.notMatch((elsewhere.body_ as { detail: string }).detail, /taken|exists|organisation/, 'it does not say the login exists, nor where')
+  const own = await olga('/api/v1/users', { method: 'POST', json: { login: 'olga', password: 'long enough secret' } })
+  t.same({ ...(own.body_ as object), detail: '', instance: '' }, { ...(elsewhere.body_ as object), detail: '', instance: '' }, 'the same answer as a clash in her own organisation')
+  const renamed = await olga(`/api/v1/users/${otherAdmin.id}`, { method: 'PATCH', json: { login: 'alice' } })
+  t.equal(renamed.status, 409, 'renaming to it: the same refusal, not a 500')
+  t.match(renamed.body_, { field: 'login', detail: /cannot be used; choose another/ })
+})

@@ -69,25 +69,43 @@ export async function requireCalendar (db: Db, user: User, calendarId: number, n
   return cal
 }
 
-export type ItemRole = { canRead: boolean; canWrite: boolean; isOwner: boolean; isParticipant: boolean }
+/**
+ * canOrganise: may decide who owns the item and who takes part in it.
+ * PRODUCT.md "Participants": the owner reassigns; a participant's edit
+ * reaches every copy, and their delete only makes them leave. So the owner,
+ * whoever writes the owner's calendar for them (a read-write share) and an
+ * administrator organise; a participant edits the meeting but cannot take it
+ * over, move it out of the owner's calendar, or invite and drop others.
+ */
+export type ItemRole = { canRead: boolean; canWrite: boolean; canOrganise: boolean; isOwner: boolean; isParticipant: boolean }
+
+const NO_ROLE: ItemRole = { canRead: false, canWrite: false, canOrganise: false, isOwner: false, isParticipant: false }
 
 export async function appointmentRole (db: Db, user: User, appt: Appointment): Promise<ItemRole> {
-  if (appt.org_id !== user.org_id) return { canRead: false, canWrite: false, isOwner: false, isParticipant: false }
+  if (appt.org_id !== user.org_id) return NO_ROLE
   const home = await calendarAccess(db, user, appt.calendar_id)
   const isOwner = appt.owner_id === user.id
   const participant = await db.selectFrom('appointment_participants').select('user_id')
     .where('appointment_id', '=', appt.id).where('user_id', '=', user.id).executeTakeFirst()
   const isParticipant = participant !== undefined
-  const canWrite = isOwner || isParticipant || (home !== null && allows(home.access, 'write'))
-  return { canRead: canWrite || home !== null, canWrite, isOwner, isParticipant }
+  const writesHome = home !== null && allows(home.access, 'write')
+  const canWrite = isOwner || isParticipant || writesHome
+  const canRead = canWrite || home !== null
+  return { canRead, canWrite, canOrganise: isOwner || writesHome || (canRead && user.role === 'admin'), isOwner, isParticipant }
 }
 
 export async function taskRole (db: Db, user: User, task: Task): Promise<ItemRole> {
-  if (task.org_id !== user.org_id) return { canRead: false, canWrite: false, isOwner: false, isParticipant: false }
+  if (task.org_id !== user.org_id) return NO_ROLE
   const home = await calendarAccess(db, user, task.calendar_id)
   const isOwner = task.assignee_id === user.id || task.created_by === user.id
   const canWrite = isOwner || (home !== null && allows(home.access, 'write'))
-  return { canRead: canWrite || home !== null, canWrite, isOwner, isParticipant: false }
+  return { canRead: canWrite || home !== null, canWrite, canOrganise: canWrite, isOwner, isParticipant: false }
+}
+
+/** Refuses a change of owner, home calendar or participants from someone who only takes part. */
+export function requireOrganiser (role: ItemRole, field: 'ownerId' | 'calendarId' | 'participantIds'): void {
+  if (role.canOrganise) return
+  throw new DomainError('forbidden', 'only the owner, someone who may write the owner\'s calendar, or an administrator may reassign this appointment, move it to another calendar or change who takes part; a participant may edit it, or leave it by deleting their copy', { rule: 'organiser-only', field })
 }
 
 export async function requireSameOrgUser (db: Db, actor: User, userId: number, field: string): Promise<User> {

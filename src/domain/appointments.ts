@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { transact, type Db } from '../db/connect.ts'
 import type { Appointment, AppointmentStatus, User } from '../db/schema.ts'
-import { appointmentRole, calendarAccess, requireSameOrgUser } from './access.ts'
+import { appointmentRole, calendarAccess, requireOrganiser, requireSameOrgUser } from './access.ts'
 import { defaultCalendarOf, writableCalendarFor } from './calendars.ts'
 import { DomainError, invalid, notFound } from './errors.ts'
 import { appointmentFields } from './ical-mapping.ts'
@@ -168,13 +168,14 @@ export async function updateAppointment (
   opts: { ifVersion?: number; clientBody?: ClientBody; overrides?: string } = {}
 ): Promise<AppointmentView> {
   return transact(db, async tx => {
-    const { appt: before } = await loadAppointment(tx, actor.user, id, 'write')
+    const { appt: before, role } = await loadAppointment(tx, actor.user, id, 'write')
     if (opts.ifVersion !== undefined && opts.ifVersion !== before.version) {
       throw new DomainError('precondition-failed', `the appointment changed since version ${opts.ifVersion} (now ${before.version})`)
     }
     const { id: _id, created_at: _c, updated_at: _u, version: _v, span_start: _s, span_end: _e, ...base } = before
     const values = await normalize(tx, actor.user, input, base)
     if (input.ownerId !== undefined && input.ownerId !== before.owner_id) {
+      requireOrganiser(role, 'ownerId')
       await requireSameOrgUser(tx, actor.user, input.ownerId, 'ownerId')
       values.owner_id = input.ownerId
       // Reassignment: leaves the old owner's calendar and appears in the new owner's.
@@ -182,11 +183,13 @@ export async function updateAppointment (
       if (home.owner_id === before.owner_id) values.calendar_id = (await defaultCalendarOf(tx, input.ownerId, 'personal')).id
     }
     if (input.calendarId !== undefined && input.calendarId !== values.calendar_id) {
+      requireOrganiser(role, 'calendarId')
       values.calendar_id = (await writableCalendarFor(tx, actor.user, input.calendarId, 'VEVENT')).id
     }
     let participants = await participantsOf(tx, id)
     if (input.participantIds !== undefined) {
       const next = await participantsInput(tx, actor.user, input.participantIds)
+      if (next.join() !== participants.join()) requireOrganiser(role, 'participantIds')
       await tx.deleteFrom('appointment_participants').where('appointment_id', '=', id).execute()
       if (next.length > 0) await tx.insertInto('appointment_participants').values(next.map(user_id => ({ appointment_id: id, user_id }))).execute()
       participants = next

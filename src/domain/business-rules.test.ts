@@ -1,5 +1,6 @@
 import t from 'tap'
 import { startServer } from '../testing/harness.ts'
+import { WebClient } from '../web/test-client.ts'
 
 // Every CRM business rule, over HTTP: the edit is refused with its reason and nothing changes.
 const s = await startServer({ users: ['alice', 'bob', 'pat'] })
@@ -69,14 +70,35 @@ t.test('a user without the permission cannot change planned dates', async t => {
   await refused(`/api/v1/tasks/${(byAlice.body_ as { id: number }).id}`, { plannedStart: '2026-04-03T08:00:00Z' }, 'planned-dates-locked', 'plannedStart', pat)
 })
 
-t.test('a user without the permission cannot change a case title', async t => {
+t.test('admins rename cases; users only when the organisation allows it and they have the permission', async t => {
   const created = await alice('/api/v1/cases', { method: 'POST', json: { title: 'Smith v. Jones', kind: 'matter' } })
   const id = (created.body_ as { id: number }).id
+  await refused(`/api/v1/cases/${id}`, { title: 'Smith & Co v. Jones' }, 'case-title-locked', 'title', alice)
+  t.equal((await admin(`/api/v1/cases/${id}`, { method: 'PATCH', json: { title: 'Smith & Co v. Jones' } })).status, 200, 'an administrator may always')
+
+  const web = new WebClient(s)
+  await web.signIn('admin')
+  t.notMatch((await web.get('/admin/organisation')).text, /name="usersMayRenameCases" value="1" checked/, 'off by default')
+  t.equal((await web.post('/admin/organisation', { name: 'Test Org', timezone: 'UTC', usersMayRenameCases: '1' })).status, 200)
   await refused(`/api/v1/cases/${id}`, { title: 'Jones v. Smith' }, 'case-title-locked', 'title', pat)
   const kind = await pat(`/api/v1/cases/${id}`, { method: 'PATCH', json: { kind: 'project' } })
   t.equal(kind.status, 200, 'other case fields stay editable')
   const ok = await alice(`/api/v1/cases/${id}`, { method: 'PATCH', json: { title: 'Jones v. Smith' } })
-  t.equal(ok.status, 200, 'a user with the permission may rename it')
+  t.equal(ok.status, 200, 'allowed by the organisation, a user with the permission may rename it')
+  t.equal((await web.post('/admin/organisation', { name: 'Test Org', timezone: 'UTC' })).status, 200)
+  await refused(`/api/v1/cases/${id}`, { title: 'Smith v. Jones' }, 'case-title-locked', 'title', alice)
+})
+
+t.test('administrators manage the organisation\'s item types; users pick from them', async t => {
+  const mine = await alice('/api/v1/types', { method: 'POST', json: { name: 'Alice\'s type', appliesTo: 'appointment' } })
+  t.equal(mine.status, 403)
+  t.match(mine.headers.get('content-type'), /application\/problem\+json/)
+  t.notOk(((await alice('/api/v1/types')).body_ as { name: string }[]).some(x => x.name === 'Alice\'s type'), 'nothing was made')
+  const made = await admin('/api/v1/types', { method: 'POST', json: { name: 'Hearing', appliesTo: 'appointment' } })
+  t.equal(made.status, 201)
+  const typeId = (made.body_ as { id: number }).id
+  const used = await alice('/api/v1/appointments', { method: 'POST', json: { title: 'Hearing', start: '2026-05-06T09:00:00Z', end: '2026-05-06T10:00:00Z', typeId } })
+  t.equal(used.status, 201, 'a user gives an appointment the type')
 })
 
 t.test('created by and created at are the CRM\'s', async t => {

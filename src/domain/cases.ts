@@ -3,6 +3,8 @@ import type { Case, ItemKind, User } from '../db/schema.ts'
 import type { Actor } from './actor.ts'
 import { DomainError, invalid, notFound } from './errors.ts'
 import { record } from './journal.ts'
+import { requireAdmin } from './access.ts'
+import { getOrg } from './orgs.ts'
 import { checkCaseRename } from './rules.ts'
 import { text } from './values.ts'
 
@@ -34,7 +36,7 @@ export async function updateCase (db: Db, actor: Actor, id: number, input: CaseI
   checkKind(input.kind)
   return db.transaction().execute(async tx => {
     const before = await getCase(tx, actor.user, id)
-    if (input.title !== undefined) checkCaseRename(actor.user, before, input.title)
+    if (input.title !== undefined) checkCaseRename(actor.user, before, input.title, (await getOrg(tx, actor.user)).usersMayRenameCases)
     const row = await tx.updateTable('cases').set({ title: input.title ?? before.title, kind: input.kind ?? before.kind, updated_at: new Date() })
       .where('id', '=', id).returningAll().executeTakeFirstOrThrow()
     await record(tx, [{ org_id: row.org_id, entity: 'case', entity_id: id, op: 'update', origin: actor.origin, actor_id: actor.user.id }])
@@ -58,7 +60,9 @@ export async function listCases (db: Db, actor: User) {
   return db.selectFrom('cases').selectAll().where('org_id', '=', actor.org_id).orderBy('id').execute()
 }
 
+/** Types are the organisation's vocabulary: administrators manage them, everyone picks from them. */
 export async function createItemType (db: Db, actor: Actor, input: { name?: string; appliesTo?: ItemKind }) {
+  requireAdmin(actor.user)
   const name = text('name', input.name, { max: 200, required: true })
   if (input.appliesTo !== 'appointment' && input.appliesTo !== 'task') throw invalid('appliesTo', 'must be appointment or task')
   return db.transaction().execute(async tx => {

@@ -34,7 +34,7 @@ t.test('API writes', async t => {
   await expectChange(t, 'calendar update', () => alice(`/api/v1/calendars/${cal.id}`, { method: 'PATCH', json: { color: '#123456' } }), [{ entity: 'calendar', op: 'update', calendarId: cal.id }])
   await expectChange(t, 'share', () => alice(`/api/v1/calendars/${cal.id}/shares/${s.users.bob!.id}`, { method: 'PUT', json: { access: 'read' } }), [{ entity: 'share', op: 'create' }])
   const c = await expectChange(t, 'case create', () => alice('/api/v1/cases', { method: 'POST', json: { title: 'Acme' } }), [{ entity: 'case', op: 'create' }])
-  await expectChange(t, 'case update', () => alice(`/api/v1/cases/${c.id}`, { method: 'PATCH', json: { title: 'Acme Ltd' } }), [{ entity: 'case', op: 'update', entityId: c.id }])
+  await expectChange(t, 'case update', () => alice(`/api/v1/cases/${c.id}`, { method: 'PATCH', json: { kind: 'client' } }), [{ entity: 'case', op: 'update', entityId: c.id }])
   const a = await expectChange(t, 'appointment create', () => alice('/api/v1/appointments', { method: 'POST', json: { calendarId: cal.id, title: 'J', start: '2026-07-01T09:00:00Z', end: '2026-07-01T10:00:00Z' } }),
     [{ entity: 'appointment', op: 'create', calendarId: null }, { entity: 'appointment', op: 'create', calendarId: cal.id }])
   const objectName = (await after(0)).find(x => x.entity === 'appointment' && x.entityId === a.id && x.objectName !== null)!.objectName

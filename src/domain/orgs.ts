@@ -6,15 +6,19 @@ import { notFound } from './errors.ts'
 import { record } from './journal.ts'
 import { text, timeZone } from './values.ts'
 
-/** The organisation's own settings: its name and the time zone new users start with. */
-export type OrgSettings = { name: string; defaultTimezone: string }
-export type OrgInput = { name?: string; defaultTimezone?: string }
+/**
+ * The organisation's own settings: its name, the time zone new users start
+ * with, and whether users (not only admins) may rename cases: off unless an
+ * admin turns it on, as a case's title is what the CRM files it under.
+ */
+export type OrgSettings = { name: string; defaultTimezone: string; usersMayRenameCases: boolean }
+export type OrgInput = { name?: string; defaultTimezone?: string; usersMayRenameCases?: boolean }
 
 export async function getOrg (db: Db, actor: User): Promise<OrgSettings> {
   const org = await db.selectFrom('orgs').selectAll().where('id', '=', actor.org_id).executeTakeFirst()
   if (org === undefined) throw notFound('organisation')
-  const settings = (org.settings ?? {}) as { defaultTimezone?: string }
-  return { name: org.name, defaultTimezone: settings.defaultTimezone ?? 'UTC' }
+  const settings = (org.settings ?? {}) as { defaultTimezone?: string; usersMayRenameCases?: boolean }
+  return { name: org.name, defaultTimezone: settings.defaultTimezone ?? 'UTC', usersMayRenameCases: settings.usersMayRenameCases === true }
 }
 
 export async function updateOrg (db: Db, actor: Actor, input: OrgInput): Promise<OrgSettings> {
@@ -23,9 +27,13 @@ export async function updateOrg (db: Db, actor: Actor, input: OrgInput): Promise
   const zone = input.defaultTimezone === undefined ? undefined : timeZone('defaultTimezone', input.defaultTimezone)
   await db.transaction().execute(async tx => {
     const org = await tx.selectFrom('orgs').selectAll().where('id', '=', actor.user.org_id).executeTakeFirstOrThrow()
-    const settings = { ...(org.settings ?? {}), ...(zone === undefined ? {} : { defaultTimezone: zone }) }
+    const settings = {
+      ...(org.settings ?? {}),
+      ...(zone === undefined ? {} : { defaultTimezone: zone }),
+      ...(input.usersMayRenameCases === undefined ? {} : { usersMayRenameCases: input.usersMayRenameCases === true })
+    }
     await tx.updateTable('orgs').set({ name: name ?? org.name, settings: JSON.stringify(settings) }).where('id', '=', org.id).execute()
-    await record(tx, [{ org_id: org.id, entity: 'org', entity_id: org.id, op: 'update', origin: actor.origin, actor_id: actor.user.id, detail: { name: name !== undefined, defaultTimezone: zone } }])
+    await record(tx, [{ org_id: org.id, entity: 'org', entity_id: org.id, op: 'update', origin: actor.origin, actor_id: actor.user.id, detail: { name: name !== undefined, defaultTimezone: zone, usersMayRenameCases: input.usersMayRenameCases } }])
   })
   return getOrg(db, actor.user)
 }

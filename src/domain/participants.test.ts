@@ -89,3 +89,35 @@ t.test('reassigning a task moves it to the new assignee\'s list', async t => {
   const rows = await s.k.db.selectFrom('calendar_objects').select('calendar_id').where('item_kind', '=', 'task').where('item_id', '=', task.id).execute()
   t.same(rows.map(r => r.calendar_id), [body.calendarId])
 })
+
+t.test('a participant cannot take the appointment over, move it or change who takes part; they edit and leave', async t => {
+  const m = await meeting('Board prep')
+  const before = (await alice(`/api/v1/appointments/${m.id}`)).body_ as { calendarId: number }
+  const copiesBefore = [...(await copies(m.id)).keys()].sort()
+  const bobsCalendar = ((await bob('/api/v1/calendars')).body_ as { id: number; ownerId: number; kind: string }[]).find(c => c.ownerId === id('bob') && c.kind === 'personal')!.id
+  for (const [patch, field] of [
+    [{ ownerId: id('bob'), participantIds: [] }, 'ownerId'],
+    [{ ownerId: id('bob') }, 'ownerId'],
+    [{ participantIds: [id('bob')] }, 'participantIds'],
+    [{ participantIds: [id('bob'), id('carol'), id('dave')] }, 'participantIds'],
+    [{ calendarId: bobsCalendar }, 'calendarId']
+  ] as const) {
+    const res = await bob(`/api/v1/appointments/${m.id}`, { method: 'PATCH', json: patch })
+    t.equal(res.status, 403, `${JSON.stringify(patch)}: refused`)
+    t.match(res.headers.get('content-type'), /application\/problem\+json/)
+    t.match(res.body_, { rule: 'organiser-only', field })
+    t.match((await alice(`/api/v1/appointments/${m.id}`)).body_, { ownerId: id('alice'), calendarId: before.calendarId, participantIds: [id('bob'), id('carol')].sort(), title: 'Board prep' }, 'unchanged')
+    t.same([...(await copies(m.id)).keys()].sort(), copiesBefore, 'every copy stays where it was')
+  }
+  const edit = await bob(`/api/v1/appointments/${m.id}`, { method: 'PATCH', json: { title: 'Board prep (slides)', participantIds: [id('carol'), id('bob')], ownerId: id('alice') } })
+  t.equal(edit.status, 200, 'a participant edits the meeting; sending the same owner and participants again changes nothing')
+  t.match(edit.body_, { title: 'Board prep (slides)', ownerId: id('alice') })
+
+  // whoever may write the owner's calendar acts for the owner
+  t.equal((await alice(`/api/v1/calendars/${before.calendarId}/shares/${id('dave')}`, { method: 'PUT', json: { access: 'write' } })).status, 204)
+  const byWriter = await s.as('dave')(`/api/v1/appointments/${m.id}`, { method: 'PATCH', json: { participantIds: [id('carol')] } })
+  t.equal(byWriter.status, 200, 'a writer of the owner\'s calendar changes who takes part')
+  t.match(byWriter.body_, { participantIds: [id('carol')] })
+  t.equal((await carol(`/api/v1/appointments/${m.id}`, { method: 'DELETE' })).status, 200, 'and a participant still leaves')
+  t.match((await alice(`/api/v1/appointments/${m.id}`)).body_, { ownerId: id('alice'), participantIds: [] })
+})

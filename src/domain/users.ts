@@ -1,7 +1,8 @@
 import { transact, type Db } from '../db/connect.ts'
 import { takeStartTurn } from '../db/migrate.ts'
 import type { Role, User } from '../db/schema.ts'
-import { hashPassword } from '../auth/passwords.ts'
+import { hashPassword, verifyPassword } from '../auth/passwords.ts'
+import { destroySessionsOf } from '../web/sessions.ts'
 import { requireAdmin } from './access.ts'
 import type { Actor } from './actor.ts'
 import { defaultCalendarOf } from './calendars.ts'
@@ -19,7 +20,14 @@ export type UserInput = {
   disabled?: boolean
   canChangePlannedDates?: boolean
   canRenameCases?: boolean
+  /** asked when users change their own password: a stolen session or token alone cannot */
+  currentPassword?: string
+  /** with a new password: also revoke the user's app passwords and API tokens */
+  revokeCredentials?: boolean
 }
+
+/** Who changed a password from where: the web session that did it stays signed in. */
+export type PasswordChangeContext = { keepSession?: string }
 
 const LOGIN = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$/
 const EMAIL = /^[^\s@]+@[^\s@]+$/
@@ -37,6 +45,14 @@ function check (input: UserInput) {
   if (input.role !== undefined && input.role !== 'admin' && input.role !== 'user') throw invalid('role', 'must be admin or user')
   if (input.timezone !== undefined) timeZone('timezone', input.timezone)
 }
+
+/**
+ * Logins are unique across organisations: sign-in (Basic from DAV clients,
+ * the web form, the CLI) names a user by login alone. So a clash cannot be
+ * avoided, but its answer neither says the login exists nor where: an
+ * organisation's admin learns no more than "choose another".
+ */
+const loginUnavailable = (login: string) => new DomainError('conflict', `the login "${login}" cannot be used; choose another`, { field: 'login' })
 
 export async function createOrg (db: Db, name: string, origin: Origin): Promise<{ id: number }> {
   return transact(db, async tx => {
@@ -60,7 +76,7 @@ export async function createUser (db: Db, actor: Actor | null, orgId: number, in
   const hash = input.password === undefined ? null : await hashPassword(checkPassword('password', input.password))
   return transact(db, async tx => {
     const taken = await tx.selectFrom('users').select('id').where(eb => eb(eb.fn('lower', ['login']), '=', input.login!.toLowerCase())).executeTakeFirst()
-    if (taken !== undefined) throw new DomainError('conflict', `the login "${input.login}" is taken`, { field: 'login' })
+    if (taken !== undefined) throw loginUnavailable(input.login!)
     const user = await tx.insertInto('users').values({
       org_id: orgId, login: input.login!, name: input.name ?? input.login!, email: input.email ?? null,
       role: input.role ?? 'user', password_hash: hash, timezone: input.timezone ?? 'UTC',
@@ -87,17 +103,20 @@ export async function createFirstAdmin (db: Db, password: string, orgOf: (tx: Db
   })
 }
 
-export async function updateUser (db: Db, actor: Actor | null, id: number, input: UserInput): Promise<User> {
+export async function updateUser (db: Db, actor: Actor | null, id: number, input: UserInput, ctx: PasswordChangeContext = {}): Promise<User> {
   check(input)
   const self = actor !== null && actor.user.id === id
   if (actor !== null && !self) requireAdmin(actor.user)
   if (self && actor!.user.role !== 'admin' && (input.role !== undefined || input.disabled !== undefined || input.canChangePlannedDates !== undefined || input.canRenameCases !== undefined || input.login !== undefined)) {
     throw new DomainError('forbidden', 'only an administrator may change roles, permissions or logins')
   }
+  if (input.revokeCredentials !== undefined && input.password === undefined) throw invalid('revokeCredentials', 'goes with a new password')
   const hash = input.password === undefined ? undefined : await hashPassword(checkPassword('password', input.password))
   return db.transaction().execute(async tx => {
     const before = await tx.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst()
     if (before === undefined || (actor !== null && before.org_id !== actor.user.org_id)) throw notFound('user')
+    if (self && hash !== undefined) await requireCurrentPassword(before, input.currentPassword)
+    if (input.login !== undefined && input.login.toLowerCase() !== before.login.toLowerCase() && await findUserByLogin(tx, input.login) !== undefined) throw loginUnavailable(input.login)
     const user = await tx.updateTable('users').set({
       login: input.login ?? before.login, name: input.name ?? before.name,
       email: input.email === undefined ? before.email : input.email, role: input.role ?? before.role,
@@ -107,8 +126,36 @@ export async function updateUser (db: Db, actor: Actor | null, id: number, input
       can_rename_cases: input.canRenameCases ?? before.can_rename_cases
     }).where('id', '=', id).returningAll().executeTakeFirstOrThrow()
     await record(tx, [{ org_id: user.org_id, entity: 'user', entity_id: id, op: 'update', origin: actor?.origin ?? 'cli', actor_id: actor?.user.id ?? null, detail: { password: hash !== undefined } }])
+    if (hash !== undefined) await passwordChanged(tx, actor, user, { ...ctx, revokeCredentials: input.revokeCredentials === true })
     return user
   })
+}
+
+async function requireCurrentPassword (user: User, current: string | undefined): Promise<void> {
+  // an account without a password (made for API tokens only) has none to give
+  if (user.password_hash === null) return
+  if (current === undefined || current === '') throw new DomainError('forbidden', 'give your current password to change it', { field: 'currentPassword', rule: 'current-password' })
+  if (!await verifyPassword(user.password_hash, current)) throw new DomainError('forbidden', 'the current password is wrong', { field: 'currentPassword', rule: 'current-password' })
+}
+
+/**
+ * A new password, from wherever it was set (API, web, CLI): every web
+ * session of the user ends but the one that set it, so a session taken
+ * with the old password ends with it. An administrator resetting a
+ * password after a theft can also revoke the user's app passwords and
+ * API tokens.
+ */
+async function passwordChanged (tx: Db, actor: Actor | null, user: User, opts: PasswordChangeContext & { revokeCredentials: boolean }): Promise<void> {
+  await destroySessionsOf(tx, user.id, { except: opts.keepSession })
+  if (!opts.revokeCredentials) return
+  const now = new Date()
+  const appPasswords = await tx.updateTable('app_passwords').set({ revoked_at: now }).where('user_id', '=', user.id).where('revoked_at', 'is', null).returning('id').execute()
+  const tokens = await tx.updateTable('api_tokens').set({ revoked_at: now }).where('user_id', '=', user.id).where('revoked_at', 'is', null).returning('id').execute()
+  const by = { origin: actor?.origin ?? 'cli' as const, actor_id: actor?.user.id ?? null, org_id: user.org_id, op: 'delete' as const }
+  await record(tx, [
+    ...appPasswords.map(r => ({ ...by, entity: 'app_password', entity_id: r.id })),
+    ...tokens.map(r => ({ ...by, entity: 'api_token', entity_id: r.id }))
+  ])
 }
 
 export async function findUserByLogin (db: Db, login: string): Promise<User | undefined> {

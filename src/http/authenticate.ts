@@ -22,20 +22,27 @@ export function credentialsOf (request: FastifyRequest): Credentials {
   return null
 }
 
+/** Which credential signed the request in: app passwords are for calendar apps only. */
+export type SignedInWith = { user: User; credential: 'password' | 'app-password' | 'api-token' }
+
 /**
  * Who sent the request: Basic with a password or app password (what DAV
  * clients send), or a Bearer API token. Null when no credentials came;
  * wrong ones are refused here so every caller treats them alike.
  */
-export async function authenticate (db: Db, signIn: SignIn, request: FastifyRequest): Promise<User | null> {
+export async function signedIn (db: Db, signIn: SignIn, request: FastifyRequest): Promise<SignedInWith | null> {
   const creds = credentialsOf(request)
   if (creds === null) return null
   if (creds.kind === 'bearer') {
     const user = await userForApiToken(db, creds.token)
     if (user === null) throw new DomainError('unauthorized', 'the API token is unknown or revoked')
-    return user
+    return { user, credential: 'api-token' }
   }
   const result = await signIn.verify(creds.login, creds.secret, request)
   if (result === null) throw new DomainError('unauthorized', 'wrong user name or password')
-  return result.user
+  return { user: result.user, credential: result.appPasswordId === null ? 'password' : 'app-password' }
+}
+
+export async function authenticate (db: Db, signIn: SignIn, request: FastifyRequest): Promise<User | null> {
+  return (await signedIn(db, signIn, request))?.user ?? null
 }

@@ -82,6 +82,40 @@ t.test('every response carries x-request-id, and an incoming one is echoed', asy
   }
 })
 
+t.test('a caller\'s x-request-id is echoed and logged only when it is a short plain id; anything else gets a new one', async t => {
+  const lines: string[] = []
+  const s = await startServer({ users: [], env: { LOG_LEVEL: 'info' }, logStream: { write: line => { lines.push(line) } } })
+  t.teardown(() => s.close())
+  const ok = 'crm.trace:42-A_b'
+  t.equal((await s.as(null)('/healthz', { headers: { 'x-request-id': ok } })).headers.get('x-request-id'), ok)
+  t.equal((await s.as(null)('/healthz', { headers: { 'x-request-id': 'x'.repeat(64) } })).headers.get('x-request-id'), 'x'.repeat(64), '64 characters are fine')
+  for (const bad of ['x'.repeat(65), 'two words', 'fake","level":60', '<script>', 'id;drop', 'caf%C3%A9', '']) {
+    const res = await s.as(null)('/healthz', { headers: { 'x-request-id': bad } })
+    t.match(res.headers.get('x-request-id'), /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, `${JSON.stringify(bad)}: replaced by a generated id`)
+  }
+  const logged = lines.map(l => (JSON.parse(l) as { reqId?: string }).reqId).filter(id => id !== undefined)
+  t.ok(logged.includes(ok), 'a good id is logged')
+  t.same(logged.filter(id => !/^[A-Za-z0-9._:-]{1,64}$/.test(id!)), [], 'nothing else reaches the log as a request id')
+})
+
+t.test('/metrics answers only this host, or whoever sends KALENDS_METRICS_TOKEN', async t => {
+  const relayed = await anon('/metrics', { headers: { 'x-forwarded-for': '203.0.113.7' } })
+  t.equal(relayed.status, 403, 'without a token, a request relayed by a proxy is refused')
+  t.match(relayed.headers.get('content-type'), /application\/problem\+json/)
+  t.match(relayed.body_, { rule: 'metrics-loopback-only', detail: /KALENDS_METRICS_TOKEN/ })
+  t.equal((await anon('/metrics', { headers: { forwarded: 'for=203.0.113.7' } })).status, 403)
+
+  const token = 'metrics-token-0123456789abcdef'
+  const s = await startServer({ users: [], env: { KALENDS_METRICS_TOKEN: token } })
+  t.teardown(() => s.close())
+  t.equal((await s.as(null)('/metrics')).status, 401, 'with a token set, even this host must send it')
+  t.equal((await s.as(null)('/metrics', { headers: { authorization: `Bearer ${token}x` } })).status, 401, 'a wrong token')
+  t.equal((await s.as(null)('/metrics', { headers: { authorization: `Basic ${Buffer.from(`admin:${s.password}`).toString('base64')}` } })).status, 401, 'a password is not the token')
+  const ok = await s.as(null)('/metrics', { headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': '203.0.113.7' } })
+  t.equal(ok.status, 200, 'the token works from anywhere')
+  t.match(ok.body_, /kalends_http_requests_total/)
+})
+
 t.test('/api/v1/openapi.json is an OpenAPI 3.1 document of the API', async t => {
   const res = await anon('/api/v1/openapi.json')
   t.equal(res.status, 200, 'served without signing in')

@@ -79,7 +79,7 @@ t.test('CRM fields go into the Google description below the user\'s own text; ne
   t.teardown(() => w.close())
   const alice = w.s.as('alice')
   const kase = (await alice('/api/v1/cases', { method: 'POST', json: { title: 'Smith v. Jones' } })).body_ as { id: number }
-  const type = (await alice('/api/v1/types', { method: 'POST', json: { name: 'Hearing', appliesTo: 'appointment' } })).body_ as { id: number }
+  const type = (await w.s.as('admin')('/api/v1/types', { method: 'POST', json: { name: 'Hearing', appliesTo: 'appointment' } })).body_ as { id: number }
   const appt = (await alice('/api/v1/appointments', { method: 'POST', json: { title: 'Hearing', description: 'Bring the originals', start: '2026-12-11T09:00:00Z', end: '2026-12-11T11:00:00Z', caseId: kase.id, typeId: type.id } })).body_ as { id: number }
   await w.connect('alice', { descriptionFields: ['case', 'type', 'link'] })
   await w.run('alice')
@@ -93,7 +93,7 @@ t.test('CRM fields go into the Google description below the user\'s own text; ne
   t.equal(crm.description, 'Bring the originals and two copies', 'only the user\'s text reaches the CRM description')
   t.equal(crm.caseId, kase.id)
   // the case is renamed in the CRM: the block follows
-  await alice(`/api/v1/cases/${kase.id}`, { method: 'PATCH', json: { title: 'Smith v. Jones Ltd' } })
+  await w.s.as('admin')(`/api/v1/cases/${kase.id}`, { method: 'PATCH', json: { title: 'Smith v. Jones Ltd' } })
   await alice(`/api/v1/appointments/${appt.id}`, { method: 'PATCH', json: { location: 'Court 3' } })
   await w.run('alice')
   t.match((await w.events('alice'))[0]!.description, /^Bring the originals and two copies\n\n-- Kalends --\nCase: Smith v\. Jones Ltd\n/)
@@ -103,8 +103,8 @@ t.test('items from Google get the connection\'s default type and no case', async
   const w = await startSyncWorld()
   t.teardown(() => w.close())
   const alice = w.s.as('alice')
-  const meeting = (await alice('/api/v1/types', { method: 'POST', json: { name: 'Meeting', appliesTo: 'appointment' } })).body_ as { id: number }
-  const todo = (await alice('/api/v1/types', { method: 'POST', json: { name: 'To do', appliesTo: 'task' } })).body_ as { id: number }
+  const meeting = (await w.s.as('admin')('/api/v1/types', { method: 'POST', json: { name: 'Meeting', appliesTo: 'appointment' } })).body_ as { id: number }
+  const todo = (await w.s.as('admin')('/api/v1/types', { method: 'POST', json: { name: 'To do', appliesTo: 'task' } })).body_ as { id: number }
   await w.connect('alice', { appointmentTypeId: meeting.id, taskTypeId: todo.id })
   await w.calendar('alice').events.insert({ calendarId: 'primary', requestBody: { summary: 'From Google', start: { dateTime: '2026-12-12T09:00:00Z' }, end: { dateTime: '2026-12-12T10:00:00Z' } } })
   await w.tasks('alice').tasks.insert({ tasklist: '@default', requestBody: { title: 'Task from Google', due: '2026-12-13T00:00:00.000Z' } })

@@ -43,8 +43,11 @@ export function adminRoutes (app: FastifyInstance, web: Web): void {
         <td data-label="${t('admin.role')}">${t(`admin.role.${u.role}`)}</td><td data-label="${t('admin.state')}">${u.disabled ? t('admin.disabled') : t('admin.active')}</td>
         <td>${u.id === s.user.id ? '' : postButton(`/admin/users/${u.id}/${u.disabled ? 'enable' : 'disable'}`, s.csrf, u.disabled ? t('admin.enable') : t('admin.disable'), { cls: u.disabled ? 'secondary' : 'danger', aria: t(u.disabled ? 'admin.enableLabel' : 'admin.disableLabel', { login: u.login }) })}
           <form method="post" action="/admin/users/${u.id}/password" class="inline">${csrfField(s.csrf)}
+            ${u.id === s.user.id ? html`<label for="current-pw" class="visually-hidden">${t('admin.currentPassword')}</label>
+            <input type="password" id="current-pw" name="currentPassword" autocomplete="current-password" required placeholder="${t('admin.currentPassword')}">` : ''}
             <label for="pw-${u.id}" class="visually-hidden">${t('admin.newPassword', { login: u.login })}</label>
             <input type="password" id="pw-${u.id}" name="password" autocomplete="new-password" minlength="8" required placeholder="${t('admin.newPassword', { login: u.login })}">
+            <label class="check"><input type="checkbox" name="revokeCredentials" value="1"> ${t('admin.resetRevoke')}</label>
             <button type="submit" class="secondary">${t('admin.reset')}</button></form></td></tr>`)}
       </tbody></table></div>
       <section class="card" aria-labelledby="new-user-h"><h2 id="new-user-h">${t('admin.newUser')}</h2>
@@ -92,14 +95,14 @@ export function adminRoutes (app: FastifyInstance, web: Web): void {
   }
 
   app.post('/admin/users/:id/password', async (request, reply) => {
-    admin(request)
+    const s = admin(request)
     const id = idParam(request)
-    await getUser(k.db, web.session(request).user, id)
+    await getUser(k.db, s.user, id)
+    const f = web.form(request)
     try {
-      const u = await updateUser(k.db, web.actor(request), id, { password: web.form(request).password ?? '' })
+      const u = await updateUser(k.db, web.actor(request), id, { password: f.password ?? '', currentPassword: f.currentPassword, revokeCredentials: f.revokeCredentials === '1' }, { keepSession: s.idHash })
       k.signIn.forget()
-      if (id !== web.session(request).user.id) await destroySessionsOf(k.db, id)
-      return users(request, reply, { notice: t('admin.resetDone', { login: u.login }) })
+      return users(request, reply, { notice: id === s.user.id ? t('admin.ownResetDone') : t('admin.resetDone', { login: u.login }) })
     } catch (err) {
       if (refusal(err)) return users(request, reply, { error: reasonOf(err) }, err.status)
       throw err
@@ -115,6 +118,7 @@ export function adminRoutes (app: FastifyInstance, web: Web): void {
       <form method="post" action="/admin/organisation" class="stack">${csrfField(s.csrf)}
         <div class="field"><label for="org-name">${t('admin.orgName')}</label><input type="text" id="org-name" name="name" required maxlength="200" value="${org.name}"></div>
         <div class="field"><label for="org-tz">${t('admin.orgTimezone')}</label>${zoneSelect('org-tz', org.defaultTimezone)}</div>
+        <label class="check"><input type="checkbox" name="usersMayRenameCases" value="1"${org.usersMayRenameCases ? html` checked` : ''}> ${t('admin.usersMayRenameCases')}</label>
         <div><button type="submit">${t('common.save')}</button></div></form>`
     }, status)
   }
@@ -123,7 +127,7 @@ export function adminRoutes (app: FastifyInstance, web: Web): void {
   app.post('/admin/organisation', async (request, reply) => {
     const f = web.form(request)
     try {
-      await updateOrg(k.db, web.actor(request), { name: f.name, defaultTimezone: f.timezone })
+      await updateOrg(k.db, web.actor(request), { name: f.name, defaultTimezone: f.timezone, usersMayRenameCases: f.usersMayRenameCases === '1' })
       return organisation(request, reply, { notice: t('admin.orgSaved') })
     } catch (err) {
       if (refusal(err)) return organisation(request, reply, { error: reasonOf(err) }, err.status)

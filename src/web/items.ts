@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Case, Task } from '../db/schema.ts'
-import { visibleCalendars, allows } from '../domain/access.ts'
+import { appointmentRole, visibleCalendars, allows } from '../domain/access.ts'
 import { createAppointment, deleteAppointment, getAppointment, updateAppointment, type AppointmentInput, type AppointmentView } from '../domain/appointments.ts'
 import { createCase, getCase, listCases } from '../domain/cases.ts'
 import { DomainError } from '../domain/errors.ts'
@@ -121,7 +121,12 @@ function apptInput (f: Form, zone: string, before: Form | null): AppointmentInpu
   return input
 }
 
-async function apptPage (web: Web, request: FastifyRequest, reply: FastifyReply, o: { id?: number; form: Form; error?: string; invalid?: string; status?: number }) {
+/** What a participant who does not organise the meeting cannot change stays as it was (domain: requireOrganiser). */
+function organiserFieldsOf (f: Form, before: Form): Form {
+  return { ...f, participants: before.participants ?? '', calendarId: before.calendarId ?? '' }
+}
+
+async function apptPage (web: Web, request: FastifyRequest, reply: FastifyReply, o: { id?: number; form: Form; organises?: boolean; error?: string; invalid?: string; status?: number }) {
   const s = web.session(request)
   const user = s.user
   const [cals, cases, people] = await Promise.all([visibleCalendars(web.k.db, user), listCases(web.k.db, user), listUsers(web.k.db, user)])
@@ -136,13 +141,16 @@ async function apptPage (web: Web, request: FastifyRequest, reply: FastifyReply,
   // the owner is not ticked: they are in the meeting anyway
   const owner = Number(f.ownerId ?? user.id)
   const colleagues = people.filter(p => p.id !== owner && (!p.disabled || ticked.has(String(p.id))))
+  const organises = o.organises ?? true
   const repeatOptions: [string, string][] = [['', t('appt.repeat.none')], ...REPEATS.map(r => [r, t(`appt.repeat.${r}`)] as [string, string])]
   if (f.repeat === 'keep') repeatOptions.push(['keep', t('appt.repeat.custom', { rule: f.rrule ?? '' })])
   return web.render(request, reply, {
     title: o.id === undefined ? t('appt.new') : t('appt.edit'), current: '/week', error: o.error ?? null,
     body: markInvalid(o.invalid, html`<form method="post" action="${o.id === undefined ? '/appointments' : `/appointments/${o.id}`}" class="stack">${csrfField(s.csrf)}
       ${field('title', t('appt.title'), text('title', f.title ?? '', { required: true }))}
-      ${field('calendarId', t('appt.calendar'), select('calendarId', f.calendarId ?? '', calendarOptions))}
+      ${organises
+        ? field('calendarId', t('appt.calendar'), select('calendarId', f.calendarId ?? '', calendarOptions))
+        : html`<p class="muted">${t('appt.organisedBy')}</p>`}
       <label class="check"><input type="checkbox" id="allDay" name="allDay" value="1"${f.allDay === '1' ? html` checked` : ''}> ${t('appt.allDay')}</label>
       <div class="row">${field('date', t('appt.date'), text('date', f.date ?? '', { type: 'date', required: true }))}
         ${field('endDate', t('appt.endDate'), text('endDate', f.endDate ?? '', { type: 'date' }))}</div>
@@ -154,8 +162,10 @@ async function apptPage (web: Web, request: FastifyRequest, reply: FastifyReply,
       ${field('description', t('appt.description'), html`<textarea id="description" name="description" rows="4">${f.description ?? ''}</textarea>`)}
       <div class="row">${field('caseId', t('appt.case'), select('caseId', f.caseId ?? '', caseOptions(cases)))}
         ${field('status', t('appt.status'), select('status', f.status ?? 'confirmed', (['confirmed', 'tentative', 'cancelled'] as const).map(v => [v, t(`appt.status.${v}`)])))}</div>
-      ${colleagues.length === 0 ? '' : html`<fieldset class="participants"><legend>${t('appt.participants')}</legend>
-        ${colleagues.map(p => html`<label class="check"><input type="checkbox" name="participant-${p.id}" value="1"${ticked.has(String(p.id)) ? html` checked` : ''}> ${p.name}</label>`)}</fieldset>`}
+      ${colleagues.length === 0 ? '' : organises
+        ? html`<fieldset class="participants"><legend>${t('appt.participants')}</legend>
+        ${colleagues.map(p => html`<label class="check"><input type="checkbox" name="participant-${p.id}" value="1"${ticked.has(String(p.id)) ? html` checked` : ''}> ${p.name}</label>`)}</fieldset>`
+        : html`<p>${t('appt.participants')}: ${colleagues.filter(p => ticked.has(String(p.id))).map(p => p.name).join(', ')}</p>`}
       <label class="check"><input type="checkbox" name="private" value="1"${f.private === '1' ? html` checked` : ''}> ${t('appt.private')}</label>
       <div class="toolbar"><button type="submit">${t('common.save')}</button> <a href="/week?date=${f.date ?? ''}">${t('common.cancel')}</a></div>
     </form>
@@ -239,19 +249,23 @@ export function itemRoutes (app: FastifyInstance, web: Web): void {
   })
 
   app.get('/appointments/:id/edit', async (request, reply) => {
-    const a = await getAppointment(k.db, web.session(request).user, idParam(request))
-    return apptPage(web, request, reply, { id: a.id, form: { ...apptForm(a, zoneOf(request)), rrule: a.rrule ?? '' } })
+    const user = web.session(request).user
+    const a = await getAppointment(k.db, user, idParam(request))
+    const { canOrganise } = await appointmentRole(k.db, user, a)
+    return apptPage(web, request, reply, { id: a.id, form: { ...apptForm(a, zoneOf(request)), rrule: a.rrule ?? '' }, organises: canOrganise })
   })
 
   app.post('/appointments/:id', async (request, reply) => {
     const id = idParam(request)
     const user = web.session(request).user
     const before = await getAppointment(k.db, user, id)
-    const f = web.form(request)
+    const { canOrganise } = await appointmentRole(k.db, user, before)
+    const was = apptForm(before, user.timezone)
+    const f = canOrganise ? withParticipants(web.form(request)) : organiserFieldsOf(web.form(request), was)
     return saving(async () => {
-      await updateAppointment(k.db, web.actor(request), id, apptInput(withParticipants(f), user.timezone, apptForm(before, user.timezone)))
+      await updateAppointment(k.db, web.actor(request), id, apptInput(f, user.timezone, was))
       return reply.code(303).header('location', `/week?date=${validDate(f.date) ?? ''}&done=saved`).send()
-    }, async err => apptPage(web, request, reply, { id, form: { ...f, rrule: before.rrule ?? '', ownerId: String(before.owner_id) }, error: reasonOf(err), invalid: err.field, status: err.status }))
+    }, async err => apptPage(web, request, reply, { id, form: { ...f, rrule: before.rrule ?? '', ownerId: String(before.owner_id) }, organises: canOrganise, error: reasonOf(err), invalid: err.field, status: err.status }))
   })
 
   app.post('/appointments/:id/delete', async (request, reply) => {

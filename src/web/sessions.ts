@@ -67,9 +67,11 @@ export async function destroySession (db: Db, idHash: string): Promise<void> {
   await sessionDb(db).deleteFrom('web_sessions').where('id_sha256', '=', idHash).execute()
 }
 
-/** Signs a user out everywhere: after a password reset or when an admin disables them. */
-export async function destroySessionsOf (db: Db, userId: number): Promise<void> {
-  await sessionDb(db).deleteFrom('web_sessions').where('user_id', '=', userId).execute()
+/** Signs a user out everywhere (but `except`, a session's id hash): after a password change or when an admin disables them. */
+export async function destroySessionsOf (db: Db, userId: number, opts: { except?: string } = {}): Promise<void> {
+  let q = sessionDb(db).deleteFrom('web_sessions').where('user_id', '=', userId)
+  if (opts.except !== undefined) q = q.where('id_sha256', '!=', opts.except)
+  await q.execute()
 }
 
 export function sameToken (a: string | undefined, b: string): boolean {

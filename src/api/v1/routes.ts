@@ -14,7 +14,7 @@ import { listAppointments, listTasks } from '../../domain/lists.ts'
 import { createTask, deleteTask, getTask, updateTask } from '../../domain/tasks.ts'
 import { createUser, getUser, listUsers, updateUser } from '../../domain/users.ts'
 import { requireAdmin } from '../../domain/access.ts'
-import { authenticate } from '../../http/authenticate.ts'
+import { signedIn } from '../../http/authenticate.ts'
 import * as S from './schemas.ts'
 import { appointmentView, calendarView, caseView, taskView, userView } from './views.ts'
 
@@ -40,11 +40,16 @@ export async function apiV1 (app: FastifyInstance, k: Kalends): Promise<void> {
   const db = k.db
 
   api.addHook('onRequest', async (request, reply) => {
-    request.user = await authenticate(db, k.signIn, request)
-    if (request.user === null) {
+    const who = await signedIn(db, k.signIn, request)
+    if (who === null) {
       reply.header('www-authenticate', 'Basic realm="Kalends", charset="UTF-8"')
-      throw new DomainError('unauthorized', 'sign in with your user name and password, an app password, or an API token')
+      throw new DomainError('unauthorized', 'sign in with your user name and password, or an API token')
     }
+    // a device's app password syncs calendars; it must not mint tokens or change the password
+    if (who.credential === 'app-password') {
+      throw new DomainError('forbidden', 'app passwords are for calendar and contact apps (CalDAV and feeds); the API takes your password or an API token (create one with POST /api/v1/tokens, signed in with your password)', { rule: 'app-password-not-for-api' })
+    }
+    request.user = who.user
   })
 
   api.get('/me', { schema: { tags: ['account'] } }, async request => userView(request.user!))

@@ -97,5 +97,10 @@ const userFields = {
   canRenameCases: Type.Optional(Type.Boolean())
 }
 export const UserCreate = Type.Object({ ...userFields, login: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false })
-export const UserPatch = Type.Object({ ...userFields, login: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })) }, { additionalProperties: false })
+export const UserPatch = Type.Object({
+  ...userFields,
+  login: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+  currentPassword: Type.Optional(Type.String({ maxLength: 1000, description: 'required to change your own password' })),
+  revokeCredentials: Type.Optional(Type.Boolean({ description: 'with password: also revoke the user\'s app passwords and API tokens' }))
+}, { additionalProperties: false })
 export const NamedSecret = Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false })
