@@ -2,6 +2,15 @@
 // message on creation, then "exists" messages after changes to the calendar,
 // sent as Google does: POST, empty body, X-Goog-* headers. Messages may be
 // dropped or duplicated on purpose (notification faults).
+//
+// The message is the one of Google's push guide (Receiving notifications,
+// https://developers.google.com/calendar/api/guides/push): POST with
+// `Content-Type: application/json; utf-8` and `Content-Length: 0` (a JSON type
+// with an empty body, which a strict JSON parser refuses), X-Goog-Channel-ID,
+// X-Goog-Channel-Token (when the channel has one), X-Goog-Channel-Expiration
+// (an HTTP date), X-Goog-Resource-ID, X-Goog-Resource-URI,
+// X-Goog-Resource-State (`sync` first, then `exists` / `not_exists`) and
+// X-Goog-Message-Number (1 for the sync message, increasing after it).
 import type { calendar_v3 } from 'googleapis';
 import { errors, GoogleApiError } from './errors.ts';
 import type { Calendar } from './store.ts';
@@ -123,6 +132,8 @@ export class Channels {
 
   private async post(ch: Channel, state: string, messageNumber: number): Promise<void> {
     const headers: Record<string, string> = {
+      // with the empty body below, fetch sends Content-Length: 0
+      'Content-Type': 'application/json; utf-8',
       'X-Goog-Channel-ID': ch.id,
       'X-Goog-Channel-Expiration': new Date(ch.expiration).toUTCString(),
       'X-Goog-Resource-ID': ch.resourceId,

@@ -20,6 +20,10 @@ export type Control = {
   issueAccessToken(email: string, scopes: string[]): string;
   revoke(email: string): void;
   setAccessTokenLifetime(seconds: number): void;
+  /** Access tokens issued so far expire now (as after their hour). */
+  expireAccessTokens(email?: string): void;
+  /** Requests to the token endpoint since the start (or resetCalls), by grant_type. */
+  tokenRequests(): Record<string, number>;
   expireSyncTokens(calendarId?: string): void;
   fault(spec: FaultSpec): void;
   faultRate(spec: FaultRateSpec): void;
@@ -51,6 +55,8 @@ export function createControl(ctx: ApiContext, faults: Faults, channels: Channel
     issueAccessToken: (email, scopes) => oauth.issueAccessToken(email, scopes),
     revoke: (email) => oauth.revoke(email),
     setAccessTokenLifetime: (seconds) => void (oauth.accessTokenLifetime = seconds),
+    expireAccessTokens: (email) => oauth.expireAccessTokens(email),
+    tokenRequests: () => ({ ...oauth.tokenRequests }),
     expireSyncTokens(calendarId) {
       for (const cal of store.calendars.values()) if (calendarId === undefined || cal.id === calendarId) cal.syncGeneration++;
     },
@@ -68,6 +74,7 @@ export function createControl(ctx: ApiContext, faults: Faults, channels: Channel
     resetCalls() {
       counts.total = 0;
       counts.byRoute = {};
+      oauth.tokenRequests = {};
     },
     sendUpdates: () => [...ctx.sendUpdates],
     deliveries: () => [...channels.deliveries],
