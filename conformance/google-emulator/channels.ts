@@ -31,6 +31,7 @@ type Channel = {
 };
 
 export type NotificationFaults = { drop: number; duplicate: number; random: () => number };
+export type ChannelInfo = { id: string; resourceId: string; resourceUri: string; token?: string; expiration: number; address: string; calendarId: string; stopped: boolean };
 export type Delivery = { channelId: string; state: string; messageNumber: number; status: number | 'error' | 'dropped' };
 
 const DEFAULT_TTL_MS = 7 * 86_400_000;
@@ -101,6 +102,20 @@ export class Channels {
     }
     ch.stopped = true;
     clearTimeout(ch.timer);
+  }
+
+  /** The channels made so far, as their makers asked for them (tests post notifications of their own with them). */
+  list(): ChannelInfo[] {
+    return [...this.channels.values()].map((ch) => ({
+      id: ch.id,
+      resourceId: ch.resourceId,
+      resourceUri: ch.resourceUri,
+      ...(ch.token !== undefined ? { token: ch.token } : {}),
+      expiration: ch.expiration,
+      address: ch.address,
+      calendarId: ch.calendarId,
+      stopped: ch.stopped,
+    }));
   }
 
   /** A change to the calendar: every live channel on it gets an "exists" message soon. */

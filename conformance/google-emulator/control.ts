@@ -1,6 +1,6 @@
 // The emulator's control surface for tests: the same methods in-process and
 // as JSON endpoints under /__emulator/<method> for other processes.
-import type { Channels } from './channels.ts';
+import type { ChannelInfo, Channels } from './channels.ts';
 import type { ApiContext, SendUpdatesRecord } from './context.ts';
 import type { calendar_v3, tasks_v1 } from 'googleapis';
 import type { FaultKind, FaultRateSpec, FaultSpec, Faults } from './faults.ts';
@@ -34,6 +34,8 @@ export type Control = {
   resetCalls(): void;
   sendUpdates(): SendUpdatesRecord[];
   deliveries(): Channels['deliveries'];
+  /** Every channel made (stopped ones too), with the token its maker gave. */
+  channels(): ChannelInfo[];
   flushNotifications(): Promise<void>;
   dump(email: string): { calendars: Record<string, calendar_v3.Schema$Event[]>; taskLists: Record<string, tasks_v1.Schema$Task[]> };
   consent(opts: { autoApprove?: string | boolean }): void;
@@ -78,6 +80,7 @@ export function createControl(ctx: ApiContext, faults: Faults, channels: Channel
     },
     sendUpdates: () => [...ctx.sendUpdates],
     deliveries: () => [...channels.deliveries],
+    channels: () => channels.list(),
     flushNotifications: () => channels.flush(),
     dump: (email) => store.dump(email),
     consent: (opts) => void (oauth.autoApprove = opts.autoApprove ?? false),
