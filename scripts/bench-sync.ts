@@ -9,7 +9,11 @@
 // 4. push latency: a server with one sync worker (KALENDS_SYNC_WORKERS=1) and
 //    the integration's push address set to it; an event is changed in Google
 //    <pushes> times, one after the other, and the time until the CRM shows the
-//    change is measured (p50, p95, max)
+//    change is measured (p50, p95, max). The emulator posts its notifications
+//    as Google does (Content-Type: application/json; utf-8, empty body).
+// 5. token requests of an idle hour: one connection whose kept access token
+//    has expired, polled 12 times (every 5 minutes for an hour): refresh
+//    grants at the emulator's token endpoint
 //
 // PGlite in memory, or PostgreSQL when KALENDS_TEST_DATABASE_URL is set
 // (a fresh database per world). Runs are in-process, as a worker runs them.
@@ -127,6 +131,8 @@ const routes = (byRoute: Record<string, number>) => Object.entries(byRoute).map(
     const conn = await w.connect('alice')
     await w.s.k.sync.jobs.request(conn.id)
     await until('first run with a push channel', async () => { const c = await w.connection('alice'); return c.state === 'ok' && c.channel !== null }, 120_000, 10)
+    const { viewOf } = await import('../src/sync/connections.ts')
+    await until('the channel\'s sync message', async () => viewOf(await w.connection('alice')).pushState === 'on', 30_000, 10)
     const events = liveEvents(w, 'alice')
     const latencies: number[] = []
     for (let i = 0; i < PUSHES; i++) {
@@ -139,7 +145,26 @@ const routes = (byRoute: Record<string, number>) => Object.entries(byRoute).map(
       await new Promise(resolve => setTimeout(resolve, 200))
     }
     const d = w.g.deliveries()
-    console.log(`push latency over ${PUSHES} changes: p50 ${pct(latencies, 0.5).toFixed(0)} ms, p95 ${pct(latencies, 0.95).toFixed(0)} ms, max ${Math.max(...latencies).toFixed(0)} ms (${d.length} notifications delivered; polling alone: 5-10 min)`)
+    const answers = [...new Set(d.map(x => x.status))].join(', ')
+    console.log(`push latency over ${PUSHES} changes: p50 ${pct(latencies, 0.5).toFixed(0)} ms, p95 ${pct(latencies, 0.95).toFixed(0)} ms, max ${Math.max(...latencies).toFixed(0)} ms (${d.length} notifications delivered with Google's headers, answered ${answers}; polling alone: 5-10 min)`)
+  } finally {
+    await w.close()
+  }
+}
+
+// 5. token requests of an idle hour
+{
+  const w = await startSyncWorld({ users: ['alice'] })
+  try {
+    const conn = await w.connect('alice')
+    await runUntilDone(w, 'alice')
+    // an hour later: the kept access token has expired
+    const { syncDb } = await import('../src/sync/tables.ts')
+    await syncDb(w.s.k.db).updateTable('sync_connections').set({ access_expires_at: new Date(Date.now() - 1000) }).where('id', '=', conn.id).execute()
+    w.g.resetCalls()
+    for (let i = 0; i < 12; i++) await runUntilDone(w, 'alice', false)
+    const grants = w.g.tokenRequests()
+    console.log(`token requests over an idle hour (12 polls of one connection, its kept token expired at the start): ${grants.refresh_token ?? 0} (refresh_token grants: ${JSON.stringify(grants)})`)
   } finally {
     await w.close()
   }

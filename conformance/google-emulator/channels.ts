@@ -2,6 +2,15 @@
 // message on creation, then "exists" messages after changes to the calendar,
 // sent as Google does: POST, empty body, X-Goog-* headers. Messages may be
 // dropped or duplicated on purpose (notification faults).
+//
+// The message is the one of Google's push guide (Receiving notifications,
+// https://developers.google.com/calendar/api/guides/push): POST with
+// `Content-Type: application/json; utf-8` and `Content-Length: 0` (a JSON type
+// with an empty body, which a strict JSON parser refuses), X-Goog-Channel-ID,
+// X-Goog-Channel-Token (when the channel has one), X-Goog-Channel-Expiration
+// (an HTTP date), X-Goog-Resource-ID, X-Goog-Resource-URI,
+// X-Goog-Resource-State (`sync` first, then `exists` / `not_exists`) and
+// X-Goog-Message-Number (1 for the sync message, increasing after it).
 import type { calendar_v3 } from 'googleapis';
 import { errors, GoogleApiError } from './errors.ts';
 import type { Calendar } from './store.ts';
@@ -22,6 +31,7 @@ type Channel = {
 };
 
 export type NotificationFaults = { drop: number; duplicate: number; random: () => number };
+export type ChannelInfo = { id: string; resourceId: string; resourceUri: string; token?: string; expiration: number; address: string; calendarId: string; stopped: boolean };
 export type Delivery = { channelId: string; state: string; messageNumber: number; status: number | 'error' | 'dropped' };
 
 const DEFAULT_TTL_MS = 7 * 86_400_000;
@@ -94,6 +104,20 @@ export class Channels {
     clearTimeout(ch.timer);
   }
 
+  /** The channels made so far, as their makers asked for them (tests post notifications of their own with them). */
+  list(): ChannelInfo[] {
+    return [...this.channels.values()].map((ch) => ({
+      id: ch.id,
+      resourceId: ch.resourceId,
+      resourceUri: ch.resourceUri,
+      ...(ch.token !== undefined ? { token: ch.token } : {}),
+      expiration: ch.expiration,
+      address: ch.address,
+      calendarId: ch.calendarId,
+      stopped: ch.stopped,
+    }));
+  }
+
   /** A change to the calendar: every live channel on it gets an "exists" message soon. */
   changed(calendarId: string): void {
     for (const ch of this.channels.values()) {
@@ -123,6 +147,8 @@ export class Channels {
 
   private async post(ch: Channel, state: string, messageNumber: number): Promise<void> {
     const headers: Record<string, string> = {
+      // with the empty body below, fetch sends Content-Length: 0
+      'Content-Type': 'application/json; utf-8',
       'X-Goog-Channel-ID': ch.id,
       'X-Goog-Channel-Expiration': new Date(ch.expiration).toUTCString(),
       'X-Goog-Resource-ID': ch.resourceId,

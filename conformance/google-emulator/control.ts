@@ -1,6 +1,6 @@
 // The emulator's control surface for tests: the same methods in-process and
 // as JSON endpoints under /__emulator/<method> for other processes.
-import type { Channels } from './channels.ts';
+import type { ChannelInfo, Channels } from './channels.ts';
 import type { ApiContext, SendUpdatesRecord } from './context.ts';
 import type { calendar_v3, tasks_v1 } from 'googleapis';
 import type { FaultKind, FaultRateSpec, FaultSpec, Faults } from './faults.ts';
@@ -20,6 +20,10 @@ export type Control = {
   issueAccessToken(email: string, scopes: string[]): string;
   revoke(email: string): void;
   setAccessTokenLifetime(seconds: number): void;
+  /** Access tokens issued so far expire now (as after their hour). */
+  expireAccessTokens(email?: string): void;
+  /** Requests to the token endpoint since the start (or resetCalls), by grant_type. */
+  tokenRequests(): Record<string, number>;
   expireSyncTokens(calendarId?: string): void;
   fault(spec: FaultSpec): void;
   faultRate(spec: FaultRateSpec): void;
@@ -30,6 +34,8 @@ export type Control = {
   resetCalls(): void;
   sendUpdates(): SendUpdatesRecord[];
   deliveries(): Channels['deliveries'];
+  /** Every channel made (stopped ones too), with the token its maker gave. */
+  channels(): ChannelInfo[];
   flushNotifications(): Promise<void>;
   dump(email: string): { calendars: Record<string, calendar_v3.Schema$Event[]>; taskLists: Record<string, tasks_v1.Schema$Task[]> };
   consent(opts: { autoApprove?: string | boolean }): void;
@@ -51,6 +57,8 @@ export function createControl(ctx: ApiContext, faults: Faults, channels: Channel
     issueAccessToken: (email, scopes) => oauth.issueAccessToken(email, scopes),
     revoke: (email) => oauth.revoke(email),
     setAccessTokenLifetime: (seconds) => void (oauth.accessTokenLifetime = seconds),
+    expireAccessTokens: (email) => oauth.expireAccessTokens(email),
+    tokenRequests: () => ({ ...oauth.tokenRequests }),
     expireSyncTokens(calendarId) {
       for (const cal of store.calendars.values()) if (calendarId === undefined || cal.id === calendarId) cal.syncGeneration++;
     },
@@ -68,9 +76,11 @@ export function createControl(ctx: ApiContext, faults: Faults, channels: Channel
     resetCalls() {
       counts.total = 0;
       counts.byRoute = {};
+      oauth.tokenRequests = {};
     },
     sendUpdates: () => [...ctx.sendUpdates],
     deliveries: () => [...channels.deliveries],
+    channels: () => channels.list(),
     flushNotifications: () => channels.flush(),
     dump: (email) => store.dump(email),
     consent: (opts) => void (oauth.autoApprove = opts.autoApprove ?? false),

@@ -45,6 +45,8 @@ export class OAuth {
   clients = new Map<string, string>();
   serviceAccounts = new Map<string, ServiceAccount>();
   accessTokenLifetime = 3599;
+  /** Requests to the token endpoint by grant_type (refused ones too). */
+  tokenRequests: Record<string, number> = {};
   autoApprove: string | boolean = false;
   private codes = new Map<string, Code>();
   private grants: Grant[] = [];
@@ -67,6 +69,11 @@ export class OAuth {
   revoke(email: string): void {
     for (const g of this.grants) if (g.email === email) g.revoked = true;
     for (const t of this.accessTokens.values()) if (t.email === email) t.revoked = true;
+  }
+
+  /** Access tokens issued so far expire now, as an hour passing would make them (API → 401). */
+  expireAccessTokens(email?: string): void {
+    for (const t of this.accessTokens.values()) if (email === undefined || t.email === email) t.expiresAt = Math.min(t.expiresAt, Date.now());
   }
 
   /** Issues an access token directly (tests that do not care about the OAuth dance). */
@@ -165,6 +172,7 @@ export class OAuth {
   private token(req: Req): Reply {
     const form = formBody(req);
     const grantType = form.get('grant_type') ?? '';
+    this.tokenRequests[grantType] = (this.tokenRequests[grantType] ?? 0) + 1;
     if (grantType === JWT_BEARER) return this.jwtBearer(form.get('assertion') ?? '');
     const client = this.clientCredentials(req, form);
     const secret = this.clients.get(client.id);

@@ -47,6 +47,9 @@ t.test('watch: sync then exists messages with Google headers; stop ends them', a
   await hook.waitFor(1);
   const sync = hook.got[0]!;
   t.equal(sync.body, '');
+  // Google's push guide: a JSON content type with an empty body
+  t.equal(sync.headers['content-type'], 'application/json; utf-8');
+  t.equal(sync.headers['content-length'], '0');
   t.equal(sync.headers['x-goog-channel-id'], 'chan-1');
   t.equal(sync.headers['x-goog-channel-token'], 'secret=1');
   t.equal(sync.headers['x-goog-resource-id'], channel.resourceId);

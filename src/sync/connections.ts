@@ -6,6 +6,7 @@ import { dateOnly } from '../domain/values.ts'
 import { providerContext, type EngineDeps } from './engine.ts'
 import { logSync } from './links.ts'
 import { optionsOf, parseOptions, type SyncOptions } from './options.ts'
+import { pushSentence, pushStatus, type PushState } from './push-health.ts'
 import { syncDb, type Connection, type Provider } from './tables.ts'
 
 /**
@@ -27,12 +28,21 @@ export type ConnectionView = {
   lastSuccessAt: Date | null
   itemsIn: number
   itemsOut: number
+  /** push notifications arrive (or the channel was just made): changes come within seconds */
   push: boolean
+  /** off (polling only), starting, on, or failing (set up but not arriving) */
+  pushState: PushState
+  /** why push is failing, when it is */
+  pushReason: string | null
+  /** how the page says it, e.g. "push not arriving — polling every 5 min: <why>" */
+  pushText: string
   options: SyncOptions
   createdAt: Date
 }
 
 export function viewOf (c: Connection): ConnectionView {
+  const options = optionsOf(c.options)
+  const push = pushStatus(c)
   return {
     id: c.id,
     provider: c.provider,
@@ -46,8 +56,11 @@ export function viewOf (c: Connection): ConnectionView {
     lastSuccessAt: c.last_success_at,
     itemsIn: c.items_in,
     itemsOut: c.items_out,
-    push: c.channel !== null,
-    options: optionsOf(c.options),
+    push: push.state === 'on' || push.state === 'starting',
+    pushState: push.state,
+    pushReason: push.reason,
+    pushText: pushSentence(push, options.pollMinutes),
+    options,
     createdAt: c.created_at
   }
 }
@@ -58,21 +71,21 @@ export async function listConnections (db: Db, user: User): Promise<ConnectionVi
 
 /** The user's own connections as stored, for a page that needs more than the views. */
 export async function userConnections (db: Db, user: User): Promise<Connection[]> {
-  return syncDb(db).selectFrom('sync_connections').selectAll().where('user_id', '=', user.id).orderBy('id').execute()
+  return syncDb(db).selectFrom('sync_connections').selectAll().where('user_id', '=', user.id).where('disconnected_at', 'is', null).orderBy('id').execute()
 }
 
 /** Every connection of the organisation, for the admin page. */
 export async function orgConnections (db: Db, admin: User) {
   return syncDb(db).selectFrom('sync_connections').innerJoin('users', 'users.id', 'sync_connections.user_id')
     .selectAll('sync_connections').select(['users.login', 'users.name'])
-    .where('users.org_id', '=', admin.org_id).orderBy('sync_connections.id').execute()
+    .where('users.org_id', '=', admin.org_id).where('sync_connections.disconnected_at', 'is', null).orderBy('sync_connections.id').execute()
 }
 
 export async function connectionOf (db: Db, user: User, id: number): Promise<Connection> {
   const c = await syncDb(db).selectFrom('sync_connections').innerJoin('users', 'users.id', 'sync_connections.user_id')
     .selectAll('sync_connections').select('users.org_id')
     .where('sync_connections.id', '=', id).executeTakeFirst()
-  if (c === undefined) throw notFound('connection')
+  if (c === undefined || c.disconnected_at !== null) throw notFound('connection')
   const mine = c.user_id === user.id || (user.role === 'admin' && c.org_id === user.org_id)
   if (!mine) throw notFound('connection')
   const { org_id: _o, ...conn } = c
@@ -156,9 +169,11 @@ export async function syncSince (db: Db, user: User, id: number, date: unknown):
 }
 
 /**
- * Disconnect: the push channel is stopped, the connection and its links go;
- * nothing is deleted on either side. Connecting again matches the same items
- * by their hidden CRM ids instead of copying them twice.
+ * Disconnect: the push channel is stopped, the access, the links and the
+ * cursors go; nothing is deleted on either side. The connection itself is
+ * kept out of sight with its options and log: connecting the same account
+ * again (consent.ts) brings them back, and matches the same items by their
+ * hidden CRM ids instead of copying them twice.
  */
 export async function disconnect (engine: EngineDeps, user: User, id: number): Promise<Connection> {
   const conn = await connectionOf(engine.db, user, id)
@@ -168,7 +183,16 @@ export async function disconnect (engine: EngineDeps, user: User, id: number): P
       engine.log?.('sync: could not stop the push channel (it expires by itself)', { connection: id, err: (err as Error).message })
     })
   }
-  await syncDb(engine.db).deleteFrom('sync_connections').where('id', '=', id).execute()
+  await transact(engine.db, async tx => {
+    const sdb = syncDb(tx)
+    await sdb.deleteFrom('sync_links').where('connection_id', '=', id).execute()
+    await sdb.updateTable('sync_connections').set({
+      disconnected_at: new Date(), credentials_sealed: null, access_sealed: null, access_expires_at: null, auth_failed_at: null,
+      channel: null, cursors: JSON.stringify({}), journal_seq: 0, push_seen_at: null, push_seen_channel: null, push_problem: null, push_problem_at: null,
+      state: 'pending', state_reason: 'disconnected', state_at: new Date()
+    }).where('id', '=', id).execute()
+    await logSync(tx, id, { direction: 'none', action: 'info', message: `disconnected by ${user.name}; nothing deleted on either side` })
+  })
   return conn
 }
 

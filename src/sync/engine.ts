@@ -5,6 +5,7 @@ import { committedSeq } from '../domain/calendar-objects.ts'
 import { applyInbound } from './inbound.ts'
 import { linkCount, logSync } from './links.ts'
 import { optionsOf, windowOf } from './options.ts'
+import { NOTICE_MS, recordPushHealth, type PushEvidence } from './push-health.ts'
 import { applyOutbound, initialCandidates, journalCandidates } from './outbound.ts'
 import { AuthFailed, CursorExpired, SyncStopped, Transient, type ChangePage, type Provider, type ProviderContext, type RemoteCollection, type Window } from './provider.ts'
 import { runContext, type RunContext } from './run-context.ts'
@@ -17,6 +18,8 @@ export type EngineDeps = {
   publicUrl: string
   /** progress lines for the process log */
   log?: (msg: string, fields?: Record<string, unknown>) => void
+  /** the time push health is judged by (tests move it past the grace periods instead of waiting) */
+  now?: () => number
 }
 
 export type RunResult = { state: 'ok' | 'error' | 'skipped'; in: number; out: number; rerun: boolean; reason?: string }
@@ -33,6 +36,11 @@ export function providerContext (deps: EngineDeps, conn: Connection): ProviderCo
     async saveCredentials (plain) {
       ctx.credentials = plain
       await syncDb(deps.db).updateTable('sync_connections').set({ credentials_sealed: deps.secrets.seal(plain) }).where('id', '=', conn.id).execute()
+    },
+    access: conn.access_sealed === null || conn.access_expires_at === null ? null : { token: deps.secrets.open(conn.access_sealed), expiresAt: conn.access_expires_at.getTime() },
+    async saveAccess (access) {
+      ctx.access = access
+      await syncDb(deps.db).updateTable('sync_connections').set({ access_sealed: deps.secrets.seal(access.token), access_expires_at: new Date(access.expiresAt) }).where('id', '=', conn.id).execute()
     }
   }
   return ctx
@@ -51,7 +59,7 @@ export type RunOptions = {
 export async function syncConnection (deps: EngineDeps, connectionId: number, opts: RunOptions = {}): Promise<RunResult> {
   const sdb = syncDb(deps.db)
   const conn = await sdb.selectFrom('sync_connections').selectAll().where('id', '=', connectionId).executeTakeFirst()
-  if (conn === undefined || conn.auth_failed_at !== null) return { state: 'skipped', in: 0, out: 0, rerun: false }
+  if (conn === undefined || conn.auth_failed_at !== null || conn.disconnected_at !== null) return { state: 'skipped', in: 0, out: 0, rerun: false }
   const user = await deps.db.selectFrom('users').selectAll().where('id', '=', conn.user_id).executeTakeFirst()
   if (user === undefined || user.disabled) return { state: 'skipped', in: 0, out: 0, rerun: false }
   const provider = deps.providers.get(conn.provider)
@@ -64,14 +72,18 @@ export async function syncConnection (deps: EngineDeps, connectionId: number, op
     const initial = new Set<ItemKind>()
     const cursors: Record<string, string> = { ...conn.cursors }
     const since = typeof conn.cursors.since === 'string' ? conn.cursors.since : null
+    const push: PushEvidence = {}
     for (const coll of session.collections) {
       const key = cursorKey(coll.kind)
       if (cursors[key] === undefined) initial.add(coll.kind)
       const listedAt = Date.parse(cursors[`${key}.listedAt`] ?? '')
       const pollDue = !(Date.now() - listedAt < options.pollMinutes * 60_000 - 5_000)
       if (coll.polled === true && cursors[key] !== undefined && !opts.force && !pollDue) continue
-      cursors[key] = await pullChanges(rc, coll, cursors[key] ?? null, since)
+      const listing = deps.now?.() ?? Date.now()
+      const pulled = await pullChanges(rc, coll, cursors[key] ?? null, since)
+      cursors[key] = pulled.cursor
       cursors[`${key}.listedAt`] = new Date().toISOString()
+      if (coll.polled !== true) push.unannounced = unannounced(conn.channel, pulled.changedAt, listing) ?? push.unannounced
     }
     delete cursors.since
     let seq = conn.journal_seq
@@ -96,12 +108,13 @@ export async function syncConnection (deps: EngineDeps, connectionId: number, op
       seq = page.nextSeq
       if (!page.more) break
     }
-    const channel = await renewChannel(deps, provider, conn, ctx)
+    const channel = await renewChannel(deps, provider, conn, ctx, push)
     await sdb.updateTable('sync_connections').set({
       cursors: JSON.stringify(cursors), journal_seq: seq, state: 'ok', state_reason: null, state_at: new Date(),
       last_success_at: new Date(), items_in: conn.items_in + rc.counts.in, items_out: conn.items_out + rc.counts.out,
       channel: JSON.stringify(channel)
     }).where('id', '=', conn.id).execute()
+    if (provider.watch !== undefined) await recordPushHealth(deps.db, conn, channel, push, options.pollMinutes, deps.now?.() ?? Date.now())
     return { state: 'ok', in: rc.counts.in, out: rc.counts.out, rerun: rc.rerun }
   } catch (err) {
     await saveCounts(deps, conn, rc)
@@ -119,20 +132,37 @@ export async function syncConnection (deps: EngineDeps, connectionId: number, op
   }
 }
 
-/** Push is a hint on top of polling: a channel that cannot be made is logged, not fatal. */
-async function renewChannel (deps: EngineDeps, provider: Provider, conn: Connection, ctx: ProviderContext): Promise<Record<string, unknown> | null> {
+/**
+ * Push is a hint on top of polling: a channel that cannot be made is logged
+ * (recordPushHealth), not fatal. A new channel is stored before the provider
+ * asks for it, so that its first notification, which may come before the
+ * answer, finds it; if the provider then fails, the previous one is put back.
+ */
+async function renewChannel (deps: EngineDeps, provider: Provider, conn: Connection, ctx: ProviderContext, push: PushEvidence): Promise<Record<string, unknown> | null> {
   if (provider.watch === undefined) return null
+  const store = async (channel: Record<string, unknown> | null) => {
+    await syncDb(deps.db).updateTable('sync_connections').set({ channel: JSON.stringify(channel) }).where('id', '=', conn.id).execute()
+  }
   try {
-    const channel = await provider.watch(conn, ctx, conn.channel)
+    const channel = await provider.watch(conn, ctx, conn.channel, store)
     if (channel !== null && channel.id !== conn.channel?.id) {
-      await logSync(deps.db, conn.id, { direction: 'none', action: 'info', message: 'push notifications set up; changes arrive within seconds' })
+      await logSync(deps.db, conn.id, { direction: 'none', action: 'info', message: 'push notifications set up; waiting for Google\'s first notification' })
     }
     return channel
   } catch (err) {
+    await store(conn.channel)
     if (err instanceof AuthFailed) throw err
-    await logSync(deps.db, conn.id, { direction: 'none', action: 'info', message: `push notifications unavailable, polling instead: ${(err as Error).message}` })
+    push.refused = (err as Error).message
     return conn.channel
   }
+}
+
+/** The latest change a listing brought that the connection's channel lived through, long enough before the listing to have been announced. */
+function unannounced (channel: Record<string, unknown> | null, changedAt: Date[], listing: number): Date | undefined {
+  const made = typeof channel?.since === 'number' ? channel.since : null
+  if (made === null) return undefined
+  const due = changedAt.filter(d => d.getTime() > made && d.getTime() < listing - NOTICE_MS)
+  return due.length === 0 ? undefined : new Date(Math.max(...due.map(d => d.getTime())))
 }
 
 /**
@@ -159,8 +189,8 @@ async function guardMassDelete (rc: RunContext, coll: RemoteCollection, page: Ch
   }
 }
 
-/** Applies the remote changes since the cursor and returns the next cursor. */
-async function pullChanges (rc: RunContext, coll: RemoteCollection, cursor: string | null, since: string | null): Promise<string> {
+/** Applies the remote changes since the cursor; returns the next cursor and when the listed items were changed. */
+async function pullChanges (rc: RunContext, coll: RemoteCollection, cursor: string | null, since: string | null): Promise<{ cursor: string; changedAt: Date[] }> {
   const w = windowOf(rc.options, new Date(), since)
   let page
   try {
@@ -172,7 +202,7 @@ async function pullChanges (rc: RunContext, coll: RemoteCollection, cursor: stri
   }
   await guardMassDelete(rc, coll, page, w)
   for (const item of page.items) await applyInbound(rc, coll, item)
-  return page.cursor
+  return { cursor: page.cursor, changedAt: page.items.flatMap(i => i.updated === null ? [] : [i.updated]) }
 }
 
 async function saveCounts (deps: EngineDeps, conn: Connection, rc: RunContext): Promise<void> {

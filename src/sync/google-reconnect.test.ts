@@ -122,3 +122,47 @@ t.test('an unexpectedly empty calendar stops the sync instead of deleting the CR
   t.same(await googleTitles(w, 'alice'), ALL, 'Google has every item back, once')
   t.same(await crmTitles(w, 'alice'), ALL)
 })
+
+t.test('disconnect, then connect the same account again: its calendar, task list, types, description fields, poll interval and log come back', async t => {
+  const w = await startSyncWorld({ users: ['alice', 'bob'] })
+  t.teardown(() => w.close())
+  const admin = w.s.as('admin')
+  const alice = w.s.as('alice')
+  const meeting = (await admin('/api/v1/types', { method: 'POST', json: { name: 'Meeting', appliesTo: 'appointment' } })).body_ as { id: number }
+  const call = (await admin('/api/v1/types', { method: 'POST', json: { name: 'Call', appliesTo: 'task' } })).body_ as { id: number }
+  const work = w.g.addCalendar(w.email('alice'), 'Work')
+  const list = w.g.addTaskList(w.email('alice'), 'CRM tasks')
+  const chosen = { calendarId: work.id, taskListId: list.id, appointmentTypeId: meeting.id, taskTypeId: call.id, descriptionFields: ['case', 'link'], pollMinutes: 15 }
+  const conn = await w.connect('alice', chosen)
+  await w.calendar('alice').events.insert({ calendarId: work.id, requestBody: { summary: 'In Work', start: { dateTime: '2026-12-20T09:00:00Z' }, end: { dateTime: '2026-12-20T10:00:00Z' } } })
+  await alice('/api/v1/appointments', { method: 'POST', json: { title: 'From the CRM', start: '2026-12-21T09:00:00Z', end: '2026-12-21T10:00:00Z' } })
+  t.equal((await w.run('alice')).state, 'ok')
+  const before = (await alice(`/api/v1/connections/${conn.id}`)).body_ as { options: Record<string, unknown> }
+  t.match(before.options, chosen)
+  const logBefore = (await alice(`/api/v1/connections/${conn.id}/log`)).body_ as { message: string }[]
+
+  t.equal((await alice(`/api/v1/connections/${conn.id}`, { method: 'DELETE' })).status, 204)
+  t.same((await alice('/api/v1/connections')).body_, [], 'gone from the list')
+  t.equal((await alice(`/api/v1/connections/${conn.id}`)).status, 404, 'and from its address')
+  t.equal((await w.run('alice')).state, 'skipped', 'a disconnected connection does not run')
+
+  const again = await w.connect('alice')
+  t.equal(again.id, conn.id, 'the same connection')
+  const view = (await alice(`/api/v1/connections/${conn.id}`)).body_ as { options: Record<string, unknown>; state: string }
+  t.same(view.options, before.options, 'every option as it was chosen')
+  const log = ((await alice(`/api/v1/connections/${conn.id}/log`)).body_ as { message: string }[]).map(l => l.message)
+  t.same(log.slice(-logBefore.length), logBefore.map(l => l.message), 'the earlier log is kept')
+  t.match(log.slice(0, 2), [/^connected again to alice@example\.com; options and log kept$/, /^disconnected by Alice/])
+
+  t.equal((await w.run('alice')).state, 'ok')
+  const inWork = (await w.calendar('alice').events.list({ calendarId: work.id })).data.items ?? []
+  t.same(inWork.map(e => e.summary).sort(), ['From the CRM', 'In Work'], 'the chosen calendar, nothing doubled')
+  t.same((await w.events('alice')).map(e => e.summary), [], 'nothing in the primary calendar')
+  const crm = ((await alice('/api/v1/appointments?from=2026-12-01T00:00:00Z&to=2027-01-01T00:00:00Z')).body_ as { items: { title: string; typeId: number | null }[] }).items
+  t.match(crm.sort((a, b) => a.title.localeCompare(b.title)), [{ title: 'From the CRM' }, { title: 'In Work', typeId: meeting.id }], 'nothing doubled in the CRM; the imported one has the chosen type')
+
+  // another user's new connection starts from the defaults
+  const bobs = await w.connect('bob')
+  t.not(bobs.id, conn.id)
+  t.match(((await w.s.as('bob')(`/api/v1/connections/${bobs.id}`)).body_ as { options: Record<string, unknown> }).options, { calendarId: 'primary', pollMinutes: 5 })
+})

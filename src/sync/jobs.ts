@@ -112,7 +112,7 @@ export class SyncJobs {
       const due = new Set<number>()
       if (this.#seenSeq < 0) {
         // from where the laggiest connection stopped: changes made while no worker ran count too
-        const low = await sdb.selectFrom('sync_connections').select(eb => eb.fn.min('journal_seq').as('seq')).executeTakeFirst()
+        const low = await sdb.selectFrom('sync_connections').select(eb => eb.fn.min('journal_seq').as('seq')).where('disconnected_at', 'is', null).executeTakeFirst()
         this.#seenSeq = low?.seq == null ? head : Number(low.seq)
       }
       if (head > this.#seenSeq) {
@@ -120,7 +120,7 @@ export class SyncJobs {
         // a connection's own writes do not call for another run of it (a run asks for a follow-up itself when it needs one)
         const notOwn = sql<boolean>`changes.origin IS DISTINCT FROM sync_connections.provider || ':' || sync_connections.id`
         const touched = await sdb.selectFrom('sync_connections').select('sync_connections.id')
-          .where('auth_failed_at', 'is', null)
+          .where('auth_failed_at', 'is', null).where('disconnected_at', 'is', null)
           .where(eb => eb.or([
             eb('user_id', 'in', eb.selectFrom('changes').innerJoin('appointments', 'appointments.id', 'changes.entity_id').select('appointments.owner_id').where('changes.seq', '>', since).where('changes.seq', '<=', head).where('changes.entity', '=', 'appointment').where(notOwn)),
             eb('user_id', 'in', eb.selectFrom('changes').innerJoin('appointment_participants', 'appointment_participants.appointment_id', 'changes.entity_id').select('appointment_participants.user_id').where('changes.seq', '>', since).where('changes.seq', '<=', head).where('changes.entity', '=', 'appointment').where(notOwn)),
@@ -134,7 +134,7 @@ export class SyncJobs {
       this.#seenSeq = head
       // the reconciliation poll: pending ones, and those whose last success (or failure) is older than their interval
       const polled = await sdb.selectFrom('sync_connections').select('id')
-        .where('auth_failed_at', 'is', null)
+        .where('auth_failed_at', 'is', null).where('disconnected_at', 'is', null)
         .where(sql<boolean>`state = 'pending' OR greatest(coalesce(last_success_at, 'epoch'), CASE WHEN state = 'error' THEN state_at ELSE 'epoch' END)
           <= now() - coalesce((options->>'pollMinutes')::int, ${DEFAULT_OPTIONS.pollMinutes}) * interval '1 minute'`)
         .execute()

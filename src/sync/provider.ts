@@ -64,11 +64,17 @@ export interface ProviderSession {
   collections: RemoteCollection[]
 }
 
+export type AccessToken = { token: string; expiresAt: number }
+
 export type ProviderContext = {
   /** credentials opened from the connection's sealed secret */
   credentials: string | null
   /** stores new credentials (a refreshed token) sealed */
   saveCredentials (plain: string): Promise<void>
+  /** the short-lived access token the last run (in any process) got, opened from its sealed copy */
+  access: AccessToken | null
+  /** stores a new access token sealed, for every later run until it expires */
+  saveAccess (access: AccessToken): Promise<void>
 }
 
 export type Choice = { id: string; name: string }
@@ -78,8 +84,11 @@ export interface Provider {
   open (conn: Connection, ctx: ProviderContext): Promise<ProviderSession>
   /** The external calendars and task lists the user can pick from. */
   choices? (conn: Connection, ctx: ProviderContext): Promise<{ calendars: Choice[]; taskLists: Choice[] }>
-  /** Asks the provider to notify us of changes; returns what to store in connection.channel. */
-  watch? (conn: Connection, ctx: ProviderContext, previous: Record<string, unknown> | null): Promise<Record<string, unknown> | null>
+  /**
+   * Asks the provider to notify us of changes; returns what to store in connection.channel.
+   * A new channel goes to store before it is asked for: its first notification may come before the answer.
+   */
+  watch? (conn: Connection, ctx: ProviderContext, previous: Record<string, unknown> | null, store: (channel: Record<string, unknown>) => Promise<void>): Promise<Record<string, unknown> | null>
   unwatch? (conn: Connection, ctx: ProviderContext, channel: Record<string, unknown>): Promise<void>
 }
 

@@ -2,7 +2,7 @@ import type { ColumnType, Generated, Kysely, Selectable } from 'kysely'
 import type { Db } from '../db/connect.ts'
 import type { Database, ItemKind } from '../db/schema.ts'
 
-/** The tables of migrations/0006_sync.sql, added to the store's Database type where sync needs them. */
+/** The tables of migrations/0006_sync.sql (and 0007), added to the store's Database type where sync needs them. */
 type Stamp = ColumnType<Date, Date | string | undefined, Date | string>
 type NullableStamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
 type Json<T> = ColumnType<T, string | undefined, string>
@@ -38,6 +38,17 @@ export interface SyncConnectionsTable {
   items_in: ColumnType<number, number | undefined, number>
   items_out: ColumnType<number, number | undefined, number>
   created_at: ColumnType<Date, Date | string | undefined, never>
+  /** the OAuth access token, sealed, shared by every process until access_expires_at (migration 0007) */
+  access_sealed: ColumnType<string | null, string | null | undefined, string | null>
+  access_expires_at: NullableStamp
+  /** the last push notification that arrived, and for which channel */
+  push_seen_at: NullableStamp
+  push_seen_channel: ColumnType<string | null, string | null | undefined, string | null>
+  /** why push notifications are not arriving, as a run found it */
+  push_problem: ColumnType<string | null, string | null | undefined, string | null>
+  push_problem_at: NullableStamp
+  /** disconnected by its user: kept (options, log) for a reconnect to the same account, invisible and idle until then */
+  disconnected_at: NullableStamp
 }
 
 export interface SyncLinksTable {

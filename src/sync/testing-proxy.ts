@@ -1,17 +1,17 @@
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { RUN_HEADER } from './google/provider.ts'
 
 /**
  * An HTTP proxy between sync and the Google emulator that watches runs from
- * the outside. Every run opens its provider afresh and trades the stored
- * refresh token for a new access token, so one access token is one run and
- * one refresh token is one connection. Two runs of a connection overlap when
- * the spans of two of its access tokens (first request start to last answer)
- * intersect. It can also hold every answer back (latency) after Google has
- * acted on the request, to widen the time a run takes and the window in which
- * a killed process has written outside but not yet recorded it.
+ * the outside. Runs share the connection's kept access token, but every call
+ * of a run names it (RUN_HEADER: connection id and a random part). Two runs
+ * of a connection overlap when their spans (first request start to last
+ * answer) intersect. It can also hold every answer back (latency) after
+ * Google has acted on the request, to widen the time a run takes and the
+ * window in which a killed process has written outside but not yet recorded it.
  */
-export type RunSpan = { refresh: string; access: string; start: number; end: number; calls: number }
+export type RunSpan = { connection: string; run: string; start: number; end: number; calls: number }
 
 export type SyncProxy = {
   url: string
@@ -24,7 +24,6 @@ export type SyncProxy = {
 }
 
 export async function startSyncProxy (latencyMs = 0): Promise<SyncProxy> {
-  const refreshOf = new Map<string, string>()
   const spans = new Map<string, RunSpan>()
   const body = async (s: IncomingMessage) => {
     const chunks: Buffer[] = []
@@ -39,7 +38,7 @@ export async function startSyncProxy (latencyMs = 0): Promise<SyncProxy> {
     overlaps () {
       const out: [RunSpan, RunSpan][] = []
       const byConn = new Map<string, RunSpan[]>()
-      for (const s of spans.values()) byConn.set(s.refresh, [...(byConn.get(s.refresh) ?? []), s])
+      for (const s of spans.values()) byConn.set(s.connection, [...(byConn.get(s.connection) ?? []), s])
       for (const list of byConn.values()) {
         list.sort((a, b) => a.start - b.start)
         for (let i = 1; i < list.length; i++) {
@@ -54,22 +53,17 @@ export async function startSyncProxy (latencyMs = 0): Promise<SyncProxy> {
     void (async () => {
       const started = Date.now()
       const payload = await body(req)
-      const bearer = /^Bearer (\S+)/.exec(req.headers.authorization ?? '')?.[1]
+      const run = req.headers[RUN_HEADER]
       const target = new URL(req.url ?? '/', proxy.target)
       const upstream = httpRequest(target, { method: req.method, headers: { ...req.headers, host: target.host } }, async up => {
         const answer = await body(up)
         // slow on the way back: Google has done the work, the caller does not know yet
         if (proxy.latencyMs > 0) await new Promise(resolve => setTimeout(resolve, proxy.latencyMs))
-        if (req.url?.startsWith('/token') === true && up.statusCode === 200) {
-          const refresh = new URLSearchParams(payload.toString()).get('refresh_token')
-          const access = (JSON.parse(answer.toString()) as { access_token?: string }).access_token
-          if (refresh !== null && access !== undefined) refreshOf.set(access, refresh)
-        }
-        if (bearer !== undefined && refreshOf.has(bearer)) {
-          const span = spans.get(bearer) ?? { refresh: refreshOf.get(bearer)!, access: bearer, start: started, end: started, calls: 0 }
+        if (typeof run === 'string') {
+          const span = spans.get(run) ?? { connection: run.split('.')[0]!, run, start: started, end: started, calls: 0 }
           span.end = Date.now()
           span.calls++
-          spans.set(bearer, span)
+          spans.set(run, span)
         }
         res.writeHead(up.statusCode ?? 502, up.headers)
         res.end(answer)

@@ -6,9 +6,9 @@ import { NEEDS_POSTGRES, until, workerWorld, type WorkerProcess } from './testin
 /**
  * Two worker processes on one PostgreSQL database, many connections, a storm
  * of run requests: no connection is ever synced by two runs at once. Seen
- * from outside, by a proxy in front of Google: each run trades the
- * connection's refresh token for its own access token, so two access tokens
- * of one refresh token in use at the same time are two overlapping runs.
+ * from outside, by a proxy in front of Google: every call names its run and
+ * connection (RUN_HEADER), so two runs of one connection with calls under
+ * way at the same time are two overlapping runs.
  * The same detector, pointed at two runs started at once in-process (the
  * queue's singleton bypassed), must see them overlap.
  */
@@ -52,7 +52,7 @@ t.test('two workers never run one connection at once', { skip: NEEDS_POSTGRES ??
 
   const spans = proxy.spans()
   const byConn = new Map<string, number>()
-  for (const s of spans) byConn.set(s.refresh, (byConn.get(s.refresh) ?? 0) + 1)
+  for (const s of spans) byConn.set(s.connection, (byConn.get(s.connection) ?? 0) + 1)
   t.comment(`${requests} run requests, ${spans.length} runs seen at Google over ${byConn.size} connections, ${workers.map(finished).join(' + ')} runs finished per worker`)
   t.equal(byConn.size, USERS.length, 'every connection ran')
   t.ok([...byConn.values()].every(k => k >= 3), 'every connection ran several times')

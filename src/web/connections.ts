@@ -129,6 +129,12 @@ export function connectionRoutes (app: FastifyInstance, web: Web): void {
       return html`<p class="badge wait" role="status"><span aria-hidden="true">…</span> ${t('conn.pending', { reason: v.reason ?? t('conn.pendingFirst'), when: when(v.stateAt, zone) })}</p>`
     }
 
+    const pushFact = (v: ConnectionView): string => {
+      const minutes = v.options.pollMinutes
+      if (v.pushState === 'failing') return t('conn.pushFailing', { minutes, reason: v.pushReason ?? '' })
+      return v.pushState === 'on' ? t('conn.pushOn') : v.pushState === 'starting' ? t('conn.pushStarting') : t('conn.pushOff', { minutes })
+    }
+
     const card = (v: ConnectionView, i: number): Html => {
       const { choices, log } = details[i]!
       const mine = failure?.id === v.id
@@ -147,7 +153,7 @@ export function connectionRoutes (app: FastifyInstance, web: Web): void {
           <div><dt>${t('conn.lastSuccess')}</dt><dd>${when(v.lastSuccessAt, zone)}</dd></div>
           <div><dt>${t('conn.itemsIn')}</dt><dd>${v.itemsIn}</dd></div>
           <div><dt>${t('conn.itemsOut')}</dt><dd>${v.itemsOut}</dd></div>
-          <div><dt>${t('conn.push')}</dt><dd>${v.push ? t('conn.pushOn') : t('conn.pushOff', { minutes: v.options.pollMinutes })}</dd></div>
+          <div><dt>${t('conn.push')}</dt><dd>${pushFact(v)}</dd></div>
           <div><dt>${t('conn.via')}</dt><dd>${t(`conn.via.${v.authKind}`)}</dd></div>
         </dl>
         <div class="toolbar">

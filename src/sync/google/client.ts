@@ -1,11 +1,11 @@
 import { createSign } from 'node:crypto'
-import { OAuth2Client } from 'google-auth-library'
+import { OAuth2Client, type Credentials } from 'google-auth-library'
 // Only the two APIs used: the googleapis index would load every Google API.
 import { calendar_v3 as calendarApi } from 'googleapis/build/src/apis/calendar/index.js'
 import { tasks_v1 as tasksApi } from 'googleapis/build/src/apis/tasks/index.js'
 import type { calendar_v3 } from 'googleapis/build/src/apis/calendar/index.js'
 import type { tasks_v1 } from 'googleapis/build/src/apis/tasks/index.js'
-import { AuthFailed, CursorExpired, RemoteConflict, Transient } from '../provider.ts'
+import { AuthFailed, CursorExpired, RemoteConflict, Transient, type AccessToken } from '../provider.ts'
 
 /**
  * Where Google lives. Production uses Google's own addresses; tests point the
@@ -31,13 +31,63 @@ export const SCOPES = ['https://www.googleapis.com/auth/calendar', 'https://www.
 
 export type OAuthApp = { clientId: string; clientSecret: string; redirectUri: string }
 
-export function oauthClient (ep: GoogleEndpoints, app: OAuthApp): OAuth2Client {
-  return new OAuth2Client({
+/** Where a client finds the access token kept from before and keeps a new one (a ProviderContext). */
+export type TokenKeeper = { access: AccessToken | null; saveAccess (access: AccessToken): Promise<void> }
+
+/** A kept access token is used until this long before it expires, then refreshed. */
+export const ACCESS_MARGIN_MS = 5 * 60_000
+
+/**
+ * An OAuth client that reuses the access token kept by earlier runs (an hour's
+ * worth: Google's tokens live 3,600 s) instead of asking the token endpoint on
+ * every run. It refreshes when less than ACCESS_MARGIN_MS are left, or once
+ * when Google answers 401 (a token Google dropped early, a clock off), and
+ * keeps what it got before the request that needed it goes on.
+ * The library's own retry (forceRefreshOnFailure) would refresh on every 403
+ * too, and 403 is also Google's rate-limit answer.
+ */
+class KeptTokenClient extends OAuth2Client {
+  readonly #keeper: TokenKeeper | null
+
+  constructor (opts: ConstructorParameters<typeof OAuth2Client>[0] & object, keeper: TokenKeeper | null) {
+    super({ ...opts, eagerRefreshThresholdMillis: ACCESS_MARGIN_MS })
+    this.#keeper = keeper
+  }
+
+  protected override async getRequestMetadataAsync (url?: string | URL | null) {
+    const before = this.credentials.access_token
+    const metadata = await super.getRequestMetadataAsync(url)
+    const { access_token: token, expiry_date: expiresAt } = this.credentials
+    if (this.#keeper !== null && token != null && token !== before && expiresAt != null) await this.#keeper.saveAccess({ token, expiresAt })
+    return metadata
+  }
+
+  protected override async requestAsync<T> (opts: Parameters<OAuth2Client['request']>[0], reAuthRetried = false) {
+    try {
+      return await super.requestAsync<T>(opts, true)
+    } catch (e) {
+      if (reAuthRetried || statusOf(e) !== 401 || this.credentials.access_token == null) throw e
+      this.credentials = { ...this.credentials, access_token: null, expiry_date: null }
+      return await super.requestAsync<T>(opts, true)
+    }
+  }
+}
+
+/** The refresh token and the kept access token, as a client's credentials. */
+export function withKeptAccess (refreshToken: string | null, keeper: TokenKeeper): Credentials {
+  return {
+    ...(refreshToken === null ? {} : { refresh_token: refreshToken }),
+    ...(keeper.access === null ? {} : { access_token: keeper.access.token, expiry_date: keeper.access.expiresAt })
+  }
+}
+
+export function oauthClient (ep: GoogleEndpoints, app: OAuthApp, keeper: TokenKeeper | null = null): OAuth2Client {
+  return new KeptTokenClient({
     clientId: app.clientId,
     clientSecret: app.clientSecret,
     redirectUri: app.redirectUri,
     endpoints: { oauth2AuthBaseUrl: ep.authUrl, oauth2TokenUrl: ep.tokenUrl, oauth2RevokeUrl: ep.revokeUrl }
-  })
+  }, keeper)
 }
 
 export type ServiceAccount = { clientEmail: string; privateKey: string }
@@ -48,8 +98,8 @@ export type ServiceAccount = { clientEmail: string; privateKey: string }
  * JWT client cannot be pointed at another token endpoint, so the grant is made
  * here and handed to an OAuth2Client as its refresh handler.
  */
-export function delegatedClient (ep: GoogleEndpoints, sa: ServiceAccount, subject: string): OAuth2Client {
-  const client = new OAuth2Client({ endpoints: { oauth2TokenUrl: ep.tokenUrl } })
+export function delegatedClient (ep: GoogleEndpoints, sa: ServiceAccount, subject: string, keeper: TokenKeeper | null = null): OAuth2Client {
+  const client = new KeptTokenClient({ endpoints: { oauth2TokenUrl: ep.tokenUrl } }, keeper)
   client.refreshHandler = async () => {
     const now = Math.floor(Date.now() / 1000)
     const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url')
@@ -70,12 +120,15 @@ export function delegatedClient (ep: GoogleEndpoints, sa: ServiceAccount, subjec
   return client
 }
 
-export function calendarClient (ep: GoogleEndpoints, auth: OAuth2Client): calendar_v3.Calendar {
-  return new calendarApi.Calendar({ rootUrl: ep.apiRoot, auth, retry: false, timeout: 30_000 })
+/** Headers sent with every call of a client (the run's id, see provider.ts). */
+export type CallHeaders = Record<string, string>
+
+export function calendarClient (ep: GoogleEndpoints, auth: OAuth2Client, headers: CallHeaders = {}): calendar_v3.Calendar {
+  return new calendarApi.Calendar({ rootUrl: ep.apiRoot, auth, retry: false, timeout: 30_000, headers })
 }
 
-export function tasksClient (ep: GoogleEndpoints, auth: OAuth2Client): tasks_v1.Tasks {
-  return new tasksApi.Tasks({ rootUrl: ep.apiRoot, auth, retry: false, timeout: 30_000 })
+export function tasksClient (ep: GoogleEndpoints, auth: OAuth2Client, headers: CallHeaders = {}): tasks_v1.Tasks {
+  return new tasksApi.Tasks({ rootUrl: ep.apiRoot, auth, retry: false, timeout: 30_000, headers })
 }
 
 type GoogleFailure = { status?: number; code?: string | number; message: string; response?: { status?: number; headers?: unknown; data?: unknown } }

@@ -5,7 +5,7 @@ import type { calendar_v3 } from 'googleapis/build/src/apis/calendar/index.js'
 import { optionsOf } from '../options.ts'
 import { AuthFailed, type Provider, type ProviderContext, type ProviderSession, type RemoteCollection } from '../provider.ts'
 import type { Connection } from '../tables.ts'
-import { calendarClient, call, classify, delegatedClient, statusOf, tasksClient } from './client.ts'
+import { calendarClient, call, classify, delegatedClient, statusOf, tasksClient, withKeptAccess, type CallHeaders } from './client.ts'
 import { googleEvents } from './events.ts'
 import { loadGoogleIntegration, type GoogleIntegration } from './integration.ts'
 import { googleTasks } from './tasks.ts'
@@ -14,6 +14,9 @@ import { appClient, type ConsentDeps } from './consent.ts'
 /** Channels live a week at most; ask for a day and renew when less than six hours are left. */
 const CHANNEL_TTL_MS = 24 * 3_600_000
 const CHANNEL_RENEW_MS = 6 * 3_600_000
+
+/** The header naming the run a call belongs to. */
+export const RUN_HEADER = 'x-kalends-run'
 
 export function googleProvider (deps: ConsentDeps): Provider {
   const ep = deps.endpoints
@@ -27,10 +30,25 @@ export function googleProvider (deps: ConsentDeps): Provider {
 
   /**
    * One client per context: a run that opens, lists and renews its channel with the same
-   * context refreshes the access once, and keeps a refresh token Google rotated meanwhile
-   * (the context still holds the old one, which then no longer works).
+   * context keeps a refresh token Google rotated meanwhile (the context still holds the old
+   * one, which then no longer works). The access token is the one kept in the connection
+   * (by any process) while it lives, so runs within its hour ask Google for none.
    */
   const clients = new WeakMap<ProviderContext, Promise<OAuth2Client>>()
+
+  /**
+   * The run's calls carry its id (connection id and a random part): runs share the kept
+   * access token, so a proxy watching Google's side (the worker tests) tells them apart by it.
+   */
+  const runIds = new WeakMap<ProviderContext, CallHeaders>()
+  function runHeader (conn: Connection, ctx: ProviderContext): CallHeaders {
+    let headers = runIds.get(ctx)
+    if (headers === undefined) {
+      headers = { [RUN_HEADER]: `${conn.id}.${randomBytes(6).toString('hex')}` }
+      runIds.set(ctx, headers)
+    }
+    return headers
+  }
 
   function authFor (conn: Connection, ctx: ProviderContext, integration?: GoogleIntegration): Promise<OAuth2Client> {
     let client = clients.get(ctx)
@@ -46,11 +64,13 @@ export function googleProvider (deps: ConsentDeps): Provider {
     const integration = known ?? await integrationFor(conn)
     if (conn.auth_kind === 'delegation') {
       if (integration.serviceAccount === null) throw new AuthFailed('the Workspace service account was removed by an admin')
-      return delegatedClient(ep, integration.serviceAccount, conn.account)
+      const client = delegatedClient(ep, integration.serviceAccount, conn.account, ctx)
+      client.setCredentials(withKeptAccess(null, ctx))
+      return client
     }
     if (ctx.credentials === null) throw new AuthFailed('no Google authorisation stored; reconnect the account')
-    const client = appClient(deps, integration)
-    client.setCredentials({ refresh_token: ctx.credentials })
+    const client = appClient(deps, integration, ctx)
+    client.setCredentials(withKeptAccess(ctx.credentials, ctx))
     client.on('tokens', t => {
       // Google may hand out a new refresh token; the old one then stops working
       if (t.refresh_token != null && t.refresh_token !== ctx.credentials) {
@@ -67,10 +87,10 @@ export function googleProvider (deps: ConsentDeps): Provider {
     async open (conn, ctx): Promise<ProviderSession> {
       const auth = await authFor(conn, ctx)
       const o = optionsOf(conn.options)
-      const calendar = calendarClient(ep, auth)
+      const calendar = calendarClient(ep, auth, runHeader(conn, ctx))
       const collections: RemoteCollection[] = []
       if (o.appointments) collections.push(googleEvents(calendar, o.calendarId))
-      if (o.tasks) collections.push(googleTasks(tasksClient(ep, auth), o.taskListId))
+      if (o.tasks) collections.push(googleTasks(tasksClient(ep, auth, runHeader(conn, ctx)), o.taskListId))
       return { collections }
     },
 
@@ -84,31 +104,28 @@ export function googleProvider (deps: ConsentDeps): Provider {
       }
     },
 
-    async watch (conn, ctx, previous) {
+    async watch (conn, ctx, previous, store) {
       const integration = await integrationFor(conn)
       const o = optionsOf(conn.options)
       if (integration.pushAddress === null || !o.appointments) return null
       const expiration = Number(previous?.expiration ?? 0)
       if (previous !== null && previous.address === integration.pushAddress && expiration - Date.now() > CHANNEL_RENEW_MS) return previous
-      const calendar = calendarClient(ep, await authFor(conn, ctx, integration))
+      const calendar = calendarClient(ep, await authFor(conn, ctx, integration), runHeader(conn, ctx))
       const token = randomBytes(24).toString('base64url')
       const address = `${integration.pushAddress.replace(/\/+$/, '')}/sync/google/push`
+      const asked = { id: randomUUID(), address: integration.pushAddress, tokenSha256: sha256(token), since: Date.now(), expiration: Date.now() + CHANNEL_TTL_MS }
+      // Google sends the channel's sync message at once, maybe before it answers
+      await store(asked)
       const channel = await call('watch events', () => calendar.events.watch({
         calendarId: o.calendarId,
-        requestBody: { id: randomUUID(), type: 'web_hook', address, token, expiration: String(Date.now() + CHANNEL_TTL_MS) }
+        requestBody: { id: asked.id, type: 'web_hook', address, token, expiration: String(asked.expiration) }
       }))
       if (previous !== null) await stopChannel(calendar, previous).catch(() => {})
-      return {
-        id: channel.id,
-        resourceId: channel.resourceId,
-        expiration: Number(channel.expiration ?? Date.now() + CHANNEL_TTL_MS),
-        address: integration.pushAddress,
-        tokenSha256: sha256(token)
-      }
+      return { ...asked, resourceId: channel.resourceId, expiration: Number(channel.expiration ?? asked.expiration) }
     },
 
     async unwatch (conn, ctx, channel) {
-      await stopChannel(calendarClient(ep, await authFor(conn, ctx)), channel)
+      await stopChannel(calendarClient(ep, await authFor(conn, ctx), runHeader(conn, ctx)), channel)
     }
   }
 }
