@@ -5,7 +5,7 @@ import { typeInOrg } from '../domain/references.ts'
 import { dateOnly } from '../domain/values.ts'
 import { providerContext, type EngineDeps } from './engine.ts'
 import { logSync } from './links.ts'
-import { optionsOf, parseOptions, type SyncOptions } from './options.ts'
+import { DEFAULT_OPTIONS, optionsOf, parseOptions, type SyncOptions } from './options.ts'
 import { syncDb, type Connection, type Provider } from './tables.ts'
 
 /**
@@ -77,6 +77,27 @@ export async function connectionOf (db: Db, user: User, id: number): Promise<Con
   if (!mine) throw notFound('connection')
   const { org_id: _o, ...conn } = c
   return conn
+}
+
+/**
+ * A connection made (or made again) once the provider accepted the account:
+ * a reconnect keeps its links and cursors, clears the refusal and resumes.
+ */
+export async function saveConnection (db: Db, user: User, provider: Provider, account: string, authKind: Connection['auth_kind'], sealed: string | null, existing: Connection | undefined) {
+  const sdb = syncDb(db)
+  if (existing !== undefined) {
+    const connection = await sdb.updateTable('sync_connections')
+      .set({ credentials_sealed: sealed, auth_kind: authKind, auth_failed_at: null, state: 'pending', state_reason: 'reconnected; resuming where it stopped', state_at: new Date() })
+      .where('id', '=', existing.id).returningAll().executeTakeFirstOrThrow()
+    await logSync(db, existing.id, { direction: 'none', action: 'info', message: `reconnected to ${account}` })
+    return { connection, reconnected: true }
+  }
+  const connection = await sdb.insertInto('sync_connections').values({
+    user_id: user.id, provider, account, auth_kind: authKind, credentials_sealed: sealed,
+    options: JSON.stringify(DEFAULT_OPTIONS), state_at: new Date(), cursors: JSON.stringify({}), channel: null
+  }).returningAll().executeTakeFirstOrThrow()
+  await logSync(db, connection.id, { direction: 'none', action: 'info', message: `connected to ${account}` })
+  return { connection, reconnected: false }
 }
 
 /** What queues sync runs (src/sync/jobs.ts). */

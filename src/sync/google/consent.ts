@@ -5,8 +5,7 @@ import type { SecretBox } from '../../auth/secrets.ts'
 import type { Db } from '../../db/connect.ts'
 import type { User } from '../../db/schema.ts'
 import { DomainError, invalid } from '../../domain/errors.ts'
-import { logSync } from '../links.ts'
-import { DEFAULT_OPTIONS } from '../options.ts'
+import { saveConnection } from '../connections.ts'
 import { syncDb, type Connection } from '../tables.ts'
 import { calendarClient, call, delegatedClient, oauthClient, SCOPES, type GoogleEndpoints } from './client.ts'
 import { loadGoogleIntegration, type GoogleDefaults, type GoogleIntegration } from './integration.ts'
@@ -89,7 +88,7 @@ export async function completeConsent (deps: ConsentDeps, user: User, query: { c
     throw new DomainError('forbidden', 'Google did not grant offline access; remove Kalends under your Google account\'s third-party access and connect again', { rule: 'oauth-offline' })
   }
   const sealed = tokens.refresh_token == null ? (existing?.credentials_sealed ?? null) : deps.secrets.seal(tokens.refresh_token)
-  return saveConnection(deps, user, account, 'oauth', sealed, existing)
+  return saveConnection(deps.db, user, 'google', account, 'oauth', sealed, existing)
 }
 
 /** Workspace domain-wide delegation: no consent screen; the service account acts for the user's address. */
@@ -99,22 +98,6 @@ export async function connectDelegated (deps: ConsentDeps, user: User): Promise<
   const email = (user.email ?? '').toLowerCase()
   if (!email.endsWith(`@${integration.delegationDomain}`)) throw invalid('email', `your address must be in ${integration.delegationDomain} to connect through the Workspace`)
   const { account, existing } = await accountOf(deps, user, delegatedClient(deps.endpoints, integration.serviceAccount, email))
-  return saveConnection(deps, user, account, 'delegation', null, existing)
+  return saveConnection(deps.db, user, 'google', account, 'delegation', null, existing)
 }
 
-async function saveConnection (deps: ConsentDeps, user: User, account: string, authKind: Connection['auth_kind'], sealed: string | null, existing: Connection | undefined) {
-  const sdb = syncDb(deps.db)
-  if (existing !== undefined) {
-    const connection = await sdb.updateTable('sync_connections')
-      .set({ credentials_sealed: sealed, auth_kind: authKind, auth_failed_at: null, state: 'pending', state_reason: 'reconnected; resuming where it stopped', state_at: new Date() })
-      .where('id', '=', existing.id).returningAll().executeTakeFirstOrThrow()
-    await logSync(deps.db, existing.id, { direction: 'none', action: 'info', message: `reconnected to ${account}` })
-    return { connection, reconnected: true }
-  }
-  const connection = await sdb.insertInto('sync_connections').values({
-    user_id: user.id, provider: 'google', account, auth_kind: authKind, credentials_sealed: sealed,
-    options: JSON.stringify(DEFAULT_OPTIONS), state_at: new Date(), cursors: JSON.stringify({}), channel: null
-  }).returningAll().executeTakeFirstOrThrow()
-  await logSync(deps.db, connection.id, { direction: 'none', action: 'info', message: `connected to ${account}` })
-  return { connection, reconnected: false }
-}
