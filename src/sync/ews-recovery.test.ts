@@ -1,5 +1,7 @@
 import t from 'tap'
+import { freePort } from '../testing/harness.ts'
 import { disconnect } from './connections.ts'
+import { saveExchangeIntegration } from './ews/integration.ts'
 import { syncDb } from './tables.ts'
 import { startEwsWorld, type EwsWorld } from './testing-ews.ts'
 
@@ -134,4 +136,15 @@ t.test('a service account with ApplicationImpersonation syncs a mailbox without 
   const red = await w.run('alice')
   t.equal(red.state, 'error')
   t.match(red.reason, /may not act for alice@example.com.*ApplicationImpersonation/)
+})
+
+t.test('connecting says plainly what is wrong: unreachable server, wrong address, wrong password', async t => {
+  const w = await startEwsWorld()
+  t.teardown(() => w.close())
+  await t.rejects(w.connect('alice', { password: 'not-hers' }), { message: /Exchange refused: .*password is wrong/ })
+  await saveExchangeIntegration(w.s.k.db, w.s.k.secrets, w.s.orgId, { ewsUrl: `http://127.0.0.1:${await freePort()}/EWS/Exchange.asmx` })
+  await t.rejects(w.connect('alice'), { message: /Exchange could not be reached: .*ECONNREFUSED/ })
+  await saveExchangeIntegration(w.s.k.db, w.s.k.secrets, w.s.orgId, { ewsUrl: `${w.em.url}/owa/` })
+  await t.rejects(w.connect('alice'), { message: /HTTP 404 and no SOAP: is the EWS URL right\?/ })
+  t.equal(await syncDb(w.s.k.db).selectFrom('sync_connections').select('id').execute().then(r => r.length), 0, 'no connection is made')
 })
