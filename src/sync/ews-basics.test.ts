@@ -67,3 +67,23 @@ t.test('Exchange both ways: first import, edits, echoes, deletes, no mail', asyn
   const log = await syncDb(w.s.k.db).selectFrom('sync_log').select(['action', 'message']).where('connection_id', '=', conn.id).where('action', '=', 'error').execute()
   t.same(log, [], 'no errors logged')
 })
+
+t.test('a stale ChangeKey is ErrorIrresolvableConflict under NeverOverwrite: the item is read again and the CRM version written over the fresh one', async t => {
+  const w = await startEwsWorld()
+  t.teardown(() => w.close())
+  const alice = w.s.as('alice')
+  const made = (await alice('/api/v1/appointments', { method: 'POST', json: { title: 'Review', start: '2026-12-01T09:00:00Z', end: '2026-12-01T10:00:00Z' } })).body_ as { id: number }
+  await w.connect('alice')
+  await w.run('alice')
+  await w.run('alice') // reads our own create back (and its ChangeKey): settled
+  const [copy] = w.items('alice')
+  // the ChangeKey we hold is no longer Exchange's: an Outlook write whose change we have not listed yet
+  const conn = await w.connection('alice')
+  await syncDb(w.s.k.db).updateTable('sync_links').set({ remote_etag: 'c3RhbGVDaGFuZ2VLZXk=' }).where('connection_id', '=', conn.id).execute()
+  await alice(`/api/v1/appointments/${made.id}`, { method: 'PATCH', json: { title: 'Review (CRM)' } })
+  const before = w.em.calls().length
+  const res = await w.run('alice')
+  t.equal(res.state, 'ok', res.reason ?? 'run')
+  t.equal(w.em.item(copy!.id).props.Subject, 'Review (CRM)', 'written after reading the item again')
+  t.same(w.em.calls().slice(before).filter(c => c === 'UpdateItem').length, 2, 'refused once with the stale ChangeKey, then written with the fresh one')
+})
