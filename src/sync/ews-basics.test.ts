@@ -1,4 +1,6 @@
 import t from 'tap'
+import { updateOptions } from './connections.ts'
+import { providerContext } from './engine.ts'
 import { syncDb } from './tables.ts'
 import { startEwsWorld } from './testing-ews.ts'
 
@@ -86,4 +88,22 @@ t.test('a stale ChangeKey is ErrorIrresolvableConflict under NeverOverwrite: the
   t.equal(res.state, 'ok', res.reason ?? 'run')
   t.equal(w.em.item(copy!.id).props.Subject, 'Review (CRM)', 'written after reading the item again')
   t.same(w.em.calls().slice(before).filter(c => c === 'UpdateItem').length, 2, 'refused once with the stale ChangeKey, then written with the fresh one')
+})
+
+t.test('the folders to choose from (FindFolder Deep), and a chosen sub-calendar is the one synced', async t => {
+  const w = await startEwsWorld()
+  t.teardown(() => w.close())
+  const team = w.em.addFolder(w.email('alice'), 'calendar', 'Team')
+  w.em.addFolder(w.email('alice'), 'tasks', 'Errands', 'IPF.Task')
+  await w.connect('alice')
+  const conn = await w.connection('alice')
+  const provider = w.s.k.sync.engine.providers.get('exchange')!
+  const choices = await provider.choices!(conn, providerContext(w.s.k.sync.engine, conn))
+  t.same(choices.calendars.map(c => c.name), ['Calendar', 'Team'])
+  t.same(choices.taskLists.map(c => c.name), ['Tasks', 'Errands'])
+  await updateOptions(w.s.k.db, w.s.users.alice!, conn.id, { calendarId: choices.calendars[1]!.id })
+  await w.s.as('alice')('/api/v1/appointments', { method: 'POST', json: { title: 'Team day', start: '2026-12-01T09:00:00Z', end: '2026-12-01T10:00:00Z' } })
+  t.equal((await w.run('alice')).state, 'ok')
+  t.same(w.items('alice'), [], 'not in the default calendar')
+  t.same(w.em.items(w.email('alice'), team).map(id => w.em.item(id).props.Subject), ['Team day'], 'in the chosen one')
 })

@@ -70,8 +70,11 @@ async function clientOf (deps: ExchangeDeps, conn: Connection, ctx: ProviderCont
   return clientFor(deps, integration, conn.account, login)
 }
 
-const calendarRef = (id: string): FolderRef => id === 'primary' ? { distinguished: 'calendar' } : { id }
-const tasksRef = (id: string): FolderRef => id === '@default' ? { distinguished: 'tasks' } : { id }
+/** FolderIds are base64, whose '/' a connection's options refuse (ids travel in URLs): they are offered as base64url. */
+const choiceId = (folderId: string): string => folderId.replace(/\+/g, '-').replace(/\//g, '_')
+const folderId = (choice: string): string => choice.replace(/-/g, '+').replace(/_/g, '/')
+const calendarRef = (id: string): FolderRef => id === 'primary' ? { distinguished: 'calendar' } : { id: folderId(id) }
+const tasksRef = (id: string): FolderRef => id === '@default' ? { distinguished: 'tasks' } : { id: folderId(id) }
 
 export function exchangeProvider (deps: ExchangeDeps): Provider {
   return {
@@ -90,15 +93,15 @@ export function exchangeProvider (deps: ExchangeDeps): Provider {
     /** The default folders and every folder of their kind below them (FindFolder Deep; web-service-reference/findfolder-operation.md). */
     async choices (conn, ctx) {
       const client = await clientOf(deps, conn, ctx)
-      const shape = el('m:FolderShape', {}, tv('BaseShape', 'Default'), el('t:AdditionalProperties', {}, el('t:FieldURI', { FieldURI: 'folder:FolderClass' })))
+      const shape = el('m:FolderShape', {}, tv('BaseShape', 'Default'))
       const [calendars, tasks] = await client.call('FindFolder', el('m:FindFolder', { Traversal: 'Deep' }, shape,
         el('m:ParentFolderIds', {}, el('t:DistinguishedFolderId', { Id: 'calendar' }), el('t:DistinguishedFolderId', { Id: 'tasks' }))))
-      const below = (m: typeof calendars, cls: string): Choice[] => childrenOf(child(child(m?.el, NS.m, 'RootFolder'), NS.t, 'Folders'), NS.t)
-        .filter(f => (textOf(f, NS.t, 'FolderClass') ?? '').startsWith(cls))
-        .map(f => ({ id: child(f, NS.t, 'FolderId')?.attrs.Id ?? '', name: textOf(f, NS.t, 'DisplayName') ?? '' }))
+      // Exchange answers each folder as the element of its class (folders-ex15websvcsotherref.md)
+      const below = (m: typeof calendars, element: string): Choice[] => childrenOf(child(child(m?.el, NS.m, 'RootFolder'), NS.t, 'Folders'), NS.t, element)
+        .map(f => ({ id: choiceId(child(f, NS.t, 'FolderId')?.attrs.Id ?? ''), name: textOf(f, NS.t, 'DisplayName') ?? '' }))
       return {
-        calendars: [{ id: 'primary', name: 'Calendar' }, ...below(calendars, 'IPF.Appointment')],
-        taskLists: [{ id: '@default', name: 'Tasks' }, ...below(tasks, 'IPF.Task')]
+        calendars: [{ id: 'primary', name: 'Calendar' }, ...below(calendars, 'CalendarFolder')],
+        taskLists: [{ id: '@default', name: 'Tasks' }, ...below(tasks, 'TasksFolder')]
       }
     }
   }
