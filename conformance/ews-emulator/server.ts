@@ -6,6 +6,7 @@ import { control } from './control.ts'
 import { deleteItem } from './delete-item.ts'
 import { Faults } from './faults.ts'
 import { findFolder, getFolder } from './folders.ts'
+import { findItem } from './find-item.ts'
 import { getItem } from './get-item.ts'
 import { createItem } from './create-item.ts'
 import { updateItem } from './update-item.ts'
@@ -24,6 +25,7 @@ import { child, childrenOf, NS, parse, type XmlElement } from '../../src/sync/mi
 const OPERATIONS: Record<string, Operation> = {
   GetFolder: getFolder,
   FindFolder: findFolder,
+  FindItem: findItem,
   SyncFolderItems: syncFolderItems,
   GetItem: getItem,
   CreateItem: createItem,

@@ -5,7 +5,7 @@ import { typeInOrg } from '../domain/references.ts'
 import { dateOnly } from '../domain/values.ts'
 import { providerContext, type EngineDeps } from './engine.ts'
 import { logSync } from './links.ts'
-import { optionsOf, parseOptions, type SyncOptions } from './options.ts'
+import { DEFAULT_OPTIONS, optionsOf, parseOptions, type SyncOptions } from './options.ts'
 import { pushSentence, pushStatus, type PushState } from './push-health.ts'
 import { syncDb, type Connection, type Provider } from './tables.ts'
 
@@ -90,6 +90,39 @@ export async function connectionOf (db: Db, user: User, id: number): Promise<Con
   if (!mine) throw notFound('connection')
   const { org_id: _o, ...conn } = c
   return conn
+}
+
+/**
+ * A connection made (or made again) once the provider accepted the account:
+ * a reconnect keeps its links and cursors, clears the refusal and resumes.
+ */
+/** An access token the provider handed over with the credentials, kept sealed for the first runs. */
+export type KeptAccess = { access_sealed: string | null; access_expires_at: Date | null }
+
+/**
+ * The new connection, or the user's earlier one to the same account: after a
+ * refusal (resuming where it stopped) or a disconnect (with its options and
+ * log; its links and cursors went, so both sides are matched again).
+ */
+export async function saveConnection (db: Db, user: User, provider: Provider, account: string, authKind: Connection['auth_kind'], sealed: string | null, existing: Connection | undefined, access: KeptAccess = { access_sealed: null, access_expires_at: null }) {
+  const sdb = syncDb(db)
+  if (existing !== undefined) {
+    const again = existing.disconnected_at !== null
+    const connection = await sdb.updateTable('sync_connections')
+      .set({
+        credentials_sealed: sealed, ...access, auth_kind: authKind, auth_failed_at: null, disconnected_at: null, state: 'pending', state_at: new Date(),
+        state_reason: again ? 'connected again with its earlier settings' : 'reconnected; resuming where it stopped'
+      })
+      .where('id', '=', existing.id).returningAll().executeTakeFirstOrThrow()
+    await logSync(db, existing.id, { direction: 'none', action: 'info', message: again ? `connected again to ${account}; options and log kept` : `reconnected to ${account}` })
+    return { connection, reconnected: true }
+  }
+  const connection = await sdb.insertInto('sync_connections').values({
+    user_id: user.id, provider, account, auth_kind: authKind, credentials_sealed: sealed, ...access,
+    options: JSON.stringify(DEFAULT_OPTIONS), state_at: new Date(), cursors: JSON.stringify({}), channel: null
+  }).returningAll().executeTakeFirstOrThrow()
+  await logSync(db, connection.id, { direction: 'none', action: 'info', message: `connected to ${account}` })
+  return { connection, reconnected: false }
 }
 
 /** What queues sync runs (src/sync/jobs.ts). */

@@ -4,7 +4,8 @@ import { committedSeq } from '../domain/calendar-objects.ts'
 import { crmItem, inWindow, involvedItem, takesPart, type CrmItem } from './crm-side.ts'
 import { hashOf } from './items.ts'
 import { dropLink, linkByItem, linkWritten, logSync, saveLink } from './links.ts'
-import { RemoteConflict, Transient, type RemoteCollection, type RemoteItem, type Window } from './provider.ts'
+import type { Link } from './tables.ts'
+import { RemoteConflict, Transient, Unrepresentable, type RemoteCollection, type RemoteItem, type Window } from './provider.ts'
 import type { RunContext } from './run-context.ts'
 import { syncDb } from './tables.ts'
 
@@ -30,7 +31,21 @@ export async function applyOutbound (rc: RunContext, coll: RemoteCollection, c: 
     return
   }
   const crm = await crmItem(db, user, c.kind, row, rc.options, rc.publicUrl)
-  if (link !== undefined && link.remote_id !== null && link.crm_hash === crm.hash) return
+  // the same hash without a remote id: a version the provider could not hold (Unrepresentable), already logged
+  if (link !== undefined && link.crm_hash === crm.hash) return
+  try {
+    await writeOut(rc, coll, c, row.title, crm, link)
+  } catch (err) {
+    if (!(err instanceof Unrepresentable)) throw err
+    await transact(db, async tx => {
+      await saveLink(tx, conn.id, c.kind, c.id, { remote_id: link?.remote_id ?? null, remote_etag: link?.remote_etag ?? null, written_hash: link?.written_hash ?? null, crm_hash: crm.hash })
+      await logSync(tx, conn.id, { direction: 'out', action: 'error', kind: c.kind, itemId: c.id, remoteId: link?.remote_id ?? null, message: `"${row.title}" kept in the CRM only, as it is: ${err.message}` })
+    })
+  }
+}
+
+async function writeOut (rc: RunContext, coll: RemoteCollection, c: Candidate, title: string, crm: CrmItem, link: Link | undefined): Promise<void> {
+  const { db, conn } = rc
   if (link === undefined || link.remote_id === null) {
     // a pending link first: if the process dies mid-create, the retry knows to look before creating again
     if (link === undefined) await saveLink(db, conn.id, c.kind, c.id, { remote_id: null, remote_etag: null, written_hash: null, crm_hash: null })
@@ -40,7 +55,7 @@ export async function applyOutbound (rc: RunContext, coll: RemoteCollection, c: 
     })
     await transact(db, async tx => {
       await linkWritten(tx, conn.id, c.kind, c.id, created, crm.hash)
-      await logSync(tx, conn.id, { direction: 'out', action: 'created', kind: c.kind, itemId: c.id, remoteId: created.remoteId, message: `"${row.title}" created in the external calendar` })
+      await logSync(tx, conn.id, { direction: 'out', action: 'created', kind: c.kind, itemId: c.id, remoteId: created.remoteId, message: `"${title}" created in the external calendar` })
     })
     rc.counts.out++
     return
@@ -66,7 +81,7 @@ export async function applyOutbound (rc: RunContext, coll: RemoteCollection, c: 
   }
   await transact(db, async tx => {
     await linkWritten(tx, conn.id, c.kind, c.id, written, crm.hash)
-    await logSync(tx, conn.id, { direction: 'out', action: 'updated', kind: c.kind, itemId: c.id, remoteId, message: `"${row.title}" updated in the external calendar` })
+    await logSync(tx, conn.id, { direction: 'out', action: 'updated', kind: c.kind, itemId: c.id, remoteId, message: `"${title}" updated in the external calendar` })
   })
   rc.counts.out++
 }

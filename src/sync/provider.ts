@@ -100,5 +100,11 @@ export class RemoteConflict extends Error {}
 export class CursorExpired extends Error {}
 /** Worth retrying later (rate limits, 5xx, network). */
 export class Transient extends Error {}
+/**
+ * The external system cannot hold this item as the CRM has it (a repeat rule
+ * Microsoft cannot express): the CRM keeps it whole, the connection's log
+ * says why, and it is not tried again until it changes.
+ */
+export class Unrepresentable extends Error {}
 /** The engine stopped the sync on purpose (mass-delete guard, wrong account). */
 export class SyncStopped extends Error {}

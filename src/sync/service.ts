@@ -2,6 +2,7 @@ import type { SecretBox } from '../auth/secrets.ts'
 import type { Config } from '../config.ts'
 import type { DbHandle } from '../db/connect.ts'
 import type { EngineDeps } from './engine.ts'
+import { exchangeProvider, type ExchangeDeps } from './ews/provider.ts'
 import type { ConsentDeps } from './google/consent.ts'
 import { googleEndpoints } from './google/client.ts'
 import { googleProvider } from './google/provider.ts'
@@ -12,6 +13,7 @@ import type { Provider } from './provider.ts'
 export type Sync = {
   engine: EngineDeps
   google: ConsentDeps
+  exchange: ExchangeDeps
   jobs: SyncJobs
 }
 
@@ -24,11 +26,13 @@ export function createSync (config: Config, handle: DbHandle, secrets: SecretBox
     defaults: config.google,
     get publicUrl () { return config.publicUrl }
   }
-  const providers = new Map<string, Provider>([['google', googleProvider(base)]])
+  const exchange: ExchangeDeps = { db: handle.db, secrets }
+  const providers = new Map<string, Provider>([['google', googleProvider(base)], ['exchange', exchangeProvider(exchange)]])
   const engine: EngineDeps = { ...base, get publicUrl () { return config.publicUrl }, providers, log }
   return {
     engine,
     google: base,
+    exchange,
     jobs: new SyncJobs(handle, engine, { concurrency: config.syncWorkers })
   }
 }

@@ -5,8 +5,7 @@ import type { SecretBox } from '../../auth/secrets.ts'
 import type { Db } from '../../db/connect.ts'
 import type { User } from '../../db/schema.ts'
 import { DomainError, invalid } from '../../domain/errors.ts'
-import { logSync } from '../links.ts'
-import { DEFAULT_OPTIONS } from '../options.ts'
+import { saveConnection, type KeptAccess } from '../connections.ts'
 import { syncDb, type Connection } from '../tables.ts'
 import { calendarClient, call, delegatedClient, oauthClient, SCOPES, type GoogleEndpoints, type TokenKeeper } from './client.ts'
 import { loadGoogleIntegration, type GoogleDefaults, type GoogleIntegration } from './integration.ts'
@@ -89,7 +88,7 @@ export async function completeConsent (deps: ConsentDeps, user: User, query: { c
     throw new DomainError('forbidden', 'Google did not grant offline access; remove Kalends under your Google account\'s third-party access and connect again', { rule: 'oauth-offline' })
   }
   const sealed = tokens.refresh_token == null ? (existing?.credentials_sealed ?? null) : deps.secrets.seal(tokens.refresh_token)
-  return saveConnection(deps, user, account, 'oauth', sealed, existing, client)
+  return saveConnection(deps.db, user, 'google', account, 'oauth', sealed, existing, keptAccess(deps, client))
 }
 
 /** Workspace domain-wide delegation: no consent screen; the service account acts for the user's address. */
@@ -100,34 +99,12 @@ export async function connectDelegated (deps: ConsentDeps, user: User): Promise<
   if (!email.endsWith(`@${integration.delegationDomain}`)) throw invalid('email', `your address must be in ${integration.delegationDomain} to connect through the Workspace`)
   const client = delegatedClient(deps.endpoints, integration.serviceAccount, email)
   const { account, existing } = await accountOf(deps, user, client)
-  return saveConnection(deps, user, account, 'delegation', null, existing, client)
+  return saveConnection(deps.db, user, 'google', account, 'delegation', null, existing, keptAccess(deps, client))
 }
 
-/**
- * The new connection, or the user's earlier one to the same account: after a
- * refusal (resuming where it stopped) or a disconnect (with its options and
- * log; its links and cursors went, so both sides are matched again). The
- * access token the consent brought is kept for the first run.
- */
-async function saveConnection (deps: ConsentDeps, user: User, account: string, authKind: Connection['auth_kind'], sealed: string | null, existing: Connection | undefined, auth: OAuth2Client) {
-  const sdb = syncDb(deps.db)
+/** The access token the consent brought, sealed, so the first run need not refresh. */
+function keptAccess (deps: ConsentDeps, auth: OAuth2Client): KeptAccess {
   const { access_token: token, expiry_date: expiresAt } = auth.credentials
-  const access = token == null || expiresAt == null ? { access_sealed: null, access_expires_at: null } : { access_sealed: deps.secrets.seal(token), access_expires_at: new Date(expiresAt) }
-  if (existing !== undefined) {
-    const again = existing.disconnected_at !== null
-    const connection = await sdb.updateTable('sync_connections')
-      .set({
-        credentials_sealed: sealed, ...access, auth_kind: authKind, auth_failed_at: null, disconnected_at: null, state: 'pending', state_at: new Date(),
-        state_reason: again ? 'connected again with its earlier settings' : 'reconnected; resuming where it stopped'
-      })
-      .where('id', '=', existing.id).returningAll().executeTakeFirstOrThrow()
-    await logSync(deps.db, existing.id, { direction: 'none', action: 'info', message: again ? `connected again to ${account}; options and log kept` : `reconnected to ${account}` })
-    return { connection, reconnected: true }
-  }
-  const connection = await sdb.insertInto('sync_connections').values({
-    user_id: user.id, provider: 'google', account, auth_kind: authKind, credentials_sealed: sealed, ...access,
-    options: JSON.stringify(DEFAULT_OPTIONS), state_at: new Date(), cursors: JSON.stringify({}), channel: null
-  }).returningAll().executeTakeFirstOrThrow()
-  await logSync(deps.db, connection.id, { direction: 'none', action: 'info', message: `connected to ${account}` })
-  return { connection, reconnected: false }
+  return token == null || expiresAt == null ? { access_sealed: null, access_expires_at: null } : { access_sealed: deps.secrets.seal(token), access_expires_at: new Date(expiresAt) }
 }
+

@@ -7,25 +7,14 @@ import { formatUtc } from '../../ical/time.ts'
 import type { EventData, TaskData } from '../items.ts'
 import type { Override } from '../overrides.ts'
 import type { ItemRef, RemoteItem } from '../provider.ts'
+import { MARKER, withExtras, withoutExtras } from '../description.ts'
 
 /**
  * Google Calendar and Tasks resources <-> the engine's item data. The CRM
- * fields a connection writes go below a marker line in the description, so
- * the user's own text above it survives both ways.
+ * fields a connection writes go below a marker line in the description
+ * (../description.ts), so the user's own text above it survives both ways.
  */
-const MARKER = '-- Kalends --'
 const REF_KEY = 'kalendsItem'
-
-function withExtras (text: string, extras: string[]): string {
-  if (extras.length === 0) return text
-  return `${text === '' ? '' : `${text}\n\n`}${MARKER}\n${extras.join('\n')}`
-}
-
-function withoutExtras (text: string): string {
-  const at = text.lastIndexOf(MARKER)
-  if (at === -1) return text
-  return text.slice(0, at).replace(/\n\n$/, '').replace(/\n$/, '')
-}
 
 /**
  * Google lets the client choose event ids (base32hex, 5-1024 chars): one

@@ -1,0 +1,108 @@
+import type { SecretBox } from '../../auth/secrets.ts'
+import type { Db } from '../../db/connect.ts'
+import { optionsOf } from '../options.ts'
+import { AuthFailed, type Choice, type Provider, type ProviderContext, type ProviderSession, type RemoteCollection } from '../provider.ts'
+import type { Connection } from '../tables.ts'
+import { child, childrenOf, el, NS, textOf, tv } from '../microsoft/ews-xml.ts'
+import { EwsClient, fetchTransport, type ClientOptions, type EwsAuth, type Transport } from './client.ts'
+import { ewsFolder, type FolderRef } from './folder.ts'
+import { loadExchangeIntegration, type ExchangeIntegration } from './integration.ts'
+
+/**
+ * Exchange Server over EWS as a sync provider. A connection acts either
+ * with the user's own login (auth_kind 'password', sealed in the connection)
+ * or through the organisation's service account impersonating the user's
+ * mailbox (auth_kind 'delegation'). NTLM needs a maintained client library
+ * that this build does not ship yet: such a set-up says so instead of failing
+ * obscurely.
+ */
+export type ExchangeDeps = {
+  db: Db
+  secrets: SecretBox
+  /** the HTTP exchange for a login (tests, or an NTLM transport) */
+  transport?: (auth: EwsAuth) => Transport
+  client?: ClientOptions
+}
+
+/** A user's own Exchange login as the connection stores it (sealed). */
+export type UserLogin = { username: string; password: string } | { token: string }
+
+export function parseLogin (plain: string | null): UserLogin | null {
+  if (plain === null) return null
+  try {
+    const v = JSON.parse(plain) as Partial<{ username: string; password: string; token: string }>
+    if (typeof v.token === 'string') return { token: v.token }
+    if (typeof v.username === 'string' && typeof v.password === 'string') return { username: v.username, password: v.password }
+  } catch {}
+  return null
+}
+
+export async function integrationOf (deps: ExchangeDeps, userId: number): Promise<ExchangeIntegration> {
+  const user = await deps.db.selectFrom('users').select('org_id').where('id', '=', userId).executeTakeFirstOrThrow()
+  const integration = await loadExchangeIntegration(deps.db, deps.secrets, user.org_id)
+  if (integration === null || !integration.enabled) throw new AuthFailed('the Exchange integration is switched off for this organisation; ask an admin')
+  return integration
+}
+
+/** A client acting for `account`: with its own login, or as the service account impersonating it. */
+export function clientFor (deps: ExchangeDeps, integration: ExchangeIntegration, account: string, login: UserLogin | null): EwsClient {
+  let auth: EwsAuth
+  let impersonate: string | null = null
+  if (login === null) {
+    if (integration.serviceAccount === null) throw new AuthFailed('the Exchange service account was removed by an admin; connect with your own login')
+    auth = { kind: 'basic', ...integration.serviceAccount }
+    impersonate = account
+  } else {
+    auth = 'token' in login ? { kind: 'bearer', token: login.token } : { kind: 'basic', ...login }
+  }
+  if (integration.auth === 'ntlm' && auth.kind !== 'bearer') {
+    throw new Error('NTLM authentication is not available in this build yet; an admin can switch the Exchange integration to Basic over TLS (or OAuth for hybrid set-ups)')
+  }
+  const transport = (deps.transport ?? fetchTransport)(auth)
+  return new EwsClient({ url: integration.ewsUrl, version: integration.version, impersonate }, transport, deps.client)
+}
+
+async function clientOf (deps: ExchangeDeps, conn: Connection, ctx: ProviderContext): Promise<EwsClient> {
+  const integration = await integrationOf(deps, conn.user_id)
+  if (conn.auth_kind === 'delegation') return clientFor(deps, integration, conn.account, null)
+  const login = parseLogin(ctx.credentials)
+  if (login === null) throw new AuthFailed('no Exchange login stored; connect the account again')
+  return clientFor(deps, integration, conn.account, login)
+}
+
+/** FolderIds are base64, whose '/' a connection's options refuse (ids travel in URLs): they are offered as base64url. */
+const choiceId = (folderId: string): string => folderId.replace(/\+/g, '-').replace(/\//g, '_')
+const folderId = (choice: string): string => choice.replace(/-/g, '+').replace(/_/g, '/')
+const calendarRef = (id: string): FolderRef => id === 'primary' ? { distinguished: 'calendar' } : { id: folderId(id) }
+const tasksRef = (id: string): FolderRef => id === '@default' ? { distinguished: 'tasks' } : { id: folderId(id) }
+
+export function exchangeProvider (deps: ExchangeDeps): Provider {
+  return {
+    name: 'exchange',
+
+    async open (conn, ctx): Promise<ProviderSession> {
+      const client = await clientOf(deps, conn, ctx)
+      const user = await deps.db.selectFrom('users').select('timezone').where('id', '=', conn.user_id).executeTakeFirstOrThrow()
+      const o = optionsOf(conn.options)
+      const collections: RemoteCollection[] = []
+      if (o.appointments) collections.push(ewsFolder(client, 'appointment', calendarRef(o.calendarId), user.timezone))
+      if (o.tasks) collections.push(ewsFolder(client, 'task', tasksRef(o.taskListId), user.timezone))
+      return { collections }
+    },
+
+    /** The default folders and every folder of their kind below them (FindFolder Deep; web-service-reference/findfolder-operation.md). */
+    async choices (conn, ctx) {
+      const client = await clientOf(deps, conn, ctx)
+      const shape = el('m:FolderShape', {}, tv('BaseShape', 'Default'))
+      const [calendars, tasks] = await client.call('FindFolder', el('m:FindFolder', { Traversal: 'Deep' }, shape,
+        el('m:ParentFolderIds', {}, el('t:DistinguishedFolderId', { Id: 'calendar' }), el('t:DistinguishedFolderId', { Id: 'tasks' }))))
+      // Exchange answers each folder as the element of its class (folders-ex15websvcsotherref.md)
+      const below = (m: typeof calendars, element: string): Choice[] => childrenOf(child(child(m?.el, NS.m, 'RootFolder'), NS.t, 'Folders'), NS.t, element)
+        .map(f => ({ id: choiceId(child(f, NS.t, 'FolderId')?.attrs.Id ?? ''), name: textOf(f, NS.t, 'DisplayName') ?? '' }))
+      return {
+        calendars: [{ id: 'primary', name: 'Calendar' }, ...below(calendars, 'CalendarFolder')],
+        taskLists: [{ id: '@default', name: 'Tasks' }, ...below(tasks, 'TasksFolder')]
+      }
+    }
+  }
+}

@@ -1,0 +1,68 @@
+import { startEwsEmulator, type EwsEmulator } from '../../conformance/ews-emulator/server.ts'
+import { startServer, type TestServer } from '../testing/harness.ts'
+import { updateOptions } from './connections.ts'
+import { syncConnection, type RunOptions, type RunResult } from './engine.ts'
+import { connectExchange, type ExchangeLoginInput } from './ews/connect.ts'
+import { saveExchangeIntegration, type ExchangeIntegrationInput } from './ews/integration.ts'
+import { syncDb, type Connection } from './tables.ts'
+
+/**
+ * A Kalends server and the EWS emulator side by side, as testing.ts has it
+ * for Google: users alice, bob, carol (and admin) with <login>@example.com
+ * mailboxes whose Exchange password is `exchangePassword(login)`, and the
+ * organisation's Exchange integration pointing at the emulator. The emulator
+ * checks all traffic against Microsoft's schema: close() fails on a violation.
+ */
+export type EwsWorld = {
+  s: TestServer
+  em: EwsEmulator
+  email (login: string): string
+  exchangePassword (login: string): string
+  /** connects with the user's own login (or as `input` says) */
+  connect (login: string, input?: ExchangeLoginInput, options?: Record<string, unknown>): Promise<Connection>
+  run (login: string, opts?: RunOptions): Promise<RunResult>
+  connection (login: string): Promise<Connection>
+  /** the user's calendar (or tasks) as the emulator stores it: item views, masters and single items */
+  items (login: string, folder?: 'calendar' | 'tasks'): ReturnType<EwsEmulator['item']>[]
+  close (): Promise<void>
+}
+
+export async function startEwsWorld (opts: { users?: string[]; integration?: ExchangeIntegrationInput } = {}): Promise<EwsWorld> {
+  const em = await startEwsEmulator({ check: true })
+  const s = await startServer({ users: opts.users })
+  s.k.config.publicUrl = s.url
+  if (process.env.KALENDS_SYNC_DEBUG === '1') s.k.sync.engine.log = (msg, fields) => process.stderr.write(`${msg} ${JSON.stringify(fields ?? {})}\n`)
+  const email = (login: string) => `${login}@example.com`
+  const exchangePassword = (login: string) => `${login}-Exchange-1`
+  for (const login of Object.keys(s.users)) {
+    await s.k.db.updateTable('users').set({ email: email(login) }).where('id', '=', s.users[login]!.id).execute()
+    s.users[login] = { ...s.users[login]!, email: email(login) }
+    em.addMailbox(email(login), { name: login, password: exchangePassword(login) })
+  }
+  await saveExchangeIntegration(s.k.db, s.k.secrets, s.orgId, { ewsUrl: em.ewsUrl, version: 'Exchange2013_SP1', auth: 'basic', ...opts.integration })
+  const connection = async (login: string) => syncDb(s.k.db).selectFrom('sync_connections').selectAll()
+    .where('user_id', '=', s.users[login]!.id).where('provider', '=', 'exchange').executeTakeFirstOrThrow()
+  return {
+    s,
+    em,
+    email,
+    exchangePassword,
+    async connect (login, input, options) {
+      const user = s.users[login]!
+      const { connection: conn } = await connectExchange(s.k.sync.exchange, user, input ?? { password: exchangePassword(login) })
+      if (options !== undefined) await updateOptions(s.k.db, user, conn.id, options)
+      return connection(login)
+    },
+    async run (login, opts = { force: true }) {
+      return syncConnection(s.k.sync.engine, (await connection(login)).id, opts)
+    },
+    connection,
+    items (login, folder = 'calendar') {
+      return em.items(email(login), folder).map(id => em.item(id))
+    },
+    async close () {
+      await s.close()
+      await em.close()
+    }
+  }
+}
