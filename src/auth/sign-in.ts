@@ -59,6 +59,10 @@ export function delayAfter (failures: number, free: number, max: number): number
  * pair is remembered briefly instead of paying argon2id each time; the cache
  * key is a hash, never the password.
  */
+/** The failure counters a try counts against: the account from this address, and the address. */
+const failureKeys = (login: string, caller: Caller) =>
+  ({ account: `login:${login.toLowerCase()}|ip:${addressBucket(caller.ip)}`, address: `ip:${addressBucket(caller.ip)}` })
+
 export class SignIn {
   readonly #db: Db
   readonly #limits: Limits
@@ -75,7 +79,7 @@ export class SignIn {
 
   async verify (login: string, secret: string, caller: Caller): Promise<SignedIn | null> {
     const cacheKey = createHash('sha256').update(`${login.toLowerCase()}\0${secret}`).digest('base64')
-    const keys = { account: `login:${login.toLowerCase()}|ip:${addressBucket(caller.ip)}`, address: `ip:${addressBucket(caller.ip)}` }
+    const keys = failureKeys(login, caller)
     let hit = this.#verified.get(cacheKey)
     if (hit !== undefined && hit.until <= Date.now()) hit = undefined
     let result: Verified | null = null
@@ -118,6 +122,20 @@ export class SignIn {
   }
 
   forget (): void { this.#verified.clear() }
+
+  /**
+   * A signed-in user's password asked for again (to change it): the same
+   * turns and counts as a sign-in of that account from this address, so a
+   * stolen session or API token buys no faster guessing of the password.
+   */
+  async confirm (user: User, secret: string, caller: Caller): Promise<boolean> {
+    const keys = failureKeys(user.login, caller)
+    await this.#takeTurn(await this.#failures([keys.account, keys.address]), user.login, caller)
+    if (user.password_hash !== null && await verifyPassword(user.password_hash, secret)) return true
+    await this.#fail([keys.account, keys.address])
+    caller.log.info({ login: user.login.slice(0, 100), address: caller.ip }, 'password change refused: wrong current password')
+    return false
+  }
 
   async #accepted (result: Verified, cacheKey: string, caller: Caller): Promise<SignedIn> {
     if (!this.#verified.has(cacheKey)) {

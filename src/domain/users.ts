@@ -27,7 +27,11 @@ export type UserInput = {
 }
 
 /** Who changed a password from where: the web session that did it stays signed in. */
-export type PasswordChangeContext = { keepSession?: string }
+export type PasswordChangeContext = {
+  keepSession?: string
+  /** checks the current password given for one's own change; the HTTP layer counts and slows wrong ones (auth/sign-in.ts) */
+  confirmCurrent?: (user: User, secret: string) => Promise<boolean>
+}
 
 const LOGIN = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$/
 const EMAIL = /^[^\s@]+@[^\s@]+$/
@@ -112,10 +116,11 @@ export async function updateUser (db: Db, actor: Actor | null, id: number, input
   }
   if (input.revokeCredentials !== undefined && input.password === undefined) throw invalid('revokeCredentials', 'goes with a new password')
   const hash = input.password === undefined ? undefined : await hashPassword(checkPassword('password', input.password))
+  // before the transaction: a counted try writes its failure even when the change is refused
+  if (self && hash !== undefined) await requireCurrentPassword(actor!.user, input.currentPassword, ctx.confirmCurrent)
   return db.transaction().execute(async tx => {
     const before = await tx.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst()
     if (before === undefined || (actor !== null && before.org_id !== actor.user.org_id)) throw notFound('user')
-    if (self && hash !== undefined) await requireCurrentPassword(before, input.currentPassword)
     if (input.login !== undefined && input.login.toLowerCase() !== before.login.toLowerCase() && await findUserByLogin(tx, input.login) !== undefined) throw loginUnavailable(input.login)
     const user = await tx.updateTable('users').set({
       login: input.login ?? before.login, name: input.name ?? before.name,
@@ -131,11 +136,11 @@ export async function updateUser (db: Db, actor: Actor | null, id: number, input
   })
 }
 
-async function requireCurrentPassword (user: User, current: string | undefined): Promise<void> {
+async function requireCurrentPassword (user: User, current: string | undefined, confirm = async (u: User, secret: string) => verifyPassword(u.password_hash!, secret)): Promise<void> {
   // an account without a password (made for API tokens only) has none to give
   if (user.password_hash === null) return
   if (current === undefined || current === '') throw new DomainError('forbidden', 'give your current password to change it', { field: 'currentPassword', rule: 'current-password' })
-  if (!await verifyPassword(user.password_hash, current)) throw new DomainError('forbidden', 'the current password is wrong', { field: 'currentPassword', rule: 'current-password' })
+  if (!await confirm(user, current)) throw new DomainError('forbidden', 'the current password is wrong', { field: 'currentPassword', rule: 'current-password' })
 }
 
 /**

@@ -100,7 +100,7 @@ export function adminRoutes (app: FastifyInstance, web: Web): void {
     await getUser(k.db, s.user, id)
     const f = web.form(request)
     try {
-      const u = await updateUser(k.db, web.actor(request), id, { password: f.password ?? '', currentPassword: f.currentPassword, revokeCredentials: f.revokeCredentials === '1' }, { keepSession: s.idHash })
+      const u = await updateUser(k.db, web.actor(request), id, { password: f.password ?? '', currentPassword: f.currentPassword, revokeCredentials: f.revokeCredentials === '1' }, { keepSession: s.idHash, confirmCurrent: (u, secret) => k.signIn.confirm(u, secret, request) })
       k.signIn.forget()
       return users(request, reply, { notice: id === s.user.id ? t('admin.ownResetDone') : t('admin.resetDone', { login: u.login }) })
     } catch (err) {

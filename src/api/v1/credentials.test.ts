@@ -1,4 +1,5 @@
 import t from 'tap'
+import { verifyPassword } from '../../auth/passwords.ts'
 import { runAdminCommand } from '../../ops/admin-commands.ts'
 import { PASSWORD, startServer } from '../../testing/harness.ts'
 import { davClient } from '../../caldav/test-client.ts'
@@ -106,4 +107,22 @@ t.test('the web admin page: resetting one\'s own password asks for the current o
   const phone = await appPassword('bob', 'Tablet')
   t.equal((await admin.post(`/admin/users/${s.users.bob!.id}/password`, { password: PASSWORD, revokeCredentials: '1' })).status, 200)
   t.equal(await davOk('bob', phone), 401, 'bob\'s app password is revoked')
+})
+
+t.test('wrong current passwords are counted and slowed like wrong sign-ins: a stolen token buys no fast guessing', async t => {
+  const token = await apiToken('carol', 'Guesser')
+  const statuses: number[] = []
+  let retryAfter: string | null = null
+  for (let i = 0; i < 15 && retryAfter === null; i++) {
+    const res = await anon(self('carol'), { method: 'PATCH', headers: bearer(token), json: { password: 'guessers-password', currentPassword: `guess number ${i}` } })
+    statuses.push(res.status)
+    if (res.status === 429) retryAfter = res.headers.get('retry-after')
+  }
+  t.ok(statuses.slice(0, -1).every(st => st === 403), `wrong guesses refused: ${statuses.join(' ')}`)
+  t.equal(statuses.at(-1), 429, 'then the guesser has to wait')
+  t.ok(Number(retryAfter) >= 1, `and is told how long (Retry-After ${retryAfter})`)
+  const meanwhile = await anon(self('carol'), { method: 'PATCH', headers: bearer(token), json: { password: 'guessers-password', currentPassword: PASSWORD } })
+  t.equal(meanwhile.status, 429, 'even the right password waits its turn from this address')
+  const stored = await s.k.db.selectFrom('users').select('password_hash').where('login', '=', 'carol').executeTakeFirstOrThrow()
+  t.ok(await verifyPassword(stored.password_hash!, PASSWORD), 'nothing was changed')
 })

@@ -67,7 +67,7 @@ export async function apiV1 (app: FastifyInstance, k: Kalends): Promise<void> {
   api.post('/users', { schema: { tags: ['users'], body: S.UserCreate } }, async (request, reply) => reply.code(201).send(userView(await createUser(db, actorOf(request), request.user!.org_id, request.body))))
   api.get('/users/:id', { schema: { tags: ['users'], params: S.IdParams } }, async request => userView(await getUser(db, request.user!, request.params.id)))
   api.patch('/users/:id', { schema: { tags: ['users'], params: S.IdParams, body: S.UserPatch } }, async request => {
-    const user = await updateUser(db, actorOf(request), request.params.id, request.body)
+    const user = await updateUser(db, actorOf(request), request.params.id, request.body, { confirmCurrent: (u, secret) => k.signIn.confirm(u, secret, request) })
     if (request.body.password !== undefined || request.body.disabled !== undefined) k.signIn.forget()
     return userView(user)
   })
