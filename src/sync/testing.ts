@@ -116,3 +116,21 @@ export async function startSyncWorld (opts: { users?: string[]; env?: Record<str
     }
   }
 }
+
+/**
+ * A phone edits one occurrence of the series behind the stored object over
+ * CalDAV: the 28 December 2026 one, shortened to 08:00–08:30 Warsaw time.
+ * Both providers' shape tests send it out and check what arrives.
+ */
+export async function shortenDec28OverCalDav (s: TestServer, login: string, uid: string, stored: { name: string; calendar_id: number }): Promise<number> {
+  const client = s.as(login)
+  const slug = (await s.k.db.selectFrom('calendars').select('slug').where('id', '=', stored.calendar_id).executeTakeFirstOrThrow()).slug
+  const path = `/dav/calendars/${login}/${slug}/${stored.name}`
+  const got = await client(path)
+  const body = String(got.body_).replace('END:VCALENDAR', [
+    'BEGIN:VEVENT', `UID:${uid}`, 'DTSTAMP:20261201T000000Z', 'RECURRENCE-ID;TZID=Europe/Warsaw:20261228T100000',
+    'DTSTART;TZID=Europe/Warsaw:20261228T080000', 'DTEND;TZID=Europe/Warsaw:20261228T083000', 'SUMMARY:Weekly review (short)', 'END:VEVENT', 'END:VCALENDAR'
+  ].join('\r\n'))
+  const put = await client(path, { method: 'PUT', headers: { 'content-type': 'text/calendar', 'if-match': got.headers.get('etag') ?? '' }, body })
+  return put.status
+}
