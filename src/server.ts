@@ -1,18 +1,25 @@
 import { randomUUID } from 'node:crypto'
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import swagger from '@fastify/swagger'
 import type { Kalends } from './app.ts'
 import { apiV1 } from './api/v1/routes.ts'
 import { caldav } from './caldav/plugin.ts'
 import { DomainError } from './domain/errors.ts'
 import { guardFraming } from './http/framing.ts'
-import { problemOf, sendProblem } from './http/problem.ts'
+import { problemIn, problemOf, sendProblem } from './http/problem.ts'
+import { notFoundPage } from './web/plugin.ts'
 import { logSafeUrl } from './http/log-safe-url.ts'
 import { validatorCompiler } from './http/validation.ts'
 import { registerHealth } from './ops/health.ts'
 import { registerMetrics } from './ops/metrics.ts'
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/
+
+/** A browser asking for a page (not the API, DAV or a machine endpoint): it gets HTML, not problem+json. */
+const MACHINE = /^\/(api|dav|\.well-known|feeds|sync|metrics|healthz)(\/|$|\?)/
+function wantsPage (request: FastifyRequest): boolean {
+  return (request.method === 'GET' || request.method === 'HEAD') && !MACHINE.test(request.url) && /\btext\/html\b/.test(request.headers.accept ?? '')
+}
 
 /** The HTTP face of one process: API, operations endpoints and, as they land, DAV, feeds and pages. */
 export async function buildServer (k: Kalends, opts: { logStream?: { write (line: string): void } } = {}): Promise<FastifyInstance> {
@@ -46,9 +53,12 @@ export async function buildServer (k: Kalends, opts: { logStream?: { write (line
     const headers: Record<string, string> = {}
     if (err instanceof DomainError && err.retryAfterSeconds !== undefined) headers['retry-after'] = String(err.retryAfterSeconds)
     if (problem.status === 401) headers['www-authenticate'] = 'Basic realm="Kalends", charset="UTF-8"'
-    return sendProblem(reply, request, problem, headers)
+    return sendProblem(reply, request, problemIn(request, problem), headers)
   })
-  app.setNotFoundHandler(async (request, reply) => sendProblem(reply, request, { type: 'about:blank', title: 'Not found', status: 404, detail: `nothing at ${request.method} ${request.url}` }))
+  app.setNotFoundHandler(async (request, reply) => {
+    if (wantsPage(request)) return notFoundPage(k, request, reply)
+    return sendProblem(reply, request, problemIn(request, { type: 'about:blank', title: 'Not found', status: 404, detail: `nothing at ${request.method} ${request.url}` }))
+  })
 
   await app.register(swagger, {
     openapi: {

@@ -28,6 +28,9 @@ export interface UsersTable {
   can_change_planned_dates: Generated<boolean>
   can_rename_cases: Generated<boolean>
   timezone: Generated<string>
+  /** en, pl, ro, ru or nl; null: the organisation's default language */
+  language: string | null
+  timezone_confirmed: Generated<boolean>
   created_at: CreatedAt
 }
 

@@ -17,6 +17,10 @@ export type UserInput = {
   role?: Role
   password?: string
   timezone?: string
+  /** a web page language (en, pl, ro, ru, nl); null: the organisation's default */
+  language?: string | null
+  /** the user chose their time zone (the pages stop offering the browser's) */
+  timezoneConfirmed?: boolean
   disabled?: boolean
   canChangePlannedDates?: boolean
   canRenameCases?: boolean
@@ -48,7 +52,11 @@ function check (input: UserInput) {
   if (input.email !== undefined && input.email !== null && !EMAIL.test(input.email)) throw invalid('email', 'is not an e-mail address')
   if (input.role !== undefined && input.role !== 'admin' && input.role !== 'user') throw invalid('role', 'must be admin or user')
   if (input.timezone !== undefined) timeZone('timezone', input.timezone)
+  if (input.language !== undefined && input.language !== null && !LANGUAGES.includes(input.language)) throw invalid('language', `must be one of ${LANGUAGES.join(', ')}`)
 }
+
+/** The languages the web pages speak (src/web/locale.ts). */
+export const LANGUAGES: readonly string[] = ['en', 'pl', 'ro', 'ru', 'nl']
 
 /**
  * Logins are unique across organisations: sign-in (Basic from DAV clients,
@@ -83,7 +91,7 @@ export async function createUser (db: Db, actor: Actor | null, orgId: number, in
     if (taken !== undefined) throw loginUnavailable(input.login!)
     const user = await tx.insertInto('users').values({
       org_id: orgId, login: input.login!, name: input.name ?? input.login!, email: input.email ?? null,
-      role: input.role ?? 'user', password_hash: hash, timezone: input.timezone ?? 'UTC',
+      role: input.role ?? 'user', password_hash: hash, timezone: input.timezone ?? 'UTC', language: input.language ?? null,
       can_change_planned_dates: input.canChangePlannedDates ?? true, can_rename_cases: input.canRenameCases ?? true
     }).returningAll().executeTakeFirstOrThrow()
     await defaultCalendarOf(tx, user.id, 'personal')
@@ -126,6 +134,8 @@ export async function updateUser (db: Db, actor: Actor | null, id: number, input
       login: input.login ?? before.login, name: input.name ?? before.name,
       email: input.email === undefined ? before.email : input.email, role: input.role ?? before.role,
       password_hash: hash ?? before.password_hash, timezone: input.timezone ?? before.timezone,
+      language: input.language === undefined ? before.language : input.language,
+      timezone_confirmed: input.timezoneConfirmed ?? (input.timezone !== undefined && actor?.user.id === id ? true : before.timezone_confirmed),
       disabled: input.disabled ?? before.disabled,
       can_change_planned_dates: input.canChangePlannedDates ?? before.can_change_planned_dates,
       can_rename_cases: input.canRenameCases ?? before.can_rename_cases

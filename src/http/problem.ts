@@ -1,6 +1,8 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { DomainError, asDomainError } from '../domain/errors.ts'
 import { IcalError } from '../ical/errors.ts'
+import { fromAcceptLanguage } from '../web/locale.ts'
+import { hasMessage, tIn } from '../web/messages.ts'
 
 /** RFC 9457 problem details: what every non-DAV error answers with. */
 export type Problem = { type: string; title: string; status: number; detail?: string; field?: string; rule?: string; instance?: string }
@@ -39,4 +41,22 @@ function clean (p: Problem): Problem {
 
 export function sendProblem (reply: FastifyReply, request: FastifyRequest, problem: Problem, headers: Record<string, string> = {}) {
   return reply.code(problem.status).headers(headers).type('application/problem+json').send({ ...problem, instance: request.url })
+}
+
+/**
+ * The problem in the caller's language (Accept-Language): the title, and
+ * the detail of a business rule that has its own text. `type`, `rule` and
+ * `field` stay the stable English codes clients match on; an English caller
+ * gets the domain's precise detail unchanged.
+ */
+export function problemIn (request: FastifyRequest, problem: Problem): Problem {
+  const lang = fromAcceptLanguage(request.headers['accept-language'])
+  if (lang === 'en') return problem
+  const title = `problem.${problem.status}`
+  const rule = `rule.${problem.rule ?? ''}`
+  return {
+    ...problem,
+    ...(hasMessage(title) ? { title: tIn(lang, title) } : {}),
+    ...(hasMessage(rule) ? { detail: tIn(lang, rule) } : {})
+  }
 }

@@ -10,6 +10,7 @@ import { copyField, csrfField, postButton, swatch, when } from './layout.ts'
 import { t } from './messages.ts'
 import type { Web } from './plugin.ts'
 import { idParam } from './params.ts'
+import { reasonOf } from './items.ts'
 
 /** My calendars: colour, sharing, the export and favourite switches, feed links and who polls them. */
 export function calendarRoutes (app: FastifyInstance, web: Web): void {
@@ -83,7 +84,7 @@ export function calendarRoutes (app: FastifyInstance, web: Web): void {
 
   const refused = async (request: FastifyRequest, reply: FastifyReply, fn: () => Promise<FastifyReply>) => {
     try { return await fn() } catch (err) {
-      if (err instanceof DomainError && (err.kind === 'forbidden' || err.kind === 'invalid' || (err.kind === 'not-found' && err.message === 'share not found'))) return show(request, reply, { error: err.message }, err.status)
+      if (err instanceof DomainError && (err.kind === 'forbidden' || err.kind === 'invalid' || (err.kind === 'not-found' && err.message === 'share not found'))) return show(request, reply, { error: reasonOf(err) }, err.status)
       throw err
     }
   }

@@ -7,6 +7,8 @@ import { copyField, csrfField, postButton, when } from './layout.ts'
 import { t, type MessageId } from './messages.ts'
 import type { Web } from './plugin.ts'
 import { idParam } from './params.ts'
+import { reasonOf } from './items.ts'
+import { publicUrlProblem } from './setup.ts'
 
 /** My devices: the CalDAV address, steps per platform, app passwords, and the Apple profile. */
 export function caldavAddress (publicUrl: string, login: string) {
@@ -27,7 +29,7 @@ export function caldavAddress (publicUrl: string, login: string) {
 const xml = (s: string) => s.replace(/[&<>"']/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!)
 
 /** An unsigned configuration profile with one com.apple.caldav.account payload; iOS/macOS ask for the password. */
-export function mobileconfig (publicUrl: string, login: string, name: string): string {
+export function mobileconfig (publicUrl: string, login: string, name: string, texts = { name: `Kalends calendars of ${login}`, description: 'Adds your Kalends calendars and task lists over CalDAV. You will be asked for an app password.' }): string {
   const a = caldavAddress(publicUrl, login)
   const id = a.host.split('.').reverse().join('.')
   const str = (k: string, v: string) => `<key>${k}</key><string>${xml(v)}</string>`
@@ -55,8 +57,8 @@ ${str('PayloadType', 'Configuration')}
 ${str('PayloadIdentifier', `${id}.kalends.${login}`)}
 ${str('PayloadUUID', randomUUID().toUpperCase())}
 <key>PayloadVersion</key><integer>1</integer>
-${str('PayloadDisplayName', `Kalends calendars of ${login}`)}
-${str('PayloadDescription', 'Adds your Kalends calendars and task lists over CalDAV. You will be asked for an app password.')}
+${str('PayloadDisplayName', texts.name)}
+${str('PayloadDescription', texts.description)}
 <key>PayloadRemovalDisallowed</key><false/>
 </dict>
 </plist>
@@ -85,6 +87,7 @@ export function deviceRoutes (app: FastifyInstance, web: Web): void {
           <p>${t('devices.createdOnce')}</p><p class="shown-once" aria-hidden="true">${extra.created.password}</p>${copyField('app-password', t('devices.appPassword'), extra.created.password)}</section>`}
       <p>${t('devices.intro')}</p>
       <section class="card" aria-labelledby="address-h"><h2 id="address-h">${t('devices.connect')}</h2>
+        ${publicUrlProblem(k.config.publicUrl) === 'loopback' ? html`<p class="warning" role="note" id="loopback-warning">${t('devices.loopback', { host: a.host })}</p>` : ''}
         ${copyField('caldav-url', t('devices.address'), a.url)}
         ${copyField('caldav-login', t('devices.login'), user.login)}
         ${copyField('caldav-principal', t('devices.principal'), a.principalUrl)}
@@ -111,7 +114,7 @@ export function deviceRoutes (app: FastifyInstance, web: Web): void {
         <p>${t('devices.profileText')}</p><p><a class="button" href="/devices/kalends.mobileconfig" download>${t('devices.profileDownload')}</a></p></section>
       <h2>${t('devices.steps')}</h2>
       <div class="steps">
-        <section aria-labelledby="ios-h"><h3 id="ios-h">${t('devices.ios')}</h3>${steps('devices.iosSteps', vars)}</section>
+        <section aria-labelledby="ios-h"><h3 id="ios-h">${t('devices.ios')}</h3>${steps('devices.iosSteps', vars)}<p id="ios-ssl">${t(a.ssl ? 'devices.iosHttps' : 'devices.iosHttp', { port: a.port })}</p></section>
         <section aria-labelledby="mac-h"><h3 id="mac-h">${t('devices.mac')}</h3>${steps('devices.macSteps', vars)}</section>
         <section aria-labelledby="android-h"><h3 id="android-h">${t('devices.android')}</h3>${steps('devices.androidSteps', vars)}</section>
         <section aria-labelledby="tb-h"><h3 id="tb-h">${t('devices.thunderbird')}</h3>${steps('devices.thunderbirdSteps', vars)}</section>
@@ -126,7 +129,7 @@ export function deviceRoutes (app: FastifyInstance, web: Web): void {
       const created = await createAppPassword(k.db, web.actor(request), web.form(request).name ?? '')
       return show(request, reply, { created })
     } catch (err) {
-      if (err instanceof DomainError && err.kind === 'invalid') return show(request, reply, { error: t('error.field', { field: t('devices.createName'), message: err.message }) }, 400)
+      if (err instanceof DomainError && err.kind === 'invalid') return show(request, reply, { error: reasonOf(err, { name: 'devices.createName' }) }, 400)
       throw err
     }
   })
@@ -142,6 +145,6 @@ export function deviceRoutes (app: FastifyInstance, web: Web): void {
   app.get('/devices/kalends.mobileconfig', async (request, reply) => {
     const user = web.session(request).user
     return reply.type('application/x-apple-aspen-config').header('content-disposition', 'attachment; filename="kalends.mobileconfig"')
-      .send(mobileconfig(k.config.publicUrl, user.login, user.name))
+      .send(mobileconfig(k.config.publicUrl, user.login, user.name, { name: t('devices.profileName', { login: user.login }), description: t('devices.profileDescription') }))
   })
 }

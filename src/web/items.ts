@@ -9,8 +9,9 @@ import { createTask, deleteTask, getTask, updateTask, type TaskInput } from '../
 import { listUsers } from '../domain/users.ts'
 import { html, raw, type Html } from './html.ts'
 import { csrfField, postButton, when } from './layout.ts'
-import { t, type MessageId } from './messages.ts'
-import { idParam, optionalId } from './params.ts'
+import { currentLang } from './locale.ts'
+import { hasMessage, t, type MessageId } from './messages.ts'
+import { dateQuery, idParam, optionalId } from './params.ts'
 import type { Web } from './plugin.ts'
 import { addDays, fromLocalInput, instantOf, localInput, localParts, todayIn, validDate } from './time.ts'
 import { noticeOf } from './views.ts'
@@ -27,13 +28,29 @@ const FIELD_LABELS: Record<string, MessageId> = {
   title: 'appt.title', calendarId: 'appt.calendar', start: 'appt.start', end: 'appt.end', location: 'appt.location',
   description: 'appt.description', caseId: 'appt.case', status: 'appt.status', rrule: 'appt.repeat',
   due: 'tasks.due', plannedStart: 'tasks.plannedStart', plannedEnd: 'tasks.plannedEnd', actualStart: 'tasks.actualStart',
-  actualEnd: 'tasks.actualEnd', assigneeId: 'tasks.assignee'
+  actualEnd: 'tasks.actualEnd', assigneeId: 'tasks.assignee',
+  currentPassword: 'profile.currentPassword', password: 'signIn.password', timezone: 'profile.timezone', language: 'profile.language',
+  login: 'admin.login', email: 'admin.email', role: 'admin.role', defaultTimezone: 'admin.orgTimezone', defaultLanguage: 'admin.orgLanguage'
 }
 
-/** A refusal as the user reads it: the field's label, then the domain's reason. */
+/**
+ * A refusal as the user reads it, in their language: the field's label,
+ * then the reason. In English the domain's own words (the most precise);
+ * in another language a business rule has its text (messages-rules.ts, by
+ * the domain's stable code), and other refusals keep the domain's detail
+ * inside a sentence of the user's language.
+ */
 export function reasonOf (err: DomainError, labels: Record<string, MessageId> = FIELD_LABELS): string {
   const label = err.field === undefined ? undefined : labels[err.field]
-  return label === undefined ? err.message : t('error.field', { field: t(label), message: err.message })
+  const ruleText = `rule.${err.rule ?? ''}`
+  const message = currentLang() === 'en'
+    ? err.message
+    : hasMessage(ruleText)
+      ? t(ruleText)
+      : err.kind === 'too-many-requests' && err.retryAfterSeconds !== undefined
+        ? t('error.tooMany', { seconds: err.retryAfterSeconds })
+        : err.kind === 'forbidden' ? t('error.forbidden') : t('error.invalidValue', { detail: err.message })
+  return label === undefined ? message : t('error.field', { field: t(label), message })
 }
 
 const USER_ERRORS = new Set(['invalid', 'rule', 'forbidden', 'conflict', 'precondition-failed'])
@@ -235,7 +252,7 @@ export function itemRoutes (app: FastifyInstance, web: Web): void {
 
   app.get('/appointments/new', async (request, reply) => {
     const user = web.session(request).user
-    const date = validDate((request.query as { date?: string }).date) ?? todayIn(user.timezone)
+    const date = dateQuery(request) ?? todayIn(user.timezone)
     const def = (await visibleCalendars(k.db, user)).find(c => c.owner_id === user.id && c.kind === 'personal' && c.is_default)
     return apptPage(web, request, reply, { form: { date, endDate: date, start: '09:00', end: '10:00', status: 'confirmed', calendarId: def === undefined ? '' : String(def.id) } })
   })

@@ -1,5 +1,6 @@
 import type { User } from '../db/schema.ts'
 import { html, raw, type Html } from './html.ts'
+import { currentLang, intlLocale } from './locale.ts'
 import { t, type MessageId } from './messages.ts'
 
 /** The page shell: landmarks, a skip link, the navigation, and the notices of one request. */
@@ -25,10 +26,11 @@ export function page (o: PageOptions): string {
         ...NAV.map(([href, id]) => html`<li><a href="${href}"${o.current === href ? raw(' aria-current="page"') : ''}>${t(id)}</a></li>`),
         o.user.role === 'admin' ? html`<li><a href="/admin/users"${o.current?.startsWith('/admin') === true ? raw(' aria-current="page"') : ''}>${t('nav.admin')}</a></li>` : ''
       ]}</ul></nav>
-      <div class="who"><span>${t('nav.signedInAs', { name: o.user.name })}</span>
+      <div class="who"><a href="/profile"${o.current === '/profile' ? raw(' aria-current="page"') : ''}>${t('nav.signedInAs', { name: o.user.name })}</a>
+        <span class="zone" id="user-zone">${t('nav.timesIn', { zone: o.user.timezone })}</span>
         <form method="post" action="/sign-out" class="inline">${csrfField(o.csrf ?? '')}<button class="secondary" type="submit">${t('nav.signOut')}</button></form></div>`
   return html`<!doctype html>
-<html lang="en">
+<html lang="${currentLang()}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -43,10 +45,31 @@ export function page (o: PageOptions): string {
 <h1>${o.title}</h1>
 ${o.notice ? html`<p class="notice" role="status">${o.notice}</p>` : ''}
 ${o.error ? html`<p class="error" role="alert" id="form-error">${o.error}</p>` : ''}
+${o.user !== null && !o.user.timezone_confirmed && o.current !== '/profile' ? zoneOffer(o.user, o.csrf ?? '') : ''}
 ${o.body}
 </main>
 </body>
 </html>`.text
+}
+
+const ZONES = ['UTC', ...Intl.supportedValuesOf('timeZone').filter(z => z !== 'UTC')]
+
+/** A choice of every IANA time zone the server knows. */
+export const zoneSelect = (id: string, value: string, name = 'timezone') =>
+  html`<select id="${id}" name="${name}">${(ZONES.includes(value) ? ZONES : [value, ...ZONES]).map(z => html`<option${z === value ? html` selected` : ''}>${z}</option>`)}</select>`
+
+/**
+ * Until a user has chosen their time zone, the pages offer the one their
+ * browser reports: app.js reads Intl.DateTimeFormat().resolvedOptions().timeZone
+ * and shows this offer when it differs from the user's zone.
+ */
+function zoneOffer (user: User, csrf: string): Html {
+  return html`<section class="card zone-offer" aria-labelledby="zone-offer-h" data-zone-offer="${user.timezone}" hidden>
+    <h2 id="zone-offer-h">${t('zone.firstTitle')}</h2><p>${t('zone.firstText', { zone: user.timezone })} <strong data-browser-zone></strong></p>
+    <div class="toolbar"><form method="post" action="/profile/timezone" class="inline">${csrfField(csrf)}<input type="hidden" name="timezone" value="" data-browser-zone-input>
+      <button type="submit">${t('zone.confirm')}</button></form>
+    <form method="post" action="/profile/timezone" class="inline">${csrfField(csrf)}<input type="hidden" name="timezone" value="${user.timezone}">
+      <button type="submit" class="secondary">${t('zone.keep', { zone: user.timezone })}</button></form></div></section>`
 }
 
 export const csrfField = (token: string) => html`<input type="hidden" name="_csrf" value="${token}">`
@@ -67,7 +90,7 @@ export function postButton (action: string, csrf: string, label: string, opts: {
 /** Date and time in the user's zone, for lists. */
 export function when (d: Date | null, zone: string): string {
   if (d === null) return t('common.never')
-  return new Intl.DateTimeFormat('en-GB', { timeZone: zone, dateStyle: 'medium', timeStyle: 'short' }).format(d)
+  return new Intl.DateTimeFormat(intlLocale(), { timeZone: zone, dateStyle: 'medium', timeStyle: 'short' }).format(d)
 }
 
 const COLOR = /^#[0-9A-Fa-f]{6}([0-9A-Fa-f]{2})?$/

@@ -1,6 +1,20 @@
+import { currentLang, LANGS, type Lang } from './locale.ts'
+import { nl } from './locales/nl.ts'
+import { pl } from './locales/pl.ts'
+import { ro } from './locales/ro.ts'
+import { ru } from './locales/ru.ts'
+import { rulesMessages } from './messages-rules.ts'
+
 /**
- * Every text of the web pages, keyed by id, so a translation is one more
- * table of the same keys. `{name}` placeholders are filled by t().
+ * Every text of the web pages, keyed by id: this English table, and one
+ * table of the same keys per language in locales/. `{name}` placeholders are
+ * filled by t(), in the language of the request (locale.ts).
+ *
+ * Texts of one area may live in a module of their own, messages-<area>.ts,
+ * exporting `{ en, pl, ro, ru, nl }`: its English is spread into `en` below
+ * (that gives t() its keys as types) and the module is listed in AREAS (that
+ * gives the other languages theirs). messages.test.ts fails when a key is
+ * missing from a language or its placeholders differ.
  */
 export const en = {
   'app.name': 'Kalends',
@@ -16,6 +30,8 @@ export const en = {
   'nav.admin': 'Admin',
   'nav.signOut': 'Sign out',
   'nav.signedInAs': 'Signed in as {name}',
+  'nav.profile': 'My profile',
+  'nav.timesIn': 'Times in {zone}',
 
   'signIn.title': 'Sign in',
   'signIn.login': 'User name',
@@ -32,6 +48,12 @@ export const en = {
   'error.summary': 'Could not save:',
   'error.field': '{field}: {message}',
   'error.back': 'Back to the week',
+  'error.badRequest': 'Bad request',
+  'error.badDate': 'The date “{value}” in the address is not a date; dates are written YYYY-MM-DD.',
+  'error.noPage': 'There is no page at {path}.',
+  'error.invalidValue': 'this value is not accepted ({detail})',
+  'error.forbidden': 'You may not do that.',
+  'error.tooMany': 'Too many tries. Wait {seconds} seconds and try again.',
 
   'common.save': 'Save',
   'common.cancel': 'Cancel',
@@ -47,6 +69,41 @@ export const en = {
   'common.name': 'Name',
   'common.actions': 'Actions',
 
+  'profile.title': 'My profile',
+  'profile.settings': 'Language and time zone',
+  'profile.language': 'Language',
+  'profile.languageDefault': 'as the organisation: {lang}',
+  'profile.timezone': 'Time zone',
+  'profile.timezoneHint': 'Every time on every page is shown in this zone.',
+  'profile.saved': 'Your profile is saved.',
+  'profile.password': 'Change your password',
+  'profile.currentPassword': 'Current password',
+  'profile.newPassword': 'New password (at least 8 characters)',
+  'profile.passwordSubmit': 'Change password',
+  'profile.passwordDone': 'Your password is changed; your other web sessions ended.',
+  'zone.firstTitle': 'Which time zone are you in?',
+  'zone.firstText': 'Times are shown in {zone}, but this device uses another time zone:',
+  'zone.confirm': 'Use the device’s time zone',
+  'zone.keep': 'Keep {zone}',
+
+  'setup.title': 'First steps',
+  'setup.intro': 'A few things to set up so that your colleagues and their phones can use Kalends. Each step ticks itself off when it is done.',
+  'setup.done': 'done',
+  'setup.todo': 'to do',
+  'setup.publicUrl': 'A public address',
+  'setup.publicUrlOk': 'Phones and calendar apps reach this server at {url}.',
+  'setup.publicUrlLoopback': '{url} is this computer’s own address: phones and other computers cannot reach it. Set KALENDS_PUBLIC_URL to the address people use, such as https://calendar.example.com, and restart.',
+  'setup.publicUrlHttp': '{url} is plain http: passwords cross the network readable and iPhones must have SSL switched off. Put the server behind https and set KALENDS_PUBLIC_URL to that address.',
+  'setup.users': 'Add your colleagues',
+  'setup.usersText': 'Users so far: {count}.',
+  'setup.integrations': 'Enable Google, Exchange or Microsoft 365',
+  'setup.integrationsText': 'Optional: two-way sync with the calendars people already use.',
+  'setup.device': 'Connect a device',
+  'setup.deviceText': 'Make an app password and add the account on a phone or in a calendar app.',
+  'setup.go': 'Open',
+  'setup.dismiss': 'Hide the first steps',
+  'setup.dismissed': 'The first steps are hidden; they stay under Admin → First steps.',
+
   'devices.title': 'My devices',
   'devices.intro': 'Connect your phone, computer or calendar app over CalDAV. Each device gets its own app password, so you can revoke one without touching the others.',
   'devices.connect': 'What to type into the app',
@@ -58,7 +115,12 @@ export const en = {
   'devices.profile': 'Apple configuration profile',
   'devices.profileText': 'On an iPhone, iPad or Mac, open this profile to set up the account in one tap; it asks for the app password while installing.',
   'devices.profileDownload': 'Download the profile (.mobileconfig)',
+  'devices.profileName': 'Kalends calendars of {login}',
+  'devices.profileDescription': 'Adds your Kalends calendars and task lists over CalDAV. You will be asked for an app password.',
   'devices.steps': 'Step by step',
+  'devices.loopback': 'This address is {host}, the server’s own computer: a phone or another computer cannot reach it. Ask your administrator for the server’s public address (KALENDS_PUBLIC_URL).',
+  'devices.iosHttp': 'This server speaks plain http: before tapping Next, open Advanced Settings, switch Use SSL off and set the port to {port}.',
+  'devices.iosHttps': 'This server speaks https: leave Use SSL on (port {port}).',
   'devices.ios': 'iPhone and iPad',
   'devices.iosSteps': 'Open Settings → Apps → Calendar → Calendar Accounts → Add Account.|Tap Other → Add CalDAV Account.|Server: {host}. User name: {login}. Password: your app password.|Tap Next. The calendars and task lists appear in Calendar and Reminders.',
   'devices.mac': 'macOS',
@@ -228,6 +290,15 @@ export const en = {
   'admin.role.user': 'user',
   'admin.role.admin': 'administrator',
   'admin.timezone': 'Time zone',
+  'admin.language': 'Language',
+  'admin.edit': 'Edit',
+  'admin.editLabel': 'Edit {login}',
+  'admin.editUser': 'Edit {login}',
+  'admin.canChangePlannedDates': 'May change planned dates',
+  'admin.disabledField': 'Disabled (cannot sign in)',
+  'admin.orgLanguage': 'Default language',
+  'admin.orgLanguageBrowser': 'the browser’s language',
+  'admin.setup': 'First steps',
   'admin.create': 'Create user',
   'admin.created': 'The user {login} is created.',
   'admin.state': 'State',
@@ -366,11 +437,33 @@ export const en = {
   'conn.done.since': 'Everything since that date will be read again; a sync is on its way.',
   'conn.done.saved': 'The options are saved.',
   'conn.done.disconnected': 'The connection is removed. Nothing was deleted.',
-  'conn.googleFailed': 'Google could not be reached: {reason}'
+  'conn.googleFailed': 'Google could not be reached: {reason}',
+  ...rulesMessages.en
 } as const
 
 export type MessageId = keyof typeof en
+export type Messages = Record<string, string>
 
+/** The modules of texts per area, each with all five languages: one line per module. */
+export const AREAS: Record<Lang, Messages>[] = [
+  rulesMessages
+]
+
+const BASE: Record<Lang, Messages> = { en, pl, ro, ru, nl }
+
+/** Every language's full table: its base table and its part of every area module. */
+export const TABLES = Object.fromEntries(LANGS.map(lang => [lang, Object.assign({}, BASE[lang], ...AREAS.map(area => area[lang]))])) as Record<Lang, Messages>
+
+/** A text in the request's language (English when a table lacks it: the completeness test catches that). */
 export function t (id: MessageId, vars: Record<string, string | number> = {}): string {
-  return en[id].replace(/\{(\w+)\}/g, (m, k: string) => (k in vars ? String(vars[k]) : m))
+  return tIn(currentLang(), id, vars)
 }
+
+/** A text in a given language, for answers outside a page (the API's problem titles). */
+export function tIn (lang: Lang, id: MessageId, vars: Record<string, string | number> = {}): string {
+  const text = TABLES[lang][id] ?? en[id]
+  return text.replace(/\{(\w+)\}/g, (m, k: string) => (k in vars ? String(vars[k]) : m))
+}
+
+/** Whether a text id exists (rule codes and field names come from the domain at run time). */
+export const hasMessage = (id: string): id is MessageId => Object.hasOwn(en, id)

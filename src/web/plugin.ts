@@ -2,8 +2,14 @@ import { readFileSync } from 'node:fs'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Kalends } from '../app.ts'
 import type { Actor } from '../domain/actor.ts'
+import type { User } from '../db/schema.ts'
 import { DomainError } from '../domain/errors.ts'
+import { getOrg } from '../domain/orgs.ts'
 import { html } from './html.ts'
+import { fromAcceptLanguage, inLocale, isLang, setLang, type Lang } from './locale.ts'
+import { PageError } from './params.ts'
+import { profileRoutes } from './profile.ts'
+import { setupPending, setupRoutes } from './setup.ts'
 import { page, type PageOptions } from './layout.ts'
 import { t } from './messages.ts'
 import { createSession, destroySession, findSession, newToken, sameToken, type Session } from './sessions.ts'
@@ -12,7 +18,7 @@ import { calendarRoutes } from './calendars.ts'
 import { connectionRoutes } from './connections.ts'
 import { deviceRoutes } from './devices.ts'
 import { integrationRoutes } from './integrations.ts'
-import { itemRoutes } from './items.ts'
+import { itemRoutes, reasonOf } from './items.ts'
 import { viewRoutes } from './views.ts'
 
 /**
@@ -35,6 +41,8 @@ export type Web = {
   actor (request: FastifyRequest): Actor
   form (request: FastifyRequest): Record<string, string>
   render (request: FastifyRequest, reply: FastifyReply, o: Omit<PageOptions, 'user' | 'csrf'>, status?: number): FastifyReply
+  /** The user's language, else the organisation's default, else the browser's (Accept-Language). */
+  languageOf (request: FastifyRequest, user: User): Promise<Lang>
 }
 
 const STATIC = new URL('./static/', import.meta.url)
@@ -56,6 +64,30 @@ export function parseCookies (header: string | undefined): Map<string, string> {
   return out
 }
 
+/** The session cookie's name: with the __Host- prefix (and Secure) when the public address is https. */
+export const sessionCookie = (publicUrl: string) => publicUrl.startsWith('https:') ? '__Host-kalends_session' : 'kalends_session'
+
+/** The user's language, else the organisation's default, else the browser's (Accept-Language). */
+async function languageOf (k: Kalends, request: FastifyRequest, user: User): Promise<Lang> {
+  if (isLang(user.language)) return user.language
+  const org = await getOrg(k.db, user)
+  return isLang(org.defaultLanguage) ? org.defaultLanguage : fromAcceptLanguage(request.headers['accept-language'])
+}
+
+/**
+ * What a browser gets for an address that has no page (the server's
+ * not-found handler sends it here when the request accepts HTML and is
+ * not for the API or DAV): a page in its language with a way back.
+ */
+export async function notFoundPage (k: Kalends, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  const session = await findSession(k.db, parseCookies(request.headers.cookie).get(sessionCookie(k.config.publicUrl)))
+  const lang = session === null ? fromAcceptLanguage(request.headers['accept-language']) : await languageOf(k, request, session.user)
+  return inLocale(lang, () => reply.code(404).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(page({
+    title: t('error.notFound'), user: session?.user ?? null, csrf: session?.csrf,
+    body: html`<p>${t('error.noPage', { path: request.url.split('?')[0]! })}</p><p><a href="${session === null ? '/sign-in' : '/week'}">${session === null ? t('signIn.title') : t('error.back')}</a></p>`
+  })))
+}
+
 /** Where to go after signing in: only a path on this site. */
 function safeNext (next: unknown): string {
   return typeof next === 'string' && /^\/(?![/\\])[^\s]*$/.test(next) && !next.startsWith('/sign-') ? next : '/week'
@@ -64,7 +96,7 @@ function safeNext (next: unknown): string {
 export default async function webPlugin (app: FastifyInstance, opts: { k: Kalends }): Promise<void> {
   const { k } = opts
   const secure = k.config.publicUrl.startsWith('https:')
-  const SESSION = secure ? '__Host-kalends_session' : 'kalends_session'
+  const SESSION = sessionCookie(k.config.publicUrl)
   const PRE = secure ? '__Host-kalends_signin' : 'kalends_signin'
   const attrs = `Path=/; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`
   const sessions = new WeakMap<FastifyRequest, Session>()
@@ -87,8 +119,14 @@ export default async function webPlugin (app: FastifyInstance, opts: { k: Kalend
     render (request, reply, o, status = 200) {
       const s = sessions.get(request) ?? null
       return reply.code(status).type('text/html; charset=utf-8').send(page({ ...o, user: s?.user ?? null, csrf: s?.csrf }))
-    }
+    },
+    languageOf: (request, user) => languageOf(k, request, user)
   }
+
+  // Each request runs in its language: the browser's until the session's user is known (locale.ts).
+  app.addHook('onRequest', (request, _reply, done) => {
+    inLocale(fromAcceptLanguage(request.headers['accept-language']), done)
+  })
 
   app.addHook('onSend', async (_request, reply) => {
     reply.header('content-security-policy', CSP)
@@ -107,6 +145,7 @@ export default async function webPlugin (app: FastifyInstance, opts: { k: Kalend
       return reply.code(303).header('location', `/sign-in${next}`).header('set-cookie', `${SESSION}=; ${attrs}; Max-Age=0`).send()
     }
     sessions.set(request, session)
+    setLang(await languageOf(k, request, session.user))
   })
 
   // The synchronizer token: every POST of a session carries it.
@@ -120,12 +159,15 @@ export default async function webPlugin (app: FastifyInstance, opts: { k: Kalend
   })
 
   app.setErrorHandler(async (err, request, reply) => {
+    if (err instanceof PageError) {
+      return web.render(request, reply, { title: t('error.badRequest'), error: t(err.messageId, err.vars), body: html`<p><a href="/week">${t('error.back')}</a></p>` }, err.status)
+    }
     if (err instanceof DomainError && err.kind === 'not-found') {
       return web.render(request, reply, { title: t('error.notFound'), body: html`<p>${t('error.notFoundText')}</p><p><a href="/week">${t('error.back')}</a></p>` }, 404)
     }
     const status = err instanceof DomainError ? err.status : typeof (err as { statusCode?: number }).statusCode === 'number' && (err as { statusCode: number }).statusCode < 500 ? (err as { statusCode: number }).statusCode : 500
     if (status >= 500) request.log.error({ err }, 'page failed')
-    const message = status >= 500 ? t('error.title') : (err as Error).message
+    const message = status >= 500 ? t('error.title') : err instanceof DomainError ? reasonOf(err) : (err as Error).message
     return web.render(request, reply, { title: t('error.title'), error: message, body: html`<p><a href="/week">${t('error.back')}</a></p>` }, status)
   })
 
@@ -170,7 +212,7 @@ export default async function webPlugin (app: FastifyInstance, opts: { k: Kalend
     } catch (err) {
       if (err instanceof DomainError && err.kind === 'too-many-requests') {
         if (err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds))
-        return again(err.message, 429)
+        return again(reasonOf(err), 429)
       }
       throw err
     }
@@ -180,7 +222,9 @@ export default async function webPlugin (app: FastifyInstance, opts: { k: Kalend
     const old = await findSession(k.db, parseCookies(request.headers.cookie).get(SESSION))
     if (old !== null) await destroySession(k.db, old.idHash)
     const { id } = await createSession(k.db, result.user)
-    return reply.code(303).header('location', next)
+    // an administrator's sign-in shows the first steps until they are done or hidden
+    const to = next === '/week' && await setupPending(k, result.user) ? '/admin/setup' : next
+    return reply.code(303).header('location', to)
       .header('set-cookie', [`${SESSION}=${id}; ${attrs}`, `${PRE}=; ${attrs}; Max-Age=0`]).send()
   })
 
@@ -196,4 +240,6 @@ export default async function webPlugin (app: FastifyInstance, opts: { k: Kalend
   connectionRoutes(app, web)
   adminRoutes(app, web)
   integrationRoutes(app, web)
+  profileRoutes(app, web)
+  setupRoutes(app, web)
 }

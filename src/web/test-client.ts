@@ -5,8 +5,10 @@ export class WebClient {
   readonly s: Pick<TestServer, 'url'>
   readonly cookies = new Map<string, string>()
   csrf = ''
+  /** more request headers, such as the browser's Accept-Language */
+  headers: Record<string, string>
 
-  constructor (s: Pick<TestServer, 'url'>) { this.s = s }
+  constructor (s: Pick<TestServer, 'url'>, headers: Record<string, string> = {}) { this.s = s; this.headers = headers }
 
   get cookieHeader (): string { return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ') }
 
@@ -21,7 +23,7 @@ export class WebClient {
   }
 
   async get (path: string): Promise<{ status: number; location: string | null; text: string; res: Response }> {
-    const res = await fetch(this.s.url + path, { headers: { cookie: this.cookieHeader }, redirect: 'manual' })
+    const res = await fetch(this.s.url + path, { headers: { ...this.headers, cookie: this.cookieHeader }, redirect: 'manual' })
     this.#keep(res)
     const text = await res.text()
     const token = /name="_csrf" value="([^"]+)"/.exec(text)
@@ -33,7 +35,7 @@ export class WebClient {
     const body = new URLSearchParams(fields)
     const csrf = opts.csrf === undefined ? this.csrf : opts.csrf
     if (csrf !== null) body.set('_csrf', csrf)
-    const res = await fetch(this.s.url + path, { method: 'POST', headers: { cookie: this.cookieHeader, 'content-type': 'application/x-www-form-urlencoded' }, body, redirect: 'manual' })
+    const res = await fetch(this.s.url + path, { method: 'POST', headers: { ...this.headers, cookie: this.cookieHeader, 'content-type': 'application/x-www-form-urlencoded' }, body, redirect: 'manual' })
     this.#keep(res)
     const text = await res.text()
     const token = /name="_csrf" value="([^"]+)"/.exec(text)

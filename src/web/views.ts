@@ -3,8 +3,9 @@ import { html, type Html } from './html.ts'
 import { colourStyle } from './layout.ts'
 import { t, type MessageId } from './messages.ts'
 import { occurrences, type Occurrence } from './occurrences.ts'
+import { dateQuery } from './params.ts'
 import type { Web } from './plugin.ts'
-import { addDays, dayLabel, instantOf, localParts, mondayOf, monthLabel, todayIn, validDate } from './time.ts'
+import { addDays, dayLabel, instantOf, localParts, monthLabel, todayIn, weekdayShort, weekStartOf } from './time.ts'
 
 /** The week and month views of the user's calendars. */
 const NOTICES: Record<string, MessageId> = { saved: 'appt.saved', deleted: 'appt.deleted', left: 'appt.left', 'task-saved': 'tasks.saved', 'task-deleted': 'tasks.deleted' }
@@ -46,7 +47,7 @@ export function viewRoutes (app: FastifyInstance, web: Web): void {
     const user = web.session(request).user
     const zone = user.timezone
     const today = todayIn(zone)
-    const monday = mondayOf(validDate((request.query as { date?: string }).date) ?? today)
+    const monday = weekStartOf(dateQuery(request) ?? today)
     const days = Array.from({ length: 7 }, (_, i) => addDays(monday, i))
     const list = await occurrences(k.db, user, instantOf(monday, '00:00', zone), instantOf(addDays(monday, 7), '00:00', zone))
     const map = byDay(list, days, zone)
@@ -71,16 +72,16 @@ export function viewRoutes (app: FastifyInstance, web: Web): void {
     const user = web.session(request).user
     const zone = user.timezone
     const today = todayIn(zone)
-    const asked = validDate((request.query as { date?: string }).date) ?? today
+    const asked = dateQuery(request) ?? today
     const first = `${asked.slice(0, 7)}-01`
     const nextMonth = addDays(first, 32).slice(0, 7) + '-01'
     const prevMonth = addDays(first, -1).slice(0, 7) + '-01'
-    const start = mondayOf(first)
+    const start = weekStartOf(first)
     const weeks = Math.ceil(((Date.parse(nextMonth) - Date.parse(start)) / 86_400_000) / 7)
     const days = Array.from({ length: weeks * 7 }, (_, i) => addDays(start, i))
     const list = await occurrences(k.db, user, instantOf(start, '00:00', zone), instantOf(addDays(start, weeks * 7), '00:00', zone))
     const map = byDay(list, days, zone)
-    const heads = days.slice(0, 7).map(d => new Intl.DateTimeFormat('en-GB', { timeZone: 'UTC', weekday: 'short' }).format(new Date(`${d}T00:00:00Z`)))
+    const heads = days.slice(0, 7).map(weekdayShort)
     return web.render(request, reply, {
       title: t('month.title', { month: monthLabel(first) }), current: '/month', notice: noticeOf(request),
       body: html`<nav class="toolbar" aria-label="${monthLabel(first)}">

@@ -21,3 +21,14 @@ document.addEventListener('submit', event => {
   const form = event.target.closest('form[data-confirm]')
   if (form !== null && !window.confirm(form.dataset.confirm)) event.preventDefault()
 })
+
+// The time zone offer of a user who has not chosen one: shown with the browser's zone when it differs from theirs.
+for (const offer of document.querySelectorAll('[data-zone-offer]')) {
+  let zone = ''
+  try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone } catch { zone = '' }
+  if (zone !== '' && zone !== undefined && zone !== offer.dataset.zoneOffer) {
+    offer.querySelector('[data-browser-zone]').textContent = zone
+    offer.querySelector('[data-browser-zone-input]').value = zone
+    offer.hidden = false
+  }
+}
