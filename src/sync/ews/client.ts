@@ -31,6 +31,18 @@ export type EwsTarget = {
   impersonate: string | null
 }
 
+/** The server's TLS certificate was not trusted: no later run will do better until someone fixes it. */
+export class EwsTlsRefused extends Error {}
+
+/** Exchange refused the mailbox rather than the login (ErrorImpersonateUserDenied, ErrorNonExistentMailbox, ErrorAccessDenied). */
+export class EwsMailboxRefused extends AuthFailed {
+  readonly code: string
+  constructor (code: string, message: string) {
+    super(message)
+    this.code = code
+  }
+}
+
 /** Network failures that a later run may not meet; TLS and address problems are the administrator's to fix. */
 const PERMANENT_NET = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL|ERR_INVALID_URL/
 
@@ -38,7 +50,7 @@ const PERMANENT_NET = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL|ERR_INV
 export function describeNetwork (e: unknown): Error {
   const cause = (e as { cause?: { code?: string; message?: string } }).cause
   const code = cause?.code ?? (e as { code?: string }).code ?? ''
-  if (PERMANENT_NET.test(code)) return new Error(`the Exchange server's TLS certificate was refused (${code}); check the EWS URL or the server's certificate`)
+  if (PERMANENT_NET.test(code)) return new EwsTlsRefused(`the Exchange server's TLS certificate was refused (${code}); check the EWS URL or the server's certificate`)
   return new Transient(`the Exchange server cannot be reached (${code === '' ? (e as Error).message : code})`)
 }
 
@@ -173,11 +185,11 @@ function faultError (code: string, fault: XmlElement, what: string, impersonate:
   const text = fault.children.find(c => c.name === 'faultstring')?.text ?? code
   switch (code) {
     case 'ErrorImpersonateUserDenied':
-      return new AuthFailed(`the service account may not act for ${impersonate ?? 'this mailbox'}: an Exchange administrator has to grant it the ApplicationImpersonation role`)
+      return new EwsMailboxRefused(code, `the service account may not act for ${impersonate ?? 'this mailbox'}: an Exchange administrator has to grant it the ApplicationImpersonation role`)
     case 'ErrorNonExistentMailbox':
-      return new AuthFailed(`Exchange has no mailbox ${impersonate ?? ''}`.trim())
+      return new EwsMailboxRefused(code, `Exchange has no mailbox ${impersonate ?? ''}`.trim())
     case 'ErrorAccessDenied':
-      return new AuthFailed(`Exchange denied access during ${what}: ${text}`)
+      return new EwsMailboxRefused(code, `Exchange denied access during ${what}: ${text}`)
     case 'ErrorInternalServerTransientError':
     case 'ErrorMailboxStoreUnavailable':
     case 'ErrorTimeoutExpired':

@@ -22,6 +22,8 @@ export type ExchangeDeps = {
   /** the HTTP exchange for a login (tests, or an NTLM transport) */
   transport?: (auth: EwsAuth) => Transport
   client?: ClientOptions
+  /** where Autodiscover looks, `{domain}` replaced (autodiscover.ts); Microsoft's two by default */
+  autodiscover?: readonly string[]
 }
 
 /** A user's own Exchange login as the connection stores it (sealed). */
@@ -50,7 +52,7 @@ export function clientFor (deps: ExchangeDeps, integration: ExchangeIntegration,
   let auth: EwsAuth
   let impersonate: string | null = null
   if (login === null) {
-    if (integration.serviceAccount === null) throw new AuthFailed('the Exchange service account was removed by an admin; connect with your own login')
+    if (integration.mode !== 'service' || integration.serviceAccount === null) throw new AuthFailed('the organisation no longer connects mailboxes through an Exchange service account; connect with your own login')
     auth = { kind: password, ...integration.serviceAccount }
     impersonate = account
   } else {
