@@ -31,6 +31,8 @@ export type Config = {
    * the emulator).
    */
   google: { baseUrl: string | null; clientId: string | null; clientSecret: string | null; pushAddress: string | null }
+  /** Exchange: the Autodiscover addresses to try, `{domain}` replaced (null: Microsoft's two, https://{domain}/… and https://autodiscover.{domain}/…) */
+  exchange: { autodiscoverUrls: string[] | null }
 }
 
 export class ConfigError extends Error {
@@ -121,6 +123,9 @@ export function readConfig (env: Env = loadEnv()): Config {
       clientId: env.KALENDS_GOOGLE_CLIENT_ID || null,
       clientSecret: env.KALENDS_GOOGLE_CLIENT_SECRET || null,
       pushAddress: env.KALENDS_GOOGLE_PUSH_ADDRESS || null
+    },
+    exchange: {
+      autodiscoverUrls: env.KALENDS_EXCHANGE_AUTODISCOVER_URLS ? env.KALENDS_EXCHANGE_AUTODISCOVER_URLS.split(/\s*,\s*/).filter(u => u !== '') : null
     },
     loginFailureLimit: {
       perAccount: int(env, 'KALENDS_LOGIN_FAILURES_PER_ACCOUNT', 10, 1, 1_000_000),

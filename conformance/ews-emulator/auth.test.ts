@@ -1,6 +1,7 @@
 import { Agent, request } from 'node:http'
 import t from 'tap'
-import { basic, envelope, fault, messages, post, startChecked, codeOf } from './test-helpers.ts'
+import { ntlm } from '../../src/sync/ews/ntlm.ts'
+import { basic, envelope, fault, messages, post, startChecked, codeOf, PASSWORD } from './test-helpers.ts'
 
 const GET_CALENDAR = envelope('<m:GetFolder><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape></m:FolderShape><m:FolderIds><t:DistinguishedFolderId Id="calendar"/></m:FolderIds></m:GetFolder>')
 
@@ -18,54 +19,56 @@ t.test('no or wrong credentials: 401 with the schemes offered; Basic by SMTP add
   t.equal((await post(em, GET_CALENDAR, 'Bearer forged')).status, 401)
 })
 
-// [MS-NLMP] 2.2.1.1 NEGOTIATE and 2.2.1.3 AUTHENTICATE, as an NTLM client sends them (no real response: the emulator does not check it).
-function negotiate (): string {
-  const b = Buffer.alloc(32)
-  b.write('NTLMSSP\0', 0, 'latin1')
-  b.writeUInt32LE(1, 8)
-  b.writeUInt32LE(0x00088207, 12)
-  return b.toString('base64')
-}
+// The client side of [MS-NLMP] from httpntlm (as Kalends' NTLM transport uses it): NEGOTIATE, then AUTHENTICATE for the challenge.
+const login = (username: string, password: string) => ({ username, password, domain: 'CONTOSO', workstation: 'WS' })
 
-function authenticateMessage (domain: string, user: string): string {
-  const d = Buffer.from(domain, 'utf16le')
-  const u = Buffer.from(user, 'utf16le')
-  const w = Buffer.from('WS', 'utf16le')
-  const nt = Buffer.alloc(24, 1)
-  const head = Buffer.alloc(64)
-  head.write('NTLMSSP\0', 0, 'latin1')
-  head.writeUInt32LE(3, 8)
-  let at = 64
-  const field = (pos: number, data: Buffer) => { head.writeUInt16LE(data.length, pos); head.writeUInt16LE(data.length, pos + 2); head.writeUInt32LE(at, pos + 4); at += data.length }
-  field(12, Buffer.alloc(0)); field(20, nt); field(28, d); field(36, u); field(44, w); field(52, Buffer.alloc(0))
-  head.writeUInt32LE(0x00088205, 60)
-  return Buffer.concat([head, nt, d, u, w]).toString('base64')
-}
-
-t.test('NTLM: Type 1 gets a 401 with a Type 2 challenge, Type 3 on the same connection authenticates it', async t => {
+t.test('NTLM: Type 1 gets a 401 with a Type 2 challenge, a right Type 3 on the same connection authenticates it, a wrong password is refused', async t => {
   const em = await startChecked()
+  em.requireAuth(['ntlm'])
   const agent = new Agent({ keepAlive: true, maxSockets: 1 })
   t.teardown(async () => { agent.destroy(); await em.close() })
-  const send = (authorization: string | null) => new Promise<{ status: number; challenge: string; body: string }>((resolve, reject) => {
-    const req = request(em.ewsUrl, { method: 'POST', agent, headers: { 'content-type': 'text/xml; charset=utf-8', ...(authorization === null ? {} : { authorization }) } }, res => {
+  const send = (authorization: string | null, on = agent) => new Promise<{ status: number; challenge: string; offered: string[]; body: string }>((resolve, reject) => {
+    const req = request(em.ewsUrl, { method: 'POST', agent: on, headers: { 'content-type': 'text/xml; charset=utf-8', ...(authorization === null ? {} : { authorization }) } }, res => {
       let body = ''
       res.on('data', (c: Buffer) => { body += c.toString() })
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, challenge: String(res.headers['www-authenticate'] ?? ''), body }))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, challenge: String(res.headers['www-authenticate'] ?? ''), offered: res.headersDistinct['www-authenticate'] ?? [], body }))
     })
     req.on('error', reject)
     req.end(GET_CALENDAR)
   })
-  const first = await send(`NTLM ${negotiate()}`)
-  t.equal(first.status, 401)
-  const type2 = Buffer.from(first.challenge.replace(/^NTLM /, ''), 'base64')
-  t.equal(type2.subarray(0, 8).toString('latin1'), 'NTLMSSP\0')
-  t.equal(type2.readUInt32LE(8), 2, 'a CHALLENGE message')
-  const third = await send(`NTLM ${authenticateMessage('CONTOSO', 'alice')}`)
+  const bare = await send(null)
+  t.equal(bare.status, 401)
+  t.same(bare.offered, ['NTLM', 'Negotiate'], 'NTLM offered first; Basic is switched off')
+  t.equal((await send(basic('alice@example.com'))).status, 401, 'Basic refused when only NTLM is on')
+
+  const handshake = async (username: string, password: string, on = agent) => {
+    const first = await send(ntlm.createType1Message(login(username, password)), on)
+    t.equal(first.status, 401)
+    const type2 = Buffer.from(first.challenge.replace(/^NTLM /, ''), 'base64')
+    t.equal(type2.subarray(0, 8).toString('latin1'), 'NTLMSSP\0')
+    t.equal(type2.readUInt32LE(8), 2, 'a CHALLENGE message')
+    const msg2 = ntlm.parseType2Message(first.challenge, e => { throw e })!
+    return send(ntlm.createType3Message(msg2, login(username, password)), on)
+  }
+  const third = await handshake('alice', PASSWORD)
   t.equal(third.status, 200)
   t.match(third.body, /GetFolderResponse/)
   t.equal((await send(null)).status, 200, 'the connection stays authenticated')
-  const stranger = await post(em, GET_CALENDAR, `NTLM ${authenticateMessage('CONTOSO', 'mallory')}`)
-  t.equal(stranger.status, 401, 'an unknown user is refused')
+
+  const other = new Agent({ keepAlive: true, maxSockets: 1 })
+  t.teardown(() => other.destroy())
+  t.equal((await handshake('alice', 'wrong-password', other)).status, 401, 'a wrong password is refused')
+  t.equal((await send(null, other)).status, 401, 'and that connection is not signed in')
+  t.equal((await handshake('mallory', PASSWORD, other)).status, 401, 'an unknown user is refused')
+  t.equal((await handshake('alice@example.com', PASSWORD, other)).status, 200, 'the UPN form passes too')
+
+  // a Type 3 computed for another challenge (a replay) does not pass
+  const fresh = new Agent({ keepAlive: true, maxSockets: 1 })
+  t.teardown(() => fresh.destroy())
+  const firstA = await send(ntlm.createType1Message(login('alice', PASSWORD)), fresh)
+  const stale = ntlm.createType3Message(ntlm.parseType2Message(firstA.challenge, e => { throw e })!, login('alice', PASSWORD))
+  await send(ntlm.createType1Message(login('alice', PASSWORD)), fresh)
+  t.equal((await send(stale, fresh)).status, 401, 'an answer to an earlier challenge is refused')
 })
 
 const impersonating = (smtp: string) => envelope(

@@ -1,6 +1,7 @@
-import { randomBytes } from 'node:crypto'
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
+import { ntlm } from '../../src/sync/ews/ntlm.ts'
 import type { Store } from './store.ts'
 
 /**
@@ -8,11 +9,17 @@ import type { Store } from './store.ts'
  * (exchange-web-services/authentication-and-ews-in-exchange.md). NTLM is
  * connection-oriented: Type 1 → 401 with a Type 2 challenge → Type 3 on the
  * same connection, which is then authenticated for its later requests
- * ([MS-NLMP] 2.2.1). The Type 3 message is parsed for the user and domain
- * only: its NTLMv2 response is NOT verified (that needs MD4, which Node's
- * OpenSSL 3 no longer offers, and no maintained npm package does it
- * server-side), so any password of a known user passes NTLM (README).
+ * ([MS-NLMP] 2.2.1). The Type 3 message's NTLMv2 response is verified
+ * against the mailbox's password with the server challenge sent on that
+ * socket ([MS-NLMP] 3.3.2: NTOWFv2 and NTProofStr), the NT hash (MD4, which
+ * Node's OpenSSL 3 lacks) taken from httpntlm's ntlm module: a wrong
+ * password is refused. NTLMv1 responses (24 bytes) are refused, as servers
+ * at LmCompatibilityLevel 5 do. Which schemes are accepted is settable
+ * (`requireAuth`), so a test can demand NTLM as an IIS with Basic off does.
  */
+
+export const AUTH_SCHEMES = ['basic', 'ntlm', 'bearer'] as const
+export type AuthScheme = typeof AUTH_SCHEMES[number]
 
 export type AuthResult =
   | { ok: true; mailbox: string }
@@ -22,13 +29,15 @@ const NTLMSSP = Buffer.from('NTLMSSP\0', 'latin1')
 const NEGOTIATE_UNICODE = 0x1
 
 const authenticated = new WeakMap<Socket, string>()
+/** the server challenge last sent on a socket: its AUTHENTICATE must answer that one */
+const challenges = new WeakMap<Socket, Buffer>()
 
 function isNtlm (raw: Buffer, type: number): boolean {
   return raw.length >= 12 && raw.subarray(0, 8).equals(NTLMSSP) && raw.readUInt32LE(8) === type
 }
 
 /** A Type 2 (CHALLENGE) message: flags, a random server challenge and an empty target ([MS-NLMP] 2.2.1.2). */
-function challengeMessage (): string {
+function challengeMessage (serverChallenge: Buffer): string {
   const target = Buffer.from('EMULATOR', 'utf16le')
   const info = Buffer.concat([Buffer.from([2, 0, target.length, 0]), target, Buffer.from([0, 0, 0, 0])])
   const head = Buffer.alloc(48)
@@ -37,24 +46,41 @@ function challengeMessage (): string {
   head.writeUInt16LE(0, 12); head.writeUInt16LE(0, 14); head.writeUInt32LE(48, 16)
   // UNICODE | REQUEST_TARGET | NTLM | ALWAYS_SIGN | EXTENDED_SESSIONSECURITY | TARGET_INFO
   head.writeUInt32LE(0x1 | 0x4 | 0x200 | 0x8000 | 0x80000 | 0x800000, 20)
-  randomBytes(8).copy(head, 24)
+  serverChallenge.copy(head, 24)
   head.writeUInt16LE(info.length, 40); head.writeUInt16LE(info.length, 42); head.writeUInt32LE(48, 44)
   return Buffer.concat([head, info]).toString('base64')
 }
 
-/** User and domain of a Type 3 (AUTHENTICATE) message ([MS-NLMP] 2.2.1.3). */
-function authenticateFields (raw: Buffer): { user: string; domain: string } | null {
+type Authenticate = { user: string; domain: string; nt: Buffer }
+
+/** User, domain and NtChallengeResponse of a Type 3 (AUTHENTICATE) message ([MS-NLMP] 2.2.1.3). */
+function authenticateFields (raw: Buffer): Authenticate | null {
   if (!isNtlm(raw, 3) || raw.length < 64) return null
   const flags = raw.readUInt32LE(60)
-  const field = (at: number): string | null => {
+  const bytes = (at: number): Buffer | null => {
     const len = raw.readUInt16LE(at)
     const offset = raw.readUInt32LE(at + 4)
-    if (offset + len > raw.length) return null
-    return raw.subarray(offset, offset + len).toString((flags & NEGOTIATE_UNICODE) !== 0 ? 'utf16le' : 'latin1')
+    return offset + len > raw.length ? null : raw.subarray(offset, offset + len)
   }
-  const domain = field(28)
-  const user = field(36)
-  return user === null || domain === null ? null : { user, domain }
+  const text = (b: Buffer | null) => b === null ? null : b.toString((flags & NEGOTIATE_UNICODE) !== 0 ? 'utf16le' : 'latin1')
+  const nt = bytes(20)
+  const domain = text(bytes(28))
+  const user = text(bytes(36))
+  return user === null || domain === null || nt === null ? null : { user, domain, nt }
+}
+
+const hmacMd5 = (key: Buffer, data: Buffer): Buffer => createHmac('md5', key).update(data).digest()
+
+/**
+ * NTLMv2: NTProofStr = HMAC_MD5(NTOWFv2, ServerChallenge ‖ temp), where
+ * NTOWFv2 = HMAC_MD5(MD4(UNICODE(password)), UNICODE(Uppercase(User) ‖ UserDom))
+ * and temp is the rest of the NtChallengeResponse ([MS-NLMP] 3.3.2).
+ */
+function ntlmV2Valid (msg: Authenticate, password: string, serverChallenge: Buffer): boolean {
+  if (msg.nt.length <= 24) return false
+  const key = hmacMd5(ntlm.create_NT_hashed_password(password), Buffer.from(msg.user.toUpperCase() + msg.domain, 'utf16le'))
+  const proof = hmacMd5(key, Buffer.concat([serverChallenge, msg.nt.subarray(16)]))
+  return timingSafeEqual(proof, msg.nt.subarray(0, 16))
 }
 
 /** A mailbox by user name as people type it: the SMTP address, user@domain, DOMAIN\user or the bare user. */
@@ -66,12 +92,14 @@ function mailboxOf (store: Store, name: string): string | null {
   return null
 }
 
-export function authenticate (store: Store, tokens: Map<string, string>, req: IncomingMessage): AuthResult {
+export function authenticate (store: Store, tokens: Map<string, string>, req: IncomingMessage, schemes: ReadonlySet<AuthScheme> = new Set(AUTH_SCHEMES)): AuthResult {
   const header = req.headers.authorization ?? ''
   const [scheme = '', value = ''] = header.split(/\s+/, 2)
   const known = authenticated.get(req.socket)
   if (header === '' && known !== undefined) return { ok: true, mailbox: known }
-  switch (scheme.toLowerCase()) {
+  const kind = scheme.toLowerCase()
+  if (!schemes.has(kind === 'negotiate' ? 'ntlm' : kind as AuthScheme)) return { ok: false, challenge: null }
+  switch (kind) {
     case 'basic': {
       const plain = Buffer.from(value, 'base64').toString()
       const colon = plain.indexOf(':')
@@ -86,11 +114,19 @@ export function authenticate (store: Store, tokens: Map<string, string>, req: In
     }
     case 'ntlm':
     case 'negotiate': {
+      authenticated.delete(req.socket)
       const raw = Buffer.from(value, 'base64')
-      if (isNtlm(raw, 1)) return { ok: false, challenge: `${scheme} ${challengeMessage()}` }
+      if (isNtlm(raw, 1)) {
+        const serverChallenge = randomBytes(8)
+        challenges.set(req.socket, serverChallenge)
+        return { ok: false, challenge: `${scheme} ${challengeMessage(serverChallenge)}` }
+      }
+      const serverChallenge = challenges.get(req.socket)
+      challenges.delete(req.socket)
       const fields = authenticateFields(raw)
       const mailbox = fields === null ? null : mailboxOf(store, fields.user)
-      if (mailbox === null) return { ok: false, challenge: null }
+      const password = mailbox === null ? null : store.mailboxes.get(mailbox)?.password ?? null
+      if (fields === null || mailbox === null || password === null || serverChallenge === undefined || !ntlmV2Valid(fields, password, serverChallenge)) return { ok: false, challenge: null }
       authenticated.set(req.socket, mailbox)
       return { ok: true, mailbox }
     }
@@ -98,5 +134,9 @@ export function authenticate (store: Store, tokens: Map<string, string>, req: In
   return { ok: false, challenge: null }
 }
 
-/** The schemes a 401 offers, as IIS in front of EWS lists them. */
-export const CHALLENGES = ['Negotiate', 'NTLM', 'Basic realm="emulator"', 'Bearer']
+/** The schemes a 401 offers, as IIS in front of EWS lists them (NTLM's first). */
+export const CHALLENGES = ['NTLM', 'Negotiate', 'Basic realm="emulator"', 'Bearer']
+
+export function challengesFor (schemes: ReadonlySet<AuthScheme>): string[] {
+  return CHALLENGES.filter(c => schemes.has(/^(ntlm|negotiate)/i.test(c) ? 'ntlm' : c.split(' ')[0]!.toLowerCase() as AuthScheme))
+}

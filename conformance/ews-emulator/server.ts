@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { authenticate, CHALLENGES } from './auth.ts'
+import { AUTH_SCHEMES, authenticate, challengesFor, type AuthScheme } from './auth.ts'
+import { AUTODISCOVER_PATH, autodiscover } from './autodiscover.ts'
 import type { Operation, OpContext } from './context.ts'
 import { control } from './control.ts'
 import { deleteItem } from './delete-item.ts'
@@ -91,9 +92,22 @@ export async function startEwsEmulator (opts: EwsEmulatorOptions = {}) {
   const store = new Store()
   const tokens = new Map<string, string>()
   const faults = new Faults()
-  const ctl = control(store, tokens, faults)
+  const schemes = new Set<AuthScheme>(AUTH_SCHEMES)
+  const ctl = {
+    ...control(store, tokens, faults),
+    /** The schemes accepted from now on (all three at the start), e.g. ['ntlm'] for an IIS with Basic switched off. */
+    requireAuth (only: AuthScheme[]) {
+      schemes.clear()
+      for (const s of only) schemes.add(s)
+    }
+  }
   const recorder = opts.check === true ? new SoapRecorder() : null
   const calls: string[] = []
+  let ntlmChallenges = 0
+  const refuse = (res: ServerResponse, challenge: string | null): void => {
+    if (challenge !== null) ntlmChallenges++
+    res.setHeader('www-authenticate', challenge === null ? challengesFor(schemes) : [challenge])
+  }
 
   function send (res: ServerResponse, status: number, xml: string | null, label: string): void {
     if (xml !== null) recorder?.record(`${label} response`, xml)
@@ -103,9 +117,9 @@ export async function startEwsEmulator (opts: EwsEmulatorOptions = {}) {
 
   async function ews (req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readBody(req)
-    const auth = authenticate(store, tokens, req)
+    const auth = authenticate(store, tokens, req, schemes)
     if (!auth.ok) {
-      res.setHeader('www-authenticate', auth.challenge === null ? CHALLENGES : [auth.challenge])
+      refuse(res, auth.challenge)
       send(res, 401, null, '')
       return
     }
@@ -123,7 +137,7 @@ export async function startEwsEmulator (opts: EwsEmulatorOptions = {}) {
     const injected = faults.take(operation)
     if (injected !== null) {
       recordRequest()
-      if (injected.status === 401) res.setHeader('www-authenticate', CHALLENGES)
+      if (injected.status === 401) res.setHeader('www-authenticate', challengesFor(schemes))
       send(res, injected.status, injected.fault === null ? null : faultXml(injected.fault), operation)
       return
     }
@@ -140,6 +154,20 @@ export async function startEwsEmulator (opts: EwsEmulatorOptions = {}) {
     }
   }
 
+  /** POX Autodiscover, signed in like EWS (autodiscover.ts). */
+  async function pox (req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readBody(req)
+    const auth = authenticate(store, tokens, req, schemes)
+    if (!auth.ok) {
+      refuse(res, auth.challenge)
+      res.writeHead(401).end()
+      return
+    }
+    calls.push('Autodiscover')
+    const answer = autodiscover(store, body, `${url}${EWS_PATH}`)
+    res.writeHead(answer.status, { 'content-type': 'text/xml; charset=utf-8' }).end(answer.xml)
+  }
+
   async function controlCall (req: IncomingMessage, res: ServerResponse, method: string): Promise<void> {
     const fn = (ctl as Record<string, unknown>)[method]
     if (typeof fn !== 'function') {
@@ -152,26 +180,32 @@ export async function startEwsEmulator (opts: EwsEmulatorOptions = {}) {
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(result ?? null))
   }
 
+  let url = ''
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x')
     const work = url.pathname.startsWith('/__emulator/')
       ? controlCall(req, res, url.pathname.slice('/__emulator/'.length))
       : url.pathname.toLowerCase() === EWS_PATH.toLowerCase() && req.method === 'POST'
         ? ews(req, res)
-        : Promise.resolve(void res.writeHead(404).end())
+        : url.pathname.toLowerCase() === AUTODISCOVER_PATH && req.method === 'POST'
+          ? pox(req, res)
+          : Promise.resolve(void res.writeHead(404).end())
     work.catch((e: unknown) => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' })
       res.end(String((e as Error).stack ?? e))
     })
   })
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   return {
     ...ctl,
     url,
+    autodiscoverUrl: `${url}${AUTODISCOVER_PATH}`,
     ewsUrl: `${url}${EWS_PATH}`,
     store,
     calls: () => [...calls],
+    /** NTLM CHALLENGE messages sent so far: one per handshake */
+    ntlmChallenges: () => ntlmChallenges,
     injectedFaults: () => [...faults.injected],
     /** Schema violations of the traffic so far (when started with check), clearing the record. */
     async schemaProblems (): Promise<string[]> {

@@ -26,7 +26,7 @@ export function createSync (config: Config, handle: DbHandle, secrets: SecretBox
     defaults: config.google,
     get publicUrl () { return config.publicUrl }
   }
-  const exchange: ExchangeDeps = { db: handle.db, secrets }
+  const exchange: ExchangeDeps = { db: handle.db, secrets, ...(config.exchange.autodiscoverUrls === null ? {} : { autodiscover: config.exchange.autodiscoverUrls }) }
   const providers = new Map<string, Provider>([['google', googleProvider(base)], ['exchange', exchangeProvider(exchange)]])
   const engine: EngineDeps = { ...base, get publicUrl () { return config.publicUrl }, providers, log }
   return {

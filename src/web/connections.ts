@@ -6,6 +6,8 @@ import { providerContext } from '../sync/engine.ts'
 import { GoogleRefused } from '../sync/google/client.ts'
 import { completeConsent, connectDelegated, consentUrl } from '../sync/google/consent.ts'
 import { loadGoogleIntegration } from '../sync/google/integration.ts'
+import { connectExchange } from '../sync/ews/connect.ts'
+import { loadExchangeIntegration, type ExchangeIntegration } from '../sync/ews/integration.ts'
 import { DESCRIPTION_FIELDS, type SyncOptions } from '../sync/options.ts'
 import { AuthFailed, CursorExpired, RemoteConflict, Transient, type Choice } from '../sync/provider.ts'
 import type { Connection } from '../sync/tables.ts'
@@ -17,12 +19,13 @@ import { idParam } from './params.ts'
 import type { Web } from './plugin.ts'
 
 /**
- * Connections: the user's two-way syncs with outside calendars (Google for
- * now), each with its state in words (green when syncing, red with the
+ * Connections: the user's two-way syncs with outside calendars (Google,
+ * Exchange), each with its state in words (green when syncing, red with the
  * reason), counts, "sync now", "sync since date", disconnect, reconnect,
  * the options and the last lines of its log. Everything goes through
- * src/sync (connections.ts, google/consent.ts); another user's connection
- * answers 404.
+ * src/sync (connections.ts, google/consent.ts, ews/connect.ts); another
+ * user's connection answers 404. One card serves every provider: only the
+ * words for its direction, its sign-in and how to reconnect differ.
  *
  * "Connect Google" is a link, not a form: the consent screen is on another
  * site, and the CSP's form-action 'self' would stop a form's redirect there.
@@ -35,8 +38,13 @@ const LOG_LINES = 50
 const CHOICES_MS = 8000
 const NOTICES: Record<string, MessageId> = {
   connected: 'conn.done.connected', reconnected: 'conn.done.reconnected', queued: 'conn.done.queued',
-  since: 'conn.done.since', saved: 'conn.done.saved', disconnected: 'conn.done.disconnected'
+  since: 'conn.done.since', saved: 'conn.done.saved', disconnected: 'conn.done.disconnected',
+  'exchange-connected': 'exchange.done.connected', 'exchange-reconnected': 'exchange.done.reconnected'
 }
+/** The card's words that name the provider: Exchange has its own, every other provider Google's for now. */
+type ProviderWord = 'calendar' | 'taskList' | 'appointmentType' | 'taskType' | 'descriptionFields' | 'disconnectText' | 'dir.in' | 'dir.out' | `via.${Connection['auth_kind']}`
+const said = (provider: string, word: ProviderWord): string => provider === 'exchange' ? t(`exchange.${word}`) : t(`conn.${word}`)
+const dirLabel = (provider: string, dir: 'in' | 'out' | 'none'): string => dir === 'none' ? t('conn.dir.none') : said(provider, `dir.${dir}`)
 const FIELD_LABELS: Record<string, MessageId> = {
   appointments: 'conn.what', calendarId: 'conn.calendar', taskListId: 'conn.taskList', appointmentTypeId: 'conn.appointmentType',
   taskTypeId: 'conn.taskType', startDate: 'conn.startDate', daysBefore: 'conn.daysBefore', daysAfter: 'conn.daysAfter',
@@ -105,8 +113,9 @@ export function connectionRoutes (app: FastifyInstance, web: Web): void {
     const s = web.session(request)
     const user = s.user
     const zone = user.timezone
-    const [rows, types, google] = await Promise.all([
-      userConnections(k.db, user), listItemTypes(k.db, user), loadGoogleIntegration(k.db, k.secrets, user.org_id, k.config.google)
+    const [rows, types, google, exchange] = await Promise.all([
+      userConnections(k.db, user), listItemTypes(k.db, user), loadGoogleIntegration(k.db, k.secrets, user.org_id, k.config.google),
+      loadExchangeIntegration(k.db, k.secrets, user.org_id)
     ])
     const views = rows.map(viewOf)
     const details = await Promise.all(rows.map(async (c, i) => ({ choices: await choicesOf(c, views[i]!), log: await logOf(k.db, c, LOG_LINES) })))
@@ -135,6 +144,14 @@ export function connectionRoutes (app: FastifyInstance, web: Web): void {
       return v.pushState === 'on' ? t('conn.pushOn') : v.pushState === 'starting' ? t('conn.pushStarting') : t('conn.pushOff', { minutes })
     }
 
+    /** Google: consent again; Exchange: the password again (or, through the service account, just try again). */
+    const reconnect = (v: ConnectionView): Html => {
+      const account = v.account
+      if (v.provider !== 'exchange') return html`<p>${t('conn.reconnectText')} <a class="button" href="/connections/google/start?reconnect=${v.id}" aria-label="${t('conn.reconnectLabel', { account })}">${t('conn.reconnect')}</a></p>`
+      if (v.authKind === 'delegation') return html`<p>${t('exchange.reconnectService')}</p>${postButton('/connections/exchange', s.csrf, t('conn.reconnect'), { aria: t('conn.reconnectLabel', { account }), fields: { account } })}`
+      return html`<p>${t('exchange.reconnectText')}</p>${exchangeLoginForm(`r${v.id}`, { account }, t('conn.reconnect'), true)}`
+    }
+
     const card = (v: ConnectionView, i: number): Html => {
       const { choices, log } = details[i]!
       const mine = failure?.id === v.id
@@ -148,13 +165,13 @@ export function connectionRoutes (app: FastifyInstance, web: Web): void {
       return html`<section class="card connection" id="connection-${v.id}" aria-labelledby="${id('h')}">
         <h2 id="${id('h')}">${t('conn.heading', { provider: t(`conn.provider.${v.provider}`), account })}</h2>
         ${badge(v)}
-        ${v.needsReconnect ? html`<p>${t('conn.reconnectText')} <a class="button" href="/connections/google/start?reconnect=${v.id}" aria-label="${t('conn.reconnectLabel', { account })}">${t('conn.reconnect')}</a></p>` : ''}
+        ${v.needsReconnect ? reconnect(v) : ''}
         <dl class="facts">
           <div><dt>${t('conn.lastSuccess')}</dt><dd>${when(v.lastSuccessAt, zone)}</dd></div>
           <div><dt>${t('conn.itemsIn')}</dt><dd>${v.itemsIn}</dd></div>
           <div><dt>${t('conn.itemsOut')}</dt><dd>${v.itemsOut}</dd></div>
           <div><dt>${t('conn.push')}</dt><dd>${pushFact(v)}</dd></div>
-          <div><dt>${t('conn.via')}</dt><dd>${t(`conn.via.${v.authKind}`)}</dd></div>
+          <div><dt>${t('conn.via')}</dt><dd>${said(v.provider, `via.${v.authKind}`)}</dd></div>
         </dl>
         <div class="toolbar">
           ${postButton(`/connections/${v.id}/sync`, s.csrf, t('conn.syncNow'), { cls: 'primary', aria: t('conn.syncNowLabel', { account }) })}
@@ -165,16 +182,16 @@ export function connectionRoutes (app: FastifyInstance, web: Web): void {
             <button type="submit" class="danger" aria-label="${t('conn.disconnectLabel', { account })}" aria-describedby="${id('disconnect-hint')}">${t('conn.disconnect')}</button></form>
         </div>
         <p class="muted" id="${id('since-hint')}">${t('conn.sinceHint')}</p>
-        <p class="muted" id="${id('disconnect-hint')}">${t('conn.disconnectText')}</p>
+        <p class="muted" id="${id('disconnect-hint')}">${said(v.provider, 'disconnectText')}</p>
         <h3 id="${id('options-h')}">${t('conn.options')}</h3>
         ${choices.error === null ? '' : html`<p class="muted">${t('conn.choicesFailed', { reason: choices.error })}</p>`}
         <form method="post" action="/connections/${v.id}/options" class="stack" aria-labelledby="${id('options-h')}">${csrfField(s.csrf)}
           <fieldset><legend>${t('conn.what')}</legend>${check('appointments', t('conn.appointments'))}${check('tasks', t('conn.tasks'))}</fieldset>
           <div class="row">
-            <div class="field"><label for="${id('calendarId')}">${t('conn.calendar')}</label><select id="${id('calendarId')}" name="calendarId"${bad('calendarId')}>${choiceOptions(choices.calendars, f.calendarId ?? 'primary')}</select></div>
-            <div class="field"><label for="${id('taskListId')}">${t('conn.taskList')}</label><select id="${id('taskListId')}" name="taskListId"${bad('taskListId')}>${choiceOptions(choices.taskLists, f.taskListId ?? '@default')}</select></div>
-            <div class="field"><label for="${id('appointmentTypeId')}">${t('conn.appointmentType')}</label><select id="${id('appointmentTypeId')}" name="appointmentTypeId"${bad('appointmentTypeId')}>${typeOptions('appointment', f.appointmentTypeId ?? '')}</select></div>
-            <div class="field"><label for="${id('taskTypeId')}">${t('conn.taskType')}</label><select id="${id('taskTypeId')}" name="taskTypeId"${bad('taskTypeId')}>${typeOptions('task', f.taskTypeId ?? '')}</select></div>
+            <div class="field"><label for="${id('calendarId')}">${said(v.provider, 'calendar')}</label><select id="${id('calendarId')}" name="calendarId"${bad('calendarId')}>${choiceOptions(choices.calendars, f.calendarId ?? 'primary')}</select></div>
+            <div class="field"><label for="${id('taskListId')}">${said(v.provider, 'taskList')}</label><select id="${id('taskListId')}" name="taskListId"${bad('taskListId')}>${choiceOptions(choices.taskLists, f.taskListId ?? '@default')}</select></div>
+            <div class="field"><label for="${id('appointmentTypeId')}">${said(v.provider, 'appointmentType')}</label><select id="${id('appointmentTypeId')}" name="appointmentTypeId"${bad('appointmentTypeId')}>${typeOptions('appointment', f.appointmentTypeId ?? '')}</select></div>
+            <div class="field"><label for="${id('taskTypeId')}">${said(v.provider, 'taskType')}</label><select id="${id('taskTypeId')}" name="taskTypeId"${bad('taskTypeId')}>${typeOptions('task', f.taskTypeId ?? '')}</select></div>
           </div>
           <fieldset><legend>${t('conn.window')}</legend>
             ${radio('all', t('conn.window.all'))}${radio('date', t('conn.window.date'))}
@@ -184,7 +201,7 @@ export function connectionRoutes (app: FastifyInstance, web: Web): void {
               <div class="field"><label for="${id('daysBefore')}">${t('conn.daysBefore')}</label>${input('daysBefore', 'number', raw(' min="0" max="3650" inputmode="numeric"'))}</div>
               <div class="field"><label for="${id('daysAfter')}">${t('conn.daysAfter')}</label>${input('daysAfter', 'number', raw(' min="0" max="3650" inputmode="numeric"'))}</div>
             </div></fieldset>
-          <fieldset><legend>${t('conn.descriptionFields')}</legend>${DESCRIPTION_FIELDS.map(d => check(`desc-${d}`, t(`conn.desc.${d}`)))}</fieldset>
+          <fieldset><legend>${said(v.provider, 'descriptionFields')}</legend>${DESCRIPTION_FIELDS.map(d => check(`desc-${d}`, t(`conn.desc.${d}`)))}</fieldset>
           <div class="field"><label for="${id('pollMinutes')}">${t('conn.pollMinutes')}</label>${input('pollMinutes', 'number', raw(' min="1" max="1440" required inputmode="numeric"'))}</div>
           <div><button type="submit">${t('conn.saveOptions')}</button></div>
         </form>
@@ -192,11 +209,41 @@ export function connectionRoutes (app: FastifyInstance, web: Web): void {
         ${log.length === 0
           ? html`<p class="muted">${t('conn.logEmpty')}</p>`
           : html`<div class="table-wrap"><table class="list log" aria-labelledby="${id('log-h')}"><thead><tr><th scope="col">${t('conn.logAt')}</th><th scope="col">${t('conn.logDirection')}</th><th scope="col">${t('conn.logAction')}</th><th scope="col">${t('conn.logItem')}</th><th scope="col">${t('conn.logMessage')}</th></tr></thead><tbody>
-            ${log.map(l => html`<tr${l.action === 'error' ? html` class="bad"` : ''}><td>${when(l.at, zone)}</td><td data-label="${t('conn.logDirection')}">${t(`conn.dir.${l.direction}`)}</td><td data-label="${t('conn.logAction')}">${l.action}</td>
+            ${log.map(l => html`<tr${l.action === 'error' ? html` class="bad"` : ''}><td>${when(l.at, zone)}</td><td data-label="${t('conn.logDirection')}">${dirLabel(v.provider, l.direction)}</td><td data-label="${t('conn.logAction')}">${l.action}</td>
               <td${l.item_id === null ? '' : html` data-label="${t('conn.logItem')}"`}>${l.item_kind === null || l.item_id === null ? '' : l.action === 'deleted' ? t(`conn.item.${l.item_kind}`, { id: l.item_id }) : html`<a href="/${l.item_kind === 'task' ? 'tasks' : 'appointments'}/${l.item_id}/edit">${t(`conn.item.${l.item_kind}`, { id: l.item_id })}</a>`}</td>
               <td data-label="${t('conn.logMessage')}">${l.message}</td></tr>`)}
             </tbody></table></div>`}
       </section>`
+    }
+
+    /** The user's own Exchange login; the password is never shown back. */
+    const exchangeLoginForm = (prefix: string, values: Form, label: string, fixedAccount = false): Html => {
+      const mine = failure?.form?.exchange === prefix
+      const f = mine ? failure.form! : values
+      const bad = (name: string) => mine && failure.field === name ? html` aria-invalid="true" aria-describedby="form-error"` : ''
+      const bearer = exchange?.auth === 'bearer'
+      return html`<form method="post" action="/connections/exchange" class="stack">${csrfField(s.csrf)}<input type="hidden" name="exchange" value="${prefix}">
+        ${fixedAccount
+          ? html`<input type="hidden" name="account" value="${f.account ?? ''}">`
+          : html`<div class="field"><label for="${prefix}-account">${t('exchange.account')}</label><input type="email" id="${prefix}-account" name="account" value="${f.account ?? ''}" required autocomplete="email" spellcheck="false"${bad('account')}></div>`}
+        ${bearer
+          ? html`<div class="field"><label for="${prefix}-token">${t('exchange.token')}</label><input type="password" id="${prefix}-token" name="token" value="" required autocomplete="off"${bad('token')}></div>`
+          : html`<div class="row"><div class="field"><label for="${prefix}-username">${t('exchange.username')}</label><input type="text" id="${prefix}-username" name="username" value="${f.username ?? ''}" autocomplete="username" spellcheck="false" autocapitalize="none" aria-describedby="${prefix}-username-hint"${bad('username')}>
+            <span class="muted" id="${prefix}-username-hint">${t('exchange.usernameHint')}</span></div>
+            <div class="field"><label for="${prefix}-password">${t('exchange.password')}</label><input type="password" id="${prefix}-password" name="password" value="" required autocomplete="current-password"${bad('password')}></div></div>`}
+        <div><button type="submit">${label}</button></div></form>`
+    }
+
+    const exchangeOn = exchange !== null && exchange.enabled
+    const hasExchange = rows.some(c => c.provider === 'exchange')
+    const exchangeSection = (x: ExchangeIntegration | null): Html => {
+      if (x === null || !exchangeOn) return html`<p class="notice-off">${t('exchange.off')}</p>`
+      if (x.mode === 'service') {
+        return hasExchange ? html`` : html`<div class="banner" role="region" aria-label="${t('admin.exchange')}"><p>${t('exchange.banner', { account: user.email ?? '' })}</p>
+          ${postButton('/connections/exchange', s.csrf, t('exchange.synchronise'), { cls: 'primary' })}</div>`
+      }
+      return html`<details${failure?.form?.exchange === 'new' ? html` open` : ''}><summary>${t('exchange.connect')}</summary><p>${t('exchange.connectText')}</p>
+        ${exchangeLoginForm('new', { account: user.email ?? '' }, t('exchange.connect'))}</details>`
     }
 
     return web.render(request, reply, {
@@ -207,6 +254,7 @@ export function connectionRoutes (app: FastifyInstance, web: Web): void {
             ${workspace ? postButton('/connections/google/workspace', s.csrf, t('conn.connectWorkspace')) : ''}</div>
             ${workspace ? html`<p class="muted">${t('conn.workspaceHint')}</p>` : ''}`
           : html`<p class="notice-off">${t('conn.googleOff')}</p>`}
+        ${exchangeSection(exchange)}
         ${views.length === 0 ? html`<p>${t('conn.none')}</p>` : views.map(card)}`
     }, status)
   }
@@ -251,6 +299,15 @@ export function connectionRoutes (app: FastifyInstance, web: Web): void {
     const result = await connectDelegated(k.sync.google, web.session(request).user)
     return done(reply, result.reconnected ? 'reconnected' : 'connected', result.connection.id)
   }))
+
+  app.post('/connections/exchange', async (request, reply) => {
+    const f = web.form(request)
+    const { password: _p, token: _t, ...typed } = f
+    return acting(request, reply, null, async () => {
+      const result = await connectExchange(k.sync.exchange, web.session(request).user, { account: f.account, username: f.username, password: f.password, token: f.token })
+      return done(reply, result.reconnected ? 'exchange-reconnected' : 'exchange-connected', result.connection.id)
+    }, { exchange: 'new', ...typed })
+  })
 
   app.post('/connections/:id/sync', async (request, reply) => {
     const id = idParam(request)

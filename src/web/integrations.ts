@@ -3,6 +3,9 @@ import type { DomainError } from '../domain/errors.ts'
 import { orgConnections } from '../sync/connections.ts'
 import { callbackUrl } from '../sync/google/consent.ts'
 import { loadGoogleIntegration, saveGoogleIntegration } from '../sync/google/integration.ts'
+import { loadExchangeIntegration, mergeExchangeIntegration, saveExchangeIntegration } from '../sync/ews/integration.ts'
+import { discoverForAdmin, testExchange } from '../sync/ews/setup.ts'
+import { discoveryLogin, EXCHANGE_FIELD_LABELS, exchangeCard, formOfIntegration, inputOfForm, testResultText, withoutSecrets, type ExchangeForm } from './exchange-admin.ts'
 import { adminTabs, requireAdminSession } from './admin.ts'
 import { html, type Html } from './html.ts'
 import { reasonOf, saving } from './items.ts'
@@ -27,10 +30,13 @@ const FIELD_LABELS: Record<string, MessageId> = {
 export function integrationRoutes (app: FastifyInstance, web: Web): void {
   const { k } = web
 
-  async function show (request: FastifyRequest, reply: FastifyReply, extra: { notice?: string; error?: DomainError; form?: Form } = {}, status = 200) {
+  type Exchange = { form: ExchangeForm; error?: DomainError; result?: { ok: boolean; text: string } }
+  async function show (request: FastifyRequest, reply: FastifyReply, extra: { notice?: string; error?: DomainError; form?: Form; exchange?: Exchange } = {}, status = 200) {
     const s = requireAdminSession(web, request)
     const zone = s.user.timezone
-    const [google, connections] = await Promise.all([loadGoogleIntegration(k.db, k.secrets, s.user.org_id, k.config.google), orgConnections(k.db, s.user)])
+    const [google, exchange, connections] = await Promise.all([
+      loadGoogleIntegration(k.db, k.secrets, s.user.org_id, k.config.google), loadExchangeIntegration(k.db, k.secrets, s.user.org_id), orgConnections(k.db, s.user)
+    ])
     const f: Form = extra.form ?? {
       enabled: google === null || google.enabled ? '1' : '', clientId: google?.clientId ?? '', applicationName: google?.applicationName ?? 'Kalends',
       pushAddress: google?.pushAddress ?? '', delegationDomain: google?.delegationDomain ?? ''
@@ -43,7 +49,7 @@ export function integrationRoutes (app: FastifyInstance, web: Web): void {
     const coming = (title: string, body: string) => html`<section class="card"><h2>${title}</h2><p>${body}</p><p><strong>${t('admin.notAvailable')}</strong></p></section>`
     return web.render(request, reply, {
       title: t('admin.integrations'), current: '/admin/integrations', notice: extra.notice ?? null,
-      error: err === undefined ? null : reasonOf(err, FIELD_LABELS),
+      error: err !== undefined ? reasonOf(err, FIELD_LABELS) : extra.exchange?.error === undefined ? null : reasonOf(extra.exchange.error, EXCHANGE_FIELD_LABELS),
       body: html`${adminTabs('/admin/integrations')}<p>${t('admin.integrationsIntro')}</p>
       <section class="card" aria-labelledby="google-h"><h2 id="google-h">${t('admin.google')}</h2>
         <p>${t('admin.googleText')}</p>
@@ -65,7 +71,8 @@ export function integrationRoutes (app: FastifyInstance, web: Web): void {
           <div><button type="submit">${t('common.save')}</button></div>
         </form>
       </section>
-      ${coming(t('admin.exchange'), t('admin.exchangeText'))}${coming(t('admin.m365'), t('admin.m365Text'))}
+      ${exchangeCard({ csrf: s.csrf, stored: exchange, form: extra.exchange?.form ?? formOfIntegration(exchange), error: extra.exchange?.error, result: extra.exchange?.result })}
+      ${coming(t('admin.m365'), t('admin.m365Text'))}
       <section aria-labelledby="org-conn-h"><h2 id="org-conn-h">${t('admin.connections')}</h2>
         ${connections.length === 0
           ? html`<p>${t('admin.noConnections')}</p>`
@@ -97,5 +104,25 @@ export function integrationRoutes (app: FastifyInstance, web: Web): void {
       })
       return show(request, reply, { notice: t('admin.googleSaved') })
     }, err => show(request, reply, { error: err, form: typed }, err.status))
+  })
+
+  /** Exchange: save, find the EWS URL, or test what is typed (saved or not). */
+  app.post('/admin/integrations/exchange', async (request, reply) => {
+    const s = requireAdminSession(web, request)
+    const f = web.form(request)
+    const form = withoutSecrets(f)
+    const stored = await loadExchangeIntegration(k.db, k.secrets, s.user.org_id)
+    return saving(async () => {
+      if (f.action === 'discover') {
+        const found = await discoverForAdmin(k.sync.exchange, discoveryLogin(stored, f), f.autodiscoverEmail ?? '', { username: f.testUsername, password: f.testPassword })
+        return show(request, reply, { exchange: { form: { ...form, ewsUrl: found.ewsUrl } }, notice: t('exchange.discovered', { url: found.ewsUrl, from: found.from }) })
+      }
+      if (f.action === 'test') {
+        const answer = await testExchange(k.sync.exchange, mergeExchangeIntegration(stored, inputOfForm(f)), { mailbox: f.testMailbox, username: f.testUsername, password: f.testPassword }, s.user.email)
+        return show(request, reply, { exchange: { form, result: { ok: answer.result === 'ok', text: testResultText(answer) } } })
+      }
+      await saveExchangeIntegration(k.db, k.secrets, s.user.org_id, inputOfForm(f))
+      return show(request, reply, { exchange: { form: formOfIntegration(await loadExchangeIntegration(k.db, k.secrets, s.user.org_id)) }, notice: t('exchange.saved') })
+    }, err => show(request, reply, { exchange: { form, error: err } }, err.status))
   })
 }

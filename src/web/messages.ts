@@ -3,6 +3,7 @@ import { nl } from './locales/nl.ts'
 import { pl } from './locales/pl.ts'
 import { ro } from './locales/ro.ts'
 import { ru } from './locales/ru.ts'
+import { exchangeMessages } from './messages-exchange.ts'
 import { rulesMessages } from './messages-rules.ts'
 
 /**
@@ -17,6 +18,7 @@ import { rulesMessages } from './messages-rules.ts'
  * missing from a language or its placeholders differ.
  */
 export const en = {
+  ...exchangeMessages.en,
   'app.name': 'Kalends',
   'nav.label': 'Main',
   'nav.skip': 'Skip to content',
@@ -446,7 +448,8 @@ export type Messages = Record<string, string>
 
 /** The modules of texts per area, each with all five languages: one line per module. */
 export const AREAS: Record<Lang, Messages>[] = [
-  rulesMessages
+  rulesMessages,
+  exchangeMessages
 ]
 
 const BASE: Record<Lang, Messages> = { en, pl, ro, ru, nl }

@@ -154,4 +154,5 @@ export async function apiV1 (app: FastifyInstance, k: Kalends): Promise<void> {
 
   await app.register(import('./feeds.ts'), { k })
   await app.register(import('./connections.ts'), { k })
+  await app.register(import('./exchange.ts'), { k })
 }

@@ -17,7 +17,7 @@ export const EWS_VERSIONS = ['Exchange2010_SP2', 'Exchange2013', 'Exchange2013_S
 export type EwsVersion = typeof EWS_VERSIONS[number]
 
 export type EwsAuth =
-  | { kind: 'basic'; username: string; password: string }
+  | { kind: 'basic' | 'ntlm'; username: string; password: string }
   | { kind: 'bearer'; token: string }
 
 export type HttpAnswer = { status: number; body: string }
@@ -31,18 +31,31 @@ export type EwsTarget = {
   impersonate: string | null
 }
 
+/** The server's TLS certificate was not trusted: no later run will do better until someone fixes it. */
+export class EwsTlsRefused extends Error {}
+
+/** Exchange refused the mailbox rather than the login (ErrorImpersonateUserDenied, ErrorNonExistentMailbox, ErrorAccessDenied). */
+export class EwsMailboxRefused extends AuthFailed {
+  readonly code: string
+  constructor (code: string, message: string) {
+    super(message)
+    this.code = code
+  }
+}
+
 /** Network failures that a later run may not meet; TLS and address problems are the administrator's to fix. */
 const PERMANENT_NET = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL|ERR_INVALID_URL/
 
-function describeNetwork (e: unknown): Error {
+/** A failed connection (fetch's, with the cause inside, or node:http's own) as the engine's error. */
+export function describeNetwork (e: unknown): Error {
   const cause = (e as { cause?: { code?: string; message?: string } }).cause
-  const code = cause?.code ?? ''
-  if (PERMANENT_NET.test(code)) return new Error(`the Exchange server's TLS certificate was refused (${code}); check the EWS URL or the server's certificate`)
+  const code = cause?.code ?? (e as { code?: string }).code ?? ''
+  if (PERMANENT_NET.test(code)) return new EwsTlsRefused(`the Exchange server's TLS certificate was refused (${code}); check the EWS URL or the server's certificate`)
   return new Transient(`the Exchange server cannot be reached (${code === '' ? (e as Error).message : code})`)
 }
 
 export function fetchTransport (auth: EwsAuth, timeoutMs = 60_000): Transport {
-  const authorization = auth.kind === 'basic'
+  const authorization = auth.kind !== 'bearer'
     ? `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`
     : `Bearer ${auth.token}`
   return async (url, envelope) => {
@@ -93,6 +106,8 @@ export type ClientOptions = {
 
 export class EwsClient {
   readonly target: EwsTarget
+  /** the Exchange build of the last answer, from its ServerVersionInfo header (web-service-reference/serverversioninfo.md) */
+  serverVersion: string | null = null
   readonly #transport: Transport
   readonly #opts: Required<ClientOptions>
 
@@ -133,6 +148,8 @@ export class EwsClient {
         if (answer.status >= 500) throw new Transient(`Exchange failed (HTTP ${answer.status}) during ${what}`)
         throw new Error(`Exchange answered ${what} with HTTP ${answer.status} and no SOAP: is the EWS URL right?`)
       }
+      const info = child(child(env, NS.soap, 'Header'), NS.t, 'ServerVersionInfo')
+      if (info !== null) this.serverVersion = ['MajorVersion', 'MinorVersion', 'MajorBuildNumber', 'MinorBuildNumber'].map(a => info.attrs[a] ?? '0').join('.')
       const soapBody = child(env, NS.soap, 'Body')
       const fault = child(soapBody, NS.soap, 'Fault')
       if (fault !== null) {
@@ -168,11 +185,11 @@ function faultError (code: string, fault: XmlElement, what: string, impersonate:
   const text = fault.children.find(c => c.name === 'faultstring')?.text ?? code
   switch (code) {
     case 'ErrorImpersonateUserDenied':
-      return new AuthFailed(`the service account may not act for ${impersonate ?? 'this mailbox'}: an Exchange administrator has to grant it the ApplicationImpersonation role`)
+      return new EwsMailboxRefused(code, `the service account may not act for ${impersonate ?? 'this mailbox'}: an Exchange administrator has to grant it the ApplicationImpersonation role`)
     case 'ErrorNonExistentMailbox':
-      return new AuthFailed(`Exchange has no mailbox ${impersonate ?? ''}`.trim())
+      return new EwsMailboxRefused(code, `Exchange has no mailbox ${impersonate ?? ''}`.trim())
     case 'ErrorAccessDenied':
-      return new AuthFailed(`Exchange denied access during ${what}: ${text}`)
+      return new EwsMailboxRefused(code, `Exchange denied access during ${what}: ${text}`)
     case 'ErrorInternalServerTransientError':
     case 'ErrorMailboxStoreUnavailable':
     case 'ErrorTimeoutExpired':

@@ -41,7 +41,7 @@ export async function connectExchange (deps: ExchangeDeps, user: User, input: Ex
   let login: UserLogin | null = null
   if (input.token !== undefined && input.token !== '') login = { token: input.token }
   else if (input.password !== undefined && input.password !== '') login = { username: (input.username ?? account).trim(), password: input.password }
-  else if (integration.serviceAccount === null) throw invalid('password', 'is required: this organisation has no Exchange service account')
+  else if (integration.mode !== 'service') throw invalid('password', 'is required: this organisation has each user connect with their own Exchange login')
   let client: EwsClient
   try {
     client = clientFor(deps, integration, account, login)

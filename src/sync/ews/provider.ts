@@ -4,17 +4,17 @@ import { optionsOf } from '../options.ts'
 import { AuthFailed, type Choice, type Provider, type ProviderContext, type ProviderSession, type RemoteCollection } from '../provider.ts'
 import type { Connection } from '../tables.ts'
 import { child, childrenOf, el, NS, textOf, tv } from '../microsoft/ews-xml.ts'
-import { EwsClient, fetchTransport, type ClientOptions, type EwsAuth, type Transport } from './client.ts'
+import { EwsClient, type ClientOptions, type EwsAuth, type Transport } from './client.ts'
 import { ewsFolder, type FolderRef } from './folder.ts'
 import { loadExchangeIntegration, type ExchangeIntegration } from './integration.ts'
+import { transportFor } from './transport.ts'
 
 /**
  * Exchange Server over EWS as a sync provider. A connection acts either
  * with the user's own login (auth_kind 'password', sealed in the connection)
  * or through the organisation's service account impersonating the user's
- * mailbox (auth_kind 'delegation'). NTLM needs a maintained client library
- * that this build does not ship yet: such a set-up says so instead of failing
- * obscurely.
+ * mailbox (auth_kind 'delegation'), over Basic, NTLM (transport.ts) or a
+ * Bearer token for hybrid set-ups, as the integration says.
  */
 export type ExchangeDeps = {
   db: Db
@@ -22,6 +22,8 @@ export type ExchangeDeps = {
   /** the HTTP exchange for a login (tests, or an NTLM transport) */
   transport?: (auth: EwsAuth) => Transport
   client?: ClientOptions
+  /** where Autodiscover looks, `{domain}` replaced (autodiscover.ts); Microsoft's two by default */
+  autodiscover?: readonly string[]
 }
 
 /** A user's own Exchange login as the connection stores it (sealed). */
@@ -46,19 +48,17 @@ export async function integrationOf (deps: ExchangeDeps, userId: number): Promis
 
 /** A client acting for `account`: with its own login, or as the service account impersonating it. */
 export function clientFor (deps: ExchangeDeps, integration: ExchangeIntegration, account: string, login: UserLogin | null): EwsClient {
+  const password = integration.auth === 'ntlm' ? 'ntlm' : 'basic'
   let auth: EwsAuth
   let impersonate: string | null = null
   if (login === null) {
-    if (integration.serviceAccount === null) throw new AuthFailed('the Exchange service account was removed by an admin; connect with your own login')
-    auth = { kind: 'basic', ...integration.serviceAccount }
+    if (integration.mode !== 'service' || integration.serviceAccount === null) throw new AuthFailed('the organisation no longer connects mailboxes through an Exchange service account; connect with your own login')
+    auth = { kind: password, ...integration.serviceAccount }
     impersonate = account
   } else {
-    auth = 'token' in login ? { kind: 'bearer', token: login.token } : { kind: 'basic', ...login }
+    auth = 'token' in login ? { kind: 'bearer', token: login.token } : { kind: password, ...login }
   }
-  if (integration.auth === 'ntlm' && auth.kind !== 'bearer') {
-    throw new Error('NTLM authentication is not available in this build yet; an admin can switch the Exchange integration to Basic over TLS (or OAuth for hybrid set-ups)')
-  }
-  const transport = (deps.transport ?? fetchTransport)(auth)
+  const transport = (deps.transport ?? transportFor)(auth)
   return new EwsClient({ url: integration.ewsUrl, version: integration.version, impersonate }, transport, deps.client)
 }
 
