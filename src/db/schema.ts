@@ -28,6 +28,9 @@ export interface UsersTable {
   can_change_planned_dates: Generated<boolean>
   can_rename_cases: Generated<boolean>
   timezone: Generated<string>
+  work_start: Generated<string>
+  work_end: Generated<string>
+  work_days: Generated<string>
   created_at: CreatedAt
 }
 
@@ -64,7 +67,7 @@ export interface CasesTable {
   updated_at: Generated<Date>
 }
 
-export interface ItemTypesTable { id: Id; org_id: number; applies_to: ItemKind; name: string }
+export interface ItemTypesTable { id: Id; org_id: number; applies_to: ItemKind; name: string; color: string | null; retired: Generated<boolean> }
 
 export interface CalendarsTable {
   id: Id

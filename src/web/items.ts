@@ -235,9 +235,15 @@ export function itemRoutes (app: FastifyInstance, web: Web): void {
 
   app.get('/appointments/new', async (request, reply) => {
     const user = web.session(request).user
-    const date = validDate((request.query as { date?: string }).date) ?? todayIn(user.timezone)
+    // a range selected in the grid arrives as ?date=&start=&endDate=&end= (or &allDay=1)
+    const q = request.query as { date?: string; endDate?: string; start?: string; end?: string; allDay?: string }
+    const date = validDate(q.date) ?? todayIn(user.timezone)
+    const endDate = validDate(q.endDate) ?? date
+    const time = (v: string | undefined, d: string) => (typeof v === 'string' && /^([01]\d|2[0-3]):[0-5]\d$/.test(v) ? v : d)
     const def = (await visibleCalendars(k.db, user)).find(c => c.owner_id === user.id && c.kind === 'personal' && c.is_default)
-    return apptPage(web, request, reply, { form: { date, endDate: date, start: '09:00', end: '10:00', status: 'confirmed', calendarId: def === undefined ? '' : String(def.id) } })
+    return apptPage(web, request, reply, {
+      form: { date, endDate: endDate < date ? date : endDate, start: time(q.start, '09:00'), end: time(q.end, '10:00'), allDay: q.allDay === '1' ? '1' : '', status: 'confirmed', calendarId: def === undefined ? '' : String(def.id) }
+    })
   })
 
   app.post('/appointments', async (request, reply) => {

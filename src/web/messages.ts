@@ -2,7 +2,10 @@
  * Every text of the web pages, keyed by id, so a translation is one more
  * table of the same keys. `{name}` placeholders are filled by t().
  */
+import { gridMessages } from './messages-grid.ts'
+
 export const en = {
+  ...gridMessages.en,
   'app.name': 'Kalends',
   'nav.label': 'Main',
   'nav.skip': 'Skip to content',
