@@ -10,7 +10,7 @@ import { listUsers } from '../domain/users.ts'
 import { html, type Html } from './html.ts'
 import { reasonOf } from './items.ts'
 import { t } from './messages.ts'
-import { occurrences } from './occurrences.ts'
+import { itemUrl, occurrences } from './occurrences.ts'
 import type { Web } from './plugin.ts'
 import { addDays, instantOf, localParts, validDate } from './time.ts'
 
@@ -109,9 +109,9 @@ async function events (web: Web, user: User, from: Date, to: Date): Promise<Grid
       // a drag of one occurrence would move the whole series: recurring ones are changed in their form
       editable: writable && !o.recurring,
       durationEditable: writable && !o.recurring,
-      url: o.hidden ? undefined : `/appointments/${a.id}/edit`,
+      url: o.hidden ? undefined : itemUrl(o),
       classNames: ['kind-appointment', ...(o.recurring ? ['recurring'] : [])],
-      extendedProps: { kind: 'appointment', itemId: a.id, part: 'appointment', recurring: o.recurring, occurrence: o.recurring ? startKey : undefined, details }
+      extendedProps: { kind: 'appointment', itemId: a.id, part: 'appointment', recurring: o.recurring, occurrence: o.recurring ? o.occurrence : undefined, details }
     })
   }
   for (const task of tasks.items) {

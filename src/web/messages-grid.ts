@@ -23,7 +23,16 @@ const en = {
   'grid.week': 'Week',
   'grid.month': 'Month',
   'grid.today': 'Today',
-  'grid.allDay': 'All day'
+  'grid.allDay': 'All day',
+  'series.title': '{title}: one occurrence',
+  'series.intro': 'This appointment repeats ({rule}).',
+  'series.wholeSeries': 'Edit the whole series',
+  'series.applyTo': 'Apply the change to',
+  'series.this': 'this occurrence',
+  'series.following': 'this and the following occurrences',
+  'series.confirmDelete': 'Delete the chosen occurrences?',
+  'series.deleteThis': 'Delete this occurrence',
+  'series.deleteFollowing': 'Delete this and the following'
 }
 
 type Table = Record<keyof typeof en, string>
@@ -49,7 +58,16 @@ const pl: Table = {
   'grid.week': 'Tydzień',
   'grid.month': 'Miesiąc',
   'grid.today': 'Dziś',
-  'grid.allDay': 'Cały dzień'
+  'grid.allDay': 'Cały dzień',
+  'series.title': '{title}: jedno wystąpienie',
+  'series.intro': 'To spotkanie się powtarza ({rule}).',
+  'series.wholeSeries': 'Edytuj całą serię',
+  'series.applyTo': 'Zastosuj zmianę do',
+  'series.this': 'tego wystąpienia',
+  'series.following': 'tego i następnych wystąpień',
+  'series.confirmDelete': 'Usunąć wybrane wystąpienia?',
+  'series.deleteThis': 'Usuń to wystąpienie',
+  'series.deleteFollowing': 'Usuń to i następne'
 }
 
 const ro: Table = {
@@ -73,7 +91,16 @@ const ro: Table = {
   'grid.week': 'Săptămână',
   'grid.month': 'Lună',
   'grid.today': 'Astăzi',
-  'grid.allDay': 'Toată ziua'
+  'grid.allDay': 'Toată ziua',
+  'series.title': '{title}: o singură apariție',
+  'series.intro': 'Această programare se repetă ({rule}).',
+  'series.wholeSeries': 'Modificați toată seria',
+  'series.applyTo': 'Aplicați modificarea la',
+  'series.this': 'această apariție',
+  'series.following': 'aceasta și următoarele apariții',
+  'series.confirmDelete': 'Ștergeți aparițiile alese?',
+  'series.deleteThis': 'Ștergeți această apariție',
+  'series.deleteFollowing': 'Ștergeți aceasta și următoarele'
 }
 
 const ru: Table = {
@@ -97,7 +124,16 @@ const ru: Table = {
   'grid.week': 'Неделя',
   'grid.month': 'Месяц',
   'grid.today': 'Сегодня',
-  'grid.allDay': 'Весь день'
+  'grid.allDay': 'Весь день',
+  'series.title': '{title}: одно повторение',
+  'series.intro': 'Эта встреча повторяется ({rule}).',
+  'series.wholeSeries': 'Изменить всю серию',
+  'series.applyTo': 'Применить изменение к',
+  'series.this': 'этому повторению',
+  'series.following': 'этому и следующим повторениям',
+  'series.confirmDelete': 'Удалить выбранные повторения?',
+  'series.deleteThis': 'Удалить это повторение',
+  'series.deleteFollowing': 'Удалить это и следующие'
 }
 
 const nl: Table = {
@@ -121,7 +157,16 @@ const nl: Table = {
   'grid.week': 'Week',
   'grid.month': 'Maand',
   'grid.today': 'Vandaag',
-  'grid.allDay': 'Hele dag'
+  'grid.allDay': 'Hele dag',
+  'series.title': '{title}: één keer uit de reeks',
+  'series.intro': 'Deze afspraak herhaalt zich ({rule}).',
+  'series.wholeSeries': 'De hele reeks bewerken',
+  'series.applyTo': 'De wijziging geldt voor',
+  'series.this': 'deze keer',
+  'series.following': 'deze en de volgende keren',
+  'series.confirmDelete': 'De gekozen keren verwijderen?',
+  'series.deleteThis': 'Deze keer verwijderen',
+  'series.deleteFollowing': 'Deze en de volgende verwijderen'
 }
 
 export const gridMessages = { en, pl, ro, ru, nl }

@@ -15,6 +15,7 @@ import { integrationRoutes } from './integrations.ts'
 import { itemRoutes } from './items.ts'
 import { viewRoutes } from './views.ts'
 import { gridRoutes } from './grid.ts'
+import { seriesRoutes } from './series.ts'
 
 /**
  * The web pages at /: sign-in with a session cookie, then the user's
@@ -204,6 +205,7 @@ export default async function webPlugin (app: FastifyInstance, opts: { k: Kalend
   calendarRoutes(app, web)
   viewRoutes(app, web)
   gridRoutes(app, web)
+  seriesRoutes(app, web)
   itemRoutes(app, web)
   connectionRoutes(app, web)
   adminRoutes(app, web)

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { html, type Html } from './html.ts'
 import { colourStyle } from './layout.ts'
 import { t, type MessageId } from './messages.ts'
-import { occurrences, type Occurrence } from './occurrences.ts'
+import { itemUrl, occurrences, type Occurrence } from './occurrences.ts'
 import type { Web } from './plugin.ts'
 import { GRID_ASSETS, gridMount } from './grid.ts'
 import { addDays, dayLabel, instantOf, localParts, mondayOf, monthLabel, todayIn, validDate } from './time.ts'
@@ -22,7 +22,7 @@ function eventItem (o: Occurrence, zone: string, compact = false): Html {
   const end = localParts(o.end, zone)
   const time = o.allDay ? t('week.allDay') : `${start.time}–${end.time}`
   const label = html`<span class="time">${time}${o.recurring ? html` · ${t('week.recurring')}` : ''}</span>${o.title}`
-  return html`<li class="event"${colourStyle(o.calendar?.color)}>${o.hidden ? label : html`<a href="/appointments/${o.appointment.id}/edit"${compact ? html` title="${o.title}"` : ''}>${label}</a>`}</li>`
+  return html`<li class="event"${colourStyle(o.calendar?.color)}>${o.hidden ? label : html`<a href="${itemUrl(o)}"${compact ? html` title="${o.title}"` : ''}>${label}</a>`}</li>`
 }
 
 /** Occurrences per local date, each on every day it covers. */
