@@ -16,7 +16,7 @@ const ZONES = Intl.supportedValuesOf('timeZone')
 
 /** The admin pages' tabs. */
 export const adminTabs = (current: string) => html`<nav class="toolbar" aria-label="${t('admin.title')}">${[
-  ['/admin/users', t('admin.users')], ['/admin/organisation', t('admin.org')], ['/admin/integrations', t('admin.integrations')]
+  ['/admin/users', t('admin.users')], ['/admin/organisation', t('admin.org')], ['/admin/types', t('types.tab')], ['/admin/integrations', t('admin.integrations')]
 ].map(([href, label]) => html`<a class="button${href === current ? '' : ' secondary'}" href="${href!}"${href === current ? html` aria-current="page"` : ''}>${label!}</a>`)}</nav>`
 
 /** Administrators only; anyone else is refused (403). */

@@ -16,6 +16,7 @@ import { itemRoutes } from './items.ts'
 import { viewRoutes } from './views.ts'
 import { gridRoutes } from './grid.ts'
 import { seriesRoutes } from './series.ts'
+import { typeRoutes } from './types.ts'
 
 /**
  * The web pages at /: sign-in with a session cookie, then the user's
@@ -206,6 +207,7 @@ export default async function webPlugin (app: FastifyInstance, opts: { k: Kalend
   viewRoutes(app, web)
   gridRoutes(app, web)
   seriesRoutes(app, web)
+  typeRoutes(app, web)
   itemRoutes(app, web)
   connectionRoutes(app, web)
   adminRoutes(app, web)
