@@ -59,7 +59,24 @@ const en = {
   'tasks.filterType': 'Type',
   'tasks.filterCase': 'Case',
   'tasks.filterCreator': 'Created by',
-  'tasks.filterAny': 'any'
+  'tasks.filterAny': 'any',
+  'cal.edit': 'Name, description, colour',
+  'cal.name': 'Name',
+  'cal.description': 'Description',
+  'cal.defaultStays': 'Your default calendar cannot be deleted.',
+  'cal.confirmDelete': 'Delete “{name}” and everything in it?',
+  'cal.delete': 'Delete this calendar',
+  'cal.davAddress': 'CalDAV address of this calendar (Thunderbird: New calendar → On the Network)',
+  'cal.davHint': 'Phones and most apps find every calendar from the server address on My devices; a client that asks for one calendar\'s address gets it below.',
+  'cal.new': 'New calendar',
+  'cal.holds': 'Holds',
+  'cal.holds.VEVENT': 'appointments',
+  'cal.holds.VTODO': 'tasks',
+  'cal.create': 'Create calendar',
+  'cal.nameRequired': 'A calendar needs a name.',
+  'cal.created': 'The calendar “{name}” is created.',
+  'cal.savedOne': 'The calendar “{name}” is saved.',
+  'cal.deleted': 'The calendar is deleted.'
 }
 
 type Table = Record<keyof typeof en, string>
@@ -121,7 +138,24 @@ const pl: Table = {
   'tasks.filterType': 'Typ',
   'tasks.filterCase': 'Sprawa',
   'tasks.filterCreator': 'Utworzył(a)',
-  'tasks.filterAny': 'dowolny'
+  'tasks.filterAny': 'dowolny',
+  'cal.edit': 'Nazwa, opis, kolor',
+  'cal.name': 'Nazwa',
+  'cal.description': 'Opis',
+  'cal.defaultStays': 'Domyślnego kalendarza nie można usunąć.',
+  'cal.confirmDelete': 'Usunąć „{name}” wraz z całą zawartością?',
+  'cal.delete': 'Usuń ten kalendarz',
+  'cal.davAddress': 'Adres CalDAV tego kalendarza (Thunderbird: Nowy kalendarz → W sieci)',
+  'cal.davHint': 'Telefony i większość aplikacji znajdą wszystkie kalendarze po adresie serwera z „Moje urządzenia”; klient, który pyta o adres jednego kalendarza, znajdzie go poniżej.',
+  'cal.new': 'Nowy kalendarz',
+  'cal.holds': 'Zawiera',
+  'cal.holds.VEVENT': 'spotkania',
+  'cal.holds.VTODO': 'zadania',
+  'cal.create': 'Utwórz kalendarz',
+  'cal.nameRequired': 'Kalendarz musi mieć nazwę.',
+  'cal.created': 'Utworzono kalendarz „{name}”.',
+  'cal.savedOne': 'Zapisano kalendarz „{name}”.',
+  'cal.deleted': 'Kalendarz został usunięty.'
 }
 
 const ro: Table = {
@@ -181,7 +215,24 @@ const ro: Table = {
   'tasks.filterType': 'Tip',
   'tasks.filterCase': 'Dosar',
   'tasks.filterCreator': 'Creat de',
-  'tasks.filterAny': 'oricare'
+  'tasks.filterAny': 'oricare',
+  'cal.edit': 'Nume, descriere, culoare',
+  'cal.name': 'Nume',
+  'cal.description': 'Descriere',
+  'cal.defaultStays': 'Calendarul implicit nu poate fi șters.',
+  'cal.confirmDelete': 'Ștergeți „{name}” și tot ce conține?',
+  'cal.delete': 'Ștergeți acest calendar',
+  'cal.davAddress': 'Adresa CalDAV a acestui calendar (Thunderbird: Calendar nou → În rețea)',
+  'cal.davHint': 'Telefoanele și majoritatea aplicațiilor găsesc toate calendarele după adresa serverului din „Dispozitivele mele”; un client care cere adresa unui singur calendar o găsește mai jos.',
+  'cal.new': 'Calendar nou',
+  'cal.holds': 'Conține',
+  'cal.holds.VEVENT': 'programări',
+  'cal.holds.VTODO': 'sarcini',
+  'cal.create': 'Creați calendarul',
+  'cal.nameRequired': 'Calendarul trebuie să aibă un nume.',
+  'cal.created': 'Calendarul „{name}” a fost creat.',
+  'cal.savedOne': 'Calendarul „{name}” a fost salvat.',
+  'cal.deleted': 'Calendarul a fost șters.'
 }
 
 const ru: Table = {
@@ -241,7 +292,24 @@ const ru: Table = {
   'tasks.filterType': 'Тип',
   'tasks.filterCase': 'Дело',
   'tasks.filterCreator': 'Создал(а)',
-  'tasks.filterAny': 'любой'
+  'tasks.filterAny': 'любой',
+  'cal.edit': 'Название, описание, цвет',
+  'cal.name': 'Название',
+  'cal.description': 'Описание',
+  'cal.defaultStays': 'Календарь по умолчанию нельзя удалить.',
+  'cal.confirmDelete': 'Удалить «{name}» со всем содержимым?',
+  'cal.delete': 'Удалить этот календарь',
+  'cal.davAddress': 'Адрес CalDAV этого календаря (Thunderbird: Новый календарь → В сети)',
+  'cal.davHint': 'Телефоны и большинство приложений находят все календари по адресу сервера на странице «Мои устройства»; клиенту, которому нужен адрес одного календаря, он указан ниже.',
+  'cal.new': 'Новый календарь',
+  'cal.holds': 'Содержит',
+  'cal.holds.VEVENT': 'встречи',
+  'cal.holds.VTODO': 'задачи',
+  'cal.create': 'Создать календарь',
+  'cal.nameRequired': 'У календаря должно быть название.',
+  'cal.created': 'Календарь «{name}» создан.',
+  'cal.savedOne': 'Календарь «{name}» сохранён.',
+  'cal.deleted': 'Календарь удалён.'
 }
 
 const nl: Table = {
@@ -301,7 +369,24 @@ const nl: Table = {
   'tasks.filterType': 'Type',
   'tasks.filterCase': 'Zaak',
   'tasks.filterCreator': 'Aangemaakt door',
-  'tasks.filterAny': 'alle'
+  'tasks.filterAny': 'alle',
+  'cal.edit': 'Naam, beschrijving, kleur',
+  'cal.name': 'Naam',
+  'cal.description': 'Beschrijving',
+  'cal.defaultStays': 'Je standaardagenda kan niet worden verwijderd.',
+  'cal.confirmDelete': '‘{name}’ en alles erin verwijderen?',
+  'cal.delete': 'Deze agenda verwijderen',
+  'cal.davAddress': 'CalDAV-adres van deze agenda (Thunderbird: Nieuwe agenda → Op het netwerk)',
+  'cal.davHint': 'Telefoons en de meeste apps vinden alle agenda’s via het serveradres op ‘Mijn apparaten’; een app die om het adres van één agenda vraagt, vindt het hieronder.',
+  'cal.new': 'Nieuwe agenda',
+  'cal.holds': 'Bevat',
+  'cal.holds.VEVENT': 'afspraken',
+  'cal.holds.VTODO': 'taken',
+  'cal.create': 'Agenda aanmaken',
+  'cal.nameRequired': 'Een agenda heeft een naam nodig.',
+  'cal.created': 'De agenda ‘{name}’ is aangemaakt.',
+  'cal.savedOne': 'De agenda ‘{name}’ is opgeslagen.',
+  'cal.deleted': 'De agenda is verwijderd.'
 }
 
 export const gridMessages = { en, pl, ro, ru, nl }
