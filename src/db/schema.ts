@@ -31,6 +31,9 @@ export interface UsersTable {
   /** en, pl, ro, ru or nl; null: the organisation's default language */
   language: string | null
   timezone_confirmed: Generated<boolean>
+  work_start: Generated<string>
+  work_end: Generated<string>
+  work_days: Generated<string>
   created_at: CreatedAt
 }
 
@@ -67,7 +70,7 @@ export interface CasesTable {
   updated_at: Generated<Date>
 }
 
-export interface ItemTypesTable { id: Id; org_id: number; applies_to: ItemKind; name: string }
+export interface ItemTypesTable { id: Id; org_id: number; applies_to: ItemKind; name: string; color: string | null; retired: Generated<boolean> }
 
 export interface CalendarsTable {
   id: Id

@@ -78,7 +78,7 @@ export async function listAppointments (db: Db, actor: User, f: ListFilter): Pro
 }
 
 /** Tasks the user may see: in visible lists, assigned to them or created by them; ordered by id. */
-export async function listTasks (db: Db, actor: User, f: ListFilter & { assigneeId?: number }) {
+export async function listTasks (db: Db, actor: User, f: ListFilter & { assigneeId?: number; createdBy?: number }) {
   const limit = limitOf(f.limit)
   const calendarIds = (await visibleCalendars(db, actor)).map(c => c.id)
   let q = db.selectFrom('tasks').selectAll().where('org_id', '=', actor.org_id)
@@ -92,6 +92,7 @@ export async function listTasks (db: Db, actor: User, f: ListFilter & { assignee
   if (to !== undefined) q = q.where(eb => eb(eb.fn.coalesce('planned_start', 'due_at', 'planned_end'), '<', to))
   q = q.$call(sharedFilters(f))
   if (f.assigneeId !== undefined) q = q.where('assignee_id', '=', f.assigneeId)
+  if (f.createdBy !== undefined) q = q.where('created_by', '=', f.createdBy)
   if (f.ownerId !== undefined) q = q.where('assignee_id', '=', f.ownerId)
   if (f.cursor !== undefined) q = q.where('id', '>', decode(f.cursor, (v): v is number => Number.isInteger(v)))
   const rows = await q.orderBy('id').limit(limit + 1).execute()

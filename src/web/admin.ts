@@ -17,7 +17,7 @@ import { destroySessionsOf } from './sessions.ts'
 
 /** The admin pages' tabs. */
 export const adminTabs = (current: string) => html`<nav class="toolbar" aria-label="${t('admin.title')}">${[
-  ['/admin/users', t('admin.users')], ['/admin/organisation', t('admin.org')], ['/admin/integrations', t('admin.integrations')], ['/admin/setup', t('admin.setup')]
+  ['/admin/users', t('admin.users')], ['/admin/organisation', t('admin.org')], ['/admin/types', t('types.tab')], ['/admin/integrations', t('admin.integrations')], ['/admin/setup', t('admin.setup')]
 ].map(([href, label]) => html`<a class="button${href === current ? '' : ' secondary'}" href="${href!}"${href === current ? html` aria-current="page"` : ''}>${label!}</a>`)}</nav>`
 
 /** Administrators only; anyone else is refused (403). */

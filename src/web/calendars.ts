@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { shareCalendar, sharesOf } from '../domain/calendars.ts'
+import { createCalendar, deleteCalendar, shareCalendar, sharesOf, updateCalendar } from '../domain/calendars.ts'
+import { calendarPath, calendarSegment } from '../caldav/paths.ts'
 import { DomainError } from '../domain/errors.ts'
 import { createFeed, feedCalendars, listFeeds, revokeFeed, rotateFeed, setCalendarPrefs, type FeedCalendar, type FeedClient } from '../domain/feeds.ts'
 import { listUsers } from '../domain/users.ts'
@@ -40,12 +41,25 @@ export function calendarRoutes (app: FastifyInstance, web: Web): void {
       <div class="field"><label for="share-access-${calendarId}">${t('calendars.access')}</label><select id="share-access-${calendarId}" name="access">
         <option value="read">${t('calendars.share.read')}</option><option value="write">${t('calendars.share.write')}</option><option value="">${t('calendars.share.none')}</option></select></div>
       <button type="submit" class="secondary">${t('calendars.share')}</button></form>`
+    const logins = new Map(people.map(p => [p.id, p.login]))
+    const davUrl = (c: FeedCalendar) => new URL(calendarPath(user.login, calendarSegment(c, user.id, c.owner_id === null ? null : logins.get(c.owner_id) ?? null)), k.config.publicUrl).href
+    const manages = (c: FeedCalendar) => c.access === 'owner' || (c.kind === 'company' && user.role === 'admin')
+    const editForm = (c: FeedCalendar): Html => html`<details class="block"><summary>${t('cal.edit')}</summary>
+      <form method="post" action="/calendars/${c.id}" class="stack">${csrfField(s.csrf)}
+        <div class="field"><label for="cal-name-${c.id}">${t('cal.name')}</label><input type="text" id="cal-name-${c.id}" name="name" value="${c.name}" required maxlength="200"></div>
+        <div class="field"><label for="cal-desc-${c.id}">${t('cal.description')}</label><textarea id="cal-desc-${c.id}" name="description" rows="2">${c.description}</textarea></div>
+        <div class="field"><label for="cal-color-${c.id}">${t('calendars.colour')}</label><input type="color" id="cal-color-${c.id}" name="color" value="${(c.color ?? '#0b5cad').slice(0, 7)}"></div>
+        <div><button type="submit" class="secondary">${t('common.save')}</button></div></form>
+      ${c.is_default ? html`<p class="muted">${t('cal.defaultStays')}</p>` : html`<form method="post" action="/calendars/${c.id}/delete" class="inline" data-confirm="${t('cal.confirmDelete', { name: c.name })}">${csrfField(s.csrf)}<button type="submit" class="danger">${t('cal.delete')}</button></form>`}</details>`
     const calendarCard = (c: FeedCalendar): Html => {
       const mine = feeds.filter(f => f.calendar_id === c.id)
       const sharing = c.kind === 'company' ? t('calendars.company') : c.access === 'owner' ? ((shares.get(c.id) ?? []).join(', ') || t('calendars.notShared')) : t(`calendars.access.${c.access}`)
       return html`<section class="card" aria-labelledby="cal-${c.id}-h">
         <h2 id="cal-${c.id}-h">${swatch(c.color)}${c.name}</h2>
+        ${c.description === '' ? '' : html`<p>${c.description}</p>`}
         <p class="muted">${c.color === null ? '' : `${t('calendars.colour')}: ${c.color} · `}${t('calendars.access')}: ${t(`calendars.access.${c.access}`)} · ${t('calendars.sharedWith')}: ${sharing}</p>
+        ${copyField(`dav-${c.id}`, t('cal.davAddress'), davUrl(c))}
+        ${manages(c) ? editForm(c) : ''}
         <form method="post" action="/calendars/${c.id}/prefs" class="inline">${csrfField(s.csrf)}
           <label class="check"><input type="checkbox" name="allowExport" value="1"${c.allowExport ? html` checked` : ''}${c.ownerAllows ? '' : html` disabled`}> ${t('calendars.allowExport')}</label>
           <label class="check"><input type="checkbox" name="favourite" value="1"${c.favourite ? html` checked` : ''}> ${t('calendars.favourite')}</label>
@@ -65,7 +79,15 @@ export function calendarRoutes (app: FastifyInstance, web: Web): void {
       body: html`
       ${extra.secret === undefined ? '' : secretBlock(extra.secret)}
       <p>${t('calendars.intro')}</p>
+      <p class="muted">${t('cal.davHint')}</p>
       ${cals.map(calendarCard)}
+      <section class="card" aria-labelledby="newcal-h"><h2 id="newcal-h">${t('cal.new')}</h2>
+        <form method="post" action="/calendars" class="stack">${csrfField(s.csrf)}
+          <div class="field"><label for="newcal-name">${t('cal.name')}</label><input type="text" id="newcal-name" name="name" required maxlength="200"></div>
+          <div class="field"><label for="newcal-desc">${t('cal.description')}</label><textarea id="newcal-desc" name="description" rows="2"></textarea></div>
+          <div class="row"><div class="field"><label for="newcal-color">${t('calendars.colour')}</label><input type="color" id="newcal-color" name="color" value="#1a7f37"></div>
+          <div class="field"><label for="newcal-holds">${t('cal.holds')}</label><select id="newcal-holds" name="holds"><option value="VEVENT">${t('cal.holds.VEVENT')}</option><option value="VTODO">${t('cal.holds.VTODO')}</option></select></div></div>
+          <div><button type="submit">${t('cal.create')}</button></div></form></section>
       <section class="card" aria-labelledby="fav-h"><h2 id="fav-h">${t('calendars.favouritesFeed')}</h2>
         <p>${t('calendars.favouritesText')}</p>
         ${favFeeds.length === 0 ? html`<p class="muted">${t('calendars.noFeeds')}</p>` : html`<ul class="events">${favFeeds.map(feedRow)}</ul>`}
@@ -84,12 +106,41 @@ export function calendarRoutes (app: FastifyInstance, web: Web): void {
 
   const refused = async (request: FastifyRequest, reply: FastifyReply, fn: () => Promise<FastifyReply>) => {
     try { return await fn() } catch (err) {
-      if (err instanceof DomainError && (err.kind === 'forbidden' || err.kind === 'invalid' || (err.kind === 'not-found' && err.message === 'share not found'))) return show(request, reply, { error: reasonOf(err) }, err.status)
+      if (err instanceof DomainError && (err.kind === 'forbidden' || err.kind === 'invalid' || err.kind === 'conflict' || (err.kind === 'not-found' && err.message === 'share not found'))) return show(request, reply, { error: reasonOf(err) }, err.status)
       throw err
     }
   }
 
   app.get('/calendars', async (request, reply) => show(request, reply))
+
+  const colourOf = (v: string | undefined) => (v === undefined || v === '' ? undefined : v)
+
+  app.post('/calendars', async (request, reply) => {
+    const f = web.form(request)
+    return refused(request, reply, async () => {
+      if ((f.name ?? '').trim() === '') throw new DomainError('invalid', t('cal.nameRequired'), { field: 'name' })
+      const cal = await createCalendar(k.db, web.actor(request), { name: f.name!.trim(), description: f.description ?? '', color: colourOf(f.color) ?? null, components: [f.holds === 'VTODO' ? 'VTODO' : 'VEVENT'] })
+      return show(request, reply, { notice: t('cal.created', { name: cal.name }) })
+    })
+  })
+
+  app.post('/calendars/:id', async (request, reply) => {
+    const id = idParam(request)
+    const f = web.form(request)
+    return refused(request, reply, async () => {
+      if (f.name !== undefined && f.name.trim() === '') throw new DomainError('invalid', t('cal.nameRequired'), { field: 'name' })
+      const cal = await updateCalendar(k.db, web.actor(request), id, { name: f.name?.trim(), description: f.description, color: colourOf(f.color) })
+      return show(request, reply, { notice: t('cal.savedOne', { name: cal.name }) })
+    })
+  })
+
+  app.post('/calendars/:id/delete', async (request, reply) => {
+    const id = idParam(request)
+    return refused(request, reply, async () => {
+      await deleteCalendar(k.db, web.actor(request), id)
+      return show(request, reply, { notice: t('cal.deleted') })
+    })
+  })
 
   app.post('/calendars/:id/prefs', async (request, reply) => {
     const id = idParam(request)

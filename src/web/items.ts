@@ -1,14 +1,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import type { Case, Task } from '../db/schema.ts'
+import type { Case, ItemKind, Task } from '../db/schema.ts'
 import { appointmentRole, visibleCalendars, allows } from '../domain/access.ts'
 import { createAppointment, deleteAppointment, getAppointment, updateAppointment, type AppointmentInput, type AppointmentView } from '../domain/appointments.ts'
-import { createCase, getCase, listCases } from '../domain/cases.ts'
+import { createCase, getCase, listCases, listItemTypes } from '../domain/cases.ts'
 import { DomainError } from '../domain/errors.ts'
 import { listAppointments, listTasks } from '../domain/lists.ts'
 import { createTask, deleteTask, getTask, updateTask, type TaskInput } from '../domain/tasks.ts'
 import { listUsers } from '../domain/users.ts'
 import { html, raw, type Html } from './html.ts'
-import { csrfField, postButton, when } from './layout.ts'
+import { csrfField, postButton, swatch, when } from './layout.ts'
 import { currentLang } from './locale.ts'
 import { hasMessage, t, type MessageId } from './messages.ts'
 import { dateQuery, idParam, optionalId } from './params.ts'
@@ -28,7 +28,7 @@ const FIELD_LABELS: Record<string, MessageId> = {
   title: 'appt.title', calendarId: 'appt.calendar', start: 'appt.start', end: 'appt.end', location: 'appt.location',
   description: 'appt.description', caseId: 'appt.case', status: 'appt.status', rrule: 'appt.repeat',
   due: 'tasks.due', plannedStart: 'tasks.plannedStart', plannedEnd: 'tasks.plannedEnd', actualStart: 'tasks.actualStart',
-  actualEnd: 'tasks.actualEnd', assigneeId: 'tasks.assignee',
+  actualEnd: 'tasks.actualEnd', assigneeId: 'tasks.assignee', typeId: 'types.field',
   currentPassword: 'profile.currentPassword', password: 'signIn.password', timezone: 'profile.timezone', language: 'profile.language',
   login: 'admin.login', email: 'admin.email', role: 'admin.role', defaultTimezone: 'admin.orgTimezone', defaultLanguage: 'admin.orgLanguage'
 }
@@ -78,6 +78,11 @@ const text = (name: string, value: string, opts: { type?: string; required?: boo
   html`<input type="${opts.type ?? 'text'}" id="${name}" name="${name}" value="${value}"${opts.required === true ? html` required` : ''}>`
 const select = (name: string, value: string, options: [string, string][], id = name) =>
   html`<select id="${id}" name="${name}">${options.map(([v, label]) => html`<option value="${v}"${v === value ? html` selected` : ''}>${label}</option>`)}</select>`
+/** The types offered for an item: those in use, and the item's own even if it is retired. */
+async function typeOptions (web: Web, user: Parameters<typeof listItemTypes>[1], kind: ItemKind, current: string | undefined): Promise<[string, string][]> {
+  const types = (await listItemTypes(web.k.db, user)).filter(ty => ty.applies_to === kind && (!ty.retired || String(ty.id) === current))
+  return [['', t('common.none')], ...types.map(ty => [String(ty.id), ty.name] as [string, string])]
+}
 const caseOptions = (cases: Case[]): [string, string][] => [['', t('common.none')], ...cases.map(c => [String(c.id), `${c.title} (${t(`cases.kind.${c.kind}`)})`] as [string, string])]
 
 // ---- appointments
@@ -89,6 +94,7 @@ function apptForm (a: AppointmentView, zone: string): Form {
   return {
     title: a.title, calendarId: String(a.calendar_id), allDay: a.all_day ? '1' : '', date: s.date, start: s.time,
     endDate: e.date, end: e.time, location: a.location, description: a.description, caseId: a.case_id === null ? '' : String(a.case_id),
+    typeId: a.type_id === null ? '' : String(a.type_id),
     status: a.status, repeat: simple, private: a.private ? '1' : '',
     participants: a.participant_ids.filter(id => id !== a.owner_id).join(','),
     ownerId: String(a.owner_id), ownerTakesPart: a.participant_ids.includes(a.owner_id) ? '1' : ''
@@ -111,6 +117,7 @@ function apptInput (f: Form, zone: string, before: Form | null): AppointmentInpu
   if (changed('location')) input.location = f.location ?? ''
   if (changed('description')) input.description = f.description ?? ''
   if (changed('caseId')) input.caseId = optionalId(f.caseId) ?? null
+  if (changed('typeId') && f.typeId !== undefined) input.typeId = optionalId(f.typeId) ?? null
   if (changed('status') && f.status !== undefined) input.status = f.status as AppointmentInput['status']
   if (changed('private')) input.private = f.private === '1'
   if (changed('participants') && (before !== null || f.participants !== '')) {
@@ -159,6 +166,7 @@ async function apptPage (web: Web, request: FastifyRequest, reply: FastifyReply,
   const owner = Number(f.ownerId ?? user.id)
   const colleagues = people.filter(p => p.id !== owner && (!p.disabled || ticked.has(String(p.id))))
   const organises = o.organises ?? true
+  const types = await typeOptions(web, user, 'appointment', f.typeId)
   const repeatOptions: [string, string][] = [['', t('appt.repeat.none')], ...REPEATS.map(r => [r, t(`appt.repeat.${r}`)] as [string, string])]
   if (f.repeat === 'keep') repeatOptions.push(['keep', t('appt.repeat.custom', { rule: f.rrule ?? '' })])
   return web.render(request, reply, {
@@ -179,6 +187,7 @@ async function apptPage (web: Web, request: FastifyRequest, reply: FastifyReply,
       ${field('description', t('appt.description'), html`<textarea id="description" name="description" rows="4">${f.description ?? ''}</textarea>`)}
       <div class="row">${field('caseId', t('appt.case'), select('caseId', f.caseId ?? '', caseOptions(cases)))}
         ${field('status', t('appt.status'), select('status', f.status ?? 'confirmed', (['confirmed', 'tentative', 'cancelled'] as const).map(v => [v, t(`appt.status.${v}`)])))}</div>
+      ${field('typeId', t('types.field'), select('typeId', f.typeId ?? '', types))}
       ${colleagues.length === 0 ? '' : organises
         ? html`<fieldset class="participants"><legend>${t('appt.participants')}</legend>
         ${colleagues.map(p => html`<label class="check"><input type="checkbox" name="participant-${p.id}" value="1"${ticked.has(String(p.id)) ? html` checked` : ''}> ${p.name}</label>`)}</fieldset>`
@@ -198,7 +207,7 @@ const TASK_TIMES = ['due', 'plannedStart', 'plannedEnd', 'actualStart', 'actualE
 function taskForm (task: Task, zone: string): Form {
   return {
     title: task.title, description: task.description, calendarId: String(task.calendar_id), status: task.status,
-    caseId: task.case_id === null ? '' : String(task.case_id), assigneeId: String(task.assignee_id),
+    caseId: task.case_id === null ? '' : String(task.case_id), assigneeId: String(task.assignee_id), typeId: task.type_id === null ? '' : String(task.type_id),
     due: localInput(task.due_at, zone), plannedStart: localInput(task.planned_start, zone), plannedEnd: localInput(task.planned_end, zone),
     actualStart: localInput(task.actual_start, zone), actualEnd: localInput(task.actual_end, zone)
   }
@@ -212,6 +221,7 @@ function taskInput (f: Form, zone: string, before: Form | null): TaskInput {
   if (changed('calendarId') && f.calendarId !== '') input.calendarId = Number(f.calendarId)
   if (changed('status')) input.status = f.status as TaskInput['status']
   if (changed('caseId')) input.caseId = optionalId(f.caseId) ?? null
+  if (changed('typeId')) input.typeId = optionalId(f.typeId) ?? null
   if (changed('assigneeId') && f.assigneeId !== '') input.assigneeId = Number(f.assigneeId)
   for (const key of TASK_TIMES) if (changed(key)) input[key] = fromLocalInput(f[key], zone)
   return input
@@ -224,6 +234,7 @@ async function taskPage (web: Web, request: FastifyRequest, reply: FastifyReply,
   const lists = cals.filter(c => c.components.includes('VTODO') && allows(c.access, 'write'))
   const f = o.form
   const creator = o.task === undefined ? undefined : people.find(p => p.id === o.task!.created_by)
+  const types = await typeOptions(web, user, 'task', f.typeId)
   return web.render(request, reply, {
     title: o.task === undefined ? t('tasks.new') : t('tasks.edit'), current: '/tasks', error: o.error ?? null,
     body: markInvalid(o.invalid, html`${o.task === undefined ? '' : html`<p class="muted">${t('tasks.createdBy', { name: creator?.name ?? '?', when: when(o.task.created_at, user.timezone) })}</p>`}
@@ -233,6 +244,7 @@ async function taskPage (web: Web, request: FastifyRequest, reply: FastifyReply,
         ${field('calendarId', t('tasks.list'), select('calendarId', f.calendarId ?? '', [['', t('common.none')], ...lists.map(c => [String(c.id), c.name] as [string, string])]))}</div>
       <div class="row">${field('assigneeId', t('tasks.assignee'), select('assigneeId', f.assigneeId ?? String(user.id), people.filter(p => !p.disabled).map(p => [String(p.id), p.name])))}
         ${field('caseId', t('appt.case'), select('caseId', f.caseId ?? '', caseOptions(cases)))}</div>
+      ${field('typeId', t('types.field'), select('typeId', f.typeId ?? '', types))}
       ${field('due', t('tasks.due'), text('due', f.due ?? '', { type: 'datetime-local' }))}
       <div class="row">${field('plannedStart', t('tasks.plannedStart'), text('plannedStart', f.plannedStart ?? '', { type: 'datetime-local' }))}
         ${field('plannedEnd', t('tasks.plannedEnd'), text('plannedEnd', f.plannedEnd ?? '', { type: 'datetime-local' }))}</div>
@@ -252,9 +264,15 @@ export function itemRoutes (app: FastifyInstance, web: Web): void {
 
   app.get('/appointments/new', async (request, reply) => {
     const user = web.session(request).user
+    // a range selected in the grid arrives as ?date=&start=&endDate=&end= (or &allDay=1)
+    const q = request.query as { start?: string; end?: string; allDay?: string }
     const date = dateQuery(request) ?? todayIn(user.timezone)
+    const endDate = dateQuery(request, 'endDate') ?? date
+    const time = (v: string | undefined, d: string) => (typeof v === 'string' && /^([01]\d|2[0-3]):[0-5]\d$/.test(v) ? v : d)
     const def = (await visibleCalendars(k.db, user)).find(c => c.owner_id === user.id && c.kind === 'personal' && c.is_default)
-    return apptPage(web, request, reply, { form: { date, endDate: date, start: '09:00', end: '10:00', status: 'confirmed', calendarId: def === undefined ? '' : String(def.id) } })
+    return apptPage(web, request, reply, {
+      form: { date, endDate: endDate < date ? date : endDate, start: time(q.start, '09:00'), end: time(q.end, '10:00'), allDay: q.allDay === '1' ? '1' : '', status: 'confirmed', calendarId: def === undefined ? '' : String(def.id) }
+    })
   })
 
   app.post('/appointments', async (request, reply) => {
@@ -293,28 +311,44 @@ export function itemRoutes (app: FastifyInstance, web: Web): void {
   // tasks
   app.get('/tasks', async (request, reply) => {
     const user = web.session(request).user
-    const q = request.query as { status?: string; withoutCase?: string }
+    const q = request.query as { status?: string; withoutCase?: string; typeId?: string; caseId?: string; createdBy?: string }
     const status = TASK_STATUSES.find(s => s === q.status)
     const withoutCase = q.withoutCase === '1'
-    const [page, cases, people] = await Promise.all([
-      listTasks(k.db, user, { status, withoutCase, limit: 500 }), listCases(k.db, user), listUsers(k.db, user)
+    const idOf = (v: string | undefined) => { const n = optionalId(v); return n === null || n === undefined || n < 0 ? undefined : n }
+    const typeId = idOf(q.typeId)
+    const caseId = withoutCase ? undefined : idOf(q.caseId)
+    const createdBy = idOf(q.createdBy)
+    const [page, cases, people, types] = await Promise.all([
+      listTasks(k.db, user, { status, withoutCase, typeId, caseId, createdBy, limit: 500 }), listCases(k.db, user), listUsers(k.db, user), listItemTypes(k.db, user)
     ])
     const caseOf = new Map(cases.map(c => [c.id, c.title]))
     const nameOf = new Map(people.map(p => [p.id, p.name]))
+    const typeOf = new Map(types.map(ty => [ty.id, ty]))
+    const filter = (id: string, name: string, label: string, value: number | undefined, options: [number, string][]) =>
+      field(id, label, html`<select id="${id}" name="${name}"><option value="">${t('tasks.filterAny')}</option>${options.map(([v, l]) => html`<option value="${v}"${v === value ? html` selected` : ''}>${l}</option>`)}</select>`)
     return web.render(request, reply, {
       title: t('tasks.title'), current: '/tasks', notice: noticeOf(request),
       body: html`<div class="toolbar"><a class="button" href="/tasks/new">${t('tasks.new')}</a></div>
-      <form method="get" action="/tasks" class="inline">
+      <form method="get" action="/tasks" class="inline filters">
         ${field('status-filter', t('tasks.filter'), html`<select id="status-filter" name="status"><option value="">${t('tasks.filter.all')}</option>${TASK_STATUSES.map(v => html`<option value="${v}"${v === status ? html` selected` : ''}>${t(`tasks.status.${v}`)}</option>`)}</select>`)}
+        ${filter('type-filter', 'typeId', t('tasks.filterType'), typeId, types.filter(ty => ty.applies_to === 'task').map(ty => [ty.id, ty.name]))}
+        ${filter('case-filter', 'caseId', t('tasks.filterCase'), caseId, cases.map(c => [c.id, c.title]))}
+        ${filter('creator-filter', 'createdBy', t('tasks.filterCreator'), createdBy, people.map(p => [p.id, p.name]))}
         <label class="check"><input type="checkbox" name="withoutCase" value="1"${withoutCase ? html` checked` : ''}> ${t('tasks.withoutCaseOnly')}</label>
         <button type="submit" class="secondary">${t('tasks.filter.apply')}</button></form>
       ${page.items.length === 0 ? html`<p>${t('tasks.empty')}</p>` : html`<div class="table-wrap"><table class="list"><thead><tr>
-        <th scope="col">${t('appt.title')}</th><th scope="col">${t('tasks.status')}</th><th scope="col">${t('tasks.due')}</th><th scope="col">${t('appt.case')}</th><th scope="col">${t('tasks.assignee')}</th></tr></thead><tbody>
-        ${page.items.map(task => html`<tr><td><a href="/tasks/${task.id}/edit">${task.title}</a></td>
+        <th scope="col">${t('appt.title')}</th><th scope="col">${t('types.field')}</th><th scope="col">${t('tasks.status')}</th><th scope="col">${t('tasks.due')}</th><th scope="col">${t('appt.case')}</th><th scope="col">${t('tasks.assignee')}</th><th scope="col">${t('tasks.createdByCol')}</th><th scope="col">${t('tasks.createdAtCol')}</th></tr></thead><tbody>
+        ${page.items.map(task => {
+          const type = task.type_id === null ? undefined : typeOf.get(task.type_id)
+          return html`<tr><td><a href="/tasks/${task.id}/edit">${task.title}</a></td>
+          <td data-label="${t('types.field')}">${type === undefined ? '' : html`${swatch(type.color)}${type.name}`}</td>
           <td data-label="${t('tasks.status')}">${t(`tasks.status.${task.status}`)}</td>
           <td data-label="${t('tasks.due')}">${task.due_at === null ? '' : when(task.due_at, user.timezone)}</td>
           <td data-label="${t('appt.case')}">${task.case_id === null ? t('common.none') : caseOf.get(task.case_id) ?? ''}</td>
-          <td data-label="${t('tasks.assignee')}">${nameOf.get(task.assignee_id) ?? ''}</td></tr>`)}
+          <td data-label="${t('tasks.assignee')}">${nameOf.get(task.assignee_id) ?? ''}</td>
+          <td data-label="${t('tasks.createdByCol')}">${nameOf.get(task.created_by) ?? ''}</td>
+          <td data-label="${t('tasks.createdAtCol')}">${when(task.created_at, user.timezone)}</td></tr>`
+        })}
         </tbody></table></div>`}`
     })
   })

@@ -12,6 +12,9 @@ export type PageOptions = {
   notice?: string | null
   error?: string | null
   body: Html
+  /** extra stylesheets and scripts of this page (the calendar grid), all from /static */
+  styles?: string[]
+  scripts?: string[]
 }
 
 const NAV: [string, MessageId][] = [
@@ -35,8 +38,11 @@ export function page (o: PageOptions): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${o.title} · ${t('app.name')}</title>
-<link rel="stylesheet" href="/static/app.css">
+${(o.styles ?? []).map(href => html`<link rel="stylesheet" href="${href}">
+`)}<link rel="stylesheet" href="/static/app.css">
 <script src="/static/app.js" defer></script>
+${(o.scripts ?? []).map(src => html`<script src="${src}" defer></script>
+`)}
 </head>
 <body>
 <a class="skip" href="#main">${t('nav.skip')}</a>

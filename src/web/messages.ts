@@ -4,6 +4,7 @@ import { pl } from './locales/pl.ts'
 import { ro } from './locales/ro.ts'
 import { ru } from './locales/ru.ts'
 import { exchangeMessages } from './messages-exchange.ts'
+import { gridMessages } from './messages-grid.ts'
 import { rulesMessages } from './messages-rules.ts'
 
 /**
@@ -19,6 +20,7 @@ import { rulesMessages } from './messages-rules.ts'
  */
 export const en = {
   ...exchangeMessages.en,
+  ...gridMessages.en,
   'app.name': 'Kalends',
   'nav.label': 'Main',
   'nav.skip': 'Skip to content',
@@ -449,7 +451,8 @@ export type Messages = Record<string, string>
 /** The modules of texts per area, each with all five languages: one line per module. */
 export const AREAS: Record<Lang, Messages>[] = [
   rulesMessages,
-  exchangeMessages
+  exchangeMessages,
+  gridMessages
 ]
 
 const BASE: Record<Lang, Messages> = { en, pl, ro, ru, nl }

@@ -4,6 +4,7 @@ import { visibleCalendars, type VisibleCalendar } from '../domain/access.ts'
 import type { AppointmentView } from '../domain/appointments.ts'
 import { listAppointments } from '../domain/lists.ts'
 import { instancesBetween, parseObject } from '../ical/index.ts'
+import { wallToUtc } from '../domain/ical-mapping.ts'
 
 /**
  * The appointments a user sees between two instants, one entry per
@@ -21,6 +22,18 @@ export type Occurrence = {
   title: string
   hidden: boolean
   recurring: boolean
+  /** the occurrence's original start (ISO instant, or a date when all-day): how the series names it */
+  occurrence: string
+}
+
+/** An iCalendar RECURRENCE-ID value as the domain names an occurrence. */
+function occurrenceKey (rid: string, zone: string): string {
+  const m = /^(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})(Z?))?$/.exec(rid)
+  if (m === null) return rid
+  const date = `${m[1]}-${m[2]}-${m[3]}`
+  if (m[4] === undefined) return date
+  const time = `${m[4]}:${m[5]}:${m[6]}`
+  return m[7] === 'Z' ? new Date(`${date}T${time}Z`).toISOString() : wallToUtc(`${date}T${time}`, zone).toISOString()
 }
 
 export async function occurrences (db: Db, user: User, from: Date, to: Date): Promise<Occurrence[]> {
@@ -48,14 +61,18 @@ export async function occurrences (db: Db, user: User, from: Date, to: Date): Pr
       if (body === undefined) throw new Error('no body')
       const obj = parseObject(body.ical, { unknownTimezone: 'floating' })
       for (const i of instancesBetween(obj, from, to, { floatingTimezone: user.timezone, max: 500 })) {
-        out.push({ ...base, start: i.start, end: i.end, allDay: i.allDay })
+        const own = i.override && !hidden ? i.component.getFirstPropertyValue('summary') : null
+        out.push({ ...base, ...(typeof own === 'string' ? { title: own } : {}), start: i.start, end: i.end, allDay: i.allDay, occurrence: occurrenceKey(i.recurrenceId, user.timezone) })
       }
     } catch {
       // no readable body: the appointment's own fields, once
       const start = a.all_day ? new Date(`${a.start_date}T00:00:00Z`) : a.starts_at
       const end = a.all_day ? new Date(`${a.end_date}T00:00:00Z`) : a.ends_at
-      if (start !== null && end !== null) out.push({ ...base, start, end, allDay: a.all_day })
+      if (start !== null && end !== null) out.push({ ...base, start, end, allDay: a.all_day, occurrence: a.all_day ? a.start_date! : start.toISOString() })
     }
   }
   return out.sort((x, y) => Number(y.allDay) - Number(x.allDay) || x.start.getTime() - y.start.getTime())
 }
+
+/** An appointment's page: one occurrence of a series opens as that occurrence. */
+export const itemUrl = (o: Occurrence) => o.recurring ? `/appointments/${o.appointment.id}/occurrence?at=${encodeURIComponent(o.occurrence)}` : `/appointments/${o.appointment.id}/edit`

@@ -20,6 +20,9 @@ import { deviceRoutes } from './devices.ts'
 import { integrationRoutes } from './integrations.ts'
 import { itemRoutes, reasonOf } from './items.ts'
 import { viewRoutes } from './views.ts'
+import { gridRoutes } from './grid.ts'
+import { seriesRoutes } from './series.ts'
+import { typeRoutes } from './types.ts'
 
 /**
  * The web pages at /: sign-in with a session cookie, then the user's
@@ -46,9 +49,19 @@ export type Web = {
 }
 
 const STATIC = new URL('./static/', import.meta.url)
+const CSS = 'text/css; charset=utf-8'
+const JS = 'text/javascript; charset=utf-8'
+// FullCalendar's browser bundle and its classic theme, from the installed package: no CDN, no build step.
+const FULLCALENDAR = new URL('../../node_modules/fullcalendar/', import.meta.url)
 const FILES: Record<string, { type: string; body: Buffer }> = {
-  'app.css': { type: 'text/css; charset=utf-8', body: readFileSync(new URL('app.css', STATIC)) },
-  'app.js': { type: 'text/javascript; charset=utf-8', body: readFileSync(new URL('app.js', STATIC)) }
+  'app.css': { type: CSS, body: readFileSync(new URL('app.css', STATIC)) },
+  'app.js': { type: JS, body: readFileSync(new URL('app.js', STATIC)) },
+  'grid.js': { type: JS, body: readFileSync(new URL('grid.js', STATIC)) },
+  'fullcalendar/global.js': { type: JS, body: readFileSync(new URL('all/global.js', FULLCALENDAR)) },
+  'fullcalendar/theme.js': { type: JS, body: readFileSync(new URL('themes/classic/global.js', FULLCALENDAR)) },
+  'fullcalendar/skeleton.css': { type: CSS, body: readFileSync(new URL('skeleton.css', FULLCALENDAR)) },
+  'fullcalendar/theme.css': { type: CSS, body: readFileSync(new URL('themes/classic/theme.css', FULLCALENDAR)) },
+  'fullcalendar/palette.css': { type: CSS, body: readFileSync(new URL('themes/classic/palette.css', FULLCALENDAR)) }
 }
 
 const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; style-src-attr 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
@@ -171,8 +184,8 @@ export default async function webPlugin (app: FastifyInstance, opts: { k: Kalend
     return web.render(request, reply, { title: t('error.title'), error: message, body: html`<p><a href="/week">${t('error.back')}</a></p>` }, status)
   })
 
-  app.get('/static/:file', { config: { public: true } }, async (request, reply) => {
-    const file = FILES[(request.params as { file: string }).file]
+  app.get('/static/*', { config: { public: true } }, async (request, reply) => {
+    const file = FILES[(request.params as { '*': string })['*']]
     if (file === undefined) return reply.code(404).type('text/plain; charset=utf-8').send('Not found\n')
     return reply.header('cache-control', 'public, max-age=300').type(file.type).send(file.body)
   })
@@ -236,6 +249,9 @@ export default async function webPlugin (app: FastifyInstance, opts: { k: Kalend
   deviceRoutes(app, web)
   calendarRoutes(app, web)
   viewRoutes(app, web)
+  gridRoutes(app, web)
+  seriesRoutes(app, web)
+  typeRoutes(app, web)
   itemRoutes(app, web)
   connectionRoutes(app, web)
   adminRoutes(app, web)

@@ -1,0 +1,120 @@
+import t from 'tap'
+import type { Page } from 'playwright-core'
+import { startServer, PASSWORD, type TestServer } from '../testing/harness.ts'
+import { chromiumMissing, launchBrowser, type Browser } from './browser-testing.ts'
+
+/**
+ * The calendar grid in a real browser: an appointment in its hour cell,
+ * tasks on their due day and over their planned span, a drag that the
+ * domain accepts (the store follows) and one it refuses (the reason is
+ * shown, the card goes back, the store is unchanged).
+ */
+const missing = chromiumMissing()
+if (missing !== null) {
+  t.fail(missing)
+} else {
+  let s: TestServer
+  let browser: Browser
+  let page: Page
+  t.before(async () => {
+    s = await startServer({ users: ['alice', 'bob'] })
+    browser = await launchBrowser()
+    page = browser.page
+  })
+  t.teardown(async () => {
+    await browser?.close()
+    await s?.close()
+  })
+
+  async function signIn (login: string) {
+    await page.goto(`${s.url}/sign-in`)
+    await page.getByLabel('User name').fill(login)
+    await page.getByLabel('Password').fill(PASSWORD)
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    await page.waitForURL(/\/week$/)
+  }
+
+  /** The card of an item in the grid, and the box of an hour slot on a day. */
+  const card = (kind: string, id: number, part: string) => page.locator(`#grid [data-kind="${kind}"][data-item-id="${id}"][data-part="${part}"]`)
+  async function cellBox (date: string, time: string) {
+    const row = await page.locator(`#grid [data-time="${time}"]`).first().boundingBox()
+    const col = await page.locator(`#grid [role="cell"][data-date="${date}"]`).last().boundingBox()
+    if (row === null || col === null) throw new Error(`no cell ${date} ${time}`)
+    return { x: col.x, width: col.width, y: row.y, height: row.height }
+  }
+  async function drag (from: { x: number; y: number }, to: { x: number; y: number }) {
+    // the whole day fits in a tall window: no scrolling while the mouse is down
+    await page.mouse.move(from.x, from.y)
+    await page.mouse.down()
+    await page.mouse.move(from.x + 2, from.y + 2, { steps: 2 })
+    await page.mouse.move(to.x, to.y, { steps: 12 })
+    await page.mouse.up()
+  }
+
+  t.test('an appointment sits in its hour cell; a drag moves it in the store', async t => {
+    const made = await s.as('alice')('/api/v1/appointments', { method: 'POST', json: { title: 'Hearing', start: '2026-05-05T10:00:00+02:00', end: '2026-05-05T11:00:00+02:00', location: 'Court 3', participantIds: [s.users.bob!.id] } })
+    const id = (made.body_ as { id: number }).id
+    await signIn('alice')
+    await page.setViewportSize({ width: 1280, height: 2000 })
+    await page.goto(`${s.url}/week?date=2026-05-05`)
+    const hearing = card('appointment', id, 'appointment')
+    await hearing.waitFor()
+    t.equal(await page.locator('.fallback').first().isHidden(), true, 'the list under the grid is hidden once the grid runs')
+    const box = (await hearing.boundingBox())!
+    const cell = await cellBox('2026-05-05', '10:00:00')
+    t.ok(Math.abs(box.y - cell.y) < 4, `the card starts at the 10:00 line (${box.y} vs ${cell.y})`)
+    t.ok(box.x >= cell.x - 1 && box.x + box.width <= cell.x + cell.width + 1, 'the card is in Tuesday\'s column')
+    t.match(await hearing.textContent(), /10:00.*Hearing.*Location: Court 3.*With: Bob/s, 'the card shows time, title, location and participants')
+    await browser.shoot('grid-week')
+    await page.setViewportSize({ width: 1280, height: 2000 })
+
+    const to = await cellBox('2026-05-05', '13:00:00')
+    await drag({ x: box.x + box.width / 2, y: box.y + 8 }, { x: to.x + to.width / 2, y: to.y + 8 })
+    await page.locator('#grid-status', { hasText: 'Moved: Hearing' }).waitFor()
+    const stored = await s.as('alice')(`/api/v1/appointments/${id}`)
+    t.equal((stored.body_ as { start: string }).start.slice(0, 16), '2026-05-05T11:00', 'the store has it at 13:00 Warsaw (11:00 UTC)')
+  })
+
+  t.test('a drag that breaks a business rule is refused with the reason and the card goes back', async t => {
+    await s.k.db.updateTable('users').set({ can_change_planned_dates: false }).where('id', '=', s.users.bob!.id).execute()
+    const made = await s.as('alice')('/api/v1/tasks', {
+      method: 'POST',
+      json: { title: 'Draft the appeal', assigneeId: s.users.bob!.id, plannedStart: '2026-05-06T09:00:00+02:00', plannedEnd: '2026-05-06T10:00:00+02:00', due: '2026-05-07T17:00:00+02:00' }
+    })
+    t.equal(made.status, 201, (made.body_ as { detail?: string }).detail ?? '')
+    const id = (made.body_ as { id: number }).id
+    await page.getByRole('button', { name: 'Sign out' }).click()
+    await signIn('bob')
+    await page.goto(`${s.url}/week?date=2026-05-06`)
+    await page.setViewportSize({ width: 1280, height: 2000 })
+    const planned = card('task', id, 'planned')
+    await planned.waitFor()
+    t.equal(await card('task', id, 'due').count(), 1, 'the task is also on its due day')
+    const before = (await planned.boundingBox())!
+    const cell = await cellBox('2026-05-06', '09:00:00')
+    t.ok(Math.abs(before.y - cell.y) < 4, 'the planned span starts at 09:00')
+    const to = await cellBox('2026-05-06', '14:00:00')
+    await drag({ x: before.x + before.width / 2, y: before.y + 8 }, { x: to.x + to.width / 2, y: to.y + 8 })
+    const status = page.locator('#grid-status')
+    await status.filter({ hasText: 'Not moved' }).waitFor()
+    t.match(await status.textContent(), /Not moved: .*Bob may not change planned dates/, 'the rule\'s reason is shown')
+    await browser.shoot('grid-refused')
+    await page.setViewportSize({ width: 1280, height: 2000 })
+    const after = (await planned.boundingBox())!
+    t.ok(Math.abs(after.y - before.y) < 2 && Math.abs(after.x - before.x) < 2, 'the card is back where it was')
+    const stored = await s.as('alice')(`/api/v1/tasks/${id}`)
+    t.equal((stored.body_ as { plannedStart: string }).plannedStart.slice(0, 16), '2026-05-06T07:00', 'the store is unchanged')
+  })
+
+  t.test('day and month views show appointments and tasks', async t => {
+    await page.goto(`${s.url}/month?date=2026-05-01`)
+    await page.locator('#grid [data-kind]').first().waitFor()
+    t.match(await page.locator('#grid').textContent(), /Hearing/)
+    t.match(await page.locator('#grid').textContent(), /Due: Draft the appeal/)
+    await browser.shoot('grid-month')
+    await page.goto(`${s.url}/day?date=2026-05-06`)
+    await page.locator('#grid [data-kind]').first().waitFor()
+    t.match(await page.locator('#grid').textContent(), /Planned: Draft the appeal/)
+    await browser.shoot('grid-day')
+  })
+}
