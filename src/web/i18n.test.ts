@@ -65,7 +65,8 @@ t.test('no page shows a raw text key, in any language', async t => {
     for (const path of pages) {
       const page = await admin.get(path)
       t.match(page.text, new RegExp(`<html lang="${lang}">`), `${lang} ${path}: in ${lang}`)
-      const text = page.text.replace(/<script[\s\S]*?<\/script>/g, '')
+      // scripts, and the data- attributes that hand the grid's script its templates, are filled in the browser
+      const text = page.text.replace(/<script[\s\S]*?<\/script>/g, '').replace(/ data-[a-z-]+="[^"]*"/g, '')
       const raw = keys.filter(k => text.includes(k))
       t.same(raw, [], `${lang} ${path}: no raw key`)
       t.notMatch(text, /\{[a-z]+\}/i, `${lang} ${path}: no unfilled placeholder`)
