@@ -31,6 +31,12 @@ export type Config = {
    * the emulator).
    */
   google: { baseUrl: string | null; clientId: string | null; clientSecret: string | null; pushAddress: string | null }
+  /**
+   * Where Microsoft's identity platform and Graph are (tests point them at
+   * conformance/graph-emulator), and a CA certificate file to trust besides
+   * the system's (the emulator's test certificate).
+   */
+  graph: { authorityHost: string; baseUrl: string; caFile: string | null }
 }
 
 export class ConfigError extends Error {
@@ -121,6 +127,11 @@ export function readConfig (env: Env = loadEnv()): Config {
       clientId: env.KALENDS_GOOGLE_CLIENT_ID || null,
       clientSecret: env.KALENDS_GOOGLE_CLIENT_SECRET || null,
       pushAddress: env.KALENDS_GOOGLE_PUSH_ADDRESS || null
+    },
+    graph: {
+      authorityHost: (env.KALENDS_GRAPH_AUTHORITY_HOST || 'https://login.microsoftonline.com').replace(/\/+$/, ''),
+      baseUrl: (env.KALENDS_GRAPH_BASE_URL || 'https://graph.microsoft.com/v1.0').replace(/\/+$/, ''),
+      caFile: env.KALENDS_GRAPH_CA_FILE || null
     },
     loginFailureLimit: {
       perAccount: int(env, 'KALENDS_LOGIN_FAILURES_PER_ACCOUNT', 10, 1, 1_000_000),
