@@ -1,7 +1,7 @@
 import t from 'tap'
 import { overridesOf } from './overrides.ts'
 import { startGraphWorld } from './testing-graph.ts'
-import { shortenDec28OverCalDav } from './testing.ts'
+import { shortenDec28OverCalDav, WEEKLY_REVIEW } from './testing.ts'
 
 type Appt = { id: number; uid: string; title: string; allDay: boolean; start: string; end: string; timezone: string | null; rrule: string | null; exdates: string[] }
 const WARSAW = 'Central European Standard Time'
@@ -10,10 +10,7 @@ t.test('series with exceptions both ways, never flattened', async t => {
   const w = await startGraphWorld()
   t.teardown(() => w.close())
   const alice = w.s.as('alice')
-  const weekly = (await alice('/api/v1/appointments', { method: 'POST', json: {
-    title: 'Weekly review', start: '2026-12-07T09:00:00Z', end: '2026-12-07T10:00:00Z', timezone: 'Europe/Warsaw',
-    rrule: 'FREQ=WEEKLY;BYDAY=MO;COUNT=10', exdates: ['2026-12-21T09:00:00Z']
-  } })).body_ as Appt
+  const weekly = (await alice('/api/v1/appointments', { method: 'POST', json: WEEKLY_REVIEW })).body_ as Appt
   // a phone edits the 28 December occurrence over CalDAV: an override in the CRM
   const stored = await w.s.k.db.selectFrom('calendar_objects').select(['name', 'calendar_id']).where('uid', '=', weekly.uid).executeTakeFirstOrThrow()
   t.equal(await shortenDec28OverCalDav(w.s, 'alice', weekly.uid, stored), 204)

@@ -74,7 +74,6 @@ export default async function connectionsApi (app: FastifyInstance, opts: { k: K
   api.post('/connections/microsoft', { schema: { tags: ['sync'] } }, async request => ({ consentUrl: await graphConsentUrl(k.sync.graph, request.user!) }))
   api.post('/connections/microsoft/organisation', { schema: { tags: ['sync'] } }, async (request, reply) => {
     const { connection, reconnected } = await connectGraphOrganisation(k.sync.graph, request.user!)
-    await k.sync.jobs.request(connection.id)
     return reply.code(reconnected ? 200 : 201).send(view(viewOf(connection)))
   })
   api.get('/connections/:id', { schema: { tags: ['sync'], params: IdParams } }, async request => view(viewOf(await connectionOf(db, request.user!, request.params.id))))
