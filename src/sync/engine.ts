@@ -146,7 +146,7 @@ async function renewChannel (deps: EngineDeps, provider: Provider, conn: Connect
   try {
     const channel = await provider.watch(conn, ctx, conn.channel, store)
     if (channel !== null && channel.id !== conn.channel?.id) {
-      await logSync(deps.db, conn.id, { direction: 'none', action: 'info', message: 'push notifications set up; waiting for Google\'s first notification' })
+      await logSync(deps.db, conn.id, { direction: 'none', action: 'info', message: 'push notifications set up; waiting for the first notification' })
     }
     return channel
   } catch (err) {

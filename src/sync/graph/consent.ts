@@ -117,7 +117,7 @@ export async function connectGraphOrganisation (deps: GraphDeps, user: User): Pr
   const kept = { credentials: null, access: null as { token: string; expiresAt: number } | null, async saveCredentials () {}, async saveAccess (a: { token: string; expiresAt: number }) { kept.access = a } }
   const client = new GraphClient(deps.endpoints, appTokens(deps.endpoints, integration, kept))
   try {
-    await client.call('read the calendar', { method: 'GET', path: `/users/${encodeURIComponent(email)}/calendar` })
+    await client.call('read the calendar', { method: 'GET', path: `/users/${encodeURIComponent(email)}/events?$top=1` })
   } catch (e) {
     if (e instanceof AuthFailed) throw new DomainError('forbidden', e.message, { rule: 'oauth-code' })
     throw new DomainError('forbidden', `Microsoft 365 did not open ${email}'s calendar to the app: ${(e as Error).message}`, { rule: 'oauth-code' })
