@@ -140,3 +140,22 @@ t.test('creates are idempotent: transactionId and the hidden CRM id', async t =>
   t.same(await outlookTitles(w, 'alice'), ['Once'], 'no second event')
   t.same(await titles(w, 'alice'), ['Once'], 'no copy in the CRM either')
 })
+
+t.test('the delta window follows the connection\'s: a window that moved past the token\'s end starts a new round', async t => {
+  const w = await startGraphWorld()
+  t.teardown(() => w.close())
+  const day = 86_400_000
+  const at = (days: number) => new Date(Math.floor(Date.now() / day) * day + days * day + 9 * 3_600_000).toISOString().slice(0, 19)
+  await w.api('alice', 'POST', '/me/events', { subject: 'Soon', start: { dateTime: at(10), timeZone: 'UTC' }, end: { dateTime: at(10).replace('T09', 'T10'), timeZone: 'UTC' } })
+  await w.api('alice', 'POST', '/me/events', { subject: 'Far ahead', start: { dateTime: at(80), timeZone: 'UTC' }, end: { dateTime: at(80).replace('T09', 'T10'), timeZone: 'UTC' } })
+  await w.connect('alice', { daysBefore: 30, daysAfter: 60 })
+  await w.run('alice')
+  t.same(await titles(w, 'alice'), ['Soon'], 'only what is in the window')
+  const { updateOptions } = await import('./connections.ts')
+  await updateOptions(w.s.k.db, w.s.users.alice!, (await w.connection('alice')).id, { daysBefore: 30, daysAfter: 120 })
+  const run = await w.run('alice')
+  t.equal(run.state, 'ok', run.reason ?? 'run')
+  t.equal(run.in, 1, 'the event the wider window reaches comes in')
+  t.same(await titles(w, 'alice'), ['Far ahead', 'Soon'], 'nothing twice')
+  t.same([(await w.run('alice')).in], [0], 'then incremental again')
+})
