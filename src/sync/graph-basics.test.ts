@@ -87,3 +87,26 @@ t.test('Microsoft 365 both ways: calendar and To Do, edits, echoes, deletes, no 
   t.equal((await w.api('alice', 'GET', `/me/events/${board.id}`)).status, 404, 'deleted in the CRM: gone in Outlook')
   t.same(w.g.sentMail(), [], 'no mail sent to anyone')
 })
+
+t.test('a first sync sends new events in JSON $batches of 20', async t => {
+  const w = await startGraphWorld()
+  t.teardown(() => w.close())
+  const alice = w.s.as('alice')
+  for (let i = 0; i < 45; i++) {
+    const day = String(1 + (i % 28)).padStart(2, '0')
+    await alice('/api/v1/appointments', { method: 'POST', json: { title: `Visit ${i}`, start: `2026-12-${day}T09:00:00Z`, end: `2026-12-${day}T10:00:00Z` } })
+  }
+  await w.connect('alice', { tasks: false })
+  const before = w.calls.length
+  const run = await w.run('alice')
+  t.equal(run.state, 'ok', run.reason ?? 'first run')
+  t.equal(run.out, 45)
+  const calls = w.calls.slice(before)
+  t.equal(calls.filter(c => c === 'POST /{user}/events').length, 0, 'no event created on its own')
+  t.equal(calls.filter(c => c === 'POST /$batch').length, 3, 'three batches: 20, 20 and 5')
+  const events = await w.events('alice')
+  t.equal(events.length, 45, 'each once')
+  t.equal(new Set(events.map(e => e.singleValueExtendedProperties?.[0]?.value)).size, 45, 'each with its own CRM id')
+  const again = await w.run('alice')
+  t.same([again.in, again.out], [0, 0], 'nothing echoed')
+})

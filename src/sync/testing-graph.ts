@@ -37,11 +37,14 @@ export type GraphWorld = {
   /** the user's events (singles and masters) in the default calendar, with the reference property */
   events (login: string): Promise<any[]>
   todo (login: string): Promise<any[]>
+  /** the Graph requests the emulator answered (direct ones and whole $batches), as "METHOD /template" */
+  calls: string[]
   close (): Promise<void>
 }
 
 export async function startGraphWorld (opts: { users?: string[]; integration?: GraphIntegrationInput } = {}): Promise<GraphWorld> {
-  const g = await startCheckedEmulator({ tls: true })
+  const calls: string[] = []
+  const g = await startCheckedEmulator({ tls: true, onExchange: e => { if (e.status !== 0) calls.push(`${e.method} ${e.template}`) } })
   const dir = mkdtempSync(join(tmpdir(), 'kalends-graph-'))
   const caFile = join(dir, 'ca.pem')
   writeFileSync(caFile, g.caCertificate ?? '')
@@ -93,6 +96,7 @@ export async function startGraphWorld (opts: { users?: string[]; integration?: G
     },
     connection,
     api,
+    calls,
     async events (login) {
       const res = await api(login, 'GET', `/me/events?$expand=singleValueExtendedProperties($filter=id eq 'String {c11ff724-aa03-4555-9952-8fa248a11c3e} Name KalendsItem')`)
       return res.body.value
