@@ -3,7 +3,7 @@ import { send } from '../sync/graph/client.ts'
 import { loadGraphIntegration } from '../sync/graph/integration.ts'
 import { syncDb } from '../sync/tables.ts'
 import { GRAPH_CLIENT_ID, startGraphWorld, type GraphWorld } from '../sync/testing-graph.ts'
-import { WebClient, visible } from './test-client.ts'
+import { signedInClient, visible } from './test-client.ts'
 
 /**
  * The Microsoft 365 parts of the Connections page and Admin → Integrations
@@ -16,12 +16,7 @@ let w: GraphWorld
 t.before(async () => { w = await startGraphWorld() })
 t.teardown(() => w.close())
 
-async function signedIn (login: string) {
-  const c = new WebClient(w.s)
-  await c.signIn(login)
-  await c.get('/connections')
-  return c
-}
+const signedIn = (login: string) => signedInClient(w.s, login)
 
 t.test('connect, see it red with the reason after consent is revoked, reconnect', async t => {
   const c = await signedIn('alice')

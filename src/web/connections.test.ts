@@ -4,7 +4,7 @@ import { syncConnection } from '../sync/engine.ts'
 import { loadGoogleIntegration } from '../sync/google/integration.ts'
 import { syncDb } from '../sync/tables.ts'
 import { CLIENT_ID, CLIENT_SECRET, startSyncWorld, type SyncWorld } from '../sync/testing.ts'
-import { WebClient, visible } from './test-client.ts'
+import { signedInClient, WebClient, visible } from './test-client.ts'
 
 /**
  * The Connections pages and Admin → Integrations over HTTP, against a
@@ -39,12 +39,7 @@ async function connect (c: WebClient, login: string, start = '/connections/googl
 
 const connectionsOf = (login: string) => syncDb(w.s.k.db).selectFrom('sync_connections').selectAll().where('user_id', '=', w.s.users[login]!.id).execute()
 
-async function signedIn (login: string) {
-  const c = new WebClient(w.s)
-  await c.signIn(login)
-  await c.get('/connections')
-  return c
-}
+const signedIn = (login: string) => signedInClient(w.s, login)
 
 t.test('start sends the browser to Google\'s consent screen with a state', async t => {
   const c = await signedIn('alice')

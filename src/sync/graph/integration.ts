@@ -2,6 +2,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto'
 import type { SecretBox } from '../../auth/secrets.ts'
 import type { Db } from '../../db/connect.ts'
 import { invalid } from '../../domain/errors.ts'
+import { storeIntegration } from '../integrations.ts'
 import { syncDb } from '../tables.ts'
 
 /**
@@ -82,8 +83,6 @@ export async function saveGraphIntegration (db: Db, secrets: SecretBox, orgId: n
   if (next.pushAddress !== null && !/^https?:\/\/[^\s]+$/.test(next.pushAddress)) throw invalid('pushAddress', 'must be the public https:// address of this server')
   const settings = JSON.stringify({ tenant: next.tenant, clientId: next.clientId, pushAddress: next.pushAddress, orgWide: next.orgWide })
   const sealed = secrets.seal(JSON.stringify({ clientSecret: next.clientSecret, certificate: next.certificate }))
-  await syncDb(db).insertInto('integrations').values({ org_id: orgId, provider: 'graph', enabled: next.enabled, settings, secret_sealed: sealed, updated_at: new Date() })
-    .onConflict(oc => oc.columns(['org_id', 'provider']).doUpdateSet({ enabled: next.enabled, settings, secret_sealed: sealed, updated_at: new Date() }))
-    .execute()
+  await storeIntegration(db, orgId, 'graph', { enabled: next.enabled, settings, secret_sealed: sealed })
   return next
 }
