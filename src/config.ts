@@ -33,6 +33,12 @@ export type Config = {
   google: { baseUrl: string | null; clientId: string | null; clientSecret: string | null; pushAddress: string | null }
   /** Exchange: the Autodiscover addresses to try, `{domain}` replaced (null: Microsoft's two, https://{domain}/… and https://autodiscover.{domain}/…) */
   exchange: { autodiscoverUrls: string[] | null }
+  /**
+   * Where Microsoft's identity platform and Graph are (tests point them at
+   * conformance/graph-emulator), and a CA certificate file to trust besides
+   * the system's (the emulator's test certificate).
+   */
+  graph: { authorityHost: string; baseUrl: string; caFile: string | null }
 }
 
 export class ConfigError extends Error {
@@ -126,6 +132,11 @@ export function readConfig (env: Env = loadEnv()): Config {
     },
     exchange: {
       autodiscoverUrls: env.KALENDS_EXCHANGE_AUTODISCOVER_URLS ? env.KALENDS_EXCHANGE_AUTODISCOVER_URLS.split(/\s*,\s*/).filter(u => u !== '') : null
+    },
+    graph: {
+      authorityHost: (env.KALENDS_GRAPH_AUTHORITY_HOST || 'https://login.microsoftonline.com').replace(/\/+$/, ''),
+      baseUrl: (env.KALENDS_GRAPH_BASE_URL || 'https://graph.microsoft.com/v1.0').replace(/\/+$/, ''),
+      caFile: env.KALENDS_GRAPH_CA_FILE || null
     },
     loginFailureLimit: {
       perAccount: int(env, 'KALENDS_LOGIN_FAILURES_PER_ACCOUNT', 10, 1, 1_000_000),

@@ -31,7 +31,9 @@ export async function startCheckedEmulator(opts: GraphEmulatorOptions = {}): Pro
   };
   const g = await startGraphEmulator({
     ...opts,
-    onExchange: ({ method, template, status, requestBody, responseBody }) => {
+    onExchange: (e) => {
+      opts.onExchange?.(e);
+      const { method, template, status, requestBody, responseBody } = e;
       const type = typeOf(template);
       if (!type) return;
       if (requestBody !== undefined) return check(`${method} ${template} request`, requestBody, type);

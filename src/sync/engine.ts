@@ -6,7 +6,7 @@ import { applyInbound } from './inbound.ts'
 import { linkCount, logSync } from './links.ts'
 import { optionsOf, windowOf } from './options.ts'
 import { NOTICE_MS, recordPushHealth, type PushEvidence } from './push-health.ts'
-import { applyOutbound, initialCandidates, journalCandidates } from './outbound.ts'
+import { applyInitialOutbound, applyOutbound, initialCandidates, journalCandidates } from './outbound.ts'
 import { AuthFailed, CursorExpired, SyncStopped, Transient, type ChangePage, type Provider, type ProviderContext, type RemoteCollection, type Window } from './provider.ts'
 import { runContext, type RunContext } from './run-context.ts'
 import { syncDb, type Connection } from './tables.ts'
@@ -93,10 +93,12 @@ export async function syncConnection (deps: EngineDeps, connectionId: number, op
       if (!initial.has(coll.kind)) continue
       const candidates = await initialCandidates(rc, coll.kind, windowOf(options, new Date(), since))
       deps.log?.('sync: first pass', { connection: conn.id, kind: coll.kind, items: candidates.length })
-      for (const [i, c] of candidates.entries()) {
-        await applyOutbound(rc, coll, c)
-        if ((i + 1) % 500 === 0) deps.log?.('sync: first pass progress', { connection: conn.id, kind: coll.kind, done: i + 1, of: candidates.length })
-      }
+      let logged = 0
+      await applyInitialOutbound(rc, coll, candidates, done => {
+        if (done - logged < 500) return
+        logged = done - (done % 500)
+        deps.log?.('sync: first pass progress', { connection: conn.id, kind: coll.kind, done, of: candidates.length })
+      })
     }
     const byKind = new Map(session.collections.map(c => [c.kind, c]))
     for (;;) {
@@ -146,7 +148,7 @@ async function renewChannel (deps: EngineDeps, provider: Provider, conn: Connect
   try {
     const channel = await provider.watch(conn, ctx, conn.channel, store)
     if (channel !== null && channel.id !== conn.channel?.id) {
-      await logSync(deps.db, conn.id, { direction: 'none', action: 'info', message: 'push notifications set up; waiting for Google\'s first notification' })
+      await logSync(deps.db, conn.id, { direction: 'none', action: 'info', message: 'push notifications set up; waiting for the first notification' })
     }
     return channel
   } catch (err) {

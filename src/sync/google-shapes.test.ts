@@ -1,5 +1,5 @@
 import t from 'tap'
-import { startSyncWorld, shortenDec28OverCalDav } from './testing.ts'
+import { startSyncWorld, shortenDec28OverCalDav, WEEKLY_REVIEW } from './testing.ts'
 
 type Appt = { id: number; uid: string; title: string; allDay: boolean; start: string; end: string; timezone: string | null; rrule: string | null; exdates: string[] }
 const list = async (w: Awaited<ReturnType<typeof startSyncWorld>>, login: string) =>
@@ -9,10 +9,7 @@ t.test('recurring events stay recurring both ways, with their exceptions', async
   const w = await startSyncWorld()
   t.teardown(() => w.close())
   const alice = w.s.as('alice')
-  const weekly = (await alice('/api/v1/appointments', { method: 'POST', json: {
-    title: 'Weekly review', start: '2026-12-07T09:00:00Z', end: '2026-12-07T10:00:00Z', timezone: 'Europe/Warsaw',
-    rrule: 'FREQ=WEEKLY;BYDAY=MO;COUNT=10', exdates: ['2026-12-21T09:00:00Z']
-  } })).body_ as Appt
+  const weekly = (await alice('/api/v1/appointments', { method: 'POST', json: WEEKLY_REVIEW })).body_ as Appt
   await w.connect('alice')
   await w.run('alice')
   let events = await w.events('alice')

@@ -44,6 +44,58 @@ export async function applyOutbound (rc: RunContext, coll: RemoteCollection, c: 
   }
 }
 
+/** How many new items a first pass hands to a collection's createMany at once (Graph's $batch takes 20). */
+const CREATE_GROUP = 20
+
+/**
+ * The first pass: items never linked go out in groups through the
+ * collection's createMany when it has one; everything else (series, meetings
+ * with participants, items linked before) one by one as applyOutbound does.
+ * Each group's links are stored empty first, as writeOut does, so a crash
+ * leaves the next run looking for the copies instead of making them twice.
+ */
+export async function applyInitialOutbound (rc: RunContext, coll: RemoteCollection, candidates: Candidate[], progress: (done: number) => void = () => {}): Promise<void> {
+  const { db, conn, user } = rc
+  const size = coll.createMany === undefined ? 1 : CREATE_GROUP
+  for (let at = 0; at < candidates.length; at += size) {
+    const group = candidates.slice(at, at + size)
+    const fresh: { c: Candidate; title: string; crm: CrmItem }[] = []
+    for (const c of group) {
+      if (coll.createMany === undefined) break
+      const row = await involvedItem(db, user, c.kind, c.id)
+      if (row === null || (await linkByItem(db, conn.id, c.kind, c.id)) !== undefined) continue
+      if (c.kind === 'appointment' && ((row as { rrule?: string | null }).rrule != null || (await db.selectFrom('appointment_participants').select('user_id').where('appointment_id', '=', c.id).executeTakeFirst()) !== undefined)) continue
+      fresh.push({ c, title: row.title, crm: await crmItem(db, user, c.kind, row, rc.options, rc.publicUrl) })
+    }
+    if (fresh.length > 0 && coll.createMany !== undefined) {
+      for (const f of fresh) await saveLink(db, conn.id, f.c.kind, f.c.id, { remote_id: null, remote_etag: null, written_hash: null, crm_hash: null })
+      const made = await coll.createMany(fresh.map(f => ({ data: f.crm.data, ref: f.crm.ref, extras: f.crm.extras })))
+      let failure: Error | null = null
+      for (const [i, f] of fresh.entries()) {
+        const result = made[i]
+        if (result instanceof Unrepresentable) {
+          await transact(db, async tx => {
+            await saveLink(tx, conn.id, f.c.kind, f.c.id, { remote_id: null, remote_etag: null, written_hash: null, crm_hash: f.crm.hash })
+            await logSync(tx, conn.id, { direction: 'out', action: 'error', kind: f.c.kind, itemId: f.c.id, remoteId: null, message: `"${f.title}" kept in the CRM only, as it is: ${result.message}` })
+          })
+        } else if (result === undefined || result instanceof Error) {
+          failure ??= result ?? new Transient('no answer for a created item')
+        } else {
+          await transact(db, async tx => {
+            await linkWritten(tx, conn.id, f.c.kind, f.c.id, result, f.crm.hash)
+            await logSync(tx, conn.id, { direction: 'out', action: 'created', kind: f.c.kind, itemId: f.c.id, remoteId: result.remoteId, message: `"${f.title}" created in the external calendar` })
+          })
+          rc.counts.out++
+        }
+      }
+      if (failure !== null) throw failure
+    }
+    const batched = new Set(fresh.map(f => f.c.id))
+    for (const c of group) if (!batched.has(c.id)) await applyOutbound(rc, coll, c)
+    progress(Math.min(at + size, candidates.length))
+  }
+}
+
 async function writeOut (rc: RunContext, coll: RemoteCollection, c: Candidate, title: string, crm: CrmItem, link: Link | undefined): Promise<void> {
   const { db, conn } = rc
   if (link === undefined || link.remote_id === null) {

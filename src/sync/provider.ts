@@ -47,6 +47,12 @@ export interface RemoteCollection {
   get (remoteId: string): Promise<RemoteItem | null>
   /** Idempotent: a retry after a crash finds the first attempt instead of creating a second. */
   create (data: ItemData, ref: ItemRef, extras: string[], opts: CreateOptions): Promise<RemoteItem>
+  /**
+   * Several new items at once (Graph's JSON $batch), for a first pass: the
+   * answers in order, each the item made or why it was not. Idempotent as
+   * create is. Optional: without it items go out one by one.
+   */
+  createMany? (items: { data: ItemData; ref: ItemRef; extras: string[] }[]): Promise<(RemoteItem | Error)[]>
   /** Throws RemoteConflict when the etag is stale or the remote item is gone. */
   update (remoteId: string, etag: string | null, data: ItemData, ref: ItemRef, extras: string[]): Promise<RemoteItem>
   /** Gone already is fine. */

@@ -6,6 +6,8 @@ import { exchangeProvider, type ExchangeDeps } from './ews/provider.ts'
 import type { ConsentDeps } from './google/consent.ts'
 import { googleEndpoints } from './google/client.ts'
 import { googleProvider } from './google/provider.ts'
+import { graphEndpoints, type GraphEndpoints } from './graph/client.ts'
+import { graphProvider, type GraphDeps } from './graph/provider.ts'
 import { SyncJobs } from './jobs.ts'
 import type { Provider } from './provider.ts'
 
@@ -14,6 +16,7 @@ export type Sync = {
   engine: EngineDeps
   google: ConsentDeps
   exchange: ExchangeDeps
+  graph: GraphDeps
   jobs: SyncJobs
 }
 
@@ -27,12 +30,21 @@ export function createSync (config: Config, handle: DbHandle, secrets: SecretBox
     get publicUrl () { return config.publicUrl }
   }
   const exchange: ExchangeDeps = { db: handle.db, secrets, ...(config.exchange.autodiscoverUrls === null ? {} : { autodiscover: config.exchange.autodiscoverUrls }) }
-  const providers = new Map<string, Provider>([['google', googleProvider(base)], ['exchange', exchangeProvider(exchange)]])
+  let endpoints: GraphEndpoints | null = null
+  const graph: GraphDeps = {
+    db: handle.db,
+    secrets,
+    // read at first use: tests set the emulator's addresses after the server started
+    get endpoints () { return (endpoints ??= graphEndpoints(config.graph)) },
+    get publicUrl () { return config.publicUrl }
+  }
+  const providers = new Map<string, Provider>([['google', googleProvider(base)], ['exchange', exchangeProvider(exchange)], ['graph', graphProvider(graph)]])
   const engine: EngineDeps = { ...base, get publicUrl () { return config.publicUrl }, providers, log }
   return {
     engine,
     google: base,
     exchange,
+    graph,
     jobs: new SyncJobs(handle, engine, { concurrency: config.syncWorkers })
   }
 }

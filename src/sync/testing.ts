@@ -117,6 +117,12 @@ export async function startSyncWorld (opts: { users?: string[]; env?: Record<str
   }
 }
 
+/** The weekly series both providers' shape tests start from: ten Mondays at 10:00 Warsaw, 21 December deleted. */
+export const WEEKLY_REVIEW = {
+  title: 'Weekly review', start: '2026-12-07T09:00:00Z', end: '2026-12-07T10:00:00Z', timezone: 'Europe/Warsaw',
+  rrule: 'FREQ=WEEKLY;BYDAY=MO;COUNT=10', exdates: ['2026-12-21T09:00:00Z']
+}
+
 /**
  * A phone edits one occurrence of the series behind the stored object over
  * CalDAV: the 28 December 2026 one, shortened to 08:00–08:30 Warsaw time.

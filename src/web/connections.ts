@@ -8,6 +8,9 @@ import { completeConsent, connectDelegated, consentUrl } from '../sync/google/co
 import { loadGoogleIntegration } from '../sync/google/integration.ts'
 import { connectExchange } from '../sync/ews/connect.ts'
 import { loadExchangeIntegration, type ExchangeIntegration } from '../sync/ews/integration.ts'
+import { GraphRefused } from '../sync/graph/client.ts'
+import { completeGraphConsent, connectGraphOrganisation, graphConsentUrl } from '../sync/graph/consent.ts'
+import { loadGraphIntegration } from '../sync/graph/integration.ts'
 import { DESCRIPTION_FIELDS, type SyncOptions } from '../sync/options.ts'
 import { AuthFailed, CursorExpired, RemoteConflict, Transient, type Choice } from '../sync/provider.ts'
 import type { Connection } from '../sync/tables.ts'
@@ -52,7 +55,12 @@ const FIELD_LABELS: Record<string, MessageId> = {
 }
 /** Google refused or could not be reached (src/sync/google/client.ts classify): 502 with the reason, not a 500. */
 const refusedByGoogle = (err: unknown): err is Error =>
-  err instanceof AuthFailed || err instanceof Transient || err instanceof RemoteConflict || err instanceof CursorExpired || err instanceof GoogleRefused
+  err instanceof AuthFailed || err instanceof Transient || err instanceof RemoteConflict || err instanceof CursorExpired || err instanceof GoogleRefused || err instanceof GraphRefused
+
+/** Where a provider's sign-in starts (a reconnect too). */
+const startPath = (provider: Connection['provider']) => provider === 'graph' ? '/connections/microsoft/start' : '/connections/google/start'
+/** How a connection reaches its account, in words. */
+const viaText = (v: ConnectionView): string => v.provider === 'graph' ? t(v.authKind === 'delegation' ? 'ms.via.delegation' : 'ms.via.oauth') : said(v.provider, `via.${v.authKind}`)
 
 /** What the options form posted, as updateOptions takes it. */
 function optionsInput (f: Form): Record<string, unknown> {
@@ -113,15 +121,16 @@ export function connectionRoutes (app: FastifyInstance, web: Web): void {
     const s = web.session(request)
     const user = s.user
     const zone = user.timezone
-    const [rows, types, google, exchange] = await Promise.all([
+    const [rows, types, google, exchange, microsoft] = await Promise.all([
       userConnections(k.db, user), listItemTypes(k.db, user), loadGoogleIntegration(k.db, k.secrets, user.org_id, k.config.google),
-      loadExchangeIntegration(k.db, k.secrets, user.org_id)
+      loadExchangeIntegration(k.db, k.secrets, user.org_id), loadGraphIntegration(k.db, k.secrets, user.org_id)
     ])
     const views = rows.map(viewOf)
     const details = await Promise.all(rows.map(async (c, i) => ({ choices: await choicesOf(c, views[i]!), log: await logOf(k.db, c, LOG_LINES) })))
     const failure = extra.failure
     const enabled = google !== null && google.enabled && google.clientId !== ''
     const workspace = enabled && google.serviceAccount !== null && google.delegationDomain !== null
+    const m365 = microsoft !== null && microsoft.enabled && microsoft.clientId !== '' && (microsoft.clientSecret !== '' || microsoft.certificate !== null)
 
     const typeOptions = (kind: 'appointment' | 'task', value: string) => [
       html`<option value="">${t('conn.noType')}</option>`,
@@ -147,7 +156,7 @@ export function connectionRoutes (app: FastifyInstance, web: Web): void {
     /** Google: consent again; Exchange: the password again (or, through the service account, just try again). */
     const reconnect = (v: ConnectionView): Html => {
       const account = v.account
-      if (v.provider !== 'exchange') return html`<p>${t('conn.reconnectText')} <a class="button" href="/connections/google/start?reconnect=${v.id}" aria-label="${t('conn.reconnectLabel', { account })}">${t('conn.reconnect')}</a></p>`
+      if (v.provider !== 'exchange') return html`<p>${t('conn.reconnectText')} <a class="button" href="${startPath(v.provider)}?reconnect=${v.id}" aria-label="${t('conn.reconnectLabel', { account })}">${t('conn.reconnect')}</a></p>`
       if (v.authKind === 'delegation') return html`<p>${t('exchange.reconnectService')}</p>${postButton('/connections/exchange', s.csrf, t('conn.reconnect'), { aria: t('conn.reconnectLabel', { account }), fields: { account } })}`
       return html`<p>${t('exchange.reconnectText')}</p>${exchangeLoginForm(`r${v.id}`, { account }, t('conn.reconnect'), true)}`
     }
@@ -171,7 +180,7 @@ export function connectionRoutes (app: FastifyInstance, web: Web): void {
           <div><dt>${t('conn.itemsIn')}</dt><dd>${v.itemsIn}</dd></div>
           <div><dt>${t('conn.itemsOut')}</dt><dd>${v.itemsOut}</dd></div>
           <div><dt>${t('conn.push')}</dt><dd>${pushFact(v)}</dd></div>
-          <div><dt>${t('conn.via')}</dt><dd>${said(v.provider, `via.${v.authKind}`)}</dd></div>
+          <div><dt>${t('conn.via')}</dt><dd>${viaText(v)}</dd></div>
         </dl>
         <div class="toolbar">
           ${postButton(`/connections/${v.id}/sync`, s.csrf, t('conn.syncNow'), { cls: 'primary', aria: t('conn.syncNowLabel', { account }) })}
@@ -255,6 +264,11 @@ export function connectionRoutes (app: FastifyInstance, web: Web): void {
             ${workspace ? html`<p class="muted">${t('conn.workspaceHint')}</p>` : ''}`
           : html`<p class="notice-off">${t('conn.googleOff')}</p>`}
         ${exchangeSection(exchange)}
+        ${m365
+          ? html`<div class="toolbar"><a class="button" href="/connections/microsoft/start">${t('ms.conn.connect')}</a>
+            ${microsoft.orgWide ? postButton('/connections/microsoft/organisation', s.csrf, t('ms.conn.connectOrg')) : ''}</div>
+            ${microsoft.orgWide ? html`<p class="muted">${t('ms.conn.orgHint')}</p>` : ''}`
+          : html`<p class="notice-off">${t('ms.conn.off')}</p>`}
         ${views.length === 0 ? html`<p>${t('conn.none')}</p>` : views.map(card)}`
     }, status)
   }
@@ -265,8 +279,9 @@ export function connectionRoutes (app: FastifyInstance, web: Web): void {
       return await saving(act, err => show(request, reply, { failure: { id, message: reasonOf(err, FIELD_LABELS), field: err.field, form } }, err.status))
     } catch (err) {
       if (!refusedByGoogle(err)) throw err
-      request.log.warn({ err }, 'google refused')
-      return show(request, reply, { failure: { id, message: t('conn.googleFailed', { reason: err.message }) } }, 502)
+      request.log.warn({ err }, 'the provider refused')
+      const graph = err instanceof GraphRefused || (id !== null && (await connectionOf(k.db, web.session(request).user, id).catch(() => null))?.provider === 'graph')
+      return show(request, reply, { failure: { id, message: graph ? t('ms.conn.failed', { reason: err.message }) : t('conn.googleFailed', { reason: err.message }) } }, 502)
     }
   }
   const done = (reply: FastifyReply, what: keyof typeof NOTICES & string, id?: number) =>
@@ -277,14 +292,19 @@ export function connectionRoutes (app: FastifyInstance, web: Web): void {
     return show(request, reply, { notice: n === undefined || NOTICES[n] === undefined ? null : t(NOTICES[n]) })
   })
 
-  app.get('/connections/google/start', async (request, reply) => {
-    const user = web.session(request).user
-    const again = (request.query as { reconnect?: string }).reconnect
-    return acting(request, reply, null, async () => {
-      const hint = again === undefined || !/^\d{1,15}$/.test(again) ? user.email : (await connectionOf(k.db, user, Number(again))).account
-      return reply.code(302).header('location', await consentUrl(k.sync.google, user, hint === null || hint === '' ? {} : { loginHint: hint })).send()
+  /** To the provider's sign-in, with the account as a hint: the user's address, or the connection's on a reconnect. */
+  const signInRoute = (path: string, urlOf: (user: ReturnType<typeof web.session>['user'], opts: { loginHint?: string }) => Promise<string>) => {
+    app.get(path, async (request, reply) => {
+      const user = web.session(request).user
+      const again = (request.query as { reconnect?: string }).reconnect
+      return acting(request, reply, null, async () => {
+        const hint = again === undefined || !/^\d{1,15}$/.test(again) ? user.email : (await connectionOf(k.db, user, Number(again))).account
+        return reply.code(302).header('location', await urlOf(user, hint === null || hint === '' ? {} : { loginHint: hint })).send()
+      })
     })
-  })
+  }
+  signInRoute('/connections/google/start', (user, opts) => consentUrl(k.sync.google, user, opts))
+  signInRoute('/connections/microsoft/start', (user, opts) => graphConsentUrl(k.sync.graph, user, opts))
 
   app.get('/connections/google/callback', async (request, reply) => {
     const q = request.query as Record<string, unknown>
@@ -308,6 +328,20 @@ export function connectionRoutes (app: FastifyInstance, web: Web): void {
       return done(reply, result.reconnected ? 'exchange-reconnected' : 'exchange-connected', result.connection.id)
     }, { exchange: 'new', ...typed })
   })
+
+  app.get('/connections/microsoft/callback', async (request, reply) => {
+    const q = request.query as Record<string, unknown>
+    const str = (v: unknown) => typeof v === 'string' ? v : undefined
+    return acting(request, reply, null, async () => {
+      const result = await completeGraphConsent(k.sync.graph, web.session(request).user, { code: str(q.code), state: str(q.state), error: str(q.error), error_description: str(q.error_description) })
+      return done(reply, result.reconnected ? 'reconnected' : 'connected', result.connection.id)
+    })
+  })
+
+  app.post('/connections/microsoft/organisation', async (request, reply) => acting(request, reply, null, async () => {
+    const result = await connectGraphOrganisation(k.sync.graph, web.session(request).user)
+    return done(reply, result.reconnected ? 'reconnected' : 'connected', result.connection.id)
+  }))
 
   app.post('/connections/:id/sync', async (request, reply) => {
     const id = idParam(request)

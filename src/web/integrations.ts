@@ -6,6 +6,8 @@ import { loadGoogleIntegration, saveGoogleIntegration } from '../sync/google/int
 import { loadExchangeIntegration, mergeExchangeIntegration, saveExchangeIntegration } from '../sync/ews/integration.ts'
 import { discoverForAdmin, testExchange } from '../sync/ews/setup.ts'
 import { discoveryLogin, EXCHANGE_FIELD_LABELS, exchangeCard, formOfIntegration, inputOfForm, testResultText, withoutSecrets, type ExchangeForm } from './exchange-admin.ts'
+import { graphCallbackUrl } from '../sync/graph/consent.ts'
+import { loadGraphIntegration, saveGraphIntegration, type GraphIntegration } from '../sync/graph/integration.ts'
 import { adminTabs, requireAdminSession } from './admin.ts'
 import { html, type Html } from './html.ts'
 import { reasonOf, saving } from './items.ts'
@@ -18,25 +20,35 @@ import type { Web } from './plugin.ts'
  * address and Workspace service account (src/sync/google/integration.ts),
  * and every connection of the organisation. The client secret and the
  * service account key are write-only: sealed at rest, never shown back, and
- * an empty field keeps what is stored.
+ * an empty field keeps what is stored. Microsoft 365 likewise: the Azure app
+ * registration (src/sync/graph/integration.ts), its secret or certificate
+ * write-only.
  */
 type Form = Record<string, string>
 
 const FIELD_LABELS: Record<string, MessageId> = {
   clientId: 'admin.clientId', clientSecret: 'admin.clientSecret', applicationName: 'admin.applicationName',
-  pushAddress: 'admin.pushAddress', serviceAccountJson: 'admin.serviceAccount', delegationDomain: 'admin.delegationDomain'
+  pushAddress: 'admin.pushAddress', serviceAccountJson: 'admin.serviceAccount', delegationDomain: 'admin.delegationDomain',
+  tenant: 'ms.admin.tenant', certificatePem: 'ms.admin.certificate'
 }
+
+/** The Microsoft 365 form's fields as stored (the secret and certificate are never shown back). */
+const graphForm = (m: GraphIntegration | null): Form => ({
+  enabled: m === null || m.enabled ? '1' : '', tenant: m?.tenant ?? '', clientId: m?.clientId ?? '', pushAddress: m?.pushAddress ?? '', orgWide: m?.orgWide === true ? '1' : ''
+})
 
 export function integrationRoutes (app: FastifyInstance, web: Web): void {
   const { k } = web
 
   type Exchange = { form: ExchangeForm; error?: DomainError; result?: { ok: boolean; text: string } }
-  async function show (request: FastifyRequest, reply: FastifyReply, extra: { notice?: string; error?: DomainError; form?: Form; exchange?: Exchange } = {}, status = 200) {
+  async function show (request: FastifyRequest, reply: FastifyReply, extra: { notice?: string; error?: DomainError; form?: Form; exchange?: Exchange; microsoftForm?: Form } = {}, status = 200) {
     const s = requireAdminSession(web, request)
     const zone = s.user.timezone
-    const [google, exchange, connections] = await Promise.all([
-      loadGoogleIntegration(k.db, k.secrets, s.user.org_id, k.config.google), loadExchangeIntegration(k.db, k.secrets, s.user.org_id), orgConnections(k.db, s.user)
+    const [google, exchange, microsoft, connections] = await Promise.all([
+      loadGoogleIntegration(k.db, k.secrets, s.user.org_id, k.config.google), loadExchangeIntegration(k.db, k.secrets, s.user.org_id),
+      loadGraphIntegration(k.db, k.secrets, s.user.org_id), orgConnections(k.db, s.user)
     ])
+    const m: Form = extra.microsoftForm ?? graphForm(microsoft)
     const f: Form = extra.form ?? {
       enabled: google === null || google.enabled ? '1' : '', clientId: google?.clientId ?? '', applicationName: google?.applicationName ?? 'Kalends',
       pushAddress: google?.pushAddress ?? '', delegationDomain: google?.delegationDomain ?? ''
@@ -46,7 +58,10 @@ export function integrationRoutes (app: FastifyInstance, web: Web): void {
     const text = (name: string, label: MessageId, opts: { type?: string; hint?: string; attrs?: Html } = {}) => html`<div class="field"><label for="g-${name}">${t(label)}</label>
       <input type="${opts.type ?? 'text'}" id="g-${name}" name="${name}" value="${f[name] ?? ''}"${bad(name)}${opts.hint === undefined ? '' : html` aria-describedby="g-${name}-hint"`}${opts.attrs ?? ''}>
       ${opts.hint === undefined ? '' : html`<span class="muted" id="g-${name}-hint">${opts.hint}</span>`}</div>`
-    const coming = (title: string, body: string) => html`<section class="card"><h2>${title}</h2><p>${body}</p><p><strong>${t('admin.notAvailable')}</strong></p></section>`
+    const mBad = (name: string) => extra.microsoftForm !== undefined && err?.field === name ? html` aria-invalid="true" aria-describedby="form-error"` : ''
+    const mText = (name: string, label: MessageId, opts: { type?: string; hint?: string; attrs?: Html } = {}) => html`<div class="field"><label for="m-${name}">${t(label)}</label>
+      <input type="${opts.type ?? 'text'}" id="m-${name}" name="${name}" value="${m[name] ?? ''}"${mBad(name)}${opts.hint === undefined ? '' : html` aria-describedby="m-${name}-hint"`}${opts.attrs ?? ''}>
+      ${opts.hint === undefined ? '' : html`<span class="muted" id="m-${name}-hint">${opts.hint}</span>`}</div>`
     return web.render(request, reply, {
       title: t('admin.integrations'), current: '/admin/integrations', notice: extra.notice ?? null,
       error: err !== undefined ? reasonOf(err, FIELD_LABELS) : extra.exchange?.error === undefined ? null : reasonOf(extra.exchange.error, EXCHANGE_FIELD_LABELS),
@@ -72,7 +87,23 @@ export function integrationRoutes (app: FastifyInstance, web: Web): void {
         </form>
       </section>
       ${exchangeCard({ csrf: s.csrf, stored: exchange, form: extra.exchange?.form ?? formOfIntegration(exchange), error: extra.exchange?.error, result: extra.exchange?.result })}
-      ${coming(t('admin.m365'), t('admin.m365Text'))}
+      <section class="card" aria-labelledby="m365-h"><h2 id="m365-h">${t('admin.m365')}</h2>
+        <p>${t('ms.admin.text')}</p>
+        <div class="block">${copyField('m-redirect', t('ms.admin.redirectUri'), graphCallbackUrl(k.config.publicUrl))}</div>
+        <form method="post" action="/admin/integrations/microsoft" class="stack">${csrfField(s.csrf)}
+          <label class="check"><input type="checkbox" id="m-enabled" name="enabled" value="1"${m.enabled === '1' ? html` checked` : ''}> ${t('ms.admin.enabled')}</label>
+          ${mText('tenant', 'ms.admin.tenant', { hint: t('ms.admin.tenantHint'), attrs: html` spellcheck="false" autocapitalize="none"` })}
+          ${mText('clientId', 'ms.admin.clientId', { attrs: html` autocomplete="off" spellcheck="false"` })}
+          ${mText('clientSecret', 'ms.admin.clientSecret', { type: 'password', hint: microsoft?.clientSecret ? t('admin.secretStored') : t('admin.secretMissing'), attrs: html` autocomplete="new-password"` })}
+          <div class="field"><label for="m-certificatePem">${t('ms.admin.certificate')}</label>
+            <textarea id="m-certificatePem" name="certificatePem" rows="3" spellcheck="false" autocomplete="off" aria-describedby="m-cert-hint"${mBad('certificatePem')}></textarea>
+            <span class="muted" id="m-cert-hint">${microsoft?.certificate == null ? t('ms.admin.certificateMissing') : t('ms.admin.certificateStored', { subject: microsoft.certificate.subject })}</span></div>
+          ${microsoft?.certificate == null ? '' : html`<label class="check"><input type="checkbox" name="removeCertificate" value="1"> ${t('ms.admin.certificateRemove')}</label>`}
+          ${mText('pushAddress', 'admin.pushAddress', { type: 'url', hint: t('ms.admin.pushHint'), attrs: html` placeholder="https://calendar.example.com" spellcheck="false"` })}
+          <label class="check"><input type="checkbox" id="m-orgWide" name="orgWide" value="1"${m.orgWide === '1' ? html` checked` : ''}> ${t('ms.admin.orgWide')}</label>
+          <div><button type="submit">${t('common.save')}</button></div>
+        </form>
+      </section>
       <section aria-labelledby="org-conn-h"><h2 id="org-conn-h">${t('admin.connections')}</h2>
         ${connections.length === 0
           ? html`<p>${t('admin.noConnections')}</p>`
@@ -124,5 +155,23 @@ export function integrationRoutes (app: FastifyInstance, web: Web): void {
       await saveExchangeIntegration(k.db, k.secrets, s.user.org_id, inputOfForm(f))
       return show(request, reply, { exchange: { form: formOfIntegration(await loadExchangeIntegration(k.db, k.secrets, s.user.org_id)) }, notice: t('exchange.saved') })
     }, err => show(request, reply, { exchange: { form, error: err } }, err.status))
+  })
+
+  app.post('/admin/integrations/microsoft', async (request, reply) => {
+    const s = requireAdminSession(web, request)
+    const f = web.form(request)
+    const { clientSecret: _s, certificatePem: _c, ...typed } = f
+    return saving(async () => {
+      await saveGraphIntegration(k.db, k.secrets, s.user.org_id, {
+        enabled: f.enabled === '1',
+        tenant: f.tenant ?? '',
+        clientId: f.clientId ?? '',
+        clientSecret: f.clientSecret ?? '',
+        certificatePem: f.removeCertificate === '1' ? null : (f.certificatePem ?? ''),
+        pushAddress: f.pushAddress ?? '',
+        orgWide: f.orgWide === '1'
+      })
+      return show(request, reply, { notice: t('ms.admin.saved') })
+    }, err => show(request, reply, { error: err, microsoftForm: typed }, err.status))
   })
 }

@@ -5,6 +5,7 @@ import { ro } from './locales/ro.ts'
 import { ru } from './locales/ru.ts'
 import { exchangeMessages } from './messages-exchange.ts'
 import { gridMessages } from './messages-grid.ts'
+import { microsoftMessages } from './messages-microsoft.ts'
 import { rulesMessages } from './messages-rules.ts'
 
 /**
@@ -21,6 +22,7 @@ import { rulesMessages } from './messages-rules.ts'
 export const en = {
   ...exchangeMessages.en,
   ...gridMessages.en,
+  ...microsoftMessages.en,
   'app.name': 'Kalends',
   'nav.label': 'Main',
   'nav.skip': 'Skip to content',
@@ -452,7 +454,8 @@ export type Messages = Record<string, string>
 export const AREAS: Record<Lang, Messages>[] = [
   rulesMessages,
   exchangeMessages,
-  gridMessages
+  gridMessages,
+  microsoftMessages
 ]
 
 const BASE: Record<Lang, Messages> = { en, pl, ro, ru, nl }

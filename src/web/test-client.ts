@@ -51,5 +51,13 @@ export class WebClient {
   }
 }
 
+/** A client signed in as `login`, on the Connections page (its form token in hand). */
+export async function signedInClient (s: Pick<TestServer, 'url'>, login: string): Promise<WebClient> {
+  const c = new WebClient(s)
+  await c.signIn(login)
+  await c.get('/connections')
+  return c
+}
+
 /** The text of a page without tags, whitespace folded: what a reader sees. */
 export const visible = (page: string) => page.replace(/<script[\s\S]*?<\/script>/g, '').replace(/<[^>]+>/g, ' ').replace(/&#39;/g, "'").replace(/&quot;/g, '"').replace(/&amp;/g, '&').replace(/\s+/g, ' ')

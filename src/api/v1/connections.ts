@@ -6,6 +6,8 @@ import { requireAdmin } from '../../domain/access.ts'
 import { connectionLog, connectionOf, disconnect, listConnections, requestSync, saveOptions, syncSince, viewOf, type ConnectionView } from '../../sync/connections.ts'
 import { consentUrl } from '../../sync/google/consent.ts'
 import { loadGoogleIntegration, saveGoogleIntegration, type GoogleIntegration } from '../../sync/google/integration.ts'
+import { connectGraphOrganisation, graphConsentUrl } from '../../sync/graph/consent.ts'
+import { loadGraphIntegration, saveGraphIntegration, type GraphIntegration } from '../../sync/graph/integration.ts'
 import { Id, IdParams } from './schemas.ts'
 
 /**
@@ -14,6 +16,9 @@ import { Id, IdParams } from './schemas.ts'
  * since date" and disconnect. Connecting needs a browser for Google's consent:
  * POST /connections/google answers the address to open.
  * /api/v1/integrations/google: the admin's organisation-wide settings.
+ * Microsoft 365 likewise: POST /connections/microsoft answers the sign-in
+ * address, POST /connections/microsoft/organisation connects through the
+ * organisation-wide app, /api/v1/integrations/microsoft holds the Azure app.
  */
 const Options = Type.Object({
   appointments: Type.Optional(Type.Boolean()),
@@ -39,11 +44,25 @@ const Integration = Type.Object({
   serviceAccountJson: Type.Optional(Type.Union([Type.String({ maxLength: 20_000, description: 'write-only: the key file of a Workspace service account' }), Type.Null()]))
 }, { additionalProperties: false })
 
+const MicrosoftIntegration = Type.Object({
+  enabled: Type.Optional(Type.Boolean()),
+  tenant: Type.Optional(Type.String({ maxLength: 255, description: 'directory (tenant) id or domain' })),
+  clientId: Type.Optional(Type.String({ maxLength: 100, description: 'application (client) id' })),
+  clientSecret: Type.Optional(Type.String({ maxLength: 500, description: 'write-only; empty keeps the stored one' })),
+  certificatePem: Type.Optional(Type.Union([Type.String({ maxLength: 20_000, description: 'write-only: certificate and private key in PEM, instead of a secret' }), Type.Null()])),
+  pushAddress: Type.Optional(Type.Union([Type.String({ maxLength: 500 }), Type.Null()])),
+  orgWide: Type.Optional(Type.Boolean({ description: 'the app holds Calendars.ReadWrite as an application permission: users connect without signing in (calendars only)' }))
+}, { additionalProperties: false })
+
 const iso = (d: Date | null) => d?.toISOString() ?? null
 const view = (c: ConnectionView) => ({ ...c, stateAt: iso(c.stateAt), lastSuccessAt: iso(c.lastSuccessAt), createdAt: iso(c.createdAt) })
 const integrationView = (g: GoogleIntegration | null) => g === null
   ? { configured: false }
   : { configured: true, enabled: g.enabled, clientId: g.clientId, clientSecretSet: g.clientSecret !== '', applicationName: g.applicationName, pushAddress: g.pushAddress, delegationDomain: g.delegationDomain, serviceAccount: g.serviceAccount?.clientEmail ?? null }
+
+const graphView = (g: GraphIntegration | null) => g === null
+  ? { configured: false }
+  : { configured: true, enabled: g.enabled, tenant: g.tenant, clientId: g.clientId, clientSecretSet: g.clientSecret !== '', certificate: g.certificate === null ? null : { thumbprintSha256: g.certificate.thumbprintSha256, subject: g.certificate.subject }, pushAddress: g.pushAddress, orgWide: g.orgWide }
 
 export default async function connectionsApi (app: FastifyInstance, opts: { k: Kalends }): Promise<void> {
   const { k } = opts
@@ -52,6 +71,11 @@ export default async function connectionsApi (app: FastifyInstance, opts: { k: K
 
   api.get('/connections', { schema: { tags: ['sync'] } }, async request => (await listConnections(db, request.user!)).map(view))
   api.post('/connections/google', { schema: { tags: ['sync'] } }, async request => ({ consentUrl: await consentUrl(k.sync.google, request.user!) }))
+  api.post('/connections/microsoft', { schema: { tags: ['sync'] } }, async request => ({ consentUrl: await graphConsentUrl(k.sync.graph, request.user!) }))
+  api.post('/connections/microsoft/organisation', { schema: { tags: ['sync'] } }, async (request, reply) => {
+    const { connection, reconnected } = await connectGraphOrganisation(k.sync.graph, request.user!)
+    return reply.code(reconnected ? 200 : 201).send(view(viewOf(connection)))
+  })
   api.get('/connections/:id', { schema: { tags: ['sync'], params: IdParams } }, async request => view(viewOf(await connectionOf(db, request.user!, request.params.id))))
   api.patch('/connections/:id', { schema: { tags: ['sync'], params: IdParams, body: Options } }, async request => {
     return view(await saveOptions(db, k.sync.jobs, request.user!, request.params.id, request.body))
@@ -81,5 +105,14 @@ export default async function connectionsApi (app: FastifyInstance, opts: { k: K
   api.put('/integrations/google', { schema: { tags: ['admin'], body: Integration } }, async request => {
     requireAdmin(request.user!)
     return integrationView(await saveGoogleIntegration(db, k.secrets, request.user!.org_id, request.body))
+  })
+
+  api.get('/integrations/microsoft', { schema: { tags: ['admin'] } }, async request => {
+    requireAdmin(request.user!)
+    return graphView(await loadGraphIntegration(db, k.secrets, request.user!.org_id))
+  })
+  api.put('/integrations/microsoft', { schema: { tags: ['admin'], body: MicrosoftIntegration } }, async request => {
+    requireAdmin(request.user!)
+    return graphView(await saveGraphIntegration(db, k.secrets, request.user!.org_id, request.body))
   })
 }

@@ -1,6 +1,7 @@
 import type { SecretBox } from '../../auth/secrets.ts'
 import type { Db } from '../../db/connect.ts'
 import { invalid } from '../../domain/errors.ts'
+import { storeIntegration } from '../integrations.ts'
 import { syncDb } from '../tables.ts'
 import type { ServiceAccount } from './client.ts'
 
@@ -79,8 +80,6 @@ export async function saveGoogleIntegration (db: Db, secrets: SecretBox, orgId: 
   if (next.clientId.length > 300) throw invalid('clientId', 'is too long')
   const settings = JSON.stringify({ clientId: next.clientId, applicationName: next.applicationName, pushAddress: next.pushAddress, delegationDomain: next.delegationDomain })
   const sealed = secrets.seal(JSON.stringify({ clientSecret: next.clientSecret, serviceAccount: next.serviceAccount }))
-  await syncDb(db).insertInto('integrations').values({ org_id: orgId, provider: 'google', enabled: next.enabled, settings, secret_sealed: sealed, updated_at: new Date() })
-    .onConflict(oc => oc.columns(['org_id', 'provider']).doUpdateSet({ enabled: next.enabled, settings, secret_sealed: sealed, updated_at: new Date() }))
-    .execute()
+  await storeIntegration(db, orgId, 'google', { enabled: next.enabled, settings, secret_sealed: sealed })
   return next
 }

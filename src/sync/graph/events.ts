@@ -1,0 +1,193 @@
+import type { EventData } from '../items.ts'
+import { toMsSeries } from '../microsoft/series.ts'
+import { Unrepresentable, type ChangePage, type RemoteCollection, type RemoteItem, type Window } from '../provider.ts'
+import { ok, removeRemote, unlessGone, updateExisting, type GraphClient, type GraphRequest } from './client.ts'
+import { EXPAND_REF, fromGraphEvent, originalStartOf, REF_PROPERTY, refValue, removed, toGraphEvent, toGraphOccurrence, transactionIdFor, type GraphEvent } from './mapping.ts'
+
+const DAY = 86_400_000
+/** A window with no end is this far each way; the delta window reaches a week past the connection's, and is renewed once its end is passed. */
+const OPEN_YEARS = 5
+const AHEAD_MS = 7 * DAY
+
+type Cursor = { link: string; to: string }
+
+const parseCursor = (cursor: string | null): Cursor | null => {
+  if (cursor === null) return null
+  try {
+    const c = JSON.parse(cursor) as Partial<Cursor>
+    return typeof c.link === 'string' && typeof c.to === 'string' ? { link: c.link, to: c.to } : null
+  } catch {
+    return null
+  }
+}
+
+const sameStart = (a: string, b: string, allDay: boolean): boolean => allDay ? a.slice(0, 10) === b.slice(0, 10) : Date.parse(a) === Date.parse(b)
+
+/**
+ * An Outlook calendar as a sync collection: calendarView/delta over the
+ * connection's window (delta-query-events.md; the window is part of the
+ * token, so a rolling window is re-baselined with a fresh round once it
+ * moved past the token's end), series read as their master with its
+ * exceptions and cancelled occurrences (never flattened), creates made
+ * idempotent by transactionId, If-Match on every change, and no attendees.
+ */
+export function graphEvents (client: GraphClient, userPath: string, calendarId: string): RemoteCollection {
+  const calendar = calendarId === 'primary' ? userPath : `${userPath}/calendars/${encodeURIComponent(calendarId)}`
+  const eventPath = (id: string) => `${userPath}/events/${encodeURIComponent(id)}`
+  const readEvent = (id: string): GraphRequest => ({ method: 'GET', path: `${eventPath(id)}?${EXPAND_REF}` })
+
+  /** The exception instances of a series, from its first occurrence to the end of its range or the horizon. */
+  function instancesRequest (master: GraphEvent, from: string, to: string): GraphRequest {
+    return { method: 'GET', path: `${eventPath(master.id)}/instances?startDateTime=${from}&endDateTime=${to}` }
+  }
+  function seriesSpan (master: GraphEvent): { from: string; to: string } {
+    const start = Date.parse(`${(master.start?.dateTime ?? '').slice(0, 19)}Z`)
+    const r = master.recurrence?.range
+    const end = r?.type === 'endDate' && typeof r.endDate === 'string' ? Date.parse(`${r.endDate}T00:00:00Z`) + 2 * DAY : Date.now() + 2 * 365 * DAY
+    return { from: new Date(start - DAY).toISOString(), to: new Date(Math.max(end, start + DAY)).toISOString() }
+  }
+
+  /** Singles and masters read with their reference property, masters with their exceptions: batched, 20 a request. */
+  async function readAll (singleIds: string[], masterIds: string[]): Promise<RemoteItem[]> {
+    const ids = [...singleIds, ...masterIds]
+    const answers = await client.batch<GraphEvent>('read events', ids.map(readEvent))
+    const items: RemoteItem[] = []
+    const masters: GraphEvent[] = []
+    answers.forEach((a, i) => {
+      if (a.status === 404) { items.push(removed(ids[i]!)); return }
+      const ev = ok('read event', a)
+      if (ev.type === 'seriesMaster') masters.push(ev)
+      else if (ev.type === 'singleInstance' || ev.type === undefined) items.push(fromGraphEvent(ev))
+    })
+    const exceptionPages = await client.batch<{ value?: GraphEvent[]; '@odata.nextLink'?: string }>('list occurrences', masters.map(m => { const s = seriesSpan(m); return instancesRequest(m, s.from, s.to) }))
+    for (const [i, m] of masters.entries()) {
+      const page = ok('list occurrences', exceptionPages[i]!)
+      const all = [...(page.value ?? [])]
+      if (page['@odata.nextLink'] !== undefined) all.push(...(await client.pages<GraphEvent>('list occurrences', page['@odata.nextLink'])).items)
+      items.push(fromGraphEvent(m, all.filter(x => x.type === 'exception')))
+    }
+    return items
+  }
+
+  async function seriesById (id: string): Promise<RemoteItem | null> {
+    const [item] = await readAll([id], [])
+    return item === undefined || item.deleted ? null : item
+  }
+
+  /**
+   * The CRM's deleted and edited occurrences, written to the series after its
+   * master: a deleted one is deleted (Graph keeps it in cancelledOccurrences),
+   * an edited one updated (it becomes an exception). Then the series as it now reads.
+   */
+  async function writeOccurrences (masterId: string, e: EventData, exdates: string[]): Promise<RemoteItem> {
+    const keys = [...exdates, ...e.overrides.map(o => o.recurrenceId)]
+    if (keys.length > 0) {
+      const times = keys.map(k => Date.parse(k.length === 10 ? `${k}T00:00:00Z` : k))
+      const from = new Date(Math.min(...times) - DAY).toISOString()
+      const to = new Date(Math.max(...times) + 2 * DAY).toISOString()
+      const { items: instances } = await client.pages<GraphEvent>('list occurrences', `${eventPath(masterId)}/instances?startDateTime=${from}&endDateTime=${to}`)
+      const at = (k: string) => instances.find(i => sameStart(originalStartOf(i, e.allDay), k, e.allDay))
+      const writes: GraphRequest[] = []
+      for (const x of exdates) {
+        const inst = at(x)
+        if (inst !== undefined) writes.push({ method: 'DELETE', path: eventPath(inst.id) })
+      }
+      for (const o of e.overrides) {
+        const inst = at(o.recurrenceId)
+        if (inst !== undefined) writes.push({ method: 'PATCH', path: eventPath(inst.id), body: toGraphOccurrence(o, e.allDay, e.timezone) })
+      }
+      for (const [i, a] of (await client.batch('write occurrences', writes)).entries()) {
+        if (a.status !== 404) ok(`${writes[i]!.method === 'DELETE' ? 'delete' : 'update'} occurrence`, a)
+      }
+    }
+    const fresh = await seriesById(masterId)
+    if (fresh === null) throw new Unrepresentable('the series was deleted in Outlook while it was written')
+    return fresh
+  }
+
+  /** The series as Microsoft can hold it, or Unrepresentable (the CRM keeps it whole; the log says why). */
+  function seriesOf (e: EventData) {
+    if (e.rrule === null) return null
+    const s = toMsSeries(e)
+    if (!s.ok) throw new Unrepresentable(`Outlook cannot repeat it this way: ${s.reason}`)
+    return s.series
+  }
+
+  async function written (id: string, e: EventData, series: ReturnType<typeof seriesOf>, made: GraphEvent): Promise<RemoteItem> {
+    if (series === null) return fromGraphEvent(made)
+    return writeOccurrences(id, e, series.deleted)
+  }
+
+  return {
+    kind: 'appointment',
+
+    async changes (cursor: string | null, window: Window): Promise<ChangePage> {
+      let c = parseCursor(cursor)
+      const now = Date.now()
+      const wantTo = window.to?.getTime() ?? now + OPEN_YEARS * 365 * DAY
+      // the token's window ends before the connection's now: start a round over the moved window
+      if (c !== null && Date.parse(c.to) < wantTo) c = null
+      const from = new Date(window.from?.getTime() ?? now - OPEN_YEARS * 365 * DAY).toISOString()
+      const to = c?.to ?? new Date(wantTo + AHEAD_MS).toISOString()
+      const start = c?.link ?? `${calendar}/calendarView/delta?startDateTime=${from}&endDateTime=${to}`
+      const round = await client.pages<GraphEvent>(c === null ? 'list events' : 'list changed events', start, { prefer: 'IdType="ImmutableId", outlook.timezone="UTC", odata.maxpagesize=200' })
+      const singles = new Set<string>()
+      const masters = new Set<string>()
+      const gone = new Set<string>()
+      for (const ev of round.items) {
+        if (ev['@removed'] !== undefined) { gone.add(ev.id); continue }
+        if (ev.type === 'occurrence' || ev.type === 'exception') { if (ev.seriesMasterId != null) masters.add(ev.seriesMasterId) } else if (ev.type === 'seriesMaster') masters.add(ev.id)
+        else singles.add(ev.id)
+      }
+      for (const id of gone) { singles.delete(id); masters.delete(id) }
+      const items = [...[...gone].map(removed), ...await readAll([...singles], [...masters])]
+      return { items, cursor: JSON.stringify({ link: round.deltaLink ?? c?.link ?? start, to }), full: c === null }
+    },
+
+    async get (remoteId) {
+      return unlessGone(() => seriesById(remoteId))
+    },
+
+    async create (data, ref, extras, opts) {
+      const e = data as EventData
+      const series = seriesOf(e)
+      const body = toGraphEvent(e, ref, extras, series?.recurrence ?? null)
+      if (opts.mayExist) {
+        // an earlier attempt's copy, by the reference property (the documented $filter on extended properties)
+        const filter = `singleValueExtendedProperties/Any(ep: ep/id eq '${REF_PROPERTY}' and ep/value eq '${refValue(ref)}')`
+        const { items: found } = await client.pages<GraphEvent>('find event', `${calendar}/events?$filter=${encodeURIComponent(filter)}&${EXPAND_REF}`)
+        const copy = found[0]
+        if (copy !== undefined) return this.update(copy.id, copy['@odata.etag'] ?? null, data, ref, extras)
+      }
+      const made = (await client.call<GraphEvent>('create event', { method: 'POST', path: `${calendar}/events`, body: { ...body, transactionId: transactionIdFor(ref) } })).body
+      return written(made.id, e, series, made)
+    },
+
+    /** A first pass's single events in JSON $batches of 20 (series go one by one: their occurrences follow the master). */
+    async createMany (items) {
+      const requests = items.map(({ data, ref, extras }) => ({ method: 'POST', path: `${calendar}/events`, body: { ...toGraphEvent(data as EventData, ref, extras, null), transactionId: transactionIdFor(ref) } }))
+      if (items.some(i => (i.data as EventData).rrule !== null)) throw new Error('createMany takes single events only')
+      const answers = await client.batch<GraphEvent>('create events', requests)
+      return answers.map(a => {
+        try {
+          return fromGraphEvent(ok('create event', a))
+        } catch (e) {
+          return e as Error
+        }
+      })
+    },
+
+    async update (remoteId, etag, data, ref, extras) {
+      const e = data as EventData
+      const series = seriesOf(e)
+      return updateExisting('update event', async () => {
+        const made = (await client.call<GraphEvent>('update event', { method: 'PATCH', path: eventPath(remoteId), etag, body: toGraphEvent(e, ref, extras, series?.recurrence ?? null) })).body
+        return written(remoteId, e, series, made)
+      })
+    },
+
+    async remove (remoteId, etag) {
+      return removeRemote(tag => client.call('delete event', { method: 'DELETE', path: eventPath(remoteId), etag: tag }), etag)
+    }
+  }
+}
