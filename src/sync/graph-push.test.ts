@@ -41,13 +41,13 @@ t.test('push: subscriptions with the handshake, clientState checked, lifecycle e
 
   // forged ones: wrong clientState, unknown channel
   const sub = channel.subs[0]!
-  const forge = (channelId: string, clientState: string) => fetch(`${w.s.url}/sync/graph/notify?channel=${channelId}`, {
+  const forge = (channelId: string, clientState: string) => fetch(`${w.s.url}/sync/graph/notify/${channelId}`, {
     method: 'POST', headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ value: [{ subscriptionId: sub.id, clientState, changeType: 'updated', resource: 'me/events/x', tenantId: w.tenantId }] })
   })
   t.equal((await forge(channel.id, `${channel.id}.guess`)).status, 403, 'a wrong clientState is refused')
   t.equal((await forge('nope', 'nope.guess')).status, 404, 'an unknown channel is refused')
-  const validation = await fetch(`${w.s.url}/sync/graph/notify?channel=nope&validationToken=abc`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '' })
+  const validation = await fetch(`${w.s.url}/sync/graph/notify/nope?validationToken=abc`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '' })
   t.equal(validation.status, 404, 'no handshake for a channel we did not make')
 
   // lifecycle: missed → the next run lists everything again (links keep duplicates away)

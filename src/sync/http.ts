@@ -50,7 +50,7 @@ type GraphNotice = { subscriptionId?: string; clientState?: string; lifecycleEve
 /**
  * Microsoft Graph's change and lifecycle notifications
  * (change-notifications-delivery-webhooks.md, change-notifications-lifecycle-events.md).
- * A subscription's address names the connection's channel; Graph first
+ * A subscription's address ends in the connection's channel id; Graph first
  * proves it with a validation request (echo the token as text/plain within
  * 10 s), which also counts as the channel's first message. Each notification
  * carries the clientState we gave: `<channel>.<secret>`, the secret stored
@@ -79,9 +79,9 @@ async function graphNotifications (app: FastifyInstance, opts: { k: Kalends }): 
     return subs.includes(String(n.subscriptionId)) && timingSafeEqual(Buffer.from(sha256(secret), 'hex'), Buffer.from(expected, 'hex'))
   }
 
-  async function receive (lifecycle: boolean, request: { query: unknown; body: unknown }, reply: import('fastify').FastifyReply) {
-    const q = request.query as { validationToken?: string; channel?: string }
-    const channelId = String(q.channel ?? '')
+  async function receive (lifecycle: boolean, request: { query: unknown; params: unknown; body: unknown }, reply: import('fastify').FastifyReply) {
+    const q = request.query as { validationToken?: string }
+    const channelId = String((request.params as { channel?: string }).channel ?? '')
     if (typeof q.validationToken === 'string') {
       const conn = await channelConnection(channelId)
       if (conn === undefined) return reply.code(404).send()
@@ -111,6 +111,6 @@ async function graphNotifications (app: FastifyInstance, opts: { k: Kalends }): 
     return reply.code(202).send()
   }
 
-  app.post('/sync/graph/notify', { schema: { hide: true } }, async (request, reply) => receive(false, request, reply))
-  app.post('/sync/graph/lifecycle', { schema: { hide: true } }, async (request, reply) => receive(true, request, reply))
+  app.post('/sync/graph/notify/:channel', { schema: { hide: true } }, async (request, reply) => receive(false, request, reply))
+  app.post('/sync/graph/lifecycle/:channel', { schema: { hide: true } }, async (request, reply) => receive(true, request, reply))
 }

@@ -31,7 +31,7 @@ const RUN_HEADER = 'x-kalends-run'
 const SUBSCRIPTION_TTL_MS = 48 * 3_600_000
 const SUBSCRIPTION_RENEW_MS = 24 * 3_600_000
 
-/** The notification and lifecycle addresses Graph posts to (src/sync/http.ts). */
+/** The notification and lifecycle addresses Graph posts to, each followed by the channel's id (src/sync/http.ts). */
 export const notifyPath = '/sync/graph/notify'
 export const lifecyclePath = '/sync/graph/lifecycle'
 
@@ -176,8 +176,8 @@ export function graphProvider (deps: GraphDeps): Provider {
             path: '/subscriptions',
             body: {
               changeType: 'created,updated,deleted',
-              notificationUrl: `${base}${notifyPath}?channel=${id}`,
-              lifecycleNotificationUrl: `${base}${lifecyclePath}?channel=${id}`,
+              notificationUrl: `${base}${notifyPath}/${id}`,
+              lifecycleNotificationUrl: `${base}${lifecyclePath}/${id}`,
               resource: w.resource,
               expirationDateTime: new Date(expiration).toISOString(),
               clientState: `${id}.${secret}`
