@@ -18,10 +18,15 @@ import { clientFor, integrationOf, type ExchangeDeps, type UserLogin } from './p
  */
 export type ExchangeLoginInput = { account?: string; username?: string; password?: string; token?: string }
 
-/** One cheap request that needs the login and the mailbox: the answer to "test the connection". */
+/** One cheap request that needs the login and the mailbox (GetFolder of the calendar); throws the client's errors. */
+export async function openCalendar (client: EwsClient): Promise<void> {
+  await client.one('GetFolder', el('m:GetFolder', {}, el('m:FolderShape', {}, tv('BaseShape', 'IdOnly')), el('m:FolderIds', {}, el('t:DistinguishedFolderId', { Id: 'calendar' }))))
+}
+
+/** openCalendar with its failures as the domain's refusals, for connecting. */
 export async function tryMailbox (client: EwsClient): Promise<void> {
   try {
-    await client.one('GetFolder', el('m:GetFolder', {}, el('m:FolderShape', {}, tv('BaseShape', 'IdOnly')), el('m:FolderIds', {}, el('t:DistinguishedFolderId', { Id: 'calendar' }))))
+    await openCalendar(client)
   } catch (e) {
     if (e instanceof AuthFailed) throw new DomainError('forbidden', `Exchange refused: ${e.message}`, { rule: 'exchange-login' })
     if (e instanceof Transient) throw new DomainError('conflict', `Exchange could not be reached: ${e.message}`, { rule: 'exchange-unreachable' })

@@ -1,8 +1,8 @@
 import { invalid } from '../../domain/errors.ts'
 import { AuthFailed, Transient } from '../provider.ts'
-import { el, tv } from '../microsoft/ews-xml.ts'
 import { AUTODISCOVER_CANDIDATES, discoverEwsUrl, type Discovery } from './autodiscover.ts'
 import { EwsMailboxRefused, EwsTlsRefused, type EwsAuth } from './client.ts'
+import { openCalendar } from './connect.ts'
 import type { ExchangeIntegration } from './integration.ts'
 import { clientFor, type ExchangeDeps, type UserLogin } from './provider.ts'
 import { transportFor } from './transport.ts'
@@ -49,7 +49,7 @@ export async function testExchange (deps: ExchangeDeps, integration: ExchangeInt
   const base = { ewsUrl: integration.ewsUrl, mailbox }
   try {
     const client = clientFor(deps, integration, mailbox, login)
-    await client.one('GetFolder', el('m:GetFolder', {}, el('m:FolderShape', {}, tv('BaseShape', 'IdOnly')), el('m:FolderIds', {}, el('t:DistinguishedFolderId', { Id: 'calendar' }))))
+    await openCalendar(client)
     return { ...base, result: 'ok', message: `Exchange ${client.serverVersion ?? ''} opened the calendar of ${mailbox}`.replace('  ', ' '), serverVersion: client.serverVersion }
   } catch (e) {
     return { ...base, ...classify(e), serverVersion: null }
