@@ -25,14 +25,16 @@ export type Browser = {
   close (): Promise<void>
 }
 
-export async function launchBrowser (): Promise<Browser> {
+/** `locale` sets the browser's language (Accept-Language too), `timezoneId` the zone its clock reports. */
+export async function launchBrowser (opts: { locale?: string; timezoneId?: string } = {}): Promise<Browser> {
   const profile = mkdtempSync(join(tmpdir(), 'kalends-chromium-'))
   mkdirSync(SHOTS, { recursive: true })
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: DESKTOP
+    viewport: DESKTOP,
+    ...opts
   })
   const page = context.pages()[0] ?? await context.newPage()
   return {
