@@ -1,7 +1,6 @@
 import t from 'tap'
-import type { Page } from 'playwright-core'
-import { startServer, PASSWORD, type TestServer } from '../testing/harness.ts'
-import { chromiumMissing, launchBrowser, type Browser } from './browser-testing.ts'
+import { PASSWORD } from '../testing/harness.ts'
+import { browserSuite } from './browser-testing.ts'
 
 /**
  * Languages and time zones in a real browser (Debian's chromium, Polish, its
@@ -10,96 +9,82 @@ import { chromiumMissing, launchBrowser, type Browser } from './browser-testing.
  * at 09:00 by a Warsaw user shown at 10:00 to a Bucharest colleague, at
  * desktop and phone widths. Screenshots under artifacts/screenshots/.
  */
-const missing = chromiumMissing()
-if (missing !== null) {
-  t.fail(missing)
-} else {
-  let s: TestServer
-  let browser: Browser
-  let page: Page
-  t.before(async () => {
-    s = await startServer({ users: ['alice', 'bob'] })
-    s.k.config.publicUrl = s.url
-    browser = await launchBrowser({ locale: 'pl-PL', timezoneId: 'Europe/Bucharest' })
-    page = browser.page
-  })
-  t.teardown(async () => {
-    await browser?.close()
-    await s?.close()
-  })
+const suite = browserSuite({ users: ['alice', 'bob'], browser: { locale: 'pl-PL', timezoneId: 'Europe/Bucharest' } })
+if (suite !== null) {
+  const url = () => suite.s.url
 
   async function signIn (login: string) {
-    await page.goto(`${s.url}/sign-in`)
-    await page.getByLabel('Nazwa użytkownika').fill(login)
-    await page.getByLabel('Hasło').fill(PASSWORD)
-    await page.getByRole('button', { name: 'Zaloguj' }).click()
-    await page.waitForURL(/\/week$/)
+    await suite.page.goto(`${url()}/sign-in`)
+    await suite.page.getByLabel('Nazwa użytkownika').fill(login)
+    await suite.page.getByLabel('Hasło').fill(PASSWORD)
+    await suite.page.getByRole('button', { name: 'Zaloguj' }).click()
+    await suite.page.waitForURL(/\/week$/)
   }
 
   t.test('the first sign-in offers the browser\'s zone; she keeps hers', async t => {
-    await page.goto(`${s.url}/sign-in`)
-    t.equal(await page.getAttribute('html', 'lang'), 'pl', 'the browser\'s language')
-    await browser.shoot('i18n-sign-in-pl')
+    await suite.page.goto(`${url()}/sign-in`)
+    t.equal(await suite.page.getAttribute('html', 'lang'), 'pl', 'the browser\'s language')
+    await suite.browser.shoot('i18n-sign-in-pl')
     await signIn('alice')
-    const offer = page.getByRole('region', { name: 'W jakiej strefie czasowej jesteś?' })
+    const offer = suite.page.getByRole('region', { name: 'W jakiej strefie czasowej jesteś?' })
     await offer.waitFor()
     t.equal(await offer.locator('strong').textContent(), 'Europe/Bucharest', 'the zone the browser reports')
-    await browser.shoot('i18n-zone-offer-pl')
+    await suite.browser.shoot('i18n-zone-offer-pl')
     await offer.getByRole('button', { name: 'Zostaw Europe/Warsaw' }).click()
-    await page.waitForURL(/\/week$/)
-    t.equal(await page.getByRole('region', { name: 'W jakiej strefie czasowej jesteś?' }).count(), 0, 'asked once')
-    t.equal(await page.locator('#user-zone').textContent(), 'Godziny w strefie Europe/Warsaw')
+    await suite.page.waitForURL(/\/week$/)
+    t.equal(await suite.page.getByRole('region', { name: 'W jakiej strefie czasowej jesteś?' }).count(), 0, 'asked once')
+    t.equal(await suite.page.locator('#user-zone').textContent(), 'Godziny w strefie Europe/Warsaw')
   })
 
   t.test('she makes an appointment at 09:00 with Bob', async t => {
-    await page.goto(`${s.url}/appointments/new?date=2026-12-08`)
-    await page.getByLabel('Tytuł').fill('Rozprawa Kowalski')
-    await page.getByLabel('Godzina rozpoczęcia').fill('09:00')
-    await page.getByLabel('Godzina zakończenia').fill('10:00')
-    await page.getByLabel('Bob').check()
-    await page.getByRole('button', { name: 'Zapisz' }).click()
-    await page.waitForURL(/\/week\?date=2026-12-08&done=saved$/)
-    t.equal(await page.getByRole('status').first().textContent(), 'Spotkanie zapisano.')
-    t.match(await page.locator('li.event', { hasText: 'Rozprawa Kowalski' }).textContent(), /^09:00–10:00/)
-    t.match(await page.locator('main').textContent(), /wtorek, 8 grudnia/, 'Polish weekday and month names')
+    await suite.page.goto(`${url()}/appointments/new?date=2026-12-08`)
+    await suite.page.getByLabel('Tytuł').fill('Rozprawa Kowalski')
+    await suite.page.getByLabel('Godzina rozpoczęcia').fill('09:00')
+    await suite.page.getByLabel('Godzina zakończenia').fill('10:00')
+    await suite.page.getByLabel('Bob').check()
+    await suite.page.getByRole('button', { name: 'Zapisz' }).click()
+    await suite.page.waitForURL(/\/week\?date=2026-12-08&done=saved$/)
+    t.equal(await suite.page.getByRole('status').first().textContent(), 'Spotkanie zapisano.')
+    t.match(await suite.page.locator('li.event', { hasText: 'Rozprawa Kowalski' }).textContent(), /^09:00–10:00/)
+    t.match(await suite.page.locator('main').textContent(), /wtorek, 8 grudnia/, 'Polish weekday and month names')
   })
 
   t.test('the profile page: language, zone and password, desktop and phone', async t => {
-    await page.getByRole('link', { name: 'Zalogowano jako Alice' }).click()
-    await page.waitForURL(/\/profile$/)
-    t.equal(await page.getByLabel('Strefa czasowa', { exact: true }).inputValue(), 'Europe/Warsaw')
-    await browser.shoot('i18n-profile-pl')
-    await page.getByLabel('Język', { exact: true }).selectOption({ label: 'Română' })
-    await page.getByRole('button', { name: 'Zapisz' }).click()
-    t.equal(await page.getByRole('status').first().textContent(), 'Profilul a fost salvat.', 'the answer is already in Romanian')
-    t.equal(await page.getAttribute('html', 'lang'), 'ro')
-    await page.getByLabel('Parola actuală').fill('not my password')
-    await page.getByLabel('Parola nouă (cel puțin 8 caractere)').fill('a new password 1')
-    await page.getByRole('button', { name: 'Schimbare parolă' }).click()
-    t.equal(await page.getByRole('alert').textContent(), 'Parola actuală: Parola actuală lipsește sau este greșită.')
-    t.equal(await page.getByLabel('Parola actuală').getAttribute('aria-invalid'), 'true')
-    await page.setViewportSize({ width: 390, height: 844 })
-    t.ok(await page.getByLabel('Limbă', { exact: true }).isVisible(), 'the form fits a phone')
-    await page.setViewportSize({ width: 1280, height: 900 })
-    await browser.shoot('i18n-profile-ro')
-    await page.getByRole('button', { name: 'Deconectare' }).click()
-    await page.waitForURL(/\/sign-in\?out=1$/)
+    await suite.page.getByRole('link', { name: 'Zalogowano jako Alice' }).click()
+    await suite.page.waitForURL(/\/profile$/)
+    t.equal(await suite.page.getByLabel('Strefa czasowa', { exact: true }).inputValue(), 'Europe/Warsaw')
+    await suite.browser.shoot('i18n-profile-pl')
+    await suite.page.getByLabel('Język', { exact: true }).selectOption({ label: 'Română' })
+    await suite.page.getByRole('button', { name: 'Zapisz' }).click()
+    t.equal(await suite.page.getByRole('status').first().textContent(), 'Profilul a fost salvat.', 'the answer is already in Romanian')
+    t.equal(await suite.page.getAttribute('html', 'lang'), 'ro')
+    await suite.page.getByLabel('Parola actuală').fill('not my password')
+    await suite.page.getByLabel('Parola nouă (cel puțin 8 caractere)').fill('a new password 1')
+    await suite.page.getByRole('button', { name: 'Schimbare parolă' }).click()
+    t.equal(await suite.page.getByRole('alert').textContent(), 'Parola actuală: Parola actuală lipsește sau este greșită.')
+    t.equal(await suite.page.getByLabel('Parola actuală').getAttribute('aria-invalid'), 'true')
+    await suite.page.setViewportSize({ width: 390, height: 844 })
+    t.ok(await suite.page.getByLabel('Limbă', { exact: true }).isVisible(), 'the form fits a phone')
+    await suite.page.setViewportSize({ width: 1280, height: 900 })
+    await suite.browser.shoot('i18n-profile-ro')
+    await suite.page.getByRole('button', { name: 'Deconectare' }).click()
+    await suite.page.waitForURL(/\/sign-in\?out=1$/)
   })
 
   t.test('Bob in Bucharest takes his browser\'s zone and sees the appointment at 10:00, desktop and phone', async t => {
     await signIn('bob')
-    const offer = page.getByRole('region', { name: 'W jakiej strefie czasowej jesteś?' })
+    const offer = suite.page.getByRole('region', { name: 'W jakiej strefie czasowej jesteś?' })
     await offer.getByRole('button', { name: 'Użyj strefy urządzenia' }).click()
-    await page.waitForURL(/\/week$/)
-    t.equal(await page.locator('#user-zone').textContent(), 'Godziny w strefie Europe/Bucharest')
-    await page.goto(`${s.url}/week?date=2026-12-08`)
-    const event = page.locator('li.event', { hasText: 'Rozprawa Kowalski' })
+    await suite.page.waitForURL(/\/week$/)
+    t.equal(await suite.page.locator('#user-zone').textContent(), 'Godziny w strefie Europe/Bucharest')
+    await suite.page.goto(`${url()}/week?date=2026-12-08`)
+    const event = suite.page.locator('li.event', { hasText: 'Rozprawa Kowalski' })
     t.match(await event.textContent(), /^10:00–11:00/, 'at 10:00 for him')
-    await page.setViewportSize({ width: 390, height: 844 })
+    await suite.page.setViewportSize({ width: 390, height: 844 })
     t.ok(await event.isVisible(), 'on a phone too')
     t.match(await event.textContent(), /^10:00–11:00/)
-    t.ok(await page.locator('#user-zone').isVisible(), 'and the zone is said on a phone')
-    await page.setViewportSize({ width: 1280, height: 900 })
-    await browser.shoot('i18n-week-bucharest')
+    t.ok(await suite.page.locator('#user-zone').isVisible(), 'and the zone is said on a phone')
+    await suite.page.setViewportSize({ width: 1280, height: 900 })
+    await suite.browser.shoot('i18n-week-bucharest')
   })
 }
