@@ -9,8 +9,9 @@ import { browserSuite } from './browser-testing.ts'
  * at 09:00 by a Warsaw user shown at 10:00 to a Bucharest colleague, at
  * desktop and phone widths. Screenshots under artifacts/screenshots/.
  */
-const suite = browserSuite({ users: ['alice', 'bob'], browser: { locale: 'pl-PL', timezoneId: 'Europe/Bucharest' } })
-if (suite !== null) {
+const started = browserSuite({ users: ['alice', 'bob'], browser: { locale: 'pl-PL', timezoneId: 'Europe/Bucharest' } })
+if (started !== null) {
+  const suite = started
   const url = () => suite.s.url
 
   async function signIn (login: string) {
