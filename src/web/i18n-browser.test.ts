@@ -51,7 +51,7 @@ if (started !== null) {
   })
 
   t.test('the profile page: language, zone and password, desktop and phone', async t => {
-    await suite.page.getByRole('link', { name: 'Zalogowano jako Alice' }).click()
+    await suite.page.getByRole('link', { name: 'Mój profil' }).click()
     await suite.page.waitForURL(/\/profile$/)
     t.equal(await suite.page.getByLabel('Strefa czasowa', { exact: true }).inputValue(), 'Europe/Warsaw')
     await suite.browser.shoot('i18n-profile-pl')
