@@ -256,6 +256,24 @@ t.test('embedded database: a socket left by a killed server does not block the C
   t.same(json(await cli(['user', 'list'], env)).map((u: { login: string }) => u.login), ['admin', 'kate'])
 })
 
+t.test('serve logs readable lines when asked (a terminal does the same), JSON lines otherwise', async t => {
+  const { env } = await database(t)
+  const s = await serve(t, { ...env, KALENDS_LOG_FORMAT: 'pretty' })
+  t.match(s.output(), /^\d\d:\d\d:\d\d\.\d{3} INFO {2}Kalends is listening {2}database=\w+ publicUrl=/m, 'time, level, message, fields')
+  await fetch(`${s.url}/healthz`)
+  for (let i = 0; i < 40 && !/→ \d{3} in [\d.]+ ms/.test(s.output()); i++) await new Promise(resolve => setTimeout(resolve, 50))
+  t.match(s.output(), /INFO {2}GET \/healthz {2}req=/, 'a request as a person reads it')
+  t.match(s.output(), /INFO {2}→ 200 in [\d.]+ ms/)
+  t.notMatch(s.output(), /^\{"level"/m, 'no JSON lines')
+  await s.stop()
+  const j = await serve(t, env)
+  t.match(j.output(), /^\{"level":30,"time":\d+,.*"msg":"Kalends is listening"/m, 'not a terminal: JSON lines')
+  await j.stop()
+  const bad = await cli(['serve'], { ...env, KALENDS_LOG_FORMAT: 'fancy' })
+  t.equal(bad.code, 2)
+  t.match(bad.stderr, /^kalends: configuration error: KALENDS_LOG_FORMAT: must be pretty or json\n$/)
+})
+
 t.test('configuration errors exit 2 naming the variable', async t => {
   const cases: [Record<string, string>, RegExp][] = [
     [{ PORT: 'abc' }, /^kalends: configuration error: PORT: must be a whole number from 0 to 65535, got "abc"\n$/],

@@ -12,6 +12,7 @@ import { runAdminCommand, orgFor, type AdminCommand } from './ops/admin-commands
 import { FEED_USAGE, parseFeedArgs } from './feeds/admin.ts'
 import { listenAdminSocket, sendAdminCommand } from './ops/admin-socket.ts'
 import { buildServer } from './server.ts'
+import { lineLogger, logFormat, LogFormatError, logStream } from './ops/log-format.ts'
 
 const USAGE = `Usage: kalends <command>
 
@@ -26,7 +27,7 @@ const USAGE = `Usage: kalends <command>
 ${FEED_USAGE}
 
 Configuration comes from environment variables (and ./.env): HOST, PORT,
-KALENDS_DATA_DIR, DATABASE_URL, KALENDS_PUBLIC_URL, KALENDS_SECRET_KEY, LOG_LEVEL,
+KALENDS_DATA_DIR, DATABASE_URL, KALENDS_PUBLIC_URL, KALENDS_SECRET_KEY, LOG_LEVEL, KALENDS_LOG_FORMAT (pretty|json),
 KALENDS_SYNC_WORKERS (sync runs at once per process; 0 = none here).`
 
 class UsageError extends Error {}
@@ -147,9 +148,20 @@ const LISTEN_ERRORS: Record<string, string> = {
   EACCES: 'permission denied (ports below 1024 need privileges; set PORT)'
 }
 
+/** JSON lines for collectors, readable lines on a terminal (ops/log-format.ts): the same for serve and worker. */
+function logOutput () {
+  try {
+    return logStream(logFormat(process.env.KALENDS_LOG_FORMAT, process.stdout.isTTY === true), process.stdout)
+  } catch (err) {
+    if (err instanceof LogFormatError) throw new ConfigError('KALENDS_LOG_FORMAT', 'must be pretty or json')
+    throw err
+  }
+}
+
 async function serve (config: Config): Promise<void> {
+  const logStream = logOutput()
   const k = await openKalends(config)
-  const app = await buildServer(k)
+  const app = await buildServer(k, { logStream })
   for (const warning of k.handle.warnings) app.log.warn(warning)
   let adminSocket: FastifyInstance | null = null
   let stopping = false
@@ -192,16 +204,16 @@ async function serve (config: Config): Promise<void> {
 async function worker (config: Config): Promise<void> {
   if (config.databaseUrl === null) throw new ConfigError('DATABASE_URL', 'a separate worker needs PostgreSQL; with the embedded database, `kalends serve` runs the sync jobs itself')
   if (config.syncWorkers === 0) throw new ConfigError('KALENDS_SYNC_WORKERS', 'must be at least 1 for a worker')
+  const log = lineLogger(config.logLevel, logOutput())
   const k = await openKalends(config)
-  const line = (level: string, msg: string, fields: Record<string, unknown> = {}) => process.stdout.write(`${JSON.stringify({ level, time: Date.now(), pid: process.pid, msg, ...fields })}\n`)
-  k.sync.engine.log = (msg, fields) => line('info', msg, fields)
+  k.sync.engine.log = (msg, fields) => log.info(msg, fields)
   await k.sync.jobs.start()
-  line('info', 'sync worker started', { concurrency: config.syncWorkers })
+  log.info('sync worker started', { concurrency: config.syncWorkers })
   let stopping = false
   const stop = async (signal: string) => {
     if (stopping) return
     stopping = true
-    line('info', 'sync worker stopping: finishing runs in flight', { signal })
+    log.info('sync worker stopping: finishing runs in flight', { signal })
     await k.close()
     process.exit(0)
   }

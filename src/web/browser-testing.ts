@@ -1,7 +1,9 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import t from 'tap'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
+import { startServer, type TestServer } from '../testing/harness.ts'
 
 /**
  * Debian's chromium driven by playwright-core, for the browser tests: a
@@ -25,14 +27,16 @@ export type Browser = {
   close (): Promise<void>
 }
 
-export async function launchBrowser (): Promise<Browser> {
+/** `locale` sets the browser's language (Accept-Language too), `timezoneId` the zone its clock reports. */
+export async function launchBrowser (opts: { locale?: string; timezoneId?: string } = {}): Promise<Browser> {
   const profile = mkdtempSync(join(tmpdir(), 'kalends-chromium-'))
   mkdirSync(SHOTS, { recursive: true })
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: DESKTOP
+    viewport: DESKTOP,
+    ...opts
   })
   const page = context.pages()[0] ?? await context.newPage()
   return {
@@ -49,4 +53,31 @@ export async function launchBrowser (): Promise<Browser> {
       rmSync(profile, { recursive: true, force: true })
     }
   }
+}
+
+export type Suite = { s: TestServer; browser: Browser; page: Page }
+
+/**
+ * A started server (its public address the one the browser uses) and a
+ * browser for the tests of one file, closed at its end; null, with the file
+ * failed, when chromium is missing.
+ */
+export function browserSuite (opts: { users: string[]; browser?: { locale?: string; timezoneId?: string } }): Suite | null {
+  const missing = chromiumMissing()
+  if (missing !== null) {
+    t.fail(missing)
+    return null
+  }
+  const suite = {} as Partial<Suite>
+  t.before(async () => {
+    suite.s = await startServer({ users: opts.users })
+    suite.s.k.config.publicUrl = suite.s.url
+    suite.browser = await launchBrowser(opts.browser)
+    suite.page = suite.browser.page
+  })
+  t.teardown(async () => {
+    await suite.browser?.close()
+    await suite.s?.close()
+  })
+  return suite as Suite
 }

@@ -156,8 +156,8 @@ if (missing !== null) {
     await page.getByLabel('User name').fill('admin')
     await page.getByLabel('Password').fill(PASSWORD)
     await page.getByRole('button', { name: 'Sign in' }).click()
-    await page.waitForURL(/\/week$/)
-    for (const [path, name] of [['/admin/users', 'admin-users'], ['/admin/organisation', 'admin-organisation'], ['/admin/integrations', 'admin-integrations']] as const) {
+    await page.waitForURL(/\/admin\/setup$/) // an administrator's sign-in opens the first steps while they are open
+    for (const [path, name] of [['/admin/setup', 'admin-setup'], ['/admin/users', 'admin-users'], ['/admin/organisation', 'admin-organisation'], ['/admin/integrations', 'admin-integrations']] as const) {
       await page.goto(s.url + path)
       await shoot(name)
     }

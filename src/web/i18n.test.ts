@@ -214,16 +214,24 @@ t.test('the API keeps its English codes and words the rule in the caller\'s lang
   t.equal(made.status, 201)
   const id = (made.body_ as { id: number }).id
   await s.k.db.updateTable('users').set({ can_change_planned_dates: false }).where('id', '=', bob.id).execute()
-  const refused = await s.as('bob')(`/api/v1/tasks/${id}`, { method: 'PATCH', json: { plannedStart: '2026-12-09T08:00:00Z' }, headers: { 'accept-language': 'ru' } })
+  const denied = await s.as('bob')(`/api/v1/tasks/${id}`, { method: 'PATCH', json: { plannedStart: '2026-12-09T08:00:00Z' }, headers: { 'accept-language': 'ru' } })
   await s.k.db.updateTable('users').set({ can_change_planned_dates: true }).where('id', '=', bob.id).execute()
-  t.equal(refused.status, 422)
-  const p = refused.body_ as { type: string; rule: string; title: string; detail: string }
+  t.equal(denied.status, 422)
+  const p = denied.body_ as { type: string; rule: string; title: string; detail: string }
   t.equal(p.type, 'urn:kalends:problem:planned-dates-locked')
   t.equal(p.rule, 'planned-dates-locked')
   t.equal(p.title, 'Нарушено бизнес-правило')
   t.equal(p.detail, 'Вам нельзя менять плановые сроки; администратор может это разрешить.')
   const english = await s.as('bob')(`/api/v1/tasks/${id}`, { method: 'GET' })
   t.equal(english.status, 200)
+
+  const set = await s.as('admin')(`/api/v1/users/${bob.id}`, { method: 'PATCH', json: { language: 'pl' } })
+  t.equal(set.status, 200)
+  t.equal((set.body_ as { language: string }).language, 'pl', 'a user\'s language through the API too')
+  const refused = await s.as('admin')(`/api/v1/users/${bob.id}`, { method: 'PATCH', json: { language: 'de' } })
+  t.equal(refused.status, 400)
+  t.equal((refused.body_ as { field: string }).field, 'language')
+  t.equal(((await s.as('admin')(`/api/v1/users/${bob.id}`, { method: 'PATCH', json: { language: null } })).body_ as { language: null }).language, null)
 })
 
 t.test('first steps: an administrator\'s sign-in shows them, each ticks itself off, hidden on request', async t => {

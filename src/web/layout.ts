@@ -29,7 +29,8 @@ export function page (o: PageOptions): string {
         ...NAV.map(([href, id]) => html`<li><a href="${href}"${o.current === href ? raw(' aria-current="page"') : ''}>${t(id)}</a></li>`),
         o.user.role === 'admin' ? html`<li><a href="/admin/users"${o.current?.startsWith('/admin') === true ? raw(' aria-current="page"') : ''}>${t('nav.admin')}</a></li>` : ''
       ]}</ul></nav>
-      <div class="who"><a href="/profile"${o.current === '/profile' ? raw(' aria-current="page"') : ''}>${t('nav.signedInAs', { name: o.user.name })}</a>
+      <div class="who"><span>${t('nav.signedInAs', { name: o.user.name })}</span>
+        <a href="/profile"${o.current === '/profile' ? raw(' aria-current="page"') : ''}>${t('nav.profile')}</a>
         <span class="zone" id="user-zone">${t('nav.timesIn', { zone: o.user.timezone })}</span>
         <form method="post" action="/sign-out" class="inline">${csrfField(o.csrf ?? '')}<button class="secondary" type="submit">${t('nav.signOut')}</button></form></div>`
   return html`<!doctype html>

@@ -92,6 +92,7 @@ const userFields = {
   role: Type.Optional(Type.Union([Type.Literal('admin'), Type.Literal('user')])),
   password: Type.Optional(Type.String({ minLength: 8, maxLength: 1000 })),
   timezone: Type.Optional(Type.String({ maxLength: 64 })),
+  language: Type.Optional(Nullable(Type.Union(['en', 'pl', 'ro', 'ru', 'nl'].map(l => Type.Literal(l)), { description: 'the web pages\' language; null: the organisation\'s default' }))),
   disabled: Type.Optional(Type.Boolean()),
   canChangePlannedDates: Type.Optional(Type.Boolean()),
   canRenameCases: Type.Optional(Type.Boolean())

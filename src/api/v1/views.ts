@@ -6,7 +6,7 @@ import type { VisibleCalendar } from '../../domain/access.ts'
 const iso = (d: Date | null) => d?.toISOString() ?? null
 
 export const userView = (u: User) => ({
-  id: u.id, login: u.login, name: u.name, email: u.email, role: u.role, disabled: u.disabled, timezone: u.timezone,
+  id: u.id, login: u.login, name: u.name, email: u.email, role: u.role, disabled: u.disabled, timezone: u.timezone, language: u.language,
   canChangePlannedDates: u.can_change_planned_dates, canRenameCases: u.can_rename_cases, createdAt: iso(u.created_at)
 })
 

@@ -162,7 +162,7 @@ export const pl: Record<string, string> = {
   'calendars.revokedDone': 'Link do subskrypcji już nie działa.',
   'calendars.saved': 'Zapisano.',
   'calendars.switches': 'Ustawienia',
-  'week.title': 'Tydzień od {date}',
+  'week.title': 'Tydzień: {date}',
   'month.title': '{month}',
   'week.prev': 'Poprzedni tydzień',
   'week.next': 'Następny tydzień',

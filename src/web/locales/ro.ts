@@ -162,7 +162,7 @@ export const ro: Record<string, string> = {
   'calendars.revokedDone': 'Linkul de abonare nu mai funcționează.',
   'calendars.saved': 'Salvat.',
   'calendars.switches': 'Setări',
-  'week.title': 'Săptămâna din {date}',
+  'week.title': 'Săptămâna: {date}',
   'month.title': '{month}',
   'week.prev': 'Săptămâna anterioară',
   'week.next': 'Săptămâna următoare',

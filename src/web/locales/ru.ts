@@ -162,7 +162,7 @@ export const ru: Record<string, string> = {
   'calendars.revokedDone': 'Ссылка на подписку больше не действует.',
   'calendars.saved': 'Сохранено.',
   'calendars.switches': 'Настройки',
-  'week.title': 'Неделя с {date}',
+  'week.title': 'Неделя: {date}',
   'month.title': '{month}',
   'week.prev': 'Предыдущая неделя',
   'week.next': 'Следующая неделя',
