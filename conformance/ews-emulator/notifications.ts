@@ -76,6 +76,12 @@ export class Notifications {
   readonly #record: (label: string, xml: string) => void
   /** every GetStreamingEvents connection ever opened, for tests */
   opened = 0
+  /**
+   * Streaming refused, as by a server or a throttling policy that does not
+   * allow it (before Exchange 2010 SP1 the schema has no StreamingSubscriptionRequest):
+   * clients fall back to pull.
+   */
+  refuseStreaming = false
 
   constructor (store: Store, record: (label: string, xml: string) => void, opts: NotificationOptions = {}) {
     this.#store = store
@@ -121,6 +127,7 @@ export class Notifications {
     const spec = childrenOf(req, NS.m)[0]
     if (spec === undefined) throw new SoapFault('ErrorSchemaValidation', 'The request failed schema validation: Subscribe needs a subscription request.')
     if (spec.name === 'PushSubscriptionRequest') throw new SoapFault('ErrorInvalidRequest', 'Push subscriptions are not emulated; use streaming or pull.')
+    if (spec.name === 'StreamingSubscriptionRequest' && this.refuseStreaming) throw new SoapFault('ErrorInvalidRequest', 'Streaming subscriptions are not available on this server.')
     return response('Subscribe', [responseMessage('Subscribe', attempt(() => {
       if (spec.attrs.SubscribeToAllFolders === 'true') throw new ItemError('ErrorInvalidSubscriptionRequest', 'SubscribeToAllFolders is not emulated.')
       const folders = childrenOf(child(spec, NS.t, 'FolderIds'), NS.t).map(ref => resolveFolder(ctx, ref).id)

@@ -189,6 +189,8 @@ export async function startEwsEmulator (opts: EwsEmulatorOptions = {}) {
     expireSubscriptions: (id?: string) => { notifications.expire(id) },
     /** open GetStreamingEvents connections end, 'dropped' (no closing envelope) or 'closed' (as at their timeout); returns how many */
     endStreams: (how?: 'closed' | 'dropped') => notifications.endStreams(how),
+    /** Subscribe refuses streaming subscriptions (ErrorInvalidRequest) while set: pull only */
+    refuseStreaming: (refuse = true) => { notifications.refuseStreaming = refuse },
     /** GetStreamingEvents connections opened so far */
     streamsOpened: () => notifications.opened,
     injectedFaults: () => [...faults.injected],

@@ -124,10 +124,28 @@ t.test('push state with its reason: off before the first run, failing when nobod
 
   // Subscribe refused: push failing with Exchange's answer, polling goes on
   await syncDb(w.s.k.db).updateTable('sync_connections').set({ channel: null }).where('id', '=', conn.id).execute()
-  w.em.fault({ kind: 'http500', operation: 'Subscribe' })
+  w.em.fault({ kind: 'http500', operation: 'Subscribe', times: 2 }) // a transient failure is tried once more
   const r = await w.run('alice')
   t.equal(r.state, 'ok', 'the run itself succeeds')
   const listed = ((await w.s.as('alice')('/api/v1/connections')).body_ as Listed[]).find(x => x.id === conn.id)
   t.match(listed, { push: false, pushState: 'failing', pushReason: /^Exchange did not set up the channel: Exchange failed \(HTTP 500\) during Subscribe/ })
   t.match(listed?.pushText, /^push not arriving — polling every 1440 min: Exchange did not set up/)
+})
+
+t.test('where Exchange refuses streaming, a pull subscription read every few seconds brings the change', async t => {
+  const w = await startEwsWorld({ env: { KALENDS_SYNC_WORKERS: '1' } })
+  t.teardown(() => w.close())
+  w.em.refuseStreaming()
+  w.s.k.sync.exchange.pullIntervalMs = 200
+  const conn = await w.connect('alice', undefined, DAY_POLL)
+  await w.s.k.sync.jobs.request(conn.id)
+  const channel = await until('a subscription', async () => (await w.connection('alice')).channel)
+  t.match(channel, { kind: 'ews-pull', id: String, watermark: String })
+  t.same(w.em.subscriptions().map(s => s.kind), ['pull'])
+  await until('push on', async () => ((await w.s.as('alice')('/api/v1/connections')).body_ as Listed[]).find(c => c.id === conn.id)?.pushState === 'on')
+  w.em.userCreate(w.email('alice'), 'calendar', 'CalendarItem', `<t:Subject>Pulled in</t:Subject>${TIMES(19)}`)
+  await until('the pulled change in the CRM', async () => (await titles(w, 'alice')).includes('Pulled in'))
+  t.ok(w.em.calls().includes('GetEvents'), 'read with GetEvents')
+  t.equal(w.em.streamsOpened(), 0, 'no stream')
+  t.equal((await w.connection('alice')).channel?.id, channel.id, 'the same subscription, its watermark kept by the listener')
 })

@@ -1,8 +1,10 @@
+import { exchangePushMessages } from './messages-exchange-push.ts'
 /**
  * Every text of the web pages, keyed by id, so a translation is one more
  * table of the same keys. `{name}` placeholders are filled by t().
  */
 export const en = {
+  ...exchangePushMessages.en,
   'app.name': 'Kalends',
   'nav.label': 'Main',
   'nav.skip': 'Skip to content',

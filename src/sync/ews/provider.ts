@@ -7,7 +7,7 @@ import { child, childrenOf, el, NS, textOf, tv } from '../microsoft/ews-xml.ts'
 import { EwsClient, fetchStreamTransport, fetchTransport, type ClientOptions, type EwsAuth, type StreamTransport, type Transport } from './client.ts'
 import { ewsFolder, type FolderRef } from './folder.ts'
 import { loadExchangeIntegration, type ExchangeIntegration } from './integration.ts'
-import { foldersKey, isStreamingChannel, listenStreaming, subscribeStreaming, unsubscribe } from './notifications.ts'
+import { foldersKey, isEwsChannel, listen, subscribe, unsubscribe, type PullState } from './notifications.ts'
 
 /**
  * Exchange Server over EWS as a sync provider. A connection acts either
@@ -25,6 +25,8 @@ export type ExchangeDeps = {
   /** the same for answers read as they arrive (streaming notifications) */
   streamTransport?: (auth: EwsAuth) => StreamTransport
   client?: ClientOptions
+  /** how often a pull subscription (where streaming is refused) asks for events; 10 s unless set */
+  pullIntervalMs?: number
 }
 
 /** A user's own Exchange login as the connection stores it (sealed). */
@@ -87,6 +89,7 @@ function watchedFolders (conn: Connection): FolderRef[] {
 }
 
 export function exchangeProvider (deps: ExchangeDeps): Provider {
+  const pull: PullState = { marks: new Map(), get intervalMs () { return deps.pullIntervalMs ?? 10_000 } }
   return {
     name: 'exchange',
 
@@ -101,33 +104,33 @@ export function exchangeProvider (deps: ExchangeDeps): Provider {
     },
 
     /**
-     * A streaming subscription to the synced folders, kept while it watches
+     * A streaming subscription (pull where the server refuses streaming) to the synced folders, kept while it watches
      * the folders the options name; the worker holds its stream open
      * (listen). A changed choice of folders replaces it.
      */
     async watch (conn, ctx, previous) {
       const folders = watchedFolders(conn)
-      if (isStreamingChannel(previous) && previous.folders === foldersKey(folders)) return previous
+      if (isEwsChannel(previous) && previous.folders === foldersKey(folders)) return previous
       const client = await clientOf(deps, conn, ctx)
-      if (isStreamingChannel(previous)) await unsubscribe(client, previous.id).catch(() => {})
+      if (isEwsChannel(previous)) await unsubscribe(client, previous.id).catch(() => {})
       if (folders.length === 0) return null
       try {
-        return await subscribeStreaming(client, folders)
+        return await subscribe(client, folders)
       } catch (err) {
         // after a long first import the kept-alive connection may have been closed by the server (ECONNRESET):
         // once more, since a subscription made twice costs nothing (the unused one lapses in 30 minutes)
         if (!(err instanceof Transient)) throw err
-        return await subscribeStreaming(client, folders)
+        return await subscribe(client, folders)
       }
     },
 
     async unwatch (conn, ctx, channel) {
-      if (isStreamingChannel(channel)) await unsubscribe(await clientOf(deps, conn, ctx), channel.id)
+      if (isEwsChannel(channel)) await unsubscribe(await clientOf(deps, conn, ctx), channel.id)
     },
 
     async listen (conn, ctx, channel, signal, on) {
-      if (!isStreamingChannel(channel)) throw new ChannelLost('not an Exchange subscription')
-      await listenStreaming(await clientOf(deps, conn, ctx), channel, signal, on)
+      if (!isEwsChannel(channel)) throw new ChannelLost('not an Exchange subscription')
+      await listen(await clientOf(deps, conn, ctx), channel, signal, on, pull)
     },
 
     /** The default folders and every folder of their kind below them (FindFolder Deep; web-service-reference/findfolder-operation.md). */
