@@ -2,6 +2,9 @@
 //
 //   node scripts/bench-sync.ts [events=5000] [pushes=30]
 //
+// (`node scripts/bench-sync.ts exchange [items] [changes]` runs the Exchange
+// row instead: scripts/bench-sync-exchange.ts)
+//
 // 1. first import of <events> Google events into the CRM (one run): time, API calls
 // 2. first export of <events> CRM appointments to Google (one run): time, API calls
 // 3. incremental runs: nothing changed; one event changed in Google; one
@@ -19,6 +22,11 @@
 // (a fresh database per world). Runs are in-process, as a worker runs them.
 import { cpus } from 'node:os'
 import type { SyncWorld } from '../src/sync/testing.ts'
+
+if (process.argv[2] === 'exchange') {
+  await import('./bench-sync-exchange.ts')
+  process.exit(0)
+}
 
 const { startSyncWorld, until, CLIENT_ID, CLIENT_SECRET } = await import('../src/sync/testing.ts')
 const { createAppointment } = await import('../src/domain/appointments.ts')

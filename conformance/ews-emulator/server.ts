@@ -12,6 +12,7 @@ import { getItem } from './get-item.ts'
 import { createItem } from './create-item.ts'
 import { updateItem } from './update-item.ts'
 import { SoapRecorder } from './schema-check.ts'
+import { Notifications, type NotificationOptions } from './notifications.ts'
 import { faultXml, SoapFault } from './soap.ts'
 import { Store } from './store.ts'
 import { syncFolderItems } from './sync.ts'
@@ -86,6 +87,8 @@ function actingMailbox (store: Store, caller: string, header: XmlElement | null)
 export type EwsEmulatorOptions = {
   /** validate every request and response with xmllint against Microsoft's schema; close() rejects on a violation */
   check?: boolean
+  /** subscription and stream timing (notifications.ts) */
+  notifications?: NotificationOptions
 }
 
 export async function startEwsEmulator (opts: EwsEmulatorOptions = {}) {
@@ -108,6 +111,8 @@ export async function startEwsEmulator (opts: EwsEmulatorOptions = {}) {
     if (challenge !== null) ntlmChallenges++
     res.setHeader('www-authenticate', challenge === null ? challengesFor(schemes) : [challenge])
   }
+  const notifications = new Notifications(store, (label, xml) => recorder?.record(label, xml), opts.notifications)
+  const operations: Record<string, Operation> = { ...OPERATIONS, Subscribe: notifications.subscribe, Unsubscribe: notifications.unsubscribe, GetEvents: notifications.getEvents }
 
   function send (res: ServerResponse, status: number, xml: string | null, label: string): void {
     if (xml !== null) recorder?.record(`${label} response`, xml)
@@ -142,9 +147,15 @@ export async function startEwsEmulator (opts: EwsEmulatorOptions = {}) {
       return
     }
     try {
-      const op = OPERATIONS[operation]
-      if (op === undefined) throw new SoapFault('ErrorInvalidRequest', `The operation ${operation} is not emulated.`)
       const ctx: OpContext = { store, mailbox: actingMailbox(store, auth.mailbox, header), timeZoneContext: child(header, NS.t, 'TimeZoneContext') }
+      if (operation === 'GetStreamingEvents') {
+        // answered in chunks as events happen; each envelope is recorded as it goes out
+        notifications.stream(ctx, request, res)
+        recordRequest()
+        return
+      }
+      const op = operations[operation]
+      if (op === undefined) throw new SoapFault('ErrorInvalidRequest', `The operation ${operation} is not emulated.`)
       send(res, 200, op(ctx, request), operation)
       recordRequest()
     } catch (e) {
@@ -206,12 +217,23 @@ export async function startEwsEmulator (opts: EwsEmulatorOptions = {}) {
     calls: () => [...calls],
     /** NTLM CHALLENGE messages sent so far: one per handshake */
     ntlmChallenges: () => ntlmChallenges,
+    /** notification subscriptions alive now, with their open streams */
+    subscriptions: () => notifications.subscriptions(),
+    /** subscriptions lapse now (one, or all): streams close, later calls answer ErrorSubscriptionNotFound */
+    expireSubscriptions: (id?: string) => { notifications.expire(id) },
+    /** open GetStreamingEvents connections end, 'dropped' (no closing envelope) or 'closed' (as at their timeout); returns how many */
+    endStreams: (how?: 'closed' | 'dropped') => notifications.endStreams(how),
+    /** Subscribe refuses streaming subscriptions (ErrorInvalidRequest) while set: pull only */
+    refuseStreaming: (refuse = true) => { notifications.refuseStreaming = refuse },
+    /** GetStreamingEvents connections opened so far */
+    streamsOpened: () => notifications.opened,
     injectedFaults: () => [...faults.injected],
     /** Schema violations of the traffic so far (when started with check), clearing the record. */
     async schemaProblems (): Promise<string[]> {
       return recorder === null ? [] : await recorder.check()
     },
     async close (): Promise<void> {
+      notifications.endStreams('dropped')
       server.closeAllConnections()
       await new Promise<void>(resolve => server.close(() => resolve()))
       const problems = recorder === null ? [] : await recorder.check()

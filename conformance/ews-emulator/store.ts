@@ -50,6 +50,20 @@ export type Folder = {
 
 export type Change = { seq: number; itemId: string; folderId: string; exists: boolean }
 
+/**
+ * A mailbox event as notifications report it (web-service-reference/notification-ex15websvcsotherref.md):
+ * the item, its folder, and for a move where it was before.
+ */
+export type MailboxEvent = {
+  type: 'CreatedEvent' | 'ModifiedEvent' | 'DeletedEvent' | 'MovedEvent'
+  mailbox: string
+  itemId: string
+  changeKey: string
+  folderId: string
+  old: { itemId: string; folderId: string } | null
+  at: Date
+}
+
 export type Mailbox = { smtp: string; name: string; sid: string; password: string | null }
 
 export type SentMail = {
@@ -82,6 +96,13 @@ export class Store {
   readonly impersonation = new Map<string, Set<string>>()
   readonly #syncKey = randomBytes(32)
   #seq = 0
+  /** who hears of every change (the notification subscriptions) */
+  readonly listeners: ((e: MailboxEvent) => void)[] = []
+
+  #emit (type: MailboxEvent['type'], item: Item, old: MailboxEvent['old'] = null): void {
+    const e: MailboxEvent = { type, mailbox: item.mailbox, itemId: item.id, changeKey: item.changeKey, folderId: item.folderId, old, at: new Date() }
+    for (const l of this.listeners) l(e)
+  }
 
   addMailbox (smtp: string, opts: { name?: string; password?: string } = {}): Mailbox {
     const key = smtp.toLowerCase()
@@ -128,12 +149,16 @@ export class Store {
       uid: init.uid ?? newUid(), master: init.master ?? null, exceptions: [], deletedOccurrences: []
     }
     this.items.set(item.id, item)
-    this.touch(item)
+    this.#journal(item, init.master === null || init.master === undefined ? 'CreatedEvent' : null)
     return item
   }
 
   /** A write to an item: new ChangeKey, journalled (an exception journals its master, as Exchange does). */
   touch (item: Item): void {
+    this.#journal(item, 'ModifiedEvent')
+  }
+
+  #journal (item: Item, event: MailboxEvent['type'] | null): void {
     item.changeKey = opaque(12)
     item.modified = new Date()
     if (item.master !== null) {
@@ -142,18 +167,29 @@ export class Store {
       return
     }
     this.log.push({ seq: ++this.#seq, itemId: item.id, folderId: item.folderId, exists: this.items.has(item.id) })
+    if (event !== null) this.#emit(event, item)
   }
 
-  remove (item: Item): void {
+  remove (item: Item, quiet = false): void {
     for (const id of item.exceptions) this.items.delete(id)
     this.items.delete(item.id)
-    if (item.master === null) this.log.push({ seq: ++this.#seq, itemId: item.id, folderId: item.folderId, exists: false })
+    if (item.master !== null) return
+    this.log.push({ seq: ++this.#seq, itemId: item.id, folderId: item.folderId, exists: false })
+    if (!quiet) this.#emit('DeletedEvent', item)
   }
 
-  /** MoveItem semantics (DeleteType MoveToDeletedItems): a new id in the other folder; the old folder sees a delete. */
+  /**
+   * MoveItem semantics (DeleteType MoveToDeletedItems): a new id in the other
+   * folder; the old folder's SyncFolderItems sees a delete, notifications one
+   * MovedEvent with the old id and folder.
+   */
   move (item: Item, folderId: string): Item {
-    this.remove(item)
-    return this.insert({ mailbox: item.mailbox, folderId, kind: item.kind, props: item.props, extended: item.extended, uid: item.uid })
+    this.remove(item, true)
+    const moved: Item = { ...item, id: opaque(48), changeKey: opaque(12), folderId, master: null, exceptions: [], deletedOccurrences: [], modified: new Date() }
+    this.items.set(moved.id, moved)
+    this.log.push({ seq: ++this.#seq, itemId: moved.id, folderId, exists: true })
+    this.#emit('MovedEvent', moved, { itemId: item.id, folderId: item.folderId })
+    return moved
   }
 
   get head (): number {

@@ -24,8 +24,8 @@ export async function post (em: EwsEmulator, xml: string, authorization: string 
 }
 
 /** An emulator that checks all its traffic against the schema on close, with alice@example.com. */
-export async function startChecked (): Promise<EwsEmulator> {
-  const em = await startEwsEmulator({ check: true })
+export async function startChecked (opts: Omit<Parameters<typeof startEwsEmulator>[0] & object, 'check'> = {}): Promise<EwsEmulator> {
+  const em = await startEwsEmulator({ ...opts, check: true })
   em.addMailbox('alice@example.com', { name: 'Alice', password: PASSWORD })
   return em
 }

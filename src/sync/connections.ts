@@ -59,7 +59,7 @@ export function viewOf (c: Connection): ConnectionView {
     push: push.state === 'on' || push.state === 'starting',
     pushState: push.state,
     pushReason: push.reason,
-    pushText: pushSentence(push, options.pollMinutes),
+    pushText: pushSentence(push, options.pollMinutes, c.provider),
     options,
     createdAt: c.created_at
   }

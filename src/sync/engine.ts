@@ -5,7 +5,7 @@ import { committedSeq } from '../domain/calendar-objects.ts'
 import { applyInbound } from './inbound.ts'
 import { linkCount, logSync } from './links.ts'
 import { optionsOf, windowOf } from './options.ts'
-import { NOTICE_MS, recordPushHealth, type PushEvidence } from './push-health.ts'
+import { NOTICE_MS, providerTitle, recordPushHealth, type PushEvidence } from './push-health.ts'
 import { applyInitialOutbound, applyOutbound, initialCandidates, journalCandidates } from './outbound.ts'
 import { AuthFailed, CursorExpired, SyncStopped, Transient, type ChangePage, type Provider, type ProviderContext, type RemoteCollection, type Window } from './provider.ts'
 import { runContext, type RunContext } from './run-context.ts'
@@ -148,7 +148,7 @@ async function renewChannel (deps: EngineDeps, provider: Provider, conn: Connect
   try {
     const channel = await provider.watch(conn, ctx, conn.channel, store)
     if (channel !== null && channel.id !== conn.channel?.id) {
-      await logSync(deps.db, conn.id, { direction: 'none', action: 'info', message: 'push notifications set up; waiting for the first notification' })
+      await logSync(deps.db, conn.id, { direction: 'none', action: 'info', message: `push notifications set up; waiting for ${providerTitle(conn.provider)}'s first notification` })
     }
     return channel
   } catch (err) {

@@ -4,6 +4,7 @@ import type { DbHandle } from '../db/connect.ts'
 import { inStartTurn } from '../db/migrate.ts'
 import { committedSeq } from '../domain/calendar-objects.ts'
 import { syncConnection, type EngineDeps } from './engine.ts'
+import { PushListeners } from './listeners.ts'
 import { DEFAULT_OPTIONS } from './options.ts'
 import { syncDb } from './tables.ts'
 
@@ -34,11 +35,14 @@ export class SyncJobs {
   #timer: NodeJS.Timeout | null = null
   #seenSeq = -1
   #ticking = false
+  /** the notification streams this process holds (workers only) */
+  readonly listeners: PushListeners
 
   constructor (handle: DbHandle, deps: EngineDeps, opts: SyncJobsOptions) {
     this.#handle = handle
     this.#deps = deps
     this.#opts = opts
+    this.listeners = new PushListeners(deps, async id => { await this.request(id) })
   }
 
   /** Starts the queue (creating its tables on first use) and, with concurrency > 0, the workers. */
@@ -84,6 +88,7 @@ export class SyncJobs {
       })
       this.#timer = setInterval(() => { void this.tick() }, TICK_MS)
       this.#timer.unref()
+      this.listeners.start()
     }
     return boss
   }
@@ -150,6 +155,7 @@ export class SyncJobs {
   async stop (): Promise<void> {
     if (this.#timer !== null) clearInterval(this.#timer)
     this.#timer = null
+    await this.listeners.stop()
     if (this.#starting === null) return
     const boss = await this.#starting.catch(() => null)
     await boss?.stop({ graceful: true, timeout: 20_000 })

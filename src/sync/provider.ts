@@ -96,7 +96,26 @@ export interface Provider {
    */
   watch? (conn: Connection, ctx: ProviderContext, previous: Record<string, unknown> | null, store: (channel: Record<string, unknown>) => Promise<void>): Promise<Record<string, unknown> | null>
   unwatch? (conn: Connection, ctx: ProviderContext, channel: Record<string, unknown>): Promise<void>
+  /**
+   * For providers whose notifications come on a connection we hold open
+   * (Exchange's streaming subscriptions) rather than to an address they post
+   * to: listens on the channel until the server ends the connection (then
+   * the worker opens it again), reporting every message and every change.
+   * Throws ChannelLost when the server no longer knows the channel: the next
+   * run makes a new one.
+   */
+  listen? (conn: Connection, ctx: ProviderContext, channel: Record<string, unknown>, signal: AbortSignal, on: ChannelEvents): Promise<void>
 }
+
+export type ChannelEvents = {
+  /** any message of the channel, a keep-alive included: push is arriving */
+  alive (): Promise<void>
+  /** something in a watched collection changed: a sync run is due */
+  changed (): Promise<void>
+}
+
+/** The server forgot the notification channel (expired, unsubscribed, restarted): make a new one. */
+export class ChannelLost extends Error {}
 
 /** The credentials were refused: the connection turns red until the user reconnects. */
 export class AuthFailed extends Error {}

@@ -47,6 +47,9 @@ export interface SyncConnectionsTable {
   /** why push notifications are not arriving, as a run found it */
   push_problem: ColumnType<string | null, string | null | undefined, string | null>
   push_problem_at: NullableStamp
+  /** the worker process holding the connection's notification stream open, until when (migration 0009) */
+  push_lease_owner: ColumnType<string | null, string | null | undefined, string | null>
+  push_lease_until: NullableStamp
   /** disconnected by its user: kept (options, log) for a reconnect to the same account, invisible and idle until then */
   disconnected_at: NullableStamp
 }

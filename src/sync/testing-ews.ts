@@ -1,4 +1,4 @@
-import { startEwsEmulator, type EwsEmulator } from '../../conformance/ews-emulator/server.ts'
+import { startEwsEmulator, type EwsEmulator, type EwsEmulatorOptions } from '../../conformance/ews-emulator/server.ts'
 import { startServer, type TestServer } from '../testing/harness.ts'
 import { updateOptions } from './connections.ts'
 import { syncConnection, type RunOptions, type RunResult } from './engine.ts'
@@ -27,9 +27,9 @@ export type EwsWorld = {
   close (): Promise<void>
 }
 
-export async function startEwsWorld (opts: { users?: string[]; integration?: ExchangeIntegrationInput } = {}): Promise<EwsWorld> {
-  const em = await startEwsEmulator({ check: true })
-  const s = await startServer({ users: opts.users })
+export async function startEwsWorld (opts: { users?: string[]; integration?: ExchangeIntegrationInput; env?: Record<string, string>; emulator?: EwsEmulatorOptions } = {}): Promise<EwsWorld> {
+  const em = await startEwsEmulator({ check: true, ...opts.emulator })
+  const s = await startServer({ users: opts.users, env: opts.env })
   s.k.config.publicUrl = s.url
   if (process.env.KALENDS_SYNC_DEBUG === '1') s.k.sync.engine.log = (msg, fields) => process.stderr.write(`${msg} ${JSON.stringify(fields ?? {})}\n`)
   const email = (login: string) => `${login}@example.com`

@@ -150,7 +150,7 @@ export function connectionRoutes (app: FastifyInstance, web: Web): void {
     const pushFact = (v: ConnectionView): string => {
       const minutes = v.options.pollMinutes
       if (v.pushState === 'failing') return t('conn.pushFailing', { minutes, reason: v.pushReason ?? '' })
-      return v.pushState === 'on' ? t('conn.pushOn') : v.pushState === 'starting' ? t('conn.pushStarting') : t('conn.pushOff', { minutes })
+      return v.pushState === 'on' ? t('conn.pushOn') : v.pushState === 'starting' ? t(v.provider === 'exchange' ? 'conn.pushStartingExchange' : 'conn.pushStarting') : t('conn.pushOff', { minutes })
     }
 
     /** Google: consent again; Exchange: the password again (or, through the service account, just try again). */

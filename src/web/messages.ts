@@ -3,6 +3,7 @@ import { nl } from './locales/nl.ts'
 import { pl } from './locales/pl.ts'
 import { ro } from './locales/ro.ts'
 import { ru } from './locales/ru.ts'
+import { exchangePushMessages } from './messages-exchange-push.ts'
 import { exchangeMessages } from './messages-exchange.ts'
 import { gridMessages } from './messages-grid.ts'
 import { microsoftMessages } from './messages-microsoft.ts'
@@ -23,6 +24,7 @@ export const en = {
   ...exchangeMessages.en,
   ...gridMessages.en,
   ...microsoftMessages.en,
+  ...exchangePushMessages.en,
   'app.name': 'Kalends',
   'nav.label': 'Main',
   'nav.skip': 'Skip to content',
@@ -454,6 +456,7 @@ export type Messages = Record<string, string>
 export const AREAS: Record<Lang, Messages>[] = [
   rulesMessages,
   exchangeMessages,
+  exchangePushMessages,
   gridMessages,
   microsoftMessages
 ]

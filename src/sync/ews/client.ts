@@ -54,16 +54,17 @@ export function describeNetwork (e: unknown): Error {
   return new Transient(`the Exchange server cannot be reached (${code === '' ? (e as Error).message : code})`)
 }
 
+const authorization = (auth: EwsAuth): string => auth.kind !== 'bearer'
+  ? `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`
+  : `Bearer ${auth.token}`
+
 export function fetchTransport (auth: EwsAuth, timeoutMs = 60_000): Transport {
-  const authorization = auth.kind !== 'bearer'
-    ? `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`
-    : `Bearer ${auth.token}`
   return async (url, envelope) => {
     let res: Response
     try {
       res = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'text/xml; charset=utf-8', authorization },
+        headers: { 'content-type': 'text/xml; charset=utf-8', authorization: authorization(auth) },
         body: envelope,
         signal: AbortSignal.timeout(timeoutMs)
       })
@@ -73,6 +74,26 @@ export function fetchTransport (auth: EwsAuth, timeoutMs = 60_000): Transport {
     return { status: res.status, body: await res.text() }
   }
 }
+
+/** An answer read as it arrives (GetStreamingEvents holds its response open for up to 30 minutes). */
+export type StreamAnswer = { status: number; body: AsyncIterable<Uint8Array> }
+export type StreamTransport = (url: string, envelope: string, signal: AbortSignal) => Promise<StreamAnswer>
+
+export function fetchStreamTransport (auth: EwsAuth): StreamTransport {
+  return async (url, envelope, signal) => {
+    let res: Response
+    try {
+      res = await fetch(url, { method: 'POST', headers: { 'content-type': 'text/xml; charset=utf-8', authorization: authorization(auth) }, body: envelope, signal })
+    } catch (e) {
+      if (signal.aborted) throw e
+      throw describeNetwork(e)
+    }
+    return { status: res.status, body: (res.body ?? (async function * () {})()) as AsyncIterable<Uint8Array> }
+  }
+}
+
+/** The end of one SOAP envelope in a stream of them, whatever its prefix. */
+const ENVELOPE_END = /<\/(?:[A-Za-z_][\w.-]*:)?Envelope\s*>/
 
 /** A per-item response message: ResponseClass, ResponseCode, MessageText and the element itself. */
 export type Message = { ok: boolean; code: string; text: string; el: XmlElement }
@@ -102,6 +123,8 @@ export type ClientOptions = {
   /** how often to wait and retry a busy server within one call */
   busyRetries?: number
   sleep?: (ms: number) => Promise<void>
+  /** how answers that arrive in pieces are read (streaming notifications); without it stream() refuses */
+  stream?: StreamTransport
 }
 
 export class EwsClient {
@@ -109,7 +132,8 @@ export class EwsClient {
   /** the Exchange build of the last answer, from its ServerVersionInfo header (web-service-reference/serverversioninfo.md) */
   serverVersion: string | null = null
   readonly #transport: Transport
-  readonly #opts: Required<ClientOptions>
+  readonly #opts: Required<Omit<ClientOptions, 'stream'>>
+  readonly #stream: StreamTransport | null
 
   constructor (target: EwsTarget, transport: Transport, opts: ClientOptions = {}) {
     this.target = target
@@ -119,6 +143,7 @@ export class EwsClient {
       busyRetries: opts.busyRetries ?? 3,
       sleep: opts.sleep ?? (ms => new Promise(resolve => setTimeout(resolve, ms)))
     }
+    this.#stream = opts.stream ?? null
   }
 
   envelope (body: string): string {
@@ -131,45 +156,97 @@ export class EwsClient {
       `<soap:Body>${body}</soap:Body></soap:Envelope>`
   }
 
+  /** whether answers can be read as they arrive (GetStreamingEvents) */
+  get canStream (): boolean { return this.#stream !== null }
+
   /** Sends one request (`body` is the m:Operation element) and returns its response messages in order. */
   async call (what: string, body: string): Promise<Message[]> {
     for (let attempt = 0; ; attempt++) {
-      const answer = await this.#transport(this.target.url, this.envelope(body))
-      if (answer.status === 401) {
-        throw new AuthFailed(this.target.impersonate === null
-          ? 'Exchange refused the login: the password is wrong or was changed, or the account is locked; enter it again'
-          : 'Exchange refused the service account\'s login: an administrator has to enter its password again')
-      }
-      if (answer.status === 503 || answer.status === 502 || answer.status === 504) throw new Transient(`Exchange is unavailable (HTTP ${answer.status}) during ${what}`)
-      let env: XmlElement
-      try {
-        env = parse(answer.body)
-      } catch {
-        if (answer.status >= 500) throw new Transient(`Exchange failed (HTTP ${answer.status}) during ${what}`)
-        throw new Error(`Exchange answered ${what} with HTTP ${answer.status} and no SOAP: is the EWS URL right?`)
-      }
-      const info = child(child(env, NS.soap, 'Header'), NS.t, 'ServerVersionInfo')
-      if (info !== null) this.serverVersion = ['MajorVersion', 'MinorVersion', 'MajorBuildNumber', 'MinorBuildNumber'].map(a => info.attrs[a] ?? '0').join('.')
-      const soapBody = child(env, NS.soap, 'Body')
-      const fault = child(soapBody, NS.soap, 'Fault')
-      if (fault !== null) {
-        const code = faultCode(fault)
-        if (code === 'ErrorServerBusy') {
-          const wait = backOffOf(fault) ?? this.#opts.maxBackOffMs
-          if (attempt >= this.#opts.busyRetries || wait > this.#opts.maxBackOffMs) throw new Transient(`Exchange is busy (ErrorServerBusy, back off ${wait} ms) during ${what}`)
-          await this.#opts.sleep(wait)
-          continue
-        }
-        throw faultError(code, fault, what, this.target.impersonate)
-      }
-      const response = soapBody?.children[0]
-      return childrenOf(child(response, NS.m, 'ResponseMessages'), NS.m).map(m => ({
-        ok: m.attrs.ResponseClass !== 'Error',
-        code: child(m, NS.m, 'ResponseCode')?.text ?? '',
-        text: child(m, NS.m, 'MessageText')?.text ?? '',
-        el: m
-      }))
+      const read = this.#read(what, await this.#transport(this.target.url, this.envelope(body)))
+      if (Array.isArray(read)) return read
+      const wait = read.busyMs ?? this.#opts.maxBackOffMs
+      if (attempt >= this.#opts.busyRetries || wait > this.#opts.maxBackOffMs) throw new Transient(`Exchange is busy (ErrorServerBusy, back off ${wait} ms) during ${what}`)
+      await this.#opts.sleep(wait)
     }
+  }
+
+  /** The response messages of one answer, or how long ErrorServerBusy asks to wait; every other failure thrown as the engine's error. */
+  #read (what: string, answer: HttpAnswer): Message[] | { busyMs: number | null } {
+    if (answer.status === 401) {
+      throw new AuthFailed(this.target.impersonate === null
+        ? 'Exchange refused the login: the password is wrong or was changed, or the account is locked; enter it again'
+        : 'Exchange refused the service account\'s login: an administrator has to enter its password again')
+    }
+    if (answer.status === 503 || answer.status === 502 || answer.status === 504) throw new Transient(`Exchange is unavailable (HTTP ${answer.status}) during ${what}`)
+    let env: XmlElement
+    try {
+      env = parse(answer.body)
+    } catch {
+      if (answer.status >= 500) throw new Transient(`Exchange failed (HTTP ${answer.status}) during ${what}`)
+      throw new Error(`Exchange answered ${what} with HTTP ${answer.status} and no SOAP: is the EWS URL right?`)
+    }
+    const info = child(child(env, NS.soap, 'Header'), NS.t, 'ServerVersionInfo')
+    if (info !== null) this.serverVersion = ['MajorVersion', 'MinorVersion', 'MajorBuildNumber', 'MinorBuildNumber'].map(a => info.attrs[a] ?? '0').join('.')
+    const soapBody = child(env, NS.soap, 'Body')
+    const fault = child(soapBody, NS.soap, 'Fault')
+    if (fault !== null) {
+      const code = faultCode(fault)
+      if (code === 'ErrorServerBusy') return { busyMs: backOffOf(fault) }
+      throw faultError(code, fault, what, this.target.impersonate)
+    }
+    const response = soapBody?.children[0]
+    return childrenOf(child(response, NS.m, 'ResponseMessages'), NS.m).map(m => ({
+      ok: m.attrs.ResponseClass !== 'Error',
+      code: child(m, NS.m, 'ResponseCode')?.text ?? '',
+      text: child(m, NS.m, 'MessageText')?.text ?? '',
+      el: m
+    }))
+  }
+
+  /**
+   * A request whose answer comes as a series of SOAP envelopes on one HTTP
+   * response (GetStreamingEvents): each envelope's response messages go to
+   * `each` as they arrive. Returns when the server ends the response.
+   */
+  async stream (what: string, body: string, signal: AbortSignal, each: (messages: Message[]) => Promise<void>): Promise<void> {
+    if (this.#stream === null) throw new Error(`${what} needs a streaming connection, which this Exchange login's transport cannot hold`)
+    const answer = await this.#stream(this.target.url, this.envelope(body), signal)
+    const decoder = new TextDecoder()
+    let buffered = ''
+    if (answer.status !== 200) {
+      // a refusal (401, a SOAP fault, 503) is one answer: read it whole
+      for await (const chunk of answer.body) buffered += decoder.decode(chunk, { stream: true })
+      await this.#each(what, answer.status, buffered, each)
+      return
+    }
+    const flush = async (final: boolean) => {
+      for (let m = ENVELOPE_END.exec(buffered); m !== null; m = ENVELOPE_END.exec(buffered)) {
+        const end = m.index + m[0].length
+        await this.#each(what, answer.status, buffered.slice(0, end), each)
+        buffered = buffered.slice(end)
+      }
+      if (final && buffered.trim() !== '') await this.#each(what, answer.status, buffered, each)
+    }
+    const chunks = answer.body[Symbol.asyncIterator]()
+    for (;;) {
+      let next: IteratorResult<Uint8Array>
+      try {
+        next = await chunks.next()
+      } catch (e) {
+        if (signal.aborted) throw e
+        throw describeNetwork(e)
+      }
+      if (next.done === true) break
+      buffered += decoder.decode(next.value, { stream: true })
+      await flush(false)
+    }
+    await flush(true)
+  }
+
+  async #each (what: string, status: number, xml: string, each: (messages: Message[]) => Promise<void>): Promise<void> {
+    const read = this.#read(what, { status, body: xml.replace(/^\s*(<\?xml[^>]*\?>)?/, '') })
+    if (!Array.isArray(read)) throw new Transient(`Exchange is busy (ErrorServerBusy, back off ${read.busyMs ?? '?'} ms) during ${what}`)
+    await each(read)
   }
 
   /** One request with one response message that must succeed. */

@@ -24,7 +24,7 @@ const T = NS.t
 
 export type FolderRef = { distinguished: string } | { id: string }
 
-const folderXml = (f: FolderRef): string => 'distinguished' in f ? el('t:DistinguishedFolderId', { Id: f.distinguished }) : el('t:FolderId', { Id: f.id })
+export const folderXml = (f: FolderRef): string => 'distinguished' in f ? el('t:DistinguishedFolderId', { Id: f.distinguished }) : el('t:FolderId', { Id: f.id })
 const itemIdXml = (id: string, changeKey: string | null): string => el('t:ItemId', { Id: id, ChangeKey: changeKey ?? undefined })
 const chunks = <X>(xs: X[], n: number): X[][] => Array.from({ length: Math.ceil(xs.length / n) }, (_, i) => xs.slice(i * n, i * n + n))
 

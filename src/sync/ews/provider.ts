@@ -1,12 +1,13 @@
 import type { SecretBox } from '../../auth/secrets.ts'
 import type { Db } from '../../db/connect.ts'
 import { optionsOf } from '../options.ts'
-import { AuthFailed, type Choice, type Provider, type ProviderContext, type ProviderSession, type RemoteCollection } from '../provider.ts'
+import { AuthFailed, ChannelLost, Transient, type Choice, type Provider, type ProviderContext, type ProviderSession, type RemoteCollection } from '../provider.ts'
 import type { Connection } from '../tables.ts'
 import { child, childrenOf, el, NS, textOf, tv } from '../microsoft/ews-xml.ts'
-import { EwsClient, type ClientOptions, type EwsAuth, type Transport } from './client.ts'
+import { EwsClient, fetchStreamTransport, type ClientOptions, type EwsAuth, type StreamTransport, type Transport } from './client.ts'
 import { ewsFolder, type FolderRef } from './folder.ts'
 import { loadExchangeIntegration, type ExchangeIntegration } from './integration.ts'
+import { foldersKey, isEwsChannel, listen, subscribe, unsubscribe, type PullState } from './notifications.ts'
 import { transportFor } from './transport.ts'
 
 /**
@@ -21,9 +22,13 @@ export type ExchangeDeps = {
   secrets: SecretBox
   /** the HTTP exchange for a login (tests, or an NTLM transport) */
   transport?: (auth: EwsAuth) => Transport
+  /** the same for answers read as they arrive (streaming notifications) */
+  streamTransport?: (auth: EwsAuth) => StreamTransport
   client?: ClientOptions
   /** where Autodiscover looks, `{domain}` replaced (autodiscover.ts); Microsoft's two by default */
   autodiscover?: readonly string[]
+  /** how often a pull subscription (where streaming is refused) asks for events; 10 s unless set */
+  pullIntervalMs?: number
 }
 
 /** A user's own Exchange login as the connection stores it (sealed). */
@@ -59,7 +64,9 @@ export function clientFor (deps: ExchangeDeps, integration: ExchangeIntegration,
     auth = 'token' in login ? { kind: 'bearer', token: login.token } : { kind: password, ...login }
   }
   const transport = (deps.transport ?? transportFor)(auth)
-  return new EwsClient({ url: integration.ewsUrl, version: integration.version, impersonate }, transport, deps.client)
+  // NTLM authenticates one kept-alive connection; a stream would be another, so NTLM logins pull (notifications.ts)
+  const stream = auth.kind === 'ntlm' && deps.streamTransport === undefined ? undefined : (deps.streamTransport ?? fetchStreamTransport)(auth)
+  return new EwsClient({ url: integration.ewsUrl, version: integration.version, impersonate }, transport, { ...deps.client, ...(stream === undefined ? {} : { stream }) })
 }
 
 async function clientOf (deps: ExchangeDeps, conn: Connection, ctx: ProviderContext): Promise<EwsClient> {
@@ -76,7 +83,14 @@ const folderId = (choice: string): string => choice.replace(/-/g, '+').replace(/
 const calendarRef = (id: string): FolderRef => id === 'primary' ? { distinguished: 'calendar' } : { id: folderId(id) }
 const tasksRef = (id: string): FolderRef => id === '@default' ? { distinguished: 'tasks' } : { id: folderId(id) }
 
+/** The folders the connection syncs, which its subscription watches. */
+function watchedFolders (conn: Connection): FolderRef[] {
+  const o = optionsOf(conn.options)
+  return [...(o.appointments ? [calendarRef(o.calendarId)] : []), ...(o.tasks ? [tasksRef(o.taskListId)] : [])]
+}
+
 export function exchangeProvider (deps: ExchangeDeps): Provider {
+  const pull: PullState = { marks: new Map(), get intervalMs () { return deps.pullIntervalMs ?? 10_000 } }
   return {
     name: 'exchange',
 
@@ -88,6 +102,36 @@ export function exchangeProvider (deps: ExchangeDeps): Provider {
       if (o.appointments) collections.push(ewsFolder(client, 'appointment', calendarRef(o.calendarId), user.timezone))
       if (o.tasks) collections.push(ewsFolder(client, 'task', tasksRef(o.taskListId), user.timezone))
       return { collections }
+    },
+
+    /**
+     * A streaming subscription (pull where the server refuses streaming) to the synced folders, kept while it watches
+     * the folders the options name; the worker holds its stream open
+     * (listen). A changed choice of folders replaces it.
+     */
+    async watch (conn, ctx, previous) {
+      const folders = watchedFolders(conn)
+      if (isEwsChannel(previous) && previous.folders === foldersKey(folders)) return previous
+      const client = await clientOf(deps, conn, ctx)
+      if (isEwsChannel(previous)) await unsubscribe(client, previous.id).catch(() => {})
+      if (folders.length === 0) return null
+      try {
+        return await subscribe(client, folders)
+      } catch (err) {
+        // after a long first import the kept-alive connection may have been closed by the server (ECONNRESET):
+        // once more, since a subscription made twice costs nothing (the unused one lapses in 30 minutes)
+        if (!(err instanceof Transient)) throw err
+        return await subscribe(client, folders)
+      }
+    },
+
+    async unwatch (conn, ctx, channel) {
+      if (isEwsChannel(channel)) await unsubscribe(await clientOf(deps, conn, ctx), channel.id)
+    },
+
+    async listen (conn, ctx, channel, signal, on) {
+      if (!isEwsChannel(channel)) throw new ChannelLost('not an Exchange subscription')
+      await listen(await clientOf(deps, conn, ctx), channel, signal, on, pull)
     },
 
     /** The default folders and every folder of their kind below them (FindFolder Deep; web-service-reference/findfolder-operation.md). */
