@@ -150,4 +150,8 @@ if (missing !== null) {
     t.equal(await page.getByRole('row', { name: /alice@example\.com/ }).count(), 1, 'the organisation\'s connections, with their owner')
     await shoot('admin-integrations-google')
   })
+
+  t.test('every page shot has no serious or critical accessibility violation (axe-core)', async t => {
+    t.same(browser.violations, [], JSON.stringify(browser.violations, null, 1))
+  })
 }
