@@ -84,7 +84,10 @@ const en = {
   'badge.details': 'Details',
   'badge.good': 'In sync ({count} connections) — last synced {when}',
   'badge.progress': 'Syncing: {read} read, {written} written so far…',
-  'badge.done': 'Synced {when}: {read} read, {written} written in all.'
+  'badge.done': 'Synced {when}: {read} read, {written} written in all.',
+  'integr.off': 'Switched off: nobody can connect Google.',
+  'integr.notConfigured': 'Enabled but not configured: enter the OAuth client below before users can connect.',
+  'integr.configured': 'Enabled and configured: users can connect their Google accounts.'
 }
 
 type Table = Record<keyof typeof en, string>
@@ -171,7 +174,10 @@ const pl: Table = {
   'badge.details': 'Szczegóły',
   'badge.good': 'Zsynchronizowano (połączenia: {count}) — ostatnio {when}',
   'badge.progress': 'Synchronizacja: odczytano {read}, zapisano {written}…',
-  'badge.done': 'Zsynchronizowano {when}: odczytano {read}, zapisano {written} łącznie.'
+  'badge.done': 'Zsynchronizowano {when}: odczytano {read}, zapisano {written} łącznie.',
+  'integr.off': 'Wyłączone: nikt nie może połączyć Google.',
+  'integr.notConfigured': 'Włączone, ale nieskonfigurowane: wpisz poniżej klienta OAuth, zanim użytkownicy będą mogli się połączyć.',
+  'integr.configured': 'Włączone i skonfigurowane: użytkownicy mogą łączyć konta Google.'
 }
 
 const ro: Table = {
@@ -256,7 +262,10 @@ const ro: Table = {
   'badge.details': 'Detalii',
   'badge.good': 'Sincronizat ({count} conexiuni) — ultima dată {when}',
   'badge.progress': 'Sincronizare: {read} citite, {written} scrise până acum…',
-  'badge.done': 'Sincronizat {when}: {read} citite, {written} scrise în total.'
+  'badge.done': 'Sincronizat {when}: {read} citite, {written} scrise în total.',
+  'integr.off': 'Dezactivat: nimeni nu poate conecta Google.',
+  'integr.notConfigured': 'Activat, dar neconfigurat: introduceți mai jos clientul OAuth înainte ca utilizatorii să se poată conecta.',
+  'integr.configured': 'Activat și configurat: utilizatorii își pot conecta conturile Google.'
 }
 
 const ru: Table = {
@@ -341,7 +350,10 @@ const ru: Table = {
   'badge.details': 'Подробнее',
   'badge.good': 'Синхронизировано (подключений: {count}) — последний раз {when}',
   'badge.progress': 'Синхронизация: прочитано {read}, записано {written}…',
-  'badge.done': 'Синхронизировано {when}: всего прочитано {read}, записано {written}.'
+  'badge.done': 'Синхронизировано {when}: всего прочитано {read}, записано {written}.',
+  'integr.off': 'Выключено: никто не может подключить Google.',
+  'integr.notConfigured': 'Включено, но не настроено: укажите ниже OAuth-клиент, чтобы пользователи могли подключиться.',
+  'integr.configured': 'Включено и настроено: пользователи могут подключать аккаунты Google.'
 }
 
 const nl: Table = {
@@ -426,7 +438,10 @@ const nl: Table = {
   'badge.details': 'Details',
   'badge.good': 'Gesynchroniseerd ({count} koppelingen) — laatst {when}',
   'badge.progress': 'Synchroniseren: tot nu toe {read} gelezen, {written} geschreven…',
-  'badge.done': 'Gesynchroniseerd {when}: in totaal {read} gelezen, {written} geschreven.'
+  'badge.done': 'Gesynchroniseerd {when}: in totaal {read} gelezen, {written} geschreven.',
+  'integr.off': 'Uitgeschakeld: niemand kan Google koppelen.',
+  'integr.notConfigured': 'Ingeschakeld maar niet ingesteld: vul hieronder de OAuth-client in voordat gebruikers kunnen koppelen.',
+  'integr.configured': 'Ingeschakeld en ingesteld: gebruikers kunnen hun Google-account koppelen.'
 }
 
 export const gridMessages = { en, pl, ro, ru, nl }
