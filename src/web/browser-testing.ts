@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
@@ -19,11 +19,29 @@ const SHOTS = join(import.meta.dirname, '../../artifacts/screenshots')
 const DESKTOP = { width: 1280, height: 900 }
 const PHONE = { width: 390, height: 844 }
 
+const AXE = readFileSync(join(import.meta.dirname, '../../node_modules/axe-core/axe.min.js'), 'utf8')
+
+export type Violation = { page: string; id: string; impact: string; help: string; targets: string[] }
+
+/**
+ * axe-core's check of the page as it is now, desktop and phone sized: the
+ * serious and critical violations (WCAG 2.1 A and AA rules). axe is run
+ * through the DevTools protocol, which the pages' CSP does not stop.
+ */
+export async function accessibilityProblems (page: Page, name: string): Promise<Violation[]> {
+  await page.evaluate(`${AXE}\n;undefined`)
+  const result = await page.evaluate(`axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })`) as { violations: { id: string; impact: string | null; help: string; nodes: { target: string[] }[] }[] }
+  return result.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+    .map(v => ({ page: name, id: v.id, impact: v.impact!, help: v.help, targets: v.nodes.slice(0, 5).map(n => n.target.join(' ')) }))
+}
+
 export type Browser = {
   context: BrowserContext
   page: Page
-  /** saves the page as it is now, desktop and phone sized */
+  /** saves the page as it is now, desktop and phone sized, and checks it with axe-core at both sizes */
   shoot (name: string): Promise<void>
+  /** the serious and critical accessibility violations of every page shot so far */
+  readonly violations: Violation[]
   close (): Promise<void>
 }
 
@@ -39,13 +57,17 @@ export async function launchBrowser (opts: { locale?: string; timezoneId?: strin
     ...opts
   })
   const page = context.pages()[0] ?? await context.newPage()
+  const violations: Violation[] = []
   return {
     context,
     page,
+    violations,
     async shoot (name) {
       await page.screenshot({ path: join(SHOTS, `${name}-desktop.png`), fullPage: true })
+      violations.push(...await accessibilityProblems(page, `${name} (desktop)`))
       await page.setViewportSize(PHONE)
       await page.screenshot({ path: join(SHOTS, `${name}-phone.png`), fullPage: true })
+      violations.push(...await accessibilityProblems(page, `${name} (phone)`))
       await page.setViewportSize(DESKTOP)
     },
     async close () {

@@ -163,4 +163,8 @@ if (missing !== null) {
     }
     t.equal(await page.getByText('coming: not available yet').count(), 0, 'Google, Exchange and Microsoft 365 are all set up there')
   })
+
+  t.test('every page shot has no serious or critical accessibility violation (axe-core)', async t => {
+    t.same(browser.violations, [], JSON.stringify(browser.violations, null, 1))
+  })
 }

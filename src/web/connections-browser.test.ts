@@ -38,8 +38,8 @@ if (missing !== null) {
   async function badgeBecomes (kind: 'good' | 'bad'): Promise<string> {
     const until = Date.now() + WAIT_MS
     for (;;) {
-      const badge = page.locator(`section.connection .badge.${kind}`)
-      if (await badge.count() > 0 || Date.now() > until) return (await badge.count()) > 0 ? (await badge.textContent() ?? '') : `no ${kind} badge: ${await page.locator('section.connection .badge').textContent()}`
+      const badge = page.locator(`section.connection .badge.${kind}:not(.sync-live)`)
+      if (await badge.count() > 0 || Date.now() > until) return (await badge.count()) > 0 ? (await badge.textContent() ?? '') : `no ${kind} badge: ${await page.locator('section.connection .badge:not(.sync-live)').textContent()}`
       await new Promise(resolve => setTimeout(resolve, 250))
       await page.goto(`${w.s.url}/connections`)
     }
@@ -73,8 +73,13 @@ if (missing !== null) {
     t.equal(await page.locator('p.notice').textContent(), 'The Google account is connected. The first sync starts within a minute.')
     t.match(await page.getByRole('heading', { level: 2, name: 'Google: alice@example.com' }).count(), 1)
 
+    await page.evaluate('window.samePage = true')
     await page.getByRole('button', { name: 'Sync now: alice@example.com' }).click()
-    await page.waitForURL(/\/connections\?done=queued/)
+    // the run shows in place: no reload, the page polls the run's progress
+    const live = page.locator('.sync-live.good')
+    await live.waitFor({ timeout: WAIT_MS })
+    t.match(await live.textContent(), /^Synced .*: \d+ read, \d+ written in all\.$/, 'the finished run, in place')
+    t.equal(await page.evaluate('window.samePage'), true, 'without a reload')
     const green = await badgeBecomes('good')
     t.match(green, /^✓ Connected — synced \d+ \w+ \d{4}/, 'green, in words')
     t.equal(await page.locator('section.connection .badge.good').getAttribute('role'), 'status')
@@ -86,7 +91,7 @@ if (missing !== null) {
     // Google revokes the token: the next sync turns red, with the reason and a way back
     w.g.revoke('alice@example.com')
     await page.getByRole('button', { name: 'Sync now: alice@example.com' }).click()
-    await page.waitForURL(/\/connections\?done=queued/)
+    await page.locator('.sync-live.bad').waitFor({ timeout: WAIT_MS })
     const red = await badgeBecomes('bad')
     t.match(red, /^✗ Not syncing: Google (access was revoked or has expired|refused the access token)/, 'red, with the reason')
     t.match(red, /reconnect the account/)
@@ -94,6 +99,15 @@ if (missing !== null) {
     t.equal(await reconnect.count(), 1, 'a Reconnect link')
     t.match(await reconnect.getAttribute('href'), /^\/connections\/google\/start\?reconnect=\d+$/)
     await shoot('connections-red')
+    // where people work: the week and the task list say it too, with the way to fix it
+    for (const path of ['/week', '/tasks']) {
+      await page.goto(w.s.url + path)
+      const badge = page.locator('.sync-badge.bad')
+      t.match(await badge.textContent(), /Sync with Google \(alice@example\.com\) stopped: Google/, `${path}: red with the reason`)
+      t.match(await badge.getByRole('link', { name: 'Reconnect' }).getAttribute('href'), /^\/connections#connection-\d+$/)
+    }
+    await shoot('week-sync-red')
+    await page.goto(`${w.s.url}/connections`)
 
     // and back: reconnect, allow again, green again
     await reconnect.click()
@@ -102,6 +116,9 @@ if (missing !== null) {
     t.equal(await page.locator('p.notice').textContent(), 'The Google account is connected again. Sync resumes where it stopped.')
     await page.getByRole('button', { name: 'Sync now: alice@example.com' }).click()
     t.match(await badgeBecomes('good'), /^✓ Connected — synced/, 'green after the reconnect')
+    await page.goto(`${w.s.url}/month`)
+    t.match(await page.locator('.sync-badge.good').textContent(), /In sync \(1 connections\) — last synced/, 'the month view says so')
+    await page.goto(`${w.s.url}/connections`)
   })
 
   t.test('options by keyboard and label, and the admin\'s integrations page', async t => {
@@ -133,5 +150,9 @@ if (missing !== null) {
     t.equal(await page.locator('p.notice').textContent(), 'The Google settings are saved.')
     t.equal(await page.getByRole('row', { name: /alice@example\.com/ }).count(), 1, 'the organisation\'s connections, with their owner')
     await shoot('admin-integrations-google')
+  })
+
+  t.test('every page shot has no serious or critical accessibility violation (axe-core)', async t => {
+    t.same(browser.violations, [], JSON.stringify(browser.violations, null, 1))
   })
 }

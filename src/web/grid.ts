@@ -47,7 +47,16 @@ export type GridEvent = {
 }
 
 const COLOR = /^#[0-9A-Fa-f]{6}$/
-const colour = (c: string | null | undefined) => (c != null && COLOR.test(c.slice(0, 7)) ? c.slice(0, 7) : undefined)
+/**
+ * A calendar's or type's colour for a card with white text: only when white
+ * on it is readable (WCAG AA, 4.5:1); a light colour leaves the default.
+ */
+function colour (c: string | null | undefined): string | undefined {
+  if (c == null || !COLOR.test(c.slice(0, 7))) return undefined
+  const [r, g, b] = [1, 3, 5].map(i => parseInt(c.slice(i, i + 2), 16) / 255).map(v => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4))
+  const luminance = 0.2126 * r! + 0.7152 * g! + 0.0722 * b!
+  return 1.05 / (luminance + 0.05) >= 4.5 ? c.slice(0, 7) : undefined
+}
 
 /** The days of the week as FullCalendar counts them (0 = Sunday) from the stored "1,2,3,4,5" (ISO, 7 = Sunday). */
 function workDays (user: User): number[] {

@@ -62,11 +62,20 @@ export function integrationRoutes (app: FastifyInstance, web: Web): void {
     const mText = (name: string, label: MessageId, opts: { type?: string; hint?: string; attrs?: Html } = {}) => html`<div class="field"><label for="m-${name}">${t(label)}</label>
       <input type="${opts.type ?? 'text'}" id="m-${name}" name="${name}" value="${m[name] ?? ''}"${mBad(name)}${opts.hint === undefined ? '' : html` aria-describedby="m-${name}-hint"`}${opts.attrs ?? ''}>
       ${opts.hint === undefined ? '' : html`<span class="muted" id="m-${name}-hint">${opts.hint}</span>`}</div>`
+    // red ones first, then those still waiting, then the green ones
+    const order = { error: 0, pending: 1, ok: 2 } as const
+    const sorted = [...connections].sort((a, b) => order[a.state] - order[b.state] || a.id - b.id)
+    const googleState = google !== null && !google.enabled
+      ? html`<p class="badge wait">${t('integr.off')}</p>`
+      : google === null || google.clientId === ''
+        ? html`<p class="badge bad" role="status">${t('integr.notConfigured')}</p>`
+        : html`<p class="badge good" role="status">${t('integr.configured')}</p>`
     return web.render(request, reply, {
       title: t('admin.integrations'), current: '/admin/integrations', notice: extra.notice ?? null,
       error: err !== undefined ? reasonOf(err, FIELD_LABELS) : extra.exchange?.error === undefined ? null : reasonOf(extra.exchange.error, EXCHANGE_FIELD_LABELS),
       body: html`${adminTabs('/admin/integrations')}<p>${t('admin.integrationsIntro')}</p>
       <section class="card" aria-labelledby="google-h"><h2 id="google-h">${t('admin.google')}</h2>
+        ${googleState}
         <p>${t('admin.googleText')}</p>
         <div class="block">${copyField('g-redirect', t('admin.redirectUri'), callbackUrl(k.config.publicUrl))}</div>
         <form method="post" action="/admin/integrations/google" class="stack">${csrfField(s.csrf)}
@@ -108,7 +117,7 @@ export function integrationRoutes (app: FastifyInstance, web: Web): void {
         ${connections.length === 0
           ? html`<p>${t('admin.noConnections')}</p>`
           : html`<div class="table-wrap"><table class="list"><thead><tr><th scope="col">${t('admin.owner')}</th><th scope="col">${t('admin.account')}</th><th scope="col">${t('admin.state')}</th><th scope="col">${t('conn.lastSuccess')}</th></tr></thead><tbody>
-            ${connections.map(c => html`<tr><td>${c.name} <span class="muted">${c.login}</span></td><td data-label="${t('admin.account')}">${t(`conn.provider.${c.provider}`)}: ${c.account}</td>
+            ${sorted.map(c => html`<tr${c.state === 'error' ? html` class="bad"` : ''}><td>${c.name} <span class="muted">${c.login}</span></td><td data-label="${t('admin.account')}">${t(`conn.provider.${c.provider}`)}: ${c.account}</td>
               <td data-label="${t('admin.state')}">${c.state === 'ok' ? t('conn.good', { when: when(c.last_success_at ?? c.state_at, zone) }) : c.state === 'error' ? t('conn.bad', { reason: c.state_reason ?? t('conn.failed'), when: when(c.state_at, zone) }) : t('conn.pending', { reason: c.state_reason ?? t('conn.pendingFirst'), when: when(c.state_at, zone) })}</td>
               <td data-label="${t('conn.lastSuccess')}">${when(c.last_success_at, zone)}</td></tr>`)}
             </tbody></table></div>`}

@@ -15,6 +15,7 @@ import { dateQuery, idParam, optionalId } from './params.ts'
 import type { Web } from './plugin.ts'
 import { addDays, fromLocalInput, instantOf, localInput, localParts, todayIn, validDate } from './time.ts'
 import { noticeOf } from './views.ts'
+import { syncBadge } from './sync-badge.ts'
 
 /**
  * Appointment and task forms, the task list and the "without case" list.
@@ -328,7 +329,7 @@ export function itemRoutes (app: FastifyInstance, web: Web): void {
       field(id, label, html`<select id="${id}" name="${name}"><option value="">${t('tasks.filterAny')}</option>${options.map(([v, l]) => html`<option value="${v}"${v === value ? html` selected` : ''}>${l}</option>`)}</select>`)
     return web.render(request, reply, {
       title: t('tasks.title'), current: '/tasks', notice: noticeOf(request),
-      body: html`<div class="toolbar"><a class="button" href="/tasks/new">${t('tasks.new')}</a></div>
+      body: html`${await syncBadge(web, user)}<div class="toolbar"><a class="button" href="/tasks/new">${t('tasks.new')}</a></div>
       <form method="get" action="/tasks" class="inline filters">
         ${field('status-filter', t('tasks.filter'), html`<select id="status-filter" name="status"><option value="">${t('tasks.filter.all')}</option>${TASK_STATUSES.map(v => html`<option value="${v}"${v === status ? html` selected` : ''}>${t(`tasks.status.${v}`)}</option>`)}</select>`)}
         ${filter('type-filter', 'typeId', t('tasks.filterType'), typeId, types.filter(ty => ty.applies_to === 'task').map(ty => [ty.id, ty.name]))}

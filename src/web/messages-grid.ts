@@ -76,7 +76,18 @@ const en = {
   'cal.nameRequired': 'A calendar needs a name.',
   'cal.created': 'The calendar “{name}” is created.',
   'cal.savedOne': 'The calendar “{name}” is saved.',
-  'cal.deleted': 'The calendar is deleted.'
+  'cal.deleted': 'The calendar is deleted.',
+  'badge.bad': 'Sync with {provider} ({account}) stopped: {reason}',
+  'badge.fix': 'Fix it',
+  'badge.reconnect': 'Reconnect',
+  'badge.syncing': 'Syncing with {provider} ({account})…',
+  'badge.details': 'Details',
+  'badge.good': 'In sync ({count} connections) — last synced {when}',
+  'badge.progress': 'Syncing: {read} read, {written} written so far…',
+  'badge.done': 'Synced {when}: {read} read, {written} written in all.',
+  'integr.off': 'Switched off: nobody can connect Google.',
+  'integr.notConfigured': 'Enabled but not configured: enter the OAuth client below before users can connect.',
+  'integr.configured': 'Enabled and configured: users can connect their Google accounts.'
 }
 
 type Table = Record<keyof typeof en, string>
@@ -155,7 +166,18 @@ const pl: Table = {
   'cal.nameRequired': 'Kalendarz musi mieć nazwę.',
   'cal.created': 'Utworzono kalendarz „{name}”.',
   'cal.savedOne': 'Zapisano kalendarz „{name}”.',
-  'cal.deleted': 'Kalendarz został usunięty.'
+  'cal.deleted': 'Kalendarz został usunięty.',
+  'badge.bad': 'Synchronizacja z {provider} ({account}) zatrzymana: {reason}',
+  'badge.fix': 'Napraw',
+  'badge.reconnect': 'Połącz ponownie',
+  'badge.syncing': 'Trwa synchronizacja z {provider} ({account})…',
+  'badge.details': 'Szczegóły',
+  'badge.good': 'Zsynchronizowano (połączenia: {count}) — ostatnio {when}',
+  'badge.progress': 'Synchronizacja: odczytano {read}, zapisano {written}…',
+  'badge.done': 'Zsynchronizowano {when}: odczytano {read}, zapisano {written} łącznie.',
+  'integr.off': 'Wyłączone: nikt nie może połączyć Google.',
+  'integr.notConfigured': 'Włączone, ale nieskonfigurowane: wpisz poniżej klienta OAuth, zanim użytkownicy będą mogli się połączyć.',
+  'integr.configured': 'Włączone i skonfigurowane: użytkownicy mogą łączyć konta Google.'
 }
 
 const ro: Table = {
@@ -232,7 +254,18 @@ const ro: Table = {
   'cal.nameRequired': 'Calendarul trebuie să aibă un nume.',
   'cal.created': 'Calendarul „{name}” a fost creat.',
   'cal.savedOne': 'Calendarul „{name}” a fost salvat.',
-  'cal.deleted': 'Calendarul a fost șters.'
+  'cal.deleted': 'Calendarul a fost șters.',
+  'badge.bad': 'Sincronizarea cu {provider} ({account}) s-a oprit: {reason}',
+  'badge.fix': 'Remediați',
+  'badge.reconnect': 'Reconectați',
+  'badge.syncing': 'Se sincronizează cu {provider} ({account})…',
+  'badge.details': 'Detalii',
+  'badge.good': 'Sincronizat ({count} conexiuni) — ultima dată {when}',
+  'badge.progress': 'Sincronizare: {read} citite, {written} scrise până acum…',
+  'badge.done': 'Sincronizat {when}: {read} citite, {written} scrise în total.',
+  'integr.off': 'Dezactivat: nimeni nu poate conecta Google.',
+  'integr.notConfigured': 'Activat, dar neconfigurat: introduceți mai jos clientul OAuth înainte ca utilizatorii să se poată conecta.',
+  'integr.configured': 'Activat și configurat: utilizatorii își pot conecta conturile Google.'
 }
 
 const ru: Table = {
@@ -309,7 +342,18 @@ const ru: Table = {
   'cal.nameRequired': 'У календаря должно быть название.',
   'cal.created': 'Календарь «{name}» создан.',
   'cal.savedOne': 'Календарь «{name}» сохранён.',
-  'cal.deleted': 'Календарь удалён.'
+  'cal.deleted': 'Календарь удалён.',
+  'badge.bad': 'Синхронизация с {provider} ({account}) остановлена: {reason}',
+  'badge.fix': 'Исправить',
+  'badge.reconnect': 'Подключить снова',
+  'badge.syncing': 'Идёт синхронизация с {provider} ({account})…',
+  'badge.details': 'Подробнее',
+  'badge.good': 'Синхронизировано (подключений: {count}) — последний раз {when}',
+  'badge.progress': 'Синхронизация: прочитано {read}, записано {written}…',
+  'badge.done': 'Синхронизировано {when}: всего прочитано {read}, записано {written}.',
+  'integr.off': 'Выключено: никто не может подключить Google.',
+  'integr.notConfigured': 'Включено, но не настроено: укажите ниже OAuth-клиент, чтобы пользователи могли подключиться.',
+  'integr.configured': 'Включено и настроено: пользователи могут подключать аккаунты Google.'
 }
 
 const nl: Table = {
@@ -386,7 +430,18 @@ const nl: Table = {
   'cal.nameRequired': 'Een agenda heeft een naam nodig.',
   'cal.created': 'De agenda ‘{name}’ is aangemaakt.',
   'cal.savedOne': 'De agenda ‘{name}’ is opgeslagen.',
-  'cal.deleted': 'De agenda is verwijderd.'
+  'cal.deleted': 'De agenda is verwijderd.',
+  'badge.bad': 'Synchronisatie met {provider} ({account}) gestopt: {reason}',
+  'badge.fix': 'Oplossen',
+  'badge.reconnect': 'Opnieuw verbinden',
+  'badge.syncing': 'Bezig met synchroniseren met {provider} ({account})…',
+  'badge.details': 'Details',
+  'badge.good': 'Gesynchroniseerd ({count} koppelingen) — laatst {when}',
+  'badge.progress': 'Synchroniseren: tot nu toe {read} gelezen, {written} geschreven…',
+  'badge.done': 'Gesynchroniseerd {when}: in totaal {read} gelezen, {written} geschreven.',
+  'integr.off': 'Uitgeschakeld: niemand kan Google koppelen.',
+  'integr.notConfigured': 'Ingeschakeld maar niet ingesteld: vul hieronder de OAuth-client in voordat gebruikers kunnen koppelen.',
+  'integr.configured': 'Ingeschakeld en ingesteld: gebruikers kunnen hun Google-account koppelen.'
 }
 
 export const gridMessages = { en, pl, ro, ru, nl }

@@ -23,6 +23,7 @@ import { viewRoutes } from './views.ts'
 import { gridRoutes } from './grid.ts'
 import { seriesRoutes } from './series.ts'
 import { typeRoutes } from './types.ts'
+import { syncProgressRoutes } from './sync-badge.ts'
 
 /**
  * The web pages at /: sign-in with a session cookie, then the user's
@@ -252,6 +253,7 @@ export default async function webPlugin (app: FastifyInstance, opts: { k: Kalend
   gridRoutes(app, web)
   seriesRoutes(app, web)
   typeRoutes(app, web)
+  syncProgressRoutes(app, web)
   itemRoutes(app, web)
   connectionRoutes(app, web)
   adminRoutes(app, web)

@@ -62,3 +62,10 @@ t.test('the task form chooses a type; the list shows type, case, status, creator
   const stored = await s.k.db.selectFrom('calendar_objects').select('ical').where('item_kind', '=', 'task').orderBy('id').executeTakeFirstOrThrow()
   t.match(stored.ical, 'Call', 'the type travels in the task\'s body (CATEGORIES or X- property)')
 })
+
+t.test('the integrations page says when Google is enabled but not configured', async t => {
+  const admin = new WebClient(s)
+  await admin.signIn('admin')
+  const res = await admin.get('/admin/integrations')
+  t.match(visible(res.text), 'Enabled but not configured: enter the OAuth client below before users can connect.')
+})

@@ -32,3 +32,36 @@ for (const offer of document.querySelectorAll('[data-zone-offer]')) {
     offer.hidden = false
   }
 }
+
+// "Sync now" on Connections: the run is queued with the form's own POST, then its progress is polled and
+// shown in place (items read and written), without a reload. Without scripts the form posts as before.
+document.addEventListener('submit', async event => {
+  const form = event.target.closest('form[action$="/sync"]')
+  if (form === null || event.defaultPrevented) return
+  const m = /\/connections\/(\d+)\/sync$/.exec(form.getAttribute('action'))
+  if (m === null) return
+  event.preventDefault()
+  let live = document.getElementById(`sync-live-${m[1]}`)
+  if (live === null) {
+    live = document.createElement('p')
+    live.id = `sync-live-${m[1]}`
+    live.className = 'badge wait sync-live'
+    live.setAttribute('role', 'status')
+    form.closest('.toolbar').after(live)
+  }
+  const button = form.querySelector('button')
+  button.disabled = true
+  await fetch(form.action, { method: 'POST', body: new URLSearchParams(new FormData(form)), credentials: 'same-origin' })
+  const started = Date.now()
+  let seenRunning = false
+  for (;;) {
+    const res = await fetch(`/connections/${m[1]}/progress`, { credentials: 'same-origin', headers: { accept: 'application/json' } })
+    const p = await res.json()
+    live.textContent = p.text
+    live.className = 'badge sync-live ' + (p.running ? 'wait' : p.state === 'error' ? 'bad' : 'good')
+    seenRunning ||= p.running
+    if ((!p.running && (seenRunning || Date.now() - started > 5000)) || Date.now() - started > 600_000) break
+    await new Promise(resolve => setTimeout(resolve, 1000))
+  }
+  button.disabled = false
+})

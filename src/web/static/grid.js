@@ -61,6 +61,8 @@
     // the day, week and month links above the grid are the page's own (they work without scripts too)
     headerToolbar: { start: 'prev,next today', center: 'title', end: '' },
     todayText: d.today,
+    // the button's name is the text it shows (WCAG 2.5.3)
+    todayHint: d.today,
     dayText: d.day,
     weekTextLong: d.week,
     monthText: d.month,
@@ -70,6 +72,9 @@
     selectable: true,
     selectMirror: true,
     dayMaxEvents: true,
+    // other months' days stay blank rather than faint (their greyed numbers fail contrast)
+    showNonCurrentDates: false,
+    fixedWeekCount: false,
     scrollTime: d.workStart,
     slotEventOverlap: false,
     businessHours: { daysOfWeek: d.workDays.split(',').filter(Boolean).map(Number), startTime: d.workStart, endTime: d.workEnd },
