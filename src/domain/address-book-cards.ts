@@ -1,11 +1,11 @@
-import { sql } from 'kysely'
 import { transact, type Db } from '../db/connect.ts'
 import type { Contact } from '../db/schema.ts'
 import { requireAddressBook, type VisibleAddressBook } from './access.ts'
 import type { Actor } from './actor.ts'
 import { checkPreconditions, committedSeq, type Preconditions } from './calendar-objects.ts'
 import { createContact, deleteContact, updateContact } from './contacts.ts'
-import { DomainError, notFound } from './errors.ts'
+import { notFound } from './errors.ts'
+import { memberChanges, objectChangesSince, type MemberChanges } from './journal.ts'
 
 /**
  * The address object resources of an address book as CardDAV sees them:
@@ -51,7 +51,7 @@ export async function addressBookVersions (db: Db, bookIds: number[]): Promise<M
   return out
 }
 
-export type CardChanges = { seq: number; changed: CardRow[]; deleted: string[]; truncated: boolean }
+export type CardChanges = MemberChanges<CardRow>
 
 /**
  * What changed in the address book after journal sequence `since` (0:
@@ -62,36 +62,14 @@ export type CardChanges = { seq: number; changed: CardRow[]; deleted: string[]; 
 export async function cardChanges (db: Db, book: VisibleAddressBook, since: number, opts: { limit?: number; withBody?: boolean } = {}): Promise<CardChanges> {
   const now = (await addressBookVersions(db, [book.id])).get(book.id) ?? 0
   const withBody = opts.withBody === true
-  if (since > now) {
-    const newest = await db.selectFrom('changes').select(eb => eb.fn.max('seq').as('seq')).executeTakeFirst()
-    if (since > Number(newest?.seq ?? 0)) throw new DomainError('precondition-failed', 'the sync token was never handed out', { rule: 'valid-sync-token' })
-    return { seq: since, changed: [], deleted: [], truncated: false }
-  }
-  if (since === 0) {
-    let q = select(db, book.id, withBody).where('modified_seq', '<=', now).orderBy('modified_seq').orderBy('id')
-    if (opts.limit !== undefined) q = q.limit(opts.limit + 1)
-    const rows = await q.execute()
-    if (opts.limit !== undefined && rows.length > opts.limit) {
-      const page = rows.slice(0, opts.limit)
-      return { seq: Number(page.at(-1)!.modified_seq), changed: page, deleted: [], truncated: true }
-    }
-    return { seq: now, changed: rows, deleted: [], truncated: false }
-  }
-  let q = db.selectFrom('changes').where('address_book_id', '=', book.id).where('seq', '>', since).where('seq', '<=', now).where('object_name', 'is not', null)
-    .select(eb => ['object_name', eb.fn.max('seq').as('seq')]).groupBy('object_name').orderBy(sql`max(seq)`)
-  if (opts.limit !== undefined) q = q.limit(opts.limit + 1)
-  const names = (await q.execute()).map(r => ({ name: r.object_name as string, seq: Number(r.seq) }))
-  const truncated = opts.limit !== undefined && names.length > opts.limit
-  const page = truncated ? names.slice(0, opts.limit) : names
-  const present = page.length === 0 ? [] : await select(db, book.id, withBody).where('name', 'in', page.map(n => n.name)).execute()
-  const byName = new Map(present.map(r => [r.name, r]))
-  const changed: CardRow[] = []
-  const deleted: string[] = []
-  for (const n of page) {
-    const row = byName.get(n.name)
-    if (row === undefined) deleted.push(n.name); else changed.push(row)
-  }
-  return { seq: truncated ? page.at(-1)!.seq : Math.max(now, since), changed, deleted, truncated }
+  return memberChanges(db, since, now, opts.limit, {
+    upTo: (now, limit) => {
+      const q = select(db, book.id, withBody).where('modified_seq', '<=', now).orderBy('modified_seq').orderBy('id')
+      return (limit === undefined ? q : q.limit(limit)).execute()
+    },
+    names: (since, limit) => objectChangesSince(db, book.id, since, limit, 'address_book_id'),
+    byNames: names => select(db, book.id, withBody).where('name', 'in', names).execute()
+  })
 }
 
 export type CardPutResult = { created: boolean; etag: string }

@@ -2,7 +2,10 @@
  * Every text of the web pages, keyed by id, so a translation is one more
  * table of the same keys. `{name}` placeholders are filled by t().
  */
+import { contactsMessages } from './messages-contacts.ts'
+
 export const en = {
+  ...contactsMessages.en,
   'app.name': 'Kalends',
   'nav.label': 'Main',
   'nav.skip': 'Skip to content',
