@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { startServer } from '../src/testing/harness.ts'
-import { counts, run } from './run.ts'
+import { assertReported, counts, run } from './run.ts'
 
 // python3 (Debian's own, stdlib only: no CardDAV library is packaged)
 // against a fresh server: discovery from /.well-known/carddav, vCard 3.0/4.0
@@ -26,14 +26,7 @@ const r = await run('/usr/bin/python3', [script, s.url, 'alice', s.password], { 
 if (r.stderr.trim() !== '') t.comment(`python3 stderr:\n${r.stderr.trim()}`)
 t.equal(r.timedOut, false, 'the python3 checks finished in time')
 
-const reported = new Map<string, { ok: boolean; detail: string }>()
-for (const m of r.stdout.matchAll(/^(PASS|FAIL) ([\w-]+): (.*)$/gm)) reported.set(m[2]!, { ok: m[1] === 'PASS', detail: m[3]! })
-for (const name of CHECKS) {
-  const got = reported.get(name)
-  const todo = KNOWN_BUGS[name]
-  t.ok(got?.ok === true, `${name}: ${got?.detail ?? 'not reported by the script'}`, todo === undefined ? {} : { todo })
-}
-t.same([...reported.keys()].filter(n => !CHECKS.includes(n)), [], 'the script reports no check this test does not know')
+assertReported(t, r.stdout, CHECKS, KNOWN_BUGS)
 
 const summary = counts(r.stdout)
 t.equal(summary.length, 1, 'one summary line')

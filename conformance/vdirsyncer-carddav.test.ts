@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { startServer } from '../src/testing/harness.ts'
-import { run } from './run.ts'
+import { checkCounter, run, vdirsyncerRun } from './run.ts'
 
 // vdirsyncer 0.19 (Debian) with a `carddav` storage syncing alice's own
 // address book both ways with a local vdir of .vcf files, then khard (Debian
@@ -109,22 +109,8 @@ async function fileOf (uid: string) {
 }
 
 t.test('vdirsyncer carddav two-way sync, khard reading it', async t => {
-  let passed = 0
-  let failed = 0
-  function check (name: string, ok: boolean, detail: string) {
-    if (ok) passed++; else failed++
-    const todo = KNOWN_BUGS[name]
-    t.ok(ok, `${name}: ${detail}`, todo === undefined ? {} : { todo })
-  }
-  const same = (name: string, got: unknown, want: unknown) => check(name, JSON.stringify(got) === JSON.stringify(want), `${JSON.stringify(got)}, want ${JSON.stringify(want)}`)
-
-  async function vdirsyncer (...args: string[]) {
-    const r = await run('vdirsyncer', ['--config', config, ...args], { cwd: dir, input: 'y\n'.repeat(10), timeoutMs: 60_000 })
-    const out = (r.stdout + r.stderr).trim()
-    t.comment(`vdirsyncer ${args.join(' ')}:\n${out}`)
-    const complaints = out.split('\n').filter(l => /^(error|critical|warning):/i.test(l) && l !== 'warning: Deleting an item with no etag.')
-    return { ...r, out, complaints }
-  }
+  const { check, same, line } = checkCounter(t, KNOWN_BUGS)
+  const vdirsyncer = (...args: string[]) => vdirsyncerRun(t, config, dir, args)
   async function khard (...args: string[]) {
     const r = await run('khard', ['-c', khardConfig, ...args], { cwd: dir, timeoutMs: 30_000 })
     return r.stdout.split('\n').filter(l => l.includes('\t')).map(l => l.split('\t')).sort((a, b) => (a.join() < b.join() ? -1 : 1))
@@ -173,5 +159,5 @@ t.test('vdirsyncer carddav two-way sync, khard reading it', async t => {
   await round('delete', [`Deleting item ${L} from remote/contacts`, `Deleting item ${S} from local/contacts`], {})
   await round('idle', [], {})
 
-  t.comment(`vdirsyncer carddav + khard: ${passed} passed, ${failed} failed`)
+  t.comment(`vdirsyncer carddav + khard: ${line()}`)
 })
