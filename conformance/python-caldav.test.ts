@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { startServer } from '../src/testing/harness.ts'
-import { counts, run } from './run.ts'
+import { assertReported, counts, run } from './run.ts'
 
 // python3-caldav 0.11 (Debian package) against a fresh server: discovery from
 // the bare address, the calendars (listed, made, renamed, deleted), events of
@@ -36,15 +36,7 @@ const r = await run('/usr/bin/python3', [script, s.url, 'alice', 'bob', s.passwo
 if (r.stderr.trim() !== '') t.comment(`python3 stderr:\n${r.stderr.trim()}`)
 t.equal(r.timedOut, false, 'python3-caldav finished in time')
 
-const reported = new Map<string, { ok: boolean; detail: string }>()
-for (const m of r.stdout.matchAll(/^(PASS|FAIL) ([\w-]+): (.*)$/gm)) reported.set(m[2]!, { ok: m[1] === 'PASS', detail: m[3]! })
-
-for (const name of CHECKS) {
-  const got = reported.get(name)
-  const todo = KNOWN_BUGS[name]
-  t.ok(got?.ok === true, `${name}: ${got?.detail ?? 'not reported by the script'}`, todo === undefined ? {} : { todo })
-}
-t.same([...reported.keys()].filter(n => !CHECKS.includes(n)), [], 'the script reports no check this test does not know')
+const reported = assertReported(t, r.stdout, CHECKS, KNOWN_BUGS)
 
 const summary = counts(r.stdout)
 t.equal(summary.length, 1, 'python3-caldav printed one summary line')

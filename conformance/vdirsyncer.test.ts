@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { startServer } from '../src/testing/harness.ts'
-import { run } from './run.ts'
+import { checkCounter, vdirsyncerRun } from './run.ts'
 
 // vdirsyncer 0.19 (Debian) syncing alice's calendar and task list both ways
 // with a local directory (filesystem storage), against a fresh server.
@@ -131,24 +131,8 @@ async function serverPut (c: Collection, ics: string, create: boolean) {
 
 // a subtest: tap ends a file's root test once it is idle after an assertion, and here assertions come between client runs
 t.test('vdirsyncer two-way sync', async t => {
-  let passed = 0
-  let failed = 0
-  function check (name: string, ok: boolean, detail: string) {
-    if (ok) passed++
-    else failed++
-    const todo = KNOWN_BUGS[name]
-    t.ok(ok, `${name}: ${detail}`, todo === undefined ? {} : { todo })
-  }
-  const same = (name: string, got: unknown, want: unknown) => check(name, JSON.stringify(got) === JSON.stringify(want), `${JSON.stringify(got)}, want ${JSON.stringify(want)}`)
-
-  async function vdirsyncer (...args: string[]) {
-    const r = await run('vdirsyncer', ['--config', config, ...args], { cwd: dir, input: 'y\n'.repeat(10), timeoutMs: 60_000 })
-    const out = (r.stdout + r.stderr).trim()
-    t.comment(`vdirsyncer ${args.join(' ')}:\n${out}`)
-    // vdirsyncer 0.19 warns "Deleting an item with no etag." when it HAS one (storage/dav.py: `if etag:`) and sends If-Match; not a server matter
-    const complaints = out.split('\n').filter(l => /^(error|critical|warning):/i.test(l) && l !== 'warning: Deleting an item with no etag.')
-    return { ...r, out, complaints }
-  }
+  const { check, same, line } = checkCounter(t, KNOWN_BUGS)
+  const vdirsyncer = (...args: string[]) => vdirsyncerRun(t, config, dir, args)
 
   /** A sync or metasync, vdirsyncer's own account of what it copied or deleted, then both sides. */
   async function round (name: string, command: 'sync' | 'metasync', actions: string[], read: () => Promise<[unknown, unknown]>, want: unknown) {
@@ -226,5 +210,5 @@ t.test('vdirsyncer two-way sync', async t => {
   t.equal(patch.status, 207, 'server-side PROPPATCH of the name and colour')
   await round('metadata from the server again', 'metasync', ['Copying displayname to local/calendar', 'Copying color to local/calendar'], meta, { displayname: 'Renamed on the server', color: '#0088CC' })
 
-  t.comment(`vdirsyncer: ${passed} passed, ${failed} failed`)
+  t.comment(`vdirsyncer: ${line()}`)
 })

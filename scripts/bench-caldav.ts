@@ -34,12 +34,11 @@
 // interleaved the same way; requests per second and the ratio Kalends /
 // Radicale.
 import { spawn, type ChildProcess } from 'node:child_process'
+import { expect, freePort, hrefsOf, interleaved, memory, req, responses, stop, waitFor, type Result, type Target } from './bench-lib.ts'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
-import http from 'node:http'
 import pg from 'pg'
 
 const { openKalends } = await import('../src/app.ts')
@@ -88,31 +87,6 @@ const wrap = (body: string) => `BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Kale
 
 // ---------------------------------------------------------------- HTTP
 
-type Target = { name: string; base: string; calendar: string; auth: string; pid: number }
-
-// node:http rather than fetch: undici's parser asserted on Radicale's long answers
-const agent = new http.Agent({ keepAlive: true, maxSockets: 16 })
-async function req (t: Target, method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
-  const u = new URL(t.base + path)
-  const h: Record<string, string | number> = { authorization: t.auth, ...headers }
-  if (body !== undefined) {
-    h['content-type'] = method === 'PUT' ? 'text/calendar; charset=utf-8' : 'application/xml; charset=utf-8'
-    h['content-length'] = Buffer.byteLength(body)
-  }
-  return new Promise((resolve, reject) => {
-    const r = http.request({ host: u.hostname, port: u.port, path: u.pathname, method, headers: h, agent }, res => {
-      const chunks: Buffer[] = []
-      res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }))
-      res.on('error', reject)
-    })
-    r.on('error', reject)
-    r.end(body)
-  })
-}
-
-const hrefsOf = (xml: string) => [...xml.matchAll(/<(?:\w+:)?href>([^<]+)<\/(?:\w+:)?href>/g)].map(m => m[1]!)
-const responses = (xml: string) => (xml.match(/<(?:\w+:)?response>/g) ?? []).length
 
 const PROPFIND = '<?xml version="1.0" encoding="utf-8"?><d:propfind xmlns:d="DAV:"><d:prop><d:getetag/><d:getcontenttype/><d:resourcetype/></d:prop></d:propfind>'
 const QUERY = `<?xml version="1.0" encoding="utf-8"?><c:calendar-query xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:prop><d:getetag/><c:calendar-data/></d:prop><c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="VEVENT"><c:time-range start="${MONTH.start}" end="${MONTH.end}"/></c:comp-filter></c:comp-filter></c:filter></c:calendar-query>`
@@ -131,39 +105,10 @@ async function timed (reps: number, fn: (i: number) => Promise<unknown>): Promis
   return { median: sorted[Math.floor(sorted.length / 2)]!, all }
 }
 
-function expect (what: string, cond: boolean, detail: string) {
-  if (!cond) throw new Error(`${what}: ${detail}`)
-}
-
-type Result = Record<string, { median: number; all: number[]; n: number }>
 
 /** A server loaded with the calendar, ready for the workload. */
 type Server = { t: Target; n: number; result: Result; rate: Record<string, number>; hrefs: Map<string, string>; token?: string; heavy: boolean; stop: () => Promise<void> }
 
-/**
- * Times `fn` on every server, repetition by repetition in turn (A B C A B C …),
- * so a change of load on this shared machine falls on all of them alike.
- */
-async function interleaved (servers: Server[], op: string, reps: (s: Server) => number, fn: (s: Server, i: number) => Promise<number>): Promise<void> {
-  const times = new Map<Server, number[]>(servers.map(s => [s, []]))
-  const counts = new Map<Server, number>()
-  const most = Math.max(...servers.map(reps))
-  for (let i = 0; i < most; i++) {
-    for (const s of servers) {
-      if (i >= reps(s)) continue
-      const t0 = performance.now()
-      counts.set(s, await fn(s, i))
-      times.get(s)!.push(performance.now() - t0)
-    }
-  }
-  for (const s of servers) {
-    const all = times.get(s)!
-    const sorted = [...all].sort((a, b) => a - b)
-    const median = sorted[Math.floor(sorted.length / 2)]!
-    s.result[op] = { median, all, n: counts.get(s)! }
-    console.log(`  ${s.t.name.padEnd(22)} ${op.padEnd(16)} median ${median.toFixed(1).padStart(9)} ms  [${all.map(x => x.toFixed(0)).join(' ')}]  (${counts.get(s)} items)`)
-  }
-}
 
 const href = (s: Server, i: number) => s.hrefs.get(`bench-${i}.ics`) ?? (() => { throw new Error(`${s.t.name}: no href for bench-${i}`) })()
 
@@ -276,40 +221,6 @@ async function throughput (servers: Server[], clients: number): Promise<void> {
 }
 
 // ---------------------------------------------------------------- processes
-
-async function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address()
-      srv.close(() => typeof a === 'object' && a !== null ? resolve(a.port) : reject(new Error('no port')))
-    })
-  })
-}
-
-async function waitFor (url: string, child: ChildProcess, stderr: () => string): Promise<void> {
-  const deadline = Date.now() + 120_000
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited ${child.exitCode}: ${stderr()}`)
-    try { await req({ name: '', base: url, calendar: '', auth: '', pid: 0 }, 'GET', ''); return } catch { /* not yet */ }
-    if (Date.now() > deadline) throw new Error(`server at ${url} did not start: ${stderr()}`)
-    await new Promise(r => setTimeout(r, 200))
-  }
-}
-
-function memory (pid: number): { rss: number; hwm: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024
-  return { rss: kb('VmRSS'), hwm: kb('VmHWM') }
-}
-
-async function stop (child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return
-  const done = new Promise(r => child.once('exit', r))
-  child.kill('SIGTERM')
-  await Promise.race([done, new Promise(r => setTimeout(r, 30_000))])
-  if (child.exitCode === null) child.kill('SIGKILL')
-}
 
 async function radicale (n: number): Promise<Server> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-radicale-'))

@@ -41,8 +41,8 @@ const FIELD_LABELS: Record<string, MessageId> = {
  * the domain's stable code), and other refusals keep the domain's detail
  * inside a sentence of the user's language.
  */
-export function reasonOf (err: DomainError, labels: Record<string, MessageId> = FIELD_LABELS): string {
-  const label = err.field === undefined ? undefined : labels[err.field]
+export function reasonOf (err: DomainError, labels: Record<string, MessageId> = FIELD_LABELS, field = err.field): string {
+  const label = field === undefined ? undefined : labels[field]
   const ruleText = `rule.${err.rule ?? ''}`
   const message = currentLang() === 'en'
     ? err.message
@@ -66,7 +66,7 @@ export async function saving (save: () => Promise<FastifyReply>, again: (err: Do
 }
 
 /** The field the domain named is marked invalid and pointed at the error message, for screen readers. */
-function markInvalid (field: string | undefined, body: Html): Html {
+export function markInvalid (field: string | undefined, body: Html): Html {
   if (field === undefined || !/^\w+$/.test(field)) return body
   return raw(body.text.replace(`id="${field}" name="${field}"`, `id="${field}" name="${field}" aria-invalid="true" aria-describedby="form-error"`))
 }

@@ -3,6 +3,7 @@ import { nl } from './locales/nl.ts'
 import { pl } from './locales/pl.ts'
 import { ro } from './locales/ro.ts'
 import { ru } from './locales/ru.ts'
+import { contactsMessages } from './messages-contacts.ts'
 import { exchangePushMessages } from './messages-exchange-push.ts'
 import { exchangeMessages } from './messages-exchange.ts'
 import { gridMessages } from './messages-grid.ts'
@@ -25,6 +26,7 @@ export const en = {
   ...gridMessages.en,
   ...microsoftMessages.en,
   ...exchangePushMessages.en,
+  ...contactsMessages.en,
   'app.name': 'Kalends',
   'nav.label': 'Main',
   'nav.skip': 'Skip to content',
@@ -455,6 +457,7 @@ export type Messages = Record<string, string>
 /** The modules of texts per area, each with all five languages: one line per module. */
 export const AREAS: Record<Lang, Messages>[] = [
   rulesMessages,
+  contactsMessages,
   exchangeMessages,
   exchangePushMessages,
   gridMessages,

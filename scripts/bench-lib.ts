@@ -1,0 +1,97 @@
+// What the DAV benchmarks (bench-caldav.ts, bench-carddav.ts) share: HTTP
+// with keep-alive, interleaved timing, and starting and stopping servers.
+import type { ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import http from 'node:http'
+
+export type Target = { name: string; base: string; calendar: string; auth: string; pid: number }
+
+// node:http rather than fetch: undici's parser asserted on Radicale's long answers
+const agent = new http.Agent({ keepAlive: true, maxSockets: 16 })
+export async function req (t: Target, method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
+  const u = new URL(t.base + path)
+  const h: Record<string, string | number> = { authorization: t.auth, ...headers }
+  if (body !== undefined) {
+    h['content-type'] ??= method === 'PUT' ? 'text/calendar; charset=utf-8' : 'application/xml; charset=utf-8'
+    h['content-length'] = Buffer.byteLength(body)
+  }
+  return new Promise((resolve, reject) => {
+    const r = http.request({ host: u.hostname, port: u.port, path: u.pathname, method, headers: h, agent }, res => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }))
+      res.on('error', reject)
+    })
+    r.on('error', reject)
+    r.end(body)
+  })
+}
+
+export const hrefsOf = (xml: string) => [...xml.matchAll(/<(?:\w+:)?href>([^<]+)<\/(?:\w+:)?href>/g)].map(m => m[1]!)
+export const responses = (xml: string) => (xml.match(/<(?:\w+:)?response>/g) ?? []).length
+
+export function expect (what: string, cond: boolean, detail: string) {
+  if (!cond) throw new Error(`${what}: ${detail}`)
+}
+
+export type Result = Record<string, { median: number; all: number[]; n: number }>
+
+/**
+ * Times `fn` on every server, repetition by repetition in turn (A B C A B C …),
+ * so a change of load on this shared machine falls on all of them alike.
+ */
+export async function interleaved<Server extends { t: { name: string }; result: Result }> (servers: Server[], op: string, reps: (s: Server) => number, fn: (s: Server, i: number) => Promise<number>): Promise<void> {
+  const times = new Map<Server, number[]>(servers.map(s => [s, []]))
+  const counts = new Map<Server, number>()
+  const most = Math.max(...servers.map(reps))
+  for (let i = 0; i < most; i++) {
+    for (const s of servers) {
+      if (i >= reps(s)) continue
+      const t0 = performance.now()
+      counts.set(s, await fn(s, i))
+      times.get(s)!.push(performance.now() - t0)
+    }
+  }
+  for (const s of servers) {
+    const all = times.get(s)!
+    const sorted = [...all].sort((a, b) => a - b)
+    const median = sorted[Math.floor(sorted.length / 2)]!
+    s.result[op] = { median, all, n: counts.get(s)! }
+    console.log(`  ${s.t.name.padEnd(22)} ${op.padEnd(16)} median ${median.toFixed(1).padStart(9)} ms  [${all.map(x => x.toFixed(0)).join(' ')}]  (${counts.get(s)} items)`)
+  }
+}
+
+export async function freePort (): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer()
+    srv.listen(0, '127.0.0.1', () => {
+      const a = srv.address()
+      srv.close(() => typeof a === 'object' && a !== null ? resolve(a.port) : reject(new Error('no port')))
+    })
+  })
+}
+
+export async function waitFor (url: string, child: ChildProcess, stderr: () => string): Promise<void> {
+  const deadline = Date.now() + 120_000
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`server exited ${child.exitCode}: ${stderr()}`)
+    try { await req({ name: '', base: url, calendar: '', auth: '', pid: 0 }, 'GET', ''); return } catch { /* not yet */ }
+    if (Date.now() > deadline) throw new Error(`server at ${url} did not start: ${stderr()}`)
+    await new Promise(r => setTimeout(r, 200))
+  }
+}
+
+export function memory (pid: number): { rss: number; hwm: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024
+  return { rss: kb('VmRSS'), hwm: kb('VmHWM') }
+}
+
+export async function stop (child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return
+  const done = new Promise(r => child.once('exit', r))
+  child.kill('SIGTERM')
+  await Promise.race([done, new Promise(r => setTimeout(r, 30_000))])
+  if (child.exitCode === null) child.kill('SIGKILL')
+}
