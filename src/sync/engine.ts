@@ -2,6 +2,7 @@ import type { SecretBox } from '../auth/secrets.ts'
 import type { Db } from '../db/connect.ts'
 import type { ItemKind } from '../db/schema.ts'
 import { committedSeq } from '../domain/calendar-objects.ts'
+import type { ContactSource } from './contacts-source.ts'
 import { applyInbound } from './inbound.ts'
 import { linkCount, logSync } from './links.ts'
 import { optionsOf, windowOf } from './options.ts'
@@ -18,6 +19,8 @@ export type EngineDeps = {
   publicUrl: string
   /** progress lines for the process log */
   log?: (msg: string, fields?: Record<string, unknown>) => void
+  /** the CRM contacts a connection's contacts push covers (absent: no contacts store wired, the option does nothing) */
+  contacts?: ContactSource
   /** the time push health is judged by (tests move it past the grace periods instead of waiting) */
   now?: () => number
 }
@@ -107,6 +110,11 @@ export async function syncConnection (deps: EngineDeps, connectionId: number, op
       }
       seq = page.nextSeq
       if (!page.more) break
+    }
+    if (options.contacts !== 'off' && provider.pushContacts !== undefined && deps.contacts !== undefined) {
+      // one way: the CRM's contacts in scope written into the account's contact group, never read back
+      const desired = await deps.contacts(deps.db, user, options.contacts)
+      cursors['contacts.group'] = await provider.pushContacts(conn, ctx, desired, cursors['contacts.group'] ?? null)
     }
     const channel = await renewChannel(deps, provider, conn, ctx, push)
     await sdb.updateTable('sync_connections').set({

@@ -1,4 +1,5 @@
 import type { ItemKind } from '../db/schema.ts'
+import type { PushContact } from './contacts-source.ts'
 import type { ItemData } from './items.ts'
 import type { Connection } from './tables.ts'
 
@@ -90,6 +91,13 @@ export interface Provider {
    */
   watch? (conn: Connection, ctx: ProviderContext, previous: Record<string, unknown> | null, store: (channel: Record<string, unknown>) => Promise<void>): Promise<Record<string, unknown> | null>
   unwatch? (conn: Connection, ctx: ProviderContext, channel: Record<string, unknown>): Promise<void>
+  /**
+   * One-way push of CRM contacts: the remote copies become what `desired` says
+   * (created, written over, deleted); returns the remote group to remember.
+   */
+  pushContacts? (conn: Connection, ctx: ProviderContext, desired: PushContact[], group: string | null): Promise<string>
+  /** Deletes every copy the push made (a disconnect that asks for it); returns how many. */
+  removeContacts? (conn: Connection, ctx: ProviderContext): Promise<number>
 }
 
 /** The credentials were refused: the connection turns red until the user reconnects. */

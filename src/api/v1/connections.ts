@@ -26,7 +26,8 @@ const Options = Type.Object({
   daysBefore: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 3650 }), Type.Null()])),
   daysAfter: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 3650 }), Type.Null()])),
   descriptionFields: Type.Optional(Type.Array(Type.Union(['case', 'type', 'status', 'participants', 'link'].map(f => Type.Literal(f))), { maxItems: 5 })),
-  pollMinutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 1440 }))
+  pollMinutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 1440 })),
+  contacts: Type.Optional(Type.Union(['off', 'company', 'cases'].map(f => Type.Literal(f)), { description: 'CRM contacts pushed one way into the account\'s "Kalends" contact group: none, all of the company\'s, or those of the user\'s cases' }))
 }, { additionalProperties: false })
 const Since = Type.Object({ date: Type.String({ pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$', description: 'YYYY-MM-DD' }) }, { additionalProperties: false })
 const Integration = Type.Object({
@@ -69,8 +70,8 @@ export default async function connectionsApi (app: FastifyInstance, opts: { k: K
     (await connectionLog(db, request.user!, request.params.id, request.query.limit ?? 100)).map(l => ({
       at: iso(l.at), direction: l.direction, action: l.action, itemKind: l.item_kind, itemId: l.item_id, remoteId: l.remote_id, message: l.message
     })))
-  api.delete('/connections/:id', { schema: { tags: ['sync'], params: IdParams } }, async (request, reply) => {
-    await disconnect(k.sync.engine, request.user!, request.params.id)
+  api.delete('/connections/:id', { schema: { tags: ['sync'], params: IdParams, querystring: Type.Object({ removeContacts: Type.Optional(Type.Boolean({ description: 'also delete the contacts the push copied into Google (default: they stay)' })) }, { additionalProperties: false }) } }, async (request, reply) => {
+    await disconnect(k.sync.engine, request.user!, request.params.id, { removeContacts: request.query.removeContacts === true })
     return reply.code(204).send()
   })
 

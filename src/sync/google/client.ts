@@ -5,6 +5,8 @@ import { calendar_v3 as calendarApi } from 'googleapis/build/src/apis/calendar/i
 import { tasks_v1 as tasksApi } from 'googleapis/build/src/apis/tasks/index.js'
 import type { calendar_v3 } from 'googleapis/build/src/apis/calendar/index.js'
 import type { tasks_v1 } from 'googleapis/build/src/apis/tasks/index.js'
+import { people_v1 as peopleApi } from 'googleapis/build/src/apis/people/index.js'
+import type { people_v1 } from 'googleapis/build/src/apis/people/index.js'
 import { AuthFailed, CursorExpired, RemoteConflict, Transient, type AccessToken } from '../provider.ts'
 
 /**
@@ -28,6 +30,8 @@ export function googleEndpoints (baseUrl: string | null): GoogleEndpoints {
 }
 
 export const SCOPES = ['https://www.googleapis.com/auth/calendar', 'https://www.googleapis.com/auth/tasks', 'openid', 'email']
+/** Asked with the others, optional: without it only the contacts push stops, with a reason (People API, issue 13). */
+export const CONTACTS_SCOPE = 'https://www.googleapis.com/auth/contacts'
 
 export type OAuthApp = { clientId: string; clientSecret: string; redirectUri: string }
 
@@ -131,6 +135,12 @@ export function tasksClient (ep: GoogleEndpoints, auth: OAuth2Client, headers: C
   return new tasksApi.Tasks({ rootUrl: ep.apiRoot, auth, retry: false, timeout: 30_000, headers })
 }
 
+/** The People API lives at people.googleapis.com (not www.googleapis.com); the emulator serves it at its base. */
+export function peopleClient (ep: GoogleEndpoints, auth: OAuth2Client, headers: CallHeaders = {}): people_v1.People {
+  const rootUrl = ep.apiRoot === 'https://www.googleapis.com/' ? 'https://people.googleapis.com/' : ep.apiRoot
+  return new peopleApi.People({ rootUrl, auth, retry: false, timeout: 30_000, headers })
+}
+
 type GoogleFailure = { status?: number; code?: string | number; message: string; response?: { status?: number; headers?: unknown; data?: unknown } }
 
 function reasonOf (err: GoogleFailure): string {
@@ -156,7 +166,7 @@ export function classify (e: unknown, what: string): Error {
   }
   if (status === 401) return new AuthFailed('Google refused the access token; reconnect the account')
   if (status === 403 && (reason === 'rateLimitExceeded' || reason === 'userRateLimitExceeded' || reason === 'quotaExceeded')) return new Transient(`Google rate limit (${reason}) on ${what}`)
-  if (status === 403 && reason === 'insufficientPermissions') return new AuthFailed('Google did not grant access to calendars and tasks; reconnect and allow both')
+  if (status === 403 && reason === 'insufficientPermissions') return new AuthFailed(what.includes('contact') ? 'Google did not grant access to contacts; reconnect and allow it, or switch the contacts push off' : 'Google did not grant access to calendars and tasks; reconnect and allow both')
   if (status === 410 && what.startsWith('list')) return new CursorExpired('sync token expired')
   if (status === 412) return new RemoteConflict(`${what}: changed meanwhile`)
   if (status === 429 || (status !== undefined && status >= 500)) return new Transient(`Google answered ${status} to ${what}`)

@@ -5,7 +5,8 @@ import type { calendar_v3 } from 'googleapis/build/src/apis/calendar/index.js'
 import { optionsOf } from '../options.ts'
 import { AuthFailed, type Provider, type ProviderContext, type ProviderSession, type RemoteCollection } from '../provider.ts'
 import type { Connection } from '../tables.ts'
-import { calendarClient, call, classify, delegatedClient, statusOf, tasksClient, withKeptAccess, type CallHeaders } from './client.ts'
+import { calendarClient, call, classify, delegatedClient, peopleClient, statusOf, tasksClient, withKeptAccess, type CallHeaders } from './client.ts'
+import { ContactsPush } from './contacts-push.ts'
 import { googleEvents } from './events.ts'
 import { loadGoogleIntegration, type GoogleIntegration } from './integration.ts'
 import { googleTasks } from './tasks.ts'
@@ -126,6 +127,17 @@ export function googleProvider (deps: ConsentDeps): Provider {
 
     async unwatch (conn, ctx, channel) {
       await stopChannel(calendarClient(ep, await authFor(conn, ctx), runHeader(conn, ctx)), channel)
+    },
+
+    async pushContacts (conn, ctx, desired, remembered) {
+      const push = new ContactsPush(deps.db, conn.id, peopleClient(ep, await authFor(conn, ctx), runHeader(conn, ctx)))
+      const group = await push.group(remembered)
+      await push.push(desired, group)
+      return group
+    },
+
+    async removeContacts (conn, ctx) {
+      return new ContactsPush(deps.db, conn.id, peopleClient(ep, await authFor(conn, ctx), runHeader(conn, ctx))).removeAll()
     }
   }
 }
