@@ -169,7 +169,69 @@ export interface ChangesTable {
   actor_id: number | null
   at: Generated<Date>
   detail: Json<Record<string, unknown> | null> | null
+  address_book_id: number | null
 }
+
+export type AddressBookKind = 'personal' | 'company'
+export type ContactKind = 'person' | 'company'
+
+export interface AddressBooksTable {
+  id: Id
+  org_id: number
+  owner_id: number | null
+  kind: AddressBookKind
+  slug: string
+  name: string
+  description: Generated<string>
+  dead_props: Json<Record<string, string>>
+  is_default: Generated<boolean>
+  created_at: CreatedAt
+  deleted_at: NullableTimestamp
+}
+
+export interface AddressBookSharesTable { address_book_id: number; user_id: number; access: Access; created_at: CreatedAt }
+
+export type ContactEmail = { type: string; value: string }
+export type ContactPhone = { type: string; value: string }
+export type ContactWebsite = { type: string; value: string }
+export type ContactAddress = { type: string; poBox: string; extended: string; street: string; locality: string; region: string; postalCode: string; country: string }
+
+export interface ContactsTable {
+  id: Id
+  org_id: number
+  address_book_id: number
+  name: string
+  uid: string
+  kind: ContactKind
+  display_name: string
+  prefix: string
+  given_name: string
+  middle_name: string
+  family_name: string
+  suffix: string
+  organization: string
+  company_id: number | null
+  job_title: string
+  emails: Json<ContactEmail[]>
+  phones: Json<ContactPhone[]>
+  addresses: Json<ContactAddress[]>
+  websites: Json<ContactWebsite[]>
+  birthday: string | null
+  notes: string
+  photo: string | null
+  search: string
+  vcard: string
+  vcard_version: '3.0' | '4.0'
+  etag: string
+  size: number
+  modified_seq: number
+  created_by: number | null
+  created_at: CreatedAt
+  updated_at: Generated<Date>
+  version: Generated<number>
+}
+
+export interface ContactCasesTable { contact_id: number; case_id: number }
 
 export interface Database {
   orgs: OrgsTable
@@ -186,6 +248,10 @@ export interface Database {
   tasks: TasksTable
   calendar_objects: CalendarObjectsTable
   changes: ChangesTable
+  address_books: AddressBooksTable
+  address_book_shares: AddressBookSharesTable
+  contacts: ContactsTable
+  contact_cases: ContactCasesTable
 }
 
 export type User = Selectable<UsersTable>
@@ -195,3 +261,5 @@ export type Task = Selectable<TasksTable>
 export type Case = Selectable<CasesTable>
 export type CalendarObject = Selectable<CalendarObjectsTable>
 export type Change = Selectable<ChangesTable>
+export type AddressBook = Selectable<AddressBooksTable>
+export type Contact = Selectable<ContactsTable>

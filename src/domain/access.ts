@@ -1,5 +1,5 @@
 import type { Db } from '../db/connect.ts'
-import type { Appointment, Calendar, Task, User } from '../db/schema.ts'
+import type { AddressBook, Appointment, Calendar, Task, User } from '../db/schema.ts'
 import { DomainError, notFound } from './errors.ts'
 
 /**
@@ -14,7 +14,10 @@ export type VisibleCalendar = Calendar & { access: CalendarAccess }
 const RANK: Record<CalendarAccess, number> = { read: 1, write: 2, owner: 3 }
 const NEED: Record<Need, number> = { read: 1, write: 2, manage: 3 }
 
-export function accessFromShare (user: User, calendar: Calendar, share: 'read' | 'write' | null): CalendarAccess | null {
+/** What calendars and address books have in common: the organisation's (company) or a user's own, shared per user. */
+type Collection = { org_id: number; owner_id: number | null; kind: string; deleted_at: Date | null }
+
+export function accessFromShare (user: User, calendar: Collection, share: 'read' | 'write' | null): CalendarAccess | null {
   if (calendar.org_id !== user.org_id || calendar.deleted_at !== null) return null
   if (calendar.owner_id === user.id) return 'owner'
   if (calendar.kind === 'company') {
@@ -116,4 +119,53 @@ export async function requireSameOrgUser (db: Db, actor: User, userId: number, f
 
 export function requireAdmin (actor: User): void {
   if (actor.role !== 'admin') throw new DomainError('forbidden', 'only an administrator may do this')
+}
+
+/**
+ * Address books follow the calendars' rules: the company address book is
+ * read by everyone in the organisation and written by administrators and
+ * those it is shared with read-write; a user's own is theirs and whoever
+ * they share it with.
+ */
+export type VisibleAddressBook = AddressBook & { access: CalendarAccess }
+
+export async function visibleAddressBooks (db: Db, user: User): Promise<VisibleAddressBook[]> {
+  const rows = await db.selectFrom('address_books')
+    .leftJoin('address_book_shares', join => join.onRef('address_book_shares.address_book_id', '=', 'address_books.id').on('address_book_shares.user_id', '=', user.id))
+    .selectAll('address_books')
+    .select('address_book_shares.access as share')
+    .where('address_books.org_id', '=', user.org_id)
+    .where('address_books.deleted_at', 'is', null)
+    .where(eb => eb.or([
+      eb('address_books.owner_id', '=', user.id),
+      eb('address_books.kind', '=', 'company'),
+      eb('address_book_shares.user_id', '=', user.id)
+    ]))
+    .orderBy('address_books.kind').orderBy('address_books.id')
+    .execute()
+  return rows.flatMap(({ share, ...book }) => {
+    const access = accessFromShare(user, book, share)
+    return access === null ? [] : [{ ...book, access }]
+  })
+}
+
+export async function addressBookAccess (db: Db, user: User, addressBookId: number): Promise<VisibleAddressBook | null> {
+  const row = await db.selectFrom('address_books')
+    .leftJoin('address_book_shares', join => join.onRef('address_book_shares.address_book_id', '=', 'address_books.id').on('address_book_shares.user_id', '=', user.id))
+    .selectAll('address_books').select('address_book_shares.access as share')
+    .where('address_books.id', '=', addressBookId)
+    .executeTakeFirst()
+  if (row === undefined) return null
+  const { share, ...book } = row
+  const access = accessFromShare(user, book, share)
+  return access === null ? null : { ...book, access }
+}
+
+export async function requireAddressBook (db: Db, user: User, addressBookId: number, need: Need): Promise<VisibleAddressBook> {
+  const book = await addressBookAccess(db, user, addressBookId)
+  if (book === null) throw notFound('address book')
+  if (!allows(book.access, need)) {
+    throw new DomainError('forbidden', need === 'manage' ? 'only the address book\'s owner may do this' : 'this address book is shared with you read-only', { rule: 'need-privileges' })
+  }
+  return book
 }
