@@ -108,7 +108,7 @@ export function createControl(ctx: ApiContext, faults: Faults, channels: Channel
       Object.assign(p.data, structuredClone(change));
       p.data.etag = newEtag();
       p.data.metadata = { ...p.data.metadata, sources: (p.data.metadata?.sources ?? []).map((s) => ({ ...s, etag: newEtag(), updateTime: new Date().toISOString() })) };
-      p.seq = people.nextSeq();
+      p.seq = ctx.store.nextSeq();
       return structuredClone(p.data);
     },
   };

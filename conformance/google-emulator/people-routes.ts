@@ -137,7 +137,7 @@ export class PeopleApi {
       // a new contact is always in My Contacts
       data.memberships = [...(data.memberships ?? []), { contactGroupMembership: { contactGroupId: 'myContacts', contactGroupResourceName: 'contactGroups/myContacts' }, metadata: { source: { type: 'CONTACT', id: sourceId } } }];
     }
-    const stored: StoredPerson = { ord: this.store.nextOrd(), seq: 0, data, deleted: false };
+    const stored: StoredPerson = { ord: this.ctx.store.nextOrd(), seq: 0, data, deleted: false };
     this.touch(a, stored, sourceId);
     a.people.set(data.resourceName!, stored);
     return stored;
@@ -148,7 +148,7 @@ export class PeopleApi {
     const etag = newEtag();
     p.data.etag = etag;
     p.data.metadata = { sources: [{ type: 'CONTACT', id: sourceId, etag: newEtag(), updateTime: new Date().toISOString() }], objectType: 'PERSON' };
-    p.seq = this.store.nextSeq();
+    p.seq = this.ctx.store.nextSeq();
     this.syncMembers(a, p);
   }
 
@@ -169,7 +169,7 @@ export class PeopleApi {
   private remove(a: PeopleAccount, p: StoredPerson): void {
     p.deleted = true;
     p.data.etag = newEtag();
-    p.seq = this.store.nextSeq();
+    p.seq = this.ctx.store.nextSeq();
     this.syncMembers(a, p);
   }
 
@@ -199,8 +199,8 @@ export class PeopleApi {
         const page = all.slice(offset, offset + (size || 30));
         const more = offset + page.length < all.length;
         const body: people_v1.Schema$ListContactGroupsResponse = { contactGroups: page.map((g) => this.groupView(g)), totalItems: all.length };
-        if (more) body.nextPageToken = encode('CG', { o: offset + page.length, s: this.store.currentSeq(), f: since, g: a.syncGeneration } satisfies PageState);
-        else body.nextSyncToken = encode('CS', { s: this.store.currentSeq(), g: a.syncGeneration, t: Date.now() } satisfies SyncState);
+        if (more) body.nextPageToken = encode('CG', { o: offset + page.length, s: this.ctx.store.currentSeq(), f: since, g: a.syncGeneration } satisfies PageState);
+        else body.nextSyncToken = encode('CS', { s: this.ctx.store.currentSeq(), g: a.syncGeneration, t: Date.now() } satisfies SyncState);
         return { status: 200, body };
       }),
       // https://developers.google.com/people/api/rest/v1/contactGroups/create
@@ -214,7 +214,7 @@ export class PeopleApi {
         const g = {
           data: { resourceName: `contactGroups/${id}`, etag: newEtag(), metadata: { updateTime: new Date().toISOString() }, groupType: 'USER_CONTACT_GROUP', name, formattedName: name, ...(input.clientData ? { clientData: input.clientData } : {}) } satisfies ContactGroup,
           members: new Set<string>(),
-          seq: this.store.nextSeq(),
+          seq: this.ctx.store.nextSeq(),
         };
         a.groups.set(id, g);
         return { status: 200, body: this.groupView(g) };
@@ -234,7 +234,7 @@ export class PeopleApi {
         if (typeof input.name === 'string' && input.name.trim() !== '') g.data.name = g.data.formattedName = input.name.trim();
         g.data.etag = newEtag();
         g.data.metadata = { updateTime: new Date().toISOString() };
-        g.seq = this.store.nextSeq();
+        g.seq = this.ctx.store.nextSeq();
         return { status: 200, body: this.groupView(g) };
       }),
       // https://developers.google.com/people/api/rest/v1/contactGroups/delete
@@ -401,7 +401,7 @@ export class PeopleApi {
     const state = pageToken ? decode<PageState>('PP', pageToken) : undefined;
     if (pageToken && !state) throw invalid('Invalid page token.');
     const from = state ? state.f : since;
-    const snapshot = state?.s ?? this.store.currentSeq();
+    const snapshot = state?.s ?? this.ctx.store.currentSeq();
     // incremental: everything changed since the token, deletions as metadata.deleted; full: the live contacts
     const all = [...a.people.values()]
       .filter((p) => (from === null ? !p.deleted : p.seq > from))

@@ -42,22 +42,11 @@ export const READABLE_FIELDS = new Set<string>([...UPDATABLE_FIELDS, 'ageRanges'
 
 const SYSTEM_GROUPS = ['myContacts', 'starred'];
 
+/** Change and order numbers come from the emulator's Store, which Calendar and Tasks count with too. */
 export class PeopleStore {
   accounts = new Map<string, PeopleAccount>();
-  private seq = 0;
-  private ord = 0;
   /** write quota: mutate requests per minute per user (0 = unlimited); Google's default is in the Cloud console */
   writesPerMinute = 0;
-
-  nextSeq(): number {
-    return ++this.seq;
-  }
-  currentSeq(): number {
-    return this.seq;
-  }
-  nextOrd(): number {
-    return ++this.ord;
-  }
 
   account(email: string): PeopleAccount {
     let a = this.accounts.get(email);
