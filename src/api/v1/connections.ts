@@ -37,6 +37,7 @@ const Integration = Type.Object({
   applicationName: Type.Optional(Type.String({ maxLength: 100 })),
   pushAddress: Type.Optional(Type.Union([Type.String({ maxLength: 500 }), Type.Null()])),
   delegationDomain: Type.Optional(Type.Union([Type.String({ maxLength: 255 }), Type.Null()])),
+  delegateContacts: Type.Optional(Type.Boolean({ description: 'the Workspace admin granted the service account the contacts scope too: delegated connections may push contacts' })),
   serviceAccountJson: Type.Optional(Type.Union([Type.String({ maxLength: 20_000, description: 'write-only: the key file of a Workspace service account' }), Type.Null()]))
 }, { additionalProperties: false })
 
@@ -44,7 +45,7 @@ const iso = (d: Date | null) => d?.toISOString() ?? null
 const view = (c: ConnectionView) => ({ ...c, stateAt: iso(c.stateAt), lastSuccessAt: iso(c.lastSuccessAt), createdAt: iso(c.createdAt) })
 const integrationView = (g: GoogleIntegration | null) => g === null
   ? { configured: false }
-  : { configured: true, enabled: g.enabled, clientId: g.clientId, clientSecretSet: g.clientSecret !== '', applicationName: g.applicationName, pushAddress: g.pushAddress, delegationDomain: g.delegationDomain, serviceAccount: g.serviceAccount?.clientEmail ?? null }
+  : { configured: true, enabled: g.enabled, clientId: g.clientId, clientSecretSet: g.clientSecret !== '', applicationName: g.applicationName, pushAddress: g.pushAddress, delegationDomain: g.delegationDomain, delegateContacts: g.delegateContacts, serviceAccount: g.serviceAccount?.clientEmail ?? null }
 
 export default async function connectionsApi (app: FastifyInstance, opts: { k: Kalends }): Promise<void> {
   const { k } = opts

@@ -102,12 +102,12 @@ export type ServiceAccount = { clientEmail: string; privateKey: string }
  * JWT client cannot be pointed at another token endpoint, so the grant is made
  * here and handed to an OAuth2Client as its refresh handler.
  */
-export function delegatedClient (ep: GoogleEndpoints, sa: ServiceAccount, subject: string, keeper: TokenKeeper | null = null): OAuth2Client {
+export function delegatedClient (ep: GoogleEndpoints, sa: ServiceAccount, subject: string, keeper: TokenKeeper | null = null, withContacts = false): OAuth2Client {
   const client = new KeptTokenClient({ endpoints: { oauth2TokenUrl: ep.tokenUrl } }, keeper)
   client.refreshHandler = async () => {
     const now = Math.floor(Date.now() / 1000)
     const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url')
-    const unsigned = `${b64({ alg: 'RS256', typ: 'JWT' })}.${b64({ iss: sa.clientEmail, sub: subject, scope: SCOPES.filter(s => s.startsWith('https:')).join(' '), aud: ep.tokenUrl, iat: now, exp: now + 3600 })}`
+    const unsigned = `${b64({ alg: 'RS256', typ: 'JWT' })}.${b64({ iss: sa.clientEmail, sub: subject, scope: [...SCOPES.filter(s => s.startsWith('https:')), ...(withContacts ? [CONTACTS_SCOPE] : [])].join(' '), aud: ep.tokenUrl, iat: now, exp: now + 3600 })}`
     const signature = createSign('RSA-SHA256').update(unsigned).sign(sa.privateKey).toString('base64url')
     const res = await fetch(ep.tokenUrl, {
       method: 'POST',
@@ -166,7 +166,9 @@ export function classify (e: unknown, what: string): Error {
   }
   if (status === 401) return new AuthFailed('Google refused the access token; reconnect the account')
   if (status === 403 && (reason === 'rateLimitExceeded' || reason === 'userRateLimitExceeded' || reason === 'quotaExceeded')) return new Transient(`Google rate limit (${reason}) on ${what}`)
-  if (status === 403 && reason === 'insufficientPermissions') return new AuthFailed(what.includes('contact') ? 'Google did not grant access to contacts; reconnect and allow it, or switch the contacts push off' : 'Google did not grant access to calendars and tasks; reconnect and allow both')
+  // contacts are optional: without their scope only the contacts push stops, calendars and tasks go on
+  if (status === 403 && reason === 'insufficientPermissions' && what.includes('contact')) return new GoogleRefused('Google did not grant access to contacts; reconnect and allow it, or switch the contacts push off')
+  if (status === 403 && reason === 'insufficientPermissions') return new AuthFailed('Google did not grant access to calendars and tasks; reconnect and allow both')
   if (status === 410 && what.startsWith('list')) return new CursorExpired('sync token expired')
   if (status === 412) return new RemoteConflict(`${what}: changed meanwhile`)
   if (status === 429 || (status !== undefined && status >= 500)) return new Transient(`Google answered ${status} to ${what}`)

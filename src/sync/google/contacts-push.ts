@@ -87,6 +87,26 @@ export class ContactsPush {
     this.#people = people
   }
 
+  /**
+   * A push as a run makes it: nothing at all is asked of Google when every
+   * contact in scope is linked with the hash of what it would write now;
+   * otherwise the group is checked (or made) and the copies brought in line.
+   * Returns the group to remember.
+   */
+  async run (desired: PushContact[], remembered: string | null): Promise<string> {
+    if (remembered !== null && !(await this.#needsWrites(desired, remembered))) return remembered
+    const group = await this.group(remembered)
+    await this.push(desired, group)
+    return group
+  }
+
+  async #needsWrites (desired: PushContact[], group: string): Promise<boolean> {
+    const links = await this.links()
+    if (links.some(l => l.resource_name === null) || links.length !== desired.length) return true
+    const written = new Map(links.map(l => [l.contact_id, l.written_hash]))
+    return desired.some(c => written.get(c.id) !== hashOfPerson(personOf(c, group)))
+  }
+
   /** The "Kalends" group: the one remembered if Google still has it, else one of that name, else a new one. */
   async group (remembered: string | null): Promise<string> {
     if (remembered !== null) {

@@ -65,7 +65,7 @@ export function googleProvider (deps: ConsentDeps): Provider {
     const integration = known ?? await integrationFor(conn)
     if (conn.auth_kind === 'delegation') {
       if (integration.serviceAccount === null) throw new AuthFailed('the Workspace service account was removed by an admin')
-      const client = delegatedClient(ep, integration.serviceAccount, conn.account, ctx)
+      const client = delegatedClient(ep, integration.serviceAccount, conn.account, ctx, integration.delegateContacts)
       client.setCredentials(withKeptAccess(null, ctx))
       return client
     }
@@ -130,10 +130,10 @@ export function googleProvider (deps: ConsentDeps): Provider {
     },
 
     async pushContacts (conn, ctx, desired, remembered) {
-      const push = new ContactsPush(deps.db, conn.id, peopleClient(ep, await authFor(conn, ctx), runHeader(conn, ctx)))
-      const group = await push.group(remembered)
-      await push.push(desired, group)
-      return group
+      if (conn.auth_kind === 'delegation' && !(await integrationFor(conn)).delegateContacts) {
+        throw new Error('the Workspace set-up does not let the service account write contacts; an admin can allow it on the Google integration page')
+      }
+      return new ContactsPush(deps.db, conn.id, peopleClient(ep, await authFor(conn, ctx), runHeader(conn, ctx))).run(desired, remembered)
     },
 
     async removeContacts (conn, ctx) {
