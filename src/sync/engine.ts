@@ -118,7 +118,10 @@ export async function syncConnection (deps: EngineDeps, connectionId: number, op
       } catch (err) {
         // retried (rate limits, outages) or a refused account as for the rest; a refusal of contacts alone leaves calendars and tasks syncing
         if (err instanceof Transient || err instanceof AuthFailed) throw err
-        await logSync(deps.db, conn.id, { direction: 'out', action: 'error', message: `contacts push stopped: ${(err as Error).message}` })
+        const message = `contacts push stopped: ${(err as Error).message}`
+        // said once, not at every run until someone acts
+        const last = await syncDb(deps.db).selectFrom('sync_log').select('message').where('connection_id', '=', conn.id).orderBy('id', 'desc').limit(1).executeTakeFirst()
+        if (last?.message !== message) await logSync(deps.db, conn.id, { direction: 'out', action: 'error', message })
       }
     }
     const channel = await renewChannel(deps, provider, conn, ctx, push)

@@ -92,6 +92,8 @@ t.test('Workspace: delegated connections push contacts only when the admin allow
   t.equal(w.g.dumpPeople(w.email('alice')).people.length, 0)
   const log = async () => (await syncDb(w.s.k.db).selectFrom('sync_log').select('message').where('connection_id', '=', connection.id).execute()).map(l => l.message)
   t.ok((await log()).some(m => /contacts push stopped: the Workspace set-up does not let the service account write contacts/.test(m)))
+  await w.run('alice')
+  t.equal((await log()).filter(m => /contacts push stopped/.test(m)).length, 1, 'said once, not at every run')
   await saveGoogleIntegration(w.s.k.db, w.s.k.secrets, org, { delegateContacts: true })
   t.equal((await w.run('alice')).state, 'ok')
   t.equal(w.g.dumpPeople(w.email('alice')).people.length, 1, 'allowed: the contact is pushed with a token that carries the contacts scope')

@@ -130,7 +130,8 @@ export class SyncJobs {
             // a contact changed: every connection pushing contacts compares its copies (the run writes only what differs)
             eb.and([
               sql<boolean>`sync_connections.options->>'contacts' IN ('company', 'cases')`,
-              eb.exists(eb.selectFrom('changes').select('changes.seq').where('changes.seq', '>', since).where('changes.seq', '<=', head).where('changes.entity', '=', 'contact'))
+              eb.exists(eb.selectFrom('changes').innerJoin('users', 'users.org_id', 'changes.org_id').select('changes.seq')
+                .whereRef('users.id', '=', 'sync_connections.user_id').where('changes.seq', '>', since).where('changes.seq', '<=', head).where('changes.entity', '=', 'contact'))
             ])
           ]))
           .execute()

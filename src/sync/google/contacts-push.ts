@@ -130,10 +130,16 @@ export class ContactsPush {
       .where('connection_id', '=', this.#connectionId).execute()
   }
 
-  async #save (link: ContactLink): Promise<void> {
-    await linkDb(this.#db).insertInto('google_contact_links').values({ connection_id: this.#connectionId, ...link, updated_at: new Date() })
-      .onConflict(oc => oc.columns(['connection_id', 'contact_id']).doUpdateSet({ resource_name: link.resource_name, etag: link.etag, written_hash: link.written_hash, updated_at: new Date() }))
-      .execute()
+  /** One statement per batch: a long pause between two requests would let Google's side close the kept-alive connection. */
+  async #saveAll (links: ContactLink[]): Promise<void> {
+    // at most 1,000 rows a statement: PostgreSQL takes 65,535 parameters
+    for (const part of chunks(links, 1000)) {
+      await linkDb(this.#db).insertInto('google_contact_links').values(part.map(l => ({ connection_id: this.#connectionId, ...l, updated_at: new Date() })))
+        .onConflict(oc => oc.columns(['connection_id', 'contact_id']).doUpdateSet(eb => ({
+          resource_name: eb.ref('excluded.resource_name'), etag: eb.ref('excluded.etag'), written_hash: eb.ref('excluded.written_hash'), updated_at: new Date()
+        })))
+        .execute()
+    }
   }
 
   async #drop (contactIds: number[]): Promise<void> {
@@ -161,12 +167,9 @@ export class ContactsPush {
       pageToken = page.nextPageToken ?? undefined
     } while (pageToken !== undefined)
     const known = new Map((await this.links()).map(l => [l.contact_id, l]))
-    for (const [id, p] of byContact) {
-      const had = known.get(id)
-      if (had?.resource_name === p.resourceName && had?.etag === p.etag) continue
-      await this.#save({ contact_id: id, resource_name: p.resourceName!, etag: p.etag ?? null, written_hash: hashOfPerson(p) })
-      this.result.matched++
-    }
+    const found = [...byContact].filter(([id, p]) => !(known.get(id)?.resource_name === p.resourceName && known.get(id)?.etag === p.etag))
+    await this.#saveAll(found.map(([id, p]) => ({ contact_id: id, resource_name: p.resourceName!, etag: p.etag ?? null, written_hash: hashOfPerson(p) })))
+    this.result.matched += found.length
     // a create that left no copy: made again below
     await this.#drop([...known.values()].filter(l => l.resource_name === null && !byContact.has(l.contact_id)).map(l => l.contact_id))
     for (const names of chunks(extra, DELETE_BATCH)) await this.#deleteRemote(names)
@@ -205,13 +208,12 @@ export class ContactsPush {
 
   async #create (batch: { id: number; person: people_v1.Schema$Person }[]): Promise<void> {
     // in flight: if the answer is lost, the next run matches these before creating anything
-    for (const { id } of batch) await this.#save({ contact_id: id, resource_name: null, etag: null, written_hash: null })
+    await this.#saveAll(batch.map(({ id }) => ({ contact_id: id, resource_name: null, etag: null, written_hash: null })))
     const made = await api('create contacts', () => this.#people.people.batchCreateContacts({ requestBody: { contacts: batch.map(b => ({ contactPerson: b.person })), readMask: READ_MASK } }))
-    for (const r of made.createdPeople ?? []) {
+    await this.#saveAll((made.createdPeople ?? []).flatMap(r => {
       const id = r.person == null ? null : contactIdOf(r.person)
-      if (id === null) continue
-      await this.#save({ contact_id: id, resource_name: r.person!.resourceName!, etag: r.person!.etag ?? null, written_hash: hashOfPerson(r.person!) })
-    }
+      return id === null ? [] : [{ contact_id: id, resource_name: r.person!.resourceName!, etag: r.person!.etag ?? null, written_hash: hashOfPerson(r.person!) }]
+    }))
     this.result.created += batch.length
     await logSync(this.#db, this.#connectionId, { direction: 'out', action: 'created', message: `${batch.length} contacts copied to Google` })
   }
@@ -225,10 +227,10 @@ export class ContactsPush {
       if (!staleEtag(e) || retried) throw classify(e, 'update contacts')
       return this.#update(await this.#refresh(batch), true)
     }
-    for (const b of batch) {
+    await this.#saveAll(batch.map(b => {
       const p = answer.updateResult?.[b.link.resource_name!]?.person
-      await this.#save({ contact_id: b.id, resource_name: b.link.resource_name, etag: p?.etag ?? null, written_hash: p == null ? null : hashOfPerson(p) })
-    }
+      return { contact_id: b.id, resource_name: b.link.resource_name, etag: p?.etag ?? null, written_hash: p == null ? null : hashOfPerson(p) }
+    }))
     this.result.updated += batch.length
     await logSync(this.#db, this.#connectionId, { direction: 'out', action: 'updated', message: `${batch.length} changed contacts written to Google` })
   }
