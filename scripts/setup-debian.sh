@@ -1,7 +1,7 @@
 #!/bin/sh
 # Install the Debian packages that Kalends' test suite needs, and only those
 # that are missing: PostgreSQL 15 server and client, the CalDAV/WebDAV
-# conformance clients (litmus, python3-caldav, vdirsyncer, radicale as a
+# conformance clients (litmus, python3-caldav, vdirsyncer, khard, radicale as a
 # reference server, python3-icalendar), nginx (reverse-proxy tests), chromium
 # (headless browser checks), hyperfine (benchmarks), curl and libxml2-utils
 # (xmllint, which checks the EWS emulator's traffic against Microsoft's schema).
@@ -17,7 +17,7 @@ set -eu
 nginx_pkg=nginx-light
 
 # NGINX stands for whichever nginx flavour; any installed one will do.
-packages="postgresql libxml2-utils litmus python3-caldav vdirsyncer radicale python3-icalendar NGINX chromium hyperfine curl"
+packages="postgresql libxml2-utils litmus python3-caldav vdirsyncer khard radicale python3-icalendar NGINX chromium hyperfine curl"
 
 installed() {
     # "install ok installed" only for a fully installed package.
@@ -26,7 +26,7 @@ installed() {
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
     echo "setup-debian: this is not a Debian-like system (no dpkg-query); install by hand:" >&2
-    echo "  postgresql-15 libxml2-utils litmus python3-caldav vdirsyncer radicale python3-icalendar nginx chromium hyperfine curl" >&2
+    echo "  postgresql-15 libxml2-utils litmus python3-caldav vdirsyncer khard radicale python3-icalendar nginx chromium hyperfine curl" >&2
     exit 1
 fi
 

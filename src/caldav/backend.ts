@@ -1,7 +1,9 @@
 import type { FastifyRequest } from 'fastify'
 import type { Kalends } from '../app.ts'
 import type { User } from '../db/schema.ts'
-import type { VisibleCalendar } from '../domain/access.ts'
+import type { VisibleAddressBook, VisibleCalendar } from '../domain/access.ts'
+import { addressBookVersions, cardChanges, deleteCard, getCard, getCards, listCards, putCard, type CardChanges, type CardPutResult, type CardRow } from '../domain/address-book-cards.ts'
+import { addressBooksFor, updateAddressBook } from '../domain/contacts.ts'
 import type { Actor } from '../domain/actor.ts'
 import { createCalendar, deleteCalendar, renameCalendar, updateCalendar, type CalendarInput } from '../domain/calendars.ts'
 import { copyObject, moveObject, type Destination } from '../domain/copy-move.ts'
@@ -15,6 +17,8 @@ import { calendarSegment } from './paths.ts'
 
 /** A calendar as it appears in the requesting user's home. */
 export type DavCalendar = VisibleCalendar & { segment: string; ownerLogin: string | null }
+/** An address book as it appears in the requesting user's address book home. */
+export type DavAddressBook = VisibleAddressBook & { segment: string; ownerLogin: string | null }
 
 /**
  * What the CalDAV handlers need from the store. Handlers never touch the
@@ -48,6 +52,16 @@ export interface CalDavBackend {
   updateCalendar (actor: Actor, calendarId: number, input: CalendarInput & { deadProps?: Record<string, string | null> }): Promise<void>
   deleteCalendar (actor: Actor, calendarId: number): Promise<void>
   renameCalendar (actor: Actor, calendarId: number, slug: string, opts: { replace: boolean }): Promise<{ replaced: boolean }>
+  // CardDAV: address books as addressBooks() gave them (access decided by access.ts)
+  addressBooks (viewer: User): Promise<DavAddressBook[]>
+  addressBookVersions (books: DavAddressBook[]): Promise<Map<number, number>>
+  card (book: DavAddressBook, name: string, withBody?: boolean): Promise<CardRow | null>
+  cards (book: DavAddressBook, names: string[], withBody?: boolean): Promise<CardRow[]>
+  listCards (book: DavAddressBook, opts: { withBody?: boolean; afterId?: number; limit?: number }): Promise<CardRow[]>
+  cardChanges (book: DavAddressBook, since: number, opts?: { limit?: number; withBody?: boolean }): Promise<CardChanges>
+  putCard (actor: Actor, book: DavAddressBook, name: string, body: string, cond: Preconditions): Promise<CardPutResult>
+  removeCard (actor: Actor, book: DavAddressBook, name: string, cond: Preconditions): Promise<void>
+  updateAddressBook (actor: Actor, bookId: number, input: { name?: string; description?: string; deadProps?: Record<string, string | null> }): Promise<void>
 }
 
 /** The backend over Kalends' domain layer. */
@@ -63,7 +77,25 @@ export function domainBackend (k: Kalends): CalDavBackend {
       return Object.assign(c, { ownerLogin, segment: calendarSegment(c, viewer.id, ownerLogin) })
     })
   }
+  async function addressBooks (viewer: User): Promise<DavAddressBook[]> {
+    const visible = await addressBooksFor(db, viewer)
+    const owners = [...new Set(visible.flatMap(b => b.owner_id !== null && b.owner_id !== viewer.id ? [b.owner_id] : []))]
+    const logins = await loginsOf(db, viewer, owners)
+    return visible.map(b => {
+      const ownerLogin = b.owner_id === null ? null : b.owner_id === viewer.id ? viewer.login : logins.get(b.owner_id) ?? null
+      return { ...b, ownerLogin, segment: calendarSegment(b, viewer.id, ownerLogin) }
+    })
+  }
   return {
+    addressBooks,
+    addressBookVersions: books => addressBookVersions(db, books.map(b => b.id)),
+    card: (book, name, withBody = true) => getCard(db, book, name, withBody),
+    cards: (book, names, withBody = true) => getCards(db, book, names, withBody),
+    listCards: (book, opts) => listCards(db, book, opts),
+    cardChanges: (book, since, opts) => cardChanges(db, book, since, opts),
+    putCard: (actor, book, name, body, cond) => putCard(db, actor, book.id, name, body, cond),
+    removeCard: (actor, book, name, cond) => deleteCard(db, actor, book.id, name, cond),
+    async updateAddressBook (actor, id, input) { await updateAddressBook(db, actor, id, input) },
     authenticate: request => authenticate(db, k.signIn, request),
     async user (viewer, login) {
       if (login.toLowerCase() === viewer.login.toLowerCase()) return viewer

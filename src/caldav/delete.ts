@@ -18,6 +18,12 @@ export async function del (ctx: Ctx, path: string, reply: FastifyReply) {
     await ctx.backend.remove(ctx.actor, res.cal, res.obj.name, { ifMatch })
     return reply.code(204).send()
   }
+  if (res.kind === 'card') {
+    if (res.book.access === 'read') throw new DavError(403, 'this address book is shared with you read-only', dav('need-privileges'))
+    await ctx.backend.removeCard(ctx.actor, res.book, res.card.name, { ifMatch })
+    return reply.code(204).send()
+  }
+  if (res.kind === 'addressbook') throw new DavError(403, 'address books are managed in Kalends, not from a contacts app', dav('need-privileges'))
   if (res.kind === 'calendar') {
     if (ifMatch !== undefined && ifMatch !== '*') throw new DavError(412, 'calendars have no ETag to match')
     if (res.cal.access !== 'owner') throw new DavError(403, 'only the calendar\'s owner may delete it', dav('need-privileges'))

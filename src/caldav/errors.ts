@@ -1,7 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { DomainError, asDomainError } from '../domain/errors.ts'
 import { IcalError } from '../ical/errors.ts'
-import { DavXmlError, caldav, dav, davError, element, kalends, serializeXml, type QName, type XmlElement } from '../dav/xml/index.ts'
+import { DavXmlError, caldav, carddav, dav, davError, element, kalends, serializeXml, type QName, type XmlElement } from '../dav/xml/index.ts'
+import { ADDRESSBOOKS } from './paths.ts'
 
 /**
  * Every CalDAV error answers with a DAV:error body (RFC 4918 §16) naming the
@@ -36,7 +37,7 @@ export function renderError (thrown: unknown, context: { method: string; path: s
   if (err instanceof DavError) return { status: err.status, precondition: err.precondition, reason: err.message, headers: err.headers }
   if (err instanceof DavXmlError) return { status: err.status, precondition: err.precondition, reason: err.message, headers: {} }
   if (err instanceof IcalError) return { status: 403, precondition: ICAL_PRECONDITION[err.code] ?? caldav('valid-calendar-data'), reason: err.message, headers: {} }
-  if (err instanceof DomainError) return fromDomain(err, context)
+  if (err instanceof DomainError) return context.path.startsWith(ADDRESSBOOKS) ? fromDomainCard(err, context) : fromDomain(err, context)
   const fe = err as { statusCode?: number; code?: string; message?: string }
   if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || fe.statusCode === 413) {
     return { status: 413, precondition: caldav('max-resource-size'), reason: 'the request body is larger than this server accepts', headers: {} }
@@ -71,6 +72,16 @@ function fromDomain (err: DomainError, context: { method: string }): Rendered {
       return { status: 400, reason: err.field === undefined ? reason : `${err.field}: ${reason}`, headers: {} }
   }
   return { status: 500, reason: 'internal error', headers: {} }
+}
+
+/** Under /dav/addressbooks/ the same refusals name CardDAV's preconditions (RFC 6352 §6.3.2.1). */
+function fromDomainCard (err: DomainError, context: { method: string }): Rendered {
+  const reason = err.field === undefined ? err.message : `${err.field}: ${err.message}`
+  if (err.rule === 'valid-address-data' || err.rule === 'supported-address-data') return { status: 403, precondition: carddav(err.rule), reason, headers: {} }
+  if (err.kind === 'too-large') return { status: 413, precondition: carddav('max-resource-size'), reason, headers: {} }
+  if (err.kind === 'conflict' && err.rule === 'no-uid-conflict') return { status: 403, precondition: carddav('no-uid-conflict'), reason, headers: {} }
+  if (err.kind === 'invalid' && context.method === 'PUT') return { status: 403, precondition: carddav('valid-address-data'), reason, headers: {} }
+  return fromDomain(err, context)
 }
 
 export function sendError (reply: FastifyReply, request: FastifyRequest, err: unknown) {

@@ -9,6 +9,10 @@ import { DavXmlError, decodeHref } from '../dav/xml/index.ts'
  *   /dav/calendars/<login>/                        the user's calendar home
  *   /dav/calendars/<login>/<calendar>/             a calendar in the home
  *   /dav/calendars/<login>/<calendar>/<object>     a calendar object resource
+ *   /dav/addressbooks/                             CardDAV (RFC 6352): address book homes
+ *   /dav/addressbooks/<login>/                     the user's address book home
+ *   /dav/addressbooks/<login>/<book>/              an address book (named like calendars)
+ *   /dav/addressbooks/<login>/<book>/<card>.vcf    an address object resource
  *
  * Calendar names in a home: the user's own calendars by their slug
  * ("calendar", "tasks", ...); the organisation's company calendars as
@@ -19,6 +23,7 @@ import { DavXmlError, decodeHref } from '../dav/xml/index.ts'
 export const ROOT = '/dav/'
 export const PRINCIPALS = '/dav/principals/'
 export const CALENDARS = '/dav/calendars/'
+export const ADDRESSBOOKS = '/dav/addressbooks/'
 
 export type DavPath =
   | { kind: 'root' }
@@ -28,6 +33,10 @@ export type DavPath =
   | { kind: 'home'; login: string }
   | { kind: 'calendar'; login: string; calendar: string }
   | { kind: 'object'; login: string; calendar: string; object: string }
+  | { kind: 'addressbooks' }
+  | { kind: 'abhome'; login: string }
+  | { kind: 'addressbook'; login: string; book: string }
+  | { kind: 'card'; login: string; book: string; card: string }
   | { kind: 'unknown' }
 
 /** Parses a request path or an href (percent-encoded); throws DavXmlError (400) on malformed escapes. */
@@ -49,6 +58,12 @@ export function parsePath (raw: string): DavPath {
     if (object === undefined) return { kind: 'calendar', login, calendar }
     return { kind: 'object', login, calendar, object }
   }
+  if (area === 'addressbooks') {
+    if (login === undefined) return { kind: 'addressbooks' }
+    if (calendar === undefined) return { kind: 'abhome', login }
+    if (object === undefined) return { kind: 'addressbook', login, book: calendar }
+    return { kind: 'card', login, book: calendar, card: object }
+  }
   return { kind: 'unknown' }
 }
 
@@ -64,8 +79,11 @@ export const principalPath = (login: string) => `${PRINCIPALS}${login}/`
 export const homePath = (login: string) => `${CALENDARS}${login}/`
 export const calendarPath = (login: string, calendar: string) => `${CALENDARS}${login}/${calendar}/`
 export const objectPath = (login: string, calendar: string, object: string) => `${CALENDARS}${login}/${calendar}/${object}`
+export const abHomePath = (login: string) => `${ADDRESSBOOKS}${login}/`
+export const addressBookPath = (login: string, book: string) => `${ADDRESSBOOKS}${login}/${book}/`
+export const cardPath = (login: string, book: string, card: string) => `${ADDRESSBOOKS}${login}/${book}/${card}`
 
-/** The name a calendar has in a user's home (see the layout above). */
+/** The name a calendar (or an address book) has in a user's home (see the layout above). */
 export function calendarSegment (cal: { kind: string; slug: string; owner_id: number | null }, viewerId: number, ownerLogin: string | null): string {
   if (cal.owner_id === null || cal.kind === 'company') return `company~${cal.slug}`
   if (cal.owner_id === viewerId) return cal.slug

@@ -10,7 +10,8 @@ import { get } from './get.ts'
 import { mkcalendar } from './mkcalendar.ts'
 import { move } from './move.ts'
 import { ALLOW, DAV_CLASSES, options } from './options.ts'
-import { ROOT, requestPath } from './paths.ts'
+import { ADDRESSBOOKS, ROOT, requestPath } from './paths.ts'
+import { vcardText } from './address-data.ts'
 import { propfind } from './propfind.ts'
 import { proppatch } from './proppatch.ts'
 import { put } from './put.ts'
@@ -28,7 +29,7 @@ const METHODS = ['OPTIONS', 'GET', 'HEAD', 'PUT', 'DELETE', 'POST', 'COPY', 'MOV
 function bodyText (request: FastifyRequest): string | undefined {
   if (!Buffer.isBuffer(request.body)) return undefined
   const type = request.headers['content-type']
-  if (request.method === 'PUT') return calendarText(request.body, type)
+  if (request.method === 'PUT') return request.url.startsWith(ADDRESSBOOKS) ? vcardText(request.body, type) : calendarText(request.body, type)
   return BODY_METHODS.includes(request.method) ? decodeXml(request.body, charsetOf(type)) : undefined
 }
 
@@ -46,6 +47,8 @@ export async function caldav (app: FastifyInstance, k: Kalends, backend: CalDavB
 
   const wellKnown = async (_request: FastifyRequest, reply: FastifyReply) => reply.code(301).header('location', ROOT).header('cache-control', 'no-cache').send()
   app.route({ method: METHODS, url: '/.well-known/caldav', handler: wellKnown, exposeHeadRoute: false })
+  // RFC 6352 §11: the same principal carries both homes, so CardDAV discovery starts at the same root
+  app.route({ method: METHODS, url: '/.well-known/carddav', handler: wellKnown, exposeHeadRoute: false })
 
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     const path = requestPath(request.url)

@@ -1,13 +1,14 @@
 import {
-  caldav, calendarDataProp, cs, currentUserPrivilegeSetProp, dav, element, emptyProp, hrefProp, ical,
+  caldav, calendarDataProp, carddav, cs, currentUserPrivilegeSetProp, dav, element, emptyProp, hrefProp, ical,
   parseXml, resourceTypeProp, supportedCalendarComponentSetProp, supportedCollationSetProp, supportedReportSetProp,
   type QName, type XmlElement
 } from '../dav/xml/index.ts'
 import { timezoneCalendar } from '../ical/timezones.ts'
+import { MAX_VCARD_BYTES } from '../domain/contacts.ts'
 import type { DavCalendar } from './backend.ts'
 import { visibleBody } from './parts.ts'
-import { CALENDARS, PRINCIPALS, ROOT, homePath, principalPath } from './paths.ts'
-import { calendarsOf, preloadVersions, versionOf, type Ctx, type Resource } from './resources.ts'
+import { ADDRESSBOOKS, CALENDARS, PRINCIPALS, ROOT, abHomePath, homePath, principalPath } from './paths.ts'
+import { addressBooksOf, bookVersionOf, calendarsOf, preloadVersions, versionOf, type Ctx, type Resource } from './resources.ts'
 
 /**
  * Live properties per kind of resource (the sabre propFind pattern): a getter
@@ -56,9 +57,10 @@ function table<K extends Resource['kind']> (entries: [QName, Def<Of<K>>][]): Tab
 
 const collection = resourceTypeProp([dav('collection')])
 
-const ROOTS = table<'root' | 'principals' | 'calendars'>([
+const ROOTS = table<'root' | 'principals' | 'calendars' | 'addressbooks'>([
   [dav('resourcetype'), { get: () => collection, allprop: true }],
-  [dav('displayname'), { get: (_c, r) => text(dav('displayname'), r.kind === 'principals' ? 'Principals' : r.kind === 'calendars' ? 'Calendars' : 'Kalends'), allprop: true }],
+  [dav('displayname'), { get: (_c, r) => text(dav('displayname'), r.kind === 'principals' ? 'Principals' : r.kind === 'calendars' ? 'Calendars' : r.kind === 'addressbooks' ? 'Address books' : 'Kalends'), allprop: true }],
+  [carddav('addressbook-home-set'), { get: ctx => hrefProp(carddav('addressbook-home-set'), abHomePath(ctx.user.login)) }],
   [dav('current-user-principal'), common.currentUserPrincipal],
   [dav('principal-collection-set'), common.principalCollectionSet],
   [dav('current-user-privilege-set'), { get: () => currentUserPrivilegeSetProp(READ) }],
@@ -83,6 +85,8 @@ const PRINCIPAL = table<'principal'>([
   [dav('current-user-privilege-set'), { get: () => currentUserPrivilegeSetProp(READ) }],
   [dav('supported-report-set'), { get: () => supportedReportSetProp(PRINCIPAL_REPORTS) }],
   [caldav('calendar-home-set'), { get: (ctx, r) => r.principal.id === ctx.user.id ? hrefProp(caldav('calendar-home-set'), homePath(r.principal.login)) : undefined }],
+  [carddav('addressbook-home-set'), { get: (ctx, r) => r.principal.id === ctx.user.id ? hrefProp(carddav('addressbook-home-set'), abHomePath(r.principal.login)) : undefined }],
+  [carddav('principal-address'), { get: () => undefined }],
   [caldav('calendar-user-address-set'), { get: (_c, r) => hrefProp(caldav('calendar-user-address-set'), addresses(r.principal)) }],
   [caldav('calendar-user-type'), { get: () => text(caldav('calendar-user-type'), 'INDIVIDUAL') }],
   [cs('email-address-set'), { get: (_c, r) => r.principal.email === null ? undefined : element(cs('email-address-set'), [text(cs('email-address'), r.principal.email)]) }],
@@ -138,6 +142,72 @@ const CALENDAR = table<'calendar'>([
   [cs('read-only'), { get: (_c, r) => r.cal.access === 'read' ? element(cs('read-only')) : undefined }]
 ])
 
+/** The address book home's token moves when any of its books changes, or the set of books does. */
+export async function abHomeToken (ctx: Ctx): Promise<string> {
+  const books = await addressBooksOf(ctx)
+  let max = 0
+  for (const b of books) max = Math.max(max, await bookVersionOf(ctx, b))
+  let h = 0
+  for (const b of books) for (const ch of `${b.id}:${b.segment}:${b.access};`) h = (h * 31 + ch.charCodeAt(0)) >>> 0
+  return `${SYNC_PREFIX}abhome-${max}-${h.toString(36)}`
+}
+
+export function addressBookToken (bookId: number, seq: number): string {
+  return `${SYNC_PREFIX}ab${bookId}-${seq}`
+}
+
+const ADDRESSBOOK_REPORTS = [carddav('addressbook-query'), carddav('addressbook-multiget'), dav('sync-collection'), dav('expand-property')]
+const CARD_REPORTS = [carddav('addressbook-query'), carddav('addressbook-multiget'), dav('expand-property')]
+
+const ABHOME = table<'abhome'>([
+  [dav('resourcetype'), { get: () => collection, allprop: true }],
+  [dav('displayname'), { get: (_c, r) => text(dav('displayname'), `${r.owner.name}'s address books`), allprop: true }],
+  [dav('current-user-principal'), common.currentUserPrincipal],
+  [dav('principal-collection-set'), common.principalCollectionSet],
+  [dav('owner'), { get: (_c, r) => hrefProp(dav('owner'), principalPath(r.owner.login)) }],
+  [dav('current-user-privilege-set'), { get: () => currentUserPrivilegeSetProp(READ) }],
+  [dav('supported-report-set'), { get: () => supportedReportSetProp([dav('expand-property')]) }],
+  [dav('sync-token'), { get: async ctx => text(dav('sync-token'), await abHomeToken(ctx)) }],
+  [cs('getctag'), { get: async ctx => text(cs('getctag'), await abHomeToken(ctx)) }]
+])
+
+const bookToken = async (ctx: Ctx, r: Of<'addressbook'>) => addressBookToken(r.book.id, await bookVersionOf(ctx, r.book))
+
+const ADDRESSBOOK = table<'addressbook'>([
+  [dav('resourcetype'), { get: () => resourceTypeProp([dav('collection'), carddav('addressbook')]), allprop: true }],
+  [dav('displayname'), { get: (_c, r) => text(dav('displayname'), r.book.name), allprop: true }],
+  [dav('current-user-principal'), common.currentUserPrincipal],
+  [dav('principal-collection-set'), common.principalCollectionSet],
+  [dav('owner'), { get: (_c, r) => r.book.ownerLogin === null ? undefined : hrefProp(dav('owner'), principalPath(r.book.ownerLogin)) }],
+  [dav('current-user-privilege-set'), { get: (_c, r) => currentUserPrivilegeSetProp(privileges(r.book.access)) }],
+  [dav('supported-report-set'), { get: () => supportedReportSetProp(ADDRESSBOOK_REPORTS) }],
+  [dav('sync-token'), { get: async (ctx, r) => text(dav('sync-token'), await bookToken(ctx, r)) }],
+  [cs('getctag'), { get: async (ctx, r) => text(cs('getctag'), await bookToken(ctx, r)) }],
+  [carddav('addressbook-description'), { get: (_c, r) => text(carddav('addressbook-description'), r.book.description) }],
+  [carddav('supported-address-data'), {
+    get: () => element(carddav('supported-address-data'), [
+      element(carddav('address-data-type'), null, { 'content-type': 'text/vcard', version: '3.0' }),
+      element(carddav('address-data-type'), null, { 'content-type': 'text/vcard', version: '4.0' })
+    ])
+  }],
+  [carddav('supported-collation-set'), { get: () => element(carddav('supported-collation-set'), ['i;ascii-casemap', 'i;octet', 'i;unicode-casemap'].map(c => text(carddav('supported-collation'), c))) }],
+  [carddav('max-resource-size'), { get: ctx => text(carddav('max-resource-size'), String(Math.min(ctx.maxResourceSize, MAX_VCARD_BYTES))) }],
+  [cs('read-only'), { get: (_c, r) => r.book.access === 'read' ? element(cs('read-only')) : undefined }]
+])
+
+const CARD = table<'card'>([
+  [dav('resourcetype'), { get: () => resourceTypeProp([]), allprop: true }],
+  [dav('getetag'), { get: (_c, r) => text(dav('getetag'), r.card.etag), allprop: true }],
+  [dav('getcontenttype'), { get: (_c, r) => text(dav('getcontenttype'), `text/vcard; charset=utf-8; version=${r.card.vcard_version}`), allprop: true }],
+  [dav('getcontentlength'), { get: (_c, r) => text(dav('getcontentlength'), String(r.card.size)), allprop: true }],
+  [dav('getlastmodified'), { get: (_c, r) => text(dav('getlastmodified'), new Date(r.card.updated_at).toUTCString()), allprop: true }],
+  [dav('current-user-principal'), common.currentUserPrincipal],
+  [dav('owner'), { get: (_c, r) => r.book.ownerLogin === null ? undefined : hrefProp(dav('owner'), principalPath(r.book.ownerLogin)) }],
+  [dav('current-user-privilege-set'), { get: (_c, r) => currentUserPrivilegeSetProp(privileges(r.book.access)) }],
+  [dav('supported-report-set'), { get: () => supportedReportSetProp(CARD_REPORTS) }],
+  [carddav('address-data'), { get: (_c, r) => r.card.vcard === undefined ? undefined : element(carddav('address-data'), r.card.vcard) }]
+])
+
 function contentType (component: string): string {
   return `text/calendar; charset=utf-8; component=${component.toLowerCase()}`
 }
@@ -157,7 +227,10 @@ const OBJECT = table<'object'>([
 
 function tableOf (res: Resource): Table<Resource['kind']> {
   switch (res.kind) {
-    case 'root': case 'principals': case 'calendars': return ROOTS as Table<Resource['kind']>
+    case 'root': case 'principals': case 'calendars': case 'addressbooks': return ROOTS as Table<Resource['kind']>
+    case 'abhome': return ABHOME as Table<Resource['kind']>
+    case 'addressbook': return ADDRESSBOOK as Table<Resource['kind']>
+    case 'card': return CARD as Table<Resource['kind']>
     case 'principal': return PRINCIPAL as Table<Resource['kind']>
     case 'home': return HOME as Table<Resource['kind']>
     case 'calendar': return CALENDAR as Table<Resource['kind']>
@@ -168,8 +241,9 @@ function tableOf (res: Resource): Table<Resource['kind']> {
 /** Dead properties kept for a calendar: {"{ns}name": "<serialized element>"}. */
 export function deadProps (res: Resource): Map<QName, XmlElement> {
   const out = new Map<QName, XmlElement>()
-  if (res.kind !== 'calendar') return out
-  for (const [name, xml] of Object.entries((res.cal.dead_props ?? {}) as Record<string, string>)) {
+  const stored = res.kind === 'calendar' ? res.cal.dead_props : res.kind === 'addressbook' ? res.book.dead_props : null
+  if (stored === null) return out
+  for (const [name, xml] of Object.entries((stored ?? {}) as Record<string, string>)) {
     try { out.set(name as QName, parseXml(xml)) } catch { /* a stored value that no longer parses is skipped */ }
   }
   return out
@@ -186,7 +260,8 @@ export const PROTECTED = new Set<QName>([
   dav('supported-report-set'), dav('sync-token'), cs('getctag'), caldav('supported-calendar-component-set'),
   caldav('supported-calendar-data'), caldav('supported-collation-set'), caldav('max-resource-size'), caldav('max-instances'),
   caldav('calendar-home-set'), caldav('calendar-user-address-set'), dav('principal-URL'), dav('creationdate'), dav('lockdiscovery'), dav('supportedlock'),
-  caldav('calendar-data')
+  caldav('calendar-data'), carddav('addressbook-home-set'), carddav('supported-address-data'), carddav('max-resource-size'),
+  carddav('supported-collation-set'), carddav('address-data')
 ])
 
 export type PropSelection = { kind: 'allprop'; include: QName[] } | { kind: 'propname' } | { kind: 'prop'; props: QName[] }
@@ -217,4 +292,4 @@ export async function propertiesOf (ctx: Ctx, res: Resource, sel: PropSelection)
   return { found, missing }
 }
 
-export { ROOT, CALENDARS }
+export { ROOT, CALENDARS, ADDRESSBOOKS }

@@ -1,10 +1,10 @@
 import type { FastifyReply } from 'fastify'
-import { MultistatusWriter, caldav, dav, parsePropfind, type MultistatusResponse } from '../dav/xml/index.ts'
+import { MultistatusWriter, caldav, carddav, dav, parsePropfind, type MultistatusResponse } from '../dav/xml/index.ts'
 import { DavError, notFoundError } from './errors.ts'
 import { propertiesOf, type PropSelection } from './properties.ts'
 import { depthOf, propResponse, sendWritten } from './respond.ts'
-import { CALENDARS, PRINCIPALS, homePath, principalPath } from './paths.ts'
-import { calendarHref, calendarsOf, objectHref, objectPages, preloadVersions, resolve, type Ctx, type Resource } from './resources.ts'
+import { ADDRESSBOOKS, CALENDARS, PRINCIPALS, abHomePath, homePath, principalPath } from './paths.ts'
+import { addressBookHref, addressBooksOf, calendarHref, calendarsOf, cardHref, cardPages, objectHref, objectPages, preloadVersions, resolve, type Ctx, type Resource } from './resources.ts'
 
 /**
  * The members of a collection, for Depth: 1, a page at a time (a calendar's
@@ -12,7 +12,15 @@ import { calendarHref, calendarsOf, objectHref, objectPages, preloadVersions, re
  */
 export async function * childPages (ctx: Ctx, res: Resource, withBody: boolean): AsyncGenerator<Resource[]> {
   switch (res.kind) {
-    case 'root': yield [{ kind: 'principals', path: PRINCIPALS }, { kind: 'calendars', path: CALENDARS }]; return
+    case 'root': yield [{ kind: 'principals', path: PRINCIPALS }, { kind: 'calendars', path: CALENDARS }, { kind: 'addressbooks', path: ADDRESSBOOKS }]; return
+    case 'addressbooks': yield [{ kind: 'abhome', path: abHomePath(ctx.user.login), owner: ctx.user }]; return
+    case 'abhome': yield (await addressBooksOf(ctx)).map(book => ({ kind: 'addressbook', path: addressBookHref(ctx, book), book })); return
+    case 'addressbook': {
+      for await (const rows of cardPages(ctx, res.book, withBody)) {
+        yield rows.map(card => ({ kind: 'card', path: cardHref(ctx, res.book, card.name), book: res.book, card }))
+      }
+      return
+    }
     case 'principals': yield [{ kind: 'principal', path: principalPath(ctx.user.login), principal: ctx.user }]; return
     case 'calendars': yield [{ kind: 'home', path: homePath(ctx.user.login), owner: ctx.user }]; return
     case 'home': {
@@ -45,7 +53,7 @@ export async function propfind (ctx: Ctx, path: string, body: string | undefined
   const depth = depthOf(ctx.request.headers.depth, '0')
   if (depth === 'infinity') throw new DavError(403, 'PROPFIND with Depth: infinity is not supported; use Depth: 0 or 1', dav('propfind-finite-depth'))
   const sel = parsePropfind(body)
-  const withBody = sel.kind === 'prop' && sel.props.includes(caldav('calendar-data'))
+  const withBody = sel.kind === 'prop' && (sel.props.includes(caldav('calendar-data')) || sel.props.includes(carddav('address-data')))
   const res = await resolve(ctx, path, { withBody })
   if (res === null || res.kind === 'missing') throw notFoundError(`nothing at ${path}`)
   // each member is written as it comes: a calendar of any size is held a page of rows at a time

@@ -3,13 +3,13 @@ import type { CalendarInput } from '../domain/calendars.ts'
 import { IcalError } from '../ical/errors.ts'
 import { canonicalTzid, timezoneCalendarTzid } from '../ical/timezones.ts'
 import {
-  caldav, dav, davError, emptyProp, ical, parseProppatch, serializeXml,
+  caldav, carddav, dav, davError, emptyProp, ical, parseProppatch, serializeXml,
   type PropPatchOp, type QName, type XmlElement
 } from '../dav/xml/index.ts'
 import { DavError, notFoundError } from './errors.ts'
 import { PROTECTED } from './properties.ts'
 import { sendMultistatus } from './respond.ts'
-import { resolve, type Ctx } from './resources.ts'
+import { resolve, type Ctx, type Resource } from './resources.ts'
 
 export type CalendarChanges = CalendarInput & { deadProps: Record<string, string | null> }
 type Failure = { status: number; precondition?: QName; reason: string }
@@ -65,6 +65,7 @@ export async function proppatch (ctx: Ctx, path: string, body: string | undefine
   const ops = parseProppatch(body ?? '')
   const res = await resolve(ctx, path)
   if (res === null || res.kind === 'missing') throw notFoundError(`nothing at ${path}`)
+  if (res.kind === 'addressbook') return proppatchAddressBook(ctx, res, ops, reply)
   if (res.kind !== 'calendar') {
     return sendMultistatus(reply, [{ href: res.path, propstats: [{ status: 403, props: ops.map(o => emptyProp(o.name)), error: davError(dav('cannot-modify-protected-property'), `properties of this ${res.kind} cannot be changed`) }] }])
   }
@@ -86,5 +87,30 @@ export async function proppatch (ctx: Ctx, path: string, body: string | undefine
     return sendMultistatus(reply, [{ href: res.path, propstats }])
   }
   await ctx.backend.updateCalendar(ctx.actor, res.cal.id, input)
+  return sendMultistatus(reply, [{ href: res.path, propstats: [{ status: 200, props: names.map(emptyProp) }] }])
+}
+
+/** PROPPATCH of an address book: its name, description and dead properties; only its owner. */
+async function proppatchAddressBook (ctx: Ctx, res: Extract<Resource, { kind: 'addressbook' }>, ops: PropPatchOp[], reply: FastifyReply) {
+  if (res.book.access !== 'owner') throw new DavError(403, 'only the address book\'s owner may change its properties', dav('need-privileges'))
+  const input: { name?: string; description?: string; deadProps: Record<string, string | null> } = { deadProps: {} }
+  const refused = ops.filter(op => PROTECTED.has(op.name))
+  const names = [...new Set(ops.map(o => o.name))]
+  if (refused.length > 0) {
+    const rest = names.filter(n => !refused.some(r => r.name === n))
+    return sendMultistatus(reply, [{
+      href: res.path,
+      propstats: [
+        { status: 403, props: refused.map(o => emptyProp(o.name)), error: davError(dav('cannot-modify-protected-property'), 'computed by the server') },
+        ...(rest.length > 0 ? [{ status: 424, props: rest.map(emptyProp) as XmlElement[] }] : [])
+      ]
+    }])
+  }
+  for (const op of ops) {
+    const value = op.op === 'set' ? op.value.text : ''
+    if (op.name === dav('displayname')) { if (op.op === 'set' && value.trim() !== '') input.name = value } else if (op.name === carddav('addressbook-description')) input.description = value
+    else input.deadProps[op.name] = op.op === 'set' ? serializeXml(op.value, { declaration: false }) : null
+  }
+  await ctx.backend.updateAddressBook(ctx.actor, res.book.id, input)
   return sendMultistatus(reply, [{ href: res.path, propstats: [{ status: 200, props: names.map(emptyProp) }] }])
 }

@@ -1,12 +1,12 @@
 import type { FastifyReply } from 'fastify'
-import { caldav, dav, element, hrefElement } from '../dav/xml/index.ts'
+import { caldav, carddav, dav, element, hrefElement } from '../dav/xml/index.ts'
 import { DomainError } from '../domain/errors.ts'
 import type { DavCalendar } from './backend.ts'
 import { DavError, notFoundError } from './errors.ts'
 import { CALENDAR_ALLOW } from './options.ts'
 import { etagList } from './respond.ts'
-import { parsePath } from './paths.ts'
-import { calendarBySegment, objectHref, resolve, type Ctx } from './resources.ts'
+import { parsePath, type DavPath } from './paths.ts'
+import { addressBookBySegment, calendarBySegment, objectHref, resolve, type Ctx } from './resources.ts'
 
 /**
  * PUT of a calendar object: becomes the CRM create/update (business rules,
@@ -18,6 +18,7 @@ import { calendarBySegment, objectHref, resolve, type Ctx } from './resources.ts
 export async function put (ctx: Ctx, path: string, body: string | undefined, reply: FastifyReply) {
   // the domain reads the current object itself: only the calendar is looked up here
   const p = parsePath(path)
+  if (p.kind === 'card') return putCard(ctx, p, path, body, reply)
   if (p.kind !== 'object') {
     if (await resolve(ctx, path) === null) throw notFoundError(`nothing at ${path}`)
     throw new DavError(405, 'only calendar objects can be PUT; create calendars with MKCALENDAR', undefined, { allow: CALENDAR_ALLOW })
@@ -53,4 +54,26 @@ export async function namingUidConflict<T> (ctx: Ctx, cal: DavCalendar, write: (
     }
     throw err
   }
+}
+
+/**
+ * PUT of a card (RFC 6352 §6.3.2): the contact's create or update; the body
+ * kept exactly as sent, refused whole (CARDDAV:valid-address-data) when it is
+ * not one vCard 3.0 or 4.0.
+ */
+async function putCard (ctx: Ctx, p: Extract<DavPath, { kind: 'card' }>, path: string, body: string | undefined, reply: FastifyReply) {
+  const book = p.login.toLowerCase() === ctx.user.login.toLowerCase() ? await addressBookBySegment(ctx, p.book) : null
+  if (book === null) throw notFoundError(`nothing at ${path}`)
+  if (book.access === 'read') throw new DavError(403, 'this address book is shared with you read-only', dav('need-privileges'))
+  const type = String(ctx.request.headers['content-type'] ?? 'text/vcard').split(';')[0]!.trim().toLowerCase()
+  if (type !== 'text/vcard' && type !== 'text/x-vcard' && type !== 'text/directory' && type !== 'application/octet-stream' && type !== '') {
+    throw new DavError(415, `address objects must be text/vcard, not ${type}`, carddav('supported-address-data'))
+  }
+  const text = body ?? ''
+  const result = await ctx.backend.putCard(ctx.actor, book, p.card, text, {
+    ifMatch: etagList(ctx.request.headers['if-match']),
+    ifNoneMatch: etagList(ctx.request.headers['if-none-match'])
+  })
+  reply.header('etag', result.etag)
+  return reply.code(result.created ? 201 : 204).send()
 }

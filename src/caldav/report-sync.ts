@@ -1,22 +1,23 @@
 import type { FastifyReply } from 'fastify'
-import { dav, type MultistatusResponse, type SyncCollectionReport } from '../dav/xml/index.ts'
+import { carddav, dav, type MultistatusResponse, type SyncCollectionReport } from '../dav/xml/index.ts'
+import { cardResponse } from './address-data.ts'
 import { DomainError } from '../domain/errors.ts'
 import { DavError } from './errors.ts'
-import { SYNC_PREFIX, calendarToken, homeToken } from './properties.ts'
+import { SYNC_PREFIX, addressBookToken, calendarToken, homeToken } from './properties.ts'
 import { objectResponse } from './calendar-data.ts'
 import { responsesFor } from './propfind.ts'
 import { sendMultistatus } from './respond.ts'
-import { calendarHref, calendarsOf, objectHref, versionOf, type Ctx, type Resource } from './resources.ts'
+import { calendarHref, calendarsOf, cardHref, objectHref, versionOf, type Ctx, type Resource } from './resources.ts'
 
 /** Most members one sync-collection answer carries; the rest follow with a 507 and a continuation token. */
 export const SYNC_PAGE = 1000
 
 const invalidToken = (reason: string) => new DavError(403, reason, dav('valid-sync-token'))
 
-function parseCalendarToken (token: string, calendarId: number): number {
+function parseCalendarToken (token: string, calendarId: number, kind = ''): number {
   if (token === '') return 0
-  const m = new RegExp(`^${SYNC_PREFIX.replaceAll('.', '\\.')}(\\d+)-(\\d+)$`).exec(token)
-  if (m === null || Number(m[1]) !== calendarId) throw invalidToken('the sync token was not handed out for this calendar; sync again from scratch')
+  const m = new RegExp(`^${SYNC_PREFIX.replaceAll('.', '\\.')}${kind}(\\d+)-(\\d+)$`).exec(token)
+  if (m === null || Number(m[1]) !== calendarId) throw invalidToken('the sync token was not handed out for this collection; sync again from scratch')
   const seq = Number(m[2])
   if (!Number.isSafeInteger(seq)) throw invalidToken('the sync token is unknown; sync again from scratch')
   return seq
@@ -31,7 +32,8 @@ function parseCalendarToken (token: string, calendarId: number): number {
 export async function syncCollection (ctx: Ctx, target: Resource, req: SyncCollectionReport, reply: FastifyReply) {
   if (req.syncLevel === 'infinite') throw new DavError(403, 'only sync-level 1 is supported: calendars have no sub-collections', dav('sync-traversal-supported'))
   if (target.kind === 'home') return homeSync(ctx, target, req, reply)
-  if (target.kind !== 'calendar') throw new DavError(403, 'sync-collection applies to calendars and the calendar home', dav('supported-report'))
+  if (target.kind === 'addressbook') return addressBookSync(ctx, target, req, reply)
+  if (target.kind !== 'calendar') throw new DavError(403, 'sync-collection applies to calendars, address books and the calendar home', dav('supported-report'))
   const cal = target.cal
   const since = parseCalendarToken(req.syncToken, cal.id)
   const limit = Math.min(req.limit ?? SYNC_PAGE, SYNC_PAGE)
@@ -45,11 +47,34 @@ export async function syncCollection (ctx: Ctx, target: Resource, req: SyncColle
   }
   const responses: MultistatusResponse[] = []
   for (const row of changes.changed) responses.push(await objectResponse(ctx, cal, row, req.props, req.calendarData))
-  for (const name of changes.deleted) responses.push({ href: objectHref(ctx, cal, name), status: 404 })
-  if (changes.truncated) {
-    responses.push({ href: target.path, status: 507, error: undefined, responseDescription: 'more changes follow: repeat the request with the sync-token of this answer' })
+  return sendChanges(reply, target.path, responses, changes.deleted.map(name => objectHref(ctx, cal, name)), changes.truncated, calendarToken(cal.id, changes.seq))
+}
+
+/** The answer of a sync-collection: changed members, deleted ones as 404, a 507 when more follow, and the new token. */
+function sendChanges (reply: FastifyReply, path: string, responses: MultistatusResponse[], deleted: string[], truncated: boolean, token: string) {
+  for (const href of deleted) responses.push({ href, status: 404 })
+  if (truncated) {
+    responses.push({ href: path, status: 507, error: undefined, responseDescription: 'more changes follow: repeat the request with the sync-token of this answer' })
   }
-  return sendMultistatus(reply, responses, calendarToken(cal.id, changes.seq))
+  return sendMultistatus(reply, responses, token)
+}
+
+/** The address book's sync-collection: the same journal-based tokens as a calendar's. */
+async function addressBookSync (ctx: Ctx, target: Extract<Resource, { kind: 'addressbook' }>, req: SyncCollectionReport, reply: FastifyReply) {
+  const book = target.book
+  const since = parseCalendarToken(req.syncToken, book.id, 'ab')
+  const limit = Math.min(req.limit ?? SYNC_PAGE, SYNC_PAGE)
+  const withBody = req.props.kind === 'prop' && req.props.props.includes(carddav('address-data'))
+  let changes
+  try {
+    changes = await ctx.backend.cardChanges(book, since, { limit, withBody })
+  } catch (err) {
+    if (err instanceof DomainError && err.rule === 'valid-sync-token') throw invalidToken('the sync token is unknown; sync again from scratch')
+    throw err
+  }
+  const responses: MultistatusResponse[] = []
+  for (const card of changes.changed) responses.push(await cardResponse(ctx, book, card, req.props, req.addressData))
+  return sendChanges(reply, target.path, responses, changes.deleted.map(name => cardHref(ctx, book, name)), changes.truncated, addressBookToken(book.id, changes.seq))
 }
 
 /**

@@ -18,6 +18,7 @@ import { expandProperty, principalMatch, principalPropertySearch, principalSearc
 import { depthOf, propResponse, sendMultistatus, sendWritten } from './respond.ts'
 import { calendarBySegment, objectHref, objectPages, resolve, type Ctx, type Resource } from './resources.ts'
 import { syncCollection } from './report-sync.ts'
+import { addressbookMultiget, addressbookQuery } from './report-cards.ts'
 import { objectResponse } from './calendar-data.ts'
 import { visibleBody } from './parts.ts'
 
@@ -27,6 +28,8 @@ export async function report (ctx: Ctx, path: string, body: string | undefined, 
   const res = await resolve(ctx, path)
   if (res === null || res.kind === 'missing') throw notFoundError(`nothing at ${path}`)
   switch (req.type) {
+    case 'addressbook-multiget': return sendMultistatus(reply, await addressbookMultiget(ctx, res, req))
+    case 'addressbook-query': return sendWritten(reply, await addressbookQuery(ctx, res, req))
     case 'calendar-multiget': return sendMultistatus(reply, await multiget(ctx, res, req))
     case 'calendar-query': return sendWritten(reply, await calendarQuery(ctx, res, req))
     case 'sync-collection': return syncCollection(ctx, res, req, reply)

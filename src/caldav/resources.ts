@@ -2,8 +2,9 @@ import type { FastifyRequest } from 'fastify'
 import type { User } from '../db/schema.ts'
 import type { Actor } from '../domain/actor.ts'
 import type { ListOptions, ObjectRow } from '../domain/calendar-objects.ts'
-import type { CalDavBackend, DavCalendar } from './backend.ts'
-import { CALENDARS, PRINCIPALS, ROOT, calendarPath, homePath, objectPath, parsePath, principalPath } from './paths.ts'
+import type { CardRow } from '../domain/address-book-cards.ts'
+import type { CalDavBackend, DavAddressBook, DavCalendar } from './backend.ts'
+import { ADDRESSBOOKS, CALENDARS, PRINCIPALS, ROOT, abHomePath, addressBookPath, calendarPath, cardPath, homePath, objectPath, parsePath, principalPath } from './paths.ts'
 
 /** One DAV request: who asks, through which backend, with per-request caches. */
 export type Ctx = {
@@ -19,6 +20,9 @@ export type Ctx = {
   calendars?: Promise<DavCalendar[]>
   /** set once preloadVersions has asked for every calendar's version */
   preloaded?: Promise<void>
+  addressBooks?: Promise<DavAddressBook[]>
+  /** address book id → journal position, all asked at once */
+  bookVersions?: Promise<Map<number, number>>
 }
 
 export type Resource =
@@ -29,6 +33,10 @@ export type Resource =
   | { kind: 'home'; path: string; owner: User }
   | { kind: 'calendar'; path: string; cal: DavCalendar }
   | { kind: 'object'; path: string; cal: DavCalendar; obj: ObjectRow }
+  | { kind: 'addressbooks'; path: string }
+  | { kind: 'abhome'; path: string; owner: User }
+  | { kind: 'addressbook'; path: string; book: DavAddressBook }
+  | { kind: 'card'; path: string; book: DavAddressBook; card: CardRow }
 
 /** A path inside a calendar that does not exist yet (a PUT target). */
 export type Missing = { kind: 'missing'; path: string; cal: DavCalendar; name: string }
@@ -64,6 +72,24 @@ export function preloadVersions (ctx: Ctx): Promise<void> {
   return ctx.preloaded
 }
 
+export function addressBooksOf (ctx: Ctx): Promise<DavAddressBook[]> {
+  ctx.addressBooks ??= ctx.backend.addressBooks(ctx.user)
+  return ctx.addressBooks
+}
+
+export async function addressBookBySegment (ctx: Ctx, segment: string): Promise<DavAddressBook | null> {
+  return (await addressBooksOf(ctx)).find(b => b.segment === segment) ?? null
+}
+
+/** The address book's journal position (ctag, sync token); every book of the home asked at once, once a request. */
+export async function bookVersionOf (ctx: Ctx, book: DavAddressBook): Promise<number> {
+  ctx.bookVersions ??= addressBooksOf(ctx).then(books => ctx.backend.addressBookVersions(books))
+  return (await ctx.bookVersions).get(book.id) ?? (await ctx.backend.addressBookVersions([book])).get(book.id) ?? 0
+}
+
+export const addressBookHref = (ctx: Ctx, book: DavAddressBook) => addressBookPath(ctx.user.login, book.segment)
+export const cardHref = (ctx: Ctx, book: DavAddressBook, name: string) => cardPath(ctx.user.login, book.segment, name)
+
 const own = (ctx: Ctx, login: string) => login.toLowerCase() === ctx.user.login.toLowerCase()
 
 /**
@@ -97,6 +123,18 @@ export async function resolve (ctx: Ctx, rawPath: string, opts: { withBody?: boo
       if (obj === null) return opts.allowMissing === true ? { kind: 'missing', path: objectPath(ctx.user.login, cal.segment, p.object), cal, name: p.object } : null
       return { kind: 'object', path: objectPath(ctx.user.login, cal.segment, obj.name), cal, obj }
     }
+    case 'addressbooks': return { kind: 'addressbooks', path: ADDRESSBOOKS }
+    case 'abhome':
+      return own(ctx, p.login) ? { kind: 'abhome', path: abHomePath(ctx.user.login), owner: ctx.user } : null
+    case 'addressbook': {
+      const book = own(ctx, p.login) ? await addressBookBySegment(ctx, p.book) : null
+      return book === null ? null : { kind: 'addressbook', path: addressBookHref(ctx, book), book }
+    }
+    case 'card': {
+      const book = own(ctx, p.login) ? await addressBookBySegment(ctx, p.book) : null
+      const card = book === null ? null : await ctx.backend.card(book, p.card, opts.withBody ?? false)
+      return book === null || card === null ? null : { kind: 'card', path: cardHref(ctx, book, card.name), book, card }
+    }
     default: return null
   }
 }
@@ -111,6 +149,18 @@ export function objectHref (ctx: Ctx, cal: DavCalendar, name: string): string {
 
 /** Rows a listing reads at a time, so a large calendar is never held whole (tests make it small). */
 export const listing = { page: 1000 }
+
+/** The address book's cards a page at a time, in id order. */
+export async function * cardPages (ctx: Ctx, book: DavAddressBook, withBody: boolean): AsyncGenerator<CardRow[]> {
+  let afterId: number | undefined
+  for (;;) {
+    const page = listing.page
+    const rows = await ctx.backend.listCards(book, { withBody, limit: page, ...(afterId === undefined ? {} : { afterId }) })
+    if (rows.length > 0) yield rows
+    if (rows.length < page) return
+    afterId = rows.at(-1)!.id
+  }
+}
 
 /** The calendar's objects (as backend.list selects them) a page at a time, in id order. */
 export async function * objectPages (ctx: Ctx, cal: DavCalendar, opts: ListOptions = {}): AsyncGenerator<ObjectRow[]> {

@@ -8,7 +8,7 @@ import type { Actor } from './actor.ts'
 import { createAppointment, deleteAppointment, participantsOf, updateAppointment, type AppointmentInput } from './appointments.ts'
 import { DomainError, invalid, notFound } from './errors.ts'
 import { appointmentInputFromIcal, taskInputFromIcal } from './ical-mapping.ts'
-import { objectChangesSince } from './journal.ts'
+import { memberChanges, objectChangesSince } from './journal.ts'
 import type { ClientBody } from './objects.ts'
 import { createTask, deleteTask, updateTask } from './tasks.ts'
 
@@ -220,36 +220,14 @@ export async function objectChanges (db: Db, user: User, calendar: CalendarRef, 
   const calendarId = (await readableCalendar(db, user, calendar)).id
   const now = await committedCalendarSeq(db, calendarId)
   const withBody = opts.withBody === true
-  if (since > now) {
-    // a token from a process that saw a later horizon: nothing new up to ours yet
-    const newest = await db.selectFrom('changes').select(eb => eb.fn.max('seq').as('seq')).executeTakeFirst()
-    if (since > Number(newest?.seq ?? 0)) throw new DomainError('precondition-failed', 'the sync token was never handed out', { rule: 'valid-sync-token' })
-    return { seq: since, changed: [], deleted: [], truncated: false }
-  }
-  if (since === 0) {
-    let q = select(db, calendarId, withBody).where('modified_seq', '<=', now).orderBy('modified_seq').orderBy('id')
-    if (opts.limit !== undefined) q = q.limit(opts.limit + 1)
-    const rows = await q.execute()
-    if (opts.limit !== undefined && rows.length > opts.limit) {
-      // every object has its own sequence number, so the page ends exactly at its last one
-      const page = rows.slice(0, opts.limit)
-      return { seq: Number(page.at(-1)!.modified_seq), changed: page, deleted: [], truncated: true }
-    }
-    return { seq: now, changed: rows, deleted: [], truncated: false }
-  }
-  // changes past `now` are left for the next sync: an earlier one may still be committing
-  const names = (await objectChangesSince(db, calendarId, since, opts.limit === undefined ? undefined : opts.limit + 1)).filter(n => n.seq <= now)
-  const truncated = opts.limit !== undefined && names.length > opts.limit
-  const page = truncated ? names.slice(0, opts.limit) : names
-  const present = page.length === 0 ? [] : await select(db, calendarId, withBody).where('name', 'in', page.map(n => n.name)).execute()
-  const byName = new Map(present.map(r => [r.name, r]))
-  const changed: ObjectRow[] = []
-  const deleted: string[] = []
-  for (const n of page) {
-    const row = byName.get(n.name)
-    if (row === undefined) deleted.push(n.name); else changed.push(row)
-  }
-  return { seq: truncated ? page.at(-1)!.seq : Math.max(now, since), changed, deleted, truncated }
+  return memberChanges(db, since, now, opts.limit, {
+    upTo: (now, limit) => {
+      const q = select(db, calendarId, withBody).where('modified_seq', '<=', now).orderBy('modified_seq').orderBy('id')
+      return (limit === undefined ? q : q.limit(limit)).execute()
+    },
+    names: (since, limit) => objectChangesSince(db, calendarId, since, limit),
+    byNames: names => select(db, calendarId, withBody).where('name', 'in', names).execute()
+  })
 }
 
 export type Preconditions = { ifMatch?: string[] | '*'; ifNoneMatch?: string[] | '*' }

@@ -408,7 +408,7 @@ export async function createContact (db: Db, actor: Actor, input: ContactInput, 
     const bookId = input.addressBookId ?? (await defaultAddressBookOf(tx, actor.user, actor)).id
     const book = await requireAddressBook(tx, actor.user, bookId, 'write')
     const client = opts.clientBody === undefined ? null : readClientVCard(opts.clientBody)
-    const uid = input.uid !== undefined ? text('uid', input.uid, { max: 255, required: true, singleLine: true }) : client?.uid ?? randomUUID()
+    const uid = input.uid !== undefined ? text('uid', input.uid, { max: 255, required: true, singleLine: true }) : client?.uid ?? opts.clientBody?.name.replace(/\.vcf$/i, '') ?? randomUUID()
     const company = await companyLink(tx, actor.user, input.companyId, null)
     let fields = applyInput(client?.fields ?? EMPTY_FIELDS, client === null ? withCompanyName(input, company) : {})
     const name = opts.clientBody?.name ?? resourceNameOf(uid)

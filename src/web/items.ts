@@ -31,8 +31,8 @@ const FIELD_LABELS: Record<string, MessageId> = {
 }
 
 /** A refusal as the user reads it: the field's label, then the domain's reason. */
-export function reasonOf (err: DomainError, labels: Record<string, MessageId> = FIELD_LABELS): string {
-  const label = err.field === undefined ? undefined : labels[err.field]
+export function reasonOf (err: DomainError, labels: Record<string, MessageId> = FIELD_LABELS, field = err.field): string {
+  const label = field === undefined ? undefined : labels[field]
   return label === undefined ? err.message : t('error.field', { field: t(label), message: err.message })
 }
 
@@ -48,7 +48,7 @@ export async function saving (save: () => Promise<FastifyReply>, again: (err: Do
 }
 
 /** The field the domain named is marked invalid and pointed at the error message, for screen readers. */
-function markInvalid (field: string | undefined, body: Html): Html {
+export function markInvalid (field: string | undefined, body: Html): Html {
   if (field === undefined || !/^\w+$/.test(field)) return body
   return raw(body.text.replace(`id="${field}" name="${field}"`, `id="${field}" name="${field}" aria-invalid="true" aria-describedby="form-error"`))
 }

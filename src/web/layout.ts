@@ -15,7 +15,7 @@ export type PageOptions = {
 
 const NAV: [string, MessageId][] = [
   ['/week', 'nav.week'], ['/month', 'nav.month'], ['/tasks', 'nav.tasks'], ['/without-case', 'nav.withoutCase'],
-  ['/calendars', 'nav.calendars'], ['/devices', 'nav.devices'], ['/connections', 'nav.connections']
+  ['/contacts', 'nav.contacts'], ['/calendars', 'nav.calendars'], ['/devices', 'nav.devices'], ['/connections', 'nav.connections']
 ]
 
 export function page (o: PageOptions): string {

@@ -4,8 +4,11 @@ import { peopleMessages } from './messages-people.ts'
  * Every text of the web pages, keyed by id, so a translation is one more
  * table of the same keys. `{name}` placeholders are filled by t().
  */
+import { contactsMessages } from './messages-contacts.ts'
+
 export const en = {
   ...peopleMessages.en,
+  ...contactsMessages.en,
   'app.name': 'Kalends',
   'nav.label': 'Main',
   'nav.skip': 'Skip to content',

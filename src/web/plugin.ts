@@ -10,6 +10,7 @@ import { createSession, destroySession, findSession, newToken, sameToken, type S
 import { adminRoutes } from './admin.ts'
 import { calendarRoutes } from './calendars.ts'
 import { connectionRoutes } from './connections.ts'
+import { contactRoutes } from './contacts.ts'
 import { deviceRoutes } from './devices.ts'
 import { integrationRoutes } from './integrations.ts'
 import { itemRoutes } from './items.ts'
@@ -194,6 +195,7 @@ export default async function webPlugin (app: FastifyInstance, opts: { k: Kalend
   viewRoutes(app, web)
   itemRoutes(app, web)
   connectionRoutes(app, web)
+  contactRoutes(app, web)
   adminRoutes(app, web)
   integrationRoutes(app, web)
 }

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Kalends } from '../../app.ts'
 import type { User } from '../../db/schema.ts'
@@ -16,6 +16,7 @@ import { createUser, getUser, listUsers, updateUser } from '../../domain/users.t
 import { requireAdmin } from '../../domain/access.ts'
 import { signedIn } from '../../http/authenticate.ts'
 import * as S from './schemas.ts'
+import { ifVersion, versioned } from './versions.ts'
 import { appointmentView, calendarView, caseView, taskView, userView } from './views.ts'
 
 declare module 'fastify' {
@@ -24,16 +25,6 @@ declare module 'fastify' {
 
 const actorOf = (request: FastifyRequest): Actor => ({ user: request.user!, origin: 'api' })
 
-/** If-Match on the API carries the version an edit was based on: "v<version>". */
-function ifVersion (request: FastifyRequest): number | undefined {
-  const h = request.headers['if-match']
-  if (h === undefined || h === '*') return undefined
-  const m = /^(?:W\/)?"v(\d+)"$/.exec(h.trim())
-  if (m === null) throw new DomainError('precondition-failed', 'If-Match must be an ETag this API handed out, e.g. "v3"')
-  return Number(m[1])
-}
-
-const versioned = <T extends { version: number }>(reply: FastifyReply, item: T) => reply.header('etag', `"v${item.version}"`)
 
 export async function apiV1 (app: FastifyInstance, k: Kalends): Promise<void> {
   const api = app.withTypeProvider<TypeBoxTypeProvider>()
@@ -154,4 +145,5 @@ export async function apiV1 (app: FastifyInstance, k: Kalends): Promise<void> {
 
   await app.register(import('./feeds.ts'), { k })
   await app.register(import('./connections.ts'), { k })
+  await app.register(import('./contacts.ts'), { k })
 }

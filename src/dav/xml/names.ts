@@ -3,6 +3,7 @@
 
 export const NS_DAV = 'DAV:';
 export const NS_CALDAV = 'urn:ietf:params:xml:ns:caldav';
+export const NS_CARDDAV = 'urn:ietf:params:xml:ns:carddav';
 export const NS_CS = 'http://calendarserver.org/ns/';
 export const NS_ICAL = 'http://apple.com/ns/ical/';
 /** Kalends' own namespace, used for human-readable reasons in error bodies. */
@@ -18,6 +19,7 @@ export function qname(ns: string, name: string): QName {
 
 export const dav = (name: string): QName => qname(NS_DAV, name);
 export const caldav = (name: string): QName => qname(NS_CALDAV, name);
+export const carddav = (name: string): QName => qname(NS_CARDDAV, name);
 export const cs = (name: string): QName => qname(NS_CS, name);
 export const ical = (name: string): QName => qname(NS_ICAL, name);
 export const kalends = (name: string): QName => qname(NS_KALENDS, name);

@@ -1,7 +1,7 @@
 import t from 'tap';
 import type { Test } from 'tap';
 import { DavXmlError } from './errors.ts';
-import { caldav, cs, dav, ical, qname } from './names.ts';
+import { caldav, carddav, cs, dav, ical, qname } from './names.ts';
 import { parseXml } from './parse.ts';
 import {
   parseCalendarQuery, parseMkcalendar, parseMkcol, parsePropfind, parseProppatch, parseReport, parseUtcDateTime,
@@ -493,7 +493,9 @@ t.test('free-busy-query, expand-property, principal reports', async (t) => {
 });
 
 t.test('unknown reports → DAV:supported-report', async (t) => {
-  throwsDav(t, () => parseReport(`<C:addressbook-query xmlns:C="urn:ietf:params:xml:ns:carddav"/>`), { precondition: dav('supported-report'), status: 403 });
+  throwsDav(t, () => parseReport(`<C:addressbook-search xmlns:C="urn:ietf:params:xml:ns:carddav"/>`), { precondition: dav('supported-report'), status: 403 });
+  // CardDAV's reports are known; a query without its filter is refused as one
+  throwsDav(t, () => parseReport(`<C:addressbook-query xmlns:C="urn:ietf:params:xml:ns:carddav"/>`), { precondition: carddav('valid-filter') });
   throwsDav(t, () => parseReport(`<D:version-tree xmlns:D="DAV:"/>`), { precondition: dav('supported-report') });
   throwsDav(t, () => parseReport(''), { message: /needs a request body/ });
 });

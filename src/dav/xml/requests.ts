@@ -6,7 +6,7 @@ import { DavXmlError } from './errors.ts';
 import { COMPONENT_PARENTS, DEFAULT_COLLATION, SUPPORTED_COLLATIONS, UNDATED_PROPERTIES, isSupportedCollation } from './filter-model.ts';
 import type { CompFilter, ParamFilter, PropFilter, TextMatch, TimeRange } from './filter-model.ts';
 import { decodeHref } from './href.ts';
-import { NS_CALDAV, NS_CS, NS_DAV, caldav, dav, qname, qnameOf } from './names.ts';
+import { NS_CALDAV, NS_CARDDAV, NS_CS, NS_DAV, caldav, carddav, dav, qname, qnameOf } from './names.ts';
 import type { QName } from './names.ts';
 import { parseXml } from './parse.ts';
 import type { XmlElement, XmlLimits } from './parse.ts';
@@ -297,11 +297,93 @@ function parseCalendarData(el: XmlElement): CalendarDataRequest {
 }
 
 /** Props of a REPORT plus the calendar-data details if {caldav}calendar-data is among them. */
-function reportProps(el: XmlElement): { props: PropfindRequest; calendarData?: CalendarDataRequest } {
+function reportProps(el: XmlElement): { props: PropfindRequest; calendarData?: CalendarDataRequest; addressData?: AddressDataRequest } {
   const props = parsePropSelection(el) ?? { kind: 'prop', props: [] };
   const prop = kid(el, NS_DAV, 'prop');
   const cd = prop ? kid(prop, NS_CALDAV, 'calendar-data') : undefined;
-  return cd ? { props, calendarData: parseCalendarData(cd) } : { props };
+  const ad = prop ? kid(prop, NS_CARDDAV, 'address-data') : undefined;
+  return { props, ...(cd ? { calendarData: parseCalendarData(cd) } : {}), ...(ad ? { addressData: parseAddressData(ad) } : {}) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// CardDAV (RFC 6352 §10)
+
+/**
+ * What form of vCard a report's address-data asks for (§10.4); props: only these properties.
+ * No version attribute: the card as stored (a client that cares names one; converting a
+ * client's own 4.0 card to 3.0 behind its back would lose what 3.0 cannot say).
+ */
+export type AddressDataRequest = { contentType: string; version?: '3.0' | '4.0'; props?: { name: string; novalue: boolean }[] };
+
+function parseAddressData(el: XmlElement): AddressDataRequest {
+  const contentType = el.attrs['content-type'] ?? 'text/vcard';
+  const version = el.attrs['version'];
+  if (contentType.toLowerCase() !== 'text/vcard' || (version !== undefined && version !== '3.0' && version !== '4.0')) {
+    throw new DavXmlError(`address data ${contentType} version ${version} is not supported: ask for text/vcard 3.0 or 4.0`, { precondition: carddav('supported-address-data-conversion') });
+  }
+  const base: AddressDataRequest = version === undefined ? { contentType } : { contentType, version };
+  if (kid(el, NS_CARDDAV, 'allprop')) return base;
+  const props = kids(el, NS_CARDDAV, 'prop').map((p) => {
+    const name = p.attrs['name'];
+    if (!name) throw new DavXmlError('<prop> in <address-data> needs a name attribute');
+    return { name: name.toUpperCase(), novalue: p.attrs['novalue'] === 'yes' };
+  });
+  return props.length > 0 ? { ...base, props } : base;
+}
+
+export type CardPropFilter = { name: string; test: 'anyof' | 'allof'; isNotDefined?: boolean; textMatches: TextMatch[]; paramFilters: ParamFilter[] };
+export type CardFilter = { test: 'anyof' | 'allof'; propFilters: CardPropFilter[] };
+
+const PRE_CARD_FILTER = carddav('valid-filter');
+
+function testOf(el: XmlElement): 'anyof' | 'allof' {
+  const t = el.attrs['test'] ?? 'anyof';
+  if (t !== 'anyof' && t !== 'allof') throw new DavXmlError('test must be "anyof" or "allof"', { precondition: PRE_CARD_FILTER });
+  return t;
+}
+
+function parseCardTextMatch(el: XmlElement): TextMatch {
+  // RFC 6352 §10.5.4: collation i;unicode-casemap by default, match-type contains by default
+  const tm = parseTextMatchIn(el, NS_CARDDAV, 'i;unicode-casemap');
+  tm.matchType ??= 'contains';
+  return tm;
+}
+
+function parseCardPropFilter(el: XmlElement): CardPropFilter {
+  const name = el.attrs['name'];
+  if (!name || !/^[A-Za-z0-9-]+$/.test(name)) throw new DavXmlError('<prop-filter> needs a valid name attribute', { precondition: PRE_CARD_FILTER });
+  const pf: CardPropFilter = { name: name.toUpperCase(), test: testOf(el), textMatches: kids(el, NS_CARDDAV, 'text-match').map(parseCardTextMatch), paramFilters: [] };
+  if (kid(el, NS_CARDDAV, 'is-not-defined')) pf.isNotDefined = true;
+  pf.paramFilters = kids(el, NS_CARDDAV, 'param-filter').map((p): ParamFilter => {
+    const pn = p.attrs['name'];
+    if (!pn) throw new DavXmlError('<param-filter> needs a name attribute', { precondition: PRE_CARD_FILTER });
+    const out: ParamFilter = { name: pn.toUpperCase() };
+    if (kid(p, NS_CARDDAV, 'is-not-defined')) out.isNotDefined = true;
+    const tm = onlyKid(p, NS_CARDDAV, 'text-match', { precondition: PRE_CARD_FILTER });
+    if (tm) out.textMatch = parseCardTextMatch(tm);
+    return out;
+  });
+  return pf;
+}
+
+export type AddressbookQueryReport = { type: 'addressbook-query'; props: PropfindRequest; addressData?: AddressDataRequest; filter: CardFilter; limit?: number };
+export type AddressbookMultigetReport = { type: 'addressbook-multiget'; props: PropfindRequest; addressData?: AddressDataRequest; hrefs: string[] };
+
+export function parseAddressbookQuery(input: XmlInput, limits?: XmlLimits): AddressbookQueryReport {
+  const el = requireRoot(input, NS_CARDDAV, 'addressbook-query', limits);
+  const f = onlyKid(el, NS_CARDDAV, 'filter', { required: true, precondition: PRE_CARD_FILTER }) as XmlElement;
+  const filter: CardFilter = { test: testOf(f), propFilters: kids(f, NS_CARDDAV, 'prop-filter').map(parseCardPropFilter) };
+  const out: AddressbookQueryReport = { type: 'addressbook-query', ...reportProps(el), filter };
+  const limitEl = onlyKid(el, NS_CARDDAV, 'limit');
+  if (limitEl) out.limit = nresults(limitEl, NS_CARDDAV);
+  return out;
+}
+
+export function parseAddressbookMultiget(input: XmlInput, limits?: XmlLimits): AddressbookMultigetReport {
+  const el = requireRoot(input, NS_CARDDAV, 'addressbook-multiget', limits);
+  const hrefEls = kids(el, NS_DAV, 'href');
+  if (hrefEls.length === 0) throw new DavXmlError('<addressbook-multiget> must contain at least one <href>');
+  return { type: 'addressbook-multiget', ...reportProps(el), hrefs: [...new Set(hrefEls.map((h) => decodeHref(h.text)))] };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -336,19 +418,25 @@ function filterTimeRange(el: XmlElement): TimeRange | undefined {
 const MATCH_TYPES = ['equals', 'contains', 'starts-with', 'ends-with'] as const;
 
 function parseTextMatch(el: XmlElement): TextMatch {
-  const collation = el.attrs['collation'] ?? DEFAULT_COLLATION;
+  return parseTextMatchIn(el, NS_CALDAV, DEFAULT_COLLATION);
+}
+
+/** A text-match of CalDAV or CardDAV (the same element in each namespace, RFC 4791 §9.7.5, RFC 6352 §10.5.4). */
+function parseTextMatchIn(el: XmlElement, ns: string, defaultCollation: string): TextMatch {
+  const collation = el.attrs['collation'] ?? defaultCollation;
+  const pre = (name: string) => qname(ns, name);
   if (!isSupportedCollation(collation)) {
     throw new DavXmlError(`collation ${JSON.stringify(collation)} is not supported (supported: ${SUPPORTED_COLLATIONS.join(', ')})`, {
-      precondition: caldav('supported-collation'),
+      precondition: pre('supported-collation'),
     });
   }
   const neg = el.attrs['negate-condition'] ?? 'no';
-  if (neg !== 'yes' && neg !== 'no') throw new DavXmlError('negate-condition must be "yes" or "no"', { precondition: PRE_VALID_FILTER });
+  if (neg !== 'yes' && neg !== 'no') throw new DavXmlError('negate-condition must be "yes" or "no"', { precondition: pre('valid-filter') });
   const tm: TextMatch = { value: el.text, collation, negate: neg === 'yes' };
   const mt = el.attrs['match-type'];
   if (mt !== undefined) {
     const found = MATCH_TYPES.find((t) => t === mt);
-    if (!found) throw new DavXmlError(`match-type ${JSON.stringify(mt)} is not supported`, { precondition: PRE_VALID_FILTER });
+    if (!found) throw new DavXmlError(`match-type ${JSON.stringify(mt)} is not supported`, { precondition: pre('valid-filter') });
     tm.matchType = found;
   }
   return tm;
@@ -432,6 +520,7 @@ export type CalendarMultigetReport = {
 
 export type SyncCollectionReport = {
   type: 'sync-collection';
+  addressData?: AddressDataRequest;
   /** The token as sent; '' for the initial sync. */
   syncToken: string;
   syncLevel: '1' | 'infinite';
@@ -481,6 +570,8 @@ export type PrincipalMatchReport = {
 };
 
 export type ReportRequest =
+  | AddressbookQueryReport
+  | AddressbookMultigetReport
   | CalendarQueryReport
   | CalendarMultigetReport
   | SyncCollectionReport
@@ -494,6 +585,8 @@ export type ReportRequest =
 
 /** Root element names of every report parseReport understands (for DAV:supported-report-set). */
 export const KNOWN_REPORTS: readonly QName[] = Object.freeze([
+  carddav('addressbook-query'),
+  carddav('addressbook-multiget'),
   caldav('calendar-query'),
   caldav('calendar-multiget'),
   caldav('free-busy-query'),
@@ -633,6 +726,8 @@ export function parsePrincipalMatch(input: XmlInput, limits?: XmlLimits): Princi
 }
 
 const REPORT_PARSERS: ReadonlyMap<QName, (el: XmlElement) => ReportRequest> = new Map<QName, (el: XmlElement) => ReportRequest>([
+  [carddav('addressbook-query'), (el) => parseAddressbookQuery(el)],
+  [carddav('addressbook-multiget'), (el) => parseAddressbookMultiget(el)],
   [caldav('calendar-query'), (el) => parseCalendarQuery(el)],
   [caldav('calendar-multiget'), (el) => parseCalendarMultiget(el)],
   [caldav('free-busy-query'), (el) => parseFreeBusyQuery(el)],

@@ -14,7 +14,7 @@ import { STATUS_CODES } from 'node:http';
 import { DavXmlError } from './errors.ts';
 import { SUPPORTED_COLLATIONS } from './filter-model.ts';
 import { encodeHref } from './href.ts';
-import { NS_CALDAV, NS_CS, NS_DAV, NS_ICAL, NS_KALENDS, NS_XML, caldav, dav, kalends, splitQName } from './names.ts';
+import { NS_CALDAV, NS_CARDDAV, NS_CS, NS_DAV, NS_ICAL, NS_KALENDS, NS_XML, caldav, dav, kalends, splitQName } from './names.ts';
 import type { QName } from './names.ts';
 import { isNCName } from './parse.ts';
 import type { XmlElement } from './parse.ts';
@@ -22,6 +22,7 @@ import type { XmlElement } from './parse.ts';
 export const STABLE_PREFIXES: ReadonlyMap<string, string> = new Map([
   [NS_DAV, 'd'],
   [NS_CALDAV, 'c'],
+  [NS_CARDDAV, 'card'],
   [NS_CS, 'cs'],
   [NS_ICAL, 'ical'],
   [NS_KALENDS, 'k'],
