@@ -2,7 +2,7 @@
 // Connections page, a contact written in the CRM reaching Google through the
 // journal and a worker, the cases scope, disconnect with "remove the copies".
 import t from 'tap'
-import { companyAddressBook, createContact, updateContact } from '../domain/contacts.ts'
+import { companyAddressBook, createContact } from '../domain/contacts.ts'
 import { WebClient } from '../web/test-client.ts'
 import { syncDb } from './tables.ts'
 import { startSyncWorld, until } from './testing.ts'
@@ -26,8 +26,16 @@ t.test('REST: the contacts option is validated and saved; a contact made in the 
   const jan = await createContact(w.s.k.db, admin, { addressBookId: book.id, givenName: 'Jan', familyName: 'Kowalski', phones: [{ type: 'cell', value: '+48 600 100 200' }] })
   const copy = await until('the contact in Google', async () => w.g.dumpPeople(w.email('alice')).people.find(p => idOf(p) === jan.id))
   t.equal(copy.phoneNumbers![0]!.value, '+48 600 100 200')
-  await updateContact(w.s.k.db, admin, jan.id, { familyName: 'Kowalski-Nowak' })
+  // written through the REST API, as the CRM does: the journal brings it to Google
+  const edited = await w.s.as('admin')(`/api/v1/contacts/${jan.id}`, { method: 'PATCH', json: { familyName: 'Kowalski-Nowak' } })
+  t.equal(edited.status, 200)
   await until('the edit in Google', async () => w.g.dumpPeople(w.email('alice')).people.find(p => idOf(p) === jan.id)?.names?.[0]?.familyName === 'Kowalski-Nowak')
+  const ewa = await w.s.as('admin')('/api/v1/contacts', { method: 'POST', json: { addressBookId: book.id, givenName: 'Ewa', familyName: 'Nowak' } })
+  t.equal(ewa.status, 201)
+  const ewaId = (ewa.body_ as { id: number }).id
+  await until('the new contact in Google', async () => w.g.dumpPeople(w.email('alice')).people.some(p => idOf(p) === ewaId))
+  t.equal((await w.s.as('admin')(`/api/v1/contacts/${ewaId}`, { method: 'DELETE' })).status, 204)
+  await until('the deletion in Google', async () => !w.g.dumpPeople(w.email('alice')).people.some(p => idOf(p) === ewaId))
   await until('a quiet connection', async () => (await w.connection('alice')).state === 'ok')
   const gone = await alice(`/api/v1/connections/${conn.id}?removeContacts=true`, { method: 'DELETE' })
   t.equal(gone.status, 204)
