@@ -7,6 +7,8 @@ import type { FaultKind, FaultRateSpec, FaultSpec, Faults } from './faults.ts';
 import { seededRandom } from './faults.ts';
 import type { Reply, Req, Route } from './http.ts';
 import { route } from './http.ts';
+import type { ContactGroup, PeopleStore, Person } from './people-store.ts';
+import { newEtag } from './people-store.ts';
 
 export type CallCounts = { total: number; byRoute: Record<string, number> };
 
@@ -41,9 +43,17 @@ export type Control = {
   consent(opts: { autoApprove?: string | boolean }): void;
   /** Opt-in: guests who are emulator accounts get invitation copies in their primary calendars. */
   invitations(opts: { autoAdd: boolean }): void;
+  /** People API: the account's live contacts and its contact groups (with memberResourceNames) */
+  dumpPeople(email: string): { people: Person[]; groups: ContactGroup[] };
+  /** People API: older sync and page tokens answer 400 FAILED_PRECONDITION EXPIRED_SYNC_TOKEN */
+  expirePeopleSyncTokens(email?: string): void;
+  /** People API write quota: mutate requests per minute per user (0: none); over it, 429 RESOURCE_EXHAUSTED */
+  peopleQuota(opts: { writesPerMinute: number }): void;
+  /** People API: an edit made by the user in Google (a new etag), e.g. to see a push overwrite it */
+  editPerson(email: string, resourceName: string, change: Person): Person;
 };
 
-export function createControl(ctx: ApiContext, faults: Faults, channels: Channels, counts: CallCounts): Control {
+export function createControl(ctx: ApiContext, faults: Faults, channels: Channels, counts: CallCounts, people: PeopleStore): Control {
   const { store, oauth } = ctx;
   return {
     addAccount(email, opts) {
@@ -86,6 +96,20 @@ export function createControl(ctx: ApiContext, faults: Faults, channels: Channel
     consent: (opts) => void (oauth.autoApprove = opts.autoApprove ?? false),
     invitations(opts) {
       if (ctx.invitations) ctx.invitations.autoAdd = opts.autoAdd;
+    },
+    dumpPeople: (email) => people.dump(email),
+    expirePeopleSyncTokens(email) {
+      for (const a of people.accounts.values()) if (email === undefined || a.email === email) a.syncGeneration++;
+    },
+    peopleQuota: (opts) => void (people.writesPerMinute = opts.writesPerMinute),
+    editPerson(email, resourceName, change) {
+      const p = people.account(email).people.get(resourceName);
+      if (!p || p.deleted) throw new Error(`no contact ${resourceName}`);
+      Object.assign(p.data, structuredClone(change));
+      p.data.etag = newEtag();
+      p.data.metadata = { ...p.data.metadata, sources: (p.data.metadata?.sources ?? []).map((s) => ({ ...s, etag: newEtag(), updateTime: new Date().toISOString() })) };
+      p.seq = ctx.store.nextSeq();
+      return structuredClone(p.data);
     },
   };
 }

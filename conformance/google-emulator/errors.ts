@@ -27,6 +27,10 @@ export class GoogleApiError extends Error {
   item: ErrorItem;
   headers: Record<string, string>;
   topMessage: string;
+  /** the google.rpc status name when it is not the one the HTTP code implies (People API: 400 FAILED_PRECONDITION) */
+  status?: string;
+  /** google.rpc details (People API: ErrorInfo with its reason) */
+  details?: object[];
   constructor(code: number, item: ErrorItem, headers: Record<string, string> = {}, topMessage = item.message) {
     super(topMessage);
     this.code = code;
@@ -40,7 +44,8 @@ export class GoogleApiError extends Error {
         code: this.code,
         message: this.topMessage,
         errors: [this.item],
-        status: STATUS_NAMES[this.code] ?? 'UNKNOWN',
+        status: this.status ?? STATUS_NAMES[this.code] ?? 'UNKNOWN',
+        ...(this.details ? { details: this.details } : {}),
       },
     };
   }
@@ -93,3 +98,17 @@ export const errors = {
   backendError: () => fail(500, 'backendError', 'Backend Error'),
   unavailable: () => fail(503, 'backendError', 'The service is currently unavailable.'),
 };
+
+/**
+ * An error as the People API (a newer, gRPC-transcoded API) answers it: the
+ * google.rpc status name, `errors[].reason` in lowerCamel as the client
+ * libraries surface it, and an ErrorInfo detail when Google documents a reason
+ * (e.g. EXPIRED_SYNC_TOKEN, RATE_LIMIT_EXCEEDED).
+ */
+export function peopleError(code: number, status: string, message: string, info?: { reason: string; metadata?: Record<string, string> }): GoogleApiError {
+  const reason = status.toLowerCase().replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+  const e = new GoogleApiError(code, { domain: 'global', reason, message });
+  e.status = status;
+  if (info) e.details = [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: info.reason, domain: 'people.googleapis.com', metadata: info.metadata ?? {} }];
+  return e;
+}

@@ -15,10 +15,10 @@ type PageState = { k: string; s: number; f?: number; c: string; g: number };
 
 const SYNC_INCOMPATIBLE = ['iCalUID', 'orderBy', 'privateExtendedProperty', 'q', 'sharedExtendedProperty', 'timeMin', 'timeMax', 'updatedMin'];
 
-function encode(prefix: string, value: object): string {
+export function encode(prefix: string, value: object): string {
   return prefix + Buffer.from(JSON.stringify(value)).toString('base64url');
 }
-function decode<T>(prefix: string, token: string): T | undefined {
+export function decode<T>(prefix: string, token: string): T | undefined {
   if (!token.startsWith(prefix)) return undefined;
   try {
     return JSON.parse(Buffer.from(token.slice(prefix.length), 'base64url').toString('utf8')) as T;

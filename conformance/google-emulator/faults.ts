@@ -2,7 +2,7 @@
 // random ones at a seeded rate. Kinds answer like Google's front end
 // (403/429 rateLimitExceeded, 500/503 backendError) or break the connection.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { errors } from './errors.ts';
+import { errors, peopleError } from './errors.ts';
 import type { GoogleApiError } from './errors.ts';
 import { errorReply, send } from './http.ts';
 
@@ -31,8 +31,14 @@ const ERRORS: Record<string, () => GoogleApiError> = {
   '503': errors.unavailable,
 };
 
+const PEOPLE_QUOTA = () =>
+  peopleError(429, 'RESOURCE_EXHAUSTED', "Quota exceeded for quota metric 'Write requests' and limit 'Write requests per minute per user' of service 'people.googleapis.com' for consumer 'project_number:0'.", {
+    reason: 'RATE_LIMIT_EXCEEDED',
+    metadata: { service: 'people.googleapis.com', quota_metric: 'people.googleapis.com/write_requests', quota_limit: 'WriteRequestsPerMinutePerUser' },
+  });
+
 function matches(match: FaultMatch | undefined, method: string, path: string): boolean {
-  if (!match?.pathIncludes && !/^\/(calendar|tasks)\//.test(path)) return false;
+  if (!match?.pathIncludes && !/^\/(calendar|tasks|v1)\//.test(path)) return false;
   if (match?.method && match.method.toUpperCase() !== method) return false;
   if (match?.pathIncludes && !path.includes(match.pathIncludes)) return false;
   return true;
@@ -87,7 +93,8 @@ export class Faults {
       });
       return;
     }
-    const reply = errorReply(ERRORS[fault.kind]!());
+    // the People API (/v1/…) answers in its own shape: 429 RESOURCE_EXHAUSTED with an ErrorInfo reason
+    const reply = errorReply(path.startsWith('/v1/') && fault.kind !== '500' && fault.kind !== '503' ? PEOPLE_QUOTA() : ERRORS[fault.kind]!());
     if (fault.retryAfter !== undefined) reply.headers = { ...reply.headers, 'retry-after': String(fault.retryAfter) };
     send(res, reply);
   }

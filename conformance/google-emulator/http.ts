@@ -33,8 +33,11 @@ export function matchRoute(routes: Route[], method: string, path: string): { rou
       const want = r.parts[i]!;
       const got = parts[i]!;
       if (want.startsWith('{')) {
-        if (got === '') ok = false;
-        else params[want.slice(1, -1)] = decodeURIComponent(got);
+        // '{personId}:updateContact': a parameter followed by a custom method (People API, gRPC transcoding)
+        const close = want.indexOf('}');
+        const suffix = want.slice(close + 1);
+        if (got.length <= suffix.length || !got.endsWith(suffix)) ok = false;
+        else params[want.slice(1, close)] = decodeURIComponent(got.slice(0, got.length - suffix.length));
       } else if (want !== got) ok = false;
     }
     if (!ok) continue;

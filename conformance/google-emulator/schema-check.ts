@@ -29,6 +29,7 @@ const ERROR_ENVELOPE: SchemaNode = {
         code: { type: 'integer' },
         message: { type: 'string' },
         status: { type: 'string' },
+        details: { type: 'array', items: { type: 'object', additionalProperties: {} } },
         errors: {
           type: 'array',
           items: {
@@ -73,7 +74,7 @@ export class SchemaSet {
   }
 
   static google(): SchemaSet {
-    return new SchemaSet([load('calendar-v3'), load('tasks-v1')]);
+    return new SchemaSet([load('calendar-v3'), load('tasks-v1'), load('people-v1')]);
   }
 
   /** Violations of `value` against the named schema, each with its JSON path. */
@@ -131,6 +132,17 @@ const RESPONSE_SCHEMAS: [RegExp, string][] = [
   [/^\w+ \/tasks\/v1\/users\/@me\/lists(\/\{tasklist\})?$/, 'TaskList'],
   [/^GET \/tasks\/v1\/lists\/\{tasklist\}\/tasks$/, 'Tasks'],
   [/^\w+ \/tasks\/v1\/lists\/\{tasklist\}\/tasks(\/\{task\}(\/move)?)?$/, 'Task'],
+  [/^GET \/v1\/contactGroups$/, 'people.ListContactGroupsResponse'],
+  [/^(GET|POST|PUT) \/v1\/contactGroups(\/\{groupId\})?$/, 'people.ContactGroup'],
+  [/^DELETE \/v1\/contactGroups\/\{groupId\}$/, 'people.Empty'],
+  [/^POST \/v1\/contactGroups\/\{groupId\}\/members:modify$/, 'people.ModifyContactGroupMembersResponse'],
+  [/^GET \/v1\/people\/\{personId\}\/connections$/, 'people.ListConnectionsResponse'],
+  [/^POST \/v1\/people:batchCreateContacts$/, 'people.BatchCreateContactsResponse'],
+  [/^POST \/v1\/people:batchUpdateContacts$/, 'people.BatchUpdateContactsResponse'],
+  [/^POST \/v1\/people:batchDeleteContacts$/, 'people.Empty'],
+  [/^DELETE \/v1\/people\/\{personId\}:deleteContact$/, 'people.Empty'],
+  [/^GET \/v1\/people:batchGet$/, 'people.GetPeopleResponse'],
+  [/^(GET \/v1\/people\/\{personId\}|POST \/v1\/people:createContact|PATCH \/v1\/people\/\{personId\}:updateContact)$/, 'people.Person'],
 ];
 
 /** The schema an API answer must follow: the route's resource, or the error envelope. */

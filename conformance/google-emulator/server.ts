@@ -17,9 +17,14 @@ import { createInvitations } from './invitations.ts';
 import type { Reply, Req, Route } from './http.ts';
 import { errorReply, matchRoute, readBody, send } from './http.ts';
 import { OAuth } from './oauth.ts';
+import { peopleRoutes } from './people-routes.ts';
+import { PeopleStore } from './people-store.ts';
 import { Store } from './store.ts';
 import { tasksRoutes } from './tasks-routes.ts';
 import { userinfoRoutes } from './userinfo.ts';
+
+/** Calendar v3, Tasks v1 and People v1 (rootUrl https://people.googleapis.com/, paths /v1/…) */
+export const API_PATH = /^\/(calendar|tasks|v1)\//;
 
 export type GoogleEmulator = Control & {
   url: string;
@@ -32,7 +37,7 @@ export type GoogleEmulatorOptions = {
   port?: number;
   host?: string;
   log?: (line: string) => void;
-  /** Sees every answer of a Calendar/Tasks route (the schema check in tests uses it). */
+  /** Sees every answer of a Calendar/Tasks/People route (the schema check in tests uses it). */
   onResponse?: (r: ApiResponse) => void;
 };
 
@@ -40,21 +45,22 @@ export async function startGoogleEmulator(opts: GoogleEmulatorOptions = {}): Pro
   let url = '';
   const baseUrl = () => url;
   const store = new Store();
+  const people = new PeopleStore();
   const oauth = new OAuth(store, baseUrl);
   const channels = new Channels(baseUrl);
   const ctx: ApiContext = { store, oauth, notifier: channels, sendUpdates: [], baseUrl };
   ctx.invitations = createInvitations(ctx);
   const faults = new Faults();
   const counts: CallCounts = { total: 0, byRoute: {} };
-  const control = createControl(ctx, faults, channels, counts);
-  const apiRoutes: Route[] = [...calendarsRoutes(ctx), ...eventsRoutes(ctx, channels), ...tasksRoutes(ctx)];
+  const control = createControl(ctx, faults, channels, counts, people);
+  const apiRoutes: Route[] = [...calendarsRoutes(ctx), ...eventsRoutes(ctx, channels), ...tasksRoutes(ctx), ...peopleRoutes(ctx, people)];
   const otherRoutes: Route[] = [...oauth.routes(), ...userinfoRoutes(oauth), ...controlRoutes(control)];
 
   async function handle(raw: IncomingMessage, res: ServerResponse): Promise<void> {
     const parsed = new URL(raw.url ?? '/', 'http://127.0.0.1');
     const method = (raw.headers['x-http-method-override'] as string | undefined)?.toUpperCase() ?? raw.method ?? 'GET';
     const path = parsed.pathname;
-    const isApi = /^\/(calendar|tasks)\//.test(path);
+    const isApi = API_PATH.test(path);
     const found = matchRoute(isApi ? apiRoutes : otherRoutes, method, path);
     if (isApi && typeof found === 'object') {
       const key = `${method} ${found.route.template}`;

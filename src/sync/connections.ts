@@ -208,9 +208,13 @@ export async function syncSince (db: Db, user: User, id: number, date: unknown):
  * again (consent.ts) brings them back, and matches the same items by their
  * hidden CRM ids instead of copying them twice.
  */
-export async function disconnect (engine: EngineDeps, user: User, id: number): Promise<Connection> {
+export async function disconnect (engine: EngineDeps, user: User, id: number, opts: { removeContacts?: boolean } = {}): Promise<Connection> {
   const conn = await connectionOf(engine.db, user, id)
   const provider = engine.providers.get(conn.provider)
+  // pushed contacts stay in the account unless the user asks for them to go (a failure here stops the disconnect: nothing half done)
+  const removed = opts.removeContacts === true && provider?.removeContacts !== undefined && conn.auth_failed_at === null
+    ? await provider.removeContacts(conn, providerContext(engine, conn))
+    : null
   if (conn.channel !== null && provider?.unwatch !== undefined) {
     await provider.unwatch(conn, providerContext(engine, conn), conn.channel).catch(err => {
       engine.log?.('sync: could not stop the push channel (it expires by itself)', { connection: id, err: (err as Error).message })
@@ -219,12 +223,13 @@ export async function disconnect (engine: EngineDeps, user: User, id: number): P
   await transact(engine.db, async tx => {
     const sdb = syncDb(tx)
     await sdb.deleteFrom('sync_links').where('connection_id', '=', id).execute()
+    await tx.withTables<{ google_contact_links: { connection_id: number } }>().deleteFrom('google_contact_links').where('connection_id', '=', id).execute()
     await sdb.updateTable('sync_connections').set({
       disconnected_at: new Date(), credentials_sealed: null, access_sealed: null, access_expires_at: null, auth_failed_at: null,
       channel: null, cursors: JSON.stringify({}), journal_seq: 0, push_seen_at: null, push_seen_channel: null, push_problem: null, push_problem_at: null,
       state: 'pending', state_reason: 'disconnected', state_at: new Date()
     }).where('id', '=', id).execute()
-    await logSync(tx, id, { direction: 'none', action: 'info', message: `disconnected by ${user.name}; nothing deleted on either side` })
+    await logSync(tx, id, { direction: 'none', action: 'info', message: removed === null ? `disconnected by ${user.name}; nothing deleted on either side` : `disconnected by ${user.name}; the ${removed} contacts pushed to Google were removed from it, nothing else deleted` })
   })
   return conn
 }

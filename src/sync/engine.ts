@@ -1,10 +1,12 @@
 import type { SecretBox } from '../auth/secrets.ts'
 import type { Db } from '../db/connect.ts'
-import type { ItemKind } from '../db/schema.ts'
+import type { ItemKind, User } from '../db/schema.ts'
 import { committedSeq } from '../domain/calendar-objects.ts'
+import { contactChangesSince } from '../domain/contacts.ts'
+import type { ContactSource } from './contacts-source.ts'
 import { applyInbound } from './inbound.ts'
 import { linkCount, logSync } from './links.ts'
-import { optionsOf, windowOf } from './options.ts'
+import { optionsOf, windowOf, type SyncOptions } from './options.ts'
 import { NOTICE_MS, providerTitle, recordPushHealth, type PushEvidence } from './push-health.ts'
 import { applyInitialOutbound, applyOutbound, initialCandidates, journalCandidates } from './outbound.ts'
 import { AuthFailed, CursorExpired, SyncStopped, Transient, type ChangePage, type Provider, type ProviderContext, type RemoteCollection, type Window } from './provider.ts'
@@ -18,6 +20,8 @@ export type EngineDeps = {
   publicUrl: string
   /** progress lines for the process log */
   log?: (msg: string, fields?: Record<string, unknown>) => void
+  /** the CRM contacts a connection's contacts push covers (absent: no contacts store wired, the option does nothing) */
+  contacts?: ContactSource
   /** the time push health is judged by (tests move it past the grace periods instead of waiting) */
   now?: () => number
 }
@@ -110,6 +114,18 @@ export async function syncConnection (deps: EngineDeps, connectionId: number, op
       seq = page.nextSeq
       if (!page.more) break
     }
+    if (options.contacts !== 'off' && provider.pushContacts !== undefined && deps.contacts !== undefined) {
+      try {
+        await pushContacts(deps, provider, conn, ctx, user, options, cursors, opts)
+      } catch (err) {
+        // retried (rate limits, outages) or a refused account as for the rest; a refusal of contacts alone leaves calendars and tasks syncing
+        if (err instanceof Transient || err instanceof AuthFailed) throw err
+        const message = `contacts push stopped: ${(err as Error).message}`
+        // said once, not at every run until someone acts
+        const last = await syncDb(deps.db).selectFrom('sync_log').select('message').where('connection_id', '=', conn.id).orderBy('id', 'desc').limit(1).executeTakeFirst()
+        if (last?.message !== message) await logSync(deps.db, conn.id, { direction: 'out', action: 'error', message })
+      }
+    }
     const channel = await renewChannel(deps, provider, conn, ctx, push)
     await sdb.updateTable('sync_connections').set({
       cursors: JSON.stringify(cursors), journal_seq: seq, state: 'ok', state_reason: null, state_at: new Date(),
@@ -132,6 +148,28 @@ export async function syncConnection (deps: EngineDeps, connectionId: number, op
     await markRed(deps, conn, `sync failed: ${(err as Error).message}`)
     throw err
   }
+}
+
+/**
+ * One way: the CRM's contacts in scope written into the account's contact
+ * group, never read back. The contacts journal says when: a contact of the
+ * organisation changed since the last push, or (cases scope) anything did
+ * (a case gained or lost the user), or the scope changed; the reconciliation
+ * interval and "sync now" compare everything anyway. The comparison is by
+ * hash against what was written, so an unchanged contact costs no request.
+ */
+async function pushContacts (deps: EngineDeps, provider: Provider, conn: Connection, ctx: ProviderContext, user: User, options: SyncOptions, cursors: Record<string, string>, opts: RunOptions): Promise<void> {
+  if (options.contacts === 'off' || provider.pushContacts === undefined || deps.contacts === undefined) return
+  const head = await committedSeq(deps.db)
+  const last = Number(cursors['contacts.seq'] ?? -1)
+  const pushedAt = Date.parse(cursors['contacts.pushedAt'] ?? '')
+  const due = last < 0 || opts.force === true || cursors['contacts.scope'] !== options.contacts ||
+    !(Date.now() - pushedAt < options.pollMinutes * 60_000 - 5_000) ||
+    (options.contacts === 'cases' ? head > last : (await contactChangesSince(deps.db, user.org_id, last, 1)).length > 0)
+  if (!due) return
+  const desired = await deps.contacts(deps.db, user, options.contacts)
+  cursors['contacts.group'] = await provider.pushContacts(conn, ctx, desired, cursors['contacts.group'] ?? null)
+  Object.assign(cursors, { 'contacts.seq': String(head), 'contacts.scope': options.contacts, 'contacts.pushedAt': new Date().toISOString() })
 }
 
 /**

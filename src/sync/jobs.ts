@@ -131,7 +131,13 @@ export class SyncJobs {
             eb('user_id', 'in', eb.selectFrom('changes').innerJoin('appointment_participants', 'appointment_participants.appointment_id', 'changes.entity_id').select('appointment_participants.user_id').where('changes.seq', '>', since).where('changes.seq', '<=', head).where('changes.entity', '=', 'appointment').where(notOwn)),
             eb('user_id', 'in', eb.selectFrom('changes').innerJoin('tasks', 'tasks.id', 'changes.entity_id').select('tasks.assignee_id').where('changes.seq', '>', since).where('changes.seq', '<=', head).where('changes.entity', '=', 'task').where(notOwn)),
             // deleted, left or reassigned: the connections that hold a link to it
-            eb('sync_connections.id', 'in', eb.selectFrom('changes').innerJoin('sync_links', join => join.onRef('sync_links.item_id', '=', 'changes.entity_id').onRef('sync_links.item_kind', '=', 'changes.entity')).select('sync_links.connection_id').where('changes.seq', '>', since).where('changes.seq', '<=', head).where(notOwn))
+            eb('sync_connections.id', 'in', eb.selectFrom('changes').innerJoin('sync_links', join => join.onRef('sync_links.item_id', '=', 'changes.entity_id').onRef('sync_links.item_kind', '=', 'changes.entity')).select('sync_links.connection_id').where('changes.seq', '>', since).where('changes.seq', '<=', head).where(notOwn)),
+            // a contact changed: every connection pushing contacts compares its copies (the run writes only what differs)
+            eb.and([
+              sql<boolean>`sync_connections.options->>'contacts' IN ('company', 'cases')`,
+              eb.exists(eb.selectFrom('changes').innerJoin('users', 'users.org_id', 'changes.org_id').select('changes.seq')
+                .whereRef('users.id', '=', 'sync_connections.user_id').where('changes.seq', '>', since).where('changes.seq', '<=', head).where('changes.entity', '=', 'contact'))
+            ])
           ]))
           .execute()
         for (const c of touched) due.add(c.id)

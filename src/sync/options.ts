@@ -2,6 +2,10 @@ import { invalid } from '../domain/errors.ts'
 import { dateOnly } from '../domain/values.ts'
 import type { Window } from './provider.ts'
 
+/** Which CRM contacts a Google connection pushes into the user's "Kalends" contact group (issue 13). */
+export const CONTACT_SCOPES = ['off', 'company', 'cases'] as const
+export type ContactScope = typeof CONTACT_SCOPES[number]
+
 export const DESCRIPTION_FIELDS = ['case', 'type', 'status', 'participants', 'link'] as const
 export type DescriptionField = typeof DESCRIPTION_FIELDS[number]
 
@@ -25,6 +29,8 @@ export type SyncOptions = {
   descriptionFields: DescriptionField[]
   /** how often to poll what cannot push (Google Tasks), and to reconcile the rest */
   pollMinutes: number
+  /** contacts pushed to Google: none, all of the company's, or those of the user's cases */
+  contacts: ContactScope
 }
 
 export const DEFAULT_OPTIONS: SyncOptions = {
@@ -38,7 +44,8 @@ export const DEFAULT_OPTIONS: SyncOptions = {
   daysBefore: null,
   daysAfter: null,
   descriptionFields: [],
-  pollMinutes: 5
+  pollMinutes: 5,
+  contacts: 'off'
 }
 
 const days = (field: string, v: unknown): number | null => {
@@ -83,6 +90,10 @@ export function parseOptions (input: Record<string, unknown>, current: SyncOptio
     const n = Number(input.pollMinutes)
     if (!Number.isInteger(n) || n < 1 || n > 1440) throw invalid('pollMinutes', 'must be from 1 to 1440 minutes')
     o.pollMinutes = n
+  }
+  if ('contacts' in input) {
+    if (!CONTACT_SCOPES.includes(input.contacts as ContactScope)) throw invalid('contacts', `one of ${CONTACT_SCOPES.join(', ')}`)
+    o.contacts = input.contacts as ContactScope
   }
   return o
 }

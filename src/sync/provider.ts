@@ -1,4 +1,5 @@
 import type { ItemKind } from '../db/schema.ts'
+import type { PushContact } from './contacts-source.ts'
 import type { ItemData } from './items.ts'
 import type { Connection } from './tables.ts'
 
@@ -105,6 +106,13 @@ export interface Provider {
    * run makes a new one.
    */
   listen? (conn: Connection, ctx: ProviderContext, channel: Record<string, unknown>, signal: AbortSignal, on: ChannelEvents): Promise<void>
+  /**
+   * One-way push of CRM contacts: the remote copies become what `desired` says
+   * (created, written over, deleted); returns the remote group to remember.
+   */
+  pushContacts? (conn: Connection, ctx: ProviderContext, desired: PushContact[], group: string | null): Promise<string>
+  /** Deletes every copy the push made (a disconnect that asks for it); returns how many. */
+  removeContacts? (conn: Connection, ctx: ProviderContext): Promise<number>
 }
 
 export type ChannelEvents = {

@@ -1,6 +1,7 @@
 import type { SecretBox } from '../auth/secrets.ts'
 import type { Config } from '../config.ts'
 import type { DbHandle } from '../db/connect.ts'
+import { contactsInScope } from './contacts-scope.ts'
 import type { EngineDeps } from './engine.ts'
 import { exchangeProvider, type ExchangeDeps } from './ews/provider.ts'
 import type { ConsentDeps } from './google/consent.ts'
@@ -39,7 +40,7 @@ export function createSync (config: Config, handle: DbHandle, secrets: SecretBox
     get publicUrl () { return config.publicUrl }
   }
   const providers = new Map<string, Provider>([['google', googleProvider(base)], ['exchange', exchangeProvider(exchange)], ['graph', graphProvider(graph)]])
-  const engine: EngineDeps = { ...base, get publicUrl () { return config.publicUrl }, providers, log }
+  const engine: EngineDeps = { ...base, get publicUrl () { return config.publicUrl }, providers, log, contacts: contactsInScope }
   return {
     engine,
     google: base,

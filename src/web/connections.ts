@@ -11,7 +11,7 @@ import { loadExchangeIntegration, type ExchangeIntegration } from '../sync/ews/i
 import { GraphRefused } from '../sync/graph/client.ts'
 import { completeGraphConsent, connectGraphOrganisation, graphConsentUrl } from '../sync/graph/consent.ts'
 import { loadGraphIntegration } from '../sync/graph/integration.ts'
-import { DESCRIPTION_FIELDS, type SyncOptions } from '../sync/options.ts'
+import { CONTACT_SCOPES, DESCRIPTION_FIELDS, type SyncOptions } from '../sync/options.ts'
 import { AuthFailed, CursorExpired, RemoteConflict, Transient, type Choice } from '../sync/provider.ts'
 import type { Connection } from '../sync/tables.ts'
 import { html, raw, type Html } from './html.ts'
@@ -51,7 +51,7 @@ const dirLabel = (provider: string, dir: 'in' | 'out' | 'none'): string => dir =
 const FIELD_LABELS: Record<string, MessageId> = {
   appointments: 'conn.what', calendarId: 'conn.calendar', taskListId: 'conn.taskList', appointmentTypeId: 'conn.appointmentType',
   taskTypeId: 'conn.taskType', startDate: 'conn.startDate', daysBefore: 'conn.daysBefore', daysAfter: 'conn.daysAfter',
-  descriptionFields: 'conn.descriptionFields', pollMinutes: 'conn.pollMinutes', since: 'conn.since'
+  descriptionFields: 'conn.descriptionFields', pollMinutes: 'conn.pollMinutes', since: 'conn.since', contacts: 'conn.contacts'
 }
 /** Google refused or could not be reached (src/sync/google/client.ts classify): 502 with the reason, not a 500. */
 const refusedByGoogle = (err: unknown): err is Error =>
@@ -69,7 +69,7 @@ function optionsInput (f: Form): Record<string, unknown> {
     tasks: f.tasks === '1',
     descriptionFields: DESCRIPTION_FIELDS.filter(x => f[`desc-${x}`] === '1')
   }
-  for (const key of ['calendarId', 'taskListId', 'appointmentTypeId', 'taskTypeId', 'pollMinutes']) if (f[key] !== undefined) input[key] = f[key]
+  for (const key of ['calendarId', 'taskListId', 'appointmentTypeId', 'taskTypeId', 'pollMinutes', 'contacts']) if (f[key] !== undefined) input[key] = f[key]
   if (f.window === 'date' && (f.startDate ?? '') === '') throw invalid('startDate', 'choose the date the first sync starts from')
   input.startDate = f.window === 'date' ? f.startDate : null
   input.daysBefore = f.window === 'days' ? f.daysBefore : null
@@ -84,7 +84,7 @@ function formOf (o: SyncOptions): Form {
     appointmentTypeId: o.appointmentTypeId === null ? '' : String(o.appointmentTypeId), taskTypeId: o.taskTypeId === null ? '' : String(o.taskTypeId),
     window: o.startDate !== null ? 'date' : o.daysBefore !== null || o.daysAfter !== null ? 'days' : 'all',
     startDate: o.startDate ?? '', daysBefore: o.daysBefore === null ? '' : String(o.daysBefore), daysAfter: o.daysAfter === null ? '' : String(o.daysAfter),
-    pollMinutes: String(o.pollMinutes)
+    pollMinutes: String(o.pollMinutes), contacts: o.contacts
   }
   for (const d of o.descriptionFields) f[`desc-${d}`] = '1'
   return f
@@ -188,6 +188,7 @@ export function connectionRoutes (app: FastifyInstance, web: Web): void {
             <div class="field"><label for="${id('since')}">${t('conn.since')}</label><input type="date" id="${id('since')}" name="since" required value="${mine ? failure.form?.since ?? '' : ''}"${bad('since')} aria-describedby="${id('since-hint')}"></div>
             <button type="submit" class="secondary">${t('conn.sinceSubmit')}</button></form>
           <form method="post" action="/connections/${v.id}/disconnect" class="inline" data-confirm="${t('conn.disconnectConfirm', { account })}">${csrfField(s.csrf)}
+            ${v.options.contacts === 'off' ? '' : html`<label class="check"><input type="checkbox" id="${id('removeContacts')}" name="removeContacts"> ${t('conn.removeContacts')}</label>`}
             <button type="submit" class="danger" aria-label="${t('conn.disconnectLabel', { account })}" aria-describedby="${id('disconnect-hint')}">${t('conn.disconnect')}</button></form>
         </div>
         <p class="muted" id="${id('since-hint')}">${t('conn.sinceHint')}</p>
@@ -212,6 +213,8 @@ export function connectionRoutes (app: FastifyInstance, web: Web): void {
             </div></fieldset>
           <fieldset><legend>${said(v.provider, 'descriptionFields')}</legend>${DESCRIPTION_FIELDS.map(d => check(`desc-${d}`, t(`conn.desc.${d}`)))}</fieldset>
           <div class="field"><label for="${id('pollMinutes')}">${t('conn.pollMinutes')}</label>${input('pollMinutes', 'number', raw(' min="1" max="1440" required inputmode="numeric"'))}</div>
+          ${v.provider !== 'google' ? '' : html`<div class="field"><label for="${id('contacts')}">${t('conn.contacts')}</label><select id="${id('contacts')}" name="contacts" aria-describedby="${id('contacts-hint')}"${bad('contacts')}>${CONTACT_SCOPES.map(c => html`<option value="${c}"${(f.contacts ?? 'off') === c ? html` selected` : ''}>${t(`conn.contacts.${c}`)}</option>`)}</select>
+            <p class="muted" id="${id('contacts-hint')}">${t('conn.contactsHint')}</p></div>`}
           <div><button type="submit">${t('conn.saveOptions')}</button></div>
         </form>
         <h3 id="${id('log-h')}">${t('conn.log', { count: LOG_LINES })}</h3>
@@ -372,7 +375,7 @@ export function connectionRoutes (app: FastifyInstance, web: Web): void {
 
   app.post('/connections/:id/disconnect', async (request, reply) => {
     const id = idParam(request)
-    await disconnect(k.sync.engine, web.session(request).user, id)
+    await disconnect(k.sync.engine, web.session(request).user, id, { removeContacts: web.form(request).removeContacts === 'on' })
     return done(reply, 'disconnected')
   })
 }

@@ -51,7 +51,7 @@ export function integrationRoutes (app: FastifyInstance, web: Web): void {
     const m: Form = extra.microsoftForm ?? graphForm(microsoft)
     const f: Form = extra.form ?? {
       enabled: google === null || google.enabled ? '1' : '', clientId: google?.clientId ?? '', applicationName: google?.applicationName ?? 'Kalends',
-      pushAddress: google?.pushAddress ?? '', delegationDomain: google?.delegationDomain ?? ''
+      pushAddress: google?.pushAddress ?? '', delegationDomain: google?.delegationDomain ?? '', delegateContacts: google?.delegateContacts === true ? '1' : ''
     }
     const err = extra.error
     const bad = (name: string) => err?.field === name ? html` aria-invalid="true" aria-describedby="form-error"` : ''
@@ -91,6 +91,7 @@ export function integrationRoutes (app: FastifyInstance, web: Web): void {
               <span class="muted" id="g-sa-hint">${google?.serviceAccount == null ? t('admin.serviceAccountMissing') : t('admin.serviceAccountStored', { email: google.serviceAccount.clientEmail })}</span></div>
             ${google?.serviceAccount == null ? '' : html`<label class="check"><input type="checkbox" name="removeServiceAccount" value="1"> ${t('admin.serviceAccountRemove')}</label>`}
             ${text('delegationDomain', 'admin.delegationDomain', { hint: t('admin.delegationHint'), attrs: html` spellcheck="false" autocapitalize="none"` })}
+            <label class="check"><input type="checkbox" name="delegateContacts" value="1"${f.delegateContacts === '1' ? html` checked` : ''}> ${t('admin.delegateContacts')}</label>
           </fieldset>
           <div><button type="submit">${t('common.save')}</button></div>
         </form>
@@ -140,6 +141,7 @@ export function integrationRoutes (app: FastifyInstance, web: Web): void {
         applicationName: f.applicationName ?? '',
         pushAddress: f.pushAddress ?? '',
         delegationDomain: f.delegationDomain ?? '',
+        delegateContacts: f.delegateContacts === '1',
         serviceAccountJson: f.removeServiceAccount === '1' ? null : (f.serviceAccountJson ?? '')
       })
       return show(request, reply, { notice: t('admin.googleSaved') })

@@ -3,6 +3,7 @@ import { nl } from './locales/nl.ts'
 import { pl } from './locales/pl.ts'
 import { ro } from './locales/ro.ts'
 import { ru } from './locales/ru.ts'
+import { peopleMessages } from './messages-people.ts'
 import { contactsMessages } from './messages-contacts.ts'
 import { exchangePushMessages } from './messages-exchange-push.ts'
 import { exchangeMessages } from './messages-exchange.ts'
@@ -26,6 +27,7 @@ export const en = {
   ...gridMessages.en,
   ...microsoftMessages.en,
   ...exchangePushMessages.en,
+  ...peopleMessages.en,
   ...contactsMessages.en,
   'app.name': 'Kalends',
   'nav.label': 'Main',
@@ -461,7 +463,8 @@ export const AREAS: Record<Lang, Messages>[] = [
   exchangeMessages,
   exchangePushMessages,
   gridMessages,
-  microsoftMessages
+  microsoftMessages,
+  peopleMessages
 ]
 
 const BASE: Record<Lang, Messages> = { en, pl, ro, ru, nl }

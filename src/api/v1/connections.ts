@@ -31,7 +31,8 @@ const Options = Type.Object({
   daysBefore: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 3650 }), Type.Null()])),
   daysAfter: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 3650 }), Type.Null()])),
   descriptionFields: Type.Optional(Type.Array(Type.Union(['case', 'type', 'status', 'participants', 'link'].map(f => Type.Literal(f))), { maxItems: 5 })),
-  pollMinutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 1440 }))
+  pollMinutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 1440 })),
+  contacts: Type.Optional(Type.Union(['off', 'company', 'cases'].map(f => Type.Literal(f)), { description: 'CRM contacts pushed one way into the account\'s "Kalends" contact group: none, all of the company\'s, or those of the user\'s cases' }))
 }, { additionalProperties: false })
 const Since = Type.Object({ date: Type.String({ pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$', description: 'YYYY-MM-DD' }) }, { additionalProperties: false })
 const Integration = Type.Object({
@@ -41,6 +42,7 @@ const Integration = Type.Object({
   applicationName: Type.Optional(Type.String({ maxLength: 100 })),
   pushAddress: Type.Optional(Type.Union([Type.String({ maxLength: 500 }), Type.Null()])),
   delegationDomain: Type.Optional(Type.Union([Type.String({ maxLength: 255 }), Type.Null()])),
+  delegateContacts: Type.Optional(Type.Boolean({ description: 'the Workspace admin granted the service account the contacts scope too: delegated connections may push contacts' })),
   serviceAccountJson: Type.Optional(Type.Union([Type.String({ maxLength: 20_000, description: 'write-only: the key file of a Workspace service account' }), Type.Null()]))
 }, { additionalProperties: false })
 
@@ -58,7 +60,7 @@ const iso = (d: Date | null) => d?.toISOString() ?? null
 const view = (c: ConnectionView) => ({ ...c, stateAt: iso(c.stateAt), lastSuccessAt: iso(c.lastSuccessAt), createdAt: iso(c.createdAt) })
 const integrationView = (g: GoogleIntegration | null) => g === null
   ? { configured: false }
-  : { configured: true, enabled: g.enabled, clientId: g.clientId, clientSecretSet: g.clientSecret !== '', applicationName: g.applicationName, pushAddress: g.pushAddress, delegationDomain: g.delegationDomain, serviceAccount: g.serviceAccount?.clientEmail ?? null }
+  : { configured: true, enabled: g.enabled, clientId: g.clientId, clientSecretSet: g.clientSecret !== '', applicationName: g.applicationName, pushAddress: g.pushAddress, delegationDomain: g.delegationDomain, delegateContacts: g.delegateContacts, serviceAccount: g.serviceAccount?.clientEmail ?? null }
 
 const graphView = (g: GraphIntegration | null) => g === null
   ? { configured: false }
@@ -93,8 +95,8 @@ export default async function connectionsApi (app: FastifyInstance, opts: { k: K
     (await connectionLog(db, request.user!, request.params.id, request.query.limit ?? 100)).map(l => ({
       at: iso(l.at), direction: l.direction, action: l.action, itemKind: l.item_kind, itemId: l.item_id, remoteId: l.remote_id, message: l.message
     })))
-  api.delete('/connections/:id', { schema: { tags: ['sync'], params: IdParams } }, async (request, reply) => {
-    await disconnect(k.sync.engine, request.user!, request.params.id)
+  api.delete('/connections/:id', { schema: { tags: ['sync'], params: IdParams, querystring: Type.Object({ removeContacts: Type.Optional(Type.Boolean({ description: 'also delete the contacts the push copied into Google (default: they stay)' })) }, { additionalProperties: false }) } }, async (request, reply) => {
+    await disconnect(k.sync.engine, request.user!, request.params.id, { removeContacts: request.query.removeContacts === true })
     return reply.code(204).send()
   })
 

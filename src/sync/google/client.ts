@@ -5,6 +5,8 @@ import { calendar_v3 as calendarApi } from 'googleapis/build/src/apis/calendar/i
 import { tasks_v1 as tasksApi } from 'googleapis/build/src/apis/tasks/index.js'
 import type { calendar_v3 } from 'googleapis/build/src/apis/calendar/index.js'
 import type { tasks_v1 } from 'googleapis/build/src/apis/tasks/index.js'
+import { people_v1 as peopleApi } from 'googleapis/build/src/apis/people/index.js'
+import type { people_v1 } from 'googleapis/build/src/apis/people/index.js'
 import { AuthFailed, CursorExpired, RemoteConflict, Transient, type AccessToken } from '../provider.ts'
 
 /**
@@ -28,6 +30,8 @@ export function googleEndpoints (baseUrl: string | null): GoogleEndpoints {
 }
 
 export const SCOPES = ['https://www.googleapis.com/auth/calendar', 'https://www.googleapis.com/auth/tasks', 'openid', 'email']
+/** Asked with the others, optional: without it only the contacts push stops, with a reason (People API, issue 13). */
+export const CONTACTS_SCOPE = 'https://www.googleapis.com/auth/contacts'
 
 export type OAuthApp = { clientId: string; clientSecret: string; redirectUri: string }
 
@@ -98,12 +102,12 @@ export type ServiceAccount = { clientEmail: string; privateKey: string }
  * JWT client cannot be pointed at another token endpoint, so the grant is made
  * here and handed to an OAuth2Client as its refresh handler.
  */
-export function delegatedClient (ep: GoogleEndpoints, sa: ServiceAccount, subject: string, keeper: TokenKeeper | null = null): OAuth2Client {
+export function delegatedClient (ep: GoogleEndpoints, sa: ServiceAccount, subject: string, keeper: TokenKeeper | null = null, withContacts = false): OAuth2Client {
   const client = new KeptTokenClient({ endpoints: { oauth2TokenUrl: ep.tokenUrl } }, keeper)
   client.refreshHandler = async () => {
     const now = Math.floor(Date.now() / 1000)
     const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url')
-    const unsigned = `${b64({ alg: 'RS256', typ: 'JWT' })}.${b64({ iss: sa.clientEmail, sub: subject, scope: SCOPES.filter(s => s.startsWith('https:')).join(' '), aud: ep.tokenUrl, iat: now, exp: now + 3600 })}`
+    const unsigned = `${b64({ alg: 'RS256', typ: 'JWT' })}.${b64({ iss: sa.clientEmail, sub: subject, scope: [...SCOPES.filter(s => s.startsWith('https:')), ...(withContacts ? [CONTACTS_SCOPE] : [])].join(' '), aud: ep.tokenUrl, iat: now, exp: now + 3600 })}`
     const signature = createSign('RSA-SHA256').update(unsigned).sign(sa.privateKey).toString('base64url')
     const res = await fetch(ep.tokenUrl, {
       method: 'POST',
@@ -131,6 +135,12 @@ export function tasksClient (ep: GoogleEndpoints, auth: OAuth2Client, headers: C
   return new tasksApi.Tasks({ rootUrl: ep.apiRoot, auth, retry: false, timeout: 30_000, headers })
 }
 
+/** The People API lives at people.googleapis.com (not www.googleapis.com); the emulator serves it at its base. */
+export function peopleClient (ep: GoogleEndpoints, auth: OAuth2Client, headers: CallHeaders = {}): people_v1.People {
+  const rootUrl = ep.apiRoot === 'https://www.googleapis.com/' ? 'https://people.googleapis.com/' : ep.apiRoot
+  return new peopleApi.People({ rootUrl, auth, retry: false, timeout: 30_000, headers })
+}
+
 type GoogleFailure = { status?: number; code?: string | number; message: string; response?: { status?: number; headers?: unknown; data?: unknown } }
 
 function reasonOf (err: GoogleFailure): string {
@@ -156,6 +166,8 @@ export function classify (e: unknown, what: string): Error {
   }
   if (status === 401) return new AuthFailed('Google refused the access token; reconnect the account')
   if (status === 403 && (reason === 'rateLimitExceeded' || reason === 'userRateLimitExceeded' || reason === 'quotaExceeded')) return new Transient(`Google rate limit (${reason}) on ${what}`)
+  // contacts are optional: without their scope only the contacts push stops, calendars and tasks go on
+  if (status === 403 && reason === 'insufficientPermissions' && what.includes('contact')) return new GoogleRefused('Google did not grant access to contacts; reconnect and allow it, or switch the contacts push off')
   if (status === 403 && reason === 'insufficientPermissions') return new AuthFailed('Google did not grant access to calendars and tasks; reconnect and allow both')
   if (status === 410 && what.startsWith('list')) return new CursorExpired('sync token expired')
   if (status === 412) return new RemoteConflict(`${what}: changed meanwhile`)

@@ -7,7 +7,7 @@ import type { User } from '../../db/schema.ts'
 import { DomainError, invalid } from '../../domain/errors.ts'
 import { saveConnection, type KeptAccess } from '../connections.ts'
 import { syncDb, type Connection } from '../tables.ts'
-import { calendarClient, call, delegatedClient, oauthClient, SCOPES, type GoogleEndpoints, type TokenKeeper } from './client.ts'
+import { calendarClient, call, CONTACTS_SCOPE, delegatedClient, oauthClient, SCOPES, type GoogleEndpoints, type TokenKeeper } from './client.ts'
 import { loadGoogleIntegration, type GoogleDefaults, type GoogleIntegration } from './integration.ts'
 
 const STATE_TTL_MS = 15 * 60_000
@@ -52,7 +52,7 @@ export async function consentUrl (deps: ConsentDeps, user: User, opts: { loginHi
     access_type: 'offline',
     prompt: 'consent',
     include_granted_scopes: true,
-    scope: SCOPES,
+    scope: [...SCOPES, CONTACTS_SCOPE],
     state,
     ...(opts.loginHint === undefined ? {} : { login_hint: opts.loginHint })
   })

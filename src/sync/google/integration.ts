@@ -21,6 +21,13 @@ export type GoogleIntegration = {
   serviceAccount: ServiceAccount | null
   /** Workspace domain the service account may act in */
   delegationDomain: string | null
+  /**
+   * The Workspace admin also granted the service account the contacts scope
+   * (https://www.googleapis.com/auth/contacts): delegated connections may push
+   * contacts. Off, their tokens ask for calendars and tasks only, since a scope
+   * the admin did not grant would fail the whole token request.
+   */
+  delegateContacts: boolean
 }
 
 export type GoogleIntegrationInput = Partial<Omit<GoogleIntegration, 'serviceAccount'>> & { serviceAccountJson?: string | null }
@@ -47,7 +54,8 @@ export async function loadGoogleIntegration (db: Db, secrets: SecretBox, orgId: 
     applicationName: s.applicationName ?? 'Kalends',
     pushAddress: s.pushAddress ?? defaults.pushAddress ?? null,
     serviceAccount: sealed.serviceAccount ?? null,
-    delegationDomain: s.delegationDomain ?? null
+    delegationDomain: s.delegationDomain ?? null,
+    delegateContacts: (s as Record<string, unknown>).delegateContacts === true
   }
 }
 
@@ -74,12 +82,18 @@ export async function saveGoogleIntegration (db: Db, secrets: SecretBox, orgId: 
     applicationName: (input.applicationName ?? current?.applicationName ?? 'Kalends').trim() || 'Kalends',
     pushAddress: input.pushAddress === undefined ? (current?.pushAddress ?? null) : (input.pushAddress?.trim() || null),
     serviceAccount: input.serviceAccountJson === undefined || input.serviceAccountJson === '' ? (current?.serviceAccount ?? null) : input.serviceAccountJson === null ? null : parseServiceAccount(input.serviceAccountJson),
-    delegationDomain: input.delegationDomain === undefined ? (current?.delegationDomain ?? null) : (input.delegationDomain?.trim().toLowerCase() || null)
+    delegationDomain: input.delegationDomain === undefined ? (current?.delegationDomain ?? null) : (input.delegationDomain?.trim().toLowerCase() || null),
+    delegateContacts: input.delegateContacts ?? current?.delegateContacts ?? false
   }
   if (next.pushAddress !== null && !/^https?:\/\/[^\s]+$/.test(next.pushAddress)) throw invalid('pushAddress', 'must be the public https:// address of this server')
   if (next.clientId.length > 300) throw invalid('clientId', 'is too long')
-  const settings = JSON.stringify({ clientId: next.clientId, applicationName: next.applicationName, pushAddress: next.pushAddress, delegationDomain: next.delegationDomain })
+  const settings = JSON.stringify({ clientId: next.clientId, applicationName: next.applicationName, pushAddress: next.pushAddress, delegationDomain: next.delegationDomain, delegateContacts: next.delegateContacts })
   const sealed = secrets.seal(JSON.stringify({ clientSecret: next.clientSecret, serviceAccount: next.serviceAccount }))
   await storeIntegration(db, orgId, 'google', { enabled: next.enabled, settings, secret_sealed: sealed })
+  if (next.delegateContacts !== (current?.delegateContacts ?? false)) {
+    // kept access tokens carry the old scopes: delegated connections get a new one on their next run
+    await syncDb(db).updateTable('sync_connections').set({ access_sealed: null, access_expires_at: null })
+      .where('auth_kind', '=', 'delegation').where('user_id', 'in', eb => eb.selectFrom('users').select('id').where('org_id', '=', orgId)).execute()
+  }
   return next
 }

@@ -5,7 +5,8 @@ import type { calendar_v3 } from 'googleapis/build/src/apis/calendar/index.js'
 import { optionsOf } from '../options.ts'
 import { AuthFailed, type Provider, type ProviderContext, type ProviderSession, type RemoteCollection } from '../provider.ts'
 import type { Connection } from '../tables.ts'
-import { calendarClient, call, classify, delegatedClient, statusOf, tasksClient, withKeptAccess, type CallHeaders } from './client.ts'
+import { calendarClient, call, classify, delegatedClient, peopleClient, statusOf, tasksClient, withKeptAccess, type CallHeaders } from './client.ts'
+import { ContactsPush } from './contacts-push.ts'
 import { googleEvents } from './events.ts'
 import { loadGoogleIntegration, type GoogleIntegration } from './integration.ts'
 import { googleTasks } from './tasks.ts'
@@ -64,7 +65,7 @@ export function googleProvider (deps: ConsentDeps): Provider {
     const integration = known ?? await integrationFor(conn)
     if (conn.auth_kind === 'delegation') {
       if (integration.serviceAccount === null) throw new AuthFailed('the Workspace service account was removed by an admin')
-      const client = delegatedClient(ep, integration.serviceAccount, conn.account, ctx)
+      const client = delegatedClient(ep, integration.serviceAccount, conn.account, ctx, integration.delegateContacts)
       client.setCredentials(withKeptAccess(null, ctx))
       return client
     }
@@ -126,6 +127,17 @@ export function googleProvider (deps: ConsentDeps): Provider {
 
     async unwatch (conn, ctx, channel) {
       await stopChannel(calendarClient(ep, await authFor(conn, ctx), runHeader(conn, ctx)), channel)
+    },
+
+    async pushContacts (conn, ctx, desired, remembered) {
+      if (conn.auth_kind === 'delegation' && !(await integrationFor(conn)).delegateContacts) {
+        throw new Error('the Workspace set-up does not let the service account write contacts; an admin can allow it on the Google integration page')
+      }
+      return new ContactsPush(deps.db, conn.id, peopleClient(ep, await authFor(conn, ctx), runHeader(conn, ctx))).run(desired, remembered)
+    },
+
+    async removeContacts (conn, ctx) {
+      return new ContactsPush(deps.db, conn.id, peopleClient(ep, await authFor(conn, ctx), runHeader(conn, ctx))).removeAll()
     }
   }
 }
