@@ -27,11 +27,19 @@ export type EwsWorld = {
   close (): Promise<void>
 }
 
-export async function startEwsWorld (opts: { users?: string[]; integration?: ExchangeIntegrationInput } = {}): Promise<EwsWorld> {
+/**
+ * `server`: a test server of the caller's (a Google sync world's, for both
+ * providers at once), which close() leaves running; `ewsUrl`: where Kalends
+ * reaches the emulator (a proxy in front of it).
+ */
+export async function startEwsWorld (opts: { users?: string[]; integration?: ExchangeIntegrationInput; server?: TestServer; ewsUrl?: (em: EwsEmulator) => string } = {}): Promise<EwsWorld> {
   const em = await startEwsEmulator({ check: true })
-  const s = await startServer({ users: opts.users })
-  s.k.config.publicUrl = s.url
-  if (process.env.KALENDS_SYNC_DEBUG === '1') s.k.sync.engine.log = (msg, fields) => process.stderr.write(`${msg} ${JSON.stringify(fields ?? {})}\n`)
+  const own = opts.server === undefined
+  const s = opts.server ?? await startServer({ users: opts.users })
+  if (own) {
+    s.k.config.publicUrl = s.url
+    if (process.env.KALENDS_SYNC_DEBUG === '1') s.k.sync.engine.log = (msg, fields) => process.stderr.write(`${msg} ${JSON.stringify(fields ?? {})}\n`)
+  }
   const email = (login: string) => `${login}@example.com`
   const exchangePassword = (login: string) => `${login}-Exchange-1`
   for (const login of Object.keys(s.users)) {
@@ -39,7 +47,7 @@ export async function startEwsWorld (opts: { users?: string[]; integration?: Exc
     s.users[login] = { ...s.users[login]!, email: email(login) }
     em.addMailbox(email(login), { name: login, password: exchangePassword(login) })
   }
-  await saveExchangeIntegration(s.k.db, s.k.secrets, s.orgId, { ewsUrl: em.ewsUrl, version: 'Exchange2013_SP1', auth: 'basic', ...opts.integration })
+  await saveExchangeIntegration(s.k.db, s.k.secrets, s.orgId, { ewsUrl: opts.ewsUrl?.(em) ?? em.ewsUrl, version: 'Exchange2013_SP1', auth: 'basic', ...opts.integration })
   const connection = async (login: string) => syncDb(s.k.db).selectFrom('sync_connections').selectAll()
     .where('user_id', '=', s.users[login]!.id).where('provider', '=', 'exchange').executeTakeFirstOrThrow()
   return {
@@ -61,7 +69,7 @@ export async function startEwsWorld (opts: { users?: string[]; integration?: Exc
       return em.items(email(login), folder).map(id => em.item(id))
     },
     async close () {
-      await s.close()
+      if (own) await s.close()
       await em.close()
     }
   }
