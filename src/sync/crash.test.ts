@@ -96,7 +96,7 @@ t.test('a worker killed mid-sync and started again duplicates nothing and loses 
   }
   for (const login of ['alice', 'bob']) {
     const r = await compareSides(w, login, ZONE)
-    t.same(r.problems, [], `${login}: ${r.appointments.length} appointments <-> ${r.google.masters.length} events, ${r.tasks.length} tasks <-> ${r.google.tasks.length} Google tasks, one to one`)
+    t.same(r.problems, [], `${login}: ${r.appointments.length} appointments <-> ${r.remote.appointments.length} events, ${r.tasks.length} tasks <-> ${r.remote.tasks.length} Google tasks, one to one`)
     t.same(r.mismatches, [], `${login}: the same data on both sides (${r.compared} items)`)
   }
   const titles = (await w.s.k.db.selectFrom('appointments').select('title').execute()).map(r => r.title)

@@ -11,7 +11,9 @@ import { syncDb, type Connection } from './tables.ts'
  * for Google: users alice, bob, carol (and admin) with <login>@example.com
  * mailboxes whose Exchange password is `exchangePassword(login)`, and the
  * organisation's Exchange integration pointing at the emulator. The emulator
- * checks all traffic against Microsoft's schema: close() fails on a violation.
+ * checks all traffic against Microsoft's schema, and no sync may mail anyone:
+ * close() fails on a schema violation or on any meeting mail in its log, so
+ * every test on an EwsWorld asserts both.
  */
 export type EwsWorld = {
   s: TestServer
@@ -70,7 +72,24 @@ export async function startEwsWorld (opts: { users?: string[]; integration?: Exc
     },
     async close () {
       if (own) await s.close()
+      const mail = em.sentMail()
       await em.close()
+      if (mail.length > 0) throw new Error(`sync sent meeting mail through Exchange: ${JSON.stringify(mail)}`)
     }
   }
+}
+
+/** The user's CRM appointments' titles, sorted. */
+export async function crmTitles (w: EwsWorld, login: string): Promise<string[]> {
+  const list = (await w.s.as(login)('/api/v1/appointments?from=2026-01-01T00:00:00Z&to=2028-01-01T00:00:00Z')).body_ as { items: { title: string }[] }
+  return list.items.map(a => a.title).sort()
+}
+
+/** Alice with one appointment made in the CRM and one in Outlook, connected and synced once. */
+export async function seedAlice (w: EwsWorld): Promise<void> {
+  await w.s.as('alice')('/api/v1/appointments', { method: 'POST', json: { title: 'From the CRM', start: '2026-12-01T09:00:00Z', end: '2026-12-01T10:00:00Z', timezone: 'Europe/Warsaw' } })
+  w.em.userCreate(w.email('alice'), 'calendar', 'CalendarItem', '<t:Subject>From Outlook</t:Subject><t:Start>2026-12-02T12:00:00Z</t:Start><t:End>2026-12-02T13:00:00Z</t:End>')
+  await w.connect('alice')
+  const r = await w.run('alice')
+  if (r.state !== 'ok') throw new Error(`the first run: ${r.state} ${r.reason ?? ''}`)
 }
