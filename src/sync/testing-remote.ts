@@ -4,6 +4,7 @@ import type { RunOptions, RunResult } from './engine.ts'
 import { dateIn } from './items.ts'
 import type { Connection } from './tables.ts'
 import { startEwsWorld, type EwsWorld } from './testing-ews.ts'
+import { compareWith, exchangeSnapshot, googleSnapshot } from './testing-sides.ts'
 import { startSyncWorld, type SyncWorld } from './testing.ts'
 
 /**
@@ -21,7 +22,8 @@ const ZONE = 'Europe/Warsaw'
 /** Timed items have ISO instants, all-day items dates (end exclusive). */
 export type RemoteEvent = { id: string; title: string; description: string; location: string; allDay: boolean; start: string; end: string; ref: string | null; attendees: number }
 export type RemoteTask = { id: string; title: string; description: string; due: string | null; done: boolean }
-export type EventInput = { title: string; start: string; end: string; allDay?: boolean; description?: string }
+/** `daily`: a series of that many days */
+export type EventInput = { title: string; start: string; end: string; allDay?: boolean; description?: string; daily?: number }
 
 export type Remote = {
   name: ProviderName
@@ -47,6 +49,8 @@ export type Remote = {
   expireCursors (): void
   /** writes that mailed (or would have mailed) someone */
   mail (): unknown[]
+  /** the user's CRM items and their copies here, one to one and the same (testing-sides.ts compareWith) */
+  compare (login: string, zone?: string): ReturnType<typeof compareWith>
   close (): Promise<void>
 }
 
@@ -78,7 +82,8 @@ export function googleRemote (w: SyncWorld, own = true): Remote {
       return (await taskList(login, tasklist)).filter(x => x.deleted !== true).map(x => ({ id: x.id ?? '', title: x.title ?? '', description: x.notes ?? '', due: x.due == null ? null : x.due.slice(0, 10), done: x.status === 'completed' }))
     },
     async createEvent (login, e, calendarId = 'primary') {
-      const made = await w.calendar(login).events.insert({ calendarId, sendUpdates: 'none', requestBody: { summary: e.title, description: e.description, start: when(e.allDay === true, e.start), end: when(e.allDay === true, e.end) } })
+      const recurrence = e.daily === undefined ? undefined : [`RRULE:FREQ=DAILY;COUNT=${e.daily}`]
+      const made = await w.calendar(login).events.insert({ calendarId, sendUpdates: 'none', requestBody: { summary: e.title, description: e.description, start: when(e.allDay === true, e.start), end: when(e.allDay === true, e.end), recurrence } })
       return made.data.id ?? ''
     },
     async patchEvent (login, id, patch) {
@@ -101,6 +106,7 @@ export function googleRemote (w: SyncWorld, own = true): Remote {
     addTaskList: (login, name) => w.g.addTaskList(w.email(login), name).id,
     expireCursors: () => w.g.expireSyncTokens(),
     mail: () => w.g.sendUpdates().filter(r => r.sendUpdates !== 'none'),
+    compare: async (login, zone) => compareWith(w, await w.connection(login), login, googleSnapshot(w, login), { zone }),
     close: async () => { if (own) await w.close() }
   }
 }
@@ -110,6 +116,11 @@ const WARSAW = '<t:StartTimeZone Id="Central European Standard Time"/><t:EndTime
 /** connection options carry folder ids base64url (ews/provider.ts) */
 const choiceId = (folderId: string) => folderId.replace(/\+/g, '-').replace(/\//g, '_')
 const folderOf = (choice: string | undefined, distinguished: string) => choice === undefined ? distinguished : choice.replace(/-/g, '+').replace(/_/g, '/')
+
+/** A daily series starting on the item's day in Warsaw. */
+const series = (e: EventInput) => e.daily === undefined
+  ? ''
+  : `<t:Recurrence><t:DailyRecurrence><t:Interval>1</t:Interval></t:DailyRecurrence><t:NumberedRecurrence><t:StartDate>${dateIn(new Date(e.start), ZONE)}</t:StartDate><t:NumberOfOccurrences>${e.daily}</t:NumberOfOccurrences></t:NumberedRecurrence></t:Recurrence>`
 
 export function exchangeRemote (w: EwsWorld): Remote {
   const body = (text: string | undefined) => text === undefined ? '' : `<t:Body BodyType="Text">${esc(text)}</t:Body>`
@@ -140,7 +151,7 @@ export function exchangeRemote (w: EwsWorld): Remote {
     async createEvent (login, e, calendar) {
       const times = e.allDay === true
         ? `<t:Start>${e.start}T00:00:00</t:Start><t:End>${e.end}T00:00:00</t:End><t:IsAllDayEvent>true</t:IsAllDayEvent>${WARSAW}`
-        : `<t:Start>${new Date(e.start).toISOString()}</t:Start><t:End>${new Date(e.end).toISOString()}</t:End>${WARSAW}`
+        : `<t:Start>${new Date(e.start).toISOString()}</t:Start><t:End>${new Date(e.end).toISOString()}</t:End>${series(e)}${WARSAW}`
       return w.em.userCreate(w.email(login), folderOf(calendar, 'calendar'), 'CalendarItem', `<t:Subject>${esc(e.title)}</t:Subject>${body(e.description)}${times}`)
     },
     async patchEvent (_login, id, patch) {
@@ -163,6 +174,7 @@ export function exchangeRemote (w: EwsWorld): Remote {
     addTaskList: (login, name) => choiceId(w.em.addFolder(w.email(login), 'tasks', name, 'IPF.Task')),
     expireCursors: () => w.em.expireSyncStates(),
     mail: () => w.em.sentMail(),
+    compare: async (login, zone) => compareWith(w, await w.connection(login), login, exchangeSnapshot(w, login, zone), { zone, rules: true }),
     close: async () => w.close()
   }
 }
