@@ -1,5 +1,5 @@
 import t from 'tap'
-import { envelope, fault, find, post, startChecked } from './test-helpers.ts'
+import { codeOf, envelope, fault, find, messages, post, startChecked } from './test-helpers.ts'
 
 const GET_CALENDAR = envelope('<m:GetFolder><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape></m:FolderShape><m:FolderIds><t:DistinguishedFolderId Id="calendar"/></m:FolderIds></m:GetFolder>')
 
@@ -45,4 +45,18 @@ t.test('a body that is not a SOAP EWS request is a schema-validation fault, not 
   }
   const unknown = await post(em, envelope('<m:GetUserOofSettingsRequest><t:Mailbox><t:Address>alice@example.com</t:Address></t:Mailbox></m:GetUserOofSettingsRequest>'))
   t.equal(fault(unknown).code, 'ErrorInvalidRequest', 'a valid operation the emulator does not offer')
+})
+
+t.test('concurrentEdit: the named item is saved "in Outlook" first, so an UpdateItem with the ChangeKey read before is an irresolvable conflict', async t => {
+  const em = await startChecked()
+  t.teardown(() => em.close())
+  const id = em.userCreate('alice@example.com', 'calendar', 'CalendarItem', '<t:Subject>Review</t:Subject><t:Start>2026-12-01T09:00:00Z</t:Start><t:End>2026-12-01T10:00:00Z</t:End>')
+  const readKey = em.item(id).changeKey
+  em.fault({ kind: 'concurrentEdit', operation: 'UpdateItem' })
+  const update = envelope(`<m:UpdateItem ConflictResolution="NeverOverwrite" SendMeetingInvitationsOrCancellations="SendToNone"><m:ItemChanges><t:ItemChange><t:ItemId Id="${id}" ChangeKey="${readKey}"/><t:Updates><t:SetItemField><t:FieldURI FieldURI="item:Subject"/><t:CalendarItem><t:Subject>Review (CRM)</t:Subject></t:CalendarItem></t:SetItemField></t:Updates></t:ItemChange></m:ItemChanges></m:UpdateItem>`)
+  const refused = await post(em, update)
+  t.equal(codeOf(messages(refused)[0]), 'ErrorIrresolvableConflict')
+  t.not(em.item(id).changeKey, readKey, 'a new ChangeKey, as after an Outlook save')
+  t.equal(em.item(id).props.Subject, 'Review', 'nothing written over it')
+  t.same(em.injectedFaults(), [{ operation: 'UpdateItem', kind: 'concurrentEdit' }])
 })

@@ -6,13 +6,16 @@ import { backOffXml, SoapFault } from './soap.ts'
  * describes them: `serverBusy` is ErrorServerBusy in a SOAP fault (HTTP 500)
  * with BackOffMilliseconds in MessageXml; `http503` is IIS queueing (no SOAP);
  * `http500` a bare internal error; `unauthorized` a 401 as for a revoked
- * password or token.
+ * password or token; `concurrentEdit` no failure of its own: the items the
+ * request names get a new ChangeKey first, as when the user saves them in
+ * Outlook between the client's read and its write (an UpdateItem under
+ * NeverOverwrite then answers ErrorIrresolvableConflict).
  */
-export type FaultKind = 'serverBusy' | 'http503' | 'http500' | 'unauthorized'
+export type FaultKind = 'serverBusy' | 'http503' | 'http500' | 'unauthorized' | 'concurrentEdit'
 
 export type FaultSpec = { kind: FaultKind; operation?: string; times?: number; backOffMs?: number }
 
-export type FaultAction = { status: number; fault: SoapFault | null }
+export type FaultAction = { status: number; fault: SoapFault | null } | { touch: true }
 
 export class Faults {
   #pending: (FaultSpec & { left: number })[] = []
@@ -38,6 +41,7 @@ export class Faults {
       case 'http503': return { status: 503, fault: null }
       case 'http500': return { status: 500, fault: null }
       case 'unauthorized': return { status: 401, fault: null }
+      case 'concurrentEdit': return { touch: true }
     }
   }
 }

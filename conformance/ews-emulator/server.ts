@@ -59,6 +59,11 @@ function parseEnvelope (body: string): Parsed {
   return { operation: request.name, header: child(env, NS.soap, 'Header'), request }
 }
 
+/** Every ItemId a request names, at any depth. */
+function itemIdsIn (e: XmlElement): string[] {
+  return e.ns === NS.t && e.name === 'ItemId' && e.attrs.Id !== undefined ? [e.attrs.Id] : e.children.flatMap(itemIdsIn)
+}
+
 /**
  * The mailbox the request acts as: the ExchangeImpersonation header's, when
  * the caller holds the right for it (ErrorImpersonateUserDenied otherwise;
@@ -140,7 +145,12 @@ export async function startEwsEmulator (opts: EwsEmulatorOptions = {}) {
     // a request the emulator itself refuses as schema-invalid is meant to be invalid: it stays out of the record
     const recordRequest = () => recorder?.record(`${operation} request`, body)
     const injected = faults.take(operation)
-    if (injected !== null) {
+    if (injected !== null && 'touch' in injected) {
+      for (const id of itemIdsIn(request)) {
+        const it = store.items.get(id)
+        if (it !== undefined) store.touch(it)
+      }
+    } else if (injected !== null) {
       recordRequest()
       if (injected.status === 401) res.setHeader('www-authenticate', challengesFor(schemes))
       send(res, injected.status, injected.fault === null ? null : faultXml(injected.fault), operation)

@@ -9,7 +9,7 @@ import { linkCount, logSync } from './links.ts'
 import { optionsOf, windowOf, type SyncOptions } from './options.ts'
 import { NOTICE_MS, providerTitle, recordPushHealth, type PushEvidence } from './push-health.ts'
 import { applyInitialOutbound, applyOutbound, initialCandidates, journalCandidates } from './outbound.ts'
-import { AuthFailed, CursorExpired, SyncStopped, Transient, type ChangePage, type Provider, type ProviderContext, type RemoteCollection, type Window } from './provider.ts'
+import { AuthFailed, CursorExpired, SyncStopped, Transient, type ChangePage, type Provider, type ProviderContext, type RemoteCollection, type RemoteItem, type Window } from './provider.ts'
 import { runContext, type RunContext } from './run-context.ts'
 import { syncDb, type Connection } from './tables.ts'
 
@@ -84,7 +84,7 @@ export async function syncConnection (deps: EngineDeps, connectionId: number, op
       const pollDue = !(Date.now() - listedAt < options.pollMinutes * 60_000 - 5_000)
       if (coll.polled === true && cursors[key] !== undefined && !opts.force && !pollDue) continue
       const listing = deps.now?.() ?? Date.now()
-      const pulled = await pullChanges(rc, coll, cursors[key] ?? null, since)
+      const pulled = await pullChanges(rc, coll, cursors[key] ?? null, since, Number.isNaN(listedAt) ? null : new Date(listedAt))
       cursors[key] = pulled.cursor
       cursors[`${key}.listedAt`] = new Date().toISOString()
       if (coll.polled !== true) push.unannounced = unannounced(conn.channel, pulled.changedAt, listing) ?? push.unannounced
@@ -229,8 +229,51 @@ async function guardMassDelete (rc: RunContext, coll: RemoteCollection, page: Ch
   }
 }
 
+/**
+ * A full listing that names every live item (ChangePage.live) shows a
+ * deletion made while the cursor was lost only as an absence: each linked
+ * item missing from it is read once more and, when it is gone, deleted like a
+ * listed deletion. Many at once stop the sync, as guardMassDelete does.
+ */
+async function absences (rc: RunContext, coll: RemoteCollection, live: string[], listed: RemoteItem[]): Promise<RemoteItem[]> {
+  const seen = new Set([...live, ...listed.map(i => i.remoteId)])
+  const links = await syncDb(rc.db).selectFrom('sync_links').select('remote_id')
+    .where('connection_id', '=', rc.conn.id).where('item_kind', '=', coll.kind).where('remote_id', 'is not', null).execute()
+  const gone: RemoteItem[] = []
+  for (const { remote_id: id } of links) {
+    if (id === null || seen.has(id)) continue
+    const item = await coll.get(id)
+    if (item === null || item.deleted) gone.push(tombstone(id))
+  }
+  if (gone.length >= MASS_DELETE.min && gone.length > links.length * MASS_DELETE.share) {
+    throw new SyncStopped(`${gone.length} of ${links.length} linked items are missing from the external ${coll.kind === 'task' ? 'task list' : 'calendar'}; sync stopped so the CRM keeps them ("sync since date" copies them back; deleting them in the CRM too is a CRM action)`)
+  }
+  return gone
+}
+
+/**
+ * For a collection whose listings fold changes (RemoteCollection.netListing):
+ * the items linked since the last listing (our own writes after its cursor
+ * was taken) that this listing does not name are read once more; those gone
+ * were deleted outside before their creation was ever listed.
+ */
+async function unlisted (rc: RunContext, coll: RemoteCollection, listed: RemoteItem[], since: Date): Promise<RemoteItem[]> {
+  const seen = new Set(listed.map(i => i.remoteId))
+  const links = await syncDb(rc.db).selectFrom('sync_links').select('remote_id')
+    .where('connection_id', '=', rc.conn.id).where('item_kind', '=', coll.kind).where('remote_id', 'is not', null).where('updated_at', '>', since).execute()
+  const gone: RemoteItem[] = []
+  for (const { remote_id: id } of links) {
+    if (id === null || seen.has(id)) continue
+    const item = await coll.get(id)
+    if (item === null || item.deleted) gone.push(tombstone(id))
+  }
+  return gone
+}
+
+const tombstone = (remoteId: string): RemoteItem => ({ remoteId, etag: null, deleted: true, data: null, ref: null, uid: null, attendees: [], updated: null })
+
 /** Applies the remote changes since the cursor; returns the next cursor and when the listed items were changed. */
-async function pullChanges (rc: RunContext, coll: RemoteCollection, cursor: string | null, since: string | null): Promise<{ cursor: string; changedAt: Date[] }> {
+async function pullChanges (rc: RunContext, coll: RemoteCollection, cursor: string | null, since: string | null, listedBefore: Date | null): Promise<{ cursor: string; changedAt: Date[] }> {
   const w = windowOf(rc.options, new Date(), since)
   let page
   try {
@@ -241,7 +284,10 @@ async function pullChanges (rc: RunContext, coll: RemoteCollection, cursor: stri
     page = await coll.changes(null, w)
   }
   await guardMassDelete(rc, coll, page, w)
-  for (const item of page.items) await applyInbound(rc, coll, item)
+  const absent = page.full && page.live !== undefined
+    ? await absences(rc, coll, page.live, page.items)
+    : coll.netListing === true && !page.full && listedBefore !== null ? await unlisted(rc, coll, page.items, listedBefore) : []
+  for (const item of [...page.items, ...absent]) await applyInbound(rc, coll, item)
   return { cursor: page.cursor, changedAt: page.items.flatMap(i => i.updated === null ? [] : [i.updated]) }
 }
 

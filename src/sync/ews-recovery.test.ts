@@ -3,20 +3,9 @@ import { freePort } from '../testing/harness.ts'
 import { disconnect } from './connections.ts'
 import { saveExchangeIntegration } from './ews/integration.ts'
 import { syncDb } from './tables.ts'
-import { startEwsWorld, type EwsWorld } from './testing-ews.ts'
+import { crmTitles, seedAlice as seed, startEwsWorld, type EwsWorld } from './testing-ews.ts'
 
-async function crmTitles (w: EwsWorld, login: string): Promise<string[]> {
-  const list = (await w.s.as(login)('/api/v1/appointments?from=2026-01-01T00:00:00Z&to=2028-01-01T00:00:00Z')).body_ as { items: { title: string }[] }
-  return list.items.map(a => a.title).sort()
-}
 const exchangeTitles = (w: EwsWorld, login: string) => w.items(login).map(i => i.props.Subject ?? '').sort()
-
-async function seed (w: EwsWorld): Promise<void> {
-  await w.s.as('alice')('/api/v1/appointments', { method: 'POST', json: { title: 'From the CRM', start: '2026-12-01T09:00:00Z', end: '2026-12-01T10:00:00Z', timezone: 'Europe/Warsaw' } })
-  w.em.userCreate(w.email('alice'), 'calendar', 'CalendarItem', '<t:Subject>From Outlook</t:Subject><t:Start>2026-12-02T12:00:00Z</t:Start><t:End>2026-12-02T13:00:00Z</t:End>')
-  await w.connect('alice')
-  t.equal((await w.run('alice')).state, 'ok')
-}
 
 t.test('an invalidated SyncState lists everything again and matches it: no duplicate either side', async t => {
   const w = await startEwsWorld()

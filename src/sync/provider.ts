@@ -33,6 +33,13 @@ export type ChangePage = {
   cursor: string
   /** true when this was a full listing (no or expired cursor) */
   full: boolean
+  /**
+   * On a full listing, the id of every live item, in the window or not, when
+   * the provider's full listing has no tombstones (Exchange's SyncFolderItems
+   * without a SyncState): an item deleted while the cursor was lost shows
+   * only as an absence from it.
+   */
+  live?: string[]
 }
 
 export interface RemoteCollection {
@@ -43,6 +50,15 @@ export interface RemoteCollection {
    * run a push or a CRM change starts.
    */
   readonly polled?: boolean
+  /**
+   * A listing from a cursor folds each item's changes since the cursor into
+   * one, so an item created after the cursor was taken and deleted before the
+   * next listing is not listed at all (Exchange's SyncFolderItems: the
+   * SyncState knows only the items it has listed). Kalends' own creates made
+   * after a listing are such items: the engine reads each one it does not see
+   * in the next listing.
+   */
+  readonly netListing?: boolean
   /** Changes since the cursor, or everything in the window when the cursor is null. */
   changes (cursor: string | null, window: Window): Promise<ChangePage>
   get (remoteId: string): Promise<RemoteItem | null>

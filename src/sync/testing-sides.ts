@@ -3,7 +3,10 @@ import type { tasks_v1 } from 'googleapis/build/src/apis/tasks/index.js'
 import type { Appointment, Task } from '../db/schema.ts'
 import { wallToUtc } from '../domain/ical-mapping.ts'
 import { dateIn } from './items.ts'
-import { syncDb } from './tables.ts'
+import type { TestServer } from '../testing/harness.ts'
+import { childrenOf, NS, textOf, type XmlElement } from './microsoft/ews-xml.ts'
+import { syncDb, type Connection } from './tables.ts'
+import type { EwsWorld } from './testing-ews.ts'
 import type { SyncWorld } from './testing.ts'
 
 /**
@@ -60,16 +63,21 @@ export const sides = {
   googleTask: (x: tasks_v1.Schema$Task): Side => ({ title: x.title ?? '', due: x.due == null ? null : x.due.slice(0, 10), done: x.status === 'completed' })
 }
 
-export async function crmAppointments (w: SyncWorld, login: string): Promise<Appointment[]> {
+export async function crmAppointments (w: { s: TestServer }, login: string): Promise<Appointment[]> {
   const id = w.s.users[login]!.id
   return w.s.k.db.selectFrom('appointments').selectAll()
     .where(eb => eb.or([eb('owner_id', '=', id), eb('id', 'in', eb.selectFrom('appointment_participants').select('appointment_id').where('user_id', '=', id))]))
     .orderBy('id').execute()
 }
 
-export async function crmTasks (w: SyncWorld, login: string): Promise<Task[]> {
+export async function crmTasks (w: { s: TestServer }, login: string): Promise<Task[]> {
   return w.s.k.db.selectFrom('tasks').selectAll().where('assignee_id', '=', w.s.users[login]!.id).orderBy('id').execute()
 }
+
+/** A live item outside as compareSides reads it: its id and its data. */
+export type RemoteSide = { id: string; side: Side }
+/** The user's calendar and task list outside, read from the emulator's store (no API call, so nothing is counted). */
+export type Snapshot = { appointments: RemoteSide[]; tasks: RemoteSide[] }
 
 /** The user's primary calendar and default task list as the emulator stores them. */
 export function googleSide (w: SyncWorld, login: string) {
@@ -83,23 +91,81 @@ export function googleSide (w: SyncWorld, login: string) {
   }
 }
 
-export type Mismatch = { login: string; kind: string; id: number; crm: Side; google: Side }
+export function googleSnapshot (w: SyncWorld, login: string): Snapshot {
+  const g = googleSide(w, login)
+  return {
+    appointments: g.masters.map(ev => ({ id: ev.id ?? '', side: sides.event(ev, g.cancelledInstances) })),
+    tasks: g.tasks.map(x => ({ id: x.id ?? '', side: sides.googleTask(x) }))
+  }
+}
+
+/**
+ * A repeat rule by what it repeats (frequency, interval, count or end),
+ * not by how it is spelt: Exchange names the weekday a weekly rule falls on
+ * (BYDAY) where the CRM may not.
+ */
+export function ruleOf (rrule: string | null): string | null {
+  if (rrule === null) return null
+  const p = Object.fromEntries(rrule.split(';').map(kv => kv.split('=') as [string, string]))
+  return [`FREQ=${p.FREQ}`, `INTERVAL=${p.INTERVAL ?? '1'}`, p.COUNT === undefined ? null : `COUNT=${p.COUNT}`, p.UNTIL === undefined ? null : `UNTIL=${p.UNTIL.slice(0, 8)}`].filter(x => x !== null).join(';')
+}
+
+/** An EWS Recurrence element (types.xsd RecurrenceType) in ruleOf's terms, read without the provider's mapping. */
+function ewsRule (r: XmlElement | undefined): string | null {
+  if (r === undefined) return null
+  const [pattern, range] = childrenOf(r, NS.t)
+  const freq = { DailyRecurrence: 'DAILY', WeeklyRecurrence: 'WEEKLY', AbsoluteMonthlyRecurrence: 'MONTHLY', RelativeMonthlyRecurrence: 'MONTHLY', AbsoluteYearlyRecurrence: 'YEARLY', RelativeYearlyRecurrence: 'YEARLY' }[pattern?.name ?? ''] ?? pattern?.name
+  const count = textOf(range, NS.t, 'NumberOfOccurrences')
+  const end = textOf(range, NS.t, 'EndDate')
+  return [`FREQ=${freq}`, `INTERVAL=${textOf(pattern, NS.t, 'Interval') ?? '1'}`, count === null ? null : `COUNT=${count}`, end === null ? null : `UNTIL=${end.replace(/-/g, '').slice(0, 8)}`].filter(x => x !== null).join(';')
+}
+
+/** The user's Exchange calendar and tasks folder as the EWS emulator stores them. */
+export function exchangeSnapshot (x: EwsWorld, login: string, zone = 'Europe/Warsaw'): Snapshot {
+  const stored = (folder: string) => x.em.items(x.email(login), folder).map(id => x.em.store.items.get(id)!)
+  const text = (it: { props: Map<string, XmlElement> }, name: string) => it.props.get(name)?.text
+  return {
+    appointments: stored('calendar').map(it => {
+      const allDay = text(it, 'IsAllDayEvent') === 'true'
+      const at = (v: string | undefined) => allDay ? dateIn(new Date(v ?? ''), zone) : new Date(v ?? '').toISOString()
+      const rrule = ewsRule(it.props.get('Recurrence'))
+      return {
+        id: it.id,
+        side: {
+          title: text(it, 'Subject') ?? '',
+          allDay,
+          start: at(text(it, 'Start')),
+          end: at(text(it, 'End')),
+          rrule,
+          exdates: rrule === null ? [] : [...new Set(it.deletedOccurrences.map(at))].sort()
+        }
+      }
+    }),
+    tasks: stored('tasks').map(it => {
+      const due = text(it, 'DueDate')
+      // Outlook's due date is the day's midnight in the user's zone, in UTC
+      return { id: it.id, side: { title: text(it, 'Subject') ?? '', due: due === undefined ? null : new Date(Date.parse(due) + 12 * 3_600_000).toISOString().slice(0, 10), done: text(it, 'Status') === 'Completed' } }
+    })
+  }
+}
+
+export type Mismatch = { login: string; kind: string; id: number; crm: Side; remote: Side }
 
 /**
  * Each CRM item the user owns, takes part in or is assigned has exactly one
- * link to exactly one live Google item, holding the same data, and every
- * live Google item is the copy of exactly one CRM item: no duplicate, no
- * orphan, nothing lost on either side.
+ * link (of this connection) to exactly one live item outside, holding the
+ * same data, and every live item outside is the copy of exactly one CRM
+ * item: no duplicate, no orphan, nothing lost on either side.
+ * `rules` compares repeat rules by ruleOf (for a provider that spells them its own way).
  */
-export async function compareSides (w: SyncWorld, login: string, zone = 'Europe/Warsaw') {
-  const conn = await w.connection(login)
+export async function compareWith (w: { s: TestServer }, conn: Connection, login: string, remote: Snapshot, opts: { zone?: string; rules?: boolean } = {}) {
+  const zone = opts.zone ?? 'Europe/Warsaw'
   const links = await syncDb(w.s.k.db).selectFrom('sync_links').selectAll().where('connection_id', '=', conn.id).execute()
-  const g = googleSide(w, login)
   const problems: string[] = []
   const mismatches: Mismatch[] = []
   let compared = 0
-  const check = <C extends { id: number; title: string }, G extends { id?: string | null }>(kind: 'appointment' | 'task', crmRows: C[], remote: G[], a: (c: C) => Side, b: (r: G) => Side) => {
-    const byRemote = new Map(remote.map(r => [r.id ?? '', r]))
+  const check = <C extends { id: number; title: string }>(kind: 'appointment' | 'task', crmRows: C[], items: RemoteSide[], a: (c: C) => Side) => {
+    const byRemote = new Map(items.map(r => [r.id, r]))
     const linkOf = new Map<number, string[]>()
     for (const l of links) if (l.item_kind === kind && l.remote_id !== null) linkOf.set(Number(l.item_id), [...(linkOf.get(Number(l.item_id)) ?? []), l.remote_id])
     const used = new Map<string, number>()
@@ -107,18 +173,22 @@ export async function compareSides (w: SyncWorld, login: string, zone = 'Europe/
       const r = linkOf.get(c.id) ?? []
       if (r.length !== 1) { problems.push(`${kind} ${c.id} "${c.title}" has ${r.length} links`); continue }
       const remoteItem = byRemote.get(r[0]!)
-      if (remoteItem === undefined) { problems.push(`${kind} ${c.id} "${c.title}" is linked to ${r[0]}, which is not live in Google`); continue }
+      if (remoteItem === undefined) { problems.push(`${kind} ${c.id} "${c.title}" is linked to ${r[0]}, which is not live in ${conn.provider}`); continue }
       used.set(r[0]!, (used.get(r[0]!) ?? 0) + 1)
       const crm = a(c)
-      const google = b(remoteItem)
-      if (JSON.stringify(crm) !== JSON.stringify(google)) mismatches.push({ login, kind, id: c.id, crm, google })
+      if (JSON.stringify(crm) !== JSON.stringify(remoteItem.side)) mismatches.push({ login, kind, id: c.id, crm, remote: remoteItem.side })
       compared++
     }
-    for (const r of remote) if (used.get(r.id ?? '') !== 1) problems.push(`Google ${kind} ${r.id} is the copy of ${used.get(r.id ?? '') ?? 0} CRM items: ${JSON.stringify(b(r))}`)
+    for (const r of items) if (used.get(r.id) !== 1) problems.push(`${conn.provider} ${kind} ${r.id} is the copy of ${used.get(r.id) ?? 0} CRM items: ${JSON.stringify(r.side)}`)
   }
   const appointments = await crmAppointments(w, login)
   const tasks = await crmTasks(w, login)
-  check('appointment', appointments, g.masters, sides.appointment, ev => sides.event(ev, g.cancelledInstances))
-  check('task', tasks, g.tasks, x => sides.task(x, zone), sides.googleTask)
-  return { problems, mismatches, compared, appointments, tasks, google: g }
+  check('appointment', appointments, remote.appointments, opts.rules === true ? c => ({ ...sides.appointment(c), rrule: ruleOf(c.rrule) }) : sides.appointment)
+  check('task', tasks, remote.tasks, x => sides.task(x, zone))
+  return { problems, mismatches, compared, appointments, tasks, remote }
+}
+
+/** compareWith for the user's Google connection. */
+export async function compareSides (w: SyncWorld, login: string, zone = 'Europe/Warsaw') {
+  return compareWith(w, await w.connection(login), login, googleSnapshot(w, login), { zone })
 }

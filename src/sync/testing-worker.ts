@@ -2,6 +2,8 @@ import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { sql } from 'kysely'
+import { EWS_PATH } from '../../conformance/ews-emulator/server.ts'
+import { startEwsWorld, type EwsWorld } from './testing-ews.ts'
 import { startSyncProxy, type SyncProxy } from './testing-proxy.ts'
 import { CLIENT_ID, CLIENT_SECRET, startSyncWorld, type SyncWorld } from './testing.ts'
 
@@ -82,23 +84,31 @@ export function startWorker (w: SyncWorld, opts: { databaseUrl: string; googleUr
 /**
  * A sync world for worker processes: the test server (no workers of its own)
  * and the workers share a fresh PostgreSQL database and one secret key, and
- * reach Google through a watching proxy. Everything stops at teardown.
+ * reach Google and Exchange each through a watching proxy. Everything stops at teardown.
  */
-export async function workerWorld (t: { teardown (fn: () => Promise<void>): void }, users: string[], latencyMs: number): Promise<{ w: SyncWorld; proxy: SyncProxy; worker (concurrency?: number): WorkerProcess }> {
+export async function workerWorld (t: { teardown (fn: () => Promise<void>): void }, users: string[], latencyMs: number): Promise<{ w: SyncWorld; x: EwsWorld; proxy: SyncProxy; ewsProxy: SyncProxy; worker (concurrency?: number): WorkerProcess }> {
   const secretKey = randomBytes(32).toString('base64')
   const proxy = await startSyncProxy(latencyMs)
+  const ewsProxy = await startSyncProxy(latencyMs)
   const w = await startSyncWorld({ users, env: { KALENDS_SECRET_KEY: secretKey, KALENDS_GOOGLE_BASE_URL: proxy.url } })
   proxy.target = w.g.url
+  // Exchange too, for the same users, reached through a proxy of its own (the integration is in the database the workers share)
+  const x = await startEwsWorld({ server: w.s, ewsUrl: () => `${ewsProxy.url}${EWS_PATH}` })
+  ewsProxy.target = x.em.url
   const workers: WorkerProcess[] = []
   t.teardown(async () => {
     for (const p of workers) await p.kill('SIGKILL')
+    await x.close()
     await w.close()
     await proxy.close()
+    await ewsProxy.close()
   })
   const url = await databaseUrl(w)
   return {
     w,
+    x,
     proxy,
+    ewsProxy,
     worker (concurrency = 1) {
       const p = startWorker(w, { databaseUrl: url, googleUrl: proxy.url, secretKey, concurrency })
       workers.push(p)

@@ -151,6 +151,7 @@ export function ewsFolder (client: EwsClient, kind: ItemKind, folder: FolderRef,
 
   return {
     kind,
+    netListing: true,
 
     async changes (cursor: string | null, window: Window): Promise<ChangePage> {
       const state = new Map<string, boolean>()
@@ -183,7 +184,8 @@ export function ewsFolder (client: EwsClient, kind: ItemKind, folder: FolderRef,
         if (item === null) items.push({ remoteId: id, etag: null, deleted: true, data: null, ref: null, uid: null, attendees: [], updated: null })
         else if (cursor !== null || item.data === null || !outsideWindow(item.data, window)) items.push(item)
       }
-      return { items, cursor: syncState ?? '', full: cursor === null }
+      // without a SyncState Exchange lists what exists, no deletions: the engine finds those by absence
+      return { items, cursor: syncState ?? '', full: cursor === null, ...(cursor === null ? { live } : {}) }
     },
 
     async get (remoteId) {

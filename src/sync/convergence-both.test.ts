@@ -1,0 +1,15 @@
+import t from 'tap'
+import { convergence } from './testing-convergence.ts'
+
+/**
+ * Randomized convergence with Google and Exchange at once (testing-convergence.ts says how
+ * and what is checked). The suite's size keeps it to a couple of minutes on
+ * two cores; scripts/sync-convergence both runs thousands of edits.
+ */
+const SEED = Number(process.env.KALENDS_SEED ?? Math.floor(Math.random() * 1_000_000))
+const ROUNDS = Number(process.env.KALENDS_CONVERGENCE_ROUNDS ?? 8)
+const OPS = Number(process.env.KALENDS_CONVERGENCE_OPS ?? 10)
+
+t.test(`Google and Exchange connected for the same users at once: random edits on all three sides converge (seed ${SEED})`, async t => {
+  await convergence(t, { providers: ['google', 'exchange'], seed: SEED, rounds: ROUNDS, ops: OPS })
+})
