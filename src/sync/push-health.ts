@@ -25,7 +25,20 @@ export const NOTICE_MS = 60_000
 export type PushState = 'off' | 'starting' | 'on' | 'failing'
 export type PushStatus = { state: PushState; reason: string | null }
 
-type PushFacts = Pick<Connection, 'channel' | 'push_seen_at' | 'push_seen_channel' | 'push_problem' | 'push_problem_at'>
+type PushFacts = Pick<Connection, 'provider' | 'channel' | 'push_seen_at' | 'push_seen_channel' | 'push_problem' | 'push_problem_at'>
+
+/**
+ * How each provider's push is named in a reason: who sends, what its first
+ * message is, and the address it posts to (src/sync/http.ts). Graph checks
+ * the address with a validation request before it makes a subscription, so
+ * a subscription that exists has reached us once.
+ */
+const PUSH_WORDS: Record<Connection['provider'], { sender: string; first: string; url: (channel: Record<string, unknown>) => string }> = {
+  google: { sender: 'Google', first: ', not even its first (sync) message', url: c => `${base(c)}/sync/google/push` },
+  graph: { sender: 'Microsoft 365', first: '', url: c => `${base(c)}/sync/graph/notify/${String(c.id)}` },
+  exchange: { sender: 'Exchange', first: '', url: c => base(c) }
+}
+const base = (channel: Record<string, unknown>) => String(channel.address ?? 'the push address').replace(/\/+$/, '')
 
 /** What a run saw that only a run can see: Google refused the channel, or a listing brought a change no notification announced. */
 export type PushEvidence = { refused?: string; unannounced?: Date }
@@ -53,7 +66,8 @@ export function pushStatus (c: PushFacts, now = Date.now()): PushStatus {
   // channels made before their start was recorded: nothing to hold them to
   if (seen !== null || made === null) return { state: 'on', reason: null }
   if (now - made > HANDSHAKE_MS) {
-    return { state: 'failing', reason: `no notification from Google since the channel was made at ${stamp(made)}, not even its first (sync) message: check that ${String(channel.address ?? 'the push address')}/sync/google/push is reachable from the internet` }
+    const words = PUSH_WORDS[c.provider]
+    return { state: 'failing', reason: `no notification from ${words.sender} since the channel was made at ${stamp(made)}${words.first}: check that ${words.url(channel)} is reachable from the internet` }
   }
   return { state: 'starting', reason: null }
 }
@@ -62,7 +76,7 @@ export function pushStatus (c: PushFacts, now = Date.now()): PushStatus {
 export function pushSentence (s: PushStatus, pollMinutes: number): string {
   if (s.state === 'failing') return `push not arriving — polling every ${pollMinutes} min: ${s.reason ?? ''}`
   if (s.state === 'off') return `push off — polling every ${pollMinutes} min`
-  return s.state === 'starting' ? 'push starting: waiting for Google\'s first notification' : 'push on: changes arrive within seconds'
+  return s.state === 'starting' ? 'push starting: waiting for the first notification' : 'push on: changes arrive within seconds'
 }
 
 /**
@@ -75,11 +89,12 @@ export async function recordPushHealth (db: Db, conn: Connection, channel: Recor
   const seen = await sdb.selectFrom('sync_connections').select(['push_seen_at', 'push_seen_channel']).where('id', '=', conn.id).executeTakeFirstOrThrow()
   // judged at nowMs; stamped with the real time, which notifications and new channels are compared with
   const now = new Date()
-  const facts: PushFacts = { channel, ...seen, push_problem: conn.push_problem, push_problem_at: conn.push_problem_at }
+  const facts: PushFacts = { provider: conn.provider, channel, ...seen, push_problem: conn.push_problem, push_problem_at: conn.push_problem_at }
   const seenMs = seenAt(facts)
-  let found: string | null = evidence.refused === undefined ? null : `Google did not set up the channel: ${evidence.refused}`
+  const sender = PUSH_WORDS[conn.provider].sender
+  let found: string | null = evidence.refused === undefined ? null : `${sender} did not set up the channel: ${evidence.refused}`
   if (found === null && evidence.unannounced !== undefined && channel !== null && (seenMs === null || seenMs < evidence.unannounced.getTime())) {
-    found = `a change made in Google at ${stamp(evidence.unannounced.getTime())} came in by polling; no notification announced it`
+    found = `a change made in ${sender} at ${stamp(evidence.unannounced.getTime())} came in by polling; no notification announced it`
   }
   if (found !== null) Object.assign(facts, { push_problem: found, push_problem_at: now })
   const status = pushStatus(facts, nowMs)
