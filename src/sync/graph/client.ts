@@ -129,12 +129,15 @@ export class GraphClient {
   /** One request; error answers come back as they are (status ≥ 400) only when `raw`, else thrown classified. */
   async call<T = Record<string, unknown>> (what: string, r: GraphRequest, raw = false): Promise<GraphAnswer<T>> {
     let renewed = false
+    let resent = false
     for (let attempt = 0; ; attempt++) {
       const token = await this.#token(renewed)
       let res: HttpAnswer
       try {
         res = await send(this.#ep, r.method, this.url(r.path), this.#requestHeaders(r, token), r.body === undefined ? undefined : JSON.stringify(r.body))
       } catch (e) {
+        // a kept-alive socket the server closed while the run worked (a long first import): a GET is asked again once, on a new one
+        if (r.method === 'GET' && (e as { code?: string }).code === 'ECONNRESET' && !resent) { resent = true; continue }
         throw new Transient(`no answer from Microsoft 365 to ${what}: ${(e as Error).message}`)
       }
       let body: unknown
