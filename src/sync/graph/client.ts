@@ -47,7 +47,9 @@ export function send (ep: GraphEndpoints, method: string, url: string, headers: 
 /** MSAL's network module over send(): MSAL's own uses fetch, which cannot be told to trust a test CA. */
 export function networkModule (ep: GraphEndpoints): INetworkModule {
   const exchange = async <T>(method: string, url: string, options?: { headers?: Record<string, string>; body?: string }): Promise<NetworkResponse<T>> => {
-    const res = await send(ep, method, url, options?.headers ?? {}, options?.body)
+    const ask = () => send(ep, method, url, options?.headers ?? {}, options?.body)
+    // MSAL's discovery GETs meet the same closed kept-alive sockets as GraphClient.call
+    const res = await ask().catch(async (e: { code?: string }) => { if (method === 'GET' && e.code === 'ECONNRESET') return ask(); throw e })
     let body: unknown = {}
     try { body = res.text === '' ? {} : JSON.parse(res.text) } catch {}
     return { status: res.status, headers: res.headers, body: body as T }
