@@ -1,6 +1,6 @@
 // Google sync benchmark, against the Google emulator (conformance/google-emulator):
 //
-//   node scripts/bench-sync.ts [events=5000] [pushes=30]
+//   node scripts/bench-sync.ts [events=5000] [pushes=30] [google|graph|both=google]
 //
 // (`node scripts/bench-sync.ts exchange [items] [changes]` runs the Exchange
 // row instead: scripts/bench-sync-exchange.ts)
@@ -18,6 +18,11 @@
 //    has expired, polled 12 times (every 5 minutes for an hour): refresh
 //    grants at the emulator's token endpoint
 //
+// The Graph row (conformance/graph-emulator): first import of <events>
+// Outlook events (time, requests, how many were $batch), one idle
+// incremental run (requests per collection), and notification-to-CRM
+// latency through the emulator's subscriptions.
+//
 // PGlite in memory, or PostgreSQL when KALENDS_TEST_DATABASE_URL is set
 // (a fresh database per world). Runs are in-process, as a worker runs them.
 import { cpus } from 'node:os'
@@ -34,8 +39,11 @@ const { saveGoogleIntegration } = await import('../src/sync/google/integration.t
 
 const EVENTS = Number(process.argv[2] ?? 5000)
 const PUSHES = Number(process.argv[3] ?? 30)
+const WHICH = process.argv[4] ?? 'google'
+const google = WHICH === 'google' || WHICH === 'both'
+const graph = WHICH === 'graph' || WHICH === 'both'
 const database = process.env.KALENDS_TEST_DATABASE_URL ? 'PostgreSQL' : 'PGlite'
-console.log(`# Google sync benchmark: ${EVENTS} events, ${PUSHES} pushes, ${database}, Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'})`)
+console.log(`# sync benchmark (${WHICH}): ${EVENTS} events, ${PUSHES} pushes, ${database}, Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'})`)
 
 const day = (i: number, plus = 0) => new Date(Date.UTC(2026, 0, 5) + ((i % 700) + plus) * 86_400_000).toISOString().slice(0, 10)
 const inParallel = async (n: number, width: number, fn: (i: number) => Promise<unknown>) => {
@@ -67,7 +75,7 @@ const again = async <T>(fn: () => Promise<T>): Promise<T> => {
 const liveEvents = (w: SyncWorld, login: string) => (w.g.dump(w.email(login)).calendars[w.email(login)] ?? []).filter(e => e.status !== 'cancelled')
 const routes = (byRoute: Record<string, number>) => Object.entries(byRoute).map(([k, v]) => `${k.replace('/calendar/v3/calendars/{calendarId}', '…').replace('/tasks/v1/lists/{tasklist}', '…')}: ${v}`).join(', ')
 
-{
+if (google) {
   const w = await startSyncWorld({ users: ['alice', 'bob'] })
   try {
     // 1. import
@@ -130,7 +138,7 @@ const routes = (byRoute: Record<string, number>) => Object.entries(byRoute).map(
 }
 
 // 4. push latency
-{
+if (google) {
   const w = await startSyncWorld({ users: ['alice'], env: { KALENDS_SYNC_WORKERS: '1' } })
   try {
     await saveGoogleIntegration(w.s.k.db, w.s.k.secrets, w.s.orgId, { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, pushAddress: w.s.url })
@@ -161,7 +169,7 @@ const routes = (byRoute: Record<string, number>) => Object.entries(byRoute).map(
 }
 
 // 5. token requests of an idle hour
-{
+if (google) {
   const w = await startSyncWorld({ users: ['alice'] })
   try {
     const conn = await w.connect('alice')
@@ -173,6 +181,66 @@ const routes = (byRoute: Record<string, number>) => Object.entries(byRoute).map(
     for (let i = 0; i < 12; i++) await runUntilDone(w, 'alice', false)
     const grants = w.g.tokenRequests()
     console.log(`token requests over an idle hour (12 polls of one connection, its kept token expired at the start): ${grants.refresh_token ?? 0} (refresh_token grants: ${JSON.stringify(grants)})`)
+  } finally {
+    await w.close()
+  }
+}
+
+// Graph row
+if (graph) {
+  const { startGraphWorld } = await import('../src/sync/testing-graph.ts')
+  const w = await startGraphWorld({ users: ['alice'], env: { KALENDS_SYNC_WORKERS: '1' } })
+  const runGraph = async (force = true) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await w.run('alice', { force })
+      } catch (err) {
+        if (!(err instanceof Transient) || attempt >= 5) throw err
+        console.log(`  (attempt ${attempt} failed: ${err.message}; tried again, as the job queue would)`)
+      }
+    }
+  }
+  const tally = (calls: string[]) => {
+    const by: Record<string, number> = {}
+    for (const c of calls) by[c] = (by[c] ?? 0) + 1
+    return `${calls.length} requests, ${by['POST /$batch'] ?? 0} of them $batch (${Object.entries(by).map(([k, v]) => `${k}: ${v}`).join(', ')})`
+  }
+  try {
+    const seedStart = Date.now()
+    await inParallel(EVENTS, 25, async i => w.api('alice', 'POST', '/me/events', i % 8 === 0
+      ? { subject: `Outlook ${i}`, isAllDay: true, start: { dateTime: `${day(i)}T00:00:00`, timeZone: 'UTC' }, end: { dateTime: `${day(i, 1)}T00:00:00`, timeZone: 'UTC' } }
+      : { subject: `Outlook ${i}`, body: { contentType: 'text', content: `Notes for meeting ${i}` }, location: { displayName: 'Łódź' }, start: { dateTime: `${day(i)}T${String(8 + (i % 9)).padStart(2, '0')}:00:00`, timeZone: 'UTC' }, end: { dateTime: `${day(i)}T${String(9 + (i % 9)).padStart(2, '0')}:00:00`, timeZone: 'UTC' } }))
+    console.log(`seeded ${EVENTS} Outlook events in ${Date.now() - seedStart} ms`)
+    await w.connect('alice')
+    w.calls.length = 0
+    let t0 = performance.now()
+    const r = await runGraph()
+    const ms = performance.now() - t0
+    const n = Number((await w.s.k.db.selectFrom('appointments').select(eb => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n)
+    console.log(`graph import: ${n} items in ${(ms / 1000).toFixed(1)} s (${(n / (ms / 1000)).toFixed(0)} items/s), in ${r.in} out ${r.out}, ${tally(w.calls)}`)
+    await runGraph()
+    w.calls.length = 0
+    t0 = performance.now()
+    const idle = await runGraph()
+    console.log(`graph incremental, nothing changed, forced (calendar and To Do list): ${tally(w.calls)}, in ${idle.in} out ${idle.out}, ${(performance.now() - t0).toFixed(0)} ms`)
+
+    // notification latency: the integration's push address is this server, one sync worker runs the jobs
+    await w.s.as('admin')('/api/v1/integrations/microsoft', { method: 'PUT', json: { pushAddress: w.s.url } })
+    await runGraph()
+    const { viewOf } = await import('../src/sync/connections.ts')
+    await until('subscriptions made and validated', async () => viewOf(await w.connection('alice')).pushState === 'on', 60_000, 10)
+    const events = (await w.api('alice', 'GET', '/me/events?$top=50&$select=id')).body.value as { id: string }[]
+    const latencies: number[] = []
+    for (let i = 0; i < PUSHES; i++) {
+      const title = `Pushed change ${i}`
+      const start = performance.now()
+      await w.api('alice', 'PATCH', `/me/events/${events[i % events.length]!.id}`, { subject: title })
+      await until(title, async () => (await w.s.k.db.selectFrom('appointments').select('id').where('title', '=', title).executeTakeFirst()) !== undefined, 60_000, 10)
+      latencies.push(performance.now() - start)
+      await new Promise(resolve => setTimeout(resolve, 200))
+    }
+    const d = w.g.deliveries().filter(x => x.url.includes('/sync/graph/notify'))
+    console.log(`graph notification latency over ${PUSHES} changes: p50 ${pct(latencies, 0.5).toFixed(0)} ms, p95 ${pct(latencies, 0.95).toFixed(0)} ms, max ${Math.max(...latencies).toFixed(0)} ms (${d.length} notifications delivered, answered ${[...new Set(d.map(x => x.status))].join(', ')})`)
   } finally {
     await w.close()
   }

@@ -127,6 +127,7 @@ export async function syncConnection (deps: EngineDeps, connectionId: number, op
       }
     }
     const channel = await renewChannel(deps, provider, conn, ctx, push)
+    await keepResets(deps.db, conn, session.collections.map(c => cursorKey(c.kind)), cursors)
     await sdb.updateTable('sync_connections').set({
       cursors: JSON.stringify(cursors), journal_seq: seq, state: 'ok', state_reason: null, state_at: new Date(),
       last_success_at: new Date(), items_in: conn.items_in + rc.counts.in, items_out: conn.items_out + rc.counts.out,
@@ -303,4 +304,18 @@ async function markRed (deps: EngineDeps, conn: Connection, reason: string): Pro
   await logSync(deps.db, conn.id, { direction: 'none', action: 'error', message: reason })
   deps.log?.('sync: connection failed', { connection: conn.id, reason })
   return { state: 'error', in: 0, out: 0, rerun: false, reason }
+}
+
+/**
+ * A notification may forget a connection's listing cursors while a run runs
+ * (Graph's `missed` lifecycle event: changes may be lost, list afresh); it
+ * stamps cursors.resetAt. The run's cursors were listed before that, so they
+ * do not overwrite the reset: the next run lists from the start.
+ */
+async function keepResets (db: Db, conn: Connection, keys: string[], cursors: Record<string, string>): Promise<void> {
+  const stored = await syncDb(db).selectFrom('sync_connections').select('cursors').where('id', '=', conn.id).executeTakeFirst()
+  const resetAt = stored?.cursors.resetAt
+  if (resetAt === undefined || resetAt === conn.cursors.resetAt) return
+  for (const key of keys) { delete cursors[key]; delete cursors[`${key}.listedAt`] }
+  cursors.resetAt = resetAt
 }

@@ -100,10 +100,13 @@ t.test('a channel Google refuses to make says why; sync goes on by polling', asy
 t.test('the rules, at given times', async t => {
   const made = Date.parse('2026-12-01T10:00:00Z')
   const channel = { id: 'c1', since: made, expiration: made + 86_400_000, address: 'https://k.example.com' }
-  const quiet = { channel, push_seen_at: null, push_seen_channel: null, push_problem: null, push_problem_at: null }
+  const quiet = { provider: 'google' as const, channel, push_seen_at: null, push_seen_channel: null, push_problem: null, push_problem_at: null }
   t.same(pushStatus({ ...quiet, channel: null }, made), { state: 'off', reason: null }, 'no channel: polling only')
   t.same(pushStatus(quiet, made + HANDSHAKE_MS - 1), { state: 'starting', reason: null })
   t.equal(pushStatus(quiet, made + HANDSHAKE_MS + 1).state, 'failing', 'nothing at all after the grace')
+  t.equal(pushStatus({ ...quiet, provider: 'graph' }, made + HANDSHAKE_MS + 1).reason,
+    'no notification from Microsoft 365 since the channel was made at 2026-12-01T10:00:00Z, check that https://k.example.com/sync/graph/notify/c1 is reachable from the internet',
+    'a Graph channel is judged by the same rule and named by its own sender and address, not Google\'s')
   const seen = { ...quiet, push_seen_at: new Date(made + 2_000), push_seen_channel: 'c1' }
   t.same(pushStatus(seen, made + 3_600_000), { state: 'on', reason: null }, 'the sync message came: on, however quiet the calendar since')
   t.equal(pushStatus({ ...seen, push_seen_channel: 'an older channel' }, made + HANDSHAKE_MS + 1).state, 'failing', 'a message of another channel does not count')

@@ -63,6 +63,26 @@ t.test('push: subscriptions with the handshake, clientState checked, lifecycle e
   t.same([full.in, full.out], [0, 0], 'a full reconciliation that finds nothing to copy twice')
   t.equal((await w.events('alice')).filter(e => e.subject === 'Pushed').length, 1)
 
+  // missed while a run runs (after it read its cursors): saving that run's cursors does not undo the reset
+  t.ok((await w.connection('alice')).cursors.events, 'the full run listed again')
+  const graph = w.s.k.sync.engine.providers.get('graph')!
+  const open = graph.open
+  graph.open = async (conn, ctx) => {
+    graph.open = open
+    const session = await open.call(graph, conn, ctx)
+    await w.g.lifecycle(sub.id, 'missed')
+    await w.g.flushNotifications()
+    return session
+  }
+  const during = await w.run('alice')
+  t.equal(during.state, 'ok', during.reason ?? 'the run the notification came during')
+  c = await w.connection('alice')
+  t.notOk(c.cursors.events, 'the delta token the missed notification forgot stays forgotten')
+  t.notOk(c.cursors.tasks, 'for the To Do list too')
+  const relisted = await w.run('alice')
+  t.same([relisted.state, relisted.in, relisted.out], ['ok', 0, 0], 'the next run lists afresh and finds nothing to copy twice')
+  t.ok((await w.connection('alice')).cursors.events, 'and keeps its new token')
+
   // reauthorizationRequired → the next run makes the subscriptions again
   await w.g.lifecycle(sub.id, 'reauthorizationRequired')
   await w.g.flushNotifications()

@@ -104,7 +104,8 @@ async function graphNotifications (app: FastifyInstance, opts: { k: Kalends }): 
       const events = new Set(valid.map(n => n.lifecycleEvent))
       const channel = { ...conn.channel, ...(events.has('reauthorizationRequired') || events.has('subscriptionRemoved') ? { renew: true } : {}) }
       const cursors = { ...conn.cursors }
-      if (events.has('missed')) { delete cursors.events; delete cursors.tasks }
+      // resetAt: a run under way keeps the reset (keepResets in engine.ts)
+      if (events.has('missed')) { delete cursors.events; delete cursors.tasks; cursors.resetAt = new Date().toISOString() }
       await syncDb(k.db).updateTable('sync_connections').set({ channel: JSON.stringify(channel), cursors: JSON.stringify(cursors) }).where('id', '=', conn.id).execute()
     }
     await k.sync.jobs.request(conn.id, lifecycle ? { force: true } : {})

@@ -35,7 +35,7 @@ type PushFacts = Pick<Connection, 'channel' | 'push_seen_at' | 'push_seen_channe
 const SIDES: Record<Connection['provider'], { title: string; handshake: (channel: Record<string, unknown>) => string }> = {
   google: { title: 'Google', handshake: channel => `not even its first (sync) message: check that ${String(channel.address ?? 'the push address')}/sync/google/push is reachable from the internet` },
   exchange: { title: 'Exchange', handshake: () => 'not even the stream\'s first ConnectionStatus: check that a sync worker runs (KALENDS_SYNC_WORKERS) and can hold a connection to the EWS URL open' },
-  graph: { title: 'Microsoft 365', handshake: () => 'not even the first' }
+  graph: { title: 'Microsoft 365', handshake: channel => `check that ${String(channel.address ?? 'the push address').replace(/\/+$/, '')}/sync/graph/notify/${String(channel.id)} is reachable from the internet` }
 }
 const sideOf = (provider: Connection['provider'] | undefined) => SIDES[provider ?? 'google']
 export const providerTitle = (provider: Connection['provider']): string => sideOf(provider).title

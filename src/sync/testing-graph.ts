@@ -42,13 +42,13 @@ export type GraphWorld = {
   close (): Promise<void>
 }
 
-export async function startGraphWorld (opts: { users?: string[]; integration?: GraphIntegrationInput } = {}): Promise<GraphWorld> {
+export async function startGraphWorld (opts: { users?: string[]; integration?: GraphIntegrationInput; env?: Record<string, string> } = {}): Promise<GraphWorld> {
   const calls: string[] = []
   const g = await startCheckedEmulator({ tls: true, onExchange: e => { if (e.status !== 0) calls.push(`${e.method} ${e.template}`) } })
   const dir = mkdtempSync(join(tmpdir(), 'kalends-graph-'))
   const caFile = join(dir, 'ca.pem')
   writeFileSync(caFile, g.caCertificate ?? '')
-  const s = await startServer({ users: opts.users, env: { KALENDS_GRAPH_AUTHORITY_HOST: g.url, KALENDS_GRAPH_BASE_URL: g.graphUrl, KALENDS_GRAPH_CA_FILE: caFile } })
+  const s = await startServer({ users: opts.users, env: { ...opts.env, KALENDS_GRAPH_AUTHORITY_HOST: g.url, KALENDS_GRAPH_BASE_URL: g.graphUrl, KALENDS_GRAPH_CA_FILE: caFile } })
   s.k.config.publicUrl = s.url
   if (process.env.KALENDS_SYNC_DEBUG === '1') s.k.sync.engine.log = (msg, fields) => process.stderr.write(`${msg} ${JSON.stringify(fields ?? {})}\n`)
   const ep: GraphEndpoints = s.k.sync.graph.endpoints

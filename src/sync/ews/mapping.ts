@@ -6,6 +6,7 @@ import type { ItemRef, RemoteItem } from '../provider.ts'
 import { fromEwsRecurrence, toEwsRecurrence } from '../microsoft/ews-recurrence.ts'
 import { child, childrenOf, el, esc, isTrue, NS, textOf, tv, type XmlElement } from '../microsoft/ews-xml.ts'
 import type { MsRecurrence } from '../microsoft/recurrence.ts'
+import { REF_PROPERTY_NAME, REF_PROPERTY_SET } from '../microsoft/ref-property.ts'
 import { fromMsSeries } from '../microsoft/series.ts'
 import { allDayDate, allDayInstant, ewsZoneElement, zoneOfDefinition } from '../microsoft/zones.ts'
 
@@ -17,8 +18,7 @@ import { allDayDate, allDayInstant, ewsZoneElement, zoneOfDefinition } from '../
  * (ItemType, then CalendarItemType / TaskType: schema sequences).
  */
 
-const PROPERTY_SET = 'c11ff724-aa03-4555-9952-8fa248a11c3e'
-export const REF_URI = el('t:ExtendedFieldURI', { PropertySetId: PROPERTY_SET, PropertyName: 'KalendsItem', PropertyType: 'String' })
+export const REF_URI = el('t:ExtendedFieldURI', { PropertySetId: REF_PROPERTY_SET, PropertyName: REF_PROPERTY_NAME, PropertyType: 'String' })
 
 export const refValue = (ref: Pick<ItemRef, 'kind' | 'id'>): string => `${ref.kind}:${ref.id}`
 
@@ -106,7 +106,7 @@ const T = NS.t
 function refOf (item: XmlElement): { kind: ItemKind; id: number } | null {
   for (const p of childrenOf(item, T, 'ExtendedProperty')) {
     const uri = child(p, T, 'ExtendedFieldURI')
-    if (uri?.attrs.PropertyName !== 'KalendsItem' || uri.attrs.PropertySetId?.toLowerCase() !== PROPERTY_SET) continue
+    if (uri?.attrs.PropertyName !== REF_PROPERTY_NAME || uri.attrs.PropertySetId?.toLowerCase() !== REF_PROPERTY_SET) continue
     const m = /^(appointment|task):(\d+)$/.exec(textOf(p, T, 'Value') ?? '')
     if (m !== null) return { kind: m[1] as ItemKind, id: Number(m[2]) }
   }

@@ -47,7 +47,9 @@ export function send (ep: GraphEndpoints, method: string, url: string, headers: 
 /** MSAL's network module over send(): MSAL's own uses fetch, which cannot be told to trust a test CA. */
 export function networkModule (ep: GraphEndpoints): INetworkModule {
   const exchange = async <T>(method: string, url: string, options?: { headers?: Record<string, string>; body?: string }): Promise<NetworkResponse<T>> => {
-    const res = await send(ep, method, url, options?.headers ?? {}, options?.body)
+    const ask = () => send(ep, method, url, options?.headers ?? {}, options?.body)
+    // MSAL's discovery GETs meet the same closed kept-alive sockets as GraphClient.call
+    const res = await ask().catch(async (e: { code?: string }) => { if (method === 'GET' && e.code === 'ECONNRESET') return ask(); throw e })
     let body: unknown = {}
     try { body = res.text === '' ? {} : JSON.parse(res.text) } catch {}
     return { status: res.status, headers: res.headers, body: body as T }
@@ -129,12 +131,15 @@ export class GraphClient {
   /** One request; error answers come back as they are (status ≥ 400) only when `raw`, else thrown classified. */
   async call<T = Record<string, unknown>> (what: string, r: GraphRequest, raw = false): Promise<GraphAnswer<T>> {
     let renewed = false
+    let resent = false
     for (let attempt = 0; ; attempt++) {
       const token = await this.#token(renewed)
       let res: HttpAnswer
       try {
         res = await send(this.#ep, r.method, this.url(r.path), this.#requestHeaders(r, token), r.body === undefined ? undefined : JSON.stringify(r.body))
       } catch (e) {
+        // a kept-alive socket the server closed while the run worked (a long first import): a GET is asked again once, on a new one
+        if (r.method === 'GET' && (e as { code?: string }).code === 'ECONNRESET' && !resent) { resent = true; continue }
         throw new Transient(`no answer from Microsoft 365 to ${what}: ${(e as Error).message}`)
       }
       let body: unknown

@@ -7,6 +7,7 @@ import type { ItemRef, RemoteItem } from '../provider.ts'
 import { fromGraphRecurrence, toGraphRecurrence, type GraphRecurrence } from '../microsoft/graph-recurrence.ts'
 import { occurrences } from '../microsoft/occurrences.ts'
 import type { MsRecurrence } from '../microsoft/recurrence.ts'
+import { REF_PROPERTY_NAME, REF_PROPERTY_SET } from '../microsoft/ref-property.ts'
 import { fromMsSeries } from '../microsoft/series.ts'
 import { allDayDate, ianaFromWindows, toGraphDateTime, windowsFromIana } from '../microsoft/zones.ts'
 
@@ -21,7 +22,7 @@ import { allDayDate, ianaFromWindows, toGraphDateTime, windowsFromIana } from '.
  * written: Exchange mails attendees of what an organizer creates or changes.
  */
 
-export const REF_PROPERTY = 'String {c11ff724-aa03-4555-9952-8fa248a11c3e} Name KalendsItem'
+export const REF_PROPERTY = `String {${REF_PROPERTY_SET}} Name ${REF_PROPERTY_NAME}`
 /** `$expand` that returns the reference property (it is never sent unasked). */
 export const EXPAND_REF = `$expand=singleValueExtendedProperties($filter=id eq '${REF_PROPERTY}')`
 
