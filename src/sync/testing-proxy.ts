@@ -1,6 +1,6 @@
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { RUN_HEADER } from './google/provider.ts'
+import { RUN_HEADER } from './run-header.ts'
 
 /**
  * An HTTP proxy between sync and the Google emulator that watches runs from
@@ -55,7 +55,7 @@ export async function startSyncProxy (latencyMs = 0): Promise<SyncProxy> {
       const payload = await body(req)
       const run = req.headers[RUN_HEADER]
       const target = new URL(req.url ?? '/', proxy.target)
-      const upstream = httpRequest(target, { method: req.method, headers: { ...req.headers, host: target.host } }, async up => {
+      const pass = async (up: IncomingMessage) => {
         const answer = await body(up)
         // slow on the way back: Google has done the work, the caller does not know yet
         if (proxy.latencyMs > 0) await new Promise(resolve => setTimeout(resolve, proxy.latencyMs))
@@ -67,7 +67,9 @@ export async function startSyncProxy (latencyMs = 0): Promise<SyncProxy> {
         }
         res.writeHead(up.statusCode ?? 502, up.headers)
         res.end(answer)
-      })
+      }
+      // an answer cut off (the emulator stopped during a long-held Exchange stream) ends the caller's too
+      const upstream = httpRequest(target, { method: req.method, headers: { ...req.headers, host: target.host } }, up => void pass(up).catch(() => res.destroy()))
       upstream.on('error', () => { res.destroy() })
       upstream.end(payload)
     })().catch(() => res.destroy())

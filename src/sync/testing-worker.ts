@@ -5,7 +5,7 @@ import { sql } from 'kysely'
 import { EWS_PATH } from '../../conformance/ews-emulator/server.ts'
 import { startEwsWorld, type EwsWorld } from './testing-ews.ts'
 import { startSyncProxy, type SyncProxy } from './testing-proxy.ts'
-import { CLIENT_ID, CLIENT_SECRET, startSyncWorld, type SyncWorld } from './testing.ts'
+import { CLIENT_ID, CLIENT_SECRET, startSyncWorld, until, type SyncWorld } from './testing.ts'
 
 export { until } from './testing.ts'
 
@@ -115,4 +115,33 @@ export async function workerWorld (t: { teardown (fn: () => Promise<void>): void
       return p
     }
   }
+}
+
+/** How many runs a worker process said it finished. */
+export const finishedRuns = (p: WorkerProcess): number => p.lines.filter(l => l.msg === 'sync: run finished').length
+
+/**
+ * The storm of the worker tests: for `ms`, changes for about half the users
+ * and two run requests for every connection, over and over; then waits until
+ * the workers finish no more runs (the queue drained). Returns the number of
+ * run requests.
+ */
+export async function runStorm (w: SyncWorld, workers: WorkerProcess[], ids: number[], users: string[], change: (login: string) => Promise<unknown>, ms: number): Promise<number> {
+  // a busy machine takes a while to start a Node process: the storm begins when both take jobs
+  await until('the workers started', async () => workers.every(p => p.lines.some(l => l.msg === 'sync worker started')), 120_000, 100)
+  const end = Date.now() + ms
+  let requests = 0
+  while (Date.now() < end) {
+    for (const u of users) if (Math.random() < 0.5) await change(u)
+    await Promise.all(ids.flatMap(id => [w.s.k.sync.jobs.request(id), w.s.k.sync.jobs.request(id)]))
+    requests += 2 * ids.length
+    await new Promise(resolve => setTimeout(resolve, 50))
+  }
+  const total = () => workers.map(finishedRuns).reduce((a, b) => a + b, 0)
+  await until('the queue to drain', async () => {
+    const before = total()
+    await new Promise(resolve => setTimeout(resolve, 3000))
+    return total() === before
+  }, 60_000, 0)
+  return requests
 }

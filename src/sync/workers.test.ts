@@ -1,7 +1,7 @@
 import t from 'tap'
 import { syncConnection } from './engine.ts'
 import { compareSides } from './testing-sides.ts'
-import { NEEDS_POSTGRES, until, workerWorld, type WorkerProcess } from './testing-worker.ts'
+import { finishedRuns, NEEDS_POSTGRES, runStorm, workerWorld } from './testing-worker.ts'
 
 /**
  * Two worker processes on one PostgreSQL database, many connections, a storm
@@ -33,30 +33,16 @@ t.test('two workers never run one connection at once', { skip: NEEDS_POSTGRES ??
   }
   const workers = [worker(3), worker(3)]
 
-  // the storm: changes on both sides and run requests for every connection, over and over
-  const end = Date.now() + STORM_MS
-  let requests = 0
-  while (Date.now() < end) {
-    for (const u of USERS) if (Math.random() < 0.5) await change(u)
-    await Promise.all(ids.flatMap(id => [w.s.k.sync.jobs.request(id), w.s.k.sync.jobs.request(id)]))
-    requests += 2 * ids.length
-    await new Promise(resolve => setTimeout(resolve, 50))
-  }
-  const finished = (p: WorkerProcess) => p.lines.filter(l => l.msg === 'sync: run finished').length
-  await until('the queue to drain', async () => {
-    const before = workers.map(finished).reduce((a, b) => a + b, 0)
-    await new Promise(resolve => setTimeout(resolve, 3000))
-    return workers.map(finished).reduce((a, b) => a + b, 0) === before
-  }, 60_000, 0)
+  const requests = await runStorm(w, workers, ids, USERS, change, STORM_MS)
   for (const p of workers) t.equal(await p.kill('SIGTERM'), 0, 'worker stops cleanly')
 
   const spans = proxy.spans()
   const byConn = new Map<string, number>()
   for (const s of spans) byConn.set(s.connection, (byConn.get(s.connection) ?? 0) + 1)
-  t.comment(`${requests} run requests, ${spans.length} runs seen at Google over ${byConn.size} connections, ${workers.map(finished).join(' + ')} runs finished per worker`)
+  t.comment(`${requests} run requests, ${spans.length} runs seen at Google over ${byConn.size} connections, ${workers.map(finishedRuns).join(' + ')} runs finished per worker`)
   t.equal(byConn.size, USERS.length, 'every connection ran')
   t.ok([...byConn.values()].every(k => k >= 3), 'every connection ran several times')
-  for (const p of workers) t.ok(finished(p) > 0, `worker ${p.pid} did runs`)
+  for (const p of workers) t.ok(finishedRuns(p) > 0, `worker ${p.pid} did runs`)
   t.same(proxy.overlaps().map(([a, b]) => `${a.start}-${a.end} / ${b.start}-${b.end}`), [], 'no two runs of one connection overlapped')
 
   for (const u of USERS) await w.run(u)

@@ -21,8 +21,10 @@ export type EwsAuth =
   | { kind: 'bearer'; token: string }
 
 export type HttpAnswer = { status: number; body: string }
+/** Headers a caller adds to every request (the run's id, run-header.ts). */
+export type CallHeaders = Record<string, string>
 /** One POST of a SOAP envelope, authenticated; throws on network failure. */
-export type Transport = (url: string, envelope: string) => Promise<HttpAnswer>
+export type Transport = (url: string, envelope: string, headers?: CallHeaders) => Promise<HttpAnswer>
 
 export type EwsTarget = {
   url: string
@@ -59,12 +61,12 @@ const authorization = (auth: EwsAuth): string => auth.kind !== 'bearer'
   : `Bearer ${auth.token}`
 
 export function fetchTransport (auth: EwsAuth, timeoutMs = 60_000): Transport {
-  return async (url, envelope) => {
+  return async (url, envelope, headers = {}) => {
     let res: Response
     try {
       res = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'text/xml; charset=utf-8', authorization: authorization(auth) },
+        headers: { ...headers, 'content-type': 'text/xml; charset=utf-8', authorization: authorization(auth) },
         body: envelope,
         signal: AbortSignal.timeout(timeoutMs)
       })
@@ -125,6 +127,8 @@ export type ClientOptions = {
   sleep?: (ms: number) => Promise<void>
   /** how answers that arrive in pieces are read (streaming notifications); without it stream() refuses */
   stream?: StreamTransport
+  /** sent with every call (not with streams, which outlive a run): the run's id */
+  headers?: CallHeaders
 }
 
 export class EwsClient {
@@ -141,6 +145,7 @@ export class EwsClient {
     this.#opts = {
       maxBackOffMs: opts.maxBackOffMs ?? 30_000,
       busyRetries: opts.busyRetries ?? 3,
+      headers: opts.headers ?? {},
       sleep: opts.sleep ?? (ms => new Promise(resolve => setTimeout(resolve, ms)))
     }
     this.#stream = opts.stream ?? null
@@ -162,7 +167,7 @@ export class EwsClient {
   /** Sends one request (`body` is the m:Operation element) and returns its response messages in order. */
   async call (what: string, body: string): Promise<Message[]> {
     for (let attempt = 0; ; attempt++) {
-      const read = this.#read(what, await this.#transport(this.target.url, this.envelope(body)))
+      const read = this.#read(what, await this.#transport(this.target.url, this.envelope(body), this.#opts.headers))
       if (Array.isArray(read)) return read
       const wait = read.busyMs ?? this.#opts.maxBackOffMs
       if (attempt >= this.#opts.busyRetries || wait > this.#opts.maxBackOffMs) throw new Transient(`Exchange is busy (ErrorServerBusy, back off ${wait} ms) during ${what}`)

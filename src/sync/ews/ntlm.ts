@@ -1,7 +1,7 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http'
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
 import { createRequire } from 'node:module'
-import { describeNetwork, type HttpAnswer, type Transport } from './client.ts'
+import { describeNetwork, type CallHeaders, type HttpAnswer, type Transport } from './client.ts'
 
 /**
  * NTLM over HTTP for on-premises Exchange ([MS-NLMP]; IIS in front of EWS
@@ -72,22 +72,22 @@ export function ntlmTransport (login: NtlmLogin, timeoutMs = 60_000): Transport 
   let signedIn = false
   let queue: Promise<unknown> = Promise.resolve()
 
-  async function exchange (target: string, envelope: string): Promise<HttpAnswer> {
+  async function exchange (target: string, envelope: string, headers: CallHeaders): Promise<HttpAnswer> {
     const url = new URL(target)
     const agent = agentFor(url)
     try {
       if (signedIn) {
-        const answer = await send(url, agent, {}, envelope, timeoutMs)
+        const answer = await send(url, agent, headers, envelope, timeoutMs)
         if (answer.status !== 401) return answer
         signedIn = false
       }
       // NEGOTIATE carries no body: the server answers it with the challenge only ([MS-NLMP] 3.1.5.1.1)
-      const first = await send(url, agent, { authorization: ntlm.createType1Message({ ...options }) }, '', timeoutMs)
+      const first = await send(url, agent, { ...headers, authorization: ntlm.createType1Message({ ...options }) }, '', timeoutMs)
       if (first.status !== 401 || first.challenge === '') return { status: first.status === 401 ? 401 : first.status, body: first.body }
       let failed: Error | null = null
       const type2 = ntlm.parseType2Message(first.challenge, e => { failed = e })
       if (type2 === null) return { status: 401, body: failed === null ? '' : (failed as Error).message }
-      const answer = await send(url, agent, { authorization: ntlm.createType3Message(type2, { ...options }) }, envelope, timeoutMs)
+      const answer = await send(url, agent, { ...headers, authorization: ntlm.createType3Message(type2, { ...options }) }, envelope, timeoutMs)
       signedIn = answer.status !== 401
       return answer
     } catch (e) {
@@ -96,8 +96,8 @@ export function ntlmTransport (login: NtlmLogin, timeoutMs = 60_000): Transport 
     }
   }
 
-  return (url, envelope) => {
-    const next = queue.then(() => exchange(url, envelope))
+  return (url, envelope, headers = {}) => {
+    const next = queue.then(() => exchange(url, envelope, headers))
     queue = next.catch(() => undefined)
     return next
   }

@@ -4,11 +4,12 @@ import { optionsOf } from '../options.ts'
 import { AuthFailed, ChannelLost, Transient, type Choice, type Provider, type ProviderContext, type ProviderSession, type RemoteCollection } from '../provider.ts'
 import type { Connection } from '../tables.ts'
 import { child, childrenOf, el, NS, textOf, tv } from '../microsoft/ews-xml.ts'
-import { EwsClient, fetchStreamTransport, type ClientOptions, type EwsAuth, type StreamTransport, type Transport } from './client.ts'
+import { EwsClient, fetchStreamTransport, type CallHeaders, type ClientOptions, type EwsAuth, type StreamTransport, type Transport } from './client.ts'
 import { ewsFolder, type FolderRef } from './folder.ts'
 import { loadExchangeIntegration, type ExchangeIntegration } from './integration.ts'
 import { foldersKey, isEwsChannel, listen, subscribe, unsubscribe, type PullState } from './notifications.ts'
 import { transportFor } from './transport.ts'
+import { runHeaders } from '../run-header.ts'
 
 /**
  * Exchange Server over EWS as a sync provider. A connection acts either
@@ -52,7 +53,7 @@ export async function integrationOf (deps: ExchangeDeps, userId: number): Promis
 }
 
 /** A client acting for `account`: with its own login, or as the service account impersonating it. */
-export function clientFor (deps: ExchangeDeps, integration: ExchangeIntegration, account: string, login: UserLogin | null): EwsClient {
+export function clientFor (deps: ExchangeDeps, integration: ExchangeIntegration, account: string, login: UserLogin | null, headers: CallHeaders = {}): EwsClient {
   const password = integration.auth === 'ntlm' ? 'ntlm' : 'basic'
   let auth: EwsAuth
   let impersonate: string | null = null
@@ -66,15 +67,17 @@ export function clientFor (deps: ExchangeDeps, integration: ExchangeIntegration,
   const transport = (deps.transport ?? transportFor)(auth)
   // NTLM authenticates one kept-alive connection; a stream would be another, so NTLM logins pull (notifications.ts)
   const stream = auth.kind === 'ntlm' && deps.streamTransport === undefined ? undefined : (deps.streamTransport ?? fetchStreamTransport)(auth)
-  return new EwsClient({ url: integration.ewsUrl, version: integration.version, impersonate }, transport, { ...deps.client, ...(stream === undefined ? {} : { stream }) })
+  return new EwsClient({ url: integration.ewsUrl, version: integration.version, impersonate }, transport, { ...deps.client, headers, ...(stream === undefined ? {} : { stream }) })
 }
 
-async function clientOf (deps: ExchangeDeps, conn: Connection, ctx: ProviderContext): Promise<EwsClient> {
+/** A client for the connection; its calls carry the run's id (run-header.ts) unless it only listens, which is no run. */
+async function clientOf (deps: ExchangeDeps, conn: Connection, ctx: ProviderContext, run = true): Promise<EwsClient> {
   const integration = await integrationOf(deps, conn.user_id)
-  if (conn.auth_kind === 'delegation') return clientFor(deps, integration, conn.account, null)
+  const headers = run ? runHeaders(conn, ctx) : {}
+  if (conn.auth_kind === 'delegation') return clientFor(deps, integration, conn.account, null, headers)
   const login = parseLogin(ctx.credentials)
   if (login === null) throw new AuthFailed('no Exchange login stored; connect the account again')
-  return clientFor(deps, integration, conn.account, login)
+  return clientFor(deps, integration, conn.account, login, headers)
 }
 
 /** FolderIds are base64, whose '/' a connection's options refuse (ids travel in URLs): they are offered as base64url. */
@@ -131,7 +134,7 @@ export function exchangeProvider (deps: ExchangeDeps): Provider {
 
     async listen (conn, ctx, channel, signal, on) {
       if (!isEwsChannel(channel)) throw new ChannelLost('not an Exchange subscription')
-      await listen(await clientOf(deps, conn, ctx), channel, signal, on, pull)
+      await listen(await clientOf(deps, conn, ctx, false), channel, signal, on, pull)
     },
 
     /** The default folders and every folder of their kind below them (FindFolder Deep; web-service-reference/findfolder-operation.md). */

@@ -5,19 +5,17 @@ import type { calendar_v3 } from 'googleapis/build/src/apis/calendar/index.js'
 import { optionsOf } from '../options.ts'
 import { AuthFailed, type Provider, type ProviderContext, type ProviderSession, type RemoteCollection } from '../provider.ts'
 import type { Connection } from '../tables.ts'
-import { calendarClient, call, classify, delegatedClient, peopleClient, statusOf, tasksClient, withKeptAccess, type CallHeaders } from './client.ts'
+import { calendarClient, call, classify, delegatedClient, peopleClient, statusOf, tasksClient, withKeptAccess } from './client.ts'
 import { ContactsPush } from './contacts-push.ts'
 import { googleEvents } from './events.ts'
 import { loadGoogleIntegration, type GoogleIntegration } from './integration.ts'
 import { googleTasks } from './tasks.ts'
+import { runHeaders } from '../run-header.ts'
 import { appClient, type ConsentDeps } from './consent.ts'
 
 /** Channels live a week at most; ask for a day and renew when less than six hours are left. */
 const CHANNEL_TTL_MS = 24 * 3_600_000
 const CHANNEL_RENEW_MS = 6 * 3_600_000
-
-/** The header naming the run a call belongs to. */
-export const RUN_HEADER = 'x-kalends-run'
 
 export function googleProvider (deps: ConsentDeps): Provider {
   const ep = deps.endpoints
@@ -36,20 +34,6 @@ export function googleProvider (deps: ConsentDeps): Provider {
    * (by any process) while it lives, so runs within its hour ask Google for none.
    */
   const clients = new WeakMap<ProviderContext, Promise<OAuth2Client>>()
-
-  /**
-   * The run's calls carry its id (connection id and a random part): runs share the kept
-   * access token, so a proxy watching Google's side (the worker tests) tells them apart by it.
-   */
-  const runIds = new WeakMap<ProviderContext, CallHeaders>()
-  function runHeader (conn: Connection, ctx: ProviderContext): CallHeaders {
-    let headers = runIds.get(ctx)
-    if (headers === undefined) {
-      headers = { [RUN_HEADER]: `${conn.id}.${randomBytes(6).toString('hex')}` }
-      runIds.set(ctx, headers)
-    }
-    return headers
-  }
 
   function authFor (conn: Connection, ctx: ProviderContext, integration?: GoogleIntegration): Promise<OAuth2Client> {
     let client = clients.get(ctx)
@@ -88,10 +72,10 @@ export function googleProvider (deps: ConsentDeps): Provider {
     async open (conn, ctx): Promise<ProviderSession> {
       const auth = await authFor(conn, ctx)
       const o = optionsOf(conn.options)
-      const calendar = calendarClient(ep, auth, runHeader(conn, ctx))
+      const calendar = calendarClient(ep, auth, runHeaders(conn, ctx))
       const collections: RemoteCollection[] = []
       if (o.appointments) collections.push(googleEvents(calendar, o.calendarId))
-      if (o.tasks) collections.push(googleTasks(tasksClient(ep, auth, runHeader(conn, ctx)), o.taskListId))
+      if (o.tasks) collections.push(googleTasks(tasksClient(ep, auth, runHeaders(conn, ctx)), o.taskListId))
       return { collections }
     },
 
@@ -111,7 +95,7 @@ export function googleProvider (deps: ConsentDeps): Provider {
       if (integration.pushAddress === null || !o.appointments) return null
       const expiration = Number(previous?.expiration ?? 0)
       if (previous !== null && previous.address === integration.pushAddress && expiration - Date.now() > CHANNEL_RENEW_MS) return previous
-      const calendar = calendarClient(ep, await authFor(conn, ctx, integration), runHeader(conn, ctx))
+      const calendar = calendarClient(ep, await authFor(conn, ctx, integration), runHeaders(conn, ctx))
       const token = randomBytes(24).toString('base64url')
       const address = `${integration.pushAddress.replace(/\/+$/, '')}/sync/google/push`
       const asked = { id: randomUUID(), address: integration.pushAddress, tokenSha256: sha256(token), since: Date.now(), expiration: Date.now() + CHANNEL_TTL_MS }
@@ -126,18 +110,18 @@ export function googleProvider (deps: ConsentDeps): Provider {
     },
 
     async unwatch (conn, ctx, channel) {
-      await stopChannel(calendarClient(ep, await authFor(conn, ctx), runHeader(conn, ctx)), channel)
+      await stopChannel(calendarClient(ep, await authFor(conn, ctx), runHeaders(conn, ctx)), channel)
     },
 
     async pushContacts (conn, ctx, desired, remembered) {
       if (conn.auth_kind === 'delegation' && !(await integrationFor(conn)).delegateContacts) {
         throw new Error('the Workspace set-up does not let the service account write contacts; an admin can allow it on the Google integration page')
       }
-      return new ContactsPush(deps.db, conn.id, peopleClient(ep, await authFor(conn, ctx), runHeader(conn, ctx))).run(desired, remembered)
+      return new ContactsPush(deps.db, conn.id, peopleClient(ep, await authFor(conn, ctx), runHeaders(conn, ctx))).run(desired, remembered)
     },
 
     async removeContacts (conn, ctx) {
-      return new ContactsPush(deps.db, conn.id, peopleClient(ep, await authFor(conn, ctx), runHeader(conn, ctx))).removeAll()
+      return new ContactsPush(deps.db, conn.id, peopleClient(ep, await authFor(conn, ctx), runHeaders(conn, ctx))).removeAll()
     }
   }
 }

@@ -10,6 +10,7 @@ import { graphEvents } from './events.ts'
 import { appTokens, delegatedTokens } from './identity.ts'
 import { loadGraphIntegration, type GraphIntegration } from './integration.ts'
 import { graphTasks } from './tasks.ts'
+import { runHeaders } from '../run-header.ts'
 
 export type GraphDeps = {
   db: Db
@@ -19,9 +20,6 @@ export type GraphDeps = {
   /** waits out a Retry-After (tests count them instead of sleeping) */
   sleep?: (seconds: number) => Promise<void>
 }
-
-/** The header naming the run a call belongs to (as Google's provider sends). */
-const RUN_HEADER = 'x-kalends-run'
 
 /**
  * Subscriptions live at most 10,080 minutes for events and 4,230 for To Do
@@ -62,7 +60,7 @@ export function graphProvider (deps: GraphDeps): Provider {
         const integration = await integrationOf(deps, conn.user_id)
         if (conn.auth_kind === 'delegation' && !integration.orgWide) throw new AuthFailed('the organisation-wide Microsoft 365 set-up was switched off by an admin; connect with your own sign-in')
         const tokens = conn.auth_kind === 'delegation' ? appTokens(deps.endpoints, integration, ctx) : delegatedTokens(deps.endpoints, integration, ctx)
-        return new GraphClient(deps.endpoints, tokens, { [RUN_HEADER]: `${conn.id}.${randomBytes(6).toString('hex')}` }, deps.sleep)
+        return new GraphClient(deps.endpoints, tokens, runHeaders(conn, ctx), deps.sleep)
       })()
       clients.set(ctx, client)
       client.catch(() => clients.delete(ctx))
