@@ -28,6 +28,10 @@ export type UserInput = {
   currentPassword?: string
   /** with a new password: also revoke the user's app passwords and API tokens */
   revokeCredentials?: boolean
+  /** working hours (HH:MM, in the user's zone) and days (ISO: 1 = Monday … 7 = Sunday): the grid shades the rest */
+  workStart?: string
+  workEnd?: string
+  workDays?: number[]
 }
 
 /** Who changed a password from where: the web session that did it stays signed in. */
@@ -53,7 +57,25 @@ function check (input: UserInput) {
   if (input.role !== undefined && input.role !== 'admin' && input.role !== 'user') throw invalid('role', 'must be admin or user')
   if (input.timezone !== undefined) timeZone('timezone', input.timezone)
   if (input.language !== undefined && input.language !== null && !LANGUAGES.includes(input.language)) throw invalid('language', `must be one of ${LANGUAGES.join(', ')}`)
+  if (input.workStart !== undefined) timeOfDay('workStart', input.workStart)
+  if (input.workEnd !== undefined) timeOfDay('workEnd', input.workEnd)
+  if (input.workDays !== undefined && (!Array.isArray(input.workDays) || input.workDays.length === 0 || !input.workDays.every(d => Number.isInteger(d) && d >= 1 && d <= 7))) {
+    throw new DomainError('invalid', 'choose at least one working day, 1 (Monday) to 7 (Sunday)', { field: 'workDays', rule: 'work-days' })
+  }
 }
+
+const TIME_OF_DAY = /^([01]\d|2[0-3]):[0-5]\d$/
+function timeOfDay (field: string, value: unknown): string {
+  if (typeof value !== 'string' || !TIME_OF_DAY.test(value)) throw invalid(field, 'must be a time of day like 08:00')
+  return value
+}
+
+/** The working day ends after it starts (HH:MM strings compare in time order). */
+function checkWorkHours (start: string, end: string): void {
+  if (end <= start) throw new DomainError('invalid', 'the working day must end after it starts', { field: 'workEnd', rule: 'work-end-after-start' })
+}
+
+const storedDays = (days: number[]) => [...new Set(days)].sort((a, b) => a - b).join(',')
 
 /** The languages the web pages speak (src/web/locale.ts). */
 export const LANGUAGES: readonly string[] = ['en', 'pl', 'ro', 'ru', 'nl']
@@ -130,6 +152,9 @@ export async function updateUser (db: Db, actor: Actor | null, id: number, input
     const before = await tx.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst()
     if (before === undefined || (actor !== null && before.org_id !== actor.user.org_id)) throw notFound('user')
     if (input.login !== undefined && input.login.toLowerCase() !== before.login.toLowerCase() && await findUserByLogin(tx, input.login) !== undefined) throw loginUnavailable(input.login)
+    const workStart = input.workStart ?? before.work_start
+    const workEnd = input.workEnd ?? before.work_end
+    if (input.workStart !== undefined || input.workEnd !== undefined) checkWorkHours(workStart, workEnd)
     const user = await tx.updateTable('users').set({
       login: input.login ?? before.login, name: input.name ?? before.name,
       email: input.email === undefined ? before.email : input.email, role: input.role ?? before.role,
@@ -138,7 +163,10 @@ export async function updateUser (db: Db, actor: Actor | null, id: number, input
       timezone_confirmed: input.timezoneConfirmed ?? (input.timezone !== undefined && actor?.user.id === id ? true : before.timezone_confirmed),
       disabled: input.disabled ?? before.disabled,
       can_change_planned_dates: input.canChangePlannedDates ?? before.can_change_planned_dates,
-      can_rename_cases: input.canRenameCases ?? before.can_rename_cases
+      can_rename_cases: input.canRenameCases ?? before.can_rename_cases,
+      work_start: workStart,
+      work_end: workEnd,
+      work_days: input.workDays === undefined ? before.work_days : storedDays(input.workDays)
     }).where('id', '=', id).returningAll().executeTakeFirstOrThrow()
     await record(tx, [{ org_id: user.org_id, entity: 'user', entity_id: id, op: 'update', origin: actor?.origin ?? 'cli', actor_id: actor?.user.id ?? null, detail: { password: hash !== undefined } }])
     if (hash !== undefined) await passwordChanged(tx, actor, user, { ...ctx, revokeCredentials: input.revokeCredentials === true })

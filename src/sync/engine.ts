@@ -8,8 +8,9 @@ import { applyInbound } from './inbound.ts'
 import { linkCount, logSync } from './links.ts'
 import { optionsOf, windowOf, type SyncOptions } from './options.ts'
 import { NOTICE_MS, providerTitle, recordPushHealth, type PushEvidence } from './push-health.ts'
-import { applyInitialOutbound, applyOutbound, initialCandidates, journalCandidates } from './outbound.ts'
+import { applyInitialOutbound, applyOutbound, initialCandidates, journalCandidates, type Candidate } from './outbound.ts'
 import { AuthFailed, CursorExpired, SyncStopped, Transient, type ChangePage, type Provider, type ProviderContext, type RemoteCollection, type RemoteItem, type Window } from './provider.ts'
+import { progressRecorder, type ProgressRecorder } from './progress.ts'
 import { runContext, type RunContext } from './run-context.ts'
 import { syncDb, type Connection } from './tables.ts'
 
@@ -70,6 +71,7 @@ export async function syncConnection (deps: EngineDeps, connectionId: number, op
   if (provider === undefined) return markRed(deps, conn, `the ${conn.provider} integration is not available in this server`)
   const options = optionsOf(conn.options)
   const rc = runContext(deps.db, conn, user, options, deps.publicUrl)
+  const progress = progressRecorder(rc)
   try {
     const ctx = providerContext(deps, conn)
     const session = await provider.open(conn, ctx)
@@ -84,7 +86,7 @@ export async function syncConnection (deps: EngineDeps, connectionId: number, op
       const pollDue = !(Date.now() - listedAt < options.pollMinutes * 60_000 - 5_000)
       if (coll.polled === true && cursors[key] !== undefined && !opts.force && !pollDue) continue
       const listing = deps.now?.() ?? Date.now()
-      const pulled = await pullChanges(rc, coll, cursors[key] ?? null, since, Number.isNaN(listedAt) ? null : new Date(listedAt))
+      const pulled = await pullChanges(rc, coll, cursors[key] ?? null, since, Number.isNaN(listedAt) ? null : new Date(listedAt), progress)
       cursors[key] = pulled.cursor
       cursors[`${key}.listedAt`] = new Date().toISOString()
       if (coll.polled !== true) push.unannounced = unannounced(conn.channel, pulled.changedAt, listing) ?? push.unannounced
@@ -93,12 +95,20 @@ export async function syncConnection (deps: EngineDeps, connectionId: number, op
     let seq = conn.journal_seq
     // where the journal is complete, read before the first pass: anything committing later is in the journal after it
     if (initial.size > 0 && seq === 0) seq = await committedSeq(deps.db)
+    const firstPass: { coll: RemoteCollection; candidates: Candidate[] }[] = []
     for (const coll of session.collections) {
-      if (!initial.has(coll.kind)) continue
-      const candidates = await initialCandidates(rc, coll.kind, windowOf(options, new Date(), since))
+      if (initial.has(coll.kind)) firstPass.push({ coll, candidates: await initialCandidates(rc, coll.kind, windowOf(options, new Date(), since)) })
+    }
+    // every kind's items are counted before the first is written, so "left" falls steadily over the whole pass
+    let left = firstPass.reduce((n, p) => n + p.candidates.length, 0)
+    if (left > 0) await progress(left, { force: true })
+    for (const { coll, candidates } of firstPass) {
       deps.log?.('sync: first pass', { connection: conn.id, kind: coll.kind, items: candidates.length })
       let logged = 0
-      await applyInitialOutbound(rc, coll, candidates, done => {
+      const before = left
+      await applyInitialOutbound(rc, coll, candidates, async done => {
+        left = before - done
+        await progress(left)
         if (done - logged < 500) return
         logged = done - (done % 500)
         deps.log?.('sync: first pass progress', { connection: conn.id, kind: coll.kind, done, of: candidates.length })
@@ -107,9 +117,11 @@ export async function syncConnection (deps: EngineDeps, connectionId: number, op
     const byKind = new Map(session.collections.map(c => [c.kind, c]))
     for (;;) {
       const page = await journalCandidates(rc, seq)
-      for (const c of page.candidates) {
+      if (page.candidates.length > 0) await progress(page.candidates.length, { force: true })
+      for (const [i, c] of page.candidates.entries()) {
         const coll = byKind.get(c.kind)
         if (coll !== undefined) await applyOutbound(rc, coll, c)
+        await progress(page.candidates.length - i - 1)
       }
       seq = page.nextSeq
       if (!page.more) break
@@ -131,7 +143,7 @@ export async function syncConnection (deps: EngineDeps, connectionId: number, op
     await sdb.updateTable('sync_connections').set({
       cursors: JSON.stringify(cursors), journal_seq: seq, state: 'ok', state_reason: null, state_at: new Date(),
       last_success_at: new Date(), items_in: conn.items_in + rc.counts.in, items_out: conn.items_out + rc.counts.out,
-      channel: JSON.stringify(channel)
+      channel: JSON.stringify(channel), progress: null
     }).where('id', '=', conn.id).execute()
     if (provider.watch !== undefined) await recordPushHealth(deps.db, conn, channel, push, options.pollMinutes, deps.now?.() ?? Date.now())
     return { state: 'ok', in: rc.counts.in, out: rc.counts.out, rerun: rc.rerun }
@@ -274,7 +286,7 @@ async function unlisted (rc: RunContext, coll: RemoteCollection, listed: RemoteI
 const tombstone = (remoteId: string): RemoteItem => ({ remoteId, etag: null, deleted: true, data: null, ref: null, uid: null, attendees: [], updated: null })
 
 /** Applies the remote changes since the cursor; returns the next cursor and when the listed items were changed. */
-async function pullChanges (rc: RunContext, coll: RemoteCollection, cursor: string | null, since: string | null, listedBefore: Date | null): Promise<{ cursor: string; changedAt: Date[] }> {
+async function pullChanges (rc: RunContext, coll: RemoteCollection, cursor: string | null, since: string | null, listedBefore: Date | null, progress: ProgressRecorder): Promise<{ cursor: string; changedAt: Date[] }> {
   const w = windowOf(rc.options, new Date(), since)
   let page
   try {
@@ -288,14 +300,19 @@ async function pullChanges (rc: RunContext, coll: RemoteCollection, cursor: stri
   const absent = page.full && page.live !== undefined
     ? await absences(rc, coll, page.live, page.items)
     : coll.netListing === true && !page.full && listedBefore !== null ? await unlisted(rc, coll, page.items, listedBefore) : []
-  for (const item of [...page.items, ...absent]) await applyInbound(rc, coll, item)
+  const incoming = [...page.items, ...absent]
+  if (incoming.length > 0) await progress(incoming.length, { force: true })
+  for (const [i, item] of incoming.entries()) {
+    await applyInbound(rc, coll, item)
+    await progress(incoming.length - i - 1)
+  }
   return { cursor: page.cursor, changedAt: page.items.flatMap(i => i.updated === null ? [] : [i.updated]) }
 }
 
+/** What a run that stopped did, and its progress figure gone (a retry writes its own). */
 async function saveCounts (deps: EngineDeps, conn: Connection, rc: RunContext): Promise<void> {
-  if (rc.counts.in + rc.counts.out === 0) return
   await syncDb(deps.db).updateTable('sync_connections')
-    .set({ items_in: conn.items_in + rc.counts.in, items_out: conn.items_out + rc.counts.out })
+    .set({ items_in: conn.items_in + rc.counts.in, items_out: conn.items_out + rc.counts.out, progress: null })
     .where('id', '=', conn.id).execute()
 }
 

@@ -54,7 +54,7 @@ const CREATE_GROUP = 20
  * Each group's links are stored empty first, as writeOut does, so a crash
  * leaves the next run looking for the copies instead of making them twice.
  */
-export async function applyInitialOutbound (rc: RunContext, coll: RemoteCollection, candidates: Candidate[], progress: (done: number) => void = () => {}): Promise<void> {
+export async function applyInitialOutbound (rc: RunContext, coll: RemoteCollection, candidates: Candidate[], progress: (done: number) => void | Promise<void> = () => {}): Promise<void> {
   const { db, conn, user } = rc
   const size = coll.createMany === undefined ? 1 : CREATE_GROUP
   for (let at = 0; at < candidates.length; at += size) {
@@ -92,7 +92,7 @@ export async function applyInitialOutbound (rc: RunContext, coll: RemoteCollecti
     }
     const batched = new Set(fresh.map(f => f.c.id))
     for (const c of group) if (!batched.has(c.id)) await applyOutbound(rc, coll, c)
-    progress(Math.min(at + size, candidates.length))
+    await progress(Math.min(at + size, candidates.length))
   }
 }
 

@@ -1,6 +1,7 @@
 import type { ColumnType, Generated, Kysely, Selectable } from 'kysely'
 import type { Db } from '../db/connect.ts'
 import type { Database, ItemKind } from '../db/schema.ts'
+import type { RunProgress } from './progress.ts'
 
 /** The tables of migrations/0006_sync.sql (and 0007), added to the store's Database type where sync needs them. */
 type Stamp = ColumnType<Date, Date | string | undefined, Date | string>
@@ -52,6 +53,8 @@ export interface SyncConnectionsTable {
   push_lease_until: NullableStamp
   /** disconnected by its user: kept (options, log) for a reconnect to the same account, invisible and idle until then */
   disconnected_at: NullableStamp
+  /** the running sync's figures for "Sync now", null between runs (migration 0014) */
+  progress: ColumnType<RunProgress | null, string | null | undefined, string | null>
 }
 
 export interface SyncLinksTable {

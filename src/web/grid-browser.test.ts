@@ -167,6 +167,19 @@ if (missing !== null) {
     await browser.shoot('tasks-columns')
   })
 
+  t.test('a Polish reader\'s grid: Polish weekday names and buttons, the week from Monday', async t => {
+    await s.k.db.updateTable('users').set({ language: 'pl' }).where('id', '=', s.users.bob!.id).execute()
+    await page.context().clearCookies()
+    await signIn('bob')
+    await page.goto(`${s.url}/week?date=2026-05-06`)
+    await page.locator('#grid .fc-col-header-cell, #grid [role="columnheader"]').first().waitFor()
+    const heads = await page.locator('#grid .fc-col-header-cell, #grid [role="columnheader"]').allTextContents()
+    const days = heads.map(h => h.trim()).filter(h => h !== '')
+    t.match(days[0], /pon\. 4$/, 'the week starts on Monday, named in Polish')
+    t.match(days.at(-1), /niedz\. 10$/, 'and ends on Sunday')
+    t.ok(await page.getByRole('button', { name: 'Dziś' }).isVisible(), 'FullCalendar\'s own buttons in Polish')
+  })
+
   t.test('every page shot has no serious or critical accessibility violation (axe-core)', async t => {
     t.same(browser.violations, [], JSON.stringify(browser.violations, null, 1))
   })

@@ -88,3 +88,23 @@ t.test('one occurrence from its page: this one, then this and following', async 
   t.match(visible(first.text), 'change or delete the whole series instead')
   t.equal((await c.get(`/appointments/${id}/occurrence?at=nonsense`)).status, 404)
 })
+
+t.test('the grid in the reader\'s language: FullCalendar\'s locale and first day, its locale file served from the project', async t => {
+  const c = new WebClient(s)
+  await c.signIn('carol')
+  const english = (await c.get('/week?date=2026-04-08')).text
+  t.match(english, /data-locale="en-GB" data-first-day="1"/, 'English as the pages speak it: British, a Monday week')
+  t.match(english, /<script src="\/static\/fullcalendar\/locales\/en-gb\.js"/)
+  await c.post('/profile', { language: 'pl', timezone: 'Europe/Warsaw' })
+  const polish = (await c.get('/week?date=2026-04-08')).text
+  t.match(polish, /data-locale="pl-PL" data-first-day="1"/)
+  t.match(polish, /<script src="\/static\/fullcalendar\/locales\/pl\.js"/)
+  t.notMatch(polish, /locales\/en-gb\.js/, 'only the reader\'s locale file')
+  const file = await c.get('/static/fullcalendar/locales/pl.js')
+  t.equal(file.status, 200)
+  t.match(file.res.headers.get('content-type'), /javascript/)
+  t.match(file.text, /code: 'pl'/)
+  t.match(file.text, /todayText: 'Dziś'/)
+  t.equal((await c.get('/static/fullcalendar/locales/de.js')).status, 404, 'no other file of the package is served')
+  await c.post('/profile', { language: 'en', timezone: 'Europe/Warsaw' })
+})

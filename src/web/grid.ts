@@ -9,6 +9,7 @@ import { getTask, updateTask, type TaskInput } from '../domain/tasks.ts'
 import { listUsers } from '../domain/users.ts'
 import { html, type Html } from './html.ts'
 import { reasonOf } from './items.ts'
+import { currentLang, firstDayOfWeek, intlLocale, type Lang } from './locale.ts'
 import { t } from './messages.ts'
 import { itemUrl, occurrences } from './occurrences.ts'
 import type { Web } from './plugin.ts'
@@ -67,15 +68,21 @@ function workDays (user: User): number[] {
 export function gridMount (user: User, csrf: string, view: GridView, date: string): Html {
   return html`<p id="grid-status" class="grid-status" role="status" aria-live="polite"></p>
     <div id="grid" class="grid" hidden data-view="${view}" data-date="${date}" data-zone="${user.timezone}"
+    data-locale="${intlLocale()}" data-first-day="${String(firstDayOfWeek() % 7)}"
     data-csrf="${csrf}" data-work-start="${user.work_start}" data-work-end="${user.work_end}" data-work-days="${workDays(user).join(',')}"
     data-refused="${t('grid.refused')}" data-saved="${t('grid.saved')}" data-today="${t('grid.today')}" data-day="${t('grid.day')}"
     data-week="${t('grid.week')}" data-month="${t('grid.month')}" data-all-day="${t('grid.allDay')}" role="region" aria-label="${t('grid.label')}"></div>`
 }
 
-/** Scripts and styles of the grid pages. */
-export const GRID_ASSETS = {
-  styles: ['/static/fullcalendar/skeleton.css', '/static/fullcalendar/theme.css', '/static/fullcalendar/palette.css'],
-  scripts: ['/static/fullcalendar/global.js', '/static/fullcalendar/theme.js', '/static/grid.js']
+/** FullCalendar's own locale file (its button texts and week rules) for each of our languages. */
+export const FULLCALENDAR_LOCALES: Record<Lang, string> = { en: 'en-gb', pl: 'pl', ro: 'ro', ru: 'ru', nl: 'nl' }
+
+/** Scripts and styles of the grid pages, with FullCalendar's locale file of the request's language. */
+export function gridAssets (): { styles: string[]; scripts: string[] } {
+  return {
+    styles: ['/static/fullcalendar/skeleton.css', '/static/fullcalendar/theme.css', '/static/fullcalendar/palette.css'],
+    scripts: ['/static/fullcalendar/global.js', `/static/fullcalendar/locales/${FULLCALENDAR_LOCALES[currentLang()]}.js`, '/static/fullcalendar/theme.js', '/static/grid.js']
+  }
 }
 
 function instantParam (value: unknown): Date | null {

@@ -31,7 +31,8 @@ const FIELD_LABELS: Record<string, MessageId> = {
   due: 'tasks.due', plannedStart: 'tasks.plannedStart', plannedEnd: 'tasks.plannedEnd', actualStart: 'tasks.actualStart',
   actualEnd: 'tasks.actualEnd', assigneeId: 'tasks.assignee', typeId: 'types.field',
   currentPassword: 'profile.currentPassword', password: 'signIn.password', timezone: 'profile.timezone', language: 'profile.language',
-  login: 'admin.login', email: 'admin.email', role: 'admin.role', defaultTimezone: 'admin.orgTimezone', defaultLanguage: 'admin.orgLanguage'
+  login: 'admin.login', email: 'admin.email', role: 'admin.role', defaultTimezone: 'admin.orgTimezone', defaultLanguage: 'admin.orgLanguage',
+  workStart: 'finish.workStart', workEnd: 'finish.workEnd', workDays: 'finish.workDays'
 }
 
 /**

@@ -8,6 +8,7 @@ import { contactsMessages } from './messages-contacts.ts'
 import { exchangePushMessages } from './messages-exchange-push.ts'
 import { exchangeMessages } from './messages-exchange.ts'
 import { gridMessages } from './messages-grid.ts'
+import { finishMessages } from './messages-finish.ts'
 import { microsoftMessages } from './messages-microsoft.ts'
 import { rulesMessages } from './messages-rules.ts'
 
@@ -25,6 +26,7 @@ import { rulesMessages } from './messages-rules.ts'
 export const en = {
   ...exchangeMessages.en,
   ...gridMessages.en,
+  ...finishMessages.en,
   ...microsoftMessages.en,
   ...exchangePushMessages.en,
   ...peopleMessages.en,
@@ -463,6 +465,7 @@ export const AREAS: Record<Lang, Messages>[] = [
   exchangeMessages,
   exchangePushMessages,
   gridMessages,
+  finishMessages,
   microsoftMessages,
   peopleMessages
 ]

@@ -21,7 +21,7 @@ import { deviceRoutes } from './devices.ts'
 import { integrationRoutes } from './integrations.ts'
 import { itemRoutes, reasonOf } from './items.ts'
 import { viewRoutes } from './views.ts'
-import { gridRoutes } from './grid.ts'
+import { FULLCALENDAR_LOCALES, gridRoutes } from './grid.ts'
 import { seriesRoutes } from './series.ts'
 import { typeRoutes } from './types.ts'
 import { syncProgressRoutes } from './sync-badge.ts'
@@ -63,7 +63,9 @@ const FILES: Record<string, { type: string; body: Buffer }> = {
   'fullcalendar/theme.js': { type: JS, body: readFileSync(new URL('themes/classic/global.js', FULLCALENDAR)) },
   'fullcalendar/skeleton.css': { type: CSS, body: readFileSync(new URL('skeleton.css', FULLCALENDAR)) },
   'fullcalendar/theme.css': { type: CSS, body: readFileSync(new URL('themes/classic/theme.css', FULLCALENDAR)) },
-  'fullcalendar/palette.css': { type: CSS, body: readFileSync(new URL('themes/classic/palette.css', FULLCALENDAR)) }
+  'fullcalendar/palette.css': { type: CSS, body: readFileSync(new URL('themes/classic/palette.css', FULLCALENDAR)) },
+  ...Object.fromEntries(Object.values(FULLCALENDAR_LOCALES).map(code =>
+    [`fullcalendar/locales/${code}.js`, { type: JS, body: readFileSync(new URL(`locales/${code}/global.js`, FULLCALENDAR)) }]))
 }
 
 const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; style-src-attr 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"

@@ -53,12 +53,14 @@ export function syncProgressRoutes (app: FastifyInstance, web: Web): void {
     const user = web.session(request).user
     const c = await connectionOf(web.k.db, user, idParam(request))
     const v = viewOf(c)
-    const running = (await runningConnections(web.k.db, [c.id])).has(c.id)
+    // the run's own figure (src/sync/progress.ts) is there only while a run goes on; a killed run's is replaced by its retry
+    const p = c.progress
+    const running = p !== null || (await runningConnections(web.k.db, [c.id])).has(c.id)
     return reply.type('application/json').send({
       id: v.id, state: v.state, running, reason: v.reason, itemsIn: v.itemsIn, itemsOut: v.itemsOut,
-      lastSuccessAt: v.lastSuccessAt?.toISOString() ?? null,
+      lastSuccessAt: v.lastSuccessAt?.toISOString() ?? null, run: p,
       text: running
-        ? t('badge.progress', { read: v.itemsIn, written: v.itemsOut })
+        ? p === null ? t('badge.progress', { read: v.itemsIn, written: v.itemsOut }) : t('finish.progressLeft', { read: p.in, written: p.out, left: p.left })
         : v.state === 'error' ? t('conn.bad', { reason: v.reason ?? t('conn.failed'), when: when(v.stateAt, user.timezone) }) : t('badge.done', { read: v.itemsIn, written: v.itemsOut, when: when(v.lastSuccessAt, user.timezone) })
     })
   })

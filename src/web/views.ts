@@ -5,7 +5,7 @@ import { t, type MessageId } from './messages.ts'
 import { itemUrl, occurrences, type Occurrence } from './occurrences.ts'
 import { dateQuery } from './params.ts'
 import type { Web } from './plugin.ts'
-import { GRID_ASSETS, gridMount } from './grid.ts'
+import { gridAssets, gridMount } from './grid.ts'
 import { syncBadge } from './sync-badge.ts'
 import { addDays, dayLabel, instantOf, localParts, monthLabel, todayIn, weekdayShort, weekStartOf } from './time.ts'
 
@@ -54,7 +54,7 @@ export function viewRoutes (app: FastifyInstance, web: Web): void {
     const list = await occurrences(k.db, user, instantOf(monday, '00:00', zone), instantOf(addDays(monday, 7), '00:00', zone))
     const map = byDay(list, days, zone)
     return web.render(request, reply, {
-      title: t('week.title', { date: dayLabel(monday) }), current: '/week', notice: noticeOf(request), ...GRID_ASSETS,
+      title: t('week.title', { date: dayLabel(monday) }), current: '/week', notice: noticeOf(request), ...gridAssets(),
       body: html`${await syncBadge(web, user)}${viewSwitch('/week', days.includes(today) ? today : monday, user.timezone)}${gridMount(user, web.session(request).csrf, 'timeGridWeek', monday)}<div class="fallback"><nav class="toolbar" aria-label="${t('week.title', { date: '' })}">
         <a class="button secondary" href="/week?date=${addDays(monday, -7)}" rel="prev">← ${t('week.prev')}</a>
         <a class="button secondary" href="/week?date=${today}">${t('week.today')}</a>
@@ -84,7 +84,7 @@ export function viewRoutes (app: FastifyInstance, web: Web): void {
     const map = byDay(list, days, zone)
     const heads = days.slice(0, 7).map(weekdayShort)
     return web.render(request, reply, {
-      title: t('month.title', { month: monthLabel(first) }), current: '/month', notice: noticeOf(request), ...GRID_ASSETS,
+      title: t('month.title', { month: monthLabel(first) }), current: '/month', notice: noticeOf(request), ...gridAssets(),
       body: html`${await syncBadge(web, user)}${viewSwitch('/month', asked, user.timezone)}${gridMount(user, web.session(request).csrf, 'dayGridMonth', asked)}<div class="fallback"><nav class="toolbar" aria-label="${monthLabel(first)}">
         <a class="button secondary" href="/month?date=${prevMonth}" rel="prev">← ${t('month.prev')}</a>
         <a class="button secondary" href="/month?date=${today}">${t('week.today')}</a>
@@ -111,7 +111,7 @@ export function viewRoutes (app: FastifyInstance, web: Web): void {
     const list = await occurrences(k.db, user, instantOf(day, '00:00', zone), instantOf(addDays(day, 1), '00:00', zone))
     const items = byDay(list, [day], zone).get(day)!
     return web.render(request, reply, {
-      title: dayLabel(day), current: '/day', notice: noticeOf(request), ...GRID_ASSETS,
+      title: dayLabel(day), current: '/day', notice: noticeOf(request), ...gridAssets(),
       body: html`${await syncBadge(web, user)}${viewSwitch('/day', day, zone)}${gridMount(user, web.session(request).csrf, 'timeGridDay', day)}<div class="fallback"><nav class="toolbar" aria-label="${t('grid.day')}">
         <a class="button secondary" href="/day?date=${addDays(day, -1)}" rel="prev">← ${t('grid.prevDay')}</a>
         <a class="button secondary" href="/day?date=${today}">${t('week.today')}</a>

@@ -56,7 +56,8 @@
     initialView: narrow && d.view === 'timeGridWeek' ? 'timeGridDay' : d.view,
     initialDate: d.date,
     timeZone: d.zone,
-    firstDay: 1,
+    locale: d.locale,
+    firstDay: Number(d.firstDay),
     height: 'auto',
     // the day, week and month links above the grid are the page's own (they work without scripts too)
     headerToolbar: { start: 'prev,next today', center: 'title', end: '' },
