@@ -51,6 +51,22 @@ t.test('this and following: the series ends before it and a new one starts with 
   t.notMatch(next.match(/UID:(.*)/)![1], ended.match(/UID:(.*)/)![1]!.trim(), 'a series of its own')
 })
 
+t.test('this and following carries the later edited occurrences into the new series, moved with it', async t => {
+  const id = await weekly('Clinic')
+  await editOccurrence(s.k.db, web(), id, '2026-03-09T08:00:00Z', { title: 'Clinic (early one)' })
+  await editOccurrence(s.k.db, web(), id, '2026-03-23T08:00:00Z', { title: 'Clinic (guest)', location: 'Hall' })
+  const { started } = await splitSeries(s.k.db, web(), id, '2026-03-16T08:00:00Z', { start: '2026-03-16T09:00:00Z', end: '2026-03-16T10:00:00Z' })
+  const ended = await bodyOf(id)
+  t.match(ended, 'SUMMARY:Clinic (early one)', 'the exception before the split stays with the old series')
+  t.notMatch(ended, 'Clinic (guest)', 'the one after it leaves the old series')
+  const next = await bodyOf(started!.id)
+  t.match(next, /RECURRENCE-ID;TZID=Europe\/Warsaw:20260323T100000/, 'it is an exception of the new series, at its occurrence an hour later')
+  t.match(next, /DTSTART;TZID=Europe\/Warsaw:20260323T100000/)
+  t.match(next, 'SUMMARY:Clinic (guest)')
+  t.match(next, 'LOCATION:Hall', 'with what was edited in it')
+  t.notMatch(next, 'Clinic (early one)')
+})
+
 t.test('this and following with a COUNT: the new series gets what is left', async t => {
   const id = await weekly('Course', 'FREQ=WEEKLY;COUNT=5')
   const { started } = await splitSeries(s.k.db, web(), id, '2026-03-16T08:00:00Z', { title: 'Course (room 2)' })

@@ -78,8 +78,8 @@ function endedBefore (rrule: string, key: string): string {
  * This and following. With no change, the occurrences from this one on are
  * deleted; with a change, they become a new series that starts at the
  * occurrence (moved by the change) with the same rule, people and case.
- * The master's own edits after the split point stay with the master's UID
- * history only; exceptions before it are kept.
+ * Exceptions before the split stay with the old series; those after it move
+ * to the new one, shifted by as much as the split moved the occurrence.
  */
 export async function splitSeries (db: Db, actor: Actor, id: number, occurrence: string, change: OccurrenceChange | null): Promise<{ ended: AppointmentView; started: AppointmentView | null }> {
   return transact(db, async tx => {
@@ -117,7 +117,14 @@ export async function splitSeries (db: Db, actor: Actor, id: number, occurrence:
       participantIds: await participantsOf(tx, id),
       exdates: appt.exdates.filter(d => Date.parse(d) > Date.parse(key))
     }
-    const started = await createAppointment(tx, actor, input)
+    const created = await createAppointment(tx, actor, input)
+    // the occurrences edited after the split point stay edited: their exceptions move to the new series, shifted as it was
+    const later = overrides.filter(o => Date.parse(o.recurrenceId) > Date.parse(key))
+    if (later.length === 0) return { ended, started: created }
+    const shiftMs = Date.parse(start) - Date.parse(key)
+    const shift = (v: string) => appt.all_day ? addDays(v, Math.round(shiftMs / 86_400_000)) : new Date(Date.parse(v) + shiftMs).toISOString()
+    const moved = later.map(o => ({ ...o, recurrenceId: shift(o.recurrenceId), start: shift(o.start), end: shift(o.end) }))
+    const started = await updateAppointment(tx, actor, created.id, {}, { overrides: overridesIcal(created.uid, appt.all_day ? null : appt.timezone, moved) })
     return { ended, started }
   })
 }
