@@ -25,7 +25,8 @@ t.test('events of a range: occurrences in the user\'s zone and tasks on their du
   const events = JSON.parse(res.text) as Ev[]
   const weekly = events.filter(e => e.title === 'Weekly')
   t.same(weekly.map(e => e.start), ['2026-04-06T07:00:00.000Z', '2026-04-13T07:00:00.000Z'], 'one event per occurrence')
-  t.equal(weekly[0]!.editable, false, 'a series is not dragged as a whole')
+  t.equal(weekly[0]!.editable, true, 'an occurrence is dragged alone: the move names it (occurrence), not the series')
+  t.equal(weekly[1]!.extendedProps.occurrence, '2026-04-13T07:00:00.000Z')
   t.equal(weekly[1]!.url, `/appointments/${(made.body_ as { id: number }).id}/occurrence?at=2026-04-13T07%3A00%3A00.000Z`, 'an occurrence opens as itself')
   t.ok(weekly[0]!.extendedProps.details.includes('Location: Room 2'))
   const due = events.find(e => e.extendedProps.kind === 'task')
@@ -57,6 +58,25 @@ t.test('moves: CSRF, the domain\'s refusal with its reason, someone else\'s item
   const other = await carol.post('/calendar/move', { kind: 'appointment', id: String(apptId), part: 'appointment', start: '2026-04-09T08:00:00Z', end: '2026-04-09T09:00:00Z', allDay: '' })
   t.equal(other.status, 404, 'someone else\'s appointment is not there')
   t.equal((await carol.post('/calendar/move', { kind: 'nonsense', id: '1', start: 'x', end: 'y' })).status, 400)
+})
+
+t.test('dragging one occurrence of a series moves that occurrence alone', async t => {
+  const made = await s.as('alice')('/api/v1/appointments', { method: 'POST', json: { title: 'Weekly call', start: '2026-07-06T10:00:00+02:00', end: '2026-07-06T11:00:00+02:00', timezone: 'Europe/Warsaw', rrule: 'FREQ=WEEKLY' } })
+  const id = (made.body_ as { id: number }).id
+  const c = new WebClient(s)
+  await c.signIn('alice')
+  const events = JSON.parse((await c.get('/calendar/events?start=2026-07-06T00:00:00%2B02:00&end=2026-07-20T00:00:00%2B02:00')).text) as Array<{ title: string; start: string; editable: boolean; extendedProps: { itemId: number; occurrence?: string } }>
+  const second = events.find(e => e.extendedProps.itemId === id && e.extendedProps.occurrence === '2026-07-13T08:00:00.000Z')
+  t.ok(second, 'each occurrence is its own card, named by its original start')
+  t.equal(second?.editable, true, 'and may be dragged')
+  const moved = await c.post('/calendar/move', { kind: 'appointment', id: String(id), part: 'appointment', occurrence: '2026-07-13T08:00:00.000Z', start: '2026-07-13T12:00:00Z', end: '2026-07-13T13:00:00Z', allDay: '' })
+  t.same(JSON.parse(moved.text), { ok: true })
+  const ical = (await s.k.db.selectFrom('calendar_objects').select('ical').where('item_kind', '=', 'appointment').where('item_id', '=', id).executeTakeFirstOrThrow()).ical
+  t.match(ical, /RECURRENCE-ID;TZID=Europe\/Warsaw:20260713T100000/, 'an exception for that occurrence')
+  t.match(ical, /DTSTART;TZID=Europe\/Warsaw:20260713T140000/, 'at the new time')
+  t.match((await s.as('alice')(`/api/v1/appointments/${id}`)).body_, { start: '2026-07-06T08:00:00.000Z' }, 'the series itself did not move')
+  const after = JSON.parse((await c.get('/calendar/events?start=2026-07-06T00:00:00%2B02:00&end=2026-07-20T00:00:00%2B02:00')).text) as typeof events
+  t.same(after.filter(e => e.extendedProps.itemId === id).map(e => Date.parse(e.start)), [Date.parse('2026-07-06T08:00:00Z'), Date.parse('2026-07-13T12:00:00Z')], 'the grid shows the first where it was and the second where it was dropped')
 })
 
 t.test('one occurrence from its page: this one, then this and following', async t => {

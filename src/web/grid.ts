@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Task, User } from '../db/schema.ts'
 import { allows } from '../domain/access.ts'
 import { updateAppointment, type AppointmentInput } from '../domain/appointments.ts'
+import { editOccurrence } from '../domain/series.ts'
 import { listCases, listItemTypes } from '../domain/cases.ts'
 import { DomainError } from '../domain/errors.ts'
 import { listTasks } from '../domain/lists.ts'
@@ -122,9 +123,9 @@ async function events (web: Web, user: User, from: Date, to: Date): Promise<Grid
       end: o.allDay ? localParts(o.end, 'UTC').date : o.end.toISOString(),
       allDay: o.allDay,
       color: colour(type?.color) ?? colour(o.calendar?.color),
-      // a drag of one occurrence would move the whole series: recurring ones are changed in their form
-      editable: writable && !o.recurring,
-      durationEditable: writable && !o.recurring,
+      // a recurring card is one occurrence: a drag changes that occurrence alone (an exception), as its page's "this occurrence" does
+      editable: writable,
+      durationEditable: writable,
       url: o.hidden ? undefined : itemUrl(o),
       classNames: ['kind-appointment', ...(o.recurring ? ['recurring'] : [])],
       extendedProps: { kind: 'appointment', itemId: a.id, part: 'appointment', recurring: o.recurring, occurrence: o.recurring ? o.occurrence : undefined, details }
@@ -191,7 +192,9 @@ export function gridRoutes (app: FastifyInstance, web: Web): void {
     const end = allDay ? validDate(f.end) : instantParam(f.end)?.toISOString() ?? null
     if (start === null || (f.part !== 'due' && end === null)) return refuse(reply, 400, t('grid.badMove'))
     try {
-      if (f.kind === 'appointment') {
+      if (f.kind === 'appointment' && typeof f.occurrence === 'string' && f.occurrence !== '') {
+        await editOccurrence(k.db, web.actor(request), id, f.occurrence, { start, end: end! })
+      } else if (f.kind === 'appointment') {
         const input: AppointmentInput = allDay
           ? { allDay: true, start, end: end! }
           : { allDay: false, start, end: end!, timezone: user.timezone }

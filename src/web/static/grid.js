@@ -27,6 +27,8 @@
     const e = info.event
     const x = e.extendedProps
     const body = new URLSearchParams({ _csrf: d.csrf, kind: x.kind, id: String(x.itemId), part: x.part, allDay: e.allDay ? '1' : '' })
+    // one occurrence of a series: the server changes that occurrence alone
+    if (x.occurrence) body.set('occurrence', x.occurrence)
     if (e.allDay) {
       const start = e.startStr.slice(0, 10)
       body.set('start', start)
