@@ -33,7 +33,7 @@ t.test('push: the admin sets the address, a connection watches its calendar, Goo
   t.equal((await alice('/api/v1/integrations/google', { method: 'PUT', json: { pushAddress: w.s.url } })).status, 403, 'only admins set integrations')
   const set = await admin('/api/v1/integrations/google', { method: 'PUT', json: { pushAddress: w.s.url, clientId: 'kalends-test.apps.googleusercontent.com', clientSecret: 'kalends-test-secret' } })
   t.equal(set.status, 200)
-  t.same(set.body_, { configured: true, enabled: true, clientId: 'kalends-test.apps.googleusercontent.com', clientSecretSet: true, applicationName: 'Kalends', pushAddress: w.s.url, delegationDomain: null, serviceAccount: null }, 'the secret is never shown back')
+  t.same(set.body_, { configured: true, enabled: true, clientId: 'kalends-test.apps.googleusercontent.com', clientSecretSet: true, applicationName: 'Kalends', pushAddress: w.s.url, delegationDomain: null, serviceAccount: null, delegateContacts: false }, 'the secret is never shown back')
   const stored = await syncDb(w.s.k.db).selectFrom('integrations').select(['secret_sealed', 'settings']).executeTakeFirstOrThrow()
   t.notMatch(String(stored.secret_sealed), /kalends-test-secret/, 'sealed at rest')
 
