@@ -1,3 +1,4 @@
+import type { CallHeaders } from '../run-header.ts'
 import { AuthFailed, Transient } from '../provider.ts'
 import { child, childrenOf, el, NS, parse, tv, type XmlElement } from '../microsoft/ews-xml.ts'
 
@@ -21,8 +22,6 @@ export type EwsAuth =
   | { kind: 'bearer'; token: string }
 
 export type HttpAnswer = { status: number; body: string }
-/** Headers a caller adds to every request (the run's id, run-header.ts). */
-export type CallHeaders = Record<string, string>
 /** One POST of a SOAP envelope, authenticated; throws on network failure. */
 export type Transport = (url: string, envelope: string, headers?: CallHeaders) => Promise<HttpAnswer>
 

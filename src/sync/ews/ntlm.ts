@@ -1,7 +1,8 @@
+import type { CallHeaders } from '../run-header.ts'
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http'
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
 import { createRequire } from 'node:module'
-import { describeNetwork, type CallHeaders, type HttpAnswer, type Transport } from './client.ts'
+import { describeNetwork, type HttpAnswer, type Transport } from './client.ts'
 
 /**
  * NTLM over HTTP for on-premises Exchange ([MS-NLMP]; IIS in front of EWS

@@ -4,12 +4,12 @@ import { optionsOf } from '../options.ts'
 import { AuthFailed, ChannelLost, Transient, type Choice, type Provider, type ProviderContext, type ProviderSession, type RemoteCollection } from '../provider.ts'
 import type { Connection } from '../tables.ts'
 import { child, childrenOf, el, NS, textOf, tv } from '../microsoft/ews-xml.ts'
-import { EwsClient, fetchStreamTransport, type CallHeaders, type ClientOptions, type EwsAuth, type StreamTransport, type Transport } from './client.ts'
+import { EwsClient, fetchStreamTransport, type ClientOptions, type EwsAuth, type StreamTransport, type Transport } from './client.ts'
 import { ewsFolder, type FolderRef } from './folder.ts'
 import { loadExchangeIntegration, type ExchangeIntegration } from './integration.ts'
 import { foldersKey, isEwsChannel, listen, subscribe, unsubscribe, type PullState } from './notifications.ts'
 import { transportFor } from './transport.ts'
-import { runHeaders } from '../run-header.ts'
+import { runHeaders, type CallHeaders } from '../run-header.ts'
 
 /**
  * Exchange Server over EWS as a sync provider. A connection acts either

@@ -1,3 +1,4 @@
+import type { CallHeaders } from '../run-header.ts'
 import { createSign } from 'node:crypto'
 import { OAuth2Client, type Credentials } from 'google-auth-library'
 // Only the two APIs used: the googleapis index would load every Google API.
@@ -125,7 +126,6 @@ export function delegatedClient (ep: GoogleEndpoints, sa: ServiceAccount, subjec
 }
 
 /** Headers sent with every call of a client (the run's id, see provider.ts). */
-export type CallHeaders = Record<string, string>
 
 export function calendarClient (ep: GoogleEndpoints, auth: OAuth2Client, headers: CallHeaders = {}): calendar_v3.Calendar {
   return new calendarApi.Calendar({ rootUrl: ep.apiRoot, auth, retry: false, timeout: 30_000, headers })
