@@ -250,6 +250,21 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions = {}) {
       shared.changed({ userId: ev.userId, container: calendarId, kind: 'event', immutableId: ev.immutableId, restId: ev.restId, changeType: 'created', etag: `W/"${ev.changeKey}"` });
       return { immutableId: ev.immutableId, restId: ev.restId };
     },
+    /**
+     * Exchange delivers the organiser's meeting to an attendee's calendar: a copy of the attendee's own (own id),
+     * with the same iCalUId, as a tentative meeting request (resources/event.md: iCalUId is shared by all instances
+     * of an event across calendars).
+     */
+    deliverInvitation: (eventId: string, upn: string) => {
+      const ev = mail.event(eventId)!;
+      const user = dir.userByUpn(upn)!;
+      mail.ensureMailbox(user.id);
+      const now = clock.now();
+      const { immutableId: _i, restId: _r, transactionId: _t, ...rest } = ev;
+      const copy = mail.insertEvent({ ...rest, userId: user.id, calendarId: mail.defaultCalendar(user.id).id, f: { ...ev.f, showAs: 'tentative' }, ext: new Map(), createdMs: now, modifiedMs: now });
+      shared.changed({ userId: user.id, container: copy.calendarId, kind: 'event', immutableId: copy.immutableId, restId: copy.restId, changeType: 'created', etag: `W/"${copy.changeKey}"` });
+      return { id: copy.immutableId, iCalUId: copy.iCalUId };
+    },
     throttle: (t: { status: 429 | 503; retryAfter?: number; times?: number; pathIncludes?: string }) => void throttles.push({ ...t, times: t.times ?? 1 }),
     setBatchOrder: (order: 'reverse' | 'request') => void (batchOrder = order),
     sentMail: (): SentMail[] => [...sentMail],
