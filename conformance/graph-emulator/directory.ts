@@ -1,10 +1,28 @@
 // The directory: tenants, users and app registrations, with the consent each
 // user gave each app (delegated) and each tenant's admin gave it (app roles).
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID, X509Certificate } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 
 export type Tenant = { id: string; domain: string };
 export type User = { id: string; upn: string; displayName: string; tenantId: string; timeZone: string; tokensValidFromMs: number };
-export type App = { clientId: string; secret?: string; redirectUris: string[]; name: string; needsAdminApproval: Set<string> };
+/**
+ * A certificate registered on the app ("keyCredentials", certificate-credentials.md):
+ * found by its SHA-1 or SHA-256 thumbprint, valid from its start to its end
+ * (taken from the certificate unless set, as the portal does on upload).
+ */
+export type KeyCredential = { sha1: string; sha256: string; publicKey: KeyObject; startMs: number; endMs: number };
+export type App = { clientId: string; secret?: string; certificates: KeyCredential[]; redirectUris: string[]; name: string; needsAdminApproval: Set<string> };
+
+export function keyCredential(pem: string, window: { startMs?: number; endMs?: number } = {}): KeyCredential {
+  const cert = new X509Certificate(pem);
+  return {
+    sha1: createHash('sha1').update(cert.raw).digest('base64url'),
+    sha256: createHash('sha256').update(cert.raw).digest('base64url'),
+    publicKey: cert.publicKey,
+    startMs: window.startMs ?? Date.parse(cert.validFrom),
+    endMs: window.endMs ?? Date.parse(cert.validTo),
+  };
+}
 
 export const GRAPH_RESOURCE = 'https://graph.microsoft.com';
 export const OIDC_SCOPES = new Set(['openid', 'profile', 'email', 'offline_access']);
@@ -55,8 +73,8 @@ export class Directory {
     return this.users.get(key) ?? this.userByUpn(key);
   }
 
-  registerApp(a: { clientId: string; clientSecret?: string; redirectUris?: string[]; name?: string }): App {
-    const app: App = { clientId: a.clientId, redirectUris: a.redirectUris ?? [], name: a.name ?? 'Kalends', needsAdminApproval: new Set() };
+  registerApp(a: { clientId: string; clientSecret?: string; certificates?: string[]; redirectUris?: string[]; name?: string }): App {
+    const app: App = { clientId: a.clientId, certificates: (a.certificates ?? []).map((pem) => keyCredential(pem)), redirectUris: a.redirectUris ?? [], name: a.name ?? 'Kalends', needsAdminApproval: new Set() };
     if (a.clientSecret !== undefined) app.secret = a.clientSecret;
     this.apps.set(app.clientId, app);
     return app;

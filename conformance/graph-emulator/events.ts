@@ -304,10 +304,16 @@ export function deleteEvent(call: Call, id: string, calendarId?: string): { stat
   return { status: 204 };
 }
 
-/** $filter=singleValueExtendedProperties/Any(ep: ep/id eq '…' and ep/value eq '…'), the documented way to find an item by a property. */
+/**
+ * $filter=singleValueExtendedProperties/Any(ep: ep/id eq '…' and ep/value eq '…'), the documented way to find an item by a property,
+ * or $filter=iCalUId eq '…' (the id every attendee's copy of a meeting shares, resources/event.md; filterable on /events in v1.0,
+ * microsoftgraph/microsoft-graph-docs#6247; quotes doubled inside the literal as OData writes them).
+ */
 function matchesFilter(call: Call, ev: StoredEvent): boolean {
   const filter = call.query.get('$filter');
   if (!filter) return true;
+  const uid = /^\s*iCalUId\s+eq\s+'((?:[^']|'')*)'\s*$/i.exec(filter);
+  if (uid) return ev.iCalUId === uid[1]!.replace(/''/g, "'");
   const m = /singleValueExtendedProperties\/any\(\s*(\w+)\s*:\s*\1\/id eq '([^']+)'\s+and\s+\1\/value eq '([^']*)'\s*\)/i.exec(filter);
   if (!m) throw new GraphError(400, 'ErrorInvalidUrlQueryFilter', 'The query filter contains one or more invalid nodes.');
   return [...ev.ext].some(([k, v]) => k.toLowerCase() === m[2]!.toLowerCase() && v === m[3]);

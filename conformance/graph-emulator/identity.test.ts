@@ -1,8 +1,10 @@
+import { constants, createHash, randomUUID, sign, X509Certificate } from 'node:crypto';
 import { request } from 'node:https';
 import t from 'tap';
 import { decodeJwt } from './jwt.ts';
 import { startGraphEmulator } from './server.ts';
 import { authorize, CLIENT_ID, pkce, REDIRECT_URI, setup, token } from './test-helpers.ts';
+import { selfSignedCertificate } from './tls-cert.ts';
 
 t.test('code flow with PKCE S256: tokens, id_token for the user, client_info; a wrong verifier is AADSTS501481', async (t) => {
   const { g } = await setup();
@@ -114,4 +116,48 @@ t.test('over TLS the OpenID configuration names the emulator, as MSAL needs an h
   });
   t.equal(body.token_endpoint, `${g.authority(u.tenantId)}/oauth2/v2.0/token`);
   t.equal(body.issuer, `${g.url}/${u.tenantId}/v2.0`);
+});
+
+t.test('certificate credentials: a client assertion signed PS256 (x5t#S256) or RS256 (x5t) with a registered certificate; each refusal as the service words it', async (t) => {
+  const { g, alice } = await setup();
+  t.teardown(() => g.close());
+  const cert = selfSignedCertificate({ keyType: 'rsa', commonName: 'Kalends app' });
+  const other = selfSignedCertificate({ keyType: 'rsa', commonName: 'not registered' });
+  g.addCertificate(CLIENT_ID, cert.cert);
+  g.grantAdminConsent(CLIENT_ID, alice.tenantId, ['Calendars.ReadWrite']);
+  const endpoint = `${g.authority(alice.tenantId)}/oauth2/v2.0/token`;
+  const now = Math.floor(Date.now() / 1000);
+  const claims = { aud: endpoint, iss: CLIENT_ID, sub: CLIENT_ID, jti: randomUUID(), nbf: now, exp: now + 600 };
+  const thumb = (pem: string, alg: 'sha1' | 'sha256') => createHash(alg).update(new X509Certificate(pem).raw).digest('base64url');
+  const assertion = (o: { key?: string; cert?: string; alg?: 'PS256' | 'RS256'; claims?: Record<string, unknown> } = {}) => {
+    const alg = o.alg ?? 'PS256';
+    const header = alg === 'PS256' ? { alg, typ: 'JWT', 'x5t#S256': thumb(o.cert ?? cert.cert, 'sha256') } : { alg, typ: 'JWT', x5t: thumb(o.cert ?? cert.cert, 'sha1') };
+    const signed = `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${Buffer.from(JSON.stringify(o.claims ?? claims)).toString('base64url')}`;
+    const key = o.key ?? cert.key;
+    const sig = alg === 'PS256' ? sign('sha256', Buffer.from(signed), { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }) : sign('sha256', Buffer.from(signed), key);
+    return `${signed}.${sig.toString('base64url')}`;
+  };
+  const post = async (jwt: string) => {
+    const res = await fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ client_id: CLIENT_ID, grant_type: 'client_credentials', scope: 'https://graph.microsoft.com/.default', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: jwt }) });
+    return { status: res.status, body: await res.json() as any };
+  };
+  const ok = await post(assertion());
+  t.equal(ok.status, 200, 'PS256 with x5t#S256');
+  t.same(decodeJwt(ok.body.access_token)!.roles, ['Calendars.ReadWrite']);
+  t.equal((await post(assertion({ alg: 'RS256' }))).status, 200, 'RS256 with the SHA-1 x5t');
+
+  const unknown = await post(assertion({ key: other.key, cert: other.cert }));
+  t.match(unknown, { status: 401, body: { error: 'invalid_client', error_codes: [700027], error_description: /^AADSTS700027: The certificate with identifier used to sign the client assertion is not registered on application\. \[Reason - The key was not found\., Thumbprint of key used by client: '[0-9A-F]{64}'/ } });
+  const forged = await post(assertion({ key: other.key }));
+  t.match(forged.body, { error_codes: [700027], error_description: /Client assertion failed signature validation\. \[Reason - Key was found, but use of the key to verify the signature failed\./ }, 'the registered thumbprint, another key');
+  t.match((await post(assertion({ claims: { ...claims, aud: `${g.authority('common')}/oauth2/v2.0/token` } }))).body, { error_codes: [700023], error_description: /audience claim does not match Realm issuer/ });
+  t.match((await post(assertion({ claims: { ...claims, iss: 'someone-else', sub: 'someone-else' } }))).body, { error_codes: [700021] });
+  t.match((await post(assertion({ claims: { ...claims, nbf: now - 3600, exp: now - 1200 } }))).body, { error_codes: [700024], error_description: /^AADSTS700024: Client assertion is not within its valid time range\. Current time: \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}Z, assertion valid from/ });
+  t.match((await post(assertion({ claims: { ...claims, jti: undefined } }))).body, { error_codes: [90014] });
+  t.match((await token(g, { grant_type: 'client_credentials', scope: 'https://graph.microsoft.com/.default', client_secret: '' }, alice.tenantId)).body, { error_codes: [7000215] }, 'the secret still counts on its own');
+
+  // the registered certificate's end passed: the service names its validity window (AADSTS1000502)
+  g.advanceClock(366 * 86_400_000);
+  const late = now + 366 * 86_400;
+  t.match((await post(assertion({ claims: { ...claims, nbf: late, exp: late + 600 } }))).body, { error: 'invalid_client', error_codes: [1000502], error_description: /^AADSTS1000502: The provided certificate is not within its specified validity window\./ });
 });

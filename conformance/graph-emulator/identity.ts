@@ -1,6 +1,7 @@
 // Microsoft identity platform v2.0: OpenID discovery, instance discovery,
 // the authorize endpoint (consent page, PKCE), and the token endpoint
-// (authorization_code, refresh_token, client_credentials), with AADSTS errors.
+// (authorization_code, refresh_token, client_credentials; the client by its
+// secret or a certificate's client assertion, assertion.ts), with AADSTS errors.
 // entra-docs: docs/identity-platform/v2-oauth2-auth-code-flow.md,
 // v2-oauth2-client-creds-grant-flow.md, v2-protocols-oidc.md, refresh-tokens.md,
 // reference-error-codes.md.
@@ -10,6 +11,7 @@ import { formBody, route } from '../google-emulator/http.ts';
 import type { Clock } from './clock.ts';
 import type { Directory, User } from './directory.ts';
 import { GRAPH_RESOURCE, graphPermission, OIDC_SCOPES } from './directory.ts';
+import { checkClientAssertion } from './assertion.ts';
 import { AadError } from './errors.ts';
 import type { Signer } from './jwt.ts';
 
@@ -171,8 +173,23 @@ export class Identity {
     return Buffer.from(JSON.stringify({ uid: u.id, utid: u.tenantId })).toString('base64url');
   }
 
-  /** Client authentication: client_secret in the body or HTTP Basic (both documented). */
+  /** The addresses a client assertion's aud may name for the tenant of the request: its token endpoint by the segment used, the tenant id or domain. */
+  #tokenEndpoints(tenantSegment: string): string[] {
+    const t = this.dir.resolveTenant(tenantSegment);
+    const segments = new Set([tenantSegment, ...(t && t !== 'any' ? [t.id, t.domain] : [])]);
+    return [...segments].flatMap((s) => [`${this.baseUrl()}/${s}/oauth2/v2.0/token`, `${this.baseUrl()}/${s}/oauth2/token`]);
+  }
+
+  /** Client authentication: client_secret in the body or HTTP Basic, or a certificate's client assertion (all documented). */
   #client(r: Req, form: URLSearchParams, tenantSegment: string): string {
+    const assertion = form.get('client_assertion');
+    if (assertion !== null) {
+      const clientId = form.get('client_id') ?? '';
+      const app = this.dir.apps.get(clientId);
+      if (!app) throw new AadError(400, 'unauthorized_client', 700016, `Application with identifier '${clientId}' was not found in the directory '${tenantSegment}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.`);
+      checkClientAssertion(app, form.get('client_assertion_type'), assertion, this.#tokenEndpoints(tenantSegment), this.clock.now());
+      return clientId;
+    }
     let clientId = form.get('client_id') ?? '';
     let secret = form.get('client_secret') ?? undefined;
     const basic = /^Basic (.+)$/i.exec(String(r.headers.authorization ?? ''));
@@ -183,11 +200,11 @@ export class Identity {
     }
     const app = this.dir.apps.get(clientId);
     if (!app) throw new AadError(400, 'unauthorized_client', 700016, `Application with identifier '${clientId}' was not found in the directory '${tenantSegment}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.`);
-    if (app.secret !== undefined) {
+    if (app.secret !== undefined || app.certificates.length > 0) {
       if (secret === undefined) throw new AadError(401, 'invalid_client', 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
       const a = Buffer.from(secret);
-      const b = Buffer.from(app.secret);
-      if (a.length !== b.length || !timingSafeEqual(a, b)) throw new AadError(401, 'invalid_client', 7000215, `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${clientId}'.`);
+      const b = Buffer.from(app.secret ?? '');
+      if (app.secret === undefined || a.length !== b.length || !timingSafeEqual(a, b)) throw new AadError(401, 'invalid_client', 7000215, `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${clientId}'.`);
     }
     return clientId;
   }

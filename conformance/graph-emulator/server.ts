@@ -14,7 +14,7 @@ import { Clock } from './clock.ts';
 import type { Call, Change, SentMail, Shared } from './context.ts';
 import { need, parsePrefer } from './context.ts';
 import { DeltaRounds } from './delta.ts';
-import { Directory } from './directory.ts';
+import { Directory, keyCredential } from './directory.ts';
 import { GraphError, graphErrors } from './errors.ts';
 import * as events from './events.ts';
 import { Identity } from './identity.ts';
@@ -225,7 +225,9 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions = {}) {
     },
     addCalendar: (upn: string, name: string) => mail.addCalendar(dir.userByUpn(upn)!.id, name).id,
     addTaskList: (upn: string, name: string) => mail.addTaskList(dir.userByUpn(upn)!.id, name).id,
-    registerApp: (a: { clientId: string; clientSecret?: string; redirectUris?: string[]; name?: string }) => void dir.registerApp(a),
+    registerApp: (a: { clientId: string; clientSecret?: string; certificates?: string[]; redirectUris?: string[]; name?: string }) => void dir.registerApp(a),
+    /** An admin uploads a certificate (PEM) to the app registration; start and end default to the certificate's own. */
+    addCertificate: (clientId: string, pem: string, window: { startMs?: number; endMs?: number } = {}) => void dir.apps.get(clientId)!.certificates.push(keyCredential(pem, window)),
     /** Application permissions (roles) an admin of the app's tenant consented to, for client_credentials tokens. */
     grantAdminConsent: (clientId: string, tenantId: string, roles: string[]) => void dir.appRoles.set(`${tenantId} ${clientId}`, new Set(roles)),
     requireAdminApproval: (clientId: string, permissions: string[]) => void permissions.forEach((p) => dir.apps.get(clientId)!.needsAdminApproval.add(p)),
@@ -247,6 +249,21 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions = {}) {
       mail.moveEvent(ev, calendarId);
       shared.changed({ userId: ev.userId, container: calendarId, kind: 'event', immutableId: ev.immutableId, restId: ev.restId, changeType: 'created', etag: `W/"${ev.changeKey}"` });
       return { immutableId: ev.immutableId, restId: ev.restId };
+    },
+    /**
+     * Exchange delivers the organiser's meeting to an attendee's calendar: a copy of the attendee's own (own id),
+     * with the same iCalUId, as a tentative meeting request (resources/event.md: iCalUId is shared by all instances
+     * of an event across calendars).
+     */
+    deliverInvitation: (eventId: string, upn: string) => {
+      const ev = mail.event(eventId)!;
+      const user = dir.userByUpn(upn)!;
+      mail.ensureMailbox(user.id);
+      const now = clock.now();
+      const { immutableId: _i, restId: _r, transactionId: _t, ...rest } = ev;
+      const copy = mail.insertEvent({ ...rest, userId: user.id, calendarId: mail.defaultCalendar(user.id).id, f: { ...ev.f, showAs: 'tentative' }, ext: new Map(), createdMs: now, modifiedMs: now });
+      shared.changed({ userId: user.id, container: copy.calendarId, kind: 'event', immutableId: copy.immutableId, restId: copy.restId, changeType: 'created', etag: `W/"${copy.changeKey}"` });
+      return { id: copy.immutableId, iCalUId: copy.iCalUId };
     },
     throttle: (t: { status: 429 | 503; retryAfter?: number; times?: number; pathIncludes?: string }) => void throttles.push({ ...t, times: t.times ?? 1 }),
     setBatchOrder: (order: 'reverse' | 'request') => void (batchOrder = order),

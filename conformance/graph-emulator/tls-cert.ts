@@ -1,7 +1,9 @@
 // A self-signed P-256 certificate for 127.0.0.1 and localhost, written in
 // DER by hand (node:crypto signs but cannot build X.509), because MSAL
 // refuses an authority that is not https ("authority_uri_insecure",
-// msal-common src/url/UrlString.ts validateAsUri).
+// msal-common src/url/UrlString.ts validateAsUri). The same builder makes
+// the RSA certificates an app registration signs its client assertions
+// with (certificate-credentials.md), with any validity window.
 import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 
 function length(n: number): Buffer {
@@ -33,9 +35,15 @@ const pem = (label: string, der: Buffer) => `-----BEGIN ${label}-----\n${der.toS
 
 export type TestCertificate = { key: string; cert: string };
 
-export function selfSignedCertificate(commonName = 'graph-emulator'): TestCertificate {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const ecdsaWithSha256 = seq(oid('1.2.840.10045.4.3.2'));
+export type CertificateOptions = { commonName?: string; keyType?: 'ec' | 'rsa'; notBeforeMs?: number; notAfterMs?: number };
+
+export function selfSignedCertificate(commonNameOrOptions: string | CertificateOptions = 'graph-emulator'): TestCertificate {
+  const o = typeof commonNameOrOptions === 'string' ? { commonName: commonNameOrOptions } : commonNameOrOptions;
+  const commonName = o.commonName ?? 'graph-emulator';
+  const rsa = o.keyType === 'rsa';
+  const { privateKey, publicKey } = rsa ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  // sha256WithRSAEncryption carries a NULL parameter, ecdsa-with-SHA256 none (RFC 4055, RFC 5758)
+  const signatureAlgorithm = rsa ? seq(oid('1.2.840.113549.1.1.11'), Buffer.from([0x05, 0x00])) : seq(oid('1.2.840.10045.4.3.2'));
   const name = seq(tlv(0x31, seq(oid('2.5.4.3'), tlv(0x0c, Buffer.from(commonName)))));
   const serial = randomBytes(16);
   serial[0]! &= 0x7f;
@@ -45,14 +53,14 @@ export function selfSignedCertificate(commonName = 'graph-emulator'): TestCertif
   const tbs = seq(
     tlv(0xa0, tlv(0x02, Buffer.from([2]))),
     tlv(0x02, serial),
-    ecdsaWithSha256,
+    signatureAlgorithm,
     name,
-    seq(utcTime(now - 3_600_000), utcTime(now + 365 * 86_400_000)),
+    seq(utcTime(o.notBeforeMs ?? now - 3_600_000), utcTime(o.notAfterMs ?? now + 365 * 86_400_000)),
     name,
     publicKey.export({ type: 'spki', format: 'der' }),
     extensions,
   );
   const signature = sign('sha256', tbs, privateKey);
-  const cert = seq(tbs, ecdsaWithSha256, tlv(0x03, Buffer.concat([Buffer.from([0]), signature])));
+  const cert = seq(tbs, signatureAlgorithm, tlv(0x03, Buffer.concat([Buffer.from([0]), signature])));
   return { key: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, cert: pem('CERTIFICATE', cert) };
 }

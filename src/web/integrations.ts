@@ -6,8 +6,8 @@ import { loadGoogleIntegration, saveGoogleIntegration } from '../sync/google/int
 import { loadExchangeIntegration, mergeExchangeIntegration, saveExchangeIntegration } from '../sync/ews/integration.ts'
 import { discoverForAdmin, testExchange } from '../sync/ews/setup.ts'
 import { discoveryLogin, EXCHANGE_FIELD_LABELS, exchangeCard, formOfIntegration, inputOfForm, testResultText, withoutSecrets, type ExchangeForm } from './exchange-admin.ts'
-import { graphCallbackUrl } from '../sync/graph/consent.ts'
-import { loadGraphIntegration, saveGraphIntegration, type GraphIntegration } from '../sync/graph/integration.ts'
+import { graphCallbackUrl, testGraphApp } from '../sync/graph/consent.ts'
+import { loadGraphIntegration, mergeGraphIntegration, saveGraphIntegration, type GraphIntegration, type GraphIntegrationInput } from '../sync/graph/integration.ts'
 import { adminTabs, requireAdminSession } from './admin.ts'
 import { html, type Html } from './html.ts'
 import { reasonOf, saving } from './items.ts'
@@ -37,11 +37,22 @@ const graphForm = (m: GraphIntegration | null): Form => ({
   enabled: m === null || m.enabled ? '1' : '', tenant: m?.tenant ?? '', clientId: m?.clientId ?? '', pushAddress: m?.pushAddress ?? '', orgWide: m?.orgWide === true ? '1' : ''
 })
 
+/** The settings a posted Microsoft 365 form asks for (the domain checks them; empty secret and certificate keep the stored ones). */
+const graphInputOf = (f: Form): GraphIntegrationInput => ({
+  enabled: f.enabled === '1',
+  tenant: f.tenant ?? '',
+  clientId: f.clientId ?? '',
+  clientSecret: f.clientSecret ?? '',
+  certificatePem: f.removeCertificate === '1' ? null : (f.certificatePem ?? ''),
+  pushAddress: f.pushAddress ?? '',
+  orgWide: f.orgWide === '1'
+})
+
 export function integrationRoutes (app: FastifyInstance, web: Web): void {
   const { k } = web
 
   type Exchange = { form: ExchangeForm; error?: DomainError; result?: { ok: boolean; text: string } }
-  async function show (request: FastifyRequest, reply: FastifyReply, extra: { notice?: string; error?: DomainError; form?: Form; exchange?: Exchange; microsoftForm?: Form } = {}, status = 200) {
+  async function show (request: FastifyRequest, reply: FastifyReply, extra: { notice?: string; error?: DomainError; form?: Form; exchange?: Exchange; microsoftForm?: Form; microsoftResult?: { ok: boolean; text: string } } = {}, status = 200) {
     const s = requireAdminSession(web, request)
     const zone = s.user.timezone
     const [google, exchange, microsoft, connections] = await Promise.all([
@@ -99,6 +110,7 @@ export function integrationRoutes (app: FastifyInstance, web: Web): void {
       ${exchangeCard({ csrf: s.csrf, stored: exchange, form: extra.exchange?.form ?? formOfIntegration(exchange), error: extra.exchange?.error, result: extra.exchange?.result })}
       <section class="card" aria-labelledby="m365-h"><h2 id="m365-h">${t('admin.m365')}</h2>
         <p>${t('ms.admin.text')}</p>
+        ${extra.microsoftResult === undefined ? '' : html`<p class="${extra.microsoftResult.ok ? 'badge good' : 'badge bad'}" role="status" id="m365-result"><span aria-hidden="true">${extra.microsoftResult.ok ? '✓' : '✗'}</span> ${extra.microsoftResult.text}</p>`}
         <div class="block">${copyField('m-redirect', t('ms.admin.redirectUri'), graphCallbackUrl(k.config.publicUrl))}</div>
         <form method="post" action="/admin/integrations/microsoft" class="stack">${csrfField(s.csrf)}
           <label class="check"><input type="checkbox" id="m-enabled" name="enabled" value="1"${m.enabled === '1' ? html` checked` : ''}> ${t('ms.admin.enabled')}</label>
@@ -106,12 +118,19 @@ export function integrationRoutes (app: FastifyInstance, web: Web): void {
           ${mText('clientId', 'ms.admin.clientId', { attrs: html` autocomplete="off" spellcheck="false"` })}
           ${mText('clientSecret', 'ms.admin.clientSecret', { type: 'password', hint: microsoft?.clientSecret ? t('admin.secretStored') : t('admin.secretMissing'), attrs: html` autocomplete="new-password"` })}
           <div class="field"><label for="m-certificatePem">${t('ms.admin.certificate')}</label>
-            <textarea id="m-certificatePem" name="certificatePem" rows="3" spellcheck="false" autocomplete="off" aria-describedby="m-cert-hint"${mBad('certificatePem')}></textarea>
+            <textarea id="m-certificatePem" name="certificatePem" rows="3" spellcheck="false" autocomplete="off" aria-describedby="m-cert-help m-cert-hint"${mBad('certificatePem')}></textarea>
+            <span class="muted" id="m-cert-help">${t('mscert.hint')}</span>
             <span class="muted" id="m-cert-hint">${microsoft?.certificate == null ? t('ms.admin.certificateMissing') : t('ms.admin.certificateStored', { subject: microsoft.certificate.subject })}</span></div>
+          <div class="field"><label for="m-certificateFile">${t('mscert.file')}</label>
+            <input type="file" id="m-certificateFile" accept=".pem,.crt,.cer,.key" multiple data-fill="m-certificatePem"></div>
           ${microsoft?.certificate == null ? '' : html`<label class="check"><input type="checkbox" name="removeCertificate" value="1"> ${t('ms.admin.certificateRemove')}</label>`}
           ${mText('pushAddress', 'admin.pushAddress', { type: 'url', hint: t('ms.admin.pushHint'), attrs: html` placeholder="https://calendar.example.com" spellcheck="false"` })}
           <label class="check"><input type="checkbox" id="m-orgWide" name="orgWide" value="1"${m.orgWide === '1' ? html` checked` : ''}> ${t('ms.admin.orgWide')}</label>
-          <div><button type="submit">${t('common.save')}</button></div>
+          <div><button type="submit" name="action" value="save">${t('common.save')}</button></div>
+          <fieldset><legend>${t('mscert.testHeading')}</legend>
+            <p class="muted">${t('mscert.testText')}</p>
+            <div><button type="submit" name="action" value="test" class="secondary">${t('mscert.test')}</button></div>
+          </fieldset>
         </form>
       </section>
       <section aria-labelledby="org-conn-h"><h2 id="org-conn-h">${t('admin.connections')}</h2>
@@ -168,20 +187,19 @@ export function integrationRoutes (app: FastifyInstance, web: Web): void {
     }, err => show(request, reply, { exchange: { form, error: err } }, err.status))
   })
 
+  /** Microsoft 365: save, or test what is typed over what is stored (nothing saved). */
   app.post('/admin/integrations/microsoft', async (request, reply) => {
     const s = requireAdminSession(web, request)
     const f = web.form(request)
     const { clientSecret: _s, certificatePem: _c, ...typed } = f
     return saving(async () => {
-      await saveGraphIntegration(k.db, k.secrets, s.user.org_id, {
-        enabled: f.enabled === '1',
-        tenant: f.tenant ?? '',
-        clientId: f.clientId ?? '',
-        clientSecret: f.clientSecret ?? '',
-        certificatePem: f.removeCertificate === '1' ? null : (f.certificatePem ?? ''),
-        pushAddress: f.pushAddress ?? '',
-        orgWide: f.orgWide === '1'
-      })
+      if (f.action === 'test') {
+        const integration = mergeGraphIntegration(await loadGraphIntegration(k.db, k.secrets, s.user.org_id), graphInputOf(f))
+        const answer = await testGraphApp(k.sync.graph, integration, s.user.email ?? '')
+        const ok = answer.result === 'ok' || (answer.result === 'credentialsOnly' && !integration.orgWide)
+        return show(request, reply, { microsoftForm: typed, microsoftResult: { ok, text: t(`mscert.result.${answer.result}`, { mailbox: answer.mailbox, reason: answer.reason }) } })
+      }
+      await saveGraphIntegration(k.db, k.secrets, s.user.org_id, graphInputOf(f))
       return show(request, reply, { notice: t('ms.admin.saved') })
     }, err => show(request, reply, { error: err, microsoftForm: typed }, err.status))
   })

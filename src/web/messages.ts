@@ -10,6 +10,7 @@ import { exchangeMessages } from './messages-exchange.ts'
 import { gridMessages } from './messages-grid.ts'
 import { finishMessages } from './messages-finish.ts'
 import { microsoftMessages } from './messages-microsoft.ts'
+import { graphCertMessages } from './messages-graph-cert.ts'
 import { rulesMessages } from './messages-rules.ts'
 
 /**
@@ -28,6 +29,7 @@ export const en = {
   ...gridMessages.en,
   ...finishMessages.en,
   ...microsoftMessages.en,
+  ...graphCertMessages.en,
   ...exchangePushMessages.en,
   ...peopleMessages.en,
   ...contactsMessages.en,
@@ -460,6 +462,7 @@ export type Messages = Record<string, string>
 
 /** The modules of texts per area, each with all five languages: one line per module. */
 export const AREAS: Record<Lang, Messages>[] = [
+  graphCertMessages,
   rulesMessages,
   contactsMessages,
   exchangeMessages,

@@ -103,6 +103,16 @@ export async function completeGraphConsent (deps: GraphDeps, user: User, query: 
   return saveConnection(deps.db, user, 'graph', account, 'oauth', deps.secrets.seal(cache), existing)
 }
 
+type AppAccess = { token: string; expiresAt: number }
+
+/** The app's own sign-in (client credentials), its token kept in memory for the calls that follow. */
+function appOnly (deps: GraphDeps, integration: GraphIntegration) {
+  const kept = { credentials: null, access: null as AppAccess | null, async saveCredentials () {}, async saveAccess (a: AppAccess) { kept.access = a } }
+  const tokens = appTokens(deps.endpoints, integration, kept)
+  const readCalendar = async (email: string) => new GraphClient(deps.endpoints, tokens).call('read the calendar', { method: 'GET', path: `/users/${encodeURIComponent(email)}/events?$top=1` })
+  return { kept, tokens, readCalendar }
+}
+
 /**
  * The organisation-wide set-up: no sign-in of the user, the app's
  * application permissions reach the user's mailbox by their address
@@ -114,15 +124,42 @@ export async function connectGraphOrganisation (deps: GraphDeps, user: User): Pr
   if (!integration.orgWide) throw new DomainError('conflict', 'the organisation-wide Microsoft 365 set-up is not enabled; an admin enables it under Admin → Integrations', { rule: 'integration-disabled' })
   const email = (user.email ?? '').toLowerCase()
   if (email === '') throw invalid('email', 'is needed: the organisation-wide set-up finds your mailbox by your address')
-  const kept = { credentials: null, access: null as { token: string; expiresAt: number } | null, async saveCredentials () {}, async saveAccess (a: { token: string; expiresAt: number }) { kept.access = a } }
-  const client = new GraphClient(deps.endpoints, appTokens(deps.endpoints, integration, kept))
+  const app = appOnly(deps, integration)
   try {
-    await client.call('read the calendar', { method: 'GET', path: `/users/${encodeURIComponent(email)}/events?$top=1` })
+    await app.readCalendar(email)
   } catch (e) {
     if (e instanceof AuthFailed) throw new DomainError('forbidden', e.message, { rule: 'oauth-code' })
     throw new DomainError('forbidden', `Microsoft 365 did not open ${email}'s calendar to the app: ${(e as Error).message}`, { rule: 'oauth-code' })
   }
   const existing = await existingFor(deps, user, email)
-  const access = kept.access === null ? undefined : { access_sealed: deps.secrets.seal(kept.access.token), access_expires_at: new Date(kept.access.expiresAt) }
-  return saveConnection(deps.db, user, 'graph', email, 'delegation', null, existing, access)
+  const access = app.kept.access
+  const sealed = access === null ? undefined : { access_sealed: deps.secrets.seal(access.token), access_expires_at: new Date(access.expiresAt) }
+  return saveConnection(deps.db, user, 'graph', email, 'delegation', null, existing, sealed)
+}
+
+export type GraphTestAnswer = { result: 'ok' | 'credentialsOnly' | 'refused'; mailbox: string; reason: string }
+
+/**
+ * Admin → Integrations, "Test connection": the app signs in with its own
+ * secret or certificate (client credentials) and opens the admin's calendar.
+ * Refused: the sign-in failed (the identity platform's reason). Credentials
+ * only: signed in, but the calendar is not open to the app, which only the
+ * organisation-wide set-up needs. Nothing is stored.
+ */
+export async function testGraphApp (deps: GraphDeps, integration: GraphIntegration, mailbox: string): Promise<GraphTestAnswer> {
+  if (integration.clientId === '' || (integration.clientSecret === '' && integration.certificate === null)) {
+    return { result: 'refused', mailbox, reason: 'the client id and a secret or certificate are needed' }
+  }
+  const app = appOnly(deps, integration)
+  try {
+    await app.tokens(false)
+  } catch (e) {
+    return { result: 'refused', mailbox, reason: (e as Error).message }
+  }
+  try {
+    await app.readCalendar(mailbox)
+    return { result: 'ok', mailbox, reason: '' }
+  } catch (e) {
+    return { result: 'credentialsOnly', mailbox, reason: (e as Error).message }
+  }
 }

@@ -29,7 +29,8 @@ const sameStart = (a: string, b: string, allDay: boolean): boolean => allDay ? a
  * token, so a rolling window is re-baselined with a fresh round once it
  * moved past the token's end), series read as their master with its
  * exceptions and cancelled occurrences (never flattened), creates made
- * idempotent by transactionId, If-Match on every change, and no attendees.
+ * idempotent by transactionId, If-Match on every change, and no attendees;
+ * a participant's invitation already in the calendar is found by its iCalUId.
  */
 export function graphEvents (client: GraphClient, userPath: string, calendarId: string): RemoteCollection {
   const calendar = calendarId === 'primary' ? userPath : `${userPath}/calendars/${encodeURIComponent(calendarId)}`
@@ -152,6 +153,14 @@ export function graphEvents (client: GraphClient, userPath: string, calendarId: 
       const e = data as EventData
       const series = seriesOf(e)
       const body = toGraphEvent(e, ref, extras, series?.recurrence ?? null)
+      if (opts.lookupUid) {
+        // the invitation Exchange put in this calendar (a colleague's meeting) shares the organiser's iCalUId: take it, make no second copy
+        const filter = `iCalUId eq '${ref.uid.replace(/'/g, "''")}'`
+        const { items: found } = await client.pages<GraphEvent>('find event by UID', `${calendar}/events?$filter=${encodeURIComponent(filter)}&$select=id,type`)
+        const copy = found.find(ev => ev.type !== 'occurrence' && ev.type !== 'exception')
+        const item = copy === undefined ? null : await seriesById(copy.id)
+        if (item !== null) return item
+      }
       if (opts.mayExist) {
         // an earlier attempt's copy, by the reference property (the documented $filter on extended properties)
         const filter = `singleValueExtendedProperties/Any(ep: ep/id eq '${REF_PROPERTY}' and ep/value eq '${refValue(ref)}')`

@@ -68,6 +68,11 @@ export function readableReason (e: unknown): string | null {
     case 50076: case 50079: case 50158: return `Microsoft 365 asks for another sign-in step (multi-factor or a policy)${tag}; reconnect the account`
     case 53003: return `a conditional-access policy of the Microsoft 365 organisation blocks Kalends${tag}`
     case 7000215: case 7000222: case 7000218: return `the client secret of the Microsoft 365 app is wrong or expired${tag}; an admin renews it under Admin → Integrations`
+    // certificate sign-in (certificate-credentials.md; the codes as the service answers them, conformance/graph-emulator/assertion.ts)
+    case 700027: return `Microsoft 365 refused the app's certificate: it is not one uploaded to the app in Azure, or its private key is not the certificate's${tag}; an admin uploads it in Azure or pastes the right one under Admin → Integrations`
+    case 1000502: return `the certificate of the Microsoft 365 app has expired (or is not valid yet)${tag}; an admin uploads a new one in Azure and pastes it under Admin → Integrations`
+    case 700024: return `Microsoft 365 found the app's signed sign-in outside its valid time${tag}; check this server's clock`
+    case 700021: case 700023: return `Microsoft 365 refused the app's signed sign-in for another app or tenant${tag}; an admin checks the tenant and client id under Admin → Integrations`
     case 700016: return `the Microsoft 365 app (client id) is not known in this organisation${tag}; an admin checks Admin → Integrations`
     case 50059: case 90002: return `the Microsoft 365 tenant is not known${tag}; an admin checks Admin → Integrations`
     case 1002012: case 70011: return `Microsoft 365 refused the permissions asked for${tag}`

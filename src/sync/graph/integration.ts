@@ -1,4 +1,4 @@
-import { createPrivateKey, X509Certificate } from 'node:crypto'
+import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto'
 import type { SecretBox } from '../../auth/secrets.ts'
 import type { Db } from '../../db/connect.ts'
 import { invalid } from '../../domain/errors.ts'
@@ -47,24 +47,36 @@ export async function loadGraphIntegration (db: Db, secrets: SecretBox, orgId: n
   }
 }
 
-/** A PEM with the certificate registered in Azure and its private key, as MSAL needs them (thumbprint, key). */
-function parseCertificate (pem: string): GraphCertificate {
+/**
+ * A PEM with the certificate registered in Azure and its private key, as MSAL
+ * needs them (SHA-256 thumbprint, key). The identity platform checks client
+ * assertions signed PS256/RS256 (certificate-credentials.md), so an RSA key
+ * that belongs to the certificate, and a certificate that has not expired:
+ * anything else would only fail later, at sign-in.
+ */
+function parseCertificate (pem: string, now = Date.now()): GraphCertificate {
   const certPem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(pem)?.[0]
   const keyPem = /-----BEGIN (?:RSA |EC )?PRIVATE KEY-----[\s\S]+?-----END (?:RSA |EC )?PRIVATE KEY-----/.exec(pem)?.[0]
+  if (/-----BEGIN ENCRYPTED PRIVATE KEY-----/.test(pem)) throw invalid('certificatePem', 'has an encrypted private key; export it without a password (PEM)')
   if (certPem === undefined || keyPem === undefined) throw invalid('certificatePem', 'needs the certificate and its private key, both in PEM')
+  let cert: X509Certificate
+  let key: KeyObject
   try {
-    const cert = new X509Certificate(certPem)
-    createPrivateKey(keyPem)
-    return { thumbprintSha256: cert.fingerprint256.replace(/:/g, ''), privateKey: keyPem, subject: cert.subject }
+    cert = new X509Certificate(certPem)
+    key = createPrivateKey(keyPem)
   } catch {
     throw invalid('certificatePem', 'is not a readable certificate and private key')
   }
+  if (key.asymmetricKeyType !== 'rsa') throw invalid('certificatePem', 'needs an RSA key: Microsoft signs in apps with RSA certificates only')
+  if (!cert.checkPrivateKey(key)) throw invalid('certificatePem', 'has a private key that does not belong to the certificate')
+  if (Date.parse(cert.validTo) <= now) throw invalid('certificatePem', `expired on ${new Date(cert.validTo).toISOString().slice(0, 10)}; upload a new certificate to the app in Azure and paste it here`)
+  return { thumbprintSha256: cert.fingerprint256.replace(/:/g, ''), privateKey: key.export({ type: 'pkcs8', format: 'pem' }).toString(), subject: cert.subject }
 }
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
-export async function saveGraphIntegration (db: Db, secrets: SecretBox, orgId: number, input: GraphIntegrationInput): Promise<GraphIntegration> {
-  const current = await loadGraphIntegration(db, secrets, orgId)
+/** The stored settings with what an admin typed over them, checked (the form's "Test connection" uses it unsaved). */
+export function mergeGraphIntegration (current: GraphIntegration | null, input: GraphIntegrationInput): GraphIntegration {
   const next: GraphIntegration = {
     enabled: input.enabled ?? current?.enabled ?? true,
     tenant: (input.tenant ?? current?.tenant ?? '').trim(),
@@ -81,6 +93,11 @@ export async function saveGraphIntegration (db: Db, secrets: SecretBox, orgId: n
   }
   if (next.orgWide && (next.tenant === '' || next.tenant === 'organizations' || next.tenant === 'common')) throw invalid('tenant', 'is needed for the organisation-wide set-up')
   if (next.pushAddress !== null && !/^https?:\/\/[^\s]+$/.test(next.pushAddress)) throw invalid('pushAddress', 'must be the public https:// address of this server')
+  return next
+}
+
+export async function saveGraphIntegration (db: Db, secrets: SecretBox, orgId: number, input: GraphIntegrationInput): Promise<GraphIntegration> {
+  const next = mergeGraphIntegration(await loadGraphIntegration(db, secrets, orgId), input)
   const settings = JSON.stringify({ tenant: next.tenant, clientId: next.clientId, pushAddress: next.pushAddress, orgWide: next.orgWide })
   const sealed = secrets.seal(JSON.stringify({ clientSecret: next.clientSecret, certificate: next.certificate }))
   await storeIntegration(db, orgId, 'graph', { enabled: next.enabled, settings, secret_sealed: sealed })

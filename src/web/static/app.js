@@ -65,3 +65,13 @@ document.addEventListener('submit', async event => {
   }
   button.disabled = false
 })
+
+// A file chooser that fills a text field with the files' text: <input type="file" data-fill="textarea-id">. Without scripts the text is pasted.
+document.addEventListener('change', async event => {
+  const input = event.target.closest('input[type=file][data-fill]')
+  if (input === null) return
+  const target = document.getElementById(input.dataset.fill)
+  const texts = await Promise.all([...input.files].map(file => file.text()))
+  target.value = texts.join('\n')
+  target.dispatchEvent(new Event('input', { bubbles: true }))
+})
