@@ -84,8 +84,17 @@ t.test('admin: the Exchange card replaces "coming", saves, keeps the password wr
   t.match(await stored(), { auth: 'ntlm', version: 'Exchange2016', mode: 'service', serviceAccount: { username: 'svc-kalends@example.com', password: 'Svc-Secret-1' } })
   res = await admin.post('/admin/integrations/exchange', form({ auth: 'ntlm', version: 'Exchange2016', mode: 'service', serviceUsername: 'svc-kalends@example.com' }))
   t.equal((await stored())!.serviceAccount?.password, 'Svc-Secret-1', 'an empty password field keeps the password')
+  // saving service-account mode connected every user's mailbox without asking; none may be impersonated yet, so all are red
+  const rollout = await w.s.k.sync.rollouts.start(orgId())
+  t.match(rollout, { state: 'done', total: 4, on: 0, refused: 4 })
+  t.match(await exchangeRows('alice'), [{ auth_kind: 'delegation', state: 'error', state_reason: /may not act for alice@example\.com/, disconnected_at: null }])
+  t.match(visible((await admin.get('/admin/integrations')).text), /Every user’s mailbox was gone through on .*: 0 on, 4 refused/)
   await admin.post('/admin/integrations/exchange', form())
   t.match(await stored(), { auth: 'basic', mode: 'user' })
+  t.match(await w.s.k.sync.rollouts.start(orgId()), { total: 0, stopped: 0 }, 'the save out of the mode stopped them already')
+  t.match(await exchangeRows('alice'), [{ auth_kind: 'delegation', state_reason: 'stopped: the organisation no longer syncs mailboxes through an Exchange service account', disconnected_at: Date }])
+  // the tests below start from no connection
+  await syncDb(w.s.k.db).deleteFrom('sync_connections').execute()
 })
 
 t.test('admin: Test connection answers OK with the version, wrong password, unreachable, TLS, no right to impersonate, no mailbox; nothing is saved', async t => {
@@ -233,37 +242,36 @@ t.test('user, per-user mode: a wrong password is refused and nothing saved; the 
   w.em.store.mailboxes.get('alice@example.com')!.password = w.exchangePassword('alice')
 })
 
-t.test('user, service-account mode: a banner and Synchronise connect without a password; a refused impersonation is said; the API connects too', async t => {
+t.test('user, service-account mode: connected without asking and with nothing to type; a refused impersonation is red on the card until the admin fixes it; the API too', async t => {
   await syncDb(w.s.k.db).deleteFrom('integrations').where('provider', '=', 'exchange').execute()
   const carol = await signedIn('carol')
   t.match(visible((await carol.get('/connections')).text), 'Exchange is not set up for this organisation.')
   const admin = w.s.as('admin')
   await admin('/api/v1/integrations/exchange', { method: 'PUT', json: { ewsUrl: w.em.ewsUrl, auth: 'basic', mode: 'service', serviceUsername: 'svc-kalends@example.com', servicePassword: 'Svc-Secret-1' } })
+  await w.s.k.sync.rollouts.start(orgId())
   let page = await carol.get('/connections')
-  t.match(visible(page.text), 'Your organisation syncs your Exchange mailbox carol@example.com with Kalends.')
-  t.match(page.text, /<form method="post" action="\/connections\/exchange" class="inline">.*<button type="submit" class="primary">Synchronise<\/button>/s)
+  t.match(visible(page.text), 'Your organisation syncs your Exchange mailbox through its service account')
+  t.match(visible(page.text), /Exchange: carol@example\.com .*the service account may not act for carol@example\.com/s, 'no impersonation right for carol yet: red with the reason')
+  t.match(visible(page.text), 'Kalends can no longer open this mailbox through the organisation\'s service account.')
   t.notMatch(page.text, 'name="password"', 'nothing to type')
 
-  let res = await carol.post('/connections/exchange', {})
-  t.equal(res.status, 403, 'no impersonation right for carol yet')
+  let res = await carol.post('/connections/exchange', { account: 'carol@example.com' })
+  t.equal(res.status, 403, 'trying again before the right is granted')
   t.match(visible(res.text), /ApplicationImpersonation/)
-  t.same(await exchangeRows('carol'), [])
   w.em.grantImpersonation('svc-kalends@example.com', 'carol@example.com')
-  res = await carol.post('/connections/exchange', {})
+  res = await carol.post('/connections/exchange', { account: 'carol@example.com' })
   t.equal(res.status, 303)
+  t.equal((await exchangeRows('carol')).length, 1, 'the same connection')
   page = await carol.get(res.location!)
   t.match(visible(page.text), 'Connected through the organisation\'s service account')
-  t.notMatch(visible(page.text), 'Your organisation syncs your Exchange mailbox', 'no banner once on')
   t.equal((await w.run('carol')).state, 'ok')
 
-  // the API: bob connects the same way
+  // the API: bob's connection was made for him; connecting resumes it once the right is there
   const bob = w.s.as('bob')
   w.em.grantImpersonation('svc-kalends@example.com', 'bob@example.com')
   const made = await bob('/api/v1/connections/exchange', { method: 'POST', json: {} })
-  t.equal(made.status, 201)
-  t.match(made.body_, { provider: 'exchange', account: 'bob@example.com', authKind: 'delegation', reconnected: false })
-  const again = await bob('/api/v1/connections/exchange', { method: 'POST', json: {} })
-  t.equal(again.status, 200, 'connecting again resumes')
+  t.equal(made.status, 200)
+  t.match(made.body_, { provider: 'exchange', account: 'bob@example.com', authKind: 'delegation', reconnected: true })
   t.equal((await bob('/api/v1/connections/exchange', { method: 'POST', json: { account: 'bob@example.com', password: 'wrong' } })).status, 403, 'a wrong own password is refused')
   const mine = (await bob('/api/v1/connections')).body_ as { id: number; provider: string }[]
   t.same(mine.map(c => c.provider), ['exchange'])
