@@ -57,7 +57,8 @@ export function discoveryLogin (stored: ExchangeIntegration | null, f: ExchangeF
 }
 
 export function testResultText (a: TestAnswer): string {
-  return t(`exchange.result.${a.result}`, { version: a.serverVersion ?? '', mailbox: a.mailbox, url: a.ewsUrl, reason: a.message })
+  const result = t(`exchange.result.${a.result}`, { version: a.serverVersion ?? '', mailbox: a.mailbox, url: a.ewsUrl, reason: a.message })
+  return a.discovered ? t('exchange.result.discovered', { url: a.ewsUrl, result }) : result
 }
 
 /** Where the service-account rollout is: running with its counts, done, or stopped by the service account's refused login. */
@@ -84,7 +85,7 @@ export function exchangeCard (o: { csrf: string; stored: ExchangeIntegration | n
     ${o.result === undefined ? '' : html`<p class="${o.result.ok ? 'badge good' : 'badge bad'}" role="status" id="exchange-result"><span aria-hidden="true">${o.result.ok ? '✓' : '✗'}</span> ${o.result.text}</p>`}
     <form method="post" action="/admin/integrations/exchange" class="stack">${csrfField(o.csrf)}
       <label class="check"><input type="checkbox" id="x-enabled" name="enabled" value="1"${f.enabled === '1' ? html` checked` : ''}> ${t('exchange.admin.enabled')}</label>
-      ${text('ewsUrl', 'exchange.ewsUrl', { type: 'url', hint: t('exchange.ewsUrlHint'), attrs: html` placeholder="https://mail.example.com/EWS/Exchange.asmx" spellcheck="false"` })}
+      ${text('ewsUrl', 'exchange.ewsUrl', { type: 'url', hint: `${t('exchange.ewsUrlHint')} ${t('exchange.ewsUrlAuto')}`, attrs: html` placeholder="https://mail.example.com/EWS/Exchange.asmx" spellcheck="false"` })}
       <div class="row">
         ${select('version', 'exchange.version', EWS_VERSIONS, v => v)}
         ${select('auth', 'exchange.auth', EWS_AUTH, v => t(`exchange.auth.${v as 'basic' | 'ntlm' | 'bearer'}`))}

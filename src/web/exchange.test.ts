@@ -107,6 +107,8 @@ t.test('admin: Test connection answers OK with the version, wrong password, unre
   }
   t.equal(await test({ testUsername: 'alice@example.com', testPassword: w.exchangePassword('alice'), testMailbox: 'alice@example.com' }),
     '✓ The connection works: Exchange 15.2.1544.4 opened the calendar of alice@example.com.')
+  t.equal(await test({ ewsUrl: '', testUsername: 'alice@example.com', testPassword: w.exchangePassword('alice'), testMailbox: 'alice@example.com' }),
+    `✓ Autodiscover found ${w.em.ewsUrl}. The connection works: Exchange 15.2.1544.4 opened the calendar of alice@example.com.`, 'no EWS address: Autodiscover first')
   t.equal(await test({ testUsername: 'alice@example.com', testPassword: 'wrong' }),
     '✗ Exchange refused the login: the user name or password is wrong, or the account is locked.', 'wrong password')
   const closed = `http://127.0.0.1:${await freePort()}/EWS/Exchange.asmx`
@@ -138,12 +140,12 @@ t.test('admin: Autodiscover fills the EWS address from an e-mail address, or say
   const admin = await signedIn('admin', '/admin/integrations')
   let res = await admin.post('/admin/integrations/exchange', form({ action: 'discover', ewsUrl: '', autodiscoverEmail: 'alice@example.com', testUsername: 'alice@example.com', testPassword: w.exchangePassword('alice') }))
   t.equal(res.status, 200)
-  t.match(visible(res.text), `Autodiscover found ${w.em.ewsUrl} (answered by ${w.em.autodiscoverUrl}). Save to keep it.`)
+  t.match(visible(res.text), `Autodiscover found ${w.em.ewsUrl} (answered by ${w.em.soapAutodiscoverUrl}). Save to keep it.`, 'SOAP Autodiscover first')
   t.match(res.text, `id="x-ewsUrl" name="ewsUrl" value="${w.em.ewsUrl}"`)
   t.notMatch(res.text, w.exchangePassword('alice'))
   res = await admin.post('/admin/integrations/exchange', form({ action: 'discover', autodiscoverEmail: 'ghost@example.com', testPassword: w.exchangePassword('alice'), testUsername: 'alice@example.com' }))
   t.equal(res.status, 409)
-  t.match(visible(res.text), /Autodiscover found no EWS address for example\.com \(http:\/\/127\.0\.0\.1:9\/autodiscover\/autodiscover\.xml: the Exchange server cannot be reached .*500 The e-mail address cannot be found\.\)/)
+  t.match(visible(res.text), /Autodiscover found no EWS address for example\.com \(http:\/\/127\.0\.0\.1:9\/autodiscover\/autodiscover\.svc: the Exchange server cannot be reached .*autodiscover\.svc: InvalidUser .*autodiscover\.xml: 500 The e-mail address cannot be found\.\)/)
   res = await admin.post('/admin/integrations/exchange', form({ action: 'discover', autodiscoverEmail: 'alice@example.com' }))
   t.equal(res.status, 400, 'no login to ask with')
 })
@@ -176,7 +178,11 @@ t.test('API: /integrations/exchange read, save, test, autodiscover for admins; p
 
   const found = await admin('/api/v1/integrations/exchange/autodiscover', { method: 'POST', json: { email: 'alice@example.com' } })
   t.equal(found.status, 200, 'signed in as the stored service account')
-  t.same(found.body_, { ewsUrl: w.em.ewsUrl, from: w.em.autodiscoverUrl })
+  t.same(found.body_, { ewsUrl: w.em.ewsUrl, from: w.em.soapAutodiscoverUrl, protocol: 'soap' })
+  // no EWS URL set: "Test connection" finds the mailbox's with Autodiscover first
+  const auto = await test({ ewsUrl: '', mailbox: 'alice@example.com', username: 'alice@example.com', password: w.exchangePassword('alice') })
+  t.match(auto, { result: 'ok', ewsUrl: w.em.ewsUrl, discovered: true })
+  t.match(await test({ ewsUrl: '', mailbox: 'ghost@example.com', username: 'alice@example.com', password: w.exchangePassword('alice') }), { result: 'failed', message: /Autodiscover found no EWS address/, discovered: false })
   const notFound = await admin('/api/v1/integrations/exchange/autodiscover', { method: 'POST', json: { email: 'ghost@example.com' } })
   t.equal(notFound.status, 409)
   t.match(notFound.body_, { rule: 'exchange-autodiscover' })
@@ -240,6 +246,22 @@ t.test('user, per-user mode: a wrong password is refused and nothing saved; the 
   t.ok(gone?.disconnected_at, 'disconnected')
   t.equal(gone?.credentials_sealed, null, 'the stored password is gone')
   w.em.store.mailboxes.get('alice@example.com')!.password = w.exchangePassword('alice')
+})
+
+t.test('user, e-mail-only set-up: with no EWS address set, the user gives an address and a password and Autodiscover (SOAP) finds the server', async t => {
+  const admin = w.s.as('admin')
+  t.equal((await admin('/api/v1/integrations/exchange', { method: 'PUT', json: { ewsUrl: '', mode: 'user' } })).status, 200, 'an empty EWS address is allowed')
+  t.match((await admin('/api/v1/integrations/exchange')).body_, { ewsUrl: '' })
+  const bob = await signedIn('bob')
+  const res = await bob.post('/connections/exchange', { exchange: 'new', account: 'bob@example.com', username: '', password: w.exchangePassword('bob') })
+  t.equal(res.status, 303)
+  t.equal((await w.run('bob')).state, 'ok', 'the run reaches the server Autodiscover found')
+  t.ok(w.em.calls().includes('GetUserSettings'), 'by SOAP Autodiscover')
+  const refused = await w.s.as('carol')('/api/v1/connections/exchange', { method: 'POST', json: { account: 'nobody@example.com', password: 'x' } })
+  t.equal(refused.status, 409, 'an address Autodiscover does not know')
+  t.match(refused.body_, { rule: 'exchange-autodiscover', field: 'account' })
+  await syncDb(w.s.k.db).deleteFrom('sync_connections').execute()
+  await admin('/api/v1/integrations/exchange', { method: 'PUT', json: { ewsUrl: w.em.ewsUrl } })
 })
 
 t.test('user, service-account mode: connected without asking and with nothing to type; a refused impersonation is red on the card until the admin fixes it; the API too', async t => {

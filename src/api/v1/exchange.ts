@@ -20,7 +20,7 @@ import { discoverForAdmin, TEST_RESULTS, testExchange } from '../../sync/ews/set
 const literals = (list: readonly string[]) => Type.Union(list.map(v => Type.Literal(v)))
 const settings = {
   enabled: Type.Optional(Type.Boolean()),
-  ewsUrl: Type.Optional(Type.String({ maxLength: 2000, description: 'e.g. https://mail.example.com/EWS/Exchange.asmx' })),
+  ewsUrl: Type.Optional(Type.String({ maxLength: 2000, description: 'e.g. https://mail.example.com/EWS/Exchange.asmx; empty: each mailbox\'s is found by Autodiscover (SOAP, then POX)' })),
   version: Type.Optional(literals(EWS_VERSIONS)),
   auth: Type.Optional(literals(EWS_AUTH)),
   mode: Type.Optional(Type.Union([Type.Literal('user'), Type.Literal('service')], { description: 'user: each user connects with their own login; service: one service account with ApplicationImpersonation syncs every user' })),
@@ -46,7 +46,8 @@ const TestAnswer = Type.Object({
   message: Type.String(),
   serverVersion: Type.Union([Type.String(), Type.Null()]),
   ewsUrl: Type.String(),
-  mailbox: Type.String()
+  mailbox: Type.String(),
+  discovered: Type.Boolean({ description: 'the EWS URL was found by Autodiscover for the mailbox (none was set)' })
 })
 
 /** rollout: where connecting every user's mailbox through the service account is (service-mode.ts), or null */

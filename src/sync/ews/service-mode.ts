@@ -9,7 +9,7 @@ import { syncDb, type Connection } from '../tables.ts'
 import { EwsMailboxRefused } from './client.ts'
 import { openCalendar } from './connect.ts'
 import { loadExchangeIntegration, type ExchangeIntegration } from './integration.ts'
-import { clientFor, type ExchangeDeps } from './provider.ts'
+import { clientFor, ewsUrlFor, type ExchangeDeps } from './provider.ts'
 
 /**
  * Service-account mode as the organisation sees it: every active user with
@@ -132,7 +132,7 @@ export async function rollOut (deps: RolloutDeps, orgId: number, only?: readonly
       status.refused++
     } else {
       try {
-        await openCalendar(clientFor(deps.exchange, integration!, account, null))
+        await openCalendar(clientFor(deps.exchange, await ewsUrlFor(deps.exchange, integration!, account, null), account, null))
         status.on++
         await deps.jobs.request(conn.id)
       } catch (err) {
