@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { AUTH_SCHEMES, authenticate, challengesFor, type AuthScheme } from './auth.ts'
-import { AUTODISCOVER_PATH, autodiscover } from './autodiscover.ts'
+import { AUTODISCOVER_PATH, autodiscover, SOAP_AUTODISCOVER_PATH, soapAutodiscover, type AutodiscoverRedirect } from './autodiscover.ts'
 import type { Operation, OpContext } from './context.ts'
 import { control } from './control.ts'
 import { deleteItem } from './delete-item.ts'
@@ -175,17 +175,25 @@ export async function startEwsEmulator (opts: EwsEmulatorOptions = {}) {
     }
   }
 
-  /** POX Autodiscover, signed in like EWS (autodiscover.ts). */
-  async function pox (req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** Addresses Autodiscover redirects (both services); SOAP Autodiscover off answers 404, as Exchange 2007 or a proxy passing only .xml. */
+  const redirects = new Map<string, AutodiscoverRedirect>()
+  let soapOn = true
+
+  /** POX and SOAP Autodiscover, signed in like EWS (autodiscover.ts). */
+  async function discover (req: IncomingMessage, res: ServerResponse, soap: boolean): Promise<void> {
     const body = await readBody(req)
+    if (soap && !soapOn) {
+      res.writeHead(404).end()
+      return
+    }
     const auth = authenticate(store, tokens, req, schemes)
     if (!auth.ok) {
       refuse(res, auth.challenge)
       res.writeHead(401).end()
       return
     }
-    calls.push('Autodiscover')
-    const answer = autodiscover(store, body, `${url}${EWS_PATH}`)
+    calls.push(soap ? 'GetUserSettings' : 'Autodiscover')
+    const answer = (soap ? soapAutodiscover : autodiscover)(store, body, `${url}${EWS_PATH}`, redirects)
     res.writeHead(answer.status, { 'content-type': 'text/xml; charset=utf-8' }).end(answer.xml)
   }
 
@@ -208,8 +216,8 @@ export async function startEwsEmulator (opts: EwsEmulatorOptions = {}) {
       ? controlCall(req, res, url.pathname.slice('/__emulator/'.length))
       : url.pathname.toLowerCase() === EWS_PATH.toLowerCase() && req.method === 'POST'
         ? ews(req, res)
-        : url.pathname.toLowerCase() === AUTODISCOVER_PATH && req.method === 'POST'
-          ? pox(req, res)
+        : (url.pathname.toLowerCase() === AUTODISCOVER_PATH || url.pathname.toLowerCase() === SOAP_AUTODISCOVER_PATH) && req.method === 'POST'
+          ? discover(req, res, url.pathname.toLowerCase() === SOAP_AUTODISCOVER_PATH)
           : Promise.resolve(void res.writeHead(404).end())
     work.catch((e: unknown) => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' })
@@ -222,6 +230,11 @@ export async function startEwsEmulator (opts: EwsEmulatorOptions = {}) {
     ...ctl,
     url,
     autodiscoverUrl: `${url}${AUTODISCOVER_PATH}`,
+    soapAutodiscoverUrl: `${url}${SOAP_AUTODISCOVER_PATH}`,
+    /** Autodiscover answers for `email` with a redirect to another address or Autodiscover URL (null: answers again) */
+    autodiscoverRedirect: (email: string, to: AutodiscoverRedirect | null) => { if (to === null) redirects.delete(email.toLowerCase()); else redirects.set(email.toLowerCase(), to) },
+    /** SOAP Autodiscover answers 404 while off: POX only */
+    soapAutodiscover: (on: boolean) => { soapOn = on },
     ewsUrl: `${url}${EWS_PATH}`,
     store,
     calls: () => [...calls],

@@ -208,7 +208,7 @@ export async function syncSince (db: Db, user: User, id: number, date: unknown):
  * again (consent.ts) brings them back, and matches the same items by their
  * hidden CRM ids instead of copying them twice.
  */
-export async function disconnect (engine: EngineDeps, user: User, id: number, opts: { removeContacts?: boolean } = {}): Promise<Connection> {
+export async function disconnect (engine: EngineDeps, user: User, id: number, opts: { removeContacts?: boolean; why?: string } = {}): Promise<Connection> {
   const conn = await connectionOf(engine.db, user, id)
   const provider = engine.providers.get(conn.provider)
   // pushed contacts stay in the account unless the user asks for them to go (a failure here stops the disconnect: nothing half done)
@@ -227,9 +227,10 @@ export async function disconnect (engine: EngineDeps, user: User, id: number, op
     await sdb.updateTable('sync_connections').set({
       disconnected_at: new Date(), credentials_sealed: null, access_sealed: null, access_expires_at: null, auth_failed_at: null,
       channel: null, cursors: JSON.stringify({}), journal_seq: 0, push_seen_at: null, push_seen_channel: null, push_problem: null, push_problem_at: null,
-      state: 'pending', state_reason: 'disconnected', state_at: new Date()
+      state: 'pending', state_reason: opts.why ?? 'disconnected', state_at: new Date()
     }).where('id', '=', id).execute()
-    await logSync(tx, id, { direction: 'none', action: 'info', message: removed === null ? `disconnected by ${user.name}; nothing deleted on either side` : `disconnected by ${user.name}; the ${removed} contacts pushed to Google were removed from it, nothing else deleted` })
+    const by = opts.why ?? `disconnected by ${user.name}`
+    await logSync(tx, id, { direction: 'none', action: 'info', message: removed === null ? `${by}; nothing deleted on either side` : `disconnected by ${user.name}; the ${removed} contacts pushed to Google were removed from it, nothing else deleted` })
   })
   return conn
 }

@@ -37,6 +37,8 @@ export class SyncJobs {
   #ticking = false
   /** the notification streams this process holds (workers only) */
   readonly listeners: PushListeners
+  /** told of users created or changed (the journal's 'user' changes), for connections made without asking them (ews/service-mode.ts) */
+  usersChanged: ((changes: { orgId: number; userId: number }[]) => Promise<void>) | null = null
 
   constructor (handle: DbHandle, deps: EngineDeps, opts: SyncJobsOptions) {
     this.#handle = handle
@@ -141,6 +143,11 @@ export class SyncJobs {
           ]))
           .execute()
         for (const c of touched) due.add(c.id)
+        if (this.usersChanged !== null) {
+          const users = await db.selectFrom('changes').select(['org_id', 'entity_id']).distinct()
+            .where('entity', '=', 'user').where('seq', '>', since).where('seq', '<=', head).execute()
+          if (users.length > 0) await this.usersChanged(users.map(u => ({ orgId: Number(u.org_id), userId: Number(u.entity_id) })))
+        }
       }
       this.#seenSeq = head
       // the reconciliation poll: pending ones, and those whose last success (or failure) is older than their interval

@@ -4,6 +4,7 @@ import type { DbHandle } from '../db/connect.ts'
 import { contactsInScope } from './contacts-scope.ts'
 import type { EngineDeps } from './engine.ts'
 import { exchangeProvider, type ExchangeDeps } from './ews/provider.ts'
+import { Rollouts } from './ews/service-mode.ts'
 import type { ConsentDeps } from './google/consent.ts'
 import { googleEndpoints } from './google/client.ts'
 import { googleProvider } from './google/provider.ts'
@@ -19,6 +20,8 @@ export type Sync = {
   exchange: ExchangeDeps
   graph: GraphDeps
   jobs: SyncJobs
+  /** Exchange's service-account mode: connections for every user of an organisation */
+  rollouts: Rollouts
 }
 
 export function createSync (config: Config, handle: DbHandle, secrets: SecretBox, log?: EngineDeps['log']): Sync {
@@ -41,11 +44,8 @@ export function createSync (config: Config, handle: DbHandle, secrets: SecretBox
   }
   const providers = new Map<string, Provider>([['google', googleProvider(base)], ['exchange', exchangeProvider(exchange)], ['graph', graphProvider(graph)]])
   const engine: EngineDeps = { ...base, get publicUrl () { return config.publicUrl }, providers, log, contacts: contactsInScope }
-  return {
-    engine,
-    google: base,
-    exchange,
-    graph,
-    jobs: new SyncJobs(handle, engine, { concurrency: config.syncWorkers })
-  }
+  const jobs = new SyncJobs(handle, engine, { concurrency: config.syncWorkers })
+  const rollouts = new Rollouts({ engine, exchange, jobs })
+  jobs.usersChanged = changes => rollouts.usersChanged(changes)
+  return { engine, google: base, exchange, graph, jobs, rollouts }
 }

@@ -251,7 +251,9 @@ export function connectionRoutes (app: FastifyInstance, web: Web): void {
     const exchangeSection = (x: ExchangeIntegration | null): Html => {
       if (x === null || !exchangeOn) return html`<p class="notice-off">${t('exchange.off')}</p>`
       if (x.mode === 'service') {
-        return hasExchange ? html`` : html`<div class="banner" role="region" aria-label="${t('admin.exchange')}"><p>${t('exchange.banner', { account: user.email ?? '' })}</p>
+        // connected by the organisation without asking (ews/service-mode.ts): the user sees that it is on, or about to be
+        if (hasExchange) return html`<p class="muted" id="exchange-service">${t('exchange.serviceOn')}</p>`
+        return html`<div class="banner" role="region" aria-label="${t('admin.exchange')}"><p id="exchange-service">${t((user.email ?? '') === '' ? 'exchange.banner' : 'exchange.serviceSoon', { account: user.email ?? '' })}</p>
           ${postButton('/connections/exchange', s.csrf, t('exchange.synchronise'), { cls: 'primary' })}</div>`
       }
       return html`<details${failure?.form?.exchange === 'new' ? html` open` : ''}><summary>${t('exchange.connect')}</summary><p>${t('exchange.connectText')}</p>

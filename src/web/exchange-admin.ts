@@ -1,9 +1,10 @@
 import type { DomainError } from '../domain/errors.ts'
 import { EWS_VERSIONS } from '../sync/ews/client.ts'
 import { EWS_AUTH, EXCHANGE_MODES, type ExchangeIntegration, type ExchangeIntegrationInput } from '../sync/ews/integration.ts'
+import type { RolloutStatus } from '../sync/ews/service-mode.ts'
 import type { TestAnswer } from '../sync/ews/setup.ts'
 import { html, type Html } from './html.ts'
-import { csrfField } from './layout.ts'
+import { csrfField, when } from './layout.ts'
 import { t, type MessageId } from './messages.ts'
 
 /**
@@ -56,10 +57,19 @@ export function discoveryLogin (stored: ExchangeIntegration | null, f: ExchangeF
 }
 
 export function testResultText (a: TestAnswer): string {
-  return t(`exchange.result.${a.result}`, { version: a.serverVersion ?? '', mailbox: a.mailbox, url: a.ewsUrl, reason: a.message })
+  const result = t(`exchange.result.${a.result}`, { version: a.serverVersion ?? '', mailbox: a.mailbox, url: a.ewsUrl, reason: a.message })
+  return a.discovered ? t('exchange.result.discovered', { url: a.ewsUrl, result }) : result
 }
 
-export function exchangeCard (o: { csrf: string; stored: ExchangeIntegration | null; form: ExchangeForm; error?: DomainError; result?: { ok: boolean; text: string } }): Html {
+/** Where the service-account rollout is: running with its counts, done, or stopped by the service account's refused login. */
+export function rolloutText (r: RolloutStatus, zone: string): string {
+  const counts = { done: r.done, total: r.total, on: r.on, refused: r.refused, stopped: r.stopped }
+  if (r.state === 'running') return t('exchange.rollout.running', counts)
+  if (r.state === 'failed') return t('exchange.rollout.failed', { ...counts, reason: r.reason ?? '' })
+  return t('exchange.rollout.done', { ...counts, when: when(new Date(r.finishedAt ?? r.startedAt), zone) })
+}
+
+export function exchangeCard (o: { csrf: string; stored: ExchangeIntegration | null; rollout?: RolloutStatus | null; zone?: string; form: ExchangeForm; error?: DomainError; result?: { ok: boolean; text: string } }): Html {
   const f = o.form
   const bad = (name: string) => o.error?.field === name ? html` aria-invalid="true" aria-describedby="form-error"` : ''
   const text = (name: string, label: MessageId, opts: { type?: string; hint?: string; attrs?: Html } = {}) => html`<div class="field"><label for="x-${name}">${t(label)}</label>
@@ -71,10 +81,11 @@ export function exchangeCard (o: { csrf: string; stored: ExchangeIntegration | n
   const stored = o.stored?.serviceAccount != null
   return html`<section class="card" aria-labelledby="exchange-h" id="exchange"><h2 id="exchange-h">${t('admin.exchange')}</h2>
     <p>${t('exchange.admin.text')}</p>
+    ${o.rollout == null || o.stored?.mode !== 'service' ? '' : html`<p class="${o.rollout.state === 'failed' ? 'badge bad' : o.rollout.state === 'running' ? 'badge wait' : 'badge good'}" role="status" id="exchange-rollout">${rolloutText(o.rollout, o.zone ?? 'UTC')}</p>`}
     ${o.result === undefined ? '' : html`<p class="${o.result.ok ? 'badge good' : 'badge bad'}" role="status" id="exchange-result"><span aria-hidden="true">${o.result.ok ? '✓' : '✗'}</span> ${o.result.text}</p>`}
     <form method="post" action="/admin/integrations/exchange" class="stack">${csrfField(o.csrf)}
       <label class="check"><input type="checkbox" id="x-enabled" name="enabled" value="1"${f.enabled === '1' ? html` checked` : ''}> ${t('exchange.admin.enabled')}</label>
-      ${text('ewsUrl', 'exchange.ewsUrl', { type: 'url', hint: t('exchange.ewsUrlHint'), attrs: html` placeholder="https://mail.example.com/EWS/Exchange.asmx" spellcheck="false"` })}
+      ${text('ewsUrl', 'exchange.ewsUrl', { type: 'url', hint: `${t('exchange.ewsUrlHint')} ${t('exchange.ewsUrlAuto')}`, attrs: html` placeholder="https://mail.example.com/EWS/Exchange.asmx" spellcheck="false"` })}
       <div class="row">
         ${select('version', 'exchange.version', EWS_VERSIONS, v => v)}
         ${select('auth', 'exchange.auth', EWS_AUTH, v => t(`exchange.auth.${v as 'basic' | 'ntlm' | 'bearer'}`))}

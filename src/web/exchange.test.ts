@@ -84,8 +84,17 @@ t.test('admin: the Exchange card replaces "coming", saves, keeps the password wr
   t.match(await stored(), { auth: 'ntlm', version: 'Exchange2016', mode: 'service', serviceAccount: { username: 'svc-kalends@example.com', password: 'Svc-Secret-1' } })
   res = await admin.post('/admin/integrations/exchange', form({ auth: 'ntlm', version: 'Exchange2016', mode: 'service', serviceUsername: 'svc-kalends@example.com' }))
   t.equal((await stored())!.serviceAccount?.password, 'Svc-Secret-1', 'an empty password field keeps the password')
+  // saving service-account mode connected every user's mailbox without asking; none may be impersonated yet, so all are red
+  const rollout = await w.s.k.sync.rollouts.start(orgId())
+  t.match(rollout, { state: 'done', total: 4, on: 0, refused: 4 })
+  t.match(await exchangeRows('alice'), [{ auth_kind: 'delegation', state: 'error', state_reason: /may not act for alice@example\.com/, disconnected_at: null }])
+  t.match(visible((await admin.get('/admin/integrations')).text), /Every user’s mailbox was gone through on .*: 0 on, 4 refused/)
   await admin.post('/admin/integrations/exchange', form())
   t.match(await stored(), { auth: 'basic', mode: 'user' })
+  t.match(await w.s.k.sync.rollouts.start(orgId()), { total: 0, stopped: 0 }, 'the save out of the mode stopped them already')
+  t.match(await exchangeRows('alice'), [{ auth_kind: 'delegation', state_reason: 'stopped: the organisation no longer syncs mailboxes through an Exchange service account', disconnected_at: Date }])
+  // the tests below start from no connection
+  await syncDb(w.s.k.db).deleteFrom('sync_connections').execute()
 })
 
 t.test('admin: Test connection answers OK with the version, wrong password, unreachable, TLS, no right to impersonate, no mailbox; nothing is saved', async t => {
@@ -98,6 +107,8 @@ t.test('admin: Test connection answers OK with the version, wrong password, unre
   }
   t.equal(await test({ testUsername: 'alice@example.com', testPassword: w.exchangePassword('alice'), testMailbox: 'alice@example.com' }),
     '✓ The connection works: Exchange 15.2.1544.4 opened the calendar of alice@example.com.')
+  t.equal(await test({ ewsUrl: '', testUsername: 'alice@example.com', testPassword: w.exchangePassword('alice'), testMailbox: 'alice@example.com' }),
+    `✓ Autodiscover found ${w.em.ewsUrl}. The connection works: Exchange 15.2.1544.4 opened the calendar of alice@example.com.`, 'no EWS address: Autodiscover first')
   t.equal(await test({ testUsername: 'alice@example.com', testPassword: 'wrong' }),
     '✗ Exchange refused the login: the user name or password is wrong, or the account is locked.', 'wrong password')
   const closed = `http://127.0.0.1:${await freePort()}/EWS/Exchange.asmx`
@@ -129,12 +140,12 @@ t.test('admin: Autodiscover fills the EWS address from an e-mail address, or say
   const admin = await signedIn('admin', '/admin/integrations')
   let res = await admin.post('/admin/integrations/exchange', form({ action: 'discover', ewsUrl: '', autodiscoverEmail: 'alice@example.com', testUsername: 'alice@example.com', testPassword: w.exchangePassword('alice') }))
   t.equal(res.status, 200)
-  t.match(visible(res.text), `Autodiscover found ${w.em.ewsUrl} (answered by ${w.em.autodiscoverUrl}). Save to keep it.`)
+  t.match(visible(res.text), `Autodiscover found ${w.em.ewsUrl} (answered by ${w.em.soapAutodiscoverUrl}). Save to keep it.`, 'SOAP Autodiscover first')
   t.match(res.text, `id="x-ewsUrl" name="ewsUrl" value="${w.em.ewsUrl}"`)
   t.notMatch(res.text, w.exchangePassword('alice'))
   res = await admin.post('/admin/integrations/exchange', form({ action: 'discover', autodiscoverEmail: 'ghost@example.com', testPassword: w.exchangePassword('alice'), testUsername: 'alice@example.com' }))
   t.equal(res.status, 409)
-  t.match(visible(res.text), /Autodiscover found no EWS address for example\.com \(http:\/\/127\.0\.0\.1:9\/autodiscover\/autodiscover\.xml: the Exchange server cannot be reached .*500 The e-mail address cannot be found\.\)/)
+  t.match(visible(res.text), /Autodiscover found no EWS address for example\.com \(http:\/\/127\.0\.0\.1:9\/autodiscover\/autodiscover\.svc: the Exchange server cannot be reached .*autodiscover\.svc: InvalidUser .*autodiscover\.xml: 500 The e-mail address cannot be found\.\)/)
   res = await admin.post('/admin/integrations/exchange', form({ action: 'discover', autodiscoverEmail: 'alice@example.com' }))
   t.equal(res.status, 400, 'no login to ask with')
 })
@@ -167,7 +178,11 @@ t.test('API: /integrations/exchange read, save, test, autodiscover for admins; p
 
   const found = await admin('/api/v1/integrations/exchange/autodiscover', { method: 'POST', json: { email: 'alice@example.com' } })
   t.equal(found.status, 200, 'signed in as the stored service account')
-  t.same(found.body_, { ewsUrl: w.em.ewsUrl, from: w.em.autodiscoverUrl })
+  t.same(found.body_, { ewsUrl: w.em.ewsUrl, from: w.em.soapAutodiscoverUrl, protocol: 'soap' })
+  // no EWS URL set: "Test connection" finds the mailbox's with Autodiscover first
+  const auto = await test({ ewsUrl: '', mailbox: 'alice@example.com', username: 'alice@example.com', password: w.exchangePassword('alice') })
+  t.match(auto, { result: 'ok', ewsUrl: w.em.ewsUrl, discovered: true })
+  t.match(await test({ ewsUrl: '', mailbox: 'ghost@example.com', username: 'alice@example.com', password: w.exchangePassword('alice') }), { result: 'failed', message: /Autodiscover found no EWS address/, discovered: false })
   const notFound = await admin('/api/v1/integrations/exchange/autodiscover', { method: 'POST', json: { email: 'ghost@example.com' } })
   t.equal(notFound.status, 409)
   t.match(notFound.body_, { rule: 'exchange-autodiscover' })
@@ -233,37 +248,52 @@ t.test('user, per-user mode: a wrong password is refused and nothing saved; the 
   w.em.store.mailboxes.get('alice@example.com')!.password = w.exchangePassword('alice')
 })
 
-t.test('user, service-account mode: a banner and Synchronise connect without a password; a refused impersonation is said; the API connects too', async t => {
+t.test('user, e-mail-only set-up: with no EWS address set, the user gives an address and a password and Autodiscover (SOAP) finds the server', async t => {
+  const admin = w.s.as('admin')
+  t.equal((await admin('/api/v1/integrations/exchange', { method: 'PUT', json: { ewsUrl: '', mode: 'user' } })).status, 200, 'an empty EWS address is allowed')
+  t.match((await admin('/api/v1/integrations/exchange')).body_, { ewsUrl: '' })
+  const bob = await signedIn('bob')
+  const res = await bob.post('/connections/exchange', { exchange: 'new', account: 'bob@example.com', username: '', password: w.exchangePassword('bob') })
+  t.equal(res.status, 303)
+  t.equal((await w.run('bob')).state, 'ok', 'the run reaches the server Autodiscover found')
+  t.ok(w.em.calls().includes('GetUserSettings'), 'by SOAP Autodiscover')
+  const refused = await w.s.as('carol')('/api/v1/connections/exchange', { method: 'POST', json: { account: 'nobody@example.com', password: 'x' } })
+  t.equal(refused.status, 409, 'an address Autodiscover does not know')
+  t.match(refused.body_, { rule: 'exchange-autodiscover', field: 'account' })
+  await syncDb(w.s.k.db).deleteFrom('sync_connections').execute()
+  await admin('/api/v1/integrations/exchange', { method: 'PUT', json: { ewsUrl: w.em.ewsUrl } })
+})
+
+t.test('user, service-account mode: connected without asking and with nothing to type; a refused impersonation is red on the card until the admin fixes it; the API too', async t => {
   await syncDb(w.s.k.db).deleteFrom('integrations').where('provider', '=', 'exchange').execute()
   const carol = await signedIn('carol')
   t.match(visible((await carol.get('/connections')).text), 'Exchange is not set up for this organisation.')
   const admin = w.s.as('admin')
   await admin('/api/v1/integrations/exchange', { method: 'PUT', json: { ewsUrl: w.em.ewsUrl, auth: 'basic', mode: 'service', serviceUsername: 'svc-kalends@example.com', servicePassword: 'Svc-Secret-1' } })
+  await w.s.k.sync.rollouts.start(orgId())
   let page = await carol.get('/connections')
-  t.match(visible(page.text), 'Your organisation syncs your Exchange mailbox carol@example.com with Kalends.')
-  t.match(page.text, /<form method="post" action="\/connections\/exchange" class="inline">.*<button type="submit" class="primary">Synchronise<\/button>/s)
+  t.match(visible(page.text), 'Your organisation syncs your Exchange mailbox through its service account')
+  t.match(visible(page.text), /Exchange: carol@example\.com .*the service account may not act for carol@example\.com/s, 'no impersonation right for carol yet: red with the reason')
+  t.match(visible(page.text), 'Kalends can no longer open this mailbox through the organisation\'s service account.')
   t.notMatch(page.text, 'name="password"', 'nothing to type')
 
-  let res = await carol.post('/connections/exchange', {})
-  t.equal(res.status, 403, 'no impersonation right for carol yet')
+  let res = await carol.post('/connections/exchange', { account: 'carol@example.com' })
+  t.equal(res.status, 403, 'trying again before the right is granted')
   t.match(visible(res.text), /ApplicationImpersonation/)
-  t.same(await exchangeRows('carol'), [])
   w.em.grantImpersonation('svc-kalends@example.com', 'carol@example.com')
-  res = await carol.post('/connections/exchange', {})
+  res = await carol.post('/connections/exchange', { account: 'carol@example.com' })
   t.equal(res.status, 303)
+  t.equal((await exchangeRows('carol')).length, 1, 'the same connection')
   page = await carol.get(res.location!)
   t.match(visible(page.text), 'Connected through the organisation\'s service account')
-  t.notMatch(visible(page.text), 'Your organisation syncs your Exchange mailbox', 'no banner once on')
   t.equal((await w.run('carol')).state, 'ok')
 
-  // the API: bob connects the same way
+  // the API: bob's connection was made for him; connecting resumes it once the right is there
   const bob = w.s.as('bob')
   w.em.grantImpersonation('svc-kalends@example.com', 'bob@example.com')
   const made = await bob('/api/v1/connections/exchange', { method: 'POST', json: {} })
-  t.equal(made.status, 201)
-  t.match(made.body_, { provider: 'exchange', account: 'bob@example.com', authKind: 'delegation', reconnected: false })
-  const again = await bob('/api/v1/connections/exchange', { method: 'POST', json: {} })
-  t.equal(again.status, 200, 'connecting again resumes')
+  t.equal(made.status, 200)
+  t.match(made.body_, { provider: 'exchange', account: 'bob@example.com', authKind: 'delegation', reconnected: true })
   t.equal((await bob('/api/v1/connections/exchange', { method: 'POST', json: { account: 'bob@example.com', password: 'wrong' } })).status, 403, 'a wrong own password is refused')
   const mine = (await bob('/api/v1/connections')).body_ as { id: number; provider: string }[]
   t.same(mine.map(c => c.provider), ['exchange'])

@@ -4,6 +4,7 @@ import { orgConnections } from '../sync/connections.ts'
 import { callbackUrl } from '../sync/google/consent.ts'
 import { loadGoogleIntegration, saveGoogleIntegration } from '../sync/google/integration.ts'
 import { loadExchangeIntegration, mergeExchangeIntegration, saveExchangeIntegration } from '../sync/ews/integration.ts'
+import { rolloutStatus } from '../sync/ews/service-mode.ts'
 import { discoverForAdmin, testExchange } from '../sync/ews/setup.ts'
 import { discoveryLogin, EXCHANGE_FIELD_LABELS, exchangeCard, formOfIntegration, inputOfForm, testResultText, withoutSecrets, type ExchangeForm } from './exchange-admin.ts'
 import { graphCallbackUrl, testGraphApp } from '../sync/graph/consent.ts'
@@ -55,9 +56,9 @@ export function integrationRoutes (app: FastifyInstance, web: Web): void {
   async function show (request: FastifyRequest, reply: FastifyReply, extra: { notice?: string; error?: DomainError; form?: Form; exchange?: Exchange; microsoftForm?: Form; microsoftResult?: { ok: boolean; text: string } } = {}, status = 200) {
     const s = requireAdminSession(web, request)
     const zone = s.user.timezone
-    const [google, exchange, microsoft, connections] = await Promise.all([
+    const [google, exchange, microsoft, connections, rollout] = await Promise.all([
       loadGoogleIntegration(k.db, k.secrets, s.user.org_id, k.config.google), loadExchangeIntegration(k.db, k.secrets, s.user.org_id),
-      loadGraphIntegration(k.db, k.secrets, s.user.org_id), orgConnections(k.db, s.user)
+      loadGraphIntegration(k.db, k.secrets, s.user.org_id), orgConnections(k.db, s.user), rolloutStatus(k.db, s.user.org_id)
     ])
     const m: Form = extra.microsoftForm ?? graphForm(microsoft)
     const f: Form = extra.form ?? {
@@ -107,7 +108,7 @@ export function integrationRoutes (app: FastifyInstance, web: Web): void {
           <div><button type="submit">${t('common.save')}</button></div>
         </form>
       </section>
-      ${exchangeCard({ csrf: s.csrf, stored: exchange, form: extra.exchange?.form ?? formOfIntegration(exchange), error: extra.exchange?.error, result: extra.exchange?.result })}
+      ${exchangeCard({ csrf: s.csrf, stored: exchange, rollout, zone, form: extra.exchange?.form ?? formOfIntegration(exchange), error: extra.exchange?.error, result: extra.exchange?.result })}
       <section class="card" aria-labelledby="m365-h"><h2 id="m365-h">${t('admin.m365')}</h2>
         <p>${t('ms.admin.text')}</p>
         ${extra.microsoftResult === undefined ? '' : html`<p class="${extra.microsoftResult.ok ? 'badge good' : 'badge bad'}" role="status" id="m365-result"><span aria-hidden="true">${extra.microsoftResult.ok ? '✓' : '✗'}</span> ${extra.microsoftResult.text}</p>`}
@@ -183,6 +184,8 @@ export function integrationRoutes (app: FastifyInstance, web: Web): void {
         return show(request, reply, { exchange: { form, result: { ok: answer.result === 'ok', text: testResultText(answer) } } })
       }
       await saveExchangeIntegration(k.db, k.secrets, s.user.org_id, inputOfForm(f))
+      // every user's mailbox in service-account mode (or stopped out of it): a long job, its progress shown on the card
+      void k.sync.rollouts.start(s.user.org_id)
       return show(request, reply, { exchange: { form: formOfIntegration(await loadExchangeIntegration(k.db, k.secrets, s.user.org_id)) }, notice: t('exchange.saved') })
     }, err => show(request, reply, { exchange: { form, error: err } }, err.status))
   })

@@ -7,6 +7,7 @@ import { peopleMessages } from './messages-people.ts'
 import { contactsMessages } from './messages-contacts.ts'
 import { exchangePushMessages } from './messages-exchange-push.ts'
 import { exchangeMessages } from './messages-exchange.ts'
+import { exchangeServiceMessages } from './messages-exchange-service.ts'
 import { gridMessages } from './messages-grid.ts'
 import { finishMessages } from './messages-finish.ts'
 import { microsoftMessages } from './messages-microsoft.ts'
@@ -31,6 +32,7 @@ export const en = {
   ...microsoftMessages.en,
   ...graphCertMessages.en,
   ...exchangePushMessages.en,
+  ...exchangeServiceMessages.en,
   ...peopleMessages.en,
   ...contactsMessages.en,
   'app.name': 'Kalends',
@@ -467,6 +469,7 @@ export const AREAS: Record<Lang, Messages>[] = [
   contactsMessages,
   exchangeMessages,
   exchangePushMessages,
+  exchangeServiceMessages,
   gridMessages,
   finishMessages,
   microsoftMessages,

@@ -7,6 +7,7 @@ import { viewOf } from '../../sync/connections.ts'
 import { EWS_VERSIONS } from '../../sync/ews/client.ts'
 import { connectExchange } from '../../sync/ews/connect.ts'
 import { EWS_AUTH, loadExchangeIntegration, mergeExchangeIntegration, saveExchangeIntegration, type ExchangeIntegration } from '../../sync/ews/integration.ts'
+import { rolloutStatus, type RolloutStatus } from '../../sync/ews/service-mode.ts'
 import { discoverForAdmin, TEST_RESULTS, testExchange } from '../../sync/ews/setup.ts'
 
 /**
@@ -19,7 +20,7 @@ import { discoverForAdmin, TEST_RESULTS, testExchange } from '../../sync/ews/set
 const literals = (list: readonly string[]) => Type.Union(list.map(v => Type.Literal(v)))
 const settings = {
   enabled: Type.Optional(Type.Boolean()),
-  ewsUrl: Type.Optional(Type.String({ maxLength: 2000, description: 'e.g. https://mail.example.com/EWS/Exchange.asmx' })),
+  ewsUrl: Type.Optional(Type.String({ maxLength: 2000, description: 'e.g. https://mail.example.com/EWS/Exchange.asmx; empty: each mailbox\'s is found by Autodiscover (SOAP, then POX)' })),
   version: Type.Optional(literals(EWS_VERSIONS)),
   auth: Type.Optional(literals(EWS_AUTH)),
   mode: Type.Optional(Type.Union([Type.Literal('user'), Type.Literal('service')], { description: 'user: each user connects with their own login; service: one service account with ApplicationImpersonation syncs every user' })),
@@ -45,12 +46,14 @@ const TestAnswer = Type.Object({
   message: Type.String(),
   serverVersion: Type.Union([Type.String(), Type.Null()]),
   ewsUrl: Type.String(),
-  mailbox: Type.String()
+  mailbox: Type.String(),
+  discovered: Type.Boolean({ description: 'the EWS URL was found by Autodiscover for the mailbox (none was set)' })
 })
 
-const integrationView = (x: ExchangeIntegration | null) => x === null
+/** rollout: where connecting every user's mailbox through the service account is (service-mode.ts), or null */
+const integrationView = (x: ExchangeIntegration | null, rollout?: RolloutStatus | null) => x === null
   ? { configured: false }
-  : { configured: true, enabled: x.enabled, ewsUrl: x.ewsUrl, version: x.version, auth: x.auth, mode: x.mode, serviceUsername: x.serviceAccount?.username ?? null, servicePasswordSet: x.serviceAccount !== null }
+  : { configured: true, enabled: x.enabled, ewsUrl: x.ewsUrl, version: x.version, auth: x.auth, mode: x.mode, serviceUsername: x.serviceAccount?.username ?? null, servicePasswordSet: x.serviceAccount !== null, ...(rollout === undefined ? {} : { rollout }) }
 
 const iso = (d: Date | null) => d?.toISOString() ?? null
 
@@ -60,11 +63,16 @@ export default async function exchangeApi (app: FastifyInstance, opts: { k: Kale
 
   api.get('/integrations/exchange', { schema: { tags: ['admin'] } }, async request => {
     requireAdmin(request.user!)
-    return integrationView(await loadExchangeIntegration(k.db, k.secrets, request.user!.org_id))
+    const orgId = request.user!.org_id
+    return integrationView(await loadExchangeIntegration(k.db, k.secrets, orgId), await rolloutStatus(k.db, orgId))
   })
   api.put('/integrations/exchange', { schema: { tags: ['admin'], body: Integration } }, async request => {
     requireAdmin(request.user!)
-    return integrationView(await saveExchangeIntegration(k.db, k.secrets, request.user!.org_id, request.body))
+    const orgId = request.user!.org_id
+    const saved = await saveExchangeIntegration(k.db, k.secrets, orgId, request.body)
+    // every user's mailbox in service-account mode, or stopped out of it: a long job; GET shows its progress
+    void k.sync.rollouts.start(orgId)
+    return integrationView(saved)
   })
   api.post('/integrations/exchange/test', { schema: { tags: ['admin'], body: Test, response: { 200: TestAnswer } } }, async request => {
     const admin = request.user!

@@ -5,7 +5,7 @@ import { AuthFailed, Transient } from '../provider.ts'
 import { syncDb, type Connection } from '../tables.ts'
 import { el, tv } from '../microsoft/ews-xml.ts'
 import type { EwsClient } from './client.ts'
-import { clientFor, integrationOf, type ExchangeDeps, type UserLogin } from './provider.ts'
+import { clientFor, ewsUrlFor, integrationOf, type ExchangeDeps, type UserLogin } from './provider.ts'
 
 /**
  * Connecting a user's Exchange mailbox: with the login the user types (kept
@@ -45,12 +45,14 @@ export async function connectExchange (deps: ExchangeDeps, user: User, input: Ex
   if (!/^[^\s@]+@[^\s@]+$/.test(account)) throw invalid('account', 'must be the mailbox\'s e-mail address')
   let login: UserLogin | null = null
   if (input.token !== undefined && input.token !== '') login = { token: input.token }
-  else if (input.password !== undefined && input.password !== '') login = { username: (input.username ?? account).trim(), password: input.password }
+  else if (input.password !== undefined && input.password !== '') login = { username: (input.username ?? '').trim() || account, password: input.password }
   else if (integration.mode !== 'service') throw invalid('password', 'is required: this organisation has each user connect with their own Exchange login')
   let client: EwsClient
   try {
-    client = clientFor(deps, integration, account, login)
+    client = clientFor(deps, await ewsUrlFor(deps, integration, account, login), account, login)
   } catch (e) {
+    // no EWS URL set: Autodiscover found none for the address
+    if (e instanceof Transient) throw new DomainError('conflict', e.message, { rule: 'exchange-autodiscover', field: 'account' })
     throw new DomainError('conflict', (e as Error).message, { rule: 'exchange-failed' })
   }
   await tryMailbox(client)

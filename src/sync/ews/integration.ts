@@ -61,7 +61,8 @@ export function mergeExchangeIntegration (current: ExchangeIntegration | null, i
     mode: input.mode ?? (input.serviceUsername === undefined ? current?.mode : undefined) ?? (serviceAccount === null ? 'user' : 'service'),
     serviceAccount
   }
-  if (!/^https?:\/\/[^\s]+$/i.test(next.ewsUrl)) throw invalid('ewsUrl', 'must be the server\'s EWS address, such as https://mail.example.com/EWS/Exchange.asmx')
+  // empty: each mailbox's address is found by Autodiscover from its e-mail address (provider.ts, ewsUrlFor)
+  if (next.ewsUrl !== '' && !/^https?:\/\/[^\s]+$/i.test(next.ewsUrl)) throw invalid('ewsUrl', 'must be the server\'s EWS address, such as https://mail.example.com/EWS/Exchange.asmx, or empty to find each mailbox\'s with Autodiscover')
   if (!EWS_VERSIONS.includes(next.version)) throw invalid('version', `must be one of ${EWS_VERSIONS.join(', ')}`)
   if (!EWS_AUTH.includes(next.auth)) throw invalid('auth', `must be one of ${EWS_AUTH.join(', ')}`)
   if (!EXCHANGE_MODES.includes(next.mode)) throw invalid('mode', `must be one of ${EXCHANGE_MODES.join(', ')}`)

@@ -6,6 +6,8 @@ import type { Connection } from '../tables.ts'
 import { child, childrenOf, el, NS, textOf, tv } from '../microsoft/ews-xml.ts'
 import { EwsClient, fetchStreamTransport, type ClientOptions, type EwsAuth, type StreamTransport, type Transport } from './client.ts'
 import { ewsFolder, type FolderRef } from './folder.ts'
+import { DomainError } from '../../domain/errors.ts'
+import { AUTODISCOVER_CANDIDATES, discoverEwsUrl } from './autodiscover.ts'
 import { loadExchangeIntegration, type ExchangeIntegration } from './integration.ts'
 import { foldersKey, isEwsChannel, listen, subscribe, unsubscribe, type PullState } from './notifications.ts'
 import { transportFor } from './transport.ts'
@@ -30,6 +32,8 @@ export type ExchangeDeps = {
   autodiscover?: readonly string[]
   /** how often a pull subscription (where streaming is refused) asks for events; 10 s unless set */
   pullIntervalMs?: number
+  /** EWS URLs Autodiscover found for mailboxes (the organisation set none), remembered for this process */
+  discovered?: Map<string, string>
 }
 
 /** A user's own Exchange login as the connection stores it (sealed). */
@@ -52,18 +56,40 @@ export async function integrationOf (deps: ExchangeDeps, userId: number): Promis
   return integration
 }
 
+/** How a client for `account` signs in: with its own login, or as the service account impersonating it. */
+function authFor (integration: ExchangeIntegration, account: string, login: UserLogin | null): { auth: EwsAuth; impersonate: string | null } {
+  const password = integration.auth === 'ntlm' ? 'ntlm' : 'basic'
+  if (login !== null) return { auth: 'token' in login ? { kind: 'bearer', token: login.token } : { kind: password, ...login }, impersonate: null }
+  if (integration.mode !== 'service' || integration.serviceAccount === null) throw new AuthFailed('the organisation no longer connects mailboxes through an Exchange service account; connect with your own login')
+  return { auth: { kind: password, ...integration.serviceAccount }, impersonate: account }
+}
+
+/**
+ * The integration with the EWS URL for `account`: the organisation's, or,
+ * where it set none, the one Autodiscover (SOAP, then POX) finds for the
+ * mailbox with the same login, remembered for this process.
+ */
+export async function ewsUrlFor (deps: ExchangeDeps, integration: ExchangeIntegration, account: string, login: UserLogin | null): Promise<ExchangeIntegration> {
+  if (integration.ewsUrl !== '') return integration
+  const key = account.toLowerCase()
+  const known = deps.discovered?.get(key)
+  if (known !== undefined) return { ...integration, ewsUrl: known }
+  const { auth } = authFor(integration, account, login)
+  let found
+  try {
+    found = await discoverEwsUrl(key, (deps.transport ?? transportFor)(auth), deps.autodiscover ?? AUTODISCOVER_CANDIDATES)
+  } catch (e) {
+    // no run will do better until someone acts; a connect or a test says it as it is
+    if (e instanceof DomainError && e.rule === 'exchange-autodiscover') throw new Transient(e.message)
+    throw e
+  }
+  ;(deps.discovered ??= new Map()).set(key, found.ewsUrl)
+  return { ...integration, ewsUrl: found.ewsUrl }
+}
+
 /** A client acting for `account`: with its own login, or as the service account impersonating it. */
 export function clientFor (deps: ExchangeDeps, integration: ExchangeIntegration, account: string, login: UserLogin | null, headers: CallHeaders = {}): EwsClient {
-  const password = integration.auth === 'ntlm' ? 'ntlm' : 'basic'
-  let auth: EwsAuth
-  let impersonate: string | null = null
-  if (login === null) {
-    if (integration.mode !== 'service' || integration.serviceAccount === null) throw new AuthFailed('the organisation no longer connects mailboxes through an Exchange service account; connect with your own login')
-    auth = { kind: password, ...integration.serviceAccount }
-    impersonate = account
-  } else {
-    auth = 'token' in login ? { kind: 'bearer', token: login.token } : { kind: password, ...login }
-  }
+  const { auth, impersonate } = authFor(integration, account, login)
   const transport = (deps.transport ?? transportFor)(auth)
   // NTLM authenticates one kept-alive connection; a stream would be another, so NTLM logins pull (notifications.ts)
   const stream = auth.kind === 'ntlm' && deps.streamTransport === undefined ? undefined : (deps.streamTransport ?? fetchStreamTransport)(auth)
@@ -74,10 +100,9 @@ export function clientFor (deps: ExchangeDeps, integration: ExchangeIntegration,
 async function clientOf (deps: ExchangeDeps, conn: Connection, ctx: ProviderContext, run = true): Promise<EwsClient> {
   const integration = await integrationOf(deps, conn.user_id)
   const headers = run ? runHeaders(conn, ctx) : {}
-  if (conn.auth_kind === 'delegation') return clientFor(deps, integration, conn.account, null, headers)
-  const login = parseLogin(ctx.credentials)
-  if (login === null) throw new AuthFailed('no Exchange login stored; connect the account again')
-  return clientFor(deps, integration, conn.account, login, headers)
+  const login = conn.auth_kind === 'delegation' ? null : parseLogin(ctx.credentials)
+  if (conn.auth_kind !== 'delegation' && login === null) throw new AuthFailed('no Exchange login stored; connect the account again')
+  return clientFor(deps, await ewsUrlFor(deps, integration, conn.account, login), conn.account, login, headers)
 }
 
 /** FolderIds are base64, whose '/' a connection's options refuse (ids travel in URLs): they are offered as base64url. */

@@ -4,7 +4,7 @@ import { AUTODISCOVER_CANDIDATES, discoverEwsUrl, type Discovery } from './autod
 import { EwsMailboxRefused, EwsTlsRefused, type EwsAuth } from './client.ts'
 import { openCalendar } from './connect.ts'
 import type { ExchangeIntegration } from './integration.ts'
-import { clientFor, type ExchangeDeps, type UserLogin } from './provider.ts'
+import { clientFor, ewsUrlFor, type ExchangeDeps, type UserLogin } from './provider.ts'
 import { transportFor } from './transport.ts'
 
 /**
@@ -16,7 +16,8 @@ import { transportFor } from './transport.ts'
  */
 export const TEST_RESULTS = ['ok', 'wrong-password', 'unreachable', 'tls', 'impersonation', 'no-mailbox', 'failed'] as const
 export type TestResult = typeof TEST_RESULTS[number]
-export type TestAnswer = { result: TestResult; message: string; serverVersion: string | null; ewsUrl: string; mailbox: string }
+/** discovered: the EWS URL was found by Autodiscover for the mailbox (none was set) */
+export type TestAnswer = { result: TestResult; message: string; serverVersion: string | null; ewsUrl: string; mailbox: string; discovered: boolean }
 
 /** What the admin gives for a test: the mailbox to open and, without a service account, a login to open it with. */
 export type TestInput = { mailbox?: string; username?: string; password?: string; token?: string }
@@ -46,13 +47,22 @@ export async function testExchange (deps: ExchangeDeps, integration: ExchangeInt
   const mailbox = (input.mailbox ?? '').trim().toLowerCase() || (fallbackMailbox ?? '').toLowerCase()
   if (!EMAIL.test(mailbox)) throw invalid('testMailbox', 'give the e-mail address of a mailbox to open')
   const login = loginOf(integration, input, mailbox)
-  const base = { ewsUrl: integration.ewsUrl, mailbox }
+  let base = { ewsUrl: integration.ewsUrl, mailbox }
+  let found: ExchangeIntegration
   try {
-    const client = clientFor(deps, integration, mailbox, login)
-    await openCalendar(client)
-    return { ...base, result: 'ok', message: `Exchange ${client.serverVersion ?? ''} opened the calendar of ${mailbox}`.replace('  ', ' '), serverVersion: client.serverVersion }
+    // no EWS URL typed: the test finds the mailbox's as a connection would (Autodiscover, SOAP then POX)
+    found = await ewsUrlFor(deps, integration, mailbox, login)
   } catch (e) {
-    return { ...base, ...classify(e), serverVersion: null }
+    return { ...base, result: 'failed', message: (e as Error).message, serverVersion: null, discovered: false }
+  }
+  base = { ewsUrl: found.ewsUrl, mailbox }
+  const discovered = found.ewsUrl !== integration.ewsUrl
+  try {
+    const client = clientFor(deps, found, mailbox, login)
+    await openCalendar(client)
+    return { ...base, result: 'ok', message: `Exchange ${client.serverVersion ?? ''} opened the calendar of ${mailbox}`.replace('  ', ' '), serverVersion: client.serverVersion, discovered }
+  } catch (e) {
+    return { ...base, ...classify(e), serverVersion: null, discovered }
   }
 }
 
