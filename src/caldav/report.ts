@@ -1,7 +1,7 @@
 import type { FastifyReply } from 'fastify'
 import {
   caldav, calendarDataProp, dav, parseReport,
-  MultistatusWriter, type CalendarDataRequest, type CalendarMultigetReport, type CalendarQueryReport, type FreeBusyQueryReport,
+  MultistatusWriter, type CalendarDataRequest, type RenderedResponse, type CalendarMultigetReport, type CalendarQueryReport, type FreeBusyQueryReport,
   type MultistatusResponse, type PropfindRequest
 } from '../dav/xml/index.ts'
 import type { ObjectRow } from '../domain/calendar-objects.ts'
@@ -21,6 +21,7 @@ import { syncCollection } from './report-sync.ts'
 import { addressbookMultiget, addressbookQuery } from './report-cards.ts'
 import { objectResponse } from './calendar-data.ts'
 import { visibleBody } from './parts.ts'
+import { addAndRemember, cachedResponse, requestKey, responseKey } from './response-cache.ts'
 
 /** REPORT: parse the body (src/dav/xml), dispatch on the report. */
 export async function report (ctx: Ctx, path: string, body: string | undefined, reply: FastifyReply) {
@@ -101,23 +102,37 @@ async function calendarQuery (ctx: Ctx, target: Resource, req: CalendarQueryRepo
   const component = queriedComponent(filter)
   const filterKey = JSON.stringify(filter)
   const cal = target.cal
-  for await (const rows of objectPages(ctx, cal, { withBody: true, withSpan: true, ...(component === undefined ? {} : { component }), ...(range === undefined ? {} : { range }) })) {
+  const request = requestKey(ctx, cal, req.props, req.calendarData)
+  // a private item in a read-only share is matched as the user sees it, so a filter cannot probe its hidden text
+  const verdictKey = (row: ObjectRow) => `${row.etag}\0${cal.access === 'read'}\0${cal.timezone ?? ''}\0${filterKey}`
+  // candidates without their bodies: most are decided by their span or a remembered verdict, and
+  // answered from remembered responses; only the rest are read again with their bodies
+  for await (const rows of objectPages(ctx, cal, { withBody: false, withSpan: true, ...(component === undefined ? {} : { component }), ...(range === undefined ? {} : { range }) })) {
+    const plan: { row: ObjectRow; verdict: boolean | undefined; key: string; hit: RenderedResponse | undefined }[] = []
+    const unread: string[] = []
     for (const row of rows) {
       // an object whose every instance lies inside a plain time-range matches without being parsed
-      if (spanProvesMatch(filter, row.component, row.first_start, row.last_end)) {
-        w.add(await objectResponse(ctx, cal, row, req.props, req.calendarData))
-        continue
-      }
-      // a private item in a read-only share is matched as the user sees it, so a filter cannot probe its hidden text
-      const key = `${row.etag}\0${cal.access === 'read'}\0${cal.timezone ?? ''}\0${filterKey}`
+      const verdict = spanProvesMatch(filter, row.component, row.first_start, row.last_end) ? true : verdicts.get(verdictKey(row))
+      if (verdict === false) continue
+      const key = responseKey(ctx, cal, request, row)
+      const hit = verdict === true ? cachedResponse(key) : undefined
+      if (hit === undefined) unread.push(row.name)
+      plan.push({ row, verdict, key, hit })
+    }
+    const bodies = unread.length === 0 ? new Map<string, ObjectRow>() : new Map((await ctx.backend.objects(ctx.user, cal, unread, true)).map(r => [r.name, r]))
+    for (const p of plan) {
+      if (p.hit !== undefined) { w.addRendered(p.hit); continue }
+      const row = bodies.get(p.row.name)
+      if (row === undefined) continue // deleted since the listing
+      // changed since the listing: decided again, as it is now
+      let verdict = row.etag === p.row.etag ? p.verdict : verdicts.get(verdictKey(row))
       let parsed: CalendarObject | undefined
-      let verdict = verdicts.get(key)
       if (verdict === undefined) {
         parsed = parseObject(visibleBody(cal, row.ical!), { unknownTimezone: 'floating' })
         verdict = matches(parsed, filter, { floatingTimezone: cal.timezone })
-        remember(key, verdict)
+        remember(verdictKey(row), verdict)
       }
-      if (verdict) w.add(await objectResponse(ctx, cal, row, req.props, req.calendarData, parsed))
+      if (verdict) addAndRemember(w, responseKey(ctx, cal, request, row), await objectResponse(ctx, cal, row, req.props, req.calendarData, parsed))
     }
   }
   return w
