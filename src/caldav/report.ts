@@ -8,6 +8,7 @@ import type { ObjectRow } from '../domain/calendar-objects.ts'
 import { expandObject, limitRecurrenceSet } from '../ical/expand.ts'
 import { coarseRange, matches, spanProvesMatch, type CompFilter } from '../ical/filter.ts'
 import { freeBusy } from '../ical/freebusy.ts'
+import { isRecurring } from '../ical/instances.ts'
 import { parseObject, type CalendarObject } from '../ical/parse.ts'
 import { timezoneCalendarTzid } from '../ical/timezones.ts'
 import type { DavCalendar } from './backend.ts'
@@ -128,14 +129,43 @@ async function calendarQuery (ctx: Ctx, target: Resource, req: CalendarQueryRepo
       let verdict = row.etag === p.row.etag ? p.verdict : verdicts.get(verdictKey(row))
       let parsed: CalendarObject | undefined
       if (verdict === undefined) {
-        parsed = parseObject(visibleBody(cal, row.ical!), { unknownTimezone: 'floating' })
+        parsed = parsedBody(cal, row)
         verdict = matches(parsed, filter, { floatingTimezone: cal.timezone })
         remember(verdictKey(row), verdict)
       }
+      // an expansion's parse, when the verdict did not need one
+      if (verdict && parsed === undefined && req.calendarData !== undefined && (req.calendarData.expand !== undefined || req.calendarData.limitRecurrenceSet !== undefined)) parsed = parsedBody(cal, row)
       if (verdict) addAndRemember(w, responseKey(ctx, cal, request, row), await objectResponse(ctx, cal, row, req.props, req.calendarData, parsed))
     }
   }
   return w
+}
+
+/**
+ * Parsed recurring objects by what their parse is made of (the stored body,
+ * whose hash is the ETag, and whether the viewer sees it redacted). A parsed
+ * object keeps the walk of its rules (src/ical/instances.ts), so a series
+ * with a long history is walked from DTSTART once, and each later window,
+ * of this query or the next, costs its own occurrences. Single events are
+ * cheap to parse and not kept. Least recently used dropped first.
+ */
+const series = new Map<string, CalendarObject>()
+const MAX_SERIES = 500
+
+function parsedBody (cal: DavCalendar, row: ObjectRow): CalendarObject {
+  const key = `${row.etag}\0${cal.access === 'read'}`
+  const kept = series.get(key)
+  if (kept !== undefined) {
+    series.delete(key)
+    series.set(key, kept)
+    return kept
+  }
+  const parsed = parseObject(visibleBody(cal, row.ical!), { unknownTimezone: 'floating' })
+  if (isRecurring(parsed)) {
+    if (series.size >= MAX_SERIES) series.delete(series.keys().next().value!)
+    series.set(key, parsed)
+  }
+  return parsed
 }
 
 /**
