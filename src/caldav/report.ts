@@ -109,16 +109,15 @@ async function calendarQuery (ctx: Ctx, target: Resource, req: CalendarQueryRepo
   // candidates without their bodies: most are decided by their span or a remembered verdict, and
   // answered from remembered responses; only the rest are read again with their bodies
   for await (const rows of objectPages(ctx, cal, { withBody: false, withSpan: true, ...(component === undefined ? {} : { component }), ...(range === undefined ? {} : { range }) })) {
-    const plan: { row: ObjectRow; verdict: boolean | undefined; key: string; hit: RenderedResponse | undefined }[] = []
+    const plan: { row: ObjectRow; verdict: boolean | undefined; hit: RenderedResponse | undefined }[] = []
     const unread: string[] = []
     for (const row of rows) {
       // an object whose every instance lies inside a plain time-range matches without being parsed
       const verdict = spanProvesMatch(filter, row.component, row.first_start, row.last_end) ? true : verdicts.get(verdictKey(row))
       if (verdict === false) continue
-      const key = responseKey(ctx, cal, request, row)
-      const hit = verdict === true ? cachedResponse(key) : undefined
+      const hit = verdict === true ? cachedResponse(responseKey(ctx, cal, request, row)) : undefined
       if (hit === undefined) unread.push(row.name)
-      plan.push({ row, verdict, key, hit })
+      plan.push({ row, verdict, hit })
     }
     const bodies = unread.length === 0 ? new Map<string, ObjectRow>() : new Map((await ctx.backend.objects(ctx.user, cal, unread, true)).map(r => [r.name, r]))
     for (const p of plan) {

@@ -130,3 +130,13 @@ t.test('a long series walked once: later and earlier windows of one parsed objec
   t.equal(codeOf(() => instancesBetween(parseObject(text), d('2020-01-01T00:00:00Z'), d('2020-02-01T00:00:00Z'), { maxIterations: 50 })), 'too-many-instances');
   t.equal(codeOf(() => instancesBetween(kept, d('2020-01-01T00:00:00Z'), d('2020-02-01T00:00:00Z'), { maxIterations: 50 })), 'too-many-instances');
 });
+
+t.test('a walk too long to keep before the window is walked from DTSTART as before', async (t) => {
+  const text = cal(vevent('UID:hourly', 'DTSTART:20260101T000000Z', 'DTEND:20260101T001500Z', 'RRULE:FREQ=HOURLY;BYMINUTE=0,30'));
+  const kept = parseObject(text);
+  const late: [Date, Date] = [d('2026-06-01T00:00:00Z'), d('2026-06-01T02:00:00Z')];
+  const early: [Date, Date] = [d('2026-01-02T00:00:00Z'), d('2026-01-02T01:00:00Z')];
+  t.same(iso(instancesBetween(kept, ...late)), ['2026-06-01T00:00:00.000Z', '2026-06-01T00:30:00.000Z', '2026-06-01T01:00:00.000Z', '2026-06-01T01:30:00.000Z', '2026-06-01T02:00:00.000Z'].slice(0, 4));
+  t.same(iso(instancesBetween(kept, ...early)), ['2026-01-02T00:00:00.000Z', '2026-01-02T00:30:00.000Z']);
+  t.same(iso(instancesBetween(kept, ...late)), iso(instancesBetween(parseObject(text), ...late)), 'again, as a fresh parse');
+});

@@ -294,8 +294,13 @@ function fastForward(rule: InstanceType<typeof ICAL.Recur>, start: Time, targetW
  */
 function ruleStream(rule: InstanceType<typeof ICAL.Recur>, start: Time, conv: (w: number) => number, targetWall: number, p: Prepared, maxIterations: number): Stream {
   const ff = fastForward(rule, start, targetWall);
-  if (!ff) return walkedStream(walkedOf(rule, start, p), conv, targetWall, maxIterations);
-  const it = rule.iterator(ff.start);
+  if (!ff) {
+    const w = walkedOf(rule, start, p);
+    while (w.walls.length < KEEP_WALKED && (w.walls.length === 0 || (w.walls[w.walls.length - 1] as number) < targetWall) && extend(w, maxIterations));
+    if (w.done || (w.walls[w.walls.length - 1] as number) >= targetWall) return walkedStream(w, conv, targetWall, maxIterations);
+    // a walk to the window longer than is worth keeping (an endless hourly rule, years on): from DTSTART, as before
+  }
+  const it = rule.iterator(ff ? ff.start : start);
   const s: Stream = {
     head: null,
     advance() {
@@ -309,6 +314,9 @@ function ruleStream(rule: InstanceType<typeof ICAL.Recur>, start: Time, conv: (w
   if (ff?.skipFirst) s.advance();
   return s;
 }
+
+/** Occurrences before a window kept per rule at most: a parsed object stays small. */
+const KEEP_WALKED = 4096;
 
 function walkedOf(rule: InstanceType<typeof ICAL.Recur>, start: Time, p: Prepared): Walked {
   let w = p.walked.get(rule);
