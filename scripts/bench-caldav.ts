@@ -92,6 +92,9 @@ const PROPFIND = '<?xml version="1.0" encoding="utf-8"?><d:propfind xmlns:d="DAV
 const QUERY = `<?xml version="1.0" encoding="utf-8"?><c:calendar-query xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:prop><d:getetag/><c:calendar-data/></d:prop><c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="VEVENT"><c:time-range start="${MONTH.start}" end="${MONTH.end}"/></c:comp-filter></c:comp-filter></c:filter></c:calendar-query>`
 const multiget = (hrefs: string[]) => `<?xml version="1.0" encoding="utf-8"?><c:calendar-multiget xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:prop><d:getetag/><c:calendar-data/></d:prop>${hrefs.map(h => `<d:href>${h}</d:href>`).join('')}</c:calendar-multiget>`
 const sync = (token: string) => `<?xml version="1.0" encoding="utf-8"?><d:sync-collection xmlns:d="DAV:"><d:sync-token>${token}</d:sync-token><d:sync-level>1</d:sync-level><d:prop><d:getetag/></d:prop></d:sync-collection>`
+// one week with every instance expanded (RFC 4791 §9.6.5): what a phone's week view asks
+const WEEK = { start: '20260615T000000Z', end: '20260622T000000Z' }
+const EXPAND = `<?xml version="1.0" encoding="utf-8"?><c:calendar-query xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:prop><d:getetag/><c:calendar-data><c:expand start="${WEEK.start}" end="${WEEK.end}"/></c:calendar-data></d:prop><c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="VEVENT"><c:time-range start="${WEEK.start}" end="${WEEK.end}"/></c:comp-filter></c:comp-filter></c:filter></c:calendar-query>`
 const TOKEN = '<?xml version="1.0" encoding="utf-8"?><d:propfind xmlns:d="DAV:"><d:prop><d:sync-token/></d:prop></d:propfind>'
 
 async function timed (reps: number, fn: (i: number) => Promise<unknown>): Promise<{ median: number; all: number[] }> {
@@ -118,6 +121,12 @@ const run = {
     const r = await req(s.t, 'REPORT', s.t.calendar, QUERY, { depth: '1' })
     expect('calendar-query', r.status === 207, `${r.status} ${r.text.slice(0, 300)}`)
     return responses(r.text)
+  },
+  /** returns the instances (VEVENTs) in the answer */
+  async expand (s: Server) {
+    const r = await req(s.t, 'REPORT', s.t.calendar, EXPAND, { depth: '1' })
+    expect('expand', r.status === 207 && !r.text.includes('RRULE'), `${r.status} ${r.text.slice(0, 300)}`)
+    return (r.text.match(/BEGIN:VEVENT/g) ?? []).length
   },
   async multiget (s: Server) {
     const fifty = Array.from({ length: 50 }, (_, k) => href(s, (Math.floor(k * s.n / 50) + 1) % s.n))
@@ -172,6 +181,7 @@ async function workload (servers: Server[]): Promise<void> {
     return hrefs.length
   })
   await interleaved(servers, 'query-month', () => REPS, run.query)
+  await interleaved(servers, 'expand-week', () => REPS, run.expand)
   await interleaved(servers, 'multiget-50', () => REPS, run.multiget)
   await tenEdits(servers, 'moved')
   await interleaved(servers, 'sync-after-10', () => REPS, run.sync)
@@ -188,7 +198,7 @@ async function workload (servers: Server[]): Promise<void> {
  */
 async function throughput (servers: Server[], clients: number): Promise<void> {
   const ops: Array<[string, (s: Server, i: number) => Promise<number>]> = [
-    ['query-month', run.query], ['multiget-50', run.multiget], ['sync-after-10', run.sync], ['get', run.get],
+    ['query-month', run.query], ['expand-week', run.expand], ['multiget-50', run.multiget], ['sync-after-10', run.sync], ['get', run.get],
     ['put-new', (s, i) => run.put(s, 100_000 * clients + i)]
   ]
   for (const [op, fn] of ops) {
@@ -311,7 +321,7 @@ async function kalends (n: number, db: string): Promise<Server> {
 // ---------------------------------------------------------------- run
 
 const ratio = (x: number) => x >= 10 ? x.toFixed(0) : x.toFixed(1)
-const OPS = ['propfind-depth1', 'query-month', 'multiget-50', 'sync-after-10', 'get', 'put-new']
+const OPS = ['propfind-depth1', 'query-month', 'expand-week', 'multiget-50', 'sync-after-10', 'get', 'put-new']
 const summary: string[] = []
 // --together: every size loaded first and measured in one interleaved workload (for scaling comparisons)
 for (const group of together ? [sizes] : sizes.map(n => [n])) {

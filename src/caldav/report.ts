@@ -1,13 +1,14 @@
 import type { FastifyReply } from 'fastify'
 import {
   caldav, calendarDataProp, dav, parseReport,
-  MultistatusWriter, type CalendarDataRequest, type CalendarMultigetReport, type CalendarQueryReport, type FreeBusyQueryReport,
+  MultistatusWriter, type CalendarDataRequest, type RenderedResponse, type CalendarMultigetReport, type CalendarQueryReport, type FreeBusyQueryReport,
   type MultistatusResponse, type PropfindRequest
 } from '../dav/xml/index.ts'
 import type { ObjectRow } from '../domain/calendar-objects.ts'
 import { expandObject, limitRecurrenceSet } from '../ical/expand.ts'
 import { coarseRange, matches, spanProvesMatch, type CompFilter } from '../ical/filter.ts'
 import { freeBusy } from '../ical/freebusy.ts'
+import { isRecurring } from '../ical/instances.ts'
 import { parseObject, type CalendarObject } from '../ical/parse.ts'
 import { timezoneCalendarTzid } from '../ical/timezones.ts'
 import type { DavCalendar } from './backend.ts'
@@ -21,6 +22,7 @@ import { syncCollection } from './report-sync.ts'
 import { addressbookMultiget, addressbookQuery } from './report-cards.ts'
 import { objectResponse } from './calendar-data.ts'
 import { visibleBody } from './parts.ts'
+import { addAndRemember, cachedResponse, requestKey, responseKey } from './response-cache.ts'
 
 /** REPORT: parse the body (src/dav/xml), dispatch on the report. */
 export async function report (ctx: Ctx, path: string, body: string | undefined, reply: FastifyReply) {
@@ -101,26 +103,68 @@ async function calendarQuery (ctx: Ctx, target: Resource, req: CalendarQueryRepo
   const component = queriedComponent(filter)
   const filterKey = JSON.stringify(filter)
   const cal = target.cal
-  for await (const rows of objectPages(ctx, cal, { withBody: true, withSpan: true, ...(component === undefined ? {} : { component }), ...(range === undefined ? {} : { range }) })) {
+  const request = requestKey(ctx, cal, req.props, req.calendarData)
+  // a private item in a read-only share is matched as the user sees it, so a filter cannot probe its hidden text
+  const verdictKey = (row: ObjectRow) => `${row.etag}\0${cal.access === 'read'}\0${cal.timezone ?? ''}\0${filterKey}`
+  // candidates without their bodies: most are decided by their span or a remembered verdict, and
+  // answered from remembered responses; only the rest are read again with their bodies
+  for await (const rows of objectPages(ctx, cal, { withBody: false, withSpan: true, ...(component === undefined ? {} : { component }), ...(range === undefined ? {} : { range }) })) {
+    const plan: { row: ObjectRow; verdict: boolean | undefined; hit: RenderedResponse | undefined }[] = []
+    const unread: string[] = []
     for (const row of rows) {
       // an object whose every instance lies inside a plain time-range matches without being parsed
-      if (spanProvesMatch(filter, row.component, row.first_start, row.last_end)) {
-        w.add(await objectResponse(ctx, cal, row, req.props, req.calendarData))
-        continue
-      }
-      // a private item in a read-only share is matched as the user sees it, so a filter cannot probe its hidden text
-      const key = `${row.etag}\0${cal.access === 'read'}\0${cal.timezone ?? ''}\0${filterKey}`
+      const verdict = spanProvesMatch(filter, row.component, row.first_start, row.last_end) ? true : verdicts.get(verdictKey(row))
+      if (verdict === false) continue
+      const hit = verdict === true ? cachedResponse(responseKey(ctx, cal, request, row)) : undefined
+      if (hit === undefined) unread.push(row.name)
+      plan.push({ row, verdict, hit })
+    }
+    const bodies = unread.length === 0 ? new Map<string, ObjectRow>() : new Map((await ctx.backend.objects(ctx.user, cal, unread, true)).map(r => [r.name, r]))
+    for (const p of plan) {
+      if (p.hit !== undefined) { w.addRendered(p.hit); continue }
+      const row = bodies.get(p.row.name)
+      if (row === undefined) continue // deleted since the listing
+      // changed since the listing: decided again, as it is now
+      let verdict = row.etag === p.row.etag ? p.verdict : verdicts.get(verdictKey(row))
       let parsed: CalendarObject | undefined
-      let verdict = verdicts.get(key)
       if (verdict === undefined) {
-        parsed = parseObject(visibleBody(cal, row.ical!), { unknownTimezone: 'floating' })
+        parsed = parsedBody(cal, row)
         verdict = matches(parsed, filter, { floatingTimezone: cal.timezone })
-        remember(key, verdict)
+        remember(verdictKey(row), verdict)
       }
-      if (verdict) w.add(await objectResponse(ctx, cal, row, req.props, req.calendarData, parsed))
+      // an expansion's parse, when the verdict did not need one
+      if (verdict && parsed === undefined && req.calendarData !== undefined && (req.calendarData.expand !== undefined || req.calendarData.limitRecurrenceSet !== undefined)) parsed = parsedBody(cal, row)
+      if (verdict) addAndRemember(w, responseKey(ctx, cal, request, row), await objectResponse(ctx, cal, row, req.props, req.calendarData, parsed))
     }
   }
   return w
+}
+
+/**
+ * Parsed recurring objects by what their parse is made of (the stored body,
+ * whose hash is the ETag, and whether the viewer sees it redacted). A parsed
+ * object keeps the walk of its rules (src/ical/instances.ts), so a series
+ * with a long history is walked from DTSTART once, and each later window,
+ * of this query or the next, costs its own occurrences. Single events are
+ * cheap to parse and not kept. Least recently used dropped first.
+ */
+const series = new Map<string, CalendarObject>()
+const MAX_SERIES = 500
+
+function parsedBody (cal: DavCalendar, row: ObjectRow): CalendarObject {
+  const key = `${row.etag}\0${cal.access === 'read'}`
+  const kept = series.get(key)
+  if (kept !== undefined) {
+    series.delete(key)
+    series.set(key, kept)
+    return kept
+  }
+  const parsed = parseObject(visibleBody(cal, row.ical!), { unknownTimezone: 'floating' })
+  if (isRecurring(parsed)) {
+    if (series.size >= MAX_SERIES) series.delete(series.keys().next().value!)
+    series.set(key, parsed)
+  }
+  return parsed
 }
 
 /**

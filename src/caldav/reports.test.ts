@@ -156,3 +156,28 @@ t.test('a query after an edit tests the edited object again (remembered verdicts
   t.same(await hrefs(), ['edited.ics'], 'back as it was')
   t.equal((await alice('DELETE', `${CAL}edited.ics`)).status, 204)
 })
+
+t.test('a repeated query answers every object as it is now (remembered responses are per version and window)', async t => {
+  const ask = async (start: string, end: string, data = '<c:calendar-data/>') => {
+    const res = await alice('REPORT', CAL, { headers: { depth: '1' }, body: query(range(start, end), { data: `<d:getlastmodified/>${data}` }) })
+    t.equal(res.status, 207)
+    return members(res.xml).find(m => m.href.endsWith('/versions.ics'))
+  }
+  const expand = (start: string, end: string) => `<c:calendar-data><c:expand start="${start}" end="${end}"/></c:calendar-data>`
+  const body = (summary: string) => vevent('versions', ['RRULE:FREQ=DAILY;COUNT=4'], { start: '20260202T090000Z', end: '20260202T100000Z', summary })
+  t.equal((await alice('PUT', `${CAL}versions.ics`, { body: body('First') })).status, 201)
+  const first = await ask('20260202T000000Z', '20260203T000000Z')
+  t.match(propText(first, DATA), /SUMMARY:First/)
+  t.same(propText(await ask('20260202T000000Z', '20260203T000000Z'), DATA), propText(first, DATA), 'asked again: the same answer')
+  t.equal((await alice('PUT', `${CAL}versions.ics`, { body: body('Second') })).status, 204)
+  const second = await ask('20260202T000000Z', '20260203T000000Z')
+  t.match(propText(second, DATA), /SUMMARY:Second/, 'the edit shows at once')
+  t.not(propText(second, '{DAV:}getetag'), propText(first, '{DAV:}getetag'), 'with its new ETag')
+  const day1 = propText(await ask('20260202T000000Z', '20260203T000000Z', expand('20260202T000000Z', '20260203T000000Z')), DATA)!
+  const day3 = propText(await ask('20260204T000000Z', '20260205T000000Z', expand('20260204T000000Z', '20260205T000000Z')), DATA)!
+  t.match(day1, /RECURRENCE-ID:20260202T090000Z/)
+  t.match(day3, /RECURRENCE-ID:20260204T090000Z/, 'another window, another expansion')
+  t.notMatch(day3, /RECURRENCE-ID:20260202T090000Z/)
+  t.equal((await alice('DELETE', `${CAL}versions.ics`)).status, 204)
+  t.equal(await ask('20260202T000000Z', '20260203T000000Z'), undefined, 'gone once deleted')
+})

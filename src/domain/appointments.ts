@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto'
 import { transact, type Db } from '../db/connect.ts'
 import type { Appointment, AppointmentStatus, User } from '../db/schema.ts'
-import { appointmentRole, calendarAccess, requireOrganiser, requireSameOrgUser } from './access.ts'
-import { defaultCalendarOf, writableCalendarFor } from './calendars.ts'
+import { appointmentRole, calendarAccess, requireOrganiser, requireSameOrgUser, type VisibleCalendar } from './access.ts'
+import { defaultCalendarOf, writableCalendar, writableCalendarFor } from './calendars.ts'
 import { DomainError, invalid, notFound } from './errors.ts'
 import { appointmentFields } from './ical-mapping.ts'
-import { changedFields, record } from './journal.ts'
+import { changedFields, record, type ChangeInput } from './journal.ts'
 import { removeAllPlacements, requireFreeUid, syncPlacements, type ClientBody, type Placement } from './objects.ts'
 import { caseInOrg, typeInOrg } from './references.ts'
 import type { Actor } from './actor.ts'
@@ -121,10 +121,18 @@ async function participantsInput (tx: Db, actor: User, ids: unknown): Promise<nu
   return (unique as number[]).sort((a, b) => a - b)
 }
 
-export async function createAppointment (db: Db, actor: Actor, input: AppointmentInput, opts: { clientBody?: ClientBody } = {}): Promise<AppointmentView> {
+/**
+ * `calendar`: the calendar as access.ts decided it for this user a moment ago
+ * in the same transaction (a CalDAV PUT's), so it is not asked again;
+ * `uidChecked`: the caller looked for the UID in that calendar in this
+ * transaction (calendar_objects keeps (calendar_id, uid) unique in any case).
+ */
+export type CreateOptions = { clientBody?: ClientBody; calendar?: VisibleCalendar; uidChecked?: boolean }
+
+export async function createAppointment (db: Db, actor: Actor, input: AppointmentInput, opts: CreateOptions = {}): Promise<AppointmentView> {
   return transact(db, async tx => {
     const calendarId = input.calendarId ?? (await defaultCalendarOf(tx, actor.user.id, 'personal')).id
-    const cal = await writableCalendarFor(tx, actor.user, calendarId, 'VEVENT')
+    const cal = opts.calendar?.id === calendarId ? writableCalendar(opts.calendar, 'VEVENT') : await writableCalendarFor(tx, actor.user, calendarId, 'VEVENT')
     if (input.title === undefined) throw invalid('title', 'is required')
     if (input.start === undefined) throw invalid('start', 'is required')
     const ownerId = input.ownerId ?? cal.owner_id ?? actor.user.id
@@ -136,12 +144,14 @@ export async function createAppointment (db: Db, actor: Actor, input: Appointmen
       case_id: null, type_id: null, status: 'confirmed', private: false, busy: true, created_by: actor.user.id
     }
     const values = await normalize(tx, actor.user, { ...input, allDay: input.allDay ?? false }, base)
-    await requireFreeUid(tx, cal.id, uid)
-    const inserted = await tx.insertInto('appointments').values(values).returningAll().executeTakeFirstOrThrow()
+    if (opts.uidChecked !== true) await requireFreeUid(tx, cal.id, uid)
+    // the home copy is the client's body: its span, known already, indexes the appointment from the start
+    const span = opts.clientBody?.calendarId === cal.id ? opts.clientBody.span : undefined
+    const inserted = await tx.insertInto('appointments').values(span === undefined ? values : { ...values, span_start: span.firstStart, span_end: span.lastEnd }).returningAll().executeTakeFirstOrThrow()
     const participants = input.participantIds === undefined ? [] : await participantsInput(tx, actor.user, input.participantIds)
     if (participants.length > 0) await tx.insertInto('appointment_participants').values(participants.map(user_id => ({ appointment_id: inserted.id, user_id }))).execute()
-    await record(tx, [{ org_id: inserted.org_id, entity: 'appointment', entity_id: inserted.id, op: 'create', origin: actor.origin, actor_id: actor.user.id }])
-    const appt = await place(tx, inserted, participants, { origin: actor.origin, actorId: actor.user.id, clientBody: opts.clientBody, op: 'create' })
+    const journal: ChangeInput[] = [{ org_id: inserted.org_id, entity: 'appointment', entity_id: inserted.id, op: 'create', origin: actor.origin, actor_id: actor.user.id }]
+    const appt = await place(tx, inserted, participants, { origin: actor.origin, actorId: actor.user.id, clientBody: opts.clientBody, op: 'create', journal })
     return { ...appt, participant_ids: participants }
   })
 }
@@ -197,8 +207,8 @@ export async function updateAppointment (
     const updated = await tx.updateTable('appointments')
       .set({ ...values, updated_at: new Date(), version: before.version + 1 })
       .where('id', '=', id).returningAll().executeTakeFirstOrThrow()
-    await record(tx, [{ org_id: updated.org_id, entity: 'appointment', entity_id: id, op: 'update', origin: actor.origin, actor_id: actor.user.id, detail: changedFields(before, updated) }])
-    const appt = await place(tx, updated, participants, { origin: actor.origin, actorId: actor.user.id, clientBody: opts.clientBody, overrides: opts.overrides, op: 'update' })
+    const journal: ChangeInput[] = [{ org_id: updated.org_id, entity: 'appointment', entity_id: id, op: 'update', origin: actor.origin, actor_id: actor.user.id, detail: changedFields(before, updated) }]
+    const appt = await place(tx, updated, participants, { origin: actor.origin, actorId: actor.user.id, clientBody: opts.clientBody, overrides: opts.overrides, op: 'update', journal })
     return { ...appt, participant_ids: participants }
   })
 }

@@ -314,12 +314,12 @@ async function putLocked (db: Db, actor: Actor, cal: VisibleCalendar, name: stri
   const { current, clash } = await currentWithVersion(db, calendarId, name, parsed.uid)
   checkPreconditions(current, cond)
   const zone = cal.timezone ?? actor.user.timezone
-  const clientBody: ClientBody = { calendarId, name, ical: body }
+  const clientBody: ClientBody = { calendarId, name, ical: body, span: { firstStart: parsed.index.firstStart, lastEnd: parsed.index.lastEnd } }
   if (clash !== undefined) throw new DomainError('conflict', `another object in this calendar (${clash}) has UID ${parsed.uid}`, { rule: 'no-uid-conflict', field: clash })
   if (current === undefined) {
     if (parsed.componentType === 'VEVENT') {
       const participantIds = await colleaguesIn(db, actor.user, addressesOf(parsed))
-      await createAppointment(db, actor, { ...appointmentInputFromIcal(parsed.index, zone), calendarId, uid: parsed.uid, ...(participantIds.length > 0 ? { participantIds } : {}) }, { clientBody })
+      await createAppointment(db, actor, { ...appointmentInputFromIcal(parsed.index, zone), calendarId, uid: parsed.uid, ...(participantIds.length > 0 ? { participantIds } : {}) }, { clientBody, calendar: cal, uidChecked: true })
     } else if (parsed.componentType === 'VTODO') {
       await createTask(db, actor, { ...taskInputFromIcal(parsed.index, zone), calendarId, uid: parsed.uid }, { clientBody })
     } else {

@@ -1,6 +1,6 @@
 import { transact, type Db } from '../db/connect.ts'
 import type { Access, Calendar, CalendarKind, User } from '../db/schema.ts'
-import { requireCalendar, requireSameOrgUser, visibleCalendars, type VisibleCalendar } from './access.ts'
+import { allows, requireCalendar, requireSameOrgUser, visibleCalendars, type VisibleCalendar } from './access.ts'
 import type { Actor } from './actor.ts'
 import { DomainError, invalid, notFound } from './errors.ts'
 import { record } from './journal.ts'
@@ -22,7 +22,12 @@ const SLUG = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/
 
 /** A calendar the user may write that holds `component`: where an item may be put. */
 export async function writableCalendarFor (tx: Db, user: User, calendarId: number, component: 'VEVENT' | 'VTODO'): Promise<VisibleCalendar> {
-  const cal = await requireCalendar(tx, user, calendarId, 'write')
+  return writableCalendar(await requireCalendar(tx, user, calendarId, 'write'), component)
+}
+
+/** writableCalendarFor of a calendar access.ts has just handed out for this user. */
+export function writableCalendar (cal: VisibleCalendar, component: 'VEVENT' | 'VTODO'): VisibleCalendar {
+  if (!allows(cal.access, 'write')) throw new DomainError('forbidden', 'this calendar is shared with you read-only', { rule: 'need-privileges' })
   if (!cal.components.includes(component)) throw invalid('calendarId', component === 'VEVENT' ? 'this calendar holds tasks only' : 'this calendar holds appointments only')
   return cal
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import type { Db } from '../db/connect.ts'
 import type { CalendarObject, ItemKind } from '../db/schema.ts'
 import { DomainError } from './errors.ts'
-import { record, type Origin } from './journal.ts'
+import { record, type ChangeInput, type Origin } from './journal.ts'
 import { replaceOverrides } from '../ical/overrides.ts'
 import { renderItem, spanOf, type ItemFields } from './ical-mapping.ts'
 
@@ -17,9 +17,10 @@ export type Placement = { calendarId: number; name?: string }
 /**
  * The body a client sent for one of the copies; stored exactly as sent.
  * `stored` is filled in with what that copy holds once written (or found
- * unchanged), so the PUT need not read it back.
+ * unchanged), so the PUT need not read it back. `span` is the body's span when
+ * the caller has parsed it already (so it is not parsed again).
  */
-export type ClientBody = { calendarId: number; name: string; ical: string; stored?: { etag: string; ical: string } }
+export type ClientBody = { calendarId: number; name: string; ical: string; span?: Span; stored?: { etag: string; ical: string } }
 
 /** The UTC span of every instance; lastEnd null = recurs without end. Placements come home calendar first. */
 export type Span = { firstStart: Date | null; lastEnd: Date | null }
@@ -58,6 +59,8 @@ export async function syncPlacements (
     op: 'create' | 'update'
     /** write only the copies that are missing; remove and rewrite none */
     onlyMissing?: boolean
+    /** the item's own journal entries, recorded first in the same statement as the copies' */
+    journal?: ChangeInput[]
   }
 ): Promise<Span> {
   // a item created in this transaction has no copies yet
@@ -85,13 +88,15 @@ export async function syncPlacements (
       continue
     }
     const name = current?.name ?? fromClient?.name ?? place.name ?? objectName(item.uid)
-    const span = spanOf(ical)
+    const span = fromClient?.span ?? spanOf(ical)
     homeSpan ??= span
     writes.push({ place, current, name, ical, span })
   }
 
-  // one journal insert for every copy removed and written, in that order (numbers rise with it)
+  // one journal insert for the item and every copy removed and written, in that order (numbers rise with it)
+  const own = ctx.journal ?? []
   const seqs = (await record(tx, [
+    ...own,
     ...deletions(journal, gone),
     ...writes.map(w => ({ ...journal, op: w.current === undefined ? 'create' as const : 'update' as const, calendar_id: w.place.calendarId, object_name: w.name }))
   ])).sort((a, b) => a - b)
@@ -101,7 +106,7 @@ export async function syncPlacements (
   for (const [i, w] of writes.entries()) {
     const values = {
       ical: w.ical, etag: etagOf(w.ical), size: Buffer.byteLength(w.ical), uid: item.uid, component: item.component,
-      first_start: w.span.firstStart, last_end: w.span.lastEnd, modified_seq: seqs[gone.length + i]!, updated_at: now
+      first_start: w.span.firstStart, last_end: w.span.lastEnd, modified_seq: seqs[own.length + gone.length + i]!, updated_at: now
     }
     if (ctx.clientBody?.calendarId === w.place.calendarId) ctx.clientBody.stored = { etag: values.etag, ical: w.ical }
     if (w.current === undefined) inserts.push({ ...values, calendar_id: w.place.calendarId, name: w.name, item_kind: item.kind, item_id: item.id })

@@ -4,13 +4,28 @@ import { rawInstancesBetween, walk, resolveFloatingZone, isRecurring, type Insta
 import { serialize } from './serialize.ts';
 import { isoDate, isoLocal, utcToZonedWall, zonedWallToUtc, type Timezone } from './time.ts';
 
+/**
+ * A copy of jCal (arrays, parameter objects, strings and numbers): what
+ * structuredClone did, several times faster, and an expansion copies one
+ * component per instance.
+ */
+function copyJcal<T>(v: T): T {
+  if (Array.isArray(v)) return v.map(copyJcal) as T;
+  if (v !== null && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = copyJcal(x);
+    return out as T;
+  }
+  return v;
+}
+
 function clone(c: Component): Component {
-  return new ICAL.Component(structuredClone(c.toJSON()));
+  return new ICAL.Component(copyJcal(c.toJSON()));
 }
 
 function calendarShell(obj: CalendarObject): Component {
   const cal = new ICAL.Component('vcalendar');
-  for (const p of obj.vcalendar.getAllProperties()) cal.addProperty(new ICAL.Property(structuredClone(p.toJSON())));
+  for (const p of obj.vcalendar.getAllProperties()) cal.addProperty(new ICAL.Property(copyJcal(p.toJSON())));
   return cal;
 }
 

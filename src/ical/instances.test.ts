@@ -110,3 +110,33 @@ t.test('instance caps fail with too-many-instances instead of hanging', async (t
   t.equal(instancesBetween(secondly, d('2026-01-01T00:00:00Z'), d('2026-01-01T00:01:00Z')).length, 60);
   t.equal(codeOf(() => instancesBetween(weekly, d('2026-01-01T00:00:00Z'), d('2027-01-01T00:00:00Z'), { max: 10 })), 'too-many-instances');
 });
+
+t.test('a long series walked once: later and earlier windows of one parsed object answer as a fresh parse does', async (t) => {
+  // every other Tuesday at 09:00 Warsaw, 400 times from 2016: COUNT rules cannot jump, so the walk from DTSTART is kept
+  const text = cal(vevent('UID:long', 'DTSTART;TZID=Europe/Warsaw:20160105T090000', 'DTEND;TZID=Europe/Warsaw:20160105T100000',
+    'RRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY=TU;COUNT=400', 'EXDATE;TZID=Europe/Warsaw:20200114T090000'));
+  const kept = parseObject(text);
+  const windows: [string, string][] = [
+    ['2020-01-01T00:00:00Z', '2020-02-01T00:00:00Z'], ['2018-06-01T00:00:00Z', '2018-07-01T00:00:00Z'],
+    ['2031-04-01T00:00:00Z', '2032-01-01T00:00:00Z'], ['2016-01-01T00:00:00Z', '2016-01-20T00:00:00Z'], ['2020-01-01T00:00:00Z', '2020-02-01T00:00:00Z'],
+  ];
+  for (const [s, e] of windows) {
+    const fresh = iso(instancesBetween(parseObject(text), d(s), d(e)));
+    t.same(iso(instancesBetween(kept, d(s), d(e))), fresh, `${s.slice(0, 7)}: as a fresh parse`);
+  }
+  t.same(iso(instancesBetween(kept, d('2020-01-01T00:00:00Z'), d('2020-02-01T00:00:00Z'))), ['2020-01-28T08:00:00.000Z'], 'the EXDATE still applies');
+  t.same(iso(instancesBetween(kept, d('2031-04-01T00:00:00Z'), d('2032-01-01T00:00:00Z'))), ['2031-04-08T07:00:00.000Z', '2031-04-22T07:00:00.000Z'], 'the last two of the 400');
+  // the walk limit counts from DTSTART, whether or not the walk was kept
+  t.equal(codeOf(() => instancesBetween(parseObject(text), d('2020-01-01T00:00:00Z'), d('2020-02-01T00:00:00Z'), { maxIterations: 50 })), 'too-many-instances');
+  t.equal(codeOf(() => instancesBetween(kept, d('2020-01-01T00:00:00Z'), d('2020-02-01T00:00:00Z'), { maxIterations: 50 })), 'too-many-instances');
+});
+
+t.test('a walk too long to keep before the window is walked from DTSTART as before', async (t) => {
+  const text = cal(vevent('UID:hourly', 'DTSTART:20260101T000000Z', 'DTEND:20260101T001500Z', 'RRULE:FREQ=HOURLY;BYMINUTE=0,30'));
+  const kept = parseObject(text);
+  const late: [Date, Date] = [d('2026-06-01T00:00:00Z'), d('2026-06-01T02:00:00Z')];
+  const early: [Date, Date] = [d('2026-01-02T00:00:00Z'), d('2026-01-02T01:00:00Z')];
+  t.same(iso(instancesBetween(kept, ...late)), ['2026-06-01T00:00:00.000Z', '2026-06-01T00:30:00.000Z', '2026-06-01T01:00:00.000Z', '2026-06-01T01:30:00.000Z', '2026-06-01T02:00:00.000Z'].slice(0, 4));
+  t.same(iso(instancesBetween(kept, ...early)), ['2026-01-02T00:00:00.000Z', '2026-01-02T00:30:00.000Z']);
+  t.same(iso(instancesBetween(kept, ...late)), iso(instancesBetween(parseObject(text), ...late)), 'again, as a fresh parse');
+});

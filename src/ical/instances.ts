@@ -112,7 +112,16 @@ interface Prepared {
   rdates: Time[];
   rdatePeriods: Map<Time, Time | Duration>;
   rules: InstanceType<typeof ICAL.Recur>[];
+  /** Per rule, the occurrences walked so far (wall ms, rising), kept with the object. */
+  walked: Map<InstanceType<typeof ICAL.Recur>, Walked>;
   recurring: boolean;
+}
+
+/** A rule's occurrences from DTSTART, extended as far as a query needs and kept for the next one. */
+interface Walked {
+  walls: number[];
+  next: () => number | null;
+  done: boolean;
 }
 
 const prepared = new WeakMap<CalendarObject, Prepared>();
@@ -134,6 +143,7 @@ function prepare(obj: CalendarObject): Prepared {
     rdates: [],
     rdatePeriods: new Map(),
     rules: [],
+    walked: new Map(),
     recurring: false,
   };
   for (const o of obj.overrides) {
@@ -276,8 +286,20 @@ function fastForward(rule: InstanceType<typeof ICAL.Recur>, start: Time, targetW
   return { start: shifted, skipFirst };
 }
 
-function ruleStream(rule: InstanceType<typeof ICAL.Recur>, start: Time, conv: (w: number) => number, targetWall: number): Stream {
+/**
+ * A rule's candidates from targetWall on. Rules that cannot jump are walked
+ * from DTSTART once per parsed object: the walk is kept, so the next window
+ * (another query, or the expansion after the filter's test) starts where it
+ * is, at a binary search, and pays only for its own occurrences.
+ */
+function ruleStream(rule: InstanceType<typeof ICAL.Recur>, start: Time, conv: (w: number) => number, targetWall: number, p: Prepared, maxIterations: number): Stream {
   const ff = fastForward(rule, start, targetWall);
+  if (!ff) {
+    const w = walkedOf(rule, start, p);
+    while (w.walls.length < KEEP_WALKED && (w.walls.length === 0 || (w.walls[w.walls.length - 1] as number) < targetWall) && extend(w, maxIterations));
+    if (w.done || (w.walls[w.walls.length - 1] as number) >= targetWall) return walkedStream(w, conv, targetWall, maxIterations);
+    // a walk to the window longer than is worth keeping (an endless hourly rule, years on): from DTSTART, as before
+  }
   const it = rule.iterator(ff ? ff.start : start);
   const s: Stream = {
     head: null,
@@ -290,6 +312,53 @@ function ruleStream(rule: InstanceType<typeof ICAL.Recur>, start: Time, conv: (w
   };
   s.advance();
   if (ff?.skipFirst) s.advance();
+  return s;
+}
+
+/** Occurrences before a window kept per rule at most: a parsed object stays small. */
+const KEEP_WALKED = 4096;
+
+function walkedOf(rule: InstanceType<typeof ICAL.Recur>, start: Time, p: Prepared): Walked {
+  let w = p.walked.get(rule);
+  if (!w) {
+    const it = rule.iterator(start);
+    w = { walls: [], done: false, next: () => { const t = it.next(); return t ? wallMs(t) : null; } };
+    p.walked.set(rule, w);
+  }
+  return w;
+}
+
+/** Extends the walk by one occurrence; false at its end. Past maxIterations it fails as the walk from DTSTART did. */
+function extend(w: Walked, maxIterations: number): boolean {
+  if (w.done) return false;
+  if (w.walls.length >= maxIterations) throw new IcalError('too-many-instances', `recurrence walk passed ${maxIterations} candidates`);
+  const wall = w.next();
+  if (wall === null) { w.done = true; return false; }
+  w.walls.push(wall);
+  return true;
+}
+
+function walkedStream(w: Walked, conv: (w: number) => number, targetWall: number, maxIterations: number): Stream {
+  while ((w.walls.length === 0 || (w.walls[w.walls.length - 1] as number) < targetWall) && extend(w, maxIterations));
+  // first occurrence at or after targetWall
+  let lo = 0;
+  let hi = w.walls.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((w.walls[mid] as number) < targetWall) lo = mid + 1; else hi = mid;
+  }
+  let i = lo;
+  const s: Stream = {
+    head: null,
+    advance() {
+      if (i >= w.walls.length && !extend(w, maxIterations)) { s.head = null; return; }
+      // the limit counts from DTSTART, however much of the walk was kept
+      if (i >= maxIterations) throw new IcalError('too-many-instances', `recurrence walk passed ${maxIterations} candidates`);
+      const wall = w.walls[i++] as number;
+      s.head = { utc: conv(wall), wall, periodEnd: null };
+    },
+  };
+  s.advance();
   return s;
 }
 
@@ -346,7 +415,7 @@ function* walkMaster(
   // Wall-clock point safely before any instance that can reach fromMs.
   const reach = Math.abs(shape.deltaMs) + Math.abs(shape.nominalDays) * DAY_MS + Math.abs(shape.exactMs) + 2 * DAY_MS;
   const targetWall = fromMs - reach;
-  for (const rule of p.rules) streams.push(ruleStream(rule, start, conv, targetWall));
+  for (const rule of p.rules) streams.push(ruleStream(rule, start, conv, targetWall, p, maxIterations));
   if (p.rdates.length) {
     streams.push(listStream(p.rdates.map((t) => {
       const utc = shape.floating && isFloating(t) ? conv(wallMs(t)) : toUtcMs(t, fz);

@@ -222,5 +222,15 @@ t.test('MultistatusWriter writes the same bytes as serializeXml(multistatus(…)
     for (const r of responses) w.add(r);
     t.equal(w.count, responses.length, `${name}: counted`);
     t.equal(w.finish(token), serializeXml(multistatus(responses, token)), name);
+    // rendered once and added again (a cache of responses): the same bytes, or null where a response's text depends on the document
+    const again = new MultistatusWriter();
+    for (const r of responses) {
+      const rendered = MultistatusWriter.render(r);
+      if (rendered === null) again.add(r); else again.addRendered(rendered);
+    }
+    t.equal(again.count, responses.length, `${name}: rendered, counted`);
+    t.equal(again.finish(token), serializeXml(multistatus(responses, token)), `${name}: rendered`);
   }
+  t.equal(MultistatusWriter.render({ href: '/dav/1', propstats: [{ status: 200, props: [other] }] }), null, 'a response with a generated prefix is not rendered alone');
+  t.not(MultistatusWriter.render({ href: '/dav/1', status: 404 }), null);
 });

@@ -276,6 +276,11 @@ export function multistatus(responses: MultistatusResponse[], syncToken?: string
   return element(dav('multistatus'), children);
 }
 
+/** One response's text and the namespaces it uses (all with stable prefixes). */
+export type RenderedResponse = { readonly text: string; readonly namespaces: readonly string[] };
+
+const STABLE_SCOPE = rootScope(new Set(STABLE_PREFIXES.keys())).scope;
+
 /**
  * A multistatus document written one response at a time: each response is
  * turned into text as it is added and its element tree dropped, so a listing
@@ -300,6 +305,29 @@ export class MultistatusWriter {
 
   add(r: MultistatusResponse): void {
     this.#write(responseElement(r));
+    this.#count++;
+  }
+
+  /**
+   * A response as the text add() writes for it, for a cache of responses
+   * (src/caldav/response-cache.ts): null when its text depends on the
+   * document around it (a namespace without a stable prefix gets a generated one).
+   */
+  static render(r: MultistatusResponse): RenderedResponse | null {
+    const el = responseElement(r);
+    const used = new Set<string>();
+    collectNamespaces(el, used);
+    for (const ns of used) if (!STABLE_PREFIXES.has(ns)) return null;
+    const out: string[] = [];
+    writeElement(el, STABLE_SCOPE, [], out, { counter: 0 });
+    return { text: out.join(''), namespaces: [...used] };
+  }
+
+  /** A response render() wrote: the same bytes as add() of the response it came from. */
+  addRendered(r: RenderedResponse): void {
+    for (const ns of r.namespaces) this.#used.add(ns);
+    this.#pending.push(r.text);
+    if (this.#pending.length >= 256) this.#flush();
     this.#count++;
   }
 
