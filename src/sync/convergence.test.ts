@@ -6,7 +6,7 @@ import { convergence } from './testing-convergence.ts'
  * what is checked). Defaults keep it under three minutes on two cores;
  * scripts/sync-convergence runs bigger.
  */
-const SEED = Number(process.env.KALENDS_SEED ?? Math.floor(Math.random() * 1_000_000))
+const SEED = process.env.KALENDS_SEED === undefined || process.env.KALENDS_SEED === 'random' ? Math.floor(Math.random() * 1_000_000) : Number(process.env.KALENDS_SEED)
 const ROUNDS = Number(process.env.KALENDS_CONVERGENCE_ROUNDS ?? 26)
 const OPS = Number(process.env.KALENDS_CONVERGENCE_OPS ?? 16)
 

@@ -25,7 +25,7 @@ t.test('a series with deleted and edited occurrences travels both ways as except
   const back = await w.run('alice')
   t.equal(back.in, 1)
   const crm = (await alice(`/api/v1/appointments/${weekly.id}`)).body_ as Appt
-  t.equal(crm.rrule, 'FREQ=WEEKLY;BYDAY=MO;COUNT=6', 'still one recurring appointment, its rule as Exchange spells it (the same occurrences)')
+  t.equal(crm.rrule, 'FREQ=WEEKLY;COUNT=6', 'still one recurring appointment, its rule without the weekday its start gives (the same occurrences)')
   t.same(crm.exdates.map(d => new Date(d).toISOString()).sort(), ['2026-12-21T09:00:00.000Z', '2027-01-04T09:00:00.000Z'])
   const stored = await w.s.k.db.selectFrom('calendar_objects').select(['ical', 'name', 'calendar_id']).where('item_kind', '=', 'appointment').where('item_id', '=', weekly.id).executeTakeFirstOrThrow()
   t.match(stored.ical, /RECURRENCE-ID;TZID=Europe\/Warsaw:20261214T100000/, 'the moved occurrence is an exception in the CRM')
@@ -64,7 +64,7 @@ t.test('all-day items as dates, and a series across the end of summer time keeps
   const nye = list.find(a => a.title === 'New Year\'s Eve')
   t.same([nye?.allDay, nye?.start, nye?.end], [true, '2026-12-31', '2027-01-01'], 'an Outlook all-day item is a CRM all-day item')
   const standup = list.find(a => a.title === 'Standup')
-  t.equal(standup?.rrule, 'FREQ=WEEKLY;BYDAY=MO;COUNT=4')
+  t.equal(standup?.rrule, 'FREQ=WEEKLY;COUNT=4')
   t.equal(standup?.timezone, 'Europe/Warsaw')
   t.equal(new Date(standup!.start).toISOString(), '2026-10-19T07:00:00.000Z')
   // the occurrence after the change, deleted in Outlook, is named by its own instant

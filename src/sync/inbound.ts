@@ -24,7 +24,7 @@ export async function applyInbound (rc: RunContext, coll: RemoteCollection, item
   let link = await linkByRemote(db, conn.id, kind, item.remoteId)
   if (link === undefined && !item.deleted) {
     const matched = await matchExisting(rc, coll, item)
-    if (matched === 'created') return
+    if (matched === 'handled') return
     link = matched
   }
   if (link === undefined) return
@@ -93,7 +93,10 @@ async function matchExisting (rc: RunContext, coll: RemoteCollection, item: Remo
   const { db, conn, user } = rc
   const kind = coll.kind
   let row: Appointment | Task | null = null
-  if (item.ref !== null && item.ref.kind === kind) row = await involvedItem(db, user, kind, item.ref.id)
+  if (item.ref !== null && item.ref.kind === kind) {
+    row = await involvedItem(db, user, kind, item.ref.id)
+    if (row === null && await removeUnfinishedCopy(rc, coll, item, item.ref.id)) return 'handled' as const
+  }
   if (row === null && item.uid !== null) {
     const table = kind === 'task' ? 'tasks' as const : 'appointments' as const
     const byUid = await db.selectFrom(table).select('id').where('org_id', '=', user.org_id).where('uid', '=', item.uid).executeTakeFirst()
@@ -108,7 +111,26 @@ async function matchExisting (rc: RunContext, coll: RemoteCollection, item: Remo
     return link
   }
   await createFromRemote(rc, coll, item)
-  return 'created' as const
+  return 'handled' as const
+}
+
+/**
+ * Our copy of a CRM item that is gone for this user (deleted, left, reassigned) while its link still
+ * waits for the copy's id: the create reached the provider but its answer did not (a fault after the
+ * write), and the CRM item went before the retry. It is removed outside, as the outbound pass would
+ * have removed it, never taken in as a new item: that brought a deleted item back on every side (issue 11).
+ */
+async function removeUnfinishedCopy (rc: RunContext, coll: RemoteCollection, item: RemoteItem, itemId: number): Promise<boolean> {
+  const { db, conn } = rc
+  const link = await linkByItem(db, conn.id, coll.kind, itemId)
+  if (link === undefined || link.remote_id !== null) return false
+  await coll.remove(item.remoteId, item.etag)
+  await transact(db, async tx => {
+    await dropLink(tx, conn.id, coll.kind, itemId)
+    await logSync(tx, conn.id, { direction: 'out', action: 'deleted', kind: coll.kind, itemId, remoteId: item.remoteId, message: 'removed from the external calendar (deleted, left or reassigned in the CRM before its copy was finished)' })
+  })
+  rc.counts.out++
+  return true
 }
 
 async function createFromRemote (rc: RunContext, coll: RemoteCollection, item: RemoteItem): Promise<void> {

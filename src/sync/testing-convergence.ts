@@ -502,7 +502,7 @@ export async function convergence (t: Test, o: ConvergenceOptions): Promise<void
       const r = await sidesOf.compareWith({ s }, await side.connection(u), u, side.snapshot(u), { zone: ZONE, rules: side.name === 'exchange' })
       compared += r.compared
       // KALENDS_SYNC_DEBUG=1: the whole sync log, to follow a problem item's history
-      if (process.env.KALENDS_SYNC_DEBUG === '1' && r.problems.length > 0) for (const l of await syncDb(db).selectFrom('sync_log').selectAll().orderBy('id').execute()) process.stderr.write(`${JSON.stringify(l)}\n`)
+      if (process.env.KALENDS_SYNC_DEBUG === '1' && r.problems.length + r.mismatches.length > 0) for (const l of await syncDb(db).selectFrom('sync_log').selectAll().orderBy('id').execute()) process.stderr.write(`${JSON.stringify(l)}\n`)
       t.same(r.problems, [], `${u}: ${r.appointments.length} appointments <-> ${r.remote.appointments.length} ${side.name} events, ${r.tasks.length} tasks <-> ${r.remote.tasks.length} ${side.name} tasks, one to one`)
       t.same(r.mismatches, [], `${u}: ${r.compared} items linked to ${side.name} hold the same title, times, all-day, dates, recurrence, due date and completion on both sides`)
       const zombies = [...r.remote.appointments, ...r.remote.tasks].map(x => x.side.title).filter(title => deleted.has(tokenOf(title)))

@@ -28,23 +28,24 @@ const CORPUS: [string, SeriesStart, string?][] = [
   ['FREQ=DAILY', MON_9],
   ['FREQ=DAILY;INTERVAL=3;COUNT=10', MON_9],
   ['FREQ=DAILY;BYDAY=MO,TU,WE,TH,FR', MON_9, 'FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR'],
-  ['FREQ=WEEKLY', MON_9, 'FREQ=WEEKLY;BYDAY=MO'],
+  ['FREQ=WEEKLY', MON_9],
   ['FREQ=WEEKLY;BYDAY=MO,WE,FR;COUNT=12', MON_9],
   ['FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,TH', MON_9],
   ['FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,SU;WKST=SU', MON_9],
-  ['FREQ=WEEKLY;BYDAY=MO;UNTIL=20260427T070000Z', MON_9],
-  ['FREQ=MONTHLY', MON_9, 'FREQ=MONTHLY;BYMONTHDAY=2'],
-  ['FREQ=MONTHLY;INTERVAL=2;BYMONTHDAY=2', MON_9],
+  ['FREQ=WEEKLY;BYDAY=MO;UNTIL=20260427T070000Z', MON_9, 'FREQ=WEEKLY;UNTIL=20260427T070000Z'],
+  ['FREQ=WEEKLY;BYDAY=TU;COUNT=3', { start: '2026-03-03T08:00:00.000Z', timezone: BERLIN, allDay: false }, 'FREQ=WEEKLY;COUNT=3'],
+  ['FREQ=MONTHLY', MON_9],
+  ['FREQ=MONTHLY;INTERVAL=2;BYMONTHDAY=2', MON_9, 'FREQ=MONTHLY;INTERVAL=2'],
   ['FREQ=MONTHLY;BYDAY=1MO', MON_9],
   ['FREQ=MONTHLY;BYDAY=MO;BYSETPOS=1', MON_9, 'FREQ=MONTHLY;BYDAY=1MO'],
   ['FREQ=MONTHLY;BYDAY=-1FR', { start: '2026-03-27T08:00:00.000Z', timezone: BERLIN, allDay: false }],
   ['FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1', { start: '2026-03-31T07:00:00.000Z', timezone: BERLIN, allDay: false }],
   ['FREQ=MONTHLY;BYMONTHDAY=-1;COUNT=14', { start: '2026-01-31', timezone: null, allDay: true }],
-  ['FREQ=YEARLY', { start: '2026-09-01', timezone: null, allDay: true }, 'FREQ=YEARLY;BYMONTH=9;BYMONTHDAY=1'],
-  ['FREQ=YEARLY;INTERVAL=2;BYMONTH=9;BYMONTHDAY=1', { start: '2026-09-01', timezone: null, allDay: true }],
+  ['FREQ=YEARLY', { start: '2026-09-01', timezone: null, allDay: true }],
+  ['FREQ=YEARLY;INTERVAL=2;BYMONTH=9;BYMONTHDAY=1', { start: '2026-09-01', timezone: null, allDay: true }, 'FREQ=YEARLY;INTERVAL=2'],
   ['FREQ=YEARLY;BYMONTH=8;BYDAY=1MO', { start: '2026-08-03T15:30:00.000Z', timezone: 'America/New_York', allDay: false }],
   ['FREQ=YEARLY;BYMONTH=11;BYDAY=SA,SU;BYSETPOS=-1', { start: '2026-11-29', timezone: null, allDay: true }],
-  ['FREQ=WEEKLY;BYDAY=TU;UNTIL=20261229', { start: '2026-03-03', timezone: null, allDay: true }]
+  ['FREQ=WEEKLY;BYDAY=TU;UNTIL=20261229', { start: '2026-03-03', timezone: null, allDay: true }, 'FREQ=WEEKLY;UNTIL=20261229']
 ]
 
 t.test('expressible rules map to Microsoft and back, and both sides give the same instants', async t => {
@@ -58,6 +59,20 @@ t.test('expressible rules map to Microsoft and back, and both sides give the sam
     const n = r.recurrence.range.type === 'noEnd' ? 40 : 500
     t.same(occurrences(r.recurrence, s, { max: n, through: WINDOW_END }), rfcInstants(rule, s, n), `${rule}: Microsoft's occurrences are RFC 5545's`)
   }
+})
+
+t.test('a rule read from Microsoft leaves out the day its start gives, so the series can be moved in the CRM (issue 11)', async t => {
+  const fri = { start: '2027-02-05T07:00:00.000Z', timezone: 'Europe/Warsaw', allDay: false }
+  const weekly = fromRRule('FREQ=WEEKLY;BYDAY=FR;COUNT=5', fri) as { recurrence: MsRecurrence }
+  const rule = toRRule(weekly.recurrence, fri)
+  t.equal(rule, 'FREQ=WEEKLY;COUNT=5')
+  const thu = { ...fri, start: '2026-12-03T11:00:00.000Z' }
+  t.match(fromRRule(rule, thu), { ok: true, recurrence: { pattern: { type: 'weekly', daysOfWeek: ['thursday'] } } }, 'moved to a Thursday: weekly on Thursdays')
+  t.match(fromRRule('FREQ=WEEKLY;BYDAY=FR;COUNT=5', thu), { ok: false }, 'the rule as Exchange names it would not produce the new start')
+  const monthly = fromRRule('FREQ=MONTHLY;BYMONTHDAY=5', fri) as { recurrence: MsRecurrence }
+  t.equal(toRRule(monthly.recurrence, fri), 'FREQ=MONTHLY')
+  const twoDays = fromRRule('FREQ=WEEKLY;BYDAY=MO,FR', fri) as { recurrence: MsRecurrence }
+  t.equal(toRRule(twoDays.recurrence, fri), 'FREQ=WEEKLY;BYDAY=MO,FR', 'days besides the start\'s are named')
 })
 
 t.test('wall-clock time survives daylight saving: 09:00 Berlin is 08:00Z in March, 07:00Z from 29 March', async t => {
@@ -76,7 +91,7 @@ t.test('UNTIL becomes the inclusive end date in the series zone, and back', asyn
   t.match(r, { ok: true, recurrence: { range: { type: 'endDate', startDate: '2026-03-02', endDate: '2026-04-26' } } })
   const rec = (r as { recurrence: MsRecurrence }).recurrence
   t.equal(occurrences(rec, MON_9).at(-1), '2026-04-20T07:00:00.000Z')
-  t.equal(toRRule(rec, MON_9), 'FREQ=WEEKLY;BYDAY=MO;UNTIL=20260426T070000Z')
+  t.equal(toRRule(rec, MON_9), 'FREQ=WEEKLY;UNTIL=20260426T070000Z')
   const local = fromRRule('FREQ=DAILY;UNTIL=20260305T090000', MON_9)
   t.match(local, { ok: true, recurrence: { range: { endDate: '2026-03-05' } } }, 'a floating UNTIL is read in the series zone')
 })

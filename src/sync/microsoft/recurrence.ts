@@ -257,21 +257,32 @@ function relativeRule (days: DayOfWeek[], index: WeekIndex): string {
   return `BYDAY=${mondayFirst(days)};BYSETPOS=${ordinal(index)}`
 }
 
-/** Microsoft's recurrence as an RRULE for a series starting at `s`. */
+/**
+ * Microsoft's recurrence as an RRULE for a series starting at `s`. What the
+ * start already says (a weekly series on the start's weekday, a monthly one
+ * on its day of the month, a yearly one on its date) is left out, as the CRM
+ * writes such rules: a rule that named the day would keep it when the series
+ * is later moved in the CRM, so the moved series would start on a day its
+ * rule does not produce, which no Microsoft series can hold (issue 11).
+ */
 export function toRRule (r: MsRecurrence, s: SeriesStart): string {
   const p = r.pattern
   const parts: string[] = []
   const interval = p.interval > 1 ? [`INTERVAL=${p.interval}`] : []
+  const date = wallStart(s).date
+  const [, month, day] = date.split('-').map(Number) as [number, number, number]
   switch (p.type) {
     case 'daily': parts.push('FREQ=DAILY', ...interval); break
-    case 'weekly':
-      parts.push('FREQ=WEEKLY', ...interval, `BYDAY=${mondayFirst(p.daysOfWeek)}`)
+    case 'weekly': {
+      const onStartDay = p.daysOfWeek.length === 1 && p.daysOfWeek[0] === DAYS[new Date(`${date}T00:00:00Z`).getUTCDay()]
+      parts.push('FREQ=WEEKLY', ...interval, ...(onStartDay ? [] : [`BYDAY=${mondayFirst(p.daysOfWeek)}`]))
       // the week start only moves occurrences when weeks are skipped
       if (p.interval > 1 && p.firstDayOfWeek !== 'monday') parts.push(`WKST=${rfcDay(p.firstDayOfWeek)}`)
       break
-    case 'absoluteMonthly': parts.push('FREQ=MONTHLY', ...interval, `BYMONTHDAY=${p.dayOfMonth}`); break
+    }
+    case 'absoluteMonthly': parts.push('FREQ=MONTHLY', ...interval, ...(p.dayOfMonth === day ? [] : [`BYMONTHDAY=${p.dayOfMonth}`])); break
     case 'relativeMonthly': parts.push('FREQ=MONTHLY', ...interval, relativeRule(p.daysOfWeek, p.index)); break
-    case 'absoluteYearly': parts.push('FREQ=YEARLY', ...interval, `BYMONTH=${p.month}`, `BYMONTHDAY=${p.dayOfMonth}`); break
+    case 'absoluteYearly': parts.push('FREQ=YEARLY', ...interval, ...(p.month === month && p.dayOfMonth === day ? [] : [`BYMONTH=${p.month}`, `BYMONTHDAY=${p.dayOfMonth}`])); break
     case 'relativeYearly': parts.push('FREQ=YEARLY', ...interval, `BYMONTH=${p.month}`, relativeRule(p.daysOfWeek, p.index)); break
   }
   if (r.range.type === 'numbered') parts.push(`COUNT=${r.range.numberOfOccurrences}`)
