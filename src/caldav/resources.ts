@@ -13,6 +13,8 @@ export type Ctx = {
   actor: Actor
   request: FastifyRequest
   maxResourceSize: number
+  /** most members a sync-collection answer carries (KALENDS_SYNC_PAGE_SIZE) */
+  syncPage: number
   /** the address users reach the server at; a COPY/MOVE Destination there is this server */
   publicUrl: string
   /** calendar id → journal position, so one request asks at most once */

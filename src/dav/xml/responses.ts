@@ -303,6 +303,18 @@ export class MultistatusWriter {
     this.#count++;
   }
 
+  /**
+   * A response already written as text by a caller that renders many alike
+   * (a calendar's members): it may use the stable prefixes of `namespaces`
+   * only, and must read as add() would have written it.
+   */
+  addWritten(text: string, namespaces: readonly string[]): void {
+    for (const ns of namespaces) this.#used.add(ns);
+    this.#pending.push(text);
+    if (this.#pending.length >= 256) this.#flush();
+    this.#count++;
+  }
+
   /** The whole document, with the sync-token (RFC 6578) last when given. */
   finish(syncToken?: string): string {
     return this.finishChunks(syncToken).join('');
