@@ -10,7 +10,7 @@ import { addressBookHref, addressBooksOf, calendarHref, calendarsOf, cardHref, c
 
 /**
  * The members of a collection, for Depth: 1, a page at a time (a calendar's
- * objects by listing.page). Objects come without bodies unless calendar-data is asked for.
+ * objects by listing.page, or listing.pageWithoutBodies). Objects come without bodies unless calendar-data is asked for.
  */
 export async function * childPages (ctx: Ctx, res: Resource, withBody: boolean): AsyncGenerator<Resource[]> {
   switch (res.kind) {
