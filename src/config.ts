@@ -13,6 +13,8 @@ export type Config = {
   secretKey: Buffer | null
   logLevel: string
   maxBodyBytes: number
+  /** Most members one sync-collection answer carries; the rest follow after a 507 with a continuation token */
+  syncPageSize: number
   /**
    * Failed password sign-ins allowed per account and address, and per
    * address, before each further try waits (1 s, doubling, at most
@@ -122,6 +124,7 @@ export function readConfig (env: Env = loadEnv()): Config {
     secretKey: secretKey(env, mode),
     logLevel: level,
     maxBodyBytes: int(env, 'KALENDS_MAX_BODY_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    syncPageSize: int(env, 'KALENDS_SYNC_PAGE_SIZE', 10_000, 1, 1_000_000),
     syncWorkers: int(env, 'KALENDS_SYNC_WORKERS', mode === 'test' ? 0 : 2, 0, 64),
     metricsToken: metricsToken(env),
     google: {

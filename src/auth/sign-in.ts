@@ -69,6 +69,7 @@ export class SignIn {
   // `hash` is the stored hash the secret matched: a password changed elsewhere no longer matches it
   readonly #verified = new Map<string, { userId: number; appPasswordId: number | null; hash: string; until: number }>()
   readonly #touched = new Map<number, number>()
+  readonly #versions = new WeakMap<User, number>()
   static readonly CACHE_MS = 60_000
   static readonly TOUCH_MS = 60_000
 
@@ -88,7 +89,10 @@ export class SignIn {
       // one round trip re-reads what the cached pair depends on, so a revoke, a disabled
       // user or a changed password is refused at once, from whichever process made the change
       const now = await this.#current(hit.userId, hit.appPasswordId, [])
-      if (now.user !== null && valid(now.user, now.appPasswordHash, hit.hash)) return this.#accepted({ user: now.user, appPasswordId: hit.appPasswordId, hash: hit.hash }, cacheKey, caller)
+      if (now.user !== null && valid(now.user, now.appPasswordHash, hit.hash)) {
+        this.#versions.set(now.user, now.accessVersion)
+        return this.#accepted({ user: now.user, appPasswordId: hit.appPasswordId, hash: hit.hash }, cacheKey, caller)
+      }
       this.#verified.delete(cacheKey)
       hit = undefined
     }
@@ -104,8 +108,10 @@ export class SignIn {
       const now = await this.#current(hit.userId, null, [keys.account, keys.address])
       failures = now.failures
       await this.#takeTurn(failures, login, caller)
-      if (now.user !== null && valid(now.user, now.user.password_hash, hit.hash)) result = { user: now.user, appPasswordId: null, hash: hit.hash }
-      else this.#verified.delete(cacheKey)
+      if (now.user !== null && valid(now.user, now.user.password_hash, hit.hash)) {
+        result = { user: now.user, appPasswordId: null, hash: hit.hash }
+        this.#versions.set(now.user, now.accessVersion)
+      } else this.#verified.delete(cacheKey)
     } else {
       failures = await this.#failures([keys.account, keys.address])
       await this.#takeTurn(failures, login, caller)
@@ -122,6 +128,15 @@ export class SignIn {
   }
 
   forget (): void { this.#verified.clear() }
+
+  /**
+   * The organisation's access version (migration 0015) read by the same
+   * statement that re-checked this user's cached sign-in, so in the same
+   * snapshot as the user row: what was decided for the user under this
+   * version (their visible calendars) still holds. Undefined for a user
+   * not signed in through that check (a first sign-in): decide afresh.
+   */
+  accessVersion (user: User): number | undefined { return this.#versions.get(user) }
 
   /**
    * A signed-in user's password asked for again (to change it): the same
@@ -164,18 +179,19 @@ export class SignIn {
   }
 
   /** The user, the app password's hash (null when revoked or gone) and the live failure rows of `keys`, in one query. */
-  async #current (userId: number, appPasswordId: number | null, keys: string[]): Promise<{ user: User | null; appPasswordHash: string | null; failures: FailureRow[] }> {
+  async #current (userId: number, appPasswordId: number | null, keys: string[]): Promise<{ user: User | null; appPasswordHash: string | null; failures: FailureRow[]; accessVersion: number }> {
     const row = await this.#db.selectFrom('users').selectAll('users')
       .select(eb => [
+        sql<number>`coalesce((SELECT v.version FROM access_versions v WHERE v.org_id = users.org_id), 0)`.as('access_version'),
         eb.selectFrom('app_passwords').select('secret_hash').where('id', '=', appPasswordId ?? 0).where('user_id', '=', userId).where('revoked_at', 'is', null).as('app_password_hash'),
         keys.length === 0
           ? sql<null>`NULL`.as('failures')
           : sql<FailureRow[] | null>`(SELECT json_agg(json_build_object('key', f.key, 'failures', f.failures, 'window_start', f.window_start, 'last_failure_at', f.last_failure_at)) FROM login_failures f WHERE f.key IN (${sql.join(keys)}) AND f.window_start > ${this.#windowStart()})`.as('failures')
       ])
       .where('users.id', '=', userId).executeTakeFirst()
-    if (row === undefined) return { user: null, appPasswordHash: null, failures: keys.length === 0 ? [] : await this.#failures(keys) }
-    const { app_password_hash: appPasswordHash, failures, ...user } = row
-    return { user, appPasswordHash, failures: (failures ?? []).map(f => ({ ...f, window_start: new Date(f.window_start), last_failure_at: new Date(f.last_failure_at) })) }
+    if (row === undefined) return { user: null, appPasswordHash: null, failures: keys.length === 0 ? [] : await this.#failures(keys), accessVersion: 0 }
+    const { app_password_hash: appPasswordHash, failures, access_version: accessVersion, ...user } = row
+    return { user, appPasswordHash, accessVersion: Number(accessVersion), failures: (failures ?? []).map(f => ({ ...f, window_start: new Date(f.window_start), last_failure_at: new Date(f.last_failure_at) })) }
   }
 
   async #touch (appPasswordId: number | null, address: string) {

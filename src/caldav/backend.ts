@@ -8,7 +8,7 @@ import type { Actor } from '../domain/actor.ts'
 import { createCalendar, deleteCalendar, renameCalendar, updateCalendar, type CalendarInput } from '../domain/calendars.ts'
 import { copyObject, moveObject, type Destination } from '../domain/copy-move.ts'
 import {
-  calendarsFor, calendarVersion, calendarVersionsOf, deleteObject, getObject, getObjects, listObjects, loginsOf, objectChanges, putObject,
+  calendarsFor, calendarVersion, decidedAgain, calendarVersionsOf, deleteObject, getObject, getObjects, listObjects, loginsOf, objectChanges, putObject,
   type CalendarRef, type ListOptions, type ObjectChanges, type ObjectRow, type Preconditions, type PutResult
 } from '../domain/calendar-objects.ts'
 import { findUserByLogin, listUsers } from '../domain/users.ts'
@@ -67,7 +67,40 @@ export interface CalDavBackend {
 /** The backend over Kalends' domain layer. */
 export function domainBackend (k: Kalends): CalDavBackend {
   const db = k.db
+  /**
+   * Each user's visible calendars and address books, as access.ts decided
+   * them, kept under the access version their sign-in check read (see
+   * SignIn.accessVersion): a client's every request would otherwise ask
+   * again. Any change to users, shares, calendars or address books moves
+   * the version, so the next request of any process decides afresh.
+   */
+  const kept = new Map<number, { version: number; calendars?: Promise<DavCalendar[]>; books?: Promise<DavAddressBook[]> }>()
+  function keptFor (viewer: User) {
+    const version = k.signIn.accessVersion(viewer)
+    if (version === undefined) return null
+    let entry = kept.get(viewer.id)
+    if (entry === undefined || entry.version !== version) {
+      if (kept.size >= 10_000) kept.clear()
+      entry = { version }
+      kept.set(viewer.id, entry)
+    }
+    return entry
+  }
   async function calendars (viewer: User): Promise<DavCalendar[]> {
+    const entry = keptFor(viewer)
+    if (entry === null) return decideCalendars(viewer)
+    const list = entry.calendars ??= decideCalendars(viewer)
+    list.catch(() => { if (entry.calendars === list) entry.calendars = undefined })
+    return decidedAgain(await list, viewer) as DavCalendar[]
+  }
+  async function addressBooks (viewer: User): Promise<DavAddressBook[]> {
+    const entry = keptFor(viewer)
+    if (entry === null) return decideAddressBooks(viewer)
+    const list = entry.books ??= decideAddressBooks(viewer)
+    list.catch(() => { if (entry.books === list) entry.books = undefined })
+    return list
+  }
+  async function decideCalendars (viewer: User): Promise<DavCalendar[]> {
     const visible = await calendarsFor(db, viewer)
     const owners = [...new Set(visible.flatMap(c => c.owner_id !== null && c.owner_id !== viewer.id ? [c.owner_id] : []))]
     const logins = await loginsOf(db, viewer, owners)
@@ -77,7 +110,7 @@ export function domainBackend (k: Kalends): CalDavBackend {
       return Object.assign(c, { ownerLogin, segment: calendarSegment(c, viewer.id, ownerLogin) })
     })
   }
-  async function addressBooks (viewer: User): Promise<DavAddressBook[]> {
+  async function decideAddressBooks (viewer: User): Promise<DavAddressBook[]> {
     const visible = await addressBooksFor(db, viewer)
     const owners = [...new Set(visible.flatMap(b => b.owner_id !== null && b.owner_id !== viewer.id ? [b.owner_id] : []))]
     const logins = await loginsOf(db, viewer, owners)

@@ -1,5 +1,5 @@
 import {
-  caldav, calendarDataProp, charsetOf, type CalendarDataRequest, type CompSelection, type MultistatusResponse, type PropfindRequest
+  caldav, calendarDataProp, charsetOf, type CalendarDataRequest, type CompSelection, type MultistatusResponse, type MultistatusWriter, type PropfindRequest
 } from '../dav/xml/index.ts'
 import type { ObjectRow } from '../domain/calendar-objects.ts'
 import { IcalError } from '../ical/errors.ts'
@@ -7,10 +7,11 @@ import { expandObject, limitRecurrenceSet } from '../ical/expand.ts'
 import { parseObject, type CalendarObject } from '../ical/parse.ts'
 import type { DavCalendar } from './backend.ts'
 import { DavError } from './errors.ts'
+import { encodedCollection, memberHref, memberPlan, memberXml, type MemberPlan } from './member-xml.ts'
 import { selectParts, visibleBody } from './parts.ts'
 import { propertiesOf } from './properties.ts'
 import { propResponse } from './respond.ts'
-import { objectHref, type Ctx, type Resource } from './resources.ts'
+import { calendarHref, objectHref, type Ctx, type Resource } from './resources.ts'
 
 // US-ASCII text is UTF-8 as it stands
 const UTF_8 = new Set(['utf-8', 'utf8', 'us-ascii'])
@@ -59,3 +60,18 @@ export async function objectResponse (ctx: Ctx, cal: DavCalendar, obj: ObjectRow
   return propResponse(res.path, found, missing)
 }
 
+
+/**
+ * objectResponse added to a multistatus: written straight as text when the
+ * selection allows it (member-xml.ts), else through the element tree.
+ * `plan` is memberPlan(props), worked out once for a whole answer.
+ */
+export async function writeObject (w: MultistatusWriter, ctx: Ctx, cal: DavCalendar, obj: ObjectRow, props: PropfindRequest, cd: CalendarDataRequest | undefined, plan: MemberPlan | null = memberPlan(props)): Promise<void> {
+  if (plan !== null) {
+    const shown = obj.ical === undefined ? undefined : visibleBody(cal, obj.ical)
+    const data = shown === undefined || cd === undefined ? shown : calendarData(cal, shown, cd)
+    const text = memberXml(memberHref(encodedCollection(calendarHref(ctx, cal)), obj.name), plan, obj, data)
+    if (text !== null) return w.addWritten(text, plan.namespaces)
+  }
+  w.add(await objectResponse(ctx, cal, obj, props, cd))
+}

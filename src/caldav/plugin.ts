@@ -56,7 +56,7 @@ export async function caldav (app: FastifyInstance, k: Kalends, backend: CalDavB
     if (request.method === 'OPTIONS') return options(reply)
     const user = await backend.authenticate(request)
     if (user === null) throw new DavError(401, 'sign in with your user name and an app password', undefined, { 'www-authenticate': 'Basic realm="Kalends", charset="UTF-8"' })
-    const ctx: Ctx = { backend, user, actor: { user, origin: 'caldav' }, request, maxResourceSize: k.config.maxBodyBytes, publicUrl: k.config.publicUrl, versions: new Map() }
+    const ctx: Ctx = { backend, user, actor: { user, origin: 'caldav' }, request, maxResourceSize: k.config.maxBodyBytes, syncPage: k.config.syncPageSize, publicUrl: k.config.publicUrl, versions: new Map() }
     const body = bodyText(request)
     switch (request.method) {
       case 'PROPFIND': return propfind(ctx, path, body, reply)

@@ -4,11 +4,13 @@ import { DavError, notFoundError } from './errors.ts'
 import { propertiesOf, type PropSelection } from './properties.ts'
 import { depthOf, propResponse, sendWritten } from './respond.ts'
 import { ADDRESSBOOKS, CALENDARS, PRINCIPALS, abHomePath, homePath, principalPath } from './paths.ts'
+import { encodedCollection, memberHref, memberPlan, memberXml } from './member-xml.ts'
+import { visibleBody } from './parts.ts'
 import { addressBookHref, addressBooksOf, calendarHref, calendarsOf, cardHref, cardPages, objectHref, objectPages, preloadVersions, resolve, type Ctx, type Resource } from './resources.ts'
 
 /**
  * The members of a collection, for Depth: 1, a page at a time (a calendar's
- * objects by listing.page). Objects come without bodies unless calendar-data is asked for.
+ * objects by listing.page, or listing.pageWithoutBodies). Objects come without bodies unless calendar-data is asked for.
  */
 export async function * childPages (ctx: Ctx, res: Resource, withBody: boolean): AsyncGenerator<Resource[]> {
   switch (res.kind) {
@@ -60,7 +62,16 @@ export async function propfind (ctx: Ctx, path: string, body: string | undefined
   const w = new MultistatusWriter()
   w.add(await responseOf(ctx, res, sel))
   if (depth === '1') {
-    for await (const page of childPages(ctx, res, withBody)) for (const r of page) w.add(await responseOf(ctx, r, sel))
+    // a calendar's objects are written straight as text when every property asked for comes off the row
+    const plan = res.kind === 'calendar' ? memberPlan(sel) : null
+    const base = res.kind === 'calendar' ? encodedCollection(calendarHref(ctx, res.cal)) : ''
+    for await (const page of childPages(ctx, res, withBody)) {
+      for (const r of page) {
+        const text = plan !== null && r.kind === 'object' ? memberXml(memberHref(base, r.obj.name), plan, r.obj, r.obj.ical === undefined ? undefined : visibleBody(r.cal, r.obj.ical)) : null
+        if (text !== null) w.addWritten(text, plan!.namespaces)
+        else w.add(await responseOf(ctx, r, sel))
+      }
+    }
   }
   return sendWritten(reply, w)
 }

@@ -1,16 +1,15 @@
 import type { FastifyReply } from 'fastify'
-import { carddav, dav, type MultistatusResponse, type SyncCollectionReport } from '../dav/xml/index.ts'
+import { MultistatusWriter, carddav, dav, type SyncCollectionReport } from '../dav/xml/index.ts'
 import { cardResponse } from './address-data.ts'
 import { DomainError } from '../domain/errors.ts'
 import { DavError } from './errors.ts'
 import { SYNC_PREFIX, addressBookToken, calendarToken, homeToken } from './properties.ts'
-import { objectResponse } from './calendar-data.ts'
+import { writeObject } from './calendar-data.ts'
+import { memberPlan } from './member-xml.ts'
 import { responsesFor } from './propfind.ts'
-import { sendMultistatus } from './respond.ts'
+import { sendMultistatus, sendWritten } from './respond.ts'
 import { calendarHref, calendarsOf, cardHref, objectHref, versionOf, type Ctx, type Resource } from './resources.ts'
 
-/** Most members one sync-collection answer carries; the rest follow with a 507 and a continuation token. */
-export const SYNC_PAGE = 1000
 
 const invalidToken = (reason: string) => new DavError(403, reason, dav('valid-sync-token'))
 
@@ -36,7 +35,7 @@ export async function syncCollection (ctx: Ctx, target: Resource, req: SyncColle
   if (target.kind !== 'calendar') throw new DavError(403, 'sync-collection applies to calendars, address books and the calendar home', dav('supported-report'))
   const cal = target.cal
   const since = parseCalendarToken(req.syncToken, cal.id)
-  const limit = Math.min(req.limit ?? SYNC_PAGE, SYNC_PAGE)
+  const limit = Math.min(req.limit ?? ctx.syncPage, ctx.syncPage)
   const withBody = req.props.kind === 'prop' && req.props.props.some(p => p.endsWith('}calendar-data'))
   let changes
   try {
@@ -45,25 +44,26 @@ export async function syncCollection (ctx: Ctx, target: Resource, req: SyncColle
     if (err instanceof DomainError && err.rule === 'valid-sync-token') throw invalidToken('the sync token is unknown; sync again from scratch')
     throw err
   }
-  const responses: MultistatusResponse[] = []
-  for (const row of changes.changed) responses.push(await objectResponse(ctx, cal, row, req.props, req.calendarData))
-  return sendChanges(reply, target.path, responses, changes.deleted.map(name => objectHref(ctx, cal, name)), changes.truncated, calendarToken(cal.id, changes.seq))
+  const w = new MultistatusWriter()
+  const plan = memberPlan(req.props)
+  for (const row of changes.changed) await writeObject(w, ctx, cal, row, req.props, req.calendarData, plan)
+  return sendChanges(reply, target.path, w, changes.deleted.map(name => objectHref(ctx, cal, name)), changes.truncated, calendarToken(cal.id, changes.seq))
 }
 
 /** The answer of a sync-collection: changed members, deleted ones as 404, a 507 when more follow, and the new token. */
-function sendChanges (reply: FastifyReply, path: string, responses: MultistatusResponse[], deleted: string[], truncated: boolean, token: string) {
-  for (const href of deleted) responses.push({ href, status: 404 })
+function sendChanges (reply: FastifyReply, path: string, w: MultistatusWriter, deleted: string[], truncated: boolean, token: string) {
+  for (const href of deleted) w.add({ href, status: 404 })
   if (truncated) {
-    responses.push({ href: path, status: 507, error: undefined, responseDescription: 'more changes follow: repeat the request with the sync-token of this answer' })
+    w.add({ href: path, status: 507, error: undefined, responseDescription: 'more changes follow: repeat the request with the sync-token of this answer' })
   }
-  return sendMultistatus(reply, responses, token)
+  return sendWritten(reply, w, token)
 }
 
 /** The address book's sync-collection: the same journal-based tokens as a calendar's. */
 async function addressBookSync (ctx: Ctx, target: Extract<Resource, { kind: 'addressbook' }>, req: SyncCollectionReport, reply: FastifyReply) {
   const book = target.book
   const since = parseCalendarToken(req.syncToken, book.id, 'ab')
-  const limit = Math.min(req.limit ?? SYNC_PAGE, SYNC_PAGE)
+  const limit = Math.min(req.limit ?? ctx.syncPage, ctx.syncPage)
   const withBody = req.props.kind === 'prop' && req.props.props.includes(carddav('address-data'))
   let changes
   try {
@@ -72,9 +72,9 @@ async function addressBookSync (ctx: Ctx, target: Extract<Resource, { kind: 'add
     if (err instanceof DomainError && err.rule === 'valid-sync-token') throw invalidToken('the sync token is unknown; sync again from scratch')
     throw err
   }
-  const responses: MultistatusResponse[] = []
-  for (const card of changes.changed) responses.push(await cardResponse(ctx, book, card, req.props, req.addressData))
-  return sendChanges(reply, target.path, responses, changes.deleted.map(name => cardHref(ctx, book, name)), changes.truncated, addressBookToken(book.id, changes.seq))
+  const w = new MultistatusWriter()
+  for (const card of changes.changed) w.add(await cardResponse(ctx, book, card, req.props, req.addressData))
+  return sendChanges(reply, target.path, w, changes.deleted.map(name => cardHref(ctx, book, name)), changes.truncated, addressBookToken(book.id, changes.seq))
 }
 
 /**

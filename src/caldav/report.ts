@@ -20,7 +20,8 @@ import { depthOf, propResponse, sendMultistatus, sendWritten } from './respond.t
 import { calendarBySegment, objectHref, objectPages, resolve, type Ctx, type Resource } from './resources.ts'
 import { syncCollection } from './report-sync.ts'
 import { addressbookMultiget, addressbookQuery } from './report-cards.ts'
-import { objectResponse } from './calendar-data.ts'
+import { objectResponse, writeObject } from './calendar-data.ts'
+import { memberPlan } from './member-xml.ts'
 import { visibleBody } from './parts.ts'
 import { addAndRemember, cachedResponse, requestKey, responseKey } from './response-cache.ts'
 
@@ -32,7 +33,7 @@ export async function report (ctx: Ctx, path: string, body: string | undefined, 
   switch (req.type) {
     case 'addressbook-multiget': return sendMultistatus(reply, await addressbookMultiget(ctx, res, req))
     case 'addressbook-query': return sendWritten(reply, await addressbookQuery(ctx, res, req))
-    case 'calendar-multiget': return sendMultistatus(reply, await multiget(ctx, res, req))
+    case 'calendar-multiget': return sendWritten(reply, await multiget(ctx, res, req))
     case 'calendar-query': return sendWritten(reply, await calendarQuery(ctx, res, req))
     case 'sync-collection': return syncCollection(ctx, res, req, reply)
     case 'free-busy-query': return freeBusyQuery(ctx, res, req, reply)
@@ -49,33 +50,33 @@ function wantsData (props: PropfindRequest): boolean {
   return props.kind === 'prop' && props.props.includes(caldav('calendar-data'))
 }
 
-async function multiget (ctx: Ctx, target: Resource, req: CalendarMultigetReport): Promise<MultistatusResponse[]> {
+async function multiget (ctx: Ctx, target: Resource, req: CalendarMultigetReport): Promise<MultistatusWriter> {
   if (target.kind !== 'calendar' && target.kind !== 'object' && target.kind !== 'home') throw new DavError(403, 'calendar-multiget applies to calendars', dav('supported-report'))
   const withBody = wantsData(req.props)
   // group the hrefs by calendar, one query per calendar
-  const groups = new Map<string, { names: string[] }>()
-  const out = new Map<string, MultistatusResponse>()
-  const order: string[] = []
-  for (const href of req.hrefs) {
-    order.push(href)
+  const groups = new Map<string, string[]>()
+  const wanted = req.hrefs.map(href => {
     const p = parsePath(href)
-    if (p.kind !== 'object' || p.login.toLowerCase() !== ctx.user.login.toLowerCase()) { out.set(href, { href, status: 404 }); continue }
-    const g = groups.get(p.calendar) ?? { names: [] }
-    g.names.push(p.object)
-    groups.set(p.calendar, g)
-  }
-  for (const [segment, g] of groups) {
+    if (p.kind !== 'object' || p.login.toLowerCase() !== ctx.user.login.toLowerCase()) return { href }
+    const names = groups.get(p.calendar) ?? []
+    names.push(p.object)
+    groups.set(p.calendar, names)
+    return { href, segment: p.calendar, name: p.object }
+  })
+  const found = new Map<string, { cal: DavCalendar; rows: Map<string, ObjectRow> }>()
+  for (const [segment, names] of groups) {
     const cal = await calendarBySegment(ctx, segment)
-    const rows = cal === null ? [] : await ctx.backend.objects(ctx.user, cal, g.names, withBody)
-    const byName = new Map(rows.map(r => [r.name, r]))
-    for (const href of order) {
-      const p = parsePath(href)
-      if (p.kind !== 'object' || p.calendar !== segment) continue
-      const row = byName.get(p.object)
-      out.set(href, row === undefined || cal === null ? { href, status: 404 } : await objectResponse(ctx, cal, row, req.props, req.calendarData))
-    }
+    if (cal !== null) found.set(segment, { cal, rows: new Map((await ctx.backend.objects(ctx.user, cal, names, withBody)).map(r => [r.name, r])) })
   }
-  return order.map(h => out.get(h)!)
+  const w = new MultistatusWriter()
+  const plan = memberPlan(req.props)
+  for (const { href, segment, name } of wanted) {
+    const group = segment === undefined ? undefined : found.get(segment)
+    const row = group?.rows.get(name!)
+    if (group === undefined || row === undefined) w.add({ href, status: 404 })
+    else await writeObject(w, ctx, group.cal, row, req.props, req.calendarData, plan)
+  }
+  return w
 }
 
 /** The component a query is about, when its filter names exactly one (for the SQL prefilter). */

@@ -68,10 +68,23 @@ export async function calendarsFor (db: Db, user: User): Promise<VisibleCalendar
   return list
 }
 
+/**
+ * A list calendarsFor gave for this user earlier, handed out again as decided
+ * now: for a caller that knows nothing deciding access has changed since (the
+ * organisation's access version it was kept under is the one read with this
+ * request's sign-in check).
+ */
+export function decidedAgain (list: VisibleCalendar[], user: User): VisibleCalendar[] {
+  const at = Date.now()
+  for (const cal of list) decided.set(cal, { user, at })
+  return list
+}
+
 export async function calendarFor (db: Db, user: User, ref: CalendarRef, need: Need): Promise<VisibleCalendar> {
   if (typeof ref === 'object') {
     const d = decided.get(ref)
-    if (d !== undefined && d.user === user && Date.now() - d.at < DECISION_MS && allows(ref.access, need)) return ref
+    // by id: a list kept across requests is shared by the user's concurrent requests, each with its own user row
+    if (d !== undefined && d.user.id === user.id && Date.now() - d.at < DECISION_MS && allows(ref.access, need)) return ref
   }
   return requireCalendar(db, user, typeof ref === 'number' ? ref : ref.id, need)
 }

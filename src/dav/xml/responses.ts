@@ -325,8 +325,17 @@ export class MultistatusWriter {
 
   /** A response render() wrote: the same bytes as add() of the response it came from. */
   addRendered(r: RenderedResponse): void {
-    for (const ns of r.namespaces) this.#used.add(ns);
-    this.#pending.push(r.text);
+    this.addWritten(r.text, r.namespaces);
+  }
+
+  /**
+   * A response already written as text by a caller that renders many alike
+   * (a calendar's members): it may use the stable prefixes of `namespaces`
+   * only, and must read as add() would have written it.
+   */
+  addWritten(text: string, namespaces: readonly string[]): void {
+    for (const ns of namespaces) this.#used.add(ns);
+    this.#pending.push(text);
     if (this.#pending.length >= 256) this.#flush();
     this.#count++;
   }
