@@ -145,6 +145,22 @@ const TOKEN = '<?xml version="1.0" encoding="utf-8"?><d:propfind xmlns:d="DAV:">
 
 const EXPAND = `<?xml version="1.0" encoding="utf-8"?><c:calendar-query xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:prop><d:getetag/><c:calendar-data><c:expand start="${WEEK.start}" end="${WEEK.end}"/></c:calendar-data></d:prop><c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="VEVENT"><c:time-range start="${WEEK.start}" end="${WEEK.end}"/></c:comp-filter></c:comp-filter></c:filter></c:calendar-query>`
 
+// an interrupted run still stops its servers (Cyrus's master, Radicale, Kalends), even one being loaded, and drops its databases
+const live = new Set<() => Promise<void>>()
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    console.error(`\n${sig}: stopping ${live.size} servers`)
+    void Promise.allSettled([...live].map(stop => stop())).then(() => process.exit(130))
+  })
+}
+/** `stop`, registered so an interrupt runs it too; runs once */
+function stopper (fn: () => Promise<void>): () => Promise<void> {
+  let done: Promise<void> | null = null
+  const once = () => { live.delete(once); done ??= fn(); return done }
+  live.add(once)
+  return once
+}
+
 /** A server loaded with the calendar, ready for the workload. */
 type Server = {
   t: Target
@@ -370,10 +386,10 @@ async function radicale (n: number): Promise<Server> {
   let err = ''
   const child = spawn('radicale', ['--config', join(dir, 'config')], { stdio: ['ignore', 'ignore', 'pipe'] })
   child.stderr!.on('data', d => { err = (err + d).slice(-4000) })
-  const stopIt = async () => {
+  const stopIt = stopper(async () => {
     await stop(child)
     rmSync(dir, { recursive: true, force: true })
-  }
+  })
   try {
     const t: Target = { name: `Radicale ${n}`, base: `http://127.0.0.1:${port}`, calendar: '/bench/calendar/', auth: `Basic ${Buffer.from('bench:x').toString('base64')}`, pid: child.pid! }
     await waitFor(`${t.base}/.well-known/caldav`, child, () => err)
@@ -390,7 +406,7 @@ async function cyrus (n: number): Promise<Server> {
   const port = await freePort()
   const env = { ...process.env, CYRUS_STATE: state, CYRUS_HTTP_PORT: String(port), CYRUS_IMAP_PORT: String(await freePort()), CALDAV_USER: 'bench', CALDAV_PASS: 'benchpass' }
   const sh = (cmd: string) => execFileSync(CYRUS_SH, [cmd], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim()
-  const stopIt = async () => { sh('reset') } // stops our master and removes its state
+  const stopIt = stopper(async () => { sh('reset') }) // stops our master and removes its state
   try {
     console.log(`  ${sh('start')}`)
     const pid = Number(sh('pid'))
@@ -410,13 +426,13 @@ async function kalends (n: number, db: string): Promise<Server> {
   let url: string | null = null
   let child: ChildProcess | null = null
   let profiling: string | null = null
-  const stopIt = async () => {
+  const stopIt = stopper(async () => {
     if (child !== null) await stop(child)
     if (dbName !== null) {
       const c = new pg.Client({ connectionString: PG_URL }); await c.connect(); await c.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`); await c.end()
     }
     rmSync(dir, { recursive: true, force: true })
-  }
+  })
   try {
     if (db === 'postgres') {
       dbName = `kalends_bench_${randomBytes(5).toString('hex')}`
@@ -501,7 +517,8 @@ function rows (): Row[] {
     if (!RATE_OPS.has(op)) return
     for (const c of CLIENTS) out.push({ label: `${label}, c=${c}`, unit: op.startsWith('put') ? 'PUT/s' : 'req/s', better: 'higher', value: rate(op, c), target: targets[c] })
   }
-  if (SEED === 'put') out.push({ label: `seeding by PUT, ${SEED_IN_FLIGHT} in flight`, unit: 'PUT/s', better: 'higher', value: s => s.seedRate })
+  // Cyrus is seeded by PUT whatever --seed says
+  out.push({ label: `seeding by PUT, ${SEED_IN_FLIGHT} in flight`, unit: 'PUT/s', better: 'higher', value: s => s.seedRate })
   for (const op of ALL_OPS) {
     if (op === 'seed-put' || !OPS.has(op)) continue
     const single = (label: string, target?: Row['target']) => out.push({ label, unit: 'ms', better: 'lower', value: ms(op), target })
