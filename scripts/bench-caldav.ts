@@ -47,7 +47,8 @@
 //
 // --profile[=dir]: each operation on a Kalends server started for it with
 // `--cpu-prof` (NODE_OPTIONS; the profile is written when it stops), then a
-// short summary per profile (scripts/cpu-profile-summary.ts). Restarts make
+// short summary per profile (scripts/cpu-profile-summary.ts) from the moment
+// the server answered (its start-up left out). Restarts make
 // the first request cold and RSS meaningless: profile runs are not baseline
 // runs.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
@@ -351,7 +352,7 @@ function runFloor (): Record<number, number> {
 }
 
 /** The profiles of the operations, summarised once each server has written them. */
-const profiles: Array<{ server: string; op: string; file: string }> = []
+const profiles: Array<{ server: string; op: string; file: string; since?: number }> = []
 
 /** Every chosen operation on every server: single requests interleaved, then throughput per client count. */
 async function workload (servers: Server[]): Promise<void> {
@@ -475,6 +476,9 @@ async function kalends (n: number, db: string): Promise<Server> {
       child.stderr!.on('data', d => { err = (err + d).slice(-4000) })
       t.pid = child.pid!
       await waitFor(`${t.base}/dav/`, child, () => err)
+      // the profile's summary starts here, leaving the start-up out (same clock as the profile's timestamps)
+      const mine = profiles.at(-1)
+      if (profiling !== null && mine?.server === t.name) mine.since = Number(process.hrtime.bigint() / 1000n)
     }
     if (PROFILE && SEED === 'put') profiling = 'seed-put'
     await start()
@@ -586,7 +590,7 @@ function table (servers: Server[]): string[] {
       const a = judged === undefined ? undefined : adv(judged, cy)
       if (a !== undefined) met.push(a > 1 ? 'ahead of Cyrus' : 'behind Cyrus')
     }
-    lines.push(`| ${row.label} | ${row.unit} | ${ks.map(k => fmt(row.value(k), row.unit)).join(' | ')} | ${cy ? `${row.label.startsWith('floor') ? '' : fmt(row.value(cy), row.unit)} | ` : ''}${ra ? `${row.label.startsWith('floor') ? '' : fmt(row.value(ra), row.unit)} | ` : ''}${row.target?.text ?? (row.noRace === true ? '' : 'ahead of Cyrus')} | ${met.join('; ')} | ${ratioCell(cy)}${ra ? ratioCell(ra).replace(/ \| $/, ' |') : ''}`)
+    lines.push(`| ${row.label} | ${row.unit} | ${ks.map(k => fmt(row.value(k), row.unit)).join(' | ')} | ${cy ? `${row.label.startsWith('floor') ? '' : fmt(row.value(cy), row.unit)} | ` : ''}${ra ? `${row.label.startsWith('floor') ? '' : fmt(row.value(ra), row.unit)} | ` : ''}${row.target?.text ?? (row.noRace === true || cy === undefined ? '' : 'ahead of Cyrus')} | ${met.join('; ')} | ${ratioCell(cy)}${ra ? ratioCell(ra).replace(/ \| $/, ' |') : ''}`)
   }
   return lines
 }
@@ -629,6 +633,6 @@ if (PROFILE) {
   for (const p of profiles) {
     if (!existsSync(p.file)) { console.log(`\n### ${p.server}: ${p.op}: no profile written`); continue }
     console.log(`\n### ${p.server}: ${p.op}`)
-    for (const line of describe(summariseFile(p.file), 8)) console.log(line)
+    for (const line of describe(summariseFile(p.file, p.since === undefined ? {} : { since: p.since }), 8)) console.log(`  ${line}`)
   }
 }

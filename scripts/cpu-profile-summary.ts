@@ -1,7 +1,13 @@
 // Where a V8 CPU profile (.cpuprofile, as `node --cpu-prof` writes it) spent
 // its time: the functions and the files with the most self time.
 //
-//   node scripts/cpu-profile-summary.ts <file.cpuprofile>... [--top=12]
+//   node scripts/cpu-profile-summary.ts <file.cpuprofile>... [--top=12] [--since=µs | --from-first-request]
+//
+// --since: only samples from that time on (µs of the monotonic clock the
+// profile's startTime uses, which is process.hrtime's: bench-caldav passes
+// the moment the server answered, so the start-up is left out).
+// --from-first-request: only samples from the first one inside Fastify's
+// routeHandler on (the same, when the moment is not known).
 //
 // Self time of a node = the time deltas of the samples taken in it. Files are
 // shortened to what says whose code it is: src/… for Kalends, the package
@@ -12,7 +18,8 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 type Frame = { functionName: string; url: string; lineNumber: number }
-type Profile = { nodes: Array<{ id: number; callFrame: Frame }>; samples: number[]; timeDeltas: number[]; startTime: number; endTime: number }
+type Profile = { nodes: Array<{ id: number; callFrame: Frame; children?: number[] }>; samples: number[]; timeDeltas: number[]; startTime: number; endTime: number }
+export type From = { since?: number; firstRequest?: boolean }
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
@@ -31,13 +38,41 @@ export function owner (url: string, name: string): string {
 
 export type Summary = { busyMs: number; idleMs: number; functions: Array<[string, number]>; files: Array<[string, number]> }
 
-export function summarise (profile: Profile): Summary {
+/** The index of the first sample to count: at or after `since`, or the first inside a Fastify route handler. */
+function firstSample (profile: Profile, from: From): number {
+  if (from.since !== undefined) {
+    let t = profile.startTime
+    for (let i = 0; i < profile.samples.length; i++) {
+      t += profile.timeDeltas[i] ?? 0
+      if (t >= from.since) return i
+    }
+    return profile.samples.length
+  }
+  if (from.firstRequest === true) {
+    const parent = new Map<number, number>()
+    for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
+    const byId = new Map(profile.nodes.map(n => [n.id, n.callFrame]))
+    const inRequest = (id: number | undefined): boolean => {
+      for (; id !== undefined; id = parent.get(id)) {
+        const f = byId.get(id)!
+        if (f.functionName === 'routeHandler' && f.url.includes('/fastify/')) return true
+      }
+      return false
+    }
+    const i = profile.samples.findIndex(id => inRequest(id))
+    return i < 0 ? profile.samples.length : i
+  }
+  return 0
+}
+
+export function summarise (profile: Profile, from: From = {}): Summary {
   const byId = new Map(profile.nodes.map(n => [n.id, n.callFrame]))
+  const first = firstSample(profile, from)
   const fn = new Map<string, number>()
   const file = new Map<string, number>()
   let idle = 0
   let busy = 0
-  for (let i = 0; i < profile.samples.length; i++) {
+  for (let i = first; i < profile.samples.length; i++) {
     const f = byId.get(profile.samples[i]!)!
     // the delta before the next sample is the time spent in this one
     const us = profile.timeDeltas[i + 1] ?? 0
@@ -63,11 +98,13 @@ export function describe (s: Summary, top = 10): string[] {
   ]
 }
 
-export const summariseFile = (path: string) => summarise(JSON.parse(readFileSync(path, 'utf8')) as Profile)
+export const summariseFile = (path: string, from: From = {}) => summarise(JSON.parse(readFileSync(path, 'utf8')) as Profile, from)
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
   const args = process.argv.slice(2)
   const top = Number(args.find(a => a.startsWith('--top='))?.split('=')[1] ?? 12)
+  const since = args.find(a => a.startsWith('--since='))?.split('=')[1]
+  const from: From = { ...(since !== undefined ? { since: Number(since) } : {}), firstRequest: args.includes('--from-first-request') }
   const files = args.filter(a => !a.startsWith('--'))
   if (files.length === 0) {
     console.error('usage: node scripts/cpu-profile-summary.ts <file.cpuprofile>... [--top=12]')
@@ -75,6 +112,6 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
   }
   for (const f of files) {
     console.log(`# ${f}`)
-    for (const line of describe(summariseFile(f), top)) console.log(line)
+    for (const line of describe(summariseFile(f, from), top)) console.log(line)
   }
 }
