@@ -1,7 +1,8 @@
 // What the DAV benchmarks (bench-caldav.ts, bench-carddav.ts) share: HTTP
 // with keep-alive, interleaved timing, and starting and stopping servers.
 import type { ChildProcess } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { createServer } from 'node:net'
 import http from 'node:http'
 
@@ -94,4 +95,38 @@ export async function stop (child: ChildProcess): Promise<void> {
   child.kill('SIGTERM')
   await Promise.race([done, new Promise(r => setTimeout(r, 30_000))])
   if (child.exitCode === null) child.kill('SIGKILL')
+}
+
+/** RSS of a process and all its descendants (Cyrus: master + one httpd per connection); peak = sum of each one's peak. */
+export function treeMemory (pid: number): { rss: number; hwm: number } {
+  const parent = new Map<number, number>()
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8')
+      parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]))
+    } catch { /* gone */ }
+  }
+  const tree = [pid]
+  for (let i = 0; i < tree.length; i++) for (const [p, pp] of parent) if (pp === tree[i]) tree.push(p)
+  let rss = 0
+  let hwm = 0
+  for (const p of tree) {
+    try { const m = memory(p); rss += m.rss; hwm += m.hwm } catch { /* gone */ }
+  }
+  return { rss, hwm }
+}
+
+/**
+ * A Radicale collection written straight into its filesystem storage, one
+ * file per item as its own PUT leaves them: a bulk PUT of 10,000 takes it
+ * many minutes. Its cache is built on the first request that reads them.
+ */
+export function radicaleCollection (dir: string, path: string, tag: 'VCALENDAR' | 'VADDRESSBOOK', items: Iterable<[string, string]>): number {
+  const t0 = performance.now()
+  const col = join(dir, 'collections', 'collection-root', ...path.split('/').filter(x => x !== ''))
+  mkdirSync(col, { recursive: true })
+  writeFileSync(join(col, '.Radicale.props'), JSON.stringify({ tag }))
+  for (const [name, text] of items) writeFileSync(join(col, name), text)
+  return (performance.now() - t0) / 1000
 }
