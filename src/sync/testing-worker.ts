@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url'
 import { sql } from 'kysely'
 import { EWS_PATH } from '../../conformance/ews-emulator/server.ts'
 import { startEwsWorld, type EwsWorld } from './testing-ews.ts'
+import { graphEnv, startGraphWorld, type GraphWorld } from './testing-graph.ts'
 import { startSyncProxy, type SyncProxy } from './testing-proxy.ts'
 import { CLIENT_ID, CLIENT_SECRET, startSyncWorld, until, type SyncWorld } from './testing.ts'
 
@@ -37,7 +38,7 @@ export type WorkerProcess = {
  * database and Google (the emulator or a proxy in front of it), with the
  * same secret key as the test server so the sealed refresh tokens open.
  */
-export function startWorker (w: SyncWorld, opts: { databaseUrl: string; googleUrl: string; secretKey: string; concurrency?: number }): WorkerProcess {
+export function startWorker (w: SyncWorld, opts: { databaseUrl: string; googleUrl: string; secretKey: string; concurrency?: number; env?: Record<string, string> }): WorkerProcess {
   const child = spawn(process.execPath, ['src/cli.ts', 'worker'], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -51,7 +52,8 @@ export function startWorker (w: SyncWorld, opts: { databaseUrl: string; googleUr
       KALENDS_SYNC_WORKERS: String(opts.concurrency ?? 1),
       KALENDS_GOOGLE_BASE_URL: opts.googleUrl,
       KALENDS_GOOGLE_CLIENT_ID: CLIENT_ID,
-      KALENDS_GOOGLE_CLIENT_SECRET: CLIENT_SECRET
+      KALENDS_GOOGLE_CLIENT_SECRET: CLIENT_SECRET,
+      ...opts.env
     }
   })
   const lines: Record<string, unknown>[] = []
@@ -84,9 +86,11 @@ export function startWorker (w: SyncWorld, opts: { databaseUrl: string; googleUr
 /**
  * A sync world for worker processes: the test server (no workers of its own)
  * and the workers share a fresh PostgreSQL database and one secret key, and
- * reach Google and Exchange each through a watching proxy. Everything stops at teardown.
+ * reach Google and Exchange each through a watching proxy; with `graph`,
+ * Microsoft 365 too (the workers sign in at the emulator directly and reach
+ * Graph through a proxy of its own). Everything stops at teardown.
  */
-export async function workerWorld (t: { teardown (fn: () => Promise<void>): void }, users: string[], latencyMs: number): Promise<{ w: SyncWorld; x: EwsWorld; proxy: SyncProxy; ewsProxy: SyncProxy; worker (concurrency?: number): WorkerProcess }> {
+export async function workerWorld (t: { teardown (fn: () => Promise<void>): void }, users: string[], latencyMs: number, opts: { graph?: boolean } = {}): Promise<{ w: SyncWorld; x: EwsWorld; m: GraphWorld | null; proxy: SyncProxy; ewsProxy: SyncProxy; graphProxy: SyncProxy | null; worker (concurrency?: number): WorkerProcess }> {
   const secretKey = randomBytes(32).toString('base64')
   const proxy = await startSyncProxy(latencyMs)
   const ewsProxy = await startSyncProxy(latencyMs)
@@ -95,9 +99,14 @@ export async function workerWorld (t: { teardown (fn: () => Promise<void>): void
   // Exchange too, for the same users, reached through a proxy of its own (the integration is in the database the workers share)
   const x = await startEwsWorld({ server: w.s, ewsUrl: () => `${ewsProxy.url}${EWS_PATH}` })
   ewsProxy.target = x.em.url
+  const graphProxy = opts.graph === true ? await startSyncProxy(latencyMs) : null
+  const m = graphProxy === null ? null : await startGraphWorld({ server: w.s, graphUrl: () => `${graphProxy.url}/v1.0` })
+  if (graphProxy !== null && m !== null) Object.assign(graphProxy, { target: m.g.url, ca: m.g.caCertificate, rewrite: true })
   const workers: WorkerProcess[] = []
   t.teardown(async () => {
     for (const p of workers) await p.kill('SIGKILL')
+    await m?.close()
+    await graphProxy?.close()
     await x.close()
     await w.close()
     await proxy.close()
@@ -107,10 +116,13 @@ export async function workerWorld (t: { teardown (fn: () => Promise<void>): void
   return {
     w,
     x,
+    m,
     proxy,
     ewsProxy,
+    graphProxy,
     worker (concurrency = 1) {
-      const p = startWorker(w, { databaseUrl: url, googleUrl: proxy.url, secretKey, concurrency })
+      const env = m === null || graphProxy === null ? undefined : graphEnv(m.g, m.caFile, `${graphProxy.url}/v1.0`)
+      const p = startWorker(w, { databaseUrl: url, googleUrl: proxy.url, secretKey, concurrency, env })
       workers.push(p)
       return p
     }
