@@ -36,8 +36,10 @@ export type ChangePage = {
   /**
    * On a full listing, the id of every live item, in the window or not, when
    * the provider's full listing has no tombstones (Exchange's SyncFolderItems
-   * without a SyncState): an item deleted while the cursor was lost shows
-   * only as an absence from it.
+   * without a SyncState, Graph's first delta round): an item deleted while
+   * the cursor was lost shows only as an absence from it. A windowed listing
+   * (Graph's calendarView) names those in its window; the engine reads any
+   * other linked item once more before it deletes anything.
    */
   live?: string[]
 }
