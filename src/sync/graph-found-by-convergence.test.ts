@@ -28,3 +28,27 @@ t.test('an event and a task deleted in Outlook while the delta tokens were lost 
   t.equal((await alice(`/api/v1/tasks/${task.id}`)).status, 404, 'the task deleted in To Do is gone from the CRM')
   t.equal((await alice(`/api/v1/tasks/${kept.id}`)).status, 200, 'the other task kept')
 })
+
+t.test('a task and an event Kalends wrote to Outlook and the user deleted before the next delta round are deleted in the CRM (seed 120512)', async t => {
+  const w = await startGraphWorld()
+  t.teardown(() => w.close())
+  const alice = w.s.as('alice')
+  await w.connect('alice')
+  const appt = (await alice('/api/v1/appointments', { method: 'POST', json: { title: 'CRM event', start: '2026-12-03T09:00:00Z', end: '2026-12-03T10:00:00Z' } })).body_ as { id: number }
+  await alice('/api/v1/appointments', { method: 'POST', json: { title: 'CRM event kept', start: '2026-12-04T09:00:00Z', end: '2026-12-04T10:00:00Z' } })
+  const task = (await alice('/api/v1/tasks', { method: 'POST', json: { title: 'CRM task', assigneeId: w.s.users.alice!.id } })).body_ as { id: number }
+  await alice('/api/v1/tasks', { method: 'POST', json: { title: 'CRM task kept', assigneeId: w.s.users.alice!.id } })
+  t.equal((await w.run('alice')).state, 'ok', 'the copies written after the round had read the (empty) calendar and list')
+
+  const ev = (await w.events('alice')).find(e => e.subject === 'CRM event')
+  const todo = (await w.todo('alice')).find(x => x.title === 'CRM task')
+  t.equal((await w.api('alice', 'DELETE', `/me/events/${encodeURIComponent(ev.id)}`)).status, 204)
+  const lists = (await w.api('alice', 'GET', '/me/todo/lists')).body.value as { id: string; wellknownListName: string }[]
+  t.equal((await w.api('alice', 'DELETE', `/me/todo/lists/${lists.find(l => l.wellknownListName === 'defaultList')!.id}/tasks/${encodeURIComponent(todo.id)}`)).status, 204)
+  const r = await w.run('alice')
+  t.equal(r.state, 'ok', r.reason ?? 'ok')
+  t.equal((await alice(`/api/v1/appointments/${appt.id}`)).status, 404, 'the event deleted in Outlook is gone from the CRM')
+  t.equal((await alice(`/api/v1/tasks/${task.id}`)).status, 404, 'the task deleted in To Do is gone from the CRM')
+  t.same((await w.events('alice')).map(e => e.subject), ['CRM event kept'])
+  t.same((await w.todo('alice')).map(x => x.title), ['CRM task kept'])
+})

@@ -56,7 +56,8 @@ export interface RemoteCollection {
    * A listing from a cursor folds each item's changes since the cursor into
    * one, so an item created after the cursor was taken and deleted before the
    * next listing is not listed at all (Exchange's SyncFolderItems: the
-   * SyncState knows only the items it has listed). Kalends' own creates made
+   * SyncState knows only the items it has listed; Graph's delta rounds
+   * likewise compare with the snapshot the token names). Kalends' own creates made
    * after a listing are such items: the engine reads each one it does not see
    * in the next listing.
    */

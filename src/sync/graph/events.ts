@@ -120,6 +120,8 @@ export function graphEvents (client: GraphClient, userPath: string, calendarId: 
 
   return {
     kind: 'appointment',
+    // a delta round reports what differs from the snapshot its token names: an event Kalends made after that and the user deleted before the next round is in neither
+    netListing: true,
 
     async changes (cursor: string | null, window: Window): Promise<ChangePage> {
       let c = parseCursor(cursor)

@@ -14,6 +14,8 @@ export function graphTasks (client: GraphClient, userPath: string, listId: () =>
   const taskPath = async (id: string) => `${await tasks()}/${encodeURIComponent(id)}`
   return {
     kind: 'task',
+    // a delta round reports what differs from the snapshot its token names: a task Kalends made after that and the user deleted before the next round is in neither
+    netListing: true,
 
     async changes (cursor: string | null, window: Window): Promise<ChangePage> {
       const round = await client.pages<GraphTask>(cursor === null ? 'list tasks' : 'list changed tasks', cursor ?? `${await tasks()}/delta`)
