@@ -56,6 +56,16 @@ export type Remote = {
   close (): Promise<void>
 }
 
+/** A Remote's server, connect, run and connection, from a world whose connect takes the login and options. */
+function worldOf (w: Pick<SyncWorld, 's' | 'connect' | 'run' | 'connection'> | Pick<GraphWorld, 's' | 'connect' | 'run' | 'connection'>): Pick<Remote, 's' | 'connect' | 'run' | 'connection'> {
+  return {
+    s: w.s,
+    connect: async (login, options) => w.connect(login, options),
+    run: async (login, opts) => w.run(login, opts),
+    connection: async login => w.connection(login)
+  }
+}
+
 export function googleRemote (w: SyncWorld, own = true): Remote {
   const list = async (login: string, calendarId = 'primary') => (await w.calendar(login).events.list({ calendarId, maxResults: 2500 })).data.items ?? []
   const taskList = async (login: string, tasklist = '@default') => (await w.tasks(login).tasks.list({ tasklist, maxResults: 100, showHidden: true })).data.items ?? []
@@ -63,10 +73,7 @@ export function googleRemote (w: SyncWorld, own = true): Remote {
   return {
     name: 'google',
     label: 'Google',
-    s: w.s,
-    connect: async (login, options) => w.connect(login, options),
-    run: async (login, opts) => w.run(login, opts),
-    connection: async login => w.connection(login),
+    ...worldOf(w),
     async events (login, calendar) {
       return (await list(login, calendar)).map(e => ({
         id: e.id ?? '',
@@ -201,10 +208,7 @@ export function graphRemote (w: GraphWorld, own = true): Remote {
   return {
     name: 'graph',
     label: 'Microsoft 365',
-    s: w.s,
-    connect: async (login, options) => w.connect(login, options),
-    run: async (login, opts) => w.run(login, opts),
-    connection: async login => w.connection(login),
+    ...worldOf(w),
     async events (login, calendar) {
       const all = calendar === undefined ? await w.events(login) : (await call(login, 'GET', eventsPath(calendar))).value as any[]
       return all.map(e => ({
