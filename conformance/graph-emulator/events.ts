@@ -178,12 +178,14 @@ function applyBody(body: Record<string, unknown>, base: Fields): Fields {
   if (f.end.ms < f.start.ms) throw new GraphError(400, 'ErrorInvalidRequest', 'Your request can\'t be completed. The end time must be after the start time.');
   if (f.isAllDay) {
     // An all-day event is midnight to midnight (resources/event.md, isAllDay): the dates are kept as UTC midnights.
-    const midnight = (ms: number, tz: string) => renderDateTime(ms, tz).dateTime.endsWith('T00:00:00.0000000');
-    if (!midnight(f.start.ms, f.start.tz) || !midnight(f.end.ms, f.end.tz) || f.end.ms === f.start.ms)
+    // A time kept from an all-day event is such a UTC midnight already, whatever zone it was given in: a PATCH of the subject alone stays valid.
+    const zoneOf = (side: 'start' | 'end') => (side in body || !base.isAllDay ? f[side].tz : 'UTC');
+    const midnight = (side: 'start' | 'end') => renderDateTime(f[side].ms, zoneOf(side)).dateTime.endsWith('T00:00:00.0000000');
+    if (!midnight('start') || !midnight('end') || f.end.ms === f.start.ms)
       throw new GraphError(400, 'ErrorInvalidRequest', 'Your request can\'t be completed. If isAllDay is true, the start and end times must be set to midnight.');
-    const date = (ms: number, tz: string) => Date.parse(`${renderDateTime(ms, tz).dateTime.slice(0, 10)}T00:00:00Z`);
-    f.start = { ms: date(f.start.ms, f.start.tz), tz: f.start.tz };
-    f.end = { ms: date(f.end.ms, f.end.tz), tz: f.end.tz };
+    const date = (side: 'start' | 'end') => Date.parse(`${renderDateTime(f[side].ms, zoneOf(side)).dateTime.slice(0, 10)}T00:00:00Z`);
+    f.start = { ms: date('start'), tz: f.start.tz };
+    f.end = { ms: date('end'), tz: f.end.tz };
   }
   if (f.recurrence) seriesStarts(f.recurrence, { ms: f.start.ms, tz: f.start.tz, allDay: f.isAllDay }, f.start.ms, f.start.ms + 1); // validates
   return f;

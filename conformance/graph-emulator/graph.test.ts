@@ -70,6 +70,12 @@ t.test('times in Prefer: outlook.timezone; all-day at midnight; extended propert
   t.equal((await api('POST', '/me/events', { ...event('bad'), isAllDay: true })).status, 400);
   const allDay = await api('POST', '/me/events', { subject: 'day', isAllDay: true, start: { dateTime: '2030-03-05T00:00:00', timeZone: 'UTC' }, end: { dateTime: '2030-03-06T00:00:00', timeZone: 'UTC' } }, { prefer: 'outlook.timezone="Tokyo Standard Time"' });
   t.equal(allDay.body.start.dateTime, '2030-03-05T00:00:00.0000000');
+  // made in Outlook in the user's zone, then renamed: the kept midnights stay valid (found by convergence-graph.test.ts)
+  const cet = { timeZone: 'Central European Standard Time' };
+  const local = await api('POST', '/me/events', { subject: 'local day', isAllDay: true, start: { dateTime: '2030-03-07T00:00:00', ...cet }, end: { dateTime: '2030-03-08T00:00:00', ...cet } });
+  const renamed = await api('PATCH', `/me/events/${local.body.id}`, { subject: 'renamed day' });
+  t.equal(renamed.status, 200, 'a PATCH of the subject alone of an all-day event made in another zone is accepted');
+  t.same([renamed.body.start.dateTime, renamed.body.end.dateTime], ['2030-03-07T00:00:00.0000000', '2030-03-08T00:00:00.0000000']);
 
   const other = g.addCalendar(alice.upn, 'Other');
   const before = await api('GET', `/me/events/${created.body.id}`);
@@ -160,6 +166,22 @@ t.test('$batch: at most 20, answers matched by id in any order, dependsOn fails 
   t.equal(throttled.status, 429);
   t.equal(throttled.headers.get('retry-after'), '7');
   t.equal((await api('GET', '/me/events')).status, 200);
+  t.equal(g.throttled(), 1, 'the throttled answers are counted');
+  g.throttle({ status: 503, times: 5 });
+  g.clearFaults();
+  t.equal((await api('GET', '/me/events')).status, 200, 'clearFaults drops throttles not used up');
+});
+
+t.test('concurrentEdit: the next PATCH finds the event saved in Outlook meanwhile, so its If-Match answers 412', async (t) => {
+  const { g, api } = await setup();
+  t.teardown(() => g.close());
+  const created = await api('POST', '/me/events', event('once'));
+  g.concurrentEdit();
+  const stale = await api('PATCH', `/me/events/${created.body.id}`, { subject: 'v2' }, { 'if-match': created.body['@odata.etag'] });
+  t.equal(stale.status, 412);
+  const fresh = await api('GET', `/me/events/${created.body.id}`);
+  t.not(fresh.body['@odata.etag'], created.body['@odata.etag'], 'a new change key');
+  t.equal((await api('PATCH', `/me/events/${created.body.id}`, { subject: 'v2' }, { 'if-match': fresh.body['@odata.etag'] })).status, 200, 'used up after one PATCH');
 });
 
 t.test('To Do: tasks CRUD with dueDateTime and status, delta with @removed', async (t) => {

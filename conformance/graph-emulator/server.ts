@@ -19,7 +19,7 @@ import { GraphError, graphErrors } from './errors.ts';
 import * as events from './events.ts';
 import { Identity } from './identity.ts';
 import { Signer } from './jwt.ts';
-import { Mailboxes } from './mailbox.ts';
+import { Mailboxes, newChangeKey } from './mailbox.ts';
 import { Subscriptions } from './subscriptions.ts';
 import type { Delivery } from './subscriptions.ts';
 import { selfSignedCertificate } from './tls-cert.ts';
@@ -48,6 +48,8 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions = {}) {
   const shared: Shared = { dir, identity, mail, clock, baseUrl: () => url, sentMail, changed: (c: Change) => subs!.notify(c) };
   subs = new Subscriptions(shared);
   const throttles: Throttle[] = [];
+  let throttled = 0;
+  let concurrentEdits = 0;
   let batchOrder: 'reverse' | 'request' = 'reverse';
 
   function eventsDelta(call: Call, calendarId?: string) {
@@ -134,6 +136,7 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions = {}) {
       const t = throttles.find((x) => x.times > 0 && (!x.pathIncludes || path.includes(x.pathIncludes)));
       if (t) {
         t.times--;
+        throttled++;
         // concepts/throttling.md: 429 with Retry-After; 503 likewise when the service is busy.
         const retry = t.retryAfter !== undefined ? { 'retry-after': String(t.retryAfter) } : ({} as Record<string, string>);
         throw t.status === 429 ? new GraphError(429, 'TooManyRequests', 'Please retry again later.', retry) : new GraphError(503, 'serviceNotAvailable', 'Service unavailable.', retry);
@@ -164,6 +167,16 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions = {}) {
       if (found === undefined) throw graphErrors.noResource(path);
       if (found === 'wrong-method') throw new GraphError(405, 'Request_BadRequest', `Specified HTTP method is not allowed for the request uri.`);
       template = `${m ? '/{user}' : ''}${found.route.template}`;
+      if (concurrentEdits > 0 && method === 'PATCH' && /\/events\/\{id\}$/.test(template)) {
+        // the user saved the event in Outlook a moment before this PATCH: a new change key, so a stale If-Match answers 412
+        const ev = mail.event(decodeURIComponent(found.params.id!));
+        if (ev) {
+          concurrentEdits--;
+          ev.changeKey = newChangeKey();
+          ev.modifiedMs = clock.now();
+          shared.changed({ userId: ev.userId, container: ev.calendarId, kind: 'event', immutableId: ev.immutableId, restId: ev.restId, changeType: 'updated', etag: `W/"${ev.changeKey}"` });
+        }
+      }
       let parsed: Record<string, unknown> | undefined;
       const call: Call = {
         s: shared, token, user: user ?? dir.users.values().next().value!, prefs: parsePrefer(headers.prefer), query: u.searchParams, headers, userPath,
@@ -266,6 +279,12 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions = {}) {
       return { id: copy.immutableId, iCalUId: copy.iCalUId };
     },
     throttle: (t: { status: 429 | 503; retryAfter?: number; times?: number; pathIncludes?: string }) => void throttles.push({ ...t, times: t.times ?? 1 }),
+    /** How many requests a throttle() answered. */
+    throttled: () => throttled,
+    /** The next `times` PATCHes of an event find it saved by the user in Outlook just before (a new change key). */
+    concurrentEdit: (times = 1) => void (concurrentEdits += times),
+    /** Throttles and concurrent edits not used up are dropped. */
+    clearFaults: () => { throttles.length = 0; concurrentEdits = 0; },
     setBatchOrder: (order: 'reverse' | 'request') => void (batchOrder = order),
     sentMail: (): SentMail[] => [...sentMail],
     lifecycle: (subscriptionId: string, event: 'reauthorizationRequired' | 'subscriptionRemoved' | 'missed') => subs.lifecycle(subscriptionId, event),

@@ -36,8 +36,10 @@ export type ChangePage = {
   /**
    * On a full listing, the id of every live item, in the window or not, when
    * the provider's full listing has no tombstones (Exchange's SyncFolderItems
-   * without a SyncState): an item deleted while the cursor was lost shows
-   * only as an absence from it.
+   * without a SyncState, Graph's first delta round): an item deleted while
+   * the cursor was lost shows only as an absence from it. A windowed listing
+   * (Graph's calendarView) names those in its window; the engine reads any
+   * other linked item once more before it deletes anything.
    */
   live?: string[]
 }
@@ -54,7 +56,8 @@ export interface RemoteCollection {
    * A listing from a cursor folds each item's changes since the cursor into
    * one, so an item created after the cursor was taken and deleted before the
    * next listing is not listed at all (Exchange's SyncFolderItems: the
-   * SyncState knows only the items it has listed). Kalends' own creates made
+   * SyncState knows only the items it has listed; Graph's delta rounds
+   * likewise compare with the snapshot the token names). Kalends' own creates made
    * after a listing are such items: the engine reads each one it does not see
    * in the next listing.
    */

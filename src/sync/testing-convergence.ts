@@ -3,18 +3,21 @@ import type { calendar_v3 } from 'googleapis/build/src/apis/calendar/index.js'
 import type { tasks_v1 } from 'googleapis/build/src/apis/tasks/index.js'
 import { seededRandom } from '../../conformance/google-emulator/faults.ts'
 import { wallToUtc } from '../domain/ical-mapping.ts'
+import type { RunResult } from './engine.ts'
 import { Transient } from './provider.ts'
 import { syncDb, type Connection } from './tables.ts'
 import { startEwsWorld, type EwsWorld } from './testing-ews.ts'
+import { startGraphWorld, type GraphWorld } from './testing-graph.ts'
 import type { ProviderName } from './testing-remote.ts'
 import * as sidesOf from './testing-sides.ts'
 import { startSyncWorld, type SyncWorld } from './testing.ts'
 
 /**
- * Randomized convergence, for Google, Exchange, or both connected for the
- * same users at once: three users change appointments and tasks at random on
- * every side (the CRM through the REST API; Google through its API and
- * Exchange through the emulator, as the user in Google's apps or Outlook)
+ * Randomized convergence, for Google, Exchange, Microsoft 365 (Graph), or
+ * several connected for the same users at once: three users change
+ * appointments and tasks at random on every side (the CRM through the REST
+ * API; Google and Graph through their APIs and Exchange through the
+ * emulator, as the user in Google's apps or Outlook)
  * while the emulators fail calls at random, and sync runs in between,
  * retried when they fail as the job queue would. Then, with faults off,
  * every connection runs until a full round changes nothing, and every side
@@ -25,6 +28,9 @@ import { startSyncWorld, type SyncWorld } from './testing.ts'
  * ErrorServerBusy with a BackOffMilliseconds to wait, HTTP 503, a save in
  * Outlook between Kalends' read and its UpdateItem (ErrorIrresolvableConflict
  * under NeverOverwrite), and lost SyncStates (ErrorInvalidSyncStateData).
+ * Graph's: 429 and 503 with a Retry-After (absorbed by the client's retries,
+ * or more than it retries: the run ends Transient), a save in Outlook between
+ * Kalends' read and its PATCH (412 on If-Match), and lost delta tokens (410).
  *
  * Reproducible: the seed is printed; KALENDS_SEED=<n> repeats a run.
  * KALENDS_CONVERGENCE_ROUNDS / KALENDS_CONVERGENCE_OPS size it
@@ -52,7 +58,8 @@ type Outside = {
   clearFaults (): void
   injected (): number
   expireCursors (): void
-  snapshot (login: string): sidesOf.Snapshot
+  snapshot (login: string): Promise<sidesOf.Snapshot>
+  run (login: string): Promise<RunResult>
   ops: Record<'createEvent' | 'editEvent' | 'deleteEvent' | 'createTask' | 'editTask' | 'deleteTask', (login: string) => Promise<void>>
 }
 
@@ -68,11 +75,13 @@ export async function convergence (t: Test, o: ConvergenceOptions): Promise<void
 
   const gw: SyncWorld | null = o.providers.includes('google') ? await startSyncWorld() : null
   const xw: EwsWorld | null = o.providers.includes('exchange') ? await startEwsWorld({ server: gw?.s }) : null
+  const mw: GraphWorld | null = o.providers.includes('graph') ? await startGraphWorld({ server: gw?.s ?? xw?.s }) : null
   t.teardown(async () => {
+    await mw?.close()
     await xw?.close()
     await gw?.close()
   })
-  const s = (gw?.s ?? xw?.s)!
+  const s = (gw?.s ?? xw?.s ?? mw?.s)!
   const db = s.k.db
   const ids = Object.fromEntries(USERS.map(u => [u, s.users[u]!.id]))
   const loginOf = new Map(USERS.map(u => [ids[u]!, u]))
@@ -378,6 +387,103 @@ export async function convergence (t: Test, o: ConvergenceOptions): Promise<void
     }
   }
 
+  // ---- Microsoft 365, as the user in Outlook and To Do (through Graph, with a token of the user's own) ----
+  const CET = 'Central European Standard Time'
+  const wall = (at: Date) => new Intl.DateTimeFormat('sv-SE', { timeZone: ZONE, dateStyle: 'short', timeStyle: 'medium' }).format(at).replace(' ', 'T')
+  const ok = (what: string, res: { status: number; body: unknown }) => { if (res.status >= 300) throw new Error(`${what} in Outlook: ${res.status} ${JSON.stringify(res.body)}`) }
+  const todoLists = new Map<string, string>()
+  const todoPath = async (login: string) => {
+    if (!todoLists.has(login)) todoLists.set(login, ((await mw!.api(login, 'GET', '/me/todo/lists')).body.value as { id: string; wellknownListName: string }[]).find(l => l.wellknownListName === 'defaultList')!.id)
+    return `/me/todo/lists/${todoLists.get(login)}/tasks`
+  }
+  const outlookTimes = (start: Date, end: Date) => chance(0.5)
+    ? { start: { dateTime: wall(start), timeZone: CET }, end: { dateTime: wall(end), timeZone: CET } }
+    : { start: { dateTime: start.toISOString().slice(0, 19), timeZone: 'UTC' }, end: { dateTime: end.toISOString().slice(0, 19), timeZone: 'UTC' } }
+  const allDayTimes = (d: string, n: number) => ({ isAllDay: true, start: { dateTime: `${d}T00:00:00`, timeZone: CET }, end: { dateTime: `${plusDays(d, n)}T00:00:00`, timeZone: CET } })
+  const cancelOccurrence = async (login: string, masterId: string, k: number) => {
+    const from = '2026-11-01T00:00:00Z'
+    const to = '2027-06-01T00:00:00Z'
+    const instances = (await mw!.api(login, 'GET', `/me/events/${encodeURIComponent(masterId)}/instances?startDateTime=${from}&endDateTime=${to}`)).body.value as { id: string; start: { dateTime: string } }[]
+    const sorted = instances.sort((a, b) => a.start.dateTime.localeCompare(b.start.dateTime))
+    const inst = sorted[Math.min(k, sorted.length - 1)]
+    if (inst !== undefined && sorted.length > 1) ok('delete an occurrence', await mw!.api(login, 'DELETE', `/me/events/${encodeURIComponent(inst.id)}`))
+  }
+  const outlook = mw === null ? null : {
+    async createEvent (login: string) {
+      const tok = token('m')
+      const body: Record<string, unknown> = { subject: `${tok} made in Outlook on the web by ${login}` }
+      const shape = int(0, 3)
+      let series = false
+      if (shape === 0) {
+        Object.assign(body, allDayTimes(day(), int(1, 3)))
+      } else {
+        const { start, end } = timed()
+        Object.assign(body, outlookTimes(start, end))
+        if (shape === 3) {
+          const rrule = recurrenceRule()
+          const weekday = new Intl.DateTimeFormat('en-GB', { timeZone: ZONE, weekday: 'long' }).format(start).toLowerCase()
+          const pattern = rrule.startsWith('FREQ=DAILY') ? { type: 'daily', interval: 1 } : { type: 'weekly', interval: rrule.includes('INTERVAL=2') ? 2 : 1, daysOfWeek: [weekday], firstDayOfWeek: 'monday' }
+          body.recurrence = { pattern, range: { type: 'numbered', startDate: wall(start).slice(0, 10), numberOfOccurrences: Number(/COUNT=(\d+)/.exec(rrule)?.[1] ?? 1), recurrenceTimeZone: CET } }
+          series = true
+        }
+      }
+      if (chance(0.25)) {
+        const invited = others(login).filter(() => chance(0.6)).map(u => ({ type: 'required', emailAddress: { address: mw!.email(u), name: u } }))
+        if (invited.length > 0) body.attendees = invited
+      }
+      const made = await mw!.api(login, 'POST', '/me/events', body)
+      ok('create an event', made)
+      items.set(tok, { kind: 'appointment', owner: login })
+      if (series) await cancelOccurrence(login, String(made.body.id), 1)
+    },
+    async editEvent (login: string) {
+      const ev = pick(await mw!.events(login))
+      if (ev === undefined) return outlook!.createEvent(login)
+      const tok = tokenOf(ev.subject)
+      const what = int(0, 3)
+      const recurring = ev.type === 'seriesMaster'
+      const patch = async (body: unknown) => ok('edit an event', await mw!.api(login, 'PATCH', `/me/events/${encodeURIComponent(ev.id)}`, body))
+      if (what === 0 || (what === 1 && recurring)) await patch({ subject: `${tok} edited in Outlook ${int(1, 999)}` })
+      else if (what === 1 && ev.isAllDay !== true) {
+        const { start, end } = timed()
+        await patch(outlookTimes(start, end))
+      } else if (what === 1) await patch(allDayTimes(day(), 1))
+      else if (what === 2 && recurring) await cancelOccurrence(login, ev.id, int(1, 3)) // "delete this occurrence" in Outlook
+      else await patch({ subject: `${tok} moved rooms ${int(1, 999)}`, location: { displayName: `Hall ${int(1, 9)}` } })
+    },
+    async deleteEvent (login: string) {
+      const ev = pick(await mw!.events(login))
+      if (ev === undefined) return
+      ok('delete an event', await mw!.api(login, 'DELETE', `/me/events/${encodeURIComponent(ev.id)}`))
+      const tok = tokenOf(ev.subject)
+      if (items.get(tok)?.owner === login) deleted.add(tok) // a participant's copy: they leave the meeting
+    },
+    async createTask (login: string) {
+      const tok = token('m')
+      const body: Record<string, unknown> = { title: `${tok} To Do task of ${login}` }
+      if (chance(0.7)) body.dueDateTime = { dateTime: `${day()}T00:00:00`, timeZone: CET }
+      ok('create a task', await mw!.api(login, 'POST', await todoPath(login), body))
+      items.set(tok, { kind: 'task', owner: login })
+    },
+    async editTask (login: string) {
+      const x = pick(await mw!.todo(login))
+      if (x === undefined) return outlook!.createTask(login)
+      const tok = tokenOf(x.title)
+      const what = int(0, 3)
+      const body = what === 0
+        ? { title: `${tok} retitled in To Do ${int(1, 999)}` }
+        : what === 1 ? { dueDateTime: { dateTime: `${day()}T00:00:00`, timeZone: CET } } : what === 2 ? { status: x.status === 'completed' ? 'notStarted' : 'completed' } : { dueDateTime: null }
+      ok('edit a task', await mw!.api(login, 'PATCH', `${await todoPath(login)}/${encodeURIComponent(x.id)}`, body))
+    },
+    async deleteTask (login: string) {
+      const x = pick(await mw!.todo(login))
+      if (x === undefined) return
+      ok('delete a task', await mw!.api(login, 'DELETE', `${await todoPath(login)}/${encodeURIComponent(x.id)}`))
+      const tok = tokenOf(x.title)
+      if (items.get(tok)?.owner === login) deleted.add(tok) // a copy left from before a reassignment: the task stays the new assignee's
+    }
+  }
+
   // ---- the systems, each with its faults ----
   const outside: Outside[] = []
   if (gw !== null && google !== null) {
@@ -394,7 +500,8 @@ export async function convergence (t: Test, o: ConvergenceOptions): Promise<void
       clearFaults: () => gw.g.clearFaults(),
       injected: () => gw.g.injectedFaults().length,
       expireCursors: () => gw.g.expireSyncTokens(),
-      snapshot: login => sidesOf.googleSnapshot(gw, login),
+      snapshot: async login => sidesOf.googleSnapshot(gw, login),
+      run: async login => gw.run(login),
       ops: google
     })
   }
@@ -414,13 +521,35 @@ export async function convergence (t: Test, o: ConvergenceOptions): Promise<void
       clearFaults: () => xw.em.clearFaults(),
       injected: () => xw.em.injectedFaults().length,
       expireCursors: () => xw.em.expireSyncStates(),
-      snapshot: login => sidesOf.exchangeSnapshot(xw, login, ZONE),
+      snapshot: async login => sidesOf.exchangeSnapshot(xw, login, ZONE),
+      run: async login => xw.run(login),
       ops: exchange
+    })
+  }
+  if (mw !== null && outlook !== null) {
+    outside.push({
+      name: 'graph',
+      connection: async login => mw.connection(login),
+      calls: () => mw.calls.length,
+      faultsOn () {
+        // the same random source as the edits: a run of a seed meets the same faults
+        if (chance(0.12)) mw.g.throttle({ status: pick([429, 503] as const)!, retryAfter: 0, times: int(1, 2), pathIncludes: pick([undefined, '/todo/', '/events', 'alendarView']) })
+        if (chance(0.04)) mw.g.throttle({ status: 503, retryAfter: 0, times: 4 }) // more than the client waits out: the run ends Transient
+        if (chance(0.15)) mw.g.concurrentEdit()
+        if (chance(0.03)) mw.g.expireDeltaTokens()
+      },
+      clearFaults: () => mw.g.clearFaults(),
+      injected: () => mw.g.throttled(),
+      expireCursors: () => mw.g.expireDeltaTokens(),
+      snapshot: async login => sidesOf.graphSnapshot(mw, login),
+      run: async login => mw.run(login),
+      ops: outlook
     })
   }
   for (const u of USERS) {
     if (gw !== null) await gw.connect(u)
     if (xw !== null) await xw.connect(u)
+    if (mw !== null) await mw.connect(u)
   }
 
   // ---- sync runs, with the emulators failing calls at random ----
@@ -448,7 +577,7 @@ export async function convergence (t: Test, o: ConvergenceOptions): Promise<void
     }
     return { ok, changed }
   }
-  const runOne = async (side: Outside, login: string) => side.name === 'google' ? gw!.run(login) : xw!.run(login)
+  const runOne = async (side: Outside, login: string) => side.run(login)
 
   const ops: [number, (login: string) => Promise<void>][] = [
     [12, crm.createAppointment], [10, crm.editAppointment], [4, crm.deleteAppointment],
@@ -499,7 +628,7 @@ export async function convergence (t: Test, o: ConvergenceOptions): Promise<void
   let compared = 0
   for (const u of USERS) {
     for (const side of outside) {
-      const r = await sidesOf.compareWith({ s }, await side.connection(u), u, side.snapshot(u), { zone: ZONE, rules: side.name === 'exchange' })
+      const r = await sidesOf.compareWith({ s }, await side.connection(u), u, await side.snapshot(u), { zone: ZONE, rules: side.name !== 'google' })
       compared += r.compared
       // KALENDS_SYNC_DEBUG=1: the whole sync log, to follow a problem item's history
       if (process.env.KALENDS_SYNC_DEBUG === '1' && r.problems.length + r.mismatches.length > 0) for (const l of await syncDb(db).selectFrom('sync_log').selectAll().orderBy('id').execute()) process.stderr.write(`${JSON.stringify(l)}\n`)

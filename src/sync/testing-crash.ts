@@ -1,6 +1,6 @@
 import type { Test } from 'tap'
 import { syncDb } from './tables.ts'
-import { exchangeRemote, googleRemote, type ProviderName } from './testing-remote.ts'
+import { exchangeRemote, googleRemote, graphRemote, type ProviderName } from './testing-remote.ts'
 import { NEEDS_POSTGRES, until, workerWorld } from './testing-worker.ts'
 
 /**
@@ -17,11 +17,11 @@ import { NEEDS_POSTGRES, until, workerWorld } from './testing-worker.ts'
 const ZONE = 'Europe/Warsaw'
 const N = Number(process.env.KALENDS_CRASH_ITEMS ?? 120)
 
-/** The scenario for one provider (crash.test.ts: Google, crash-exchange.test.ts: Exchange; a file each keeps each under the suite's time limit). */
+/** The scenario for one provider (crash.test.ts: Google, crash-exchange.test.ts: Exchange, crash-graph.test.ts: Microsoft 365; a file each keeps each under the suite's time limit). */
 export function crashScenario (top: Test, provider: ProviderName): void {
   top.test(`${provider}: a worker killed mid-sync and started again duplicates nothing and loses no change`, { skip: NEEDS_POSTGRES ?? false }, async t => {
-    const { w, x, worker } = await workerWorld(t, ['alice', 'bob'], 4)
-    const r = provider === 'google' ? googleRemote(w, false) : exchangeRemote(x)
+    const { w, x, m, worker } = await workerWorld(t, ['alice', 'bob'], 4, { graph: provider === 'graph' })
+    const r = provider === 'google' ? googleRemote(w, false) : provider === 'graph' ? graphRemote(m!, false) : exchangeRemote(x)
     const alice = w.s.as('alice')
     const bobId = w.s.users.bob!.id
     const day = (i: number, plus = 0) => new Date(Date.UTC(2026, 11, 1) + ((i % 80) + plus) * 86_400_000).toISOString().slice(0, 10)

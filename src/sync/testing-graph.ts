@@ -39,20 +39,40 @@ export type GraphWorld = {
   todo (login: string): Promise<any[]>
   /** the Graph requests the emulator answered (direct ones and whole $batches), as "METHOD /template" */
   calls: string[]
+  /** the emulator's CA certificate file, for a worker process (graphEnv) */
+  caFile: string
   close (): Promise<void>
 }
 
-export async function startGraphWorld (opts: { users?: string[]; integration?: GraphIntegrationInput; env?: Record<string, string> } = {}): Promise<GraphWorld> {
+/** The emulator's addresses as a Kalends process is configured with them (KALENDS_GRAPH_*), Graph's reached at `baseUrl` (a proxy in front of it) when given. */
+export function graphEnv (g: GraphEmulator, caFile: string, baseUrl = g.graphUrl): Record<string, string> {
+  return { KALENDS_GRAPH_AUTHORITY_HOST: g.url, KALENDS_GRAPH_BASE_URL: baseUrl, KALENDS_GRAPH_CA_FILE: caFile }
+}
+
+/**
+ * `server`: a test server of the caller's (a Google sync world's, for both
+ * providers at once; the users keep its <login>@example.com addresses, so
+ * meetings name the same people on both sides), which close() leaves
+ * running; `graphUrl`: where Kalends reaches Graph (a proxy in front of it).
+ */
+export async function startGraphWorld (opts: { users?: string[]; integration?: GraphIntegrationInput; env?: Record<string, string>; server?: TestServer; graphUrl?: (g: GraphEmulator) => string } = {}): Promise<GraphWorld> {
   const calls: string[] = []
   const g = await startCheckedEmulator({ tls: true, onExchange: e => { if (e.status !== 0) calls.push(`${e.method} ${e.template}`) } })
   const dir = mkdtempSync(join(tmpdir(), 'kalends-graph-'))
   const caFile = join(dir, 'ca.pem')
   writeFileSync(caFile, g.caCertificate ?? '')
-  const s = await startServer({ users: opts.users, env: { ...opts.env, KALENDS_GRAPH_AUTHORITY_HOST: g.url, KALENDS_GRAPH_BASE_URL: g.graphUrl, KALENDS_GRAPH_CA_FILE: caFile } })
-  s.k.config.publicUrl = s.url
-  if (process.env.KALENDS_SYNC_DEBUG === '1') s.k.sync.engine.log = (msg, fields) => process.stderr.write(`${msg} ${JSON.stringify(fields ?? {})}\n`)
+  const env = graphEnv(g, caFile, opts.graphUrl?.(g))
+  const own = opts.server === undefined
+  const s = opts.server ?? await startServer({ users: opts.users, env: { ...opts.env, ...env } })
+  if (own) {
+    s.k.config.publicUrl = s.url
+    if (process.env.KALENDS_SYNC_DEBUG === '1') s.k.sync.engine.log = (msg, fields) => process.stderr.write(`${msg} ${JSON.stringify(fields ?? {})}\n`)
+  } else {
+    // the server's Graph endpoints are read at their first use (service.ts), which comes after this
+    s.k.config.graph = { authorityHost: env.KALENDS_GRAPH_AUTHORITY_HOST!, baseUrl: env.KALENDS_GRAPH_BASE_URL!, caFile }
+  }
   const ep: GraphEndpoints = s.k.sync.graph.endpoints
-  const email = (login: string) => `${login}@contoso.com`
+  const email = (login: string) => own ? `${login}@contoso.com` : `${login}@example.com`
   let tenantId = ''
   for (const login of Object.keys(s.users)) {
     await s.k.db.updateTable('users').set({ email: email(login) }).where('id', '=', s.users[login]!.id).execute()
@@ -97,6 +117,7 @@ export async function startGraphWorld (opts: { users?: string[]; integration?: G
     connection,
     api,
     calls,
+    caFile,
     async events (login) {
       const res = await api(login, 'GET', `/me/events?$expand=singleValueExtendedProperties($filter=id eq 'String {c11ff724-aa03-4555-9952-8fa248a11c3e} Name KalendsItem')`)
       return res.body.value
@@ -107,7 +128,7 @@ export async function startGraphWorld (opts: { users?: string[]; integration?: G
       return (await api(login, 'GET', `/me/todo/lists/${list.id}/tasks`)).body.value
     },
     async close () {
-      await s.close()
+      if (own) await s.close()
       await g.close()
     }
   }

@@ -1,4 +1,5 @@
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http'
+import { request as httpsRequest } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { RUN_HEADER } from './run-header.ts'
 
@@ -10,6 +11,9 @@ import { RUN_HEADER } from './run-header.ts'
  * answer) intersect. It can also hold every answer back (latency) after
  * Google has acted on the request, to widen the time a run takes and the
  * window in which a killed process has written outside but not yet recorded it.
+ * An https target (Graph's emulator) is reached trusting `ca`; with `rewrite`
+ * the target's address in answers (Graph's nextLink and deltaLink) becomes
+ * the proxy's, so a run's later pages come through it too.
  */
 export type RunSpan = { connection: string; run: string; start: number; end: number; calls: number }
 
@@ -17,6 +21,10 @@ export type SyncProxy = {
   url: string
   target: string
   latencyMs: number
+  /** a CA to trust for an https target */
+  ca?: string
+  /** answers name the proxy where they named the target */
+  rewrite?: boolean
   spans (): RunSpan[]
   /** pairs of runs of one connection that were under way at the same time */
   overlaps (): [RunSpan, RunSpan][]
@@ -56,7 +64,12 @@ export async function startSyncProxy (latencyMs = 0): Promise<SyncProxy> {
       const run = req.headers[RUN_HEADER]
       const target = new URL(req.url ?? '/', proxy.target)
       const pass = async (up: IncomingMessage) => {
-        const answer = await body(up)
+        let answer = await body(up)
+        const headers = { ...up.headers }
+        if (proxy.rewrite === true) {
+          answer = Buffer.from(answer.toString('utf8').replaceAll(new URL(proxy.target).origin, proxy.url))
+          headers['content-length'] = String(answer.length)
+        }
         // slow on the way back: Google has done the work, the caller does not know yet
         if (proxy.latencyMs > 0) await new Promise(resolve => setTimeout(resolve, proxy.latencyMs))
         if (typeof run === 'string') {
@@ -65,11 +78,13 @@ export async function startSyncProxy (latencyMs = 0): Promise<SyncProxy> {
           span.calls++
           spans.set(run, span)
         }
-        res.writeHead(up.statusCode ?? 502, up.headers)
+        res.writeHead(up.statusCode ?? 502, headers)
         res.end(answer)
       }
       // an answer cut off (the emulator stopped during a long-held Exchange stream) ends the caller's too
-      const upstream = httpRequest(target, { method: req.method, headers: { ...req.headers, host: target.host } }, up => void pass(up).catch(() => res.destroy()))
+      const options = { method: req.method, headers: { ...req.headers, host: target.host }, ...(proxy.ca === undefined ? {} : { ca: proxy.ca }) }
+      const answered = (up: IncomingMessage) => void pass(up).catch(() => res.destroy())
+      const upstream = target.protocol === 'https:' ? httpsRequest(target, options, answered) : httpRequest(target, options, answered)
       upstream.on('error', () => { res.destroy() })
       upstream.end(payload)
     })().catch(() => res.destroy())

@@ -4,7 +4,8 @@ import type { RunOptions, RunResult } from './engine.ts'
 import { dateIn } from './items.ts'
 import type { Connection } from './tables.ts'
 import { startEwsWorld, type EwsWorld } from './testing-ews.ts'
-import { compareWith, exchangeSnapshot, googleSnapshot } from './testing-sides.ts'
+import { startGraphWorld, type GraphWorld } from './testing-graph.ts'
+import { compareWith, exchangeSnapshot, googleSnapshot, graphSnapshot } from './testing-sides.ts'
 import { startSyncWorld, type SyncWorld } from './testing.ts'
 
 /**
@@ -14,7 +15,8 @@ import { startSyncWorld, type SyncWorld } from './testing.ts'
  * Remote runs for every provider (PROVIDERS), so one PRODUCT.md rule is one
  * test for Google and Exchange alike.
  */
-export type ProviderName = 'google' | 'exchange'
+/** 'graph': Microsoft 365 (not in PROVIDERS: the convergence, crash and worker tests cover it) */
+export type ProviderName = 'google' | 'exchange' | 'graph'
 export const PROVIDERS: ProviderName[] = ['google', 'exchange']
 
 const ZONE = 'Europe/Warsaw'
@@ -54,6 +56,16 @@ export type Remote = {
   close (): Promise<void>
 }
 
+/** A Remote's server, connect, run and connection, from a world whose connect takes the login and options. */
+function worldOf (w: Pick<SyncWorld, 's' | 'connect' | 'run' | 'connection'> | Pick<GraphWorld, 's' | 'connect' | 'run' | 'connection'>): Pick<Remote, 's' | 'connect' | 'run' | 'connection'> {
+  return {
+    s: w.s,
+    connect: async (login, options) => w.connect(login, options),
+    run: async (login, opts) => w.run(login, opts),
+    connection: async login => w.connection(login)
+  }
+}
+
 export function googleRemote (w: SyncWorld, own = true): Remote {
   const list = async (login: string, calendarId = 'primary') => (await w.calendar(login).events.list({ calendarId, maxResults: 2500 })).data.items ?? []
   const taskList = async (login: string, tasklist = '@default') => (await w.tasks(login).tasks.list({ tasklist, maxResults: 100, showHidden: true })).data.items ?? []
@@ -61,10 +73,7 @@ export function googleRemote (w: SyncWorld, own = true): Remote {
   return {
     name: 'google',
     label: 'Google',
-    s: w.s,
-    connect: async (login, options) => w.connect(login, options),
-    run: async (login, opts) => w.run(login, opts),
-    connection: async login => w.connection(login),
+    ...worldOf(w),
     async events (login, calendar) {
       return (await list(login, calendar)).map(e => ({
         id: e.id ?? '',
@@ -179,8 +188,79 @@ export function exchangeRemote (w: EwsWorld): Remote {
   }
 }
 
+/** Microsoft 365 as the user sees it in Outlook and To Do, through Graph with a token of the user's own. */
+export function graphRemote (w: GraphWorld, own = true): Remote {
+  const CET = 'Central European Standard Time'
+  const lists = new Map<string, string>()
+  const tasksPath = async (login: string, list?: string) => {
+    if (list !== undefined) return `/me/todo/lists/${list}/tasks`
+    if (!lists.has(login)) lists.set(login, ((await w.api(login, 'GET', '/me/todo/lists')).body.value as { id: string; wellknownListName: string }[]).find(l => l.wellknownListName === 'defaultList')!.id)
+    return `/me/todo/lists/${lists.get(login)}/tasks`
+  }
+  const eventsPath = (calendar?: string) => calendar === undefined || calendar === 'primary' ? '/me/events' : `/me/calendars/${calendar}/events`
+  const call = async (login: string, method: string, path: string, body?: unknown) => {
+    const res = await w.api(login, method, path, body)
+    if (res.status >= 300) throw new Error(`${method} ${path} in Outlook: ${res.status} ${JSON.stringify(res.body)}`)
+    return res.body
+  }
+  const text = (html: string | undefined) => (html ?? '').replace(/<[^>]*>/g, '').trim()
+  const at = (v: { dateTime?: string } | undefined, allDay: boolean) => allDay ? String(v?.dateTime).slice(0, 10) : new Date(`${String(v?.dateTime).replace(/Z$/, '')}Z`).toISOString()
+  return {
+    name: 'graph',
+    label: 'Microsoft 365',
+    ...worldOf(w),
+    async events (login, calendar) {
+      const all = calendar === undefined ? await w.events(login) : (await call(login, 'GET', eventsPath(calendar))).value as any[]
+      return all.map(e => ({
+        id: String(e.id),
+        title: e.subject ?? '',
+        description: text(e.body?.content),
+        location: e.location?.displayName ?? '',
+        allDay: e.isAllDay === true,
+        start: at(e.start, e.isAllDay === true),
+        end: at(e.end, e.isAllDay === true),
+        ref: e.singleValueExtendedProperties?.[0]?.value ?? null,
+        attendees: e.attendees?.length ?? 0
+      }))
+    },
+    async tasks (login, list) {
+      return ((await call(login, 'GET', await tasksPath(login, list))).value as any[]).map(x => ({ id: String(x.id), title: x.title ?? '', description: text(x.body?.content), due: x.dueDateTime == null ? null : String(x.dueDateTime.dateTime).slice(0, 10), done: x.status === 'completed' }))
+    },
+    async createEvent (login, e, calendar) {
+      const times = e.allDay === true
+        ? { isAllDay: true, start: { dateTime: `${e.start}T00:00:00`, timeZone: CET }, end: { dateTime: `${e.end}T00:00:00`, timeZone: CET } }
+        : { start: { dateTime: new Date(e.start).toISOString().slice(0, 19), timeZone: 'UTC' }, end: { dateTime: new Date(e.end).toISOString().slice(0, 19), timeZone: 'UTC' } }
+      const recurrence = e.daily === undefined ? {} : { recurrence: { pattern: { type: 'daily', interval: 1 }, range: { type: 'numbered', startDate: dateIn(new Date(e.start), ZONE), numberOfOccurrences: e.daily, recurrenceTimeZone: CET } } }
+      const made = await call(login, 'POST', eventsPath(calendar), { subject: e.title, ...(e.description === undefined ? {} : { body: { contentType: 'text', content: e.description } }), ...times, ...recurrence })
+      return String(made.id)
+    },
+    async patchEvent (login, id, patch) {
+      await call(login, 'PATCH', `/me/events/${encodeURIComponent(id)}`, {
+        ...(patch.title === undefined ? {} : { subject: patch.title }),
+        ...(patch.description === undefined ? {} : { body: { contentType: 'text', content: patch.description } }),
+        ...(patch.location === undefined ? {} : { location: { displayName: patch.location } })
+      })
+    },
+    async deleteEvent (login, id) { await call(login, 'DELETE', `/me/events/${encodeURIComponent(id)}`) },
+    async createTask (login, x, list) {
+      return String((await call(login, 'POST', await tasksPath(login, list), { title: x.title, ...(x.due === undefined ? {} : { dueDateTime: { dateTime: `${x.due}T00:00:00`, timeZone: CET } }) })).id)
+    },
+    async patchTask (login, id, patch) {
+      await call(login, 'PATCH', `${await tasksPath(login)}/${encodeURIComponent(id)}`, { ...(patch.title === undefined ? {} : { title: patch.title }), ...(patch.done === undefined ? {} : { status: patch.done ? 'completed' : 'notStarted' }) })
+    },
+    async deleteTask (login, id) { await call(login, 'DELETE', `${await tasksPath(login)}/${encodeURIComponent(id)}`) },
+    addCalendar: (login, name) => w.g.addCalendar(w.email(login), name),
+    addTaskList: (login, name) => w.g.addTaskList(w.email(login), name),
+    expireCursors: () => w.g.expireDeltaTokens(),
+    mail: () => w.g.sentMail(),
+    compare: async (login, zone) => compareWith(w, await w.connection(login), login, await graphSnapshot(w, login), { zone, rules: true }),
+    close: async () => { if (own) await w.close() }
+  }
+}
+
 /** A test server with the provider's emulator beside it: users alice, bob, carol and admin. */
 export async function startRemote (name: ProviderName, opts: { users?: string[] } = {}): Promise<Remote> {
+  if (name === 'graph') return graphRemote(await startGraphWorld(opts))
   return name === 'google' ? googleRemote(await startSyncWorld(opts)) : exchangeRemote(await startEwsWorld(opts))
 }
 

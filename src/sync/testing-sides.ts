@@ -8,6 +8,7 @@ import { childrenOf, NS, textOf, type XmlElement } from './microsoft/ews-xml.ts'
 import { toMsSeries } from './microsoft/series.ts'
 import { syncDb, type Connection } from './tables.ts'
 import type { EwsWorld } from './testing-ews.ts'
+import type { GraphWorld } from './testing-graph.ts'
 import type { SyncWorld } from './testing.ts'
 
 /**
@@ -158,6 +159,47 @@ export function exchangeSnapshot (x: EwsWorld, login: string, zone = 'Europe/War
       // Outlook's due date is the day's midnight in the user's zone, in UTC
       return { id: it.id, side: { title: text(it, 'Subject') ?? '', due: due === undefined ? null : new Date(Date.parse(due) + 12 * 3_600_000).toISOString().slice(0, 10), done: text(it, 'Status') === 'Completed' } }
     })
+  }
+}
+
+/** A Graph patternedRecurrence (resources/patternedrecurrence.md) in ruleOf's terms, read without the provider's mapping. */
+function graphRule (r: { pattern?: { type?: string; interval?: number }; range?: { type?: string; numberOfOccurrences?: number; endDate?: string } } | null | undefined): string | null {
+  if (r == null) return null
+  const type = r.pattern?.type ?? ''
+  const freq = { daily: 'DAILY', weekly: 'WEEKLY', absoluteMonthly: 'MONTHLY', relativeMonthly: 'MONTHLY', absoluteYearly: 'YEARLY', relativeYearly: 'YEARLY' }[type] ?? type
+  const count = r.range?.type === 'numbered' ? `COUNT=${r.range.numberOfOccurrences}` : null
+  const end = r.range?.type === 'endDate' ? `UNTIL=${(r.range.endDate ?? '').replace(/-/g, '')}` : null
+  return [`FREQ=${freq}`, `INTERVAL=${r.pattern?.interval ?? 1}`, count, end].filter(x => x !== null).join(';')
+}
+
+/**
+ * The user's Outlook calendar (singles and series masters) and default To Do
+ * list, read through Graph as the user (GraphWorld.api: not calls of a sync
+ * run). Times come in UTC; an all-day event's midnights are its dates; a
+ * cancelled occurrence is named by its date (event.md cancelledOccurrences),
+ * at the series' time of day.
+ */
+export async function graphSnapshot (w: GraphWorld, login: string): Promise<Snapshot> {
+  const utc = (v: { dateTime?: string } | undefined) => new Date(`${(v?.dateTime ?? '').replace(/Z$/, '')}Z`).toISOString()
+  return {
+    appointments: (await w.events(login)).map(ev => {
+      const allDay = ev.isAllDay === true
+      const rrule = graphRule(ev.recurrence)
+      const start = allDay ? String(ev.start?.dateTime).slice(0, 10) : utc(ev.start)
+      const cancelled = ((ev.cancelledOccurrences ?? []) as string[]).map(c => /(\d{4}-\d{2}-\d{2})$/.exec(c)?.[1] ?? c)
+      return {
+        id: String(ev.id),
+        side: {
+          title: ev.subject ?? '',
+          allDay,
+          start,
+          end: allDay ? String(ev.end?.dateTime).slice(0, 10) : utc(ev.end),
+          rrule,
+          exdates: rrule === null ? [] : [...new Set(cancelled.map(d => allDay ? d : `${d}${start.slice(10)}`))].sort()
+        }
+      }
+    }),
+    tasks: (await w.todo(login)).map(x => ({ id: String(x.id), side: { title: x.title ?? '', due: x.dueDateTime == null ? null : String(x.dueDateTime.dateTime).slice(0, 10), done: x.status === 'completed' } }))
   }
 }
 

@@ -14,12 +14,16 @@ export function graphTasks (client: GraphClient, userPath: string, listId: () =>
   const taskPath = async (id: string) => `${await tasks()}/${encodeURIComponent(id)}`
   return {
     kind: 'task',
+    // a delta round reports what differs from the snapshot its token names: a task Kalends made after that and the user deleted before the next round is in neither
+    netListing: true,
 
     async changes (cursor: string | null, window: Window): Promise<ChangePage> {
       const round = await client.pages<GraphTask>(cursor === null ? 'list tasks' : 'list changed tasks', cursor ?? `${await tasks()}/delta`)
       const items = round.items.map(t => t['@removed'] !== undefined ? removed(t.id) : fromGraphTask(t))
         .filter(i => cursor !== null || i.data === null || window.to === null || (i.data as TaskData).due === null || new Date(`${(i.data as TaskData).due}T00:00:00Z`) <= window.to)
-      return { items, cursor: round.deltaLink ?? cursor ?? '', full: cursor === null }
+      // a first round has no tombstones: a task deleted while the delta token was lost (410) shows only by its absence
+      const live = cursor === null ? round.items.filter(t => t['@removed'] === undefined).map(t => t.id) : undefined
+      return { items, cursor: round.deltaLink ?? cursor ?? '', full: cursor === null, ...(live === undefined ? {} : { live }) }
     },
 
     async get (remoteId) {

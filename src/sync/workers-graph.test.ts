@@ -1,0 +1,4 @@
+import t from 'tap'
+import { workersScenario } from './testing-worker.ts'
+
+workersScenario(t, 'graph')
