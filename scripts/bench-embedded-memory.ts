@@ -19,7 +19,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
-import { expect, freePort, hrefsOf, memory, req, stop, waitFor, type Target } from './bench-lib.ts'
+import { expect, freePort, hrefsOf, memory, req, stop, vevent, waitFor, wrap, type Target } from './bench-lib.ts'
 
 const { openKalends } = await import('../src/app.ts')
 const { readConfig } = await import('../src/config.ts')
@@ -36,22 +36,6 @@ const PASSWORD = 'bench password 1'
 const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
 
 console.log(`# Embedded database memory: ${N} PUTs, ${INFLIGHT} in flight, ${NODE_FLAGS === undefined ? 'bin/kalends' : `node ${NODE_FLAGS}`}, Node ${process.version}, load ${load()}`)
-
-const stamp = (ms: number) => new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '')
-const CENTRE = Date.UTC(2026, 5, 15)
-/** the same calendar as bench-caldav.ts: seven a day around 2026-06-15, 15% recurring */
-function event (i: number): string {
-  const start = CENTRE + (Math.floor(i / 7) - Math.floor(N / 14)) * 86_400_000 + (7 + (i % 7)) * 3_600_000
-  const lines = ['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//Kalends//bench//EN', 'BEGIN:VEVENT', `UID:bench-${i}`, 'DTSTAMP:20260101T000000Z', `DTSTART:${stamp(start)}`, `DTEND:${stamp(start + 2_700_000)}`, `SUMMARY:Meeting ${i}`]
-  const r = i % 20
-  if (r === 0) lines.push('RRULE:FREQ=WEEKLY;COUNT=10')
-  else if (r === 1) lines.push('RRULE:FREQ=DAILY;COUNT=5')
-  else if (r === 2) lines.push('RRULE:FREQ=MONTHLY;COUNT=6')
-  if (i % 5 === 0) lines.push(`DESCRIPTION:Call about order ${i}\\, bring the quote`, 'LOCATION:Office')
-  if (i % 10 === 3) lines.push('BEGIN:VALARM', 'ACTION:DISPLAY', 'DESCRIPTION:Reminder', 'TRIGGER:-PT15M', 'END:VALARM')
-  lines.push('END:VEVENT', 'END:VCALENDAR')
-  return lines.join('\r\n') + '\r\n'
-}
 
 const QUERY = '<?xml version="1.0" encoding="utf-8"?><c:calendar-query xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:prop><d:getetag/><c:calendar-data/></d:prop><c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="VEVENT"><c:time-range start="20260601T000000Z" end="20260701T000000Z"/></c:comp-filter></c:comp-filter></c:filter></c:calendar-query>'
 const PROPFIND = '<?xml version="1.0" encoding="utf-8"?><d:propfind xmlns:d="DAV:"><d:prop><d:getetag/><d:getcontenttype/><d:resourcetype/></d:prop></d:propfind>'
@@ -106,7 +90,7 @@ try {
   await Promise.all(Array.from({ length: INFLIGHT }, async () => {
     while (next < N) {
       const i = next++
-      const r = await req(t, 'PUT', `${t.calendar}bench-${i}.ics`, event(i), { 'if-none-match': '*' })
+      const r = await req(t, 'PUT', `${t.calendar}bench-${i}.ics`, wrap(vevent(i, N)), { 'if-none-match': '*' })
       expect('PUT', r.status === 201, `${r.status} ${r.text.slice(0, 300)}`)
       if ((i + 1) % 2000 === 0) console.log(`  ${i + 1} PUT in ${((performance.now() - t0) / 1000).toFixed(1)} s, RSS ${memory(t.pid).rss.toFixed(0)} MiB, peak so far ${memory(t.pid).hwm.toFixed(0)} MiB`)
     }
