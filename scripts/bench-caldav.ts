@@ -52,7 +52,7 @@
 // the first request cold and RSS meaningless: profile runs are not baseline
 // runs.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { expect, freePort, hrefsOf, interleaved, memory, radicaleCollection, req, responses, stop, treeMemory, waitFor, type Result, type Target } from './bench-lib.ts'
+import { expect, freePort, hrefsOf, interleaved, memory, radicaleCollection, req, responses, stop, treeMemory, vevent, waitFor, wrap, type Result, type Target } from './bench-lib.ts'
 import { describe, summariseFile } from './cpu-profile-summary.ts'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
@@ -94,9 +94,6 @@ const SEED_CHUNK = 500
 const PG_URL = process.env.BENCH_PG_URL ?? 'postgres://kalends:kalends@127.0.0.1:5432/kalends'
 const ROOT = new URL('..', import.meta.url).pathname
 const CYRUS_SH = join(ROOT, 'scripts/peers/cyrus.sh')
-const PER_DAY = 7
-const CENTRE = Date.UTC(2026, 5, 15)
-const DAY = 86_400_000
 const MONTH = { start: '20260601T000000Z', end: '20260701T000000Z' }
 const WEEK = { start: '20260615T000000Z', end: '20260622T000000Z' }
 const PASSWORD = 'bench password 1'
@@ -119,22 +116,6 @@ console.log(`# CalDAV benchmark: sizes ${sizes.join(', ')}, Kalends on ${dbs.joi
 
 // ---------------------------------------------------------------- data
 
-const stamp = (ms: number) => new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '')
-
-function vevent (i: number, n: number, summary = `Meeting ${i}`): string {
-  const day = Math.floor(i / PER_DAY) - Math.floor(n / PER_DAY / 2)
-  const start = CENTRE + day * DAY + (7 + (i % PER_DAY)) * 3_600_000
-  const lines = ['BEGIN:VEVENT', `UID:bench-${i}`, 'DTSTAMP:20260101T000000Z', `DTSTART:${stamp(start)}`, `DTEND:${stamp(start + 2_700_000)}`, `SUMMARY:${summary}`]
-  const r = i % 20
-  if (r === 0) lines.push('RRULE:FREQ=WEEKLY;COUNT=10')
-  else if (r === 1) lines.push('RRULE:FREQ=DAILY;COUNT=5')
-  else if (r === 2) lines.push('RRULE:FREQ=MONTHLY;COUNT=6')
-  if (i % 5 === 0) lines.push(`DESCRIPTION:Call about order ${i}\\, bring the quote`, 'LOCATION:Office')
-  if (i % 10 === 3) lines.push('BEGIN:VALARM', 'ACTION:DISPLAY', 'DESCRIPTION:Reminder', 'TRIGGER:-PT15M', 'END:VALARM')
-  lines.push('END:VEVENT')
-  return lines.join('\r\n')
-}
-const wrap = (body: string) => `BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Kalends//bench//EN\r\n${body}\r\nEND:VCALENDAR\r\n`
 
 // ---------------------------------------------------------------- HTTP
 

@@ -1,10 +1,33 @@
-// What the DAV benchmarks (bench-caldav.ts, bench-carddav.ts) share: HTTP
-// with keep-alive, interleaved timing, and starting and stopping servers.
+// What the DAV benchmarks (bench-caldav.ts, bench-carddav.ts, bench-embedded-memory.ts) share: HTTP
+// with keep-alive, interleaved timing, starting and stopping servers, and the calendar.
 import type { ChildProcess } from 'node:child_process'
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createServer } from 'node:net'
 import http from 'node:http'
+
+// The benchmarks' calendar (bench-caldav.ts, bench-embedded-memory.ts): event i
+// of n, seven a day around 2026-06-15 (so a month holds the same number of
+// events at every size), 15% recurring (weekly ×10, daily ×5, monthly ×6).
+const PER_DAY = 7
+const CENTRE = Date.UTC(2026, 5, 15)
+const DAY = 86_400_000
+const stamp = (ms: number) => new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '')
+
+export function vevent (i: number, n: number, summary = `Meeting ${i}`): string {
+  const day = Math.floor(i / PER_DAY) - Math.floor(n / PER_DAY / 2)
+  const start = CENTRE + day * DAY + (7 + (i % PER_DAY)) * 3_600_000
+  const lines = ['BEGIN:VEVENT', `UID:bench-${i}`, 'DTSTAMP:20260101T000000Z', `DTSTART:${stamp(start)}`, `DTEND:${stamp(start + 2_700_000)}`, `SUMMARY:${summary}`]
+  const r = i % 20
+  if (r === 0) lines.push('RRULE:FREQ=WEEKLY;COUNT=10')
+  else if (r === 1) lines.push('RRULE:FREQ=DAILY;COUNT=5')
+  else if (r === 2) lines.push('RRULE:FREQ=MONTHLY;COUNT=6')
+  if (i % 5 === 0) lines.push(`DESCRIPTION:Call about order ${i}\\, bring the quote`, 'LOCATION:Office')
+  if (i % 10 === 3) lines.push('BEGIN:VALARM', 'ACTION:DISPLAY', 'DESCRIPTION:Reminder', 'TRIGGER:-PT15M', 'END:VALARM')
+  lines.push('END:VEVENT')
+  return lines.join('\r\n')
+}
+export const wrap = (body: string) => `BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Kalends//bench//EN\r\n${body}\r\nEND:VCALENDAR\r\n`
 
 export type Target = { name: string; base: string; calendar: string; auth: string; pid: number }
 
