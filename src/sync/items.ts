@@ -113,7 +113,8 @@ export function taskInput (d: TaskData, zone: string, current?: Task) {
   }
   const wasDone = current?.status === 'done'
   if (d.completed !== null && !wasDone) Object.assign(input, { status: 'done', actualEnd: d.completed })
-  if (d.completed !== null && wasDone && current.actual_end?.toISOString() !== d.completed) input.actualEnd = d.completed
+  // a task that stays done keeps the CRM's actual end: it is locked (rules.ts), and To Do
+  // keeps its own completion time, so copying it back would revert every later edit made there
   if (d.completed === null && wasDone) Object.assign(input, { status: 'open', actualEnd: null })
   return input
 }

@@ -13,11 +13,10 @@ import { startSyncWorld, type SyncWorld } from './testing.ts'
  * the user's own edits in Google's apps or Outlook, what is stored there, the
  * mail it would have sent, and the connection. A test body written against a
  * Remote runs for every provider (PROVIDERS), so one PRODUCT.md rule is one
- * test for Google and Exchange alike.
+ * test for Google, Exchange (EWS) and Microsoft 365 (Graph) alike.
  */
-/** 'graph': Microsoft 365 (not in PROVIDERS: the convergence, crash and worker tests cover it) */
 export type ProviderName = 'google' | 'exchange' | 'graph'
-export const PROVIDERS: ProviderName[] = ['google', 'exchange']
+export const PROVIDERS: ProviderName[] = ['google', 'exchange', 'graph']
 
 const ZONE = 'Europe/Warsaw'
 
