@@ -100,6 +100,11 @@ t.test('a weekly series: occurrences in the view, an edited occurrence becomes a
   t.ok(changes.body.value.some((e: any) => e.id === o2.id && e['@removed']), 'the cancelled occurrence is @removed');
   t.ok(changes.body.value.some((e: any) => e.id === o1.id && e.type === 'exception'));
   t.equal((await api('GET', `/me/events/${master.body.id}`)).body.cancelledOccurrences.length, 1);
+
+  // a deleted series: its instances' ids are @removed, never the master's, which calendarView never shows (delta-query-events.md, api/event-delta.md)
+  t.equal((await api('DELETE', `/me/events/${master.body.id}`)).status, 204);
+  const deleted = await api('GET', changes.body['@odata.deltaLink']);
+  t.same(deleted.body.value.map((e: any) => [e.id, e['@removed']]).sort(), [o1.id, view.body.value[2].id, view.body.value[3].id].sort().map((id) => [id, { reason: 'deleted' }]));
 });
 
 t.test('subscriptions: the validation handshake, max expiration, notifications and lifecycle events as Graph posts them', async (t) => {

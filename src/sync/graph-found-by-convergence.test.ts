@@ -52,3 +52,28 @@ t.test('a task and an event Kalends wrote to Outlook and the user deleted before
   t.same((await w.events('alice')).map(e => e.subject), ['CRM event kept'])
   t.same((await w.todo('alice')).map(x => x.title), ['CRM task kept'])
 })
+
+t.test('a series made in Outlook and deleted there is deleted in the CRM, a single event and another series kept (seed 120512, km30)', async t => {
+  const w = await startGraphWorld()
+  t.teardown(() => w.close())
+  const alice = w.s.as('alice')
+  await w.connect('alice')
+  const weekly = (subject: string, day: string) => ({
+    subject,
+    start: { dateTime: `${day}T09:00:00`, timeZone: 'UTC' },
+    end: { dateTime: `${day}T10:00:00`, timeZone: 'UTC' },
+    recurrence: { pattern: { type: 'weekly', interval: 1, daysOfWeek: ['thursday'] }, range: { type: 'numbered', startDate: day, numberOfOccurrences: 4 } }
+  })
+  const series = await w.api('alice', 'POST', '/me/events', weekly('Outlook series', '2026-12-03'))
+  await w.api('alice', 'POST', '/me/events', weekly('Outlook series kept', '2026-12-03'))
+  await w.api('alice', 'POST', '/me/events', { subject: 'Outlook event kept', start: { dateTime: '2026-12-04T09:00:00', timeZone: 'UTC' }, end: { dateTime: '2026-12-04T10:00:00', timeZone: 'UTC' } })
+  t.equal((await w.run('alice')).state, 'ok')
+  const titles = async () => [...new Set(((await alice('/api/v1/appointments?from=2026-11-01T00:00:00Z&to=2027-03-01T00:00:00Z')).body_ as { items: { title: string }[] }).items.map(a => a.title))].sort()
+  t.same(await titles(), ['Outlook event kept', 'Outlook series', 'Outlook series kept'], 'both series and the event reached the CRM')
+  t.equal((await w.run('alice')).state, 'ok', 'a quiet run')
+
+  t.equal((await w.api('alice', 'DELETE', `/me/events/${encodeURIComponent(series.body.id)}`)).status, 204)
+  const r = await w.run('alice')
+  t.equal(r.state, 'ok', r.reason ?? 'ok')
+  t.same(await titles(), ['Outlook event kept', 'Outlook series kept'], 'the series deleted in Outlook is gone from the CRM, the others kept')
+})

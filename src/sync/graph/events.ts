@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import type { EventData } from '../items.ts'
 import { toMsSeries } from '../microsoft/series.ts'
 import { Unrepresentable, type ChangePage, type RemoteCollection, type RemoteItem, type Window } from '../provider.ts'
@@ -9,17 +10,33 @@ const DAY = 86_400_000
 const OPEN_YEARS = 5
 const AHEAD_MS = 7 * DAY
 
-type Cursor = { link: string; to: string }
+/**
+ * `reps`: for each series master seen, a short hash of one of its instances'
+ * ids in the window. calendarView/delta never returns series masters, only
+ * single instances, occurrences and exceptions (delta-query-events.md: "The
+ * returned events may include single instances or occurrences and exceptions
+ * of a recurring series"), and a removed item is only `{id, @removed}`
+ * (api/event-delta.md): a series deleted in Outlook shows as its occurrences'
+ * ids removed, never the master's id the link holds. When a round removes a
+ * master's instance, the master is read again (404 → deleted). One hash per
+ * series keeps the cursor small; a series whose remembered instance is
+ * cancelled is read again and remembers another.
+ */
+type Cursor = { link: string; to: string; reps: Record<string, string> }
 
 const parseCursor = (cursor: string | null): Cursor | null => {
   if (cursor === null) return null
   try {
     const c = JSON.parse(cursor) as Partial<Cursor>
-    return typeof c.link === 'string' && typeof c.to === 'string' ? { link: c.link, to: c.to } : null
+    const reps = typeof c.reps === 'object' && c.reps !== null ? c.reps : {}
+    return typeof c.link === 'string' && typeof c.to === 'string' ? { link: c.link, to: c.to, reps } : null
   } catch {
     return null
   }
 }
+
+const instanceTag = (id: string): string => createHash('sha256').update(id).digest('base64url').slice(0, 12)
+const startMs = (ev: GraphEvent): number => Date.parse(`${(ev.start?.dateTime ?? '').slice(0, 19)}Z`)
 
 const sameStart = (a: string, b: string, allDay: boolean): boolean => allDay ? a.slice(0, 10) === b.slice(0, 10) : Date.parse(a) === Date.parse(b)
 
@@ -49,7 +66,7 @@ export function graphEvents (client: GraphClient, userPath: string, calendarId: 
   }
 
   /** Singles and masters read with their reference property, masters with their exceptions: batched, 20 a request. */
-  async function readAll (singleIds: string[], masterIds: string[]): Promise<RemoteItem[]> {
+  async function readAll (singleIds: string[], masterIds: string[], instancesOf?: (masterId: string, instances: GraphEvent[]) => void): Promise<RemoteItem[]> {
     const ids = [...singleIds, ...masterIds]
     const answers = await client.batch<GraphEvent>('read events', ids.map(readEvent))
     const items: RemoteItem[] = []
@@ -65,6 +82,7 @@ export function graphEvents (client: GraphClient, userPath: string, calendarId: 
       const page = ok('list occurrences', exceptionPages[i]!)
       const all = [...(page.value ?? [])]
       if (page['@odata.nextLink'] !== undefined) all.push(...(await client.pages<GraphEvent>('list occurrences', page['@odata.nextLink'])).items)
+      instancesOf?.(m.id, all)
       items.push(fromGraphEvent(m, all.filter(x => x.type === 'exception')))
     }
     return items
@@ -137,17 +155,30 @@ export function graphEvents (client: GraphClient, userPath: string, calendarId: 
       const singles = new Set<string>()
       const masters = new Set<string>()
       const gone = new Set<string>()
+      const reps = new Map(c === null ? [] : Object.entries(c.reps))
+      const shown: GraphEvent[] = []
       for (const ev of round.items) {
         if (ev['@removed'] !== undefined) { gone.add(ev.id); continue }
-        if (ev.type === 'occurrence' || ev.type === 'exception') { if (ev.seriesMasterId != null) masters.add(ev.seriesMasterId) } else if (ev.type === 'seriesMaster') masters.add(ev.id)
+        if (ev.type === 'occurrence' || ev.type === 'exception') { if (ev.seriesMasterId != null) { masters.add(ev.seriesMasterId); shown.push(ev) } } else if (ev.type === 'seriesMaster') masters.add(ev.id)
         else singles.add(ev.id)
       }
+      // a removed instance of a known series: read its master (a deleted series answers 404)
+      const goneTags = new Set([...gone].map(instanceTag))
+      for (const [m, tag] of reps) if (goneTags.has(tag)) { masters.add(m); reps.delete(m) }
+      for (const ev of shown) if (!reps.has(ev.seriesMasterId!)) reps.set(ev.seriesMasterId!, instanceTag(ev.id))
       for (const id of gone) { singles.delete(id); masters.delete(id) }
-      const items = [...[...gone].map(removed), ...await readAll([...singles], [...masters])]
+      const inWindow = (ev: GraphEvent) => startMs(ev) >= Date.parse(from) && startMs(ev) < Date.parse(to)
+      const read = await readAll([...singles], [...masters], (m, instances) => {
+        const inst = instances.find(inWindow)
+        if (!reps.has(m) && inst !== undefined) reps.set(m, instanceTag(inst.id))
+      })
+      for (const i of read) if (i.deleted) reps.delete(i.remoteId)
+      const items = [...[...gone].map(removed), ...read]
       // a first round has no tombstones: an event deleted while the delta token was lost (410) shows only by its
       // absence (linked events outside the window too: the engine reads those once more before deleting anything)
       const live = c === null ? items.filter(i => !i.deleted).map(i => i.remoteId) : undefined
-      return { items, cursor: JSON.stringify({ link: round.deltaLink ?? c?.link ?? start, to }), full: c === null, ...(live === undefined ? {} : { live }) }
+      const next: Cursor = { link: round.deltaLink ?? c?.link ?? start, to, reps: Object.fromEntries(reps) }
+      return { items, cursor: JSON.stringify(next), full: c === null, ...(live === undefined ? {} : { live }) }
     },
 
     async get (remoteId) {
