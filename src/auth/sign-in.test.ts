@@ -1,7 +1,9 @@
+import argon2 from 'argon2'
 import t from 'tap'
 import type { Test } from 'tap'
 import { readConfig } from '../config.ts'
 import { startServer, PASSWORD, type TestServer } from '../testing/harness.ts'
+import { SignIn } from './sign-in.ts'
 
 /**
  * Signing in over HTTP: Basic with the account password, app passwords and
@@ -292,4 +294,34 @@ t.test('disabled users, app passwords and API tokens', async t => {
       t.equal(res.status, 401, JSON.stringify(authorization.slice(0, 40)))
     }
   })
+})
+
+t.test('a remembered sign-in that expired is verified once with argon2id and remembered again, not verified at every request after', async t => {
+  const s = await startServer({ users: ['alice'] })
+  t.teardown(() => s.close())
+  // argon2's exports are one shared object: counting its verify counts every check of a secret
+  const realVerify = argon2.verify
+  let verified = 0
+  argon2.verify = async (...args: Parameters<typeof argon2.verify>) => { verified++; return realVerify(...args) }
+  t.teardown(() => { argon2.verify = realVerify })
+  const created = await s.as('alice')('/api/v1/app-passwords', { method: 'POST', json: { name: 'Phone' } })
+  const secret = (created.body_ as { password: string }).password
+  const signIn = new SignIn(s.k.db, readConfig({}).loginFailureLimit)
+  const caller = { ip: '127.0.0.1', log: { info () {}, warn () {} } }
+  const realNow = Date.now
+  t.teardown(() => { Date.now = realNow })
+  let skew = 0
+  Date.now = () => realNow() + skew
+
+  for (const [secretOf, what] of [[secret, 'app password'], [PASSWORD, 'account password']] as const) {
+    verified = 0
+    t.ok(await signIn.verify('alice', secretOf, caller), `${what}: signed in`)
+    t.ok(await signIn.verify('alice', secretOf, caller))
+    t.equal(verified, 1, `${what}: the second request is answered from memory`)
+    skew += SignIn.CACHE_MS + 1000
+    t.ok(await signIn.verify('alice', secretOf, caller), `${what}: signed in after the pair expired`)
+    t.equal(verified, 2, `${what}: verified again once it expired`)
+    for (let i = 0; i < 3; i++) t.ok(await signIn.verify('alice', secretOf, caller))
+    t.equal(verified, 2, `${what}: and remembered again, so the next requests cost no argon2id`)
+  }
 })

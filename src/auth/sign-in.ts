@@ -82,7 +82,11 @@ export class SignIn {
     const cacheKey = createHash('sha256').update(`${login.toLowerCase()}\0${secret}`).digest('base64')
     const keys = failureKeys(login, caller)
     let hit = this.#verified.get(cacheKey)
-    if (hit !== undefined && hit.until <= Date.now()) hit = undefined
+    if (hit !== undefined && hit.until <= Date.now()) {
+      // gone, not just ignored: #accepted remembers the pair again only when it is not there
+      this.#verified.delete(cacheKey)
+      hit = undefined
+    }
     let result: Verified | null = null
 
     if (hit !== undefined && hit.appPasswordId !== null) {
