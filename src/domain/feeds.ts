@@ -193,12 +193,15 @@ export type FeedAccess = { feedId: number; at: Date; userAgent: string; fetches:
  */
 export async function recordFeedAccess (db: Db, entries: FeedAccess[]): Promise<void> {
   if (entries.length === 0) return
-  const fdb = feedDb(db)
-  for (const e of entries) {
-    const ua = e.userAgent.slice(0, 300)
-    await fdb.updateTable('feeds').set(eb => ({ last_fetched_at: e.at, last_user_agent: ua, fetch_count: eb('fetch_count', '+', e.fetches) }))
-      .where('id', '=', e.feedId).execute()
-    await fdb.insertInto('feed_clients').values({ feed_id: e.feedId, user_agent: ua, first_seen: e.at, last_seen: e.at, fetches: e.fetches })
-      .onConflict(oc => oc.columns(['feed_id', 'user_agent']).doUpdateSet(eb => ({ last_seen: e.at, fetches: eb('feed_clients.fetches', '+', e.fetches) }))).execute()
-  }
+  // one transaction: the feed's count and its clients' rows are read together, so they agree
+  await db.transaction().execute(async trx => {
+    const fdb = feedDb(trx)
+    for (const e of entries) {
+      const ua = e.userAgent.slice(0, 300)
+      await fdb.updateTable('feeds').set(eb => ({ last_fetched_at: e.at, last_user_agent: ua, fetch_count: eb('fetch_count', '+', e.fetches) }))
+        .where('id', '=', e.feedId).execute()
+      await fdb.insertInto('feed_clients').values({ feed_id: e.feedId, user_agent: ua, first_seen: e.at, last_seen: e.at, fetches: e.fetches })
+        .onConflict(oc => oc.columns(['feed_id', 'user_agent']).doUpdateSet(eb => ({ last_seen: e.at, fetches: eb('feed_clients.fetches', '+', e.fetches) }))).execute()
+    }
+  })
 }
