@@ -90,6 +90,8 @@ SELECT 'CREATE DATABASE kalends OWNER kalends'
 WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'kalends')
 \gexec
 ALTER DATABASE kalends OWNER TO kalends;
+-- a test database's DROP ... WITH (FORCE) must end an autovacuum worker inside it too
+GRANT pg_signal_backend TO kalends;
 SQL
         echo "pg-test-db: could not create the role or database kalends" >&2
         return 1
