@@ -34,14 +34,18 @@ if (missing !== null) {
 
   const shoot = (name: string) => browser.shoot(name)
 
-  /** Reloads Connections until the card's badge has the class, or the time is up; returns the badge text. */
-  async function badgeBecomes (kind: 'good' | 'bad'): Promise<string> {
+  /**
+   * Reloads the page until its badge has the class, or the time is up; returns the badge text.
+   * The calendar pages' badge says "syncing" while a run is still queued (a "Sync now" pressed
+   * during the reconnect's own run queues one more), so they are waited for like Connections.
+   */
+  async function badgeBecomes (kind: 'good' | 'bad', path = '/connections', badges = 'section.connection .badge:not(.sync-live)'): Promise<string> {
     const until = Date.now() + WAIT_MS
     for (;;) {
-      const badge = page.locator(`section.connection .badge.${kind}:not(.sync-live)`)
-      if (await badge.count() > 0 || Date.now() > until) return (await badge.count()) > 0 ? (await badge.textContent() ?? '') : `no ${kind} badge: ${await page.locator('section.connection .badge:not(.sync-live)').textContent()}`
+      const badge = page.locator(`${badges}.${kind}`)
+      if (await badge.count() > 0 || Date.now() > until) return (await badge.count()) > 0 ? (await badge.textContent() ?? '') : `no ${kind} badge: ${await page.locator(badges).textContent()}`
       await new Promise(resolve => setTimeout(resolve, 250))
-      await page.goto(`${w.s.url}/connections`)
+      await page.goto(w.s.url + path)
     }
   }
 
@@ -117,7 +121,7 @@ if (missing !== null) {
     await page.getByRole('button', { name: 'Sync now: alice@example.com' }).click()
     t.match(await badgeBecomes('good'), /^✓ Connected — synced/, 'green after the reconnect')
     await page.goto(`${w.s.url}/month`)
-    t.match(await page.locator('.sync-badge.good').textContent(), /In sync \(1 connections\) — last synced/, 'the month view says so')
+    t.match(await badgeBecomes('good', '/month', '.sync-badge'), /In sync \(1 connections\) — last synced/, 'the month view says so')
     await page.goto(`${w.s.url}/connections`)
   })
 
