@@ -4,6 +4,7 @@
 // resources/event.md, api/user-list-calendars.md, api/calendar-post-events.md,
 // api/event-get.md, api/event-update.md, api/event-delete.md, api/event-list-instances.md,
 // api/singlevaluelegacyextendedproperty-get.md, api/singlevaluelegacyextendedproperty-post-singlevalueextendedproperties.md.
+import { createHash } from 'node:crypto';
 import type { Call } from './context.ts';
 import { idOf, need } from './context.ts';
 import { GraphError, graphErrors } from './errors.ts';
@@ -126,6 +127,25 @@ export function instancesIn(call: Call, calendarId: string, fromMs: number, toMs
     } else if (f.start.ms < toMs && f.end.ms > fromMs) out.push({ ev });
   }
   return out;
+}
+
+/**
+ * What a delta round compares for an instance of the view. A stored event
+ * (single, exception) changes with its changeKey. An occurrence is not an
+ * item of its own: it changes when what it shows changes (the master's
+ * fields, its start), not when the master's changeKey moves for something it
+ * does not show, such as a sibling occurrence deleted. Delta returns "those
+ * events that have changed in the calendar view" (concepts/delta-query-events.md),
+ * and a deleted occurrence is an event "within the date range ... deleted since
+ * the previous delta call", returned under `@removed` with the reason `deleted`
+ * (api/event-delta.md, Response); neither page says the other occurrences of
+ * its series come again, nor that the master does (calendarView never shows
+ * masters). So the round that follows "delete this occurrence" in Outlook holds
+ * that occurrence's id under `@removed` and nothing else of the series.
+ */
+export function instanceVersion(inst: Instance): string {
+  if (inst.originalStartMs === undefined) return inst.ev.changeKey;
+  return createHash('sha256').update(JSON.stringify([{ ...inst.ev.f, recurrence: null }, inst.originalStartMs])).digest('base64url');
 }
 
 /** An event id, an occurrence id (resolved to its exception when there is one), else 404. */

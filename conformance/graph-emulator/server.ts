@@ -66,7 +66,7 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions = {}) {
       query: { s: win.fromMs, e: win.toMs, c: cal.id },
       current: () => events.instancesIn(call, cal.id, win.fromMs, win.toMs).map((i) => {
         const rendered = events.renderEvent(call, i);
-        return { id: String(rendered.id), version: `${i.ev.changeKey}`, render: () => rendered };
+        return { id: String(rendered.id), version: events.instanceVersion(i), render: () => rendered };
       }),
       link: (param, token) => `${base}?${param}=${token}`,
       initialUrl: `${base}?startDateTime=${new Date(win.fromMs).toISOString()}&endDateTime=${new Date(win.toMs).toISOString()}`,

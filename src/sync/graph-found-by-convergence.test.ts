@@ -77,3 +77,32 @@ t.test('a series made in Outlook and deleted there is deleted in the CRM, a sing
   t.equal(r.state, 'ok', r.reason ?? 'ok')
   t.same(await titles(), ['Outlook event kept', 'Outlook series kept'], 'the series deleted in Outlook is gone from the CRM, the others kept')
 })
+
+t.test('an occurrence deleted in Outlook reaches the CRM as an EXDATE when the delta round holds nothing of its series but its id under @removed (google+graph seed 4243, finding D)', async t => {
+  const w = await startGraphWorld()
+  t.teardown(() => w.close())
+  const alice = w.s.as('alice')
+  await w.connect('alice')
+  const made = (await alice('/api/v1/appointments', { method: 'POST', json: { title: 'CRM weekly', start: '2026-12-10T09:00:00Z', end: '2026-12-10T10:00:00Z', timezone: 'Europe/Warsaw', rrule: 'FREQ=WEEKLY;COUNT=5' } })).body_ as { id: number }
+  t.equal((await w.run('alice')).state, 'ok')
+  t.equal((await w.run('alice')).state, 'ok', 'a run whose delta round shows the occurrences Kalends made')
+  const master = (await w.events('alice')).find(e => e.subject === 'CRM weekly')
+  const instances = ((await w.api('alice', 'GET', `/me/events/${encodeURIComponent(master.id)}/instances?startDateTime=2026-12-01T00:00:00Z&endDateTime=2027-02-01T00:00:00Z`)).body.value as { id: string; start: { dateTime: string } }[])
+    .sort((a, b) => a.start.dateTime.localeCompare(b.start.dateTime))
+  t.equal(instances.length, 5)
+
+  // "delete this occurrence" in Outlook, one after another: each next round holds that occurrence's id under @removed and nothing else of the series
+  const expected: string[] = []
+  for (const k of [2, 3, 1]) {
+    t.equal((await w.api('alice', 'DELETE', `/me/events/${encodeURIComponent(instances[k]!.id)}`)).status, 204)
+    const calls = w.calls.length
+    const r = await w.run('alice')
+    t.equal(r.state, 'ok', r.reason ?? 'ok')
+    expected.push(new Date(Date.parse('2026-12-10T09:00:00Z') + k * 7 * 86_400_000).toISOString())
+    const crm = (await alice(`/api/v1/appointments/${made.id}`)).body_ as { exdates: string[] }
+    t.same(crm.exdates.map(x => new Date(x).toISOString()).sort(), [...expected].sort(), `occurrence ${k + 1} deleted in Outlook is an EXDATE in the CRM`)
+    t.ok(w.calls.length - calls <= 4, `the run asked Graph ${w.calls.length - calls} times: the delta round, the series re-read in one $batch, its occurrences (and the To Do delta)`)
+  }
+  t.equal((await w.run('alice')).state, 'ok')
+  t.same(((await alice(`/api/v1/appointments/${made.id}`)).body_ as { exdates: string[] }).exdates.length, 3, 'a quiet run keeps them')
+})

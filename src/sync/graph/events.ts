@@ -11,31 +11,39 @@ const OPEN_YEARS = 5
 const AHEAD_MS = 7 * DAY
 
 /**
- * `reps`: for each series master seen, a short hash of one of its instances'
- * ids in the window. calendarView/delta never returns series masters, only
+ * `series`: for each series master seen, short hashes of its instances' ids
+ * in the window. calendarView/delta never returns series masters, only
  * single instances, occurrences and exceptions (delta-query-events.md: "The
  * returned events may include single instances or occurrences and exceptions
  * of a recurring series"), and a removed item is only `{id, @removed}`
- * (api/event-delta.md): a series deleted in Outlook shows as its occurrences'
- * ids removed, never the master's id the link holds. When a round removes a
- * master's instance, the master is read again (404 → deleted). One hash per
- * series keeps the cursor small; a series whose remembered instance is
- * cancelled is read again and remembers another.
+ * (api/event-delta.md): a series deleted in Outlook shows as its instances'
+ * ids removed, never the master's id the link holds, and "delete this
+ * occurrence" as that one occurrence's id removed, with nothing else of its
+ * series in the round. So every instance is remembered, and a round that
+ * removes one reads its master again (404 → deleted; else its cancelled
+ * occurrences). An unknown removed id reads nothing: Graph also removes
+ * events that changed outside the window (api/event-delta.md, Response).
+ * TAG characters (36 bits; a collision costs one read) an instance, at most
+ * PER_SERIES a series (the nearest to now): 6 KB for a daily series without end.
  */
-type Cursor = { link: string; to: string; reps: Record<string, string> }
+type Cursor = { link: string; to: string; series: Record<string, string> }
+
+const TAG = 6
+const PER_SERIES = 1000
 
 const parseCursor = (cursor: string | null): Cursor | null => {
   if (cursor === null) return null
   try {
     const c = JSON.parse(cursor) as Partial<Cursor>
-    const reps = typeof c.reps === 'object' && c.reps !== null ? c.reps : {}
-    return typeof c.link === 'string' && typeof c.to === 'string' ? { link: c.link, to: c.to, reps } : null
+    // a cursor without `series` remembered one instance a series: a fresh round learns them all
+    return typeof c.link === 'string' && typeof c.to === 'string' && typeof c.series === 'object' && c.series !== null ? { link: c.link, to: c.to, series: c.series } : null
   } catch {
     return null
   }
 }
 
-const instanceTag = (id: string): string => createHash('sha256').update(id).digest('base64url').slice(0, 12)
+const instanceTag = (id: string): string => createHash('sha256').update(id).digest('base64url').slice(0, TAG)
+const tagsOf = (joined: string): string[] => joined.match(new RegExp(`.{${TAG}}`, 'g')) ?? []
 const startMs = (ev: GraphEvent): number => Date.parse(`${(ev.start?.dateTime ?? '').slice(0, 19)}Z`)
 
 const sameStart = (a: string, b: string, allDay: boolean): boolean => allDay ? a.slice(0, 10) === b.slice(0, 10) : Date.parse(a) === Date.parse(b)
@@ -155,7 +163,7 @@ export function graphEvents (client: GraphClient, userPath: string, calendarId: 
       const singles = new Set<string>()
       const masters = new Set<string>()
       const gone = new Set<string>()
-      const reps = new Map(c === null ? [] : Object.entries(c.reps))
+      const series = new Map(c === null ? [] : Object.entries(c.series).map(([m, joined]) => [m, new Set(tagsOf(joined))]))
       const shown: GraphEvent[] = []
       for (const ev of round.items) {
         if (ev['@removed'] !== undefined) { gone.add(ev.id); continue }
@@ -163,21 +171,27 @@ export function graphEvents (client: GraphClient, userPath: string, calendarId: 
         else singles.add(ev.id)
       }
       // a removed instance of a known series: read its master (a deleted series answers 404)
-      const goneTags = new Set([...gone].map(instanceTag))
-      for (const [m, tag] of reps) if (goneTags.has(tag)) { masters.add(m); reps.delete(m) }
-      for (const ev of shown) if (!reps.has(ev.seriesMasterId!)) reps.set(ev.seriesMasterId!, instanceTag(ev.id))
+      const seriesOfTag = new Map([...series].flatMap(([m, tags]) => [...tags].map(tag => [tag, m] as const)))
+      for (const id of gone) {
+        const m = seriesOfTag.get(instanceTag(id))
+        if (m !== undefined) { masters.add(m); series.get(m)!.delete(instanceTag(id)) }
+      }
+      const nearest = (a: GraphEvent, b: GraphEvent) => Math.abs(startMs(a) - now) - Math.abs(startMs(b) - now)
+      const remember = (m: string, instances: GraphEvent[]) => {
+        const tags = series.get(m) ?? new Set<string>()
+        for (const ev of instances.sort(nearest)) if (tags.size < PER_SERIES) tags.add(instanceTag(ev.id))
+        series.set(m, tags)
+      }
+      for (const m of new Set(shown.map(ev => ev.seriesMasterId!))) remember(m, shown.filter(ev => ev.seriesMasterId === m))
       for (const id of gone) { singles.delete(id); masters.delete(id) }
       const inWindow = (ev: GraphEvent) => startMs(ev) >= Date.parse(from) && startMs(ev) < Date.parse(to)
-      const read = await readAll([...singles], [...masters], (m, instances) => {
-        const inst = instances.find(inWindow)
-        if (!reps.has(m) && inst !== undefined) reps.set(m, instanceTag(inst.id))
-      })
-      for (const i of read) if (i.deleted) reps.delete(i.remoteId)
+      const read = await readAll([...singles], [...masters], (m, instances) => remember(m, instances.filter(inWindow)))
+      for (const i of read) if (i.deleted) series.delete(i.remoteId)
       const items = [...[...gone].map(removed), ...read]
       // a first round has no tombstones: an event deleted while the delta token was lost (410) shows only by its
       // absence (linked events outside the window too: the engine reads those once more before deleting anything)
       const live = c === null ? items.filter(i => !i.deleted).map(i => i.remoteId) : undefined
-      const next: Cursor = { link: round.deltaLink ?? c?.link ?? start, to, reps: Object.fromEntries(reps) }
+      const next: Cursor = { link: round.deltaLink ?? c?.link ?? start, to, series: Object.fromEntries([...series].filter(([, tags]) => tags.size > 0).map(([m, tags]) => [m, [...tags].join('')])) }
       return { items, cursor: JSON.stringify(next), full: c === null, ...(live === undefined ? {} : { live }) }
     },
 
