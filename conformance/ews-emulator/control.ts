@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import type { Faults } from './faults.ts'
 import { zoneOfDefinition } from '../../src/sync/microsoft/zones.ts'
 import { extendedOf, KINDS, normaliseTimes } from './item-props.ts'
+import { dropExceptionsOnNewPattern } from './occurrence.ts'
 import type { ItemKind, Store } from './store.ts'
 import { NS, parse, type XmlElement } from '../../src/sync/microsoft/ews-xml.ts'
 
@@ -66,8 +67,10 @@ export function control (store: Store, tokens: Map<string, string>, faults: Faul
     },
     userUpdate (id: string, xml: string, remove: string[] = []) {
       const it = item(id)
+      const before = new Map(it.props)
       fill(it.props, it.extended, xml)
       for (const name of remove) it.props.delete(name)
+      if (it.kind === 'CalendarItem') dropExceptionsOnNewPattern(store, it, before)
       store.touch(it)
       return it.changeKey
     },

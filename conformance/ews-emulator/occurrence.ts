@@ -4,7 +4,7 @@ import { occurrences } from '../../src/sync/microsoft/occurrences.ts'
 import { allDayInstant, zoneOfDefinition } from '../../src/sync/microsoft/zones.ts'
 import { resolveItem, type OpContext } from './context.ts'
 import { ItemError } from './soap.ts'
-import type { Item } from './store.ts'
+import type { Item, Store } from './store.ts'
 
 /**
  * t:OccurrenceItemId (RecurringMasterId + 1-based InstanceIndex;
@@ -63,4 +63,28 @@ export function insertException (ctx: OpContext, found: ReturnType<typeof resolv
   const ex = ctx.store.insert({ mailbox: master.mailbox, folderId: master.folderId, kind: 'CalendarItem', props, extended, uid: master.uid, master: { id: master.id, originalStart } })
   master.exceptions.push(ex.id)
   return ex
+}
+
+/**
+ * A master whose pattern changed loses its exceptions, modified and deleted:
+ * "If the recurrence pattern has changed, the client ... removes every
+ * exception from the PidLidAppointmentRecur property and every Exception
+ * Attachment object" (MS-OXOCAL 3.1.4.7.3.5, Updating a Recurring Series;
+ * Outlook: "Any exceptions associated with this recurring appointment will be
+ * lost"). The pattern is the series' start (time and first day), all-day, and
+ * the rule without its end: a series only extended or shortened keeps them (an
+ * EWS client extending a daily series did not get its deleted occurrence
+ * back: OfficeDev/ews-managed-api#235).
+ */
+export function dropExceptionsOnNewPattern (store: Store, master: Item, before: Map<string, XmlElement>): void {
+  if (master.master !== null || (master.exceptions.length === 0 && master.deletedOccurrences.length === 0)) return
+  const key = (props: Map<string, XmlElement>) => {
+    const r = props.get('Recurrence')
+    const rec = r === undefined ? null : fromEwsRecurrence(r)
+    return JSON.stringify([Date.parse(props.get('Start')?.text ?? ''), props.get('IsAllDayEvent')?.text === 'true', rec?.pattern ?? null, r !== undefined])
+  }
+  if (key(before) === key(master.props)) return
+  for (const id of master.exceptions) store.items.delete(id)
+  master.exceptions = []
+  master.deletedOccurrences = []
 }

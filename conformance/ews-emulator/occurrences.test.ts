@@ -62,3 +62,31 @@ t.test('a user edit with local times and a StartTimeZone is stored in UTC', asyn
   em.userUpdate(id, '<t:End>2026-07-01T11:00:00</t:End>')
   t.equal(em.item(id).props.End, '2026-07-01T09:00:00Z')
 })
+
+t.test('a master keeps its modified and deleted occurrences across a rename or a new end, and loses them when its start or pattern changes (MS-OXOCAL 3.1.4.7.3.5)', async t => {
+  const em = await startChecked()
+  t.teardown(() => em.close())
+  const master = find((await post(em, SERIES)).xml, 'ItemId')?.attrs.Id as string
+  const set = (ref: string, field: string, xml: string) => envelope(`<m:UpdateItem ConflictResolution="AlwaysOverwrite" SendMeetingInvitationsOrCancellations="SendToNone"><m:ItemChanges><t:ItemChange>${ref}<t:Updates>
+    <t:SetItemField><t:FieldURI FieldURI="${field}"/><t:CalendarItem>${xml}</t:CalendarItem></t:SetItemField></t:Updates></t:ItemChange></m:ItemChanges></m:UpdateItem>`)
+  const ok = async (body: string) => t.equal(codeOf(messages(await post(em, body))[0]), 'NoError')
+  const recurrence = (days: string, count: number) => `<t:Recurrence><t:WeeklyRecurrence><t:Interval>1</t:Interval><t:DaysOfWeek>${days}</t:DaysOfWeek></t:WeeklyRecurrence><t:NumberedRecurrence><t:StartDate>2026-03-23</t:StartDate><t:NumberOfOccurrences>${count}</t:NumberOfOccurrences></t:NumberedRecurrence></t:Recurrence>`
+  await ok(set(occurrence(master, 4), 'item:Subject', '<t:Subject>Standup (edited)</t:Subject>'))
+  await ok(envelope(`<m:DeleteItem DeleteType="HardDelete" SendMeetingCancellations="SendToNone"><m:ItemIds>${occurrence(master, 5)}</m:ItemIds></m:DeleteItem>`))
+  const held = () => [em.item(master).exceptions.length, em.item(master).deletedOccurrences.length]
+  t.same(held(), [1, 1])
+  await ok(set(`<t:ItemId Id="${master}"/>`, 'item:Subject', '<t:Subject>Standup renamed</t:Subject>'))
+  await ok(set(`<t:ItemId Id="${master}"/>`, 'calendar:Recurrence', recurrence('Monday Wednesday', 12)))
+  t.same(held(), [1, 1], 'a rename and a longer series keep them')
+  await ok(set(`<t:ItemId Id="${master}"/>`, 'calendar:Recurrence', recurrence('Monday Thursday', 12)))
+  t.same(held(), [0, 0], 'other weekdays: both gone')
+
+  await ok(envelope(`<m:DeleteItem DeleteType="HardDelete" SendMeetingCancellations="SendToNone"><m:ItemIds>${occurrence(master, 2)}</m:ItemIds></m:DeleteItem>`))
+  await ok(set(occurrence(master, 3), 'item:Subject', '<t:Subject>Standup (edited)</t:Subject>'))
+  t.same(held(), [1, 1])
+  await ok(set(`<t:ItemId Id="${master}"/>`, 'calendar:Start', '<t:Start>2026-03-23T07:30:00Z</t:Start>'))
+  t.same(held(), [0, 0], 'a new time: both gone')
+  em.userDeleteOccurrence(master, '2026-03-30T09:00:00Z')
+  em.userUpdate(master, '<t:Start>2026-03-23T07:45:00Z</t:Start>')
+  t.same(held(), [0, 0], 'the same when the user moves the series in Outlook')
+})

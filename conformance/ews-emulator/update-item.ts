@@ -1,7 +1,7 @@
 import { resolveItem, type Operation, type OpContext } from './context.ts'
 import { fieldName, sameExtended } from './items.ts'
 import { checkTimes, extendedOf, KINDS, mailFor, normaliseTimes, propertyOf } from './item-props.ts'
-import { insertException, occurrenceProps, resolveOccurrence, zoneOf } from './occurrence.ts'
+import { dropExceptionsOnNewPattern, insertException, occurrenceProps, resolveOccurrence, zoneOf } from './occurrence.ts'
 import { attempt, ItemError, response, responseMessage } from './soap.ts'
 import type { Item } from './store.ts'
 import { child, childrenOf, el, NS, type XmlElement } from '../../src/sync/microsoft/ews-xml.ts'
@@ -95,8 +95,10 @@ function updateOne (ctx: OpContext, req: XmlElement, change: XmlElement): string
   if (found !== null && found.exception === null) {
     item = insertException(ctx, found, draft.props, draft.extended)
   } else {
+    const before = item.props
     item.props = draft.props
     item.extended = draft.extended
+    if (item.kind === 'CalendarItem') dropExceptionsOnNewPattern(ctx.store, item, before)
     ctx.store.touch(item)
   }
   mailFor(ctx, item, 'UpdateItem', setting, 'update')

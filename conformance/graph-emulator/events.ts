@@ -11,7 +11,7 @@ import { GraphError, graphErrors } from './errors.ts';
 import type { Calendar, Fields, StoredEvent } from './mailbox.ts';
 import { newChangeKey, occurrenceId, parseOccurrenceId } from './mailbox.ts';
 import type { PatternedRecurrence } from './series.ts';
-import { seriesStarts } from './series.ts';
+import { patternChanged, seriesStarts } from './series.ts';
 import { parseDateTimeTimeZone, renderDate, renderDateTime } from './zones.ts';
 
 const READ = ['Calendars.Read', 'Calendars.ReadWrite'];
@@ -157,6 +157,9 @@ export function findInstance(call: Call, id: string, calendarId?: string): Insta
     const exception = [...call.s.mail.events.values()].find((e) => e.masterId === master.immutableId && e.originalStartMs === occ.originalStartMs);
     if (exception) return { ev: exception };
     if (master.cancelledStarts.includes(occ.originalStartMs)) throw graphErrors.notFound();
+    // an occurrence id names an occurrence of the series as it is now (one of a pattern since changed is gone)
+    const f = master.f;
+    if (!f.recurrence || !seriesStarts(f.recurrence, { ms: f.start.ms, tz: f.start.tz, allDay: f.isAllDay }, occ.originalStartMs, occ.originalStartMs + 1).includes(occ.originalStartMs)) throw graphErrors.notFound();
     return { ev: master, originalStartMs: occ.originalStartMs };
   }
   const ev = call.s.mail.event(id);
@@ -291,7 +294,13 @@ export function updateEvent(call: Call, id: string, calendarId?: string): { stat
   } else checkIfMatch(call, inst.ev);
   const ev = inst.ev;
   if ('recurrence' in body && ev.type === 'exception') throw new GraphError(400, 'ErrorInvalidRequest', 'Your request can\'t be completed. An exception cannot have a recurrence.');
+  const before = ev.f;
   ev.f = applyBody(body, ev.f);
+  if (ev.type === 'seriesMaster' && patternChanged(before, ev.f)) {
+    // a new pattern drops the series' edited and cancelled occurrences (series.ts, patternChanged)
+    for (const x of [...call.s.mail.events.values()]) if (x.masterId === ev.immutableId) call.s.mail.removeEvent(x);
+    ev.cancelledStarts = [];
+  }
   if (ev.type !== 'exception') ev.type = ev.f.recurrence ? 'seriesMaster' : 'singleInstance';
   applyExtendedProperties(ev, body);
   ev.changeKey = newChangeKey();

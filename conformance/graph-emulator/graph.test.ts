@@ -111,6 +111,35 @@ t.test('a weekly series: occurrences in the view, an edited occurrence becomes a
   t.same(deleted.body.value.map((e: any) => [e.id, e['@removed']]).sort(), [o1.id, view.body.value[2].id, view.body.value[3].id].sort().map((id) => [id, { reason: 'deleted' }]));
 });
 
+t.test('a series keeps its edited and cancelled occurrences across a rename or a new end, and loses them when its start or pattern changes (MS-OXOCAL 3.1.4.7.3.5)', async (t) => {
+  const { g, api } = await setup();
+  t.teardown(() => g.close());
+  const weekly = { pattern: { type: 'weekly', interval: 1, daysOfWeek: ['monday'], firstDayOfWeek: 'sunday' }, range: { type: 'numbered', startDate: '2030-03-04', numberOfOccurrences: 4 } };
+  const master = await api('POST', '/me/events', event('weekly', '2030-03-04', { recurrence: weekly }));
+  const instances = async () => (await api('GET', `/me/events/${master.body.id}/instances${WINDOW}`)).body.value.map((e: any) => [e.type, e.start.dateTime.slice(0, 16)]).sort();
+  const [o1, o2] = (await api('GET', `/me/events/${master.body.id}/instances${WINDOW}`)).body.value;
+  await api('PATCH', `/me/events/${o1.id}`, { subject: 'edited' });
+  t.equal((await api('DELETE', `/me/events/${o2.id}`)).status, 204);
+  const kept = [['exception', '2030-03-04T09:00'], ['occurrence', '2030-03-18T09:00'], ['occurrence', '2030-03-25T09:00']];
+  t.same(await instances(), kept);
+
+  await api('PATCH', `/me/events/${master.body.id}`, { subject: 'renamed', recurrence: weekly });
+  t.same(await instances(), kept, 'a rename, with the same pattern written again, keeps them');
+  await api('PATCH', `/me/events/${master.body.id}`, { recurrence: { ...weekly, range: { ...weekly.range, numberOfOccurrences: 5 } } });
+  t.same(await instances(), [...kept, ['occurrence', '2030-04-01T09:00']].slice(0, 3), 'a longer series keeps them (the window ends with March)');
+  t.equal((await api('GET', `/me/events/${master.body.id}`)).body.cancelledOccurrences.length, 1);
+
+  await api('PATCH', `/me/events/${master.body.id}`, { start: { dateTime: '2030-03-04T12:00:00', timeZone: 'W. Europe Standard Time' }, end: { dateTime: '2030-03-04T13:00:00', timeZone: 'W. Europe Standard Time' } });
+  t.same(await instances(), [['occurrence', '2030-03-04T11:00'], ['occurrence', '2030-03-11T11:00'], ['occurrence', '2030-03-18T11:00'], ['occurrence', '2030-03-25T11:00']], 'a new time: every occurrence as the pattern makes it');
+  t.same((await api('GET', `/me/events/${master.body.id}`)).body.cancelledOccurrences, [], 'no cancelled occurrence left');
+  t.equal((await api('GET', `/me/events/${o1.id}`)).status, 404, 'the exception is gone');
+
+  const [p1] = (await api('GET', `/me/events/${master.body.id}/instances${WINDOW}`)).body.value;
+  t.equal((await api('DELETE', `/me/events/${p1.id}`)).status, 204);
+  await api('PATCH', `/me/events/${master.body.id}`, { recurrence: { ...weekly, pattern: { ...weekly.pattern, daysOfWeek: ['monday', 'tuesday'] } } });
+  t.same((await api('GET', `/me/events/${master.body.id}`)).body.cancelledOccurrences, [], 'another weekday: the cancelled occurrence is gone too');
+});
+
 t.test('subscriptions: the validation handshake, max expiration, notifications and lifecycle events as Graph posts them', async (t) => {
   const { g, api, alice } = await setup();
   const received: any[] = [];

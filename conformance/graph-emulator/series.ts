@@ -52,3 +52,21 @@ export function seriesStarts(r: PatternedRecurrence, start: { ms: number; tz: st
   const zone = ianaZone(start.tz) ?? 'UTC';
   return occurrences([toRRule(r, start.tz)], { ms: start.ms, tz: zone, allDay: start.allDay }, fromMs, toMs).map((o) => o.startMs);
 }
+
+/**
+ * Whether an update of a series master changes its pattern, so that Exchange
+ * drops its exceptions: "If the recurrence pattern has changed, the client ...
+ * removes every exception from the PidLidAppointmentRecur property and every
+ * Exception Attachment object" (MS-OXOCAL 3.1.4.7.3.5, Updating a Recurring
+ * Series), which Outlook announces as "Any exceptions associated with this
+ * recurring appointment will be lost". The pattern is the series' start (its
+ * time and first day), all-day, and the rule without its end: a series only
+ * extended or shortened keeps its deleted occurrences (an EWS client extending
+ * a daily series did not get its deleted occurrence back:
+ * OfficeDev/ews-managed-api#235).
+ */
+export function patternChanged(before: { recurrence: PatternedRecurrence | null; start: { ms: number; tz: string }; isAllDay: boolean }, after: typeof before): boolean {
+  if (before.recurrence === null || after.recurrence === null) return before.recurrence !== after.recurrence;
+  const rule = (f: typeof before) => toRRule(f.recurrence!, f.start.tz).replace(/;(UNTIL|COUNT)=[^;]*/, '');
+  return before.start.ms !== after.start.ms || before.isAllDay !== after.isAllDay || rule(before) !== rule(after);
+}

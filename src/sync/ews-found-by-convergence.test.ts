@@ -93,3 +93,65 @@ t.test('a copy whose create was not confirmed, of an item deleted in the CRM bef
   t.same(created, [], 'nothing created from Exchange')
   t.same((await w.run('alice')), { state: 'ok', in: 0, out: 0, rerun: false }, 'settled')
 })
+
+// Found with Graph (finding C of issue 12, seed 819281 km80), the same for Exchange: a series' exceptions do not
+// survive a change of its pattern or start ("If the recurrence pattern has changed, the client ... removes every
+// exception", MS-OXOCAL 3.1.4.7.3.5; the emulator kept them). Kalends writes the CRM's deleted and edited
+// occurrences again after the master, those that fall on the new pattern; nothing stale stays in Exchange.
+t.test('a series moved in the CRM: Exchange drops its exceptions, Kalends writes again the CRM\'s deleted and edited occurrences on the new pattern, none outside it', async t => {
+  const w = await startEwsWorld()
+  t.teardown(() => w.close())
+  await w.connect('alice')
+  const alice = w.s.as('alice')
+  // Thursdays 10:00 in Berlin from 3 December 2026, five times; 10 December edited, 17 and 31 December deleted in Outlook
+  const id = w.em.userCreate(w.email('alice'), 'calendar', 'CalendarItem', `<t:Subject>Outlook weekly</t:Subject><t:Start>2026-12-03T09:00:00Z</t:Start><t:End>2026-12-03T10:00:00Z</t:End>
+    <t:Recurrence><t:WeeklyRecurrence><t:Interval>1</t:Interval><t:DaysOfWeek>Thursday</t:DaysOfWeek><t:FirstDayOfWeek>Monday</t:FirstDayOfWeek></t:WeeklyRecurrence>
+    <t:NumberedRecurrence><t:StartDate>2026-12-03</t:StartDate><t:NumberOfOccurrences>5</t:NumberOfOccurrences></t:NumberedRecurrence></t:Recurrence><t:StartTimeZone Id="W. Europe Standard Time"/>`)
+  w.em.userModifyOccurrence(id, '2026-12-10T09:00:00Z', '<t:Subject>Outlook weekly, in room 2</t:Subject><t:Start>2026-12-10T09:00:00Z</t:Start><t:End>2026-12-10T10:00:00Z</t:End>')
+  w.em.userDeleteOccurrence(id, '2026-12-17T09:00:00Z')
+  w.em.userDeleteOccurrence(id, '2026-12-31T09:00:00Z')
+  const daily = (await alice('/api/v1/appointments', { method: 'POST', json: { title: 'CRM daily', timezone: 'Europe/Berlin', start: '2026-12-03T08:00:00Z', end: '2026-12-03T09:00:00Z', rrule: 'FREQ=DAILY;COUNT=4', exdates: ['2026-12-04T08:00:00Z'] } })).body_ as { id: number }
+  t.equal((await w.run('alice')).state, 'ok')
+  const list = ((await alice('/api/v1/appointments?from=2026-11-01T00:00:00Z&to=2027-03-01T00:00:00Z')).body_ as { items: { id: number; title: string }[] }).items
+  const weeklyId = list.find(x => x.title === 'Outlook weekly')!.id
+  t.same(((await alice(`/api/v1/appointments/${weeklyId}`)).body_ as { exdates: string[] }).exdates, ['2026-12-17T09:00:00.000Z', '2026-12-31T09:00:00.000Z'])
+
+  // a week earlier (the edited and one deleted occurrence still on it, the other deleted one past its end); the daily one five hours later
+  t.equal((await alice(`/api/v1/appointments/${weeklyId}`, { method: 'PATCH', json: { start: '2026-11-26T09:00:00Z', end: '2026-11-26T10:00:00Z' } })).status, 200)
+  t.equal((await alice(`/api/v1/appointments/${daily.id}`, { method: 'PATCH', json: { start: '2026-12-03T13:00:00Z', end: '2026-12-03T14:00:00Z' } })).status, 200)
+  const r = await w.run('alice')
+  t.same([r.state, r.out], ['ok', 2], r.reason ?? 'both written')
+
+  const weekly = w.em.item(id)
+  t.equal(weekly.props.Start, '2026-11-26T09:00:00Z')
+  t.same(weekly.deletedOccurrences, ['2026-12-17T09:00:00Z'], 'the deleted occurrence on the new pattern is deleted again, none past the end')
+  t.same(weekly.exceptions.map(x => [w.em.store.items.get(x)?.master?.originalStart, w.em.item(x).props.Subject]), [['2026-12-10T09:00:00Z', 'Outlook weekly, in room 2']], 'the edited occurrence is edited again')
+  const dailyCopy = w.items('alice').find(i => i.props.Subject === 'CRM daily')!
+  t.equal(dailyCopy.props.Start, '2026-12-03T13:00:00Z')
+  t.same(dailyCopy.deletedOccurrences, [], 'the EXDATE at 09:00 falls on no 14:00 occurrence: 4 December stays (the CRM shows it)')
+  t.same((await w.run('alice')), { state: 'ok', in: 0, out: 0, rerun: false }, 'settled')
+  t.same(((await alice(`/api/v1/appointments/${weeklyId}`)).body_ as { exdates: string[] }).exdates, ['2026-12-17T09:00:00.000Z', '2026-12-31T09:00:00.000Z'], 'nothing in the CRM lost')
+})
+
+t.test('a move of a series that fails after its master was written is finished by the next run: the half-written copy is not taken into the CRM', async t => {
+  const w = await startEwsWorld()
+  t.teardown(() => w.close())
+  await w.connect('alice')
+  const alice = w.s.as('alice')
+  const a = (await alice('/api/v1/appointments', { method: 'POST', json: { title: 'Weekly', timezone: 'Europe/Berlin', start: '2026-12-03T09:00:00Z', end: '2026-12-03T10:00:00Z', rrule: 'FREQ=WEEKLY;COUNT=5', exdates: ['2026-12-17T09:00:00Z'] } })).body_ as { id: number }
+  t.equal((await w.run('alice')).state, 'ok')
+  const master = w.items('alice')[0]!
+  t.same(master.deletedOccurrences, ['2026-12-17T09:00:00Z'])
+  t.equal((await alice(`/api/v1/appointments/${a.id}`, { method: 'PATCH', json: { start: '2026-11-26T09:00:00Z', end: '2026-11-26T10:00:00Z' } })).status, 200)
+  await new Promise(resolve => setTimeout(resolve, 1100)) // Exchange keeps LastModifiedTime in seconds: the half-written copy must be later than the CRM's edit, as it is when a run starts later
+  w.em.fault({ kind: 'http503', operation: 'DeleteItem', times: 10 }) // the deleted occurrence goes after the master's UpdateItem
+  await t.rejects(w.run('alice'), /Exchange/, 'the run fails between the master and its occurrences')
+  t.same([w.em.item(master.id).props.Start, w.em.item(master.id).deletedOccurrences], ['2026-11-26T09:00:00Z', []], 'Exchange holds the new start without the deleted occurrence')
+  w.em.clearFaults()
+
+  const r = await w.run('alice')
+  t.same([r.state, r.in, r.out], ['ok', 0, 1], 'the next run writes the CRM\'s version again, takes nothing in')
+  t.same(((await alice(`/api/v1/appointments/${a.id}`)).body_ as { exdates: string[] }).exdates, ['2026-12-17T09:00:00.000Z'], 'the CRM keeps its deleted occurrence')
+  t.same(w.em.item(master.id).deletedOccurrences, ['2026-12-17T09:00:00Z'], 'and Exchange has it again')
+  t.same((await w.run('alice')), { state: 'ok', in: 0, out: 0, rerun: false }, 'settled')
+})

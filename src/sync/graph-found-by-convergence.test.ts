@@ -1,4 +1,5 @@
 import t from 'tap'
+import type { Test } from 'tap'
 import { startGraphWorld } from './testing-graph.ts'
 
 /** Regressions found by convergence-graph.test.ts (docs/performance.md, "Microsoft 365 (Graph) sync"). */
@@ -105,4 +106,107 @@ t.test('an occurrence deleted in Outlook reaches the CRM as an EXDATE when the d
   }
   t.equal((await w.run('alice')).state, 'ok')
   t.same(((await alice(`/api/v1/appointments/${made.id}`)).body_ as { exdates: string[] }).exdates.length, 3, 'a quiet run keeps them')
+})
+
+type Appt = { title: string; start: string; rrule: string | null; exdates: string[] }
+const cancelledDays = (ev: { cancelledOccurrences?: string[] }) => (ev.cancelledOccurrences ?? []).map(c => c.slice(-10)).sort()
+
+/** Alice, connected, with a weekly CRM series (Thursdays 09:00 UTC from 3 December, five times, one EXDATE) synced once. */
+async function aliceWithWeekly (t: Test, exdate: string) {
+  const w = await startGraphWorld()
+  t.teardown(() => w.close())
+  const alice = w.s.as('alice')
+  await w.connect('alice')
+  const a = (await alice('/api/v1/appointments', { method: 'POST', json: { title: 'Weekly', timezone: 'Europe/Berlin', start: '2026-12-03T09:00:00Z', end: '2026-12-03T10:00:00Z', rrule: 'FREQ=WEEKLY;COUNT=5', exdates: [exdate] } })).body_ as { id: number }
+  t.equal((await w.run('alice')).state, 'ok')
+  return { w, alice, a }
+}
+
+t.test('a series moved in the CRM while it kept an EXDATE on no occurrence of its new pattern moves in Outlook, the EXDATE kept in the CRM (finding B: seeds 819281 km65, 120513 kc67)', async t => {
+  const { w, alice, a } = await aliceWithWeekly(t, '2026-12-10T09:00:00Z')
+  const [ev] = await w.events('alice')
+  t.equal((await w.api('alice', 'PATCH', `/me/events/${encodeURIComponent(ev.id)}`, { subject: 'Weekly, edited in Outlook' })).status, 200)
+  t.equal((await w.run('alice')).state, 'ok', 'the rename came in (Outlook names the weekday: DaysOfWeek thursday)')
+
+  t.equal((await alice(`/api/v1/appointments/${a.id}`, { method: 'PATCH', json: { start: '2027-01-05T14:15:00Z', end: '2027-01-05T15:00:00Z' } })).status, 200, 'moved to Tuesdays in the CRM')
+  const r = await w.run('alice')
+  t.equal(r.state, 'ok', r.reason ?? 'ok')
+  const [moved] = await w.events('alice')
+  t.equal(moved.start.dateTime, '2027-01-05T14:15:00.0000000', 'Outlook has the new start')
+  t.same(moved.recurrence.pattern.daysOfWeek, ['tuesday'])
+  t.same(cancelledDays(moved), [], 'the EXDATE that no longer falls on an occurrence is nothing Outlook holds')
+  const crm = (await alice(`/api/v1/appointments/${a.id}`)).body_ as Appt
+  t.same([crm.start, crm.rrule, crm.exdates], ['2027-01-05T14:15:00.000Z', 'FREQ=WEEKLY;COUNT=5', ['2026-12-10T09:00:00.000Z']], 'the CRM keeps what the user wrote (a no-op in RFC 5545)')
+  const errors = await w.s.k.db.selectFrom('sync_log' as never).select('message' as never).where('action' as never, '=', 'error' as never).execute()
+  t.same(errors, [], 'nothing kept in the CRM only')
+  t.equal((await w.run('alice')).state, 'ok')
+  t.equal((await w.events('alice'))[0].start.dateTime, '2027-01-05T14:15:00.0000000', 'a quiet run changes nothing')
+})
+
+t.test('a series moved in the CRM: Outlook drops its exceptions, Kalends writes again the CRM\'s deleted and edited occurrences that fall on the new pattern, and no cancelled day outside it stays (finding C: seed 819281 km80)', async t => {
+  const w = await startGraphWorld()
+  t.teardown(() => w.close())
+  const alice = w.s.as('alice')
+  await w.connect('alice')
+  const weekly = await w.api('alice', 'POST', '/me/events', {
+    subject: 'Outlook weekly',
+    start: { dateTime: '2026-12-03T10:00:00', timeZone: 'W. Europe Standard Time' },
+    end: { dateTime: '2026-12-03T11:00:00', timeZone: 'W. Europe Standard Time' },
+    recurrence: { pattern: { type: 'weekly', interval: 1, daysOfWeek: ['thursday'], firstDayOfWeek: 'monday' }, range: { type: 'numbered', startDate: '2026-12-03', numberOfOccurrences: 5, recurrenceTimeZone: 'W. Europe Standard Time' } }
+  })
+  const instances = (await w.api('alice', 'GET', `/me/events/${encodeURIComponent(weekly.body.id)}/instances?startDateTime=2026-12-01T00:00:00Z&endDateTime=2027-01-10T00:00:00Z`)).body.value as { id: string; start: { dateTime: string } }[]
+  const at = (day: string) => instances.find(i => i.start.dateTime.startsWith(day))!.id
+  t.equal((await w.api('alice', 'PATCH', `/me/events/${encodeURIComponent(at('2026-12-10'))}`, { subject: 'Outlook weekly, one week in room 2' })).status, 200)
+  t.equal((await w.api('alice', 'DELETE', `/me/events/${encodeURIComponent(at('2026-12-17'))}`)).status, 204)
+  t.equal((await w.api('alice', 'DELETE', `/me/events/${encodeURIComponent(at('2026-12-31'))}`)).status, 204)
+  const daily = (await alice('/api/v1/appointments', { method: 'POST', json: { title: 'CRM daily', timezone: 'Europe/Berlin', start: '2026-12-03T08:00:00Z', end: '2026-12-03T09:00:00Z', rrule: 'FREQ=DAILY;COUNT=4', exdates: ['2026-12-04T08:00:00Z'] } })).body_ as { id: number }
+  t.equal((await w.run('alice')).state, 'ok')
+  const list = ((await alice('/api/v1/appointments?from=2026-11-01T00:00:00Z&to=2027-03-01T00:00:00Z')).body_ as { items: (Appt & { id: number })[] }).items
+  const weeklyId = list.find(x => x.title === 'Outlook weekly')!.id
+  const before = (await alice(`/api/v1/appointments/${weeklyId}`)).body_ as Appt & { overrides?: unknown }
+  t.same(before.exdates, ['2026-12-17T09:00:00.000Z', '2026-12-31T09:00:00.000Z'], 'the CRM has both deleted occurrences')
+
+  // the weekly series a week earlier (its edited and one deleted occurrence still on it, the other deleted one past its end); the daily one five hours later
+  t.equal((await alice(`/api/v1/appointments/${weeklyId}`, { method: 'PATCH', json: { start: '2026-11-26T09:00:00Z', end: '2026-11-26T10:00:00Z' } })).status, 200)
+  t.equal((await alice(`/api/v1/appointments/${daily.id}`, { method: 'PATCH', json: { start: '2026-12-03T13:00:00Z', end: '2026-12-03T14:00:00Z' } })).status, 200)
+  const r = await w.run('alice')
+  t.equal(r.state, 'ok', r.reason ?? 'ok')
+
+  const events = await w.events('alice')
+  const outlookWeekly = events.find(e => e.id === weekly.body.id)
+  t.equal(outlookWeekly.start.dateTime, '2026-11-26T09:00:00.0000000', 'Outlook has the new start')
+  t.same(cancelledDays(outlookWeekly), ['2026-12-17'], 'the deleted occurrence on the new pattern is deleted again; the one past the end is not named')
+  const view = (await w.api('alice', 'GET', `/me/events/${encodeURIComponent(weekly.body.id)}/instances?startDateTime=2026-11-20T00:00:00Z&endDateTime=2027-01-10T00:00:00Z`)).body.value as { type: string; subject: string; start: { dateTime: string } }[]
+  t.same(view.map(i => [i.start.dateTime.slice(0, 10), i.type, i.subject]).sort(), [
+    ['2026-11-26', 'occurrence', 'Outlook weekly'],
+    ['2026-12-03', 'occurrence', 'Outlook weekly'],
+    ['2026-12-10', 'exception', 'Outlook weekly, one week in room 2'],
+    ['2026-12-24', 'occurrence', 'Outlook weekly']
+  ], 'the edited occurrence is edited again')
+  const outlookDaily = events.find(e => e.subject === 'CRM daily')
+  t.equal(outlookDaily.start.dateTime, '2026-12-03T13:00:00.0000000')
+  t.same(cancelledDays(outlookDaily), [], 'the EXDATE at 09:00 falls on no 14:00 occurrence: 4 December is not cancelled in Outlook (the CRM shows it)')
+
+  t.equal((await w.run('alice')).state, 'ok')
+  const after = (await alice(`/api/v1/appointments/${weeklyId}`)).body_ as Appt
+  t.same([after.start, after.exdates], ['2026-11-26T09:00:00.000Z', ['2026-12-17T09:00:00.000Z', '2026-12-31T09:00:00.000Z']], 'nothing in the CRM lost')
+  t.same(cancelledDays((await w.events('alice')).find(e => e.id === weekly.body.id)), ['2026-12-17'], 'a quiet run changes nothing')
+})
+
+t.test('a move of a series that fails after its master was written is finished by the next run: the half-written copy is not taken into the CRM, no deleted occurrence lost (finding C)', async t => {
+  const { w, alice, a } = await aliceWithWeekly(t, '2026-12-17T09:00:00Z')
+  t.equal((await w.run('alice')).state, 'ok', 'our own writes listed once')
+  t.equal((await alice(`/api/v1/appointments/${a.id}`, { method: 'PATCH', json: { start: '2026-11-26T09:00:00Z', end: '2026-11-26T10:00:00Z' } })).status, 200)
+  w.g.throttle({ status: 503, times: 30, pathIncludes: '/instances' }) // the occurrences are listed after the master's PATCH
+  await t.rejects(w.run('alice'), /503/, 'the run fails between the master and its occurrences')
+  const [half] = await w.events('alice')
+  t.same([half.start.dateTime, cancelledDays(half)], ['2026-11-26T09:00:00.0000000', []], 'Outlook holds the new start without the deleted occurrence')
+  w.g.clearFaults()
+
+  const r = await w.run('alice')
+  t.same([r.state, r.in, r.out], ['ok', 0, 1], 'the next run writes the CRM\'s version again, takes nothing in')
+  const crm = (await alice(`/api/v1/appointments/${a.id}`)).body_ as Appt
+  t.same([crm.start, crm.exdates], ['2026-11-26T09:00:00.000Z', ['2026-12-17T09:00:00.000Z']], 'the CRM keeps its deleted occurrence')
+  t.same(cancelledDays((await w.events('alice'))[0]), ['2026-12-17'], 'and Outlook has it again')
+  t.same(await w.run('alice'), { state: 'ok', in: 0, out: 0, rerun: false }, 'settled')
 })

@@ -7,7 +7,7 @@ import { createTask, deleteTask, updateTask } from '../domain/tasks.ts'
 import { crmItem, involvedItem, type CrmItem } from './crm-side.ts'
 import { appointmentInput, hashOf, taskInput, type EventData, type TaskData } from './items.ts'
 import { overridesIcal } from './overrides.ts'
-import { dropLink, linkByItem, linkByRemote, linkWritten, logSync, saveLink } from './links.ts'
+import { dropLink, linkByItem, linkByRemote, linkWritten, logSync, saveLink, unfinishedWrite } from './links.ts'
 import { writeCrmVersion } from './outbound.ts'
 import type { RemoteCollection, RemoteItem } from './provider.ts'
 import type { RunContext } from './run-context.ts'
@@ -59,6 +59,7 @@ export async function applyInbound (rc: RunContext, coll: RemoteCollection, item
   if (link.crm_hash !== null && crm.hash !== link.crm_hash && item.updated !== null && crm.updatedAt > item.updated) {
     return // changed on both sides; the CRM's is newer and outbound writes it
   }
+  if (unfinishedWrite(link) && crm.hash !== link.crm_hash) return // our write of the CRM's version did not finish: outbound writes it again (links.ts)
   try {
     await transact(db, async tx => {
       const updated = kind === 'task'

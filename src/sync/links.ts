@@ -17,6 +17,24 @@ export async function linkByRemote (db: Db, connectionId: number, kind: ItemKind
 
 export type LinkValues = Pick<Link, 'remote_id' | 'remote_etag' | 'written_hash' | 'crm_hash'>
 
+/**
+ * A series is written in steps: its master, then its deleted and edited
+ * occurrences; and a new pattern or start makes Exchange drop the old ones
+ * first (MS-OXOCAL 3.1.4.7.3.5). A run that fails between the steps leaves a
+ * half-written copy that looks like a newer external edit, which the next
+ * run would take into the CRM, losing its exceptions. While such a write is
+ * under way the link's written_hash says so (the hash before it, prefixed):
+ * the next run writes the CRM's version again instead.
+ */
+const UNFINISHED = 'unfinished:'
+
+export const unfinishedWrite = (link: Pick<Link, 'written_hash'>): boolean => link.written_hash?.startsWith(UNFINISHED) === true
+
+export async function markUnfinished (db: Db, link: Link): Promise<void> {
+  if (unfinishedWrite(link)) return
+  await saveLink(db, link.connection_id, link.item_kind, link.item_id, { remote_id: link.remote_id, remote_etag: link.remote_etag, written_hash: `${UNFINISHED}${link.written_hash ?? ''}`, crm_hash: link.crm_hash })
+}
+
 export async function saveLink (db: Db, connectionId: number, kind: ItemKind, itemId: number, v: LinkValues): Promise<Link> {
   return syncDb(db).insertInto('sync_links')
     .values({ connection_id: connectionId, item_kind: kind, item_id: itemId, ...v, updated_at: new Date() })

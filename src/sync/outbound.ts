@@ -3,7 +3,7 @@ import type { ItemKind } from '../db/schema.ts'
 import { committedSeq } from '../domain/calendar-objects.ts'
 import { crmItem, inWindow, involvedItem, takesPart, type CrmItem } from './crm-side.ts'
 import { hashOf } from './items.ts'
-import { dropLink, linkByItem, linkWritten, logSync, saveLink } from './links.ts'
+import { dropLink, linkByItem, linkWritten, logSync, markUnfinished, saveLink, unfinishedWrite } from './links.ts'
 import type { Link } from './tables.ts'
 import { RemoteConflict, Transient, Unrepresentable, type RemoteCollection, type RemoteItem, type Window } from './provider.ts'
 import type { RunContext } from './run-context.ts'
@@ -113,6 +113,7 @@ async function writeOut (rc: RunContext, coll: RemoteCollection, c: Candidate, t
     return
   }
   const remoteId = link.remote_id
+  if ('rrule' in crm.data && crm.data.rrule !== null) await markUnfinished(db, link)
   let written
   try {
     written = await coll.update(remoteId, link.remote_etag, crm.data, crm.ref, crm.extras)
@@ -125,7 +126,9 @@ async function writeOut (rc: RunContext, coll: RemoteCollection, c: Candidate, t
       rc.rerun = true
       return
     }
-    if (remote.data !== null && hashOf(remote.data) !== link.written_hash && remote.updated !== null && remote.updated > crm.updatedAt) {
+    // newer outside, unless it is our own write that did not finish
+    if (remote.data !== null && hashOf(remote.data) !== link.written_hash && !unfinishedWrite(link) && remote.updated !== null && remote.updated > crm.updatedAt) {
+      await saveLink(db, conn.id, c.kind, c.id, link) // refused before anything was written: not unfinished
       rc.rerun = true // the external edit is newer: inbound takes it next
       return
     }
