@@ -116,6 +116,22 @@ t.test('what the domain layer writes, from any process, is in the next answer of
   for (const [how, items] of Object.entries(await reads(alice, 'alice'))) t.notOk(items.has('later.ics'), `${how}: a deleted object is gone`)
 })
 
+t.test('a sync from the same token, polled again and again, brings a change made elsewhere at once', async t => {
+  const sync = (token: string) => `<?xml version="1.0" encoding="utf-8"?><d:sync-collection ${DAV_NS}><d:sync-token>${token}</d:sync-token><d:sync-level>1</d:sync-level><d:prop><d:getetag/></d:prop></d:sync-collection>`
+  const poll = async (token: string) => {
+    const r = await alice('REPORT', OWN, { headers: { depth: '1' }, body: sync(token) })
+    t.equal(r.status, 207)
+    return { token: /sync-token>([^<]+)</.exec(r.text)![1]!, names: members(r.xml).map(m => m.href.split('/').pop()) }
+  }
+  const { token } = await poll('')
+  for (let i = 0; i < 3; i++) t.same(await poll(token), { token, names: [] }, `nothing new (${i + 1})`)
+  await putObject(db, { user: s.users.alice!, origin: 'api' }, await calendarId(), 'polled.ics', vevent('polled'))
+  const next = await poll(token)
+  t.same(next.names, ['polled.ics'], 'the new object at the next poll')
+  t.not(next.token, token, 'with a new token')
+  t.same(await poll(next.token), { token: next.token, names: [] })
+})
+
 t.test('a calendar\'s properties changed elsewhere show in the next PROPFIND', async t => {
   const names = async () => {
     const r = await alice('PROPFIND', OWN, { headers: { depth: '1' }, body: propfindBody('d:displayname', 'd:getetag') })

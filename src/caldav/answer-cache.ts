@@ -7,8 +7,8 @@ import { sendWritten, XML } from './respond.ts'
 import type { Ctx } from './resources.ts'
 
 /**
- * Whole answers of a calendar's REPORTs (calendar-query, calendar-multiget)
- * and PROPFINDs, as the bytes sent, by everything they are made of:
+ * Whole answers of a calendar's REPORTs (calendar-query, calendar-multiget,
+ * sync-collection) and PROPFINDs, as the bytes sent, by everything they are made of:
  *
  * - the calendar as access.ts decided it for this viewer (the object the
  *   backend keeps under the organisation's access version: any change to
@@ -43,7 +43,8 @@ function serialOf (cal: DavCalendar): number {
  * calendar's version exactly (ctx.along) and the path is that calendar in
  * the user's own home; else undefined (nothing is looked up or kept).
  */
-export function answerKey (ctx: Ctx, path: string, body: string | undefined): { key: string; calendar: DavCalendar } | undefined {
+export type AnswerKey = { key: string; calendar: DavCalendar }
+export function answerKey (ctx: Ctx, path: string, body: string | undefined): AnswerKey | undefined {
   const along = ctx.along
   if (along === undefined || along.object !== undefined || along.version === undefined) return undefined
   const p = parsePath(path)
@@ -66,9 +67,9 @@ export function sendAnswer (reply: FastifyReply, bytes: Buffer) {
  * calendar the key was made for (`calendar`, undefined when the answer
  * drew on anything else).
  */
-export function sendAndKeep (reply: FastifyReply, w: MultistatusWriter, key: { key: string; calendar: DavCalendar } | undefined, calendar: DavCalendar | undefined) {
-  if (key === undefined || calendar !== key.calendar) return sendWritten(reply, w)
-  const bytes = Buffer.from(w.finish())
+export function sendAndKeep (reply: FastifyReply, w: MultistatusWriter, key: AnswerKey | undefined, calendar: DavCalendar | undefined, syncToken?: string) {
+  if (key === undefined || calendar !== key.calendar) return sendWritten(reply, w, syncToken)
+  const bytes = Buffer.from(w.finish(syncToken))
   answers.set(key.key, bytes)
   return sendAnswer(reply, bytes)
 }

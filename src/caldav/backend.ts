@@ -54,7 +54,8 @@ export interface CalDavBackend {
   object (viewer: User, calendar: CalendarRef, name: string, withBody?: boolean): Promise<ObjectRow | null>
   objects (viewer: User, calendar: CalendarRef, names: string[], withBody?: boolean): Promise<ObjectRow[]>
   list (viewer: User, calendar: CalendarRef, opts?: ListOptions): Promise<ObjectRow[]>
-  changes (viewer: User, calendar: CalendarRef, since: number, opts?: { limit?: number; withBody?: boolean }): Promise<ObjectChanges>
+  /** `at`: the calendar's version read along with this request's sign-in (ReadAlong), else asked for */
+  changes (viewer: User, calendar: CalendarRef, since: number, opts?: { limit?: number; withBody?: boolean; at?: number }): Promise<ObjectChanges>
   put (actor: Actor, calendar: CalendarRef, name: string, body: string, cond: Preconditions): Promise<PutResult>
   remove (actor: Actor, calendar: CalendarRef, name: string, cond: Preconditions): Promise<'deleted' | 'left'>
   /** A new item at the destination from the source's body as the user sees it. */

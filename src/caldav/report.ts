@@ -42,7 +42,7 @@ export async function report (ctx: Ctx, path: string, body: string | undefined, 
       return sendAndKeep(reply, w, key, within)
     }
     case 'calendar-query': return sendAndKeep(reply, await calendarQuery(ctx, res, req), key, res.kind === 'calendar' ? res.cal : undefined)
-    case 'sync-collection': return syncCollection(ctx, res, req, reply)
+    case 'sync-collection': return syncCollection(ctx, res, req, reply, key)
     case 'free-busy-query': return freeBusyQuery(ctx, res, req, reply)
     case 'expand-property': return sendMultistatus(reply, await expandProperty(ctx, res, req))
     case 'principal-property-search': return sendMultistatus(reply, await principalPropertySearch(ctx, req))

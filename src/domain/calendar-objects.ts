@@ -275,9 +275,10 @@ export type ObjectChanges = { seq: number; changed: ObjectRow[]; deleted: string
  * there is). `seq` is the sequence the answer is complete up to; with a limit
  * it stops early and says so.
  */
-export async function objectChanges (db: Db, user: User, calendar: CalendarRef, since: number, opts: { limit?: number; withBody?: boolean } = {}): Promise<ObjectChanges> {
+export async function objectChanges (db: Db, user: User, calendar: CalendarRef, since: number, opts: { limit?: number; withBody?: boolean; at?: number } = {}): Promise<ObjectChanges> {
   const calendarId = (await readableCalendar(db, user, calendar)).id
-  const now = await committedCalendarSeq(db, calendarId)
+  // `at`: the calendar's version as versionFromAlong gave it this request (read exactly), so not asked again
+  const now = opts.at ?? await committedCalendarSeq(db, calendarId)
   const withBody = opts.withBody === true
   return memberChanges(db, since, now, opts.limit, {
     upTo: (now, limit) => {
