@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { isIPv6 } from 'node:net'
 import type { FastifyBaseLogger } from 'fastify'
-import { sql } from 'kysely'
+import { sql, type RawBuilder } from 'kysely'
 import type { Db } from '../db/connect.ts'
 import type { User } from '../db/schema.ts'
 import { DomainError } from '../domain/errors.ts'
@@ -11,10 +11,21 @@ import { burnVerify, verifyPassword } from './passwords.ts'
 
 export type Limits = { perAccount: number; perAddress: number; windowSeconds: number; maxDelaySeconds: number }
 export type SignedIn = { user: User; appPasswordId: number | null }
+/**
+ * A read the caller wants sent inside the statement that re-checks a
+ * remembered sign-in, for the user that pair was remembered for (undefined:
+ * none for them): a request's first read then costs no round trip of its
+ * own, and is read in the same snapshot as the check and the access
+ * version. What it read comes back only with a sign-in that holds.
+ */
+export type Along<T> = (userId: number) => RawBuilder<T> | undefined
 /** Who is signing in: the client's address, and where their refusals are logged. */
 export type Caller = { ip: string; log: Pick<FastifyBaseLogger, 'info' | 'warn'> }
 type FailureRow = { key: string; failures: number; window_start: Date; last_failure_at: Date }
 type Verified = SignedIn & { hash: string }
+
+/** What a re-check read along, when it carried a read. */
+const alongOf = <T>(asked: RawBuilder<T> | undefined, value: T | undefined): { along?: T } => asked === undefined ? {} : { along: value as T }
 
 /** The cached pair still holds: the user is enabled and the hash it matched is still the current one. */
 const valid = (user: User, currentHash: string | null, hash: string) => !user.disabled && currentHash === hash
@@ -78,7 +89,7 @@ export class SignIn {
     this.#limits = limits
   }
 
-  async verify (login: string, secret: string, caller: Caller): Promise<SignedIn | null> {
+  async verify<T = never> (login: string, secret: string, caller: Caller, along?: Along<T>): Promise<(SignedIn & { along?: T }) | null> {
     const cacheKey = createHash('sha256').update(`${login.toLowerCase()}\0${secret}`).digest('base64')
     const keys = failureKeys(login, caller)
     let hit = this.#verified.get(cacheKey)
@@ -89,13 +100,14 @@ export class SignIn {
     }
     let result: Verified | null = null
 
+    const extra = hit === undefined ? undefined : along?.(hit.userId)
     if (hit !== undefined && hit.appPasswordId !== null) {
       // one round trip re-reads what the cached pair depends on, so a revoke, a disabled
       // user or a changed password is refused at once, from whichever process made the change
-      const now = await this.#current(hit.userId, hit.appPasswordId, [])
+      const now = await this.#current(hit.userId, hit.appPasswordId, [], extra)
       if (now.user !== null && valid(now.user, now.appPasswordHash, hit.hash)) {
         this.#versions.set(now.user, now.accessVersion)
-        return this.#accepted({ user: now.user, appPasswordId: hit.appPasswordId, hash: hit.hash }, cacheKey, caller)
+        return { ...await this.#accepted({ user: now.user, appPasswordId: hit.appPasswordId, hash: hit.hash }, cacheKey, caller), ...alongOf(extra, now.along) }
       }
       this.#verified.delete(cacheKey)
       hit = undefined
@@ -108,12 +120,14 @@ export class SignIn {
 
     // the account password: guessable, so it waits its turn before it is looked at
     let failures: FailureRow[]
+    let read: { along?: T } = {}
     if (hit !== undefined) {
-      const now = await this.#current(hit.userId, null, [keys.account, keys.address])
+      const now = await this.#current(hit.userId, null, [keys.account, keys.address], extra)
       failures = now.failures
       await this.#takeTurn(failures, login, caller)
       if (now.user !== null && valid(now.user, now.user.password_hash, hit.hash)) {
         result = { user: now.user, appPasswordId: null, hash: hit.hash }
+        read = alongOf(extra, now.along)
         this.#versions.set(now.user, now.accessVersion)
       } else this.#verified.delete(cacheKey)
     } else {
@@ -128,7 +142,7 @@ export class SignIn {
       return null
     }
     if (failures.some(r => r.key === keys.account)) await this.#db.deleteFrom('login_failures').where('key', '=', keys.account).execute()
-    return this.#accepted(result, cacheKey, caller)
+    return { ...await this.#accepted(result, cacheKey, caller), ...read }
   }
 
   forget (): void { this.#verified.clear() }
@@ -182,10 +196,11 @@ export class SignIn {
     return await verifyPassword(user.password_hash, secret) ? { user, appPasswordId: null, hash: user.password_hash } : null
   }
 
-  /** The user, the app password's hash (null when revoked or gone) and the live failure rows of `keys`, in one query. */
-  async #current (userId: number, appPasswordId: number | null, keys: string[]): Promise<{ user: User | null; appPasswordHash: string | null; failures: FailureRow[]; accessVersion: number }> {
+  /** The user, the app password's hash (null when revoked or gone), the live failure rows of `keys` and the caller's `along`, in one query. */
+  async #current<T> (userId: number, appPasswordId: number | null, keys: string[], along: RawBuilder<T> | undefined): Promise<{ user: User | null; appPasswordHash: string | null; failures: FailureRow[]; accessVersion: number; along: T | undefined }> {
     const row = await this.#db.selectFrom('users').selectAll('users')
       .select(eb => [
+        (along ?? sql<T | undefined>`NULL`).as('along'),
         sql<number>`coalesce((SELECT v.version FROM access_versions v WHERE v.org_id = users.org_id), 0)`.as('access_version'),
         eb.selectFrom('app_passwords').select('secret_hash').where('id', '=', appPasswordId ?? 0).where('user_id', '=', userId).where('revoked_at', 'is', null).as('app_password_hash'),
         keys.length === 0
@@ -193,9 +208,9 @@ export class SignIn {
           : sql<FailureRow[] | null>`(SELECT json_agg(json_build_object('key', f.key, 'failures', f.failures, 'window_start', f.window_start, 'last_failure_at', f.last_failure_at)) FROM login_failures f WHERE f.key IN (${sql.join(keys)}) AND f.window_start > ${this.#windowStart()})`.as('failures')
       ])
       .where('users.id', '=', userId).executeTakeFirst()
-    if (row === undefined) return { user: null, appPasswordHash: null, failures: keys.length === 0 ? [] : await this.#failures(keys), accessVersion: 0 }
-    const { app_password_hash: appPasswordHash, failures, access_version: accessVersion, ...user } = row
-    return { user, appPasswordHash, accessVersion: Number(accessVersion), failures: (failures ?? []).map(f => ({ ...f, window_start: new Date(f.window_start), last_failure_at: new Date(f.last_failure_at) })) }
+    if (row === undefined) return { user: null, appPasswordHash: null, failures: keys.length === 0 ? [] : await this.#failures(keys), accessVersion: 0, along: undefined }
+    const { app_password_hash: appPasswordHash, failures, access_version: accessVersion, along: alongValue, ...user } = row
+    return { user, appPasswordHash, accessVersion: Number(accessVersion), along: alongValue as T | undefined, failures: (failures ?? []).map(f => ({ ...f, window_start: new Date(f.window_start), last_failure_at: new Date(f.last_failure_at) })) }
   }
 
   async #touch (appPasswordId: number | null, address: string) {

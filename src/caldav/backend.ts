@@ -8,11 +8,12 @@ import type { Actor } from '../domain/actor.ts'
 import { createCalendar, deleteCalendar, renameCalendar, updateCalendar, type CalendarInput } from '../domain/calendars.ts'
 import { copyObject, moveObject, type Destination } from '../domain/copy-move.ts'
 import {
-  calendarsFor, calendarVersion, decidedAgain, calendarVersionsOf, deleteObject, getObject, getObjects, listObjects, loginsOf, objectChanges, putObject,
-  type CalendarRef, type ListOptions, type ObjectChanges, type ObjectRow, type Preconditions, type PutResult
+  calendarsFor, calendarVersion, calendarVersionAlong, decidedAgain, calendarVersionsOf, deleteObject, getObject, getObjects, listObjects, loginsOf, objectAlong, objectChanges,
+  objectFromAlong, putObject, versionFromAlong,
+  type CalendarRef, type ListOptions, type ObjectChanges, type ObjectJson, type ObjectRow, type Preconditions, type PutResult, type VersionJson
 } from '../domain/calendar-objects.ts'
 import { findUserByLogin, listUsers } from '../domain/users.ts'
-import { authenticate } from '../http/authenticate.ts'
+import { signedIn } from '../http/authenticate.ts'
 import { calendarSegment } from './paths.ts'
 
 /** A calendar as it appears in the requesting user's home. */
@@ -20,13 +21,25 @@ export type DavCalendar = VisibleCalendar & { segment: string; ownerLogin: strin
 /** An address book as it appears in the requesting user's address book home. */
 export type DavAddressBook = VisibleAddressBook & { segment: string; ownerLogin: string | null }
 
+/** A request's target in the user's own home, named before sign-in: a calendar's segment, and an object's name in it. */
+export type Target = { calendar: string; object?: string }
+
+/**
+ * What was read with the request's sign-in check for its target (one round
+ * trip for both): the calendar as calendars() gives it, and the object's row
+ * (null: none by that name) or the calendar's version (calendarVersion;
+ * undefined when it could not be read exactly that way).
+ */
+export type ReadAlong = { calendar: DavCalendar } & ({ object: string; row: ObjectRow | null } | { object?: undefined; version: number | undefined })
+
 /**
  * What the CalDAV handlers need from the store. Handlers never touch the
  * database: every read and write goes through this, and every write through
  * the domain layer (business rules, journal).
  */
 export interface CalDavBackend {
-  authenticate (request: FastifyRequest): Promise<User | null>
+  /** The signed-in user (null: no credentials), and what was read for `target` along with the check, when it could be. */
+  authenticate (request: FastifyRequest, target?: Target): Promise<{ user: User; along?: ReadAlong } | null>
   /** A user of the viewer's organisation by login; null when there is none. */
   user (viewer: User, login: string): Promise<User | null>
   users (viewer: User): Promise<User[]>
@@ -41,7 +54,8 @@ export interface CalDavBackend {
   object (viewer: User, calendar: CalendarRef, name: string, withBody?: boolean): Promise<ObjectRow | null>
   objects (viewer: User, calendar: CalendarRef, names: string[], withBody?: boolean): Promise<ObjectRow[]>
   list (viewer: User, calendar: CalendarRef, opts?: ListOptions): Promise<ObjectRow[]>
-  changes (viewer: User, calendar: CalendarRef, since: number, opts?: { limit?: number; withBody?: boolean }): Promise<ObjectChanges>
+  /** `at`: the calendar's version read along with this request's sign-in (ReadAlong), else asked for */
+  changes (viewer: User, calendar: CalendarRef, since: number, opts?: { limit?: number; withBody?: boolean; at?: number }): Promise<ObjectChanges>
   put (actor: Actor, calendar: CalendarRef, name: string, body: string, cond: Preconditions): Promise<PutResult>
   remove (actor: Actor, calendar: CalendarRef, name: string, cond: Preconditions): Promise<'deleted' | 'left'>
   /** A new item at the destination from the source's body as the user sees it. */
@@ -74,7 +88,7 @@ export function domainBackend (k: Kalends): CalDavBackend {
    * again. Any change to users, shares, calendars or address books moves
    * the version, so the next request of any process decides afresh.
    */
-  const kept = new Map<number, { version: number; calendars?: Promise<DavCalendar[]>; books?: Promise<DavAddressBook[]> }>()
+  const kept = new Map<number, { version: number; calendars?: Promise<DavCalendar[]>; settled?: DavCalendar[]; books?: Promise<DavAddressBook[]> }>()
   function keptFor (viewer: User) {
     const version = k.signIn.accessVersion(viewer)
     if (version === undefined) return null
@@ -89,9 +103,43 @@ export function domainBackend (k: Kalends): CalDavBackend {
   async function calendars (viewer: User): Promise<DavCalendar[]> {
     const entry = keptFor(viewer)
     if (entry === null) return decideCalendars(viewer)
-    const list = entry.calendars ??= decideCalendars(viewer)
-    list.catch(() => { if (entry.calendars === list) entry.calendars = undefined })
-    return decidedAgain(await list, viewer) as DavCalendar[]
+    if (entry.calendars === undefined) {
+      const list = entry.calendars = decideCalendars(viewer)
+      list.then(l => { entry.settled = l }, () => { if (entry.calendars === list) entry.calendars = undefined })
+    }
+    return decidedAgain(await entry.calendars, viewer) as DavCalendar[]
+  }
+  /**
+   * The sign-in check, with the target's read in the same statement when
+   * this user's calendars are kept: the calendar's id comes from the kept
+   * list, and what was read is used only if the access version the check
+   * read is the one that list was kept under (so the decision stands, in
+   * the same snapshot as the read) and the sign-in holds.
+   */
+  async function authenticate (request: FastifyRequest, target?: Target): Promise<{ user: User; along?: ReadAlong } | null> {
+    let asked: { userId: number; version: number; calendar: DavCalendar } | undefined
+    const along = target === undefined
+      ? undefined
+      : (userId: number) => {
+          const entry = kept.get(userId)
+          const calendar = entry?.settled?.find(c => c.segment === target.calendar)
+          if (entry === undefined || calendar === undefined) return undefined
+          asked = { userId, version: entry.version, calendar }
+          return target.object === undefined ? calendarVersionAlong(calendar.id) : objectAlong(db, calendar.id, target.object)
+        }
+    const signed = await signedIn<ObjectJson | VersionJson | null>(db, k.signIn, request, along)
+    if (signed === null) return null
+    const user = signed.user
+    if (asked === undefined || target === undefined || !('along' in signed) || user.id !== asked.userId || k.signIn.accessVersion(user) !== asked.version) return { user }
+    const calendar = (await calendars(user)).find(c => c.segment === target.calendar)
+    if (calendar !== asked.calendar) return { user }
+    const read = signed.along ?? null
+    return {
+      user,
+      along: target.object === undefined
+        ? { calendar, version: await versionFromAlong(db, user, calendar, read as VersionJson | null) }
+        : { calendar, object: target.object, row: await objectFromAlong(db, user, calendar, read as ObjectJson | null) }
+    }
   }
   async function addressBooks (viewer: User): Promise<DavAddressBook[]> {
     const entry = keptFor(viewer)
@@ -129,7 +177,7 @@ export function domainBackend (k: Kalends): CalDavBackend {
     putCard: (actor, book, name, body, cond) => putCard(db, actor, book.id, name, body, cond),
     removeCard: (actor, book, name, cond) => deleteCard(db, actor, book.id, name, cond),
     async updateAddressBook (actor, id, input) { await updateAddressBook(db, actor, id, input) },
-    authenticate: request => authenticate(db, k.signIn, request),
+    authenticate,
     async user (viewer, login) {
       if (login.toLowerCase() === viewer.login.toLowerCase()) return viewer
       const u = await findUserByLogin(db, login)

@@ -16,7 +16,7 @@ import { propfind } from './propfind.ts'
 import { proppatch } from './proppatch.ts'
 import { put } from './put.ts'
 import { report } from './report.ts'
-import type { Ctx } from './resources.ts'
+import { targetOf, type Ctx } from './resources.ts'
 
 const BODY_METHODS = ['PROPFIND', 'PROPPATCH', 'REPORT', 'MKCALENDAR', 'MKCOL']
 const METHODS = ['OPTIONS', 'GET', 'HEAD', 'PUT', 'DELETE', 'POST', 'COPY', 'MOVE', ...BODY_METHODS]
@@ -54,9 +54,10 @@ export async function caldav (app: FastifyInstance, k: Kalends, backend: CalDavB
     const path = requestPath(request.url)
     reply.header('dav', DAV_CLASSES)
     if (request.method === 'OPTIONS') return options(reply)
-    const user = await backend.authenticate(request)
-    if (user === null) throw new DavError(401, 'sign in with your user name and an app password', undefined, { 'www-authenticate': 'Basic realm="Kalends", charset="UTF-8"' })
-    const ctx: Ctx = { backend, user, actor: { user, origin: 'caldav' }, request, maxResourceSize: k.config.maxBodyBytes, syncPage: k.config.syncPageSize, publicUrl: k.config.publicUrl, versions: new Map() }
+    const signed = await backend.authenticate(request, targetOf(request.method, path))
+    if (signed === null) throw new DavError(401, 'sign in with your user name and an app password', undefined, { 'www-authenticate': 'Basic realm="Kalends", charset="UTF-8"' })
+    const { user, along } = signed
+    const ctx: Ctx = { backend, user, actor: { user, origin: 'caldav' }, request, maxResourceSize: k.config.maxBodyBytes, syncPage: k.config.syncPageSize, publicUrl: k.config.publicUrl, versions: new Map(), ...(along === undefined ? {} : { along }) }
     const body = bodyText(request)
     switch (request.method) {
       case 'PROPFIND': return propfind(ctx, path, body, reply)

@@ -2,7 +2,8 @@ import type { FastifyReply } from 'fastify'
 import { MultistatusWriter, caldav, carddav, dav, parsePropfind, type MultistatusResponse } from '../dav/xml/index.ts'
 import { DavError, notFoundError } from './errors.ts'
 import { propertiesOf, type PropSelection } from './properties.ts'
-import { depthOf, propResponse, sendWritten } from './respond.ts'
+import { depthOf, propResponse } from './respond.ts'
+import { answerKey, keptAnswer, sendAndKeep, sendAnswer } from './answer-cache.ts'
 import { ADDRESSBOOKS, CALENDARS, PRINCIPALS, abHomePath, homePath, principalPath } from './paths.ts'
 import { encodedCollection, memberHref, memberPlan, memberXml } from './member-xml.ts'
 import { visibleBody } from './parts.ts'
@@ -54,6 +55,9 @@ async function responseOf (ctx: Ctx, r: Resource, sel: PropSelection): Promise<M
 export async function propfind (ctx: Ctx, path: string, body: string | undefined, reply: FastifyReply) {
   const depth = depthOf(ctx.request.headers.depth, '0')
   if (depth === 'infinity') throw new DavError(403, 'PROPFIND with Depth: infinity is not supported; use Depth: 0 or 1', dav('propfind-finite-depth'))
+  const key = answerKey(ctx, path, body)
+  const kept = keptAnswer(key)
+  if (kept !== undefined) return sendAnswer(reply, kept)
   const sel = parsePropfind(body)
   const withBody = sel.kind === 'prop' && (sel.props.includes(caldav('calendar-data')) || sel.props.includes(carddav('address-data')))
   const res = await resolve(ctx, path, { withBody })
@@ -73,5 +77,5 @@ export async function propfind (ctx: Ctx, path: string, body: string | undefined
       }
     }
   }
-  return sendWritten(reply, w)
+  return sendAndKeep(reply, w, key, res.kind === 'calendar' ? res.cal : undefined)
 }

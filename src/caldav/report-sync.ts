@@ -9,6 +9,7 @@ import { memberPlan } from './member-xml.ts'
 import { responsesFor } from './propfind.ts'
 import { sendMultistatus, sendWritten } from './respond.ts'
 import { calendarHref, calendarsOf, cardHref, objectHref, versionOf, type Ctx, type Resource } from './resources.ts'
+import { sendAndKeep, type AnswerKey } from './answer-cache.ts'
 
 
 const invalidToken = (reason: string) => new DavError(403, reason, dav('valid-sync-token'))
@@ -28,7 +29,7 @@ function parseCalendarToken (token: string, calendarId: number, kind = ''): numb
  * a limit (the client's or the server's page) a 507 on the collection says
  * more follow from the token given.
  */
-export async function syncCollection (ctx: Ctx, target: Resource, req: SyncCollectionReport, reply: FastifyReply) {
+export async function syncCollection (ctx: Ctx, target: Resource, req: SyncCollectionReport, reply: FastifyReply, key?: AnswerKey) {
   if (req.syncLevel === 'infinite') throw new DavError(403, 'only sync-level 1 is supported: calendars have no sub-collections', dav('sync-traversal-supported'))
   if (target.kind === 'home') return homeSync(ctx, target, req, reply)
   if (target.kind === 'addressbook') return addressBookSync(ctx, target, req, reply)
@@ -39,7 +40,9 @@ export async function syncCollection (ctx: Ctx, target: Resource, req: SyncColle
   const withBody = req.props.kind === 'prop' && req.props.props.some(p => p.endsWith('}calendar-data'))
   let changes
   try {
-    changes = await ctx.backend.changes(ctx.user, cal, since, { limit, withBody })
+    const along = ctx.along
+    const at = along !== undefined && along.calendar === cal && along.object === undefined ? along.version : undefined
+    changes = await ctx.backend.changes(ctx.user, cal, since, { limit, withBody, ...(at === undefined ? {} : { at }) })
   } catch (err) {
     if (err instanceof DomainError && err.rule === 'valid-sync-token') throw invalidToken('the sync token is unknown; sync again from scratch')
     throw err
@@ -47,16 +50,17 @@ export async function syncCollection (ctx: Ctx, target: Resource, req: SyncColle
   const w = new MultistatusWriter()
   const plan = memberPlan(req.props)
   for (const row of changes.changed) await writeObject(w, ctx, cal, row, req.props, req.calendarData, plan)
-  return sendChanges(reply, target.path, w, changes.deleted.map(name => objectHref(ctx, cal, name)), changes.truncated, calendarToken(cal.id, changes.seq))
+  changesWritten(target.path, w, changes.deleted.map(name => objectHref(ctx, cal, name)), changes.truncated)
+  // a client's periodic sync from its last token, when nothing changed, is then one statement
+  return sendAndKeep(reply, w, key, cal, calendarToken(cal.id, changes.seq))
 }
 
-/** The answer of a sync-collection: changed members, deleted ones as 404, a 507 when more follow, and the new token. */
-function sendChanges (reply: FastifyReply, path: string, w: MultistatusWriter, deleted: string[], truncated: boolean, token: string) {
+/** The rest of a sync-collection's answer: deleted members as 404, and a 507 when more follow. */
+function changesWritten (path: string, w: MultistatusWriter, deleted: string[], truncated: boolean) {
   for (const href of deleted) w.add({ href, status: 404 })
   if (truncated) {
     w.add({ href: path, status: 507, error: undefined, responseDescription: 'more changes follow: repeat the request with the sync-token of this answer' })
   }
-  return sendWritten(reply, w, token)
 }
 
 /** The address book's sync-collection: the same journal-based tokens as a calendar's. */
@@ -74,7 +78,8 @@ async function addressBookSync (ctx: Ctx, target: Extract<Resource, { kind: 'add
   }
   const w = new MultistatusWriter()
   for (const card of changes.changed) w.add(await cardResponse(ctx, book, card, req.props, req.addressData))
-  return sendChanges(reply, target.path, w, changes.deleted.map(name => cardHref(ctx, book, name)), changes.truncated, addressBookToken(book.id, changes.seq))
+  changesWritten(target.path, w, changes.deleted.map(name => cardHref(ctx, book, name)), changes.truncated)
+  return sendWritten(reply, w, addressBookToken(book.id, changes.seq))
 }
 
 /**

@@ -24,18 +24,25 @@ import { objectResponse, writeObject } from './calendar-data.ts'
 import { memberPlan } from './member-xml.ts'
 import { visibleBody } from './parts.ts'
 import { addAndRemember, cachedResponse, requestKey, responseKey } from './response-cache.ts'
+import { answerKey, keptAnswer, sendAndKeep, sendAnswer } from './answer-cache.ts'
 
 /** REPORT: parse the body (src/dav/xml), dispatch on the report. */
 export async function report (ctx: Ctx, path: string, body: string | undefined, reply: FastifyReply) {
+  const key = answerKey(ctx, path, body)
+  const kept = keptAnswer(key)
+  if (kept !== undefined) return sendAnswer(reply, kept)
   const req = parseReport(body ?? '')
   const res = await resolve(ctx, path)
   if (res === null || res.kind === 'missing') throw notFoundError(`nothing at ${path}`)
   switch (req.type) {
     case 'addressbook-multiget': return sendMultistatus(reply, await addressbookMultiget(ctx, res, req))
     case 'addressbook-query': return sendWritten(reply, await addressbookQuery(ctx, res, req))
-    case 'calendar-multiget': return sendWritten(reply, await multiget(ctx, res, req))
-    case 'calendar-query': return sendWritten(reply, await calendarQuery(ctx, res, req))
-    case 'sync-collection': return syncCollection(ctx, res, req, reply)
+    case 'calendar-multiget': {
+      const { w, within } = await multiget(ctx, res, req)
+      return sendAndKeep(reply, w, key, within)
+    }
+    case 'calendar-query': return sendAndKeep(reply, await calendarQuery(ctx, res, req), key, res.kind === 'calendar' ? res.cal : undefined)
+    case 'sync-collection': return syncCollection(ctx, res, req, reply, key)
     case 'free-busy-query': return freeBusyQuery(ctx, res, req, reply)
     case 'expand-property': return sendMultistatus(reply, await expandProperty(ctx, res, req))
     case 'principal-property-search': return sendMultistatus(reply, await principalPropertySearch(ctx, req))
@@ -50,7 +57,8 @@ function wantsData (props: PropfindRequest): boolean {
   return props.kind === 'prop' && props.props.includes(caldav('calendar-data'))
 }
 
-async function multiget (ctx: Ctx, target: Resource, req: CalendarMultigetReport): Promise<MultistatusWriter> {
+/** The answer, and the calendar every href named when that is the target calendar (its answer drew on nothing else). */
+async function multiget (ctx: Ctx, target: Resource, req: CalendarMultigetReport): Promise<{ w: MultistatusWriter; within: DavCalendar | undefined }> {
   if (target.kind !== 'calendar' && target.kind !== 'object' && target.kind !== 'home') throw new DavError(403, 'calendar-multiget applies to calendars', dav('supported-report'))
   const withBody = wantsData(req.props)
   // group the hrefs by calendar, one query per calendar
@@ -76,7 +84,8 @@ async function multiget (ctx: Ctx, target: Resource, req: CalendarMultigetReport
     if (group === undefined || row === undefined) w.add({ href, status: 404 })
     else await writeObject(w, ctx, group.cal, row, req.props, req.calendarData, plan)
   }
-  return w
+  const within = target.kind === 'calendar' && wanted.every(h => h.segment === target.cal.segment) ? target.cal : undefined
+  return { w, within }
 }
 
 /** The component a query is about, when its filter names exactly one (for the SQL prefilter). */

@@ -3,8 +3,8 @@ import type { User } from '../db/schema.ts'
 import type { Actor } from '../domain/actor.ts'
 import type { ListOptions, ObjectRow } from '../domain/calendar-objects.ts'
 import type { CardRow } from '../domain/address-book-cards.ts'
-import type { CalDavBackend, DavAddressBook, DavCalendar } from './backend.ts'
-import { ADDRESSBOOKS, CALENDARS, PRINCIPALS, ROOT, abHomePath, addressBookPath, calendarPath, cardPath, homePath, objectPath, parsePath, principalPath } from './paths.ts'
+import type { CalDavBackend, DavAddressBook, DavCalendar, ReadAlong, Target } from './backend.ts'
+import { ADDRESSBOOKS, CALENDARS, PRINCIPALS, ROOT, abHomePath, addressBookPath, calendarPath, cardPath, homePath, objectPath, parsePath, principalPath, type DavPath } from './paths.ts'
 
 /** One DAV request: who asks, through which backend, with per-request caches. */
 export type Ctx = {
@@ -25,6 +25,22 @@ export type Ctx = {
   addressBooks?: Promise<DavAddressBook[]>
   /** address book id → journal position, all asked at once */
   bookVersions?: Promise<Map<number, number>>
+  /** what the sign-in check read for the request's target (backend.authenticate) */
+  along?: ReadAlong
+}
+
+/**
+ * What a request will read first, for the sign-in check to read along
+ * (backend.authenticate): a GET's object, a REPORT's or PROPFIND's calendar
+ * version. Named from the path alone, before anyone is signed in; a path
+ * that does not parse has none (it is refused after the sign-in, as before).
+ */
+export function targetOf (method: string, path: string): Target | undefined {
+  let p: DavPath
+  try { p = parsePath(path) } catch { return undefined }
+  if ((method === 'GET' || method === 'HEAD') && p.kind === 'object') return { calendar: p.calendar, object: p.object }
+  if ((method === 'REPORT' || method === 'PROPFIND') && p.kind === 'calendar') return { calendar: p.calendar }
+  return undefined
 }
 
 export type Resource =
@@ -55,7 +71,8 @@ export async function calendarBySegment (ctx: Ctx, segment: string): Promise<Dav
 export function versionOf (ctx: Ctx, cal: DavCalendar): Promise<number> {
   let v = ctx.versions.get(cal.id)
   if (v === undefined) {
-    v = ctx.backend.calendarVersion(ctx.user, cal)
+    const along = ctx.along
+    v = along !== undefined && along.calendar === cal && along.object === undefined && along.version !== undefined ? Promise.resolve(along.version) : ctx.backend.calendarVersion(ctx.user, cal)
     ctx.versions.set(cal.id, v)
   }
   return v
@@ -121,7 +138,11 @@ export async function resolve (ctx: Ctx, rawPath: string, opts: { withBody?: boo
       if (!own(ctx, p.login)) return null
       const cal = await calendarBySegment(ctx, p.calendar)
       if (cal === null) return null
-      const obj = await ctx.backend.object(ctx.user, cal, p.object, opts.withBody ?? false)
+      const along = ctx.along
+      // a GET's object was read with the sign-in check, body and all
+      const obj = along !== undefined && along.calendar === cal && along.object === p.object && opts.withBody === true
+        ? along.row
+        : await ctx.backend.object(ctx.user, cal, p.object, opts.withBody ?? false)
       if (obj === null) return opts.allowMissing === true ? { kind: 'missing', path: objectPath(ctx.user.login, cal.segment, p.object), cal, name: p.object } : null
       return { kind: 'object', path: objectPath(ctx.user.login, cal.segment, obj.name), cal, obj }
     }

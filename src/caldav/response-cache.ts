@@ -1,6 +1,7 @@
 import { MultistatusWriter, type CalendarDataRequest, type MultistatusResponse, type PropfindRequest, type RenderedResponse } from '../dav/xml/index.ts'
 import type { ObjectRow } from '../domain/calendar-objects.ts'
 import type { DavCalendar } from './backend.ts'
+import { ByteLru } from './byte-lru.ts'
 import { objectHref, type Ctx } from './resources.ts'
 
 /**
@@ -15,9 +16,7 @@ import { objectHref, type Ctx } from './resources.ts'
  * again (a week view after each change), and only objects changed since are
  * read, parsed and written again. Least recently used dropped first.
  */
-const MAX_BYTES = 16 * 1024 * 1024
-const entries = new Map<string, RenderedResponse>()
-let bytes = 0
+const entries = new ByteLru<RenderedResponse>({ maxBytes: 16 * 1024 * 1024, maxEntry: 256 * 1024, sizeOf: r => r.text.length * 2 })
 
 /** Short stand-ins for the long shared part of keys; a number is never handed out twice. */
 const tokens = new Map<string, string>()
@@ -40,12 +39,7 @@ export function responseKey (ctx: Ctx, cal: DavCalendar, request: string, row: O
 }
 
 export function cachedResponse (key: string): RenderedResponse | undefined {
-  const hit = entries.get(key)
-  if (hit !== undefined) {
-    entries.delete(key)
-    entries.set(key, hit)
-  }
-  return hit
+  return entries.get(key)
 }
 
 /** Adds the response to the writer, and keeps its text under `key` when it stands alone. */
@@ -53,15 +47,5 @@ export function addAndRemember (w: MultistatusWriter, key: string, r: Multistatu
   const rendered = MultistatusWriter.render(r)
   if (rendered === null) { w.add(r); return }
   w.addRendered(rendered)
-  const size = rendered.text.length * 2 + key.length * 2
-  if (size > MAX_BYTES / 64) return
-  const old = entries.get(key)
-  if (old !== undefined) { entries.delete(key); bytes -= old.text.length * 2 + key.length * 2 }
   entries.set(key, rendered)
-  bytes += size
-  for (const [k, v] of entries) {
-    if (bytes <= MAX_BYTES) break
-    entries.delete(k)
-    bytes -= v.text.length * 2 + k.length * 2
-  }
 }

@@ -1,4 +1,4 @@
-import { sql } from 'kysely'
+import { sql, type RawBuilder } from 'kysely'
 import { transact, type Db } from '../db/connect.ts'
 import type { CalendarObject, User } from '../db/schema.ts'
 import { IcalError } from '../ical/errors.ts'
@@ -98,6 +98,27 @@ export async function getObject (db: Db, user: User, calendar: CalendarRef, name
   return (await select(db, calendarId, withBody).where('name', '=', name).executeTakeFirst()) ?? null
 }
 
+/** An object's row as objectAlong reads it: JSON, so its timestamp is text. */
+export type ObjectJson = Omit<ObjectRow, 'updated_at'> & { updated_at: string }
+
+/**
+ * getObject's read as a part of another statement (the request's sign-in
+ * check, SignIn's Along), so it costs no round trip of its own: the row as
+ * JSON, or null. What it read is handed out only by objectFromAlong, which
+ * decides access as getObject does.
+ */
+export function objectAlong (db: Db, calendarId: number, name: string): RawBuilder<ObjectJson | null> {
+  return sql<ObjectJson | null>`(SELECT to_json(o) FROM (${select(db, calendarId, true).where('name', '=', name)}) o)`
+}
+
+/** What objectAlong read, as getObject would hand it out: only in a calendar this user may read. */
+export async function objectFromAlong (db: Db, user: User, calendar: CalendarRef, read: ObjectJson | null): Promise<ObjectRow | null> {
+  const calendarId = (await readableCalendar(db, user, calendar)).id
+  if (read === null) return null
+  if (read.calendar_id !== calendarId) throw new Error(`an object read along for calendar ${read.calendar_id}, not ${calendarId}`)
+  return { ...read, updated_at: new Date(read.updated_at) }
+}
+
 export async function getObjects (db: Db, user: User, calendar: CalendarRef, names: string[], withBody = true): Promise<ObjectRow[]> {
   const calendarId = (await readableCalendar(db, user, calendar)).id
   if (names.length === 0) return []
@@ -158,17 +179,7 @@ export async function committedSeq (db: Db): Promise<number> {
  * horizon: a version a moment staler, never one that skips a change).
  */
 async function horizon (db: Db, calendarId?: number): Promise<{ seq: number; calendarSeq?: number }> {
-  const quiet = await sql<{ seq: string | number; cal: string | number | null }>`
-    SELECT h.seq, ${calendarId === undefined ? sql`NULL` : sql`(SELECT max(c.seq) FROM changes c WHERE c.calendar_id = ${calendarId} AND c.seq <= h.seq)`} AS cal
-    FROM (SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence('changes', 'seq')::regclass), 0) AS seq OFFSET 0) h
-    WHERE NOT EXISTS (
-      SELECT 1 FROM pg_locks l
-      WHERE l.locktype = 'relation' AND l.relation = 'changes'::regclass
-        AND l.mode NOT IN ('AccessShareLock', 'ShareUpdateExclusiveLock', 'ShareLock')
-        AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-        AND l.pid IS DISTINCT FROM pg_backend_pid()
-        AND h.seq IS NOT NULL -- refers to h, so it runs after the number was read
-    )`.execute(db)
+  const quiet = await quietHorizon(calendarId).execute(db)
   const row = quiet.rows[0]
   if (row !== undefined) return { seq: remember(db, Number(row.seq)), ...(calendarId === undefined ? {} : { calendarSeq: Number(row.cal ?? 0) }) }
   try {
@@ -183,6 +194,41 @@ async function horizon (db: Db, calendarId?: number): Promise<{ seq: number; cal
     if ((err as { code?: string }).code !== '55P03') throw err
     return { seq: horizons.get(db) ?? 0 }
   }
+}
+
+/** horizon's one statement: a row only when no writer holds the journal, with the calendar's newest change up to it. */
+function quietHorizon (calendarId?: number) {
+  return sql<{ seq: string | number; cal: string | number | null }>`
+    SELECT h.seq, ${calendarId === undefined ? sql`NULL` : sql`(SELECT max(c.seq) FROM changes c WHERE c.calendar_id = ${calendarId} AND c.seq <= h.seq)`} AS cal
+    FROM (SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence('changes', 'seq')::regclass), 0) AS seq OFFSET 0) h
+    WHERE NOT EXISTS (
+      SELECT 1 FROM pg_locks l
+      WHERE l.locktype = 'relation' AND l.relation = 'changes'::regclass
+        AND l.mode NOT IN ('AccessShareLock', 'ShareUpdateExclusiveLock', 'ShareLock')
+        AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+        AND l.pid IS DISTINCT FROM pg_backend_pid()
+        AND h.seq IS NOT NULL -- refers to h, so it runs after the number was read
+    )`
+}
+
+/**
+ * calendarVersion as a part of another statement (the request's sign-in
+ * check): read on horizon's quiet path only, where it is exact (every change
+ * up to the horizon committed, none in flight); null when a writer holds the
+ * journal. Handed out by versionFromAlong.
+ */
+export type VersionJson = { calendar: number; seq: number; cal: number }
+export function calendarVersionAlong (calendarId: number): RawBuilder<VersionJson | null> {
+  return sql<VersionJson | null>`(SELECT json_build_object('calendar', ${calendarId}::bigint, 'seq', q.seq, 'cal', coalesce(q.cal, 0)) FROM (${quietHorizon(calendarId)}) q)`
+}
+
+/** What calendarVersionAlong read, as calendarVersion would hand it out (undefined: not read quietly, ask calendarVersion). */
+export async function versionFromAlong (db: Db, user: User, calendar: CalendarRef, read: VersionJson | null): Promise<number | undefined> {
+  const calendarId = (await readableCalendar(db, user, calendar)).id
+  if (read === null) return undefined
+  if (Number(read.calendar) !== calendarId) throw new Error(`a version read along for calendar ${read.calendar}, not ${calendarId}`)
+  remember(db, Number(read.seq))
+  return Number(read.cal)
 }
 
 /** The calendar's newest committed change: the base of its ctag and sync token. */
@@ -229,9 +275,10 @@ export type ObjectChanges = { seq: number; changed: ObjectRow[]; deleted: string
  * there is). `seq` is the sequence the answer is complete up to; with a limit
  * it stops early and says so.
  */
-export async function objectChanges (db: Db, user: User, calendar: CalendarRef, since: number, opts: { limit?: number; withBody?: boolean } = {}): Promise<ObjectChanges> {
+export async function objectChanges (db: Db, user: User, calendar: CalendarRef, since: number, opts: { limit?: number; withBody?: boolean; at?: number } = {}): Promise<ObjectChanges> {
   const calendarId = (await readableCalendar(db, user, calendar)).id
-  const now = await committedCalendarSeq(db, calendarId)
+  // `at`: the calendar's version as versionFromAlong gave it this request (read exactly), so not asked again
+  const now = opts.at ?? await committedCalendarSeq(db, calendarId)
   const withBody = opts.withBody === true
   return memberChanges(db, since, now, opts.limit, {
     upTo: (now, limit) => {

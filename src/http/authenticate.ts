@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify'
 import type { Db } from '../db/connect.ts'
 import type { User } from '../db/schema.ts'
 import { userForApiToken } from '../auth/api-tokens.ts'
-import type { SignIn } from '../auth/sign-in.ts'
+import type { Along, SignIn } from '../auth/sign-in.ts'
 import { DomainError } from '../domain/errors.ts'
 
 export type Credentials = { kind: 'basic'; login: string; secret: string } | { kind: 'bearer'; token: string } | null
@@ -30,7 +30,7 @@ export type SignedInWith = { user: User; credential: 'password' | 'app-password'
  * clients send), or a Bearer API token. Null when no credentials came;
  * wrong ones are refused here so every caller treats them alike.
  */
-export async function signedIn (db: Db, signIn: SignIn, request: FastifyRequest): Promise<SignedInWith | null> {
+export async function signedIn<T = never> (db: Db, signIn: SignIn, request: FastifyRequest, along?: Along<T>): Promise<(SignedInWith & { along?: T }) | null> {
   const creds = credentialsOf(request)
   if (creds === null) return null
   if (creds.kind === 'bearer') {
@@ -38,9 +38,9 @@ export async function signedIn (db: Db, signIn: SignIn, request: FastifyRequest)
     if (user === null) throw new DomainError('unauthorized', 'the API token is unknown or revoked')
     return { user, credential: 'api-token' }
   }
-  const result = await signIn.verify(creds.login, creds.secret, request)
+  const result = await signIn.verify(creds.login, creds.secret, request, along)
   if (result === null) throw new DomainError('unauthorized', 'wrong user name or password')
-  return { user: result.user, credential: result.appPasswordId === null ? 'password' : 'app-password' }
+  return { user: result.user, credential: result.appPasswordId === null ? 'password' : 'app-password', ...('along' in result ? { along: result.along as T } : {}) }
 }
 
 export async function authenticate (db: Db, signIn: SignIn, request: FastifyRequest): Promise<User | null> {
