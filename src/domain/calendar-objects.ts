@@ -316,7 +316,9 @@ const OBJECT_NAME_LOCK = 4_711_002
  * fails its If-None-Match) instead of colliding with it.
  */
 async function lockObjectName (tx: Db, calendarId: number, name: string): Promise<void> {
-  await sql`SELECT pg_advisory_xact_lock(${OBJECT_NAME_LOCK}, hashtext(${`${calendarId}/${name}`}))`.execute(tx)
+  // without parameters (the name as hex digits), so it goes in one round trip with the BEGIN (src/db/deferred-begin.ts)
+  const key = Buffer.from(`${calendarId}/${name}`).toString('hex')
+  await sql`SELECT pg_advisory_xact_lock(${sql.lit(OBJECT_NAME_LOCK)}, hashtext(convert_from(decode(${sql.lit(key)}, 'hex'), 'UTF8')))`.execute(tx)
 }
 
 async function putLocked (db: Db, actor: Actor, cal: VisibleCalendar, name: string, body: string, cond: Preconditions): Promise<PutResult> {
@@ -349,7 +351,7 @@ async function putLocked (db: Db, actor: Actor, cal: VisibleCalendar, name: stri
     const input: AppointmentInput = changedInput(appointmentInputFromIcal(before, zone), appointmentInputFromIcal(parsed.index, zone), [TIMING])
     const participants = await participantsChange(db, actor, current.item_id, previous, parsed)
     if (participants !== null) input.participantIds = participants
-    await updateAppointment(db, actor, current.item_id, input, { ifVersion, clientBody })
+    await updateAppointment(db, actor, current.item_id, input, { ifVersion, clientBody, calendar: cal })
   } else {
     const input = changedInput(taskInputFromIcal(before, zone) as Record<string, unknown>, taskInputFromIcal(parsed.index, zone) as Record<string, unknown>)
     await updateTask(db, actor, current.item_id, input, { ifVersion, clientBody })
