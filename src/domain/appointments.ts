@@ -160,36 +160,47 @@ export async function createAppointment (db: Db, actor: Actor, input: Appointmen
 /**
  * `calendar`: a calendar access.ts decided for this user a moment ago (a
  * CalDAV write's); when it is the appointment's home, its access is not asked
- * again.
+ * again. `locked`: the caller's last statement in this transaction locked the
+ * row already (currentWithVersion).
  */
 export async function loadAppointment (tx: Db, actor: User, id: number, need: 'read', opts?: { calendar?: VisibleCalendar }): Promise<{ appt: Appointment; role: ItemRole }>
-export async function loadAppointment (tx: Db, actor: User, id: number, need: 'write', opts?: { calendar?: VisibleCalendar }): Promise<{ appt: Appointment; role: ItemRole; participants: number[]; copies: CalendarObject[] }>
-export async function loadAppointment (tx: Db, actor: User, id: number, need: 'read' | 'write', opts: { calendar?: VisibleCalendar } = {}) {
-  // a writer locks the row, so a concurrent edit waits and then sees the new version
-  let q = tx.selectFrom('appointments').selectAll().where('id', '=', id)
-  if (need === 'write') q = q.forUpdate()
-  const appt = await q.executeTakeFirst()
+export async function loadAppointment (tx: Db, actor: User, id: number, need: 'write', opts?: { calendar?: VisibleCalendar; locked?: boolean }): Promise<{ appt: Appointment; role: ItemRole; participants: number[]; copies: CalendarObject[] }>
+export async function loadAppointment (tx: Db, actor: User, id: number, need: 'read' | 'write', opts: { calendar?: VisibleCalendar; locked?: boolean } = {}) {
+  let appt: Appointment | undefined
+  let held: { participants: number[]; copies: CalendarObject[] } | undefined
+  if (need === 'read') appt = await tx.selectFrom('appointments').selectAll().where('id', '=', id).executeTakeFirst()
+  else {
+    // a writer locks the row, so a concurrent edit waits; then reads it, who takes part and its
+    // copies by a statement of its own, which sees what the last writer left (a statement that
+    // waited for the lock reads as of before it)
+    if (opts.locked !== true) await tx.selectFrom('appointments').select('id').where('id', '=', id).forUpdate().execute()
+    const row = await heldAppointment(tx, id)
+    if (row !== undefined) ({ appt, ...held } = row)
+  }
   if (appt === undefined || appt.org_id !== actor.org_id) throw notFound('appointment')
-  // a writer reads who takes part (and the copies it will rewrite) after the lock, so as the last writer left them
-  const held = need === 'write' ? await participantsAndCopies(tx, id) : undefined
   const role = await appointmentRole(tx, actor, appt, { home: opts.calendar, participants: held?.participants })
   if (!role.canRead) throw notFound('appointment')
   if (need === 'write' && !role.canWrite) throw new DomainError('forbidden', 'this appointment is in a calendar shared with you read-only', { rule: 'need-privileges' })
   return { appt, role, ...held }
 }
 
-/** The appointment's participants and its copies in every calendar: one statement. */
-async function participantsAndCopies (tx: Db, id: number): Promise<{ participants: number[]; copies: CalendarObject[] }> {
-  const { rows } = await sql<Nullable<CalendarObject> & { participant_ids: (number | string)[] }>`
-    SELECT p.participant_ids, o.*
-    FROM (SELECT ARRAY(SELECT user_id FROM appointment_participants WHERE appointment_id = ${id} ORDER BY user_id) AS participant_ids) p
-    LEFT JOIN calendar_objects o ON o.item_kind = 'appointment' AND o.item_id = ${id}`.execute(tx)
-  const { participant_ids: ids = [] } = rows[0] ?? {}
-  const copies = rows.flatMap(({ participant_ids: _p, ...o }) => o.id === null ? [] : [o as CalendarObject])
-  return { participants: ids.map(Number), copies }
+/** A locked appointment, its participants and its copies in every calendar: one statement. */
+async function heldAppointment (tx: Db, id: number): Promise<{ appt: Appointment; participants: number[]; copies: CalendarObject[] } | undefined> {
+  const { rows } = await sql<Appointment & { participant_ids: (number | string)[]; copies: JsonCopy[] }>`
+    SELECT a.*,
+      ARRAY(SELECT user_id FROM appointment_participants WHERE appointment_id = a.id ORDER BY user_id) AS participant_ids,
+      (SELECT coalesce(json_agg(o ORDER BY o.id), '[]'::json) FROM calendar_objects o WHERE o.item_kind = 'appointment' AND o.item_id = a.id) AS copies
+    FROM appointments a WHERE a.id = ${id} FOR UPDATE`.execute(tx)
+  if (rows[0] === undefined) return undefined
+  const { participant_ids: ids, copies, ...appt } = rows[0]
+  return { appt, participants: ids.map(Number), copies: copies.map(copyFromJson) }
 }
 
-type Nullable<T> = { [K in keyof T]: T[K] | null }
+type JsonCopy = Omit<CalendarObject, 'first_start' | 'last_end' | 'updated_at'> & { first_start: string | null; last_end: string | null; updated_at: string }
+const copyFromJson = (o: JsonCopy): CalendarObject => ({
+  ...o, first_start: o.first_start === null ? null : new Date(o.first_start), last_end: o.last_end === null ? null : new Date(o.last_end), updated_at: new Date(o.updated_at)
+})
+
 
 export async function getAppointment (db: Db, actor: User, id: number): Promise<AppointmentView> {
   const { appt } = await loadAppointment(db, actor, id, 'read')
@@ -198,10 +209,10 @@ export async function getAppointment (db: Db, actor: User, id: number): Promise<
 
 export async function updateAppointment (
   db: Db, actor: Actor, id: number, input: AppointmentInput,
-  opts: { ifVersion?: number; clientBody?: ClientBody; overrides?: string; calendar?: VisibleCalendar } = {}
+  opts: { ifVersion?: number; clientBody?: ClientBody; overrides?: string; calendar?: VisibleCalendar; locked?: boolean } = {}
 ): Promise<AppointmentView> {
   return transact(db, async tx => {
-    const { appt: before, role, participants: held, copies } = await loadAppointment(tx, actor.user, id, 'write', { calendar: opts.calendar })
+    const { appt: before, role, participants: held, copies } = await loadAppointment(tx, actor.user, id, 'write', { calendar: opts.calendar, locked: opts.locked })
     if (opts.ifVersion !== undefined && opts.ifVersion !== before.version) {
       throw new DomainError('precondition-failed', `the appointment changed since version ${opts.ifVersion} (now ${before.version})`)
     }
