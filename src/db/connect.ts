@@ -4,6 +4,7 @@ import pg from 'pg'
 import { PGlite } from '@electric-sql/pglite'
 import type { Database } from './schema.ts'
 import { PGlitePool } from './pglite-pool.ts'
+import { deferringBegin } from './deferred-begin.ts'
 import { lockDataDir } from './data-dir-lock.ts'
 import { makeDataDirPrivate } from './data-dir-mode.ts'
 
@@ -48,7 +49,7 @@ export async function openDatabase (target: DbTarget): Promise<DbHandle> {
 function openPostgres (url: string): DbHandle {
   const pool = new pg.Pool({ connectionString: url, max: Number(process.env.KALENDS_DB_POOL ?? 10) })
   pool.on('error', () => { /* an idle client died; the pool replaces it */ })
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: deferringBegin(pool) }) })
   return {
     db,
     kind: 'postgres',

@@ -84,13 +84,22 @@ export type ItemRole = { canRead: boolean; canWrite: boolean; canOrganise: boole
 
 const NO_ROLE: ItemRole = { canRead: false, canWrite: false, canOrganise: false, isOwner: false, isParticipant: false }
 
-export async function appointmentRole (db: Db, user: User, appt: Appointment): Promise<ItemRole> {
+/**
+ * What the caller read already, so it is not asked again: `home`, the
+ * appointment's calendar as this function's rules decided it for this user
+ * (used only when it is that calendar); `participants`, every participant of
+ * the appointment, read in this transaction after its row was locked.
+ */
+export type KnownForRole = { home?: VisibleCalendar; participants?: number[] }
+
+export async function appointmentRole (db: Db, user: User, appt: Appointment, known: KnownForRole = {}): Promise<ItemRole> {
   if (appt.org_id !== user.org_id) return NO_ROLE
-  const home = await calendarAccess(db, user, appt.calendar_id)
+  const home = known.home?.id === appt.calendar_id ? known.home : await calendarAccess(db, user, appt.calendar_id)
   const isOwner = appt.owner_id === user.id
-  const participant = await db.selectFrom('appointment_participants').select('user_id')
-    .where('appointment_id', '=', appt.id).where('user_id', '=', user.id).executeTakeFirst()
-  const isParticipant = participant !== undefined
+  const isParticipant = known.participants !== undefined
+    ? known.participants.includes(user.id)
+    : await db.selectFrom('appointment_participants').select('user_id')
+      .where('appointment_id', '=', appt.id).where('user_id', '=', user.id).executeTakeFirst() !== undefined
   const writesHome = home !== null && allows(home.access, 'write')
   const canWrite = isOwner || isParticipant || writesHome
   const canRead = canWrite || home !== null

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import { transact, type Db } from '../db/connect.ts'
-import type { Appointment, AppointmentStatus, User } from '../db/schema.ts'
-import { appointmentRole, calendarAccess, requireOrganiser, requireSameOrgUser, type VisibleCalendar } from './access.ts'
+import { sql } from 'kysely'
+import type { Appointment, AppointmentStatus, CalendarObject, User } from '../db/schema.ts'
+import { appointmentRole, calendarAccess, requireOrganiser, requireSameOrgUser, type ItemRole, type VisibleCalendar } from './access.ts'
 import { defaultCalendarOf, writableCalendar, writableCalendarFor } from './calendars.ts'
 import { DomainError, invalid, notFound } from './errors.ts'
 import { appointmentFields } from './ical-mapping.ts'
@@ -156,17 +157,50 @@ export async function createAppointment (db: Db, actor: Actor, input: Appointmen
   })
 }
 
-export async function loadAppointment (tx: Db, actor: User, id: number, need: 'read' | 'write') {
-  // a writer locks the row, so a concurrent edit waits and then sees the new version
-  let q = tx.selectFrom('appointments').selectAll().where('id', '=', id)
-  if (need === 'write') q = q.forUpdate()
-  const appt = await q.executeTakeFirst()
-  if (appt === undefined) throw notFound('appointment')
-  const role = await appointmentRole(tx, actor, appt)
+/**
+ * `calendar`: a calendar access.ts decided for this user a moment ago (a
+ * CalDAV write's); when it is the appointment's home, its access is not asked
+ * again. `locked`: the caller's last statement in this transaction locked the
+ * row already (currentWithVersion).
+ */
+export async function loadAppointment (tx: Db, actor: User, id: number, need: 'read', opts?: { calendar?: VisibleCalendar }): Promise<{ appt: Appointment; role: ItemRole }>
+export async function loadAppointment (tx: Db, actor: User, id: number, need: 'write', opts?: { calendar?: VisibleCalendar; locked?: boolean }): Promise<{ appt: Appointment; role: ItemRole; participants: number[]; copies: CalendarObject[] }>
+export async function loadAppointment (tx: Db, actor: User, id: number, need: 'read' | 'write', opts: { calendar?: VisibleCalendar; locked?: boolean } = {}) {
+  let appt: Appointment | undefined
+  let held: { participants: number[]; copies: CalendarObject[] } | undefined
+  if (need === 'read') appt = await tx.selectFrom('appointments').selectAll().where('id', '=', id).executeTakeFirst()
+  else {
+    // a writer locks the row, so a concurrent edit waits; then reads it, who takes part and its
+    // copies by a statement of its own, which sees what the last writer left (a statement that
+    // waited for the lock reads as of before it)
+    if (opts.locked !== true) await tx.selectFrom('appointments').select('id').where('id', '=', id).forUpdate().execute()
+    const row = await heldAppointment(tx, id)
+    if (row !== undefined) ({ appt, ...held } = row)
+  }
+  if (appt === undefined || appt.org_id !== actor.org_id) throw notFound('appointment')
+  const role = await appointmentRole(tx, actor, appt, { home: opts.calendar, participants: held?.participants })
   if (!role.canRead) throw notFound('appointment')
   if (need === 'write' && !role.canWrite) throw new DomainError('forbidden', 'this appointment is in a calendar shared with you read-only', { rule: 'need-privileges' })
-  return { appt, role }
+  return { appt, role, ...held }
 }
+
+/** A locked appointment, its participants and its copies in every calendar: one statement. */
+async function heldAppointment (tx: Db, id: number): Promise<{ appt: Appointment; participants: number[]; copies: CalendarObject[] } | undefined> {
+  const { rows } = await sql<Appointment & { participant_ids: (number | string)[]; copies: JsonCopy[] }>`
+    SELECT a.*,
+      ARRAY(SELECT user_id FROM appointment_participants WHERE appointment_id = a.id ORDER BY user_id) AS participant_ids,
+      (SELECT coalesce(json_agg(o ORDER BY o.id), '[]'::json) FROM calendar_objects o WHERE o.item_kind = 'appointment' AND o.item_id = a.id) AS copies
+    FROM appointments a WHERE a.id = ${id} FOR UPDATE`.execute(tx)
+  if (rows[0] === undefined) return undefined
+  const { participant_ids: ids, copies, ...appt } = rows[0]
+  return { appt, participants: ids.map(Number), copies: copies.map(copyFromJson) }
+}
+
+type JsonCopy = Omit<CalendarObject, 'first_start' | 'last_end' | 'updated_at'> & { first_start: string | null; last_end: string | null; updated_at: string }
+const copyFromJson = (o: JsonCopy): CalendarObject => ({
+  ...o, first_start: o.first_start === null ? null : new Date(o.first_start), last_end: o.last_end === null ? null : new Date(o.last_end), updated_at: new Date(o.updated_at)
+})
+
 
 export async function getAppointment (db: Db, actor: User, id: number): Promise<AppointmentView> {
   const { appt } = await loadAppointment(db, actor, id, 'read')
@@ -175,10 +209,10 @@ export async function getAppointment (db: Db, actor: User, id: number): Promise<
 
 export async function updateAppointment (
   db: Db, actor: Actor, id: number, input: AppointmentInput,
-  opts: { ifVersion?: number; clientBody?: ClientBody; overrides?: string } = {}
+  opts: { ifVersion?: number; clientBody?: ClientBody; overrides?: string; calendar?: VisibleCalendar; locked?: boolean } = {}
 ): Promise<AppointmentView> {
   return transact(db, async tx => {
-    const { appt: before, role } = await loadAppointment(tx, actor.user, id, 'write')
+    const { appt: before, role, participants: held, copies } = await loadAppointment(tx, actor.user, id, 'write', { calendar: opts.calendar, locked: opts.locked })
     if (opts.ifVersion !== undefined && opts.ifVersion !== before.version) {
       throw new DomainError('precondition-failed', `the appointment changed since version ${opts.ifVersion} (now ${before.version})`)
     }
@@ -196,7 +230,7 @@ export async function updateAppointment (
       requireOrganiser(role, 'calendarId')
       values.calendar_id = (await writableCalendarFor(tx, actor.user, input.calendarId, 'VEVENT')).id
     }
-    let participants = await participantsOf(tx, id)
+    let participants = held
     if (input.participantIds !== undefined) {
       const next = await participantsInput(tx, actor.user, input.participantIds)
       if (next.join() !== participants.join()) requireOrganiser(role, 'participantIds')
@@ -204,11 +238,15 @@ export async function updateAppointment (
       if (next.length > 0) await tx.insertInto('appointment_participants').values(next.map(user_id => ({ appointment_id: id, user_id }))).execute()
       participants = next
     }
+    // the home copy is the client's body: its span, known already, goes in with the rest (place() then has nothing to index)
+    const span = opts.clientBody?.calendarId === values.calendar_id ? opts.clientBody.span : undefined
     const updated = await tx.updateTable('appointments')
-      .set({ ...values, updated_at: new Date(), version: before.version + 1 })
+      .set({ ...values, ...(span === undefined ? {} : { span_start: span.firstStart, span_end: span.lastEnd }), updated_at: new Date(), version: before.version + 1 })
       .where('id', '=', id).returningAll().executeTakeFirstOrThrow()
-    const journal: ChangeInput[] = [{ org_id: updated.org_id, entity: 'appointment', entity_id: id, op: 'update', origin: actor.origin, actor_id: actor.user.id, detail: changedFields(before, updated) }]
-    const appt = await place(tx, updated, participants, { origin: actor.origin, actorId: actor.user.id, clientBody: opts.clientBody, overrides: opts.overrides, op: 'update', journal })
+    // the span is an index, not a field the journal speaks of
+    const detail = changedFields(before, { ...updated, span_start: before.span_start, span_end: before.span_end })
+    const journal: ChangeInput[] = [{ org_id: updated.org_id, entity: 'appointment', entity_id: id, op: 'update', origin: actor.origin, actor_id: actor.user.id, detail }]
+    const appt = await place(tx, updated, participants, { origin: actor.origin, actorId: actor.user.id, clientBody: opts.clientBody, overrides: opts.overrides, op: 'update', journal, existing: copies })
     return { ...appt, participant_ids: participants }
   })
 }

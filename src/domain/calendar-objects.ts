@@ -307,8 +307,13 @@ export function checkPreconditions (current: { etag: string } | undefined, cond:
 /**
  * The object stored as `name` with its item's version, and (with `uid`) the
  * name of another object of the calendar holding that UID: one statement.
+ * `lock`: the same statement locks the object's appointment for the write
+ * that follows, as updateAppointment would (`locked` says whether it did). The
+ * version read is the one from before the lock was granted, as when it is
+ * taken by the next statement: a writer that came between is seen when the
+ * locked row is read again (updateAppointment's ifVersion).
  */
-export async function currentWithVersion (db: Db, calendarId: number, name: string, uid?: string) {
+export async function currentWithVersion (db: Db, calendarId: number, name: string, uid?: string, opts: { lock?: boolean } = {}) {
   let q = db.selectFrom('calendar_objects as o')
     .leftJoin('appointments as a', join => join.onRef('a.id', '=', 'o.item_id').on('o.item_kind', '=', 'appointment'))
     .leftJoin('tasks as t', join => join.onRef('t.id', '=', 'o.item_id').on('o.item_kind', '=', 'task'))
@@ -316,12 +321,18 @@ export async function currentWithVersion (db: Db, calendarId: number, name: stri
     .select(sql<string | null>`CASE WHEN o.name = ${name} THEN o.ical END`.as('ical'))
     .select(sql<number | null>`coalesce(a.version, t.version)`.as('version'))
     .where('o.calendar_id', '=', calendarId)
+  if (opts.lock === true) {
+    q = q.leftJoinLateral(eb => eb.selectFrom('appointments as l').select('l.id as locked_id').whereRef('l.id', '=', 'o.item_id')
+      .where(sql<boolean>`o.item_kind = 'appointment' AND o.name = ${name}`).forUpdate().as('l'), join => join.onTrue())
+      .select('l.locked_id') as unknown as typeof q
+  }
   q = uid === undefined ? q.where('o.name', '=', name) : q.where(eb => eb.or([eb('o.name', '=', name), eb('o.uid', '=', uid)]))
   const rows = await q.execute()
   const obj = rows.find(r => r.name === name)
   const clash = uid === undefined ? undefined : rows.find(r => r.name !== name && r.uid === uid)?.name
-  const current = obj === undefined ? undefined : { ...obj, ical: obj.ical as string, version: obj.version ?? undefined }
-  return { current, clash }
+  if (obj === undefined) return { current: undefined, clash, locked: false }
+  const { locked_id: lockedId, ...row } = obj as typeof obj & { locked_id?: number | null }
+  return { current: { ...row, ical: row.ical as string, version: row.version ?? undefined }, clash, locked: lockedId !== undefined && lockedId !== null }
 }
 
 /** Keys whose value differs; the timing of an appointment travels together. */
@@ -363,7 +374,9 @@ const OBJECT_NAME_LOCK = 4_711_002
  * fails its If-None-Match) instead of colliding with it.
  */
 async function lockObjectName (tx: Db, calendarId: number, name: string): Promise<void> {
-  await sql`SELECT pg_advisory_xact_lock(${OBJECT_NAME_LOCK}, hashtext(${`${calendarId}/${name}`}))`.execute(tx)
+  // without parameters (the name as hex digits), so it goes in one round trip with the BEGIN (src/db/deferred-begin.ts)
+  const key = Buffer.from(`${calendarId}/${name}`).toString('hex')
+  await sql`SELECT pg_advisory_xact_lock(${sql.lit(OBJECT_NAME_LOCK)}, hashtext(convert_from(decode(${sql.lit(key)}, 'hex'), 'UTF8')))`.execute(tx)
 }
 
 async function putLocked (db: Db, actor: Actor, cal: VisibleCalendar, name: string, body: string, cond: Preconditions): Promise<PutResult> {
@@ -371,7 +384,7 @@ async function putLocked (db: Db, actor: Actor, cal: VisibleCalendar, name: stri
   // RFC 5545 §3.1 allows no control characters but tab in content; PostgreSQL cannot store NUL at all
   if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(body)) throw new IcalError('valid-calendar-data', 'iCalendar content must not contain control characters')
   const parsed = parseObject(body, { allowed: cal.components as ComponentType[], maxInstances: 10_000 })
-  const { current, clash } = await currentWithVersion(db, calendarId, name, parsed.uid)
+  const { current, clash, locked } = await currentWithVersion(db, calendarId, name, parsed.uid, { lock: true })
   checkPreconditions(current, cond)
   const zone = cal.timezone ?? actor.user.timezone
   const clientBody: ClientBody = { calendarId, name, ical: body, span: { firstStart: parsed.index.firstStart, lastEnd: parsed.index.lastEnd } }
@@ -396,7 +409,7 @@ async function putLocked (db: Db, actor: Actor, cal: VisibleCalendar, name: stri
     const input: AppointmentInput = changedInput(appointmentInputFromIcal(before, zone), appointmentInputFromIcal(parsed.index, zone), [TIMING])
     const participants = await participantsChange(db, actor, current.item_id, previous, parsed)
     if (participants !== null) input.participantIds = participants
-    await updateAppointment(db, actor, current.item_id, input, { ifVersion, clientBody })
+    await updateAppointment(db, actor, current.item_id, input, { ifVersion, clientBody, calendar: cal, locked })
   } else {
     const input = changedInput(taskInputFromIcal(before, zone) as Record<string, unknown>, taskInputFromIcal(parsed.index, zone) as Record<string, unknown>)
     await updateTask(db, actor, current.item_id, input, { ifVersion, clientBody })

@@ -1,6 +1,6 @@
 import type { Db } from '../db/connect.ts'
 import type { ChangesTable } from '../db/schema.ts'
-import type { Insertable } from 'kysely'
+import { sql, type Insertable, type RawBuilder } from 'kysely'
 import { DomainError } from './errors.ts'
 
 export type Origin = 'api' | 'caldav' | 'cli' | 'feed' | 'web' | 'system' | `google:${string}` | `exchange:${string}` | `graph:${string}`
@@ -10,11 +10,22 @@ export type ChangeInput = Omit<Insertable<ChangesTable>, 'seq' | 'at' | 'detail'
 /** Records changes; call it with the transaction that makes them. Returns their sequence numbers. */
 export async function record (tx: Db, changes: ChangeInput[]): Promise<number[]> {
   if (changes.length === 0) return []
-  const rows = await tx.insertInto('changes')
-    .values(changes.map(c => ({ ...c, detail: c.detail === undefined ? null : JSON.stringify(c.detail) })))
-    .returning('seq')
-    .execute()
+  const rows = await tx.insertInto('changes').values(changeRows(changes)).returning('seq').execute()
   return rows.map(r => r.seq)
+}
+
+/** The journal's rows for these changes, as record() inserts them (or a statement that writes beside them: journalSeq). */
+export function changeRows (changes: ChangeInput[]): Insertable<ChangesTable>[] {
+  return changes.map(c => ({ ...c, detail: c.detail === undefined ? null : JSON.stringify(c.detail) }))
+}
+
+/**
+ * In a statement whose CTE `j` inserts changeRows(…) RETURNING seq: the
+ * number the k-th row took. One INSERT takes its numbers in the order of its
+ * rows, so the k-th smallest is the k-th row's.
+ */
+export function journalSeq (k: number): RawBuilder<number> {
+  return sql<number>`(SELECT seq FROM j ORDER BY seq OFFSET ${k} LIMIT 1)`
 }
 
 /** The calendar's newest change, the base of its sync token and ctag; 0 when it has none. */
