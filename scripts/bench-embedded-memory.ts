@@ -13,13 +13,15 @@
 // one object, calendar-multiget of 50, the month's calendar-query and
 // PROPFIND Depth:1, by 1 and by 4 concurrent clients for --block ms each,
 // in requests per second (GET with 4 clients against 1 says whether GET
-// gains from concurrency).
+// gains from concurrency), and the CPU time each request cost the server's
+// main thread and its busiest other thread (the database's worker, when it
+// has one), which the load does not inflate as it does the rates.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
-import { expect, freePort, hrefsOf, memory, req, stop, vevent, waitFor, wrap, type Target } from './bench-lib.ts'
+import { expect, freePort, hrefsOf, memory, req, stop, threadCpu, vevent, waitFor, wrap, type Target } from './bench-lib.ts'
 
 const { openKalends } = await import('../src/app.ts')
 const { readConfig } = await import('../src/config.ts')
@@ -129,11 +131,16 @@ try {
     for (const clients of [1, 4]) {
       let i = 0
       let n = 0
+      const cpu0 = threadCpu(t.pid)
       const r0 = performance.now()
       await Promise.all(Array.from({ length: clients }, async () => {
         while (performance.now() - r0 < BLOCK_MS) { await fn(i++); n++ }
       }))
-      rates.push(`${clients} client${clients === 1 ? '' : 's'} ${(n / ((performance.now() - r0) / 1000)).toFixed(0)}`)
+      const rate = n / ((performance.now() - r0) / 1000)
+      const spent = [...threadCpu(t.pid)].map(([tid, ms]) => ({ tid, ms: ms - (cpu0.get(tid) ?? 0) }))
+      const main = spent.find(x => x.tid === t.pid)?.ms ?? 0
+      const other = Math.max(0, ...spent.filter(x => x.tid !== t.pid).map(x => x.ms))
+      rates.push(`${clients} client${clients === 1 ? '' : 's'} ${rate.toFixed(0)} (CPU per request: main ${(main / n).toFixed(2)} ms, busiest other thread ${(other / n).toFixed(2)} ms)`)
     }
     console.log(`  ${name.padEnd(22)} ${rates.join(', ')}`)
   }

@@ -112,6 +112,21 @@ export function memory (pid: number): { rss: number; hwm: number } {
   return { rss: kb('VmRSS'), hwm: kb('VmHWM') }
 }
 
+/**
+ * CPU time (ms) of each thread of pid, by thread id (the main thread's is pid):
+ * what a request costs each thread, which the load does not inflate as it does wall time.
+ */
+export function threadCpu (pid: number): Map<number, number> {
+  const out = new Map<number, number>()
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const f = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+      out.set(Number(tid), (Number(f[11]) + Number(f[12])) * 10) // utime + stime, USER_HZ = 100
+    } catch { /* the thread ended */ }
+  }
+  return out
+}
+
 export async function stop (child: ChildProcess): Promise<void> {
   if (child.exitCode !== null) return
   const done = new Promise(r => child.once('exit', r))

@@ -1,8 +1,9 @@
 import t from 'tap'
 import { sql } from 'kysely'
-import { PGlite } from '@electric-sql/pglite'
 import { openDatabase } from './connect.ts'
-import { PGlitePool } from './pglite-pool.ts'
+import { openLite } from './pglite-open.ts'
+import { PGlitePool, type LitePool } from './pglite-pool.ts'
+import { PGliteWorkerPool } from './pglite-worker-pool.ts'
 import { testDatabase } from '../testing/harness.ts'
 
 /** Transactions on either database end the way the database ended them. */
@@ -28,17 +29,23 @@ t.test('a transaction an error aborted fails at COMMIT instead of reading as com
 // the PGlite pool itself: the PostgreSQL run has no use for it
 const onPostgres = 'url' in target.target
 
-t.test('PGlite: a connection released as broken leaves no transaction open for the next borrower', { skip: onPostgres && 'PGlite only' }, async t => {
-  const lite = await PGlite.create()
-  const pool = new PGlitePool(lite)
-  t.teardown(() => pool.end())
-  const first = await pool.connect()
-  await first.query('CREATE TABLE marks (n int)', [])
-  await first.query('BEGIN', [])
-  await first.query('INSERT INTO marks VALUES (1)', [])
-  first.release(new Error('rollback failed'))
-  const next = await pool.connect()
-  t.same((await next.query('SELECT txid_current_if_assigned() AS xid', [])).rows, [{ xid: null }], 'the next borrower starts outside any transaction')
-  t.same((await next.query('SELECT n FROM marks', [])).rows, [], 'and sees nothing of the one released')
-  next.release()
-})
+const pools: Record<string, () => Promise<LitePool>> = {
+  'main thread': async () => new PGlitePool(await openLite(undefined)),
+  'worker thread': () => PGliteWorkerPool.open(undefined)
+}
+
+for (const [where, open] of Object.entries(pools)) {
+  t.test(`PGlite on the ${where}: a connection released as broken leaves no transaction open for the next borrower`, { skip: onPostgres && 'PGlite only' }, async t => {
+    const pool = await open()
+    t.teardown(() => pool.end())
+    const first = await pool.connect()
+    await first.query('CREATE TABLE marks (n int)', [])
+    await first.query('BEGIN', [])
+    await first.query('INSERT INTO marks VALUES (1)', [])
+    first.release(new Error('rollback failed'))
+    const next = await pool.connect()
+    t.same((await next.query('SELECT txid_current_if_assigned() AS xid', [])).rows, [{ xid: null }], 'the next borrower starts outside any transaction')
+    t.same((await next.query('SELECT n FROM marks', [])).rows, [], 'and sees nothing of the one released')
+    next.release()
+  })
+}

@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs'
 import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
-import { PGlite } from '@electric-sql/pglite'
 import type { Database } from './schema.ts'
-import { PGlitePool } from './pglite-pool.ts'
 import { deferringBegin } from './deferred-begin.ts'
+import { DATE_OID, openLite } from './pglite-open.ts'
+import { PGlitePool, type LitePool } from './pglite-pool.ts'
+import { createInWorker, PGliteWorkerPool } from './pglite-worker-pool.ts'
 import { lockDataDir } from './data-dir-lock.ts'
 import { makeDataDirPrivate } from './data-dir-mode.ts'
 
@@ -32,18 +33,26 @@ export type DbHandle = {
 
 // bigint ids and counts come back as numbers: they stay far below 2^53 here.
 pg.types.setTypeParser(20, v => Number(v))
-// A date column is a calendar day, not an instant: it stays 'YYYY-MM-DD' (as
-// schema.ts declares it), never a Date at midnight in some process's zone.
-const DATE_OID = 1082
+// A date column is a calendar day, not an instant (pglite-open.ts: the same there)
 pg.types.setTypeParser(DATE_OID, v => v)
 
 export type RawQuery = (sql: string, params?: unknown[]) => Promise<Record<string, unknown>[]>
 
-export type DbTarget = { url: string } | { dataDir: string } | { memory: true }
+/**
+ * Where the embedded database (PGlite) runs. 'worker': on a thread of its
+ * own, so that the server parses HTTP and writes XML while PostgreSQL works
+ * (a data folder's default: what `kalends serve` runs). 'main': on this
+ * thread, each statement blocking the event loop; it starts faster, which is
+ * why a test's database in memory uses it unless told otherwise.
+ */
+export type PGliteThread = 'main' | 'worker'
+
+export type DbTarget = { url: string } | { dataDir: string; thread?: PGliteThread } | { memory: true; thread?: PGliteThread }
 
 export async function openDatabase (target: DbTarget): Promise<DbHandle> {
   if ('url' in target) return openPostgres(target.url)
-  return openPGlite('memory' in target ? undefined : target.dataDir)
+  if ('memory' in target) return openPGlite(undefined, target.thread ?? 'main')
+  return openPGlite(target.dataDir, target.thread ?? 'worker')
 }
 
 function openPostgres (url: string): DbHandle {
@@ -82,24 +91,24 @@ const embeddedDir = (dataDir: string) => `${dataDir}/pg`
 /** Whether dataDir holds an embedded database (opening it would otherwise create one). */
 export const hasEmbeddedDatabase = (dataDir: string): boolean => existsSync(`${embeddedDir(dataDir)}/PG_VERSION`)
 
-async function openPGlite (dataDir: string | undefined): Promise<DbHandle> {
+async function openPGlite (dataDir: string | undefined, thread: PGliteThread): Promise<DbHandle> {
   let unlock = () => {}
   let madePrivate = (): string | null => null
   if (dataDir !== undefined) {
     madePrivate = makeDataDirPrivate(dataDir)
     unlock = lockDataDir(dataDir)
   }
-  let lite: PGlite
+  let pool: LitePool
   try {
-    // PostgreSQL's default 128 MB of shared buffers lives inside PGlite's WASM
-    // memory on top of the OS page cache: 32 MB keeps an idle server near 300 MB
-    lite = await PGlite.create(dataDir === undefined ? undefined : embeddedDir(dataDir), { postgresqlconf: ['shared_buffers = 32MB'], parsers: { [DATE_OID]: (v: string) => v } })
+    const dir = dataDir === undefined ? undefined : embeddedDir(dataDir)
+    // initdb's WebAssembly memory stays with the thread that ran it: a thread that exits takes it along
+    if (dataDir !== undefined && !hasEmbeddedDatabase(dataDir)) await createInWorker(dir!)
+    pool = thread === 'worker' ? await PGliteWorkerPool.open(dir) : new PGlitePool(await openLite(dir))
   } catch (err) {
     unlock()
     throw err
   }
   const warnings = [madePrivate()].filter(w => w !== null)
-  const pool = new PGlitePool(lite)
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: pool as never }) })
   return {
     db,
@@ -109,19 +118,19 @@ async function openPGlite (dataDir: string | undefined): Promise<DbHandle> {
       const conn = await pool.connect()
       try {
         return await fn(async (sql, params) => {
-          if (params === undefined || params.length === 0) return (await lite.exec(sql)).at(-1)?.rows ?? []
-          return (await lite.query<Record<string, unknown>>(sql, params)).rows
+          if (params === undefined || params.length === 0) return (await conn.exec(sql)).at(-1) ?? []
+          return (await conn.query(sql, params)).rows
         })
       } finally { conn.release() }
     },
     async executeSql (text, values) {
       const conn = await pool.connect()
       try {
-        if (values !== undefined && values.length > 0) return { rows: (await lite.query(text, values)).rows }
-        return { rows: (await lite.exec(text)).flatMap(r => r.rows ?? []) }
+        if (values !== undefined && values.length > 0) return { rows: (await conn.query(text, values)).rows }
+        return { rows: (await conn.exec(text)).flat() }
       } catch (err) {
         // a failed statement block must not leave the one connection in an aborted transaction
-        await lite.exec('ROLLBACK').catch(() => {})
+        await conn.exec('ROLLBACK').catch(() => {})
         throw err
       } finally { conn.release() }
     },

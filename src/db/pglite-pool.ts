@@ -1,11 +1,38 @@
 import type { PGlite } from '@electric-sql/pglite'
 
+export type LiteResult = { rows: Record<string, unknown>[]; rowCount: number; command: string }
+
+/** A turn on the embedded database's one connection, shaped like a pg client for Kysely. */
+export type LiteConnection = {
+  query (sql: string, params: readonly unknown[]): Promise<LiteResult>
+  /** statements without parameters (several allowed): the rows of each */
+  exec (sql: string): Promise<Record<string, unknown>[][]>
+  /** discard: the borrower gives the connection back broken, so its transaction is rolled back first */
+  release (discard?: unknown): void
+}
+
+/** The pool Kysely's PostgresDialect and connect.ts borrow from, PGlite on this thread or in a worker. */
+export type LitePool = {
+  connect (): Promise<LiteConnection>
+  end (): Promise<void>
+}
+
+/** The server's own command tag, as pg reports it: a COMMIT of a transaction an error aborted completes as ROLLBACK, and Kysely fails the transaction only when it sees that. */
+export async function runQuery (db: PGlite, sql: string, params: readonly unknown[]): Promise<LiteResult> {
+  const result = await db.query<Record<string, unknown>>(sql, params as unknown[])
+  return { rows: result.rows, rowCount: result.rowCount ?? result.affectedRows ?? 0, command: result.command ?? '' }
+}
+
+export async function runExec (db: PGlite, sql: string): Promise<Record<string, unknown>[][]> {
+  return (await db.exec(sql)).map(r => r.rows as Record<string, unknown>[])
+}
+
 /**
- * PGlite is one connection. Kysely's PostgresDialect wants a pg-style pool, so
- * this pool hands that one connection out to one borrower at a time: a
- * transaction keeps it until it is released, and everyone else waits.
+ * PGlite on this thread is one connection. Kysely's PostgresDialect wants a
+ * pg-style pool, so this pool hands that one connection out to one borrower
+ * at a time: a transaction keeps it until it is released, and everyone else waits.
  */
-export class PGlitePool {
+export class PGlitePool implements LitePool {
   readonly #db: PGlite
   #queue: Promise<void> = Promise.resolve()
 
@@ -13,7 +40,7 @@ export class PGlitePool {
     this.#db = db
   }
 
-  async connect () {
+  async connect (): Promise<LiteConnection> {
     let release!: () => void
     const mine = new Promise<void>(resolve => { release = resolve })
     const before = this.#queue
@@ -21,12 +48,8 @@ export class PGlitePool {
     await before
     const db = this.#db
     return {
-      async query (sql: string, params: readonly unknown[]) {
-        const result = await db.query<Record<string, unknown>>(sql, params as unknown[])
-        // the server's own command tag, as pg reports it: a COMMIT of a transaction an error
-        // aborted completes as ROLLBACK, and Kysely fails the transaction only when it sees that
-        return { rows: result.rows, rowCount: result.rowCount ?? result.affectedRows ?? 0, command: result.command ?? '' }
-      },
+      query: (sql, params) => runQuery(db, sql, params),
+      exec: sql => runExec(db, sql),
       // pg.Pool destroys a client released with an error (Kysely does so after a failed
       // ROLLBACK), and its open transaction dies with it. The one PGlite session stays, so
       // its transaction is ended here, or the next borrower would run inside it.

@@ -4,7 +4,7 @@ import pg from 'pg'
 import type { FastifyInstance } from 'fastify'
 import { openKalends, type Kalends } from '../app.ts'
 import { readConfig } from '../config.ts'
-import type { DbTarget } from '../db/connect.ts'
+import type { DbTarget, PGliteThread } from '../db/connect.ts'
 import type { User } from '../db/schema.ts'
 import { createOrg, createUser } from '../domain/users.ts'
 import { buildServer } from '../server.ts'
@@ -39,9 +39,14 @@ export async function freePort (): Promise<number> {
   return port
 }
 
-export async function testDatabase (): Promise<{ target: DbTarget; drop (): Promise<void> }> {
+/**
+ * thread: where PGlite runs (db/connect.ts); a test of the worker asks for it,
+ * and KALENDS_TEST_PGLITE_THREAD=worker runs every test's database there.
+ */
+export async function testDatabase (opts: { thread?: PGliteThread } = {}): Promise<{ target: DbTarget; drop (): Promise<void> }> {
   const admin = process.env.KALENDS_TEST_DATABASE_URL
-  if (admin === undefined || admin === '') return { target: { memory: true }, drop: async () => {} }
+  const thread = opts.thread ?? (process.env.KALENDS_TEST_PGLITE_THREAD === 'worker' ? 'worker' : 'main')
+  if (admin === undefined || admin === '') return { target: { memory: true, thread }, drop: async () => {} }
   const name = `kalends_t_${randomBytes(6).toString('hex')}`
   const client = new pg.Client({ connectionString: admin })
   await client.connect()
@@ -64,8 +69,8 @@ export async function testDatabase (): Promise<{ target: DbTarget; drop (): Prom
   }
 }
 
-export async function startServer (opts: { users?: string[]; env?: Record<string, string>; logStream?: { write (line: string): void } } = {}): Promise<TestServer> {
-  const { target, drop } = await testDatabase()
+export async function startServer (opts: { users?: string[]; env?: Record<string, string>; logStream?: { write (line: string): void }; thread?: PGliteThread } = {}): Promise<TestServer> {
+  const { target, drop } = await testDatabase({ thread: opts.thread })
   const config = readConfig({ NODE_ENV: 'test', PORT: '0', LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent', ...opts.env })
   const k = await openKalends(config, target)
   const org = await createOrg(k.db, 'Test Org', 'system')
