@@ -210,3 +210,18 @@ t.test('a move of a series that fails after its master was written is finished b
   t.same(cancelledDays((await w.events('alice'))[0]), ['2026-12-17'], 'and Outlook has it again')
   t.same(await w.run('alice'), { state: 'ok', in: 0, out: 0, rerun: false }, 'settled')
 })
+
+t.test('an occurrence deleted in Outlook while the CRM renamed the series stays deleted, and the CRM takes it: Outlook cannot bring a deleted occurrence back (google+graph seed 4243, kg39)', async t => {
+  const { w, alice, a } = await aliceWithWeekly(t, '2026-12-10T09:00:00Z')
+  const [master] = await w.events('alice')
+  const instances = (await w.api('alice', 'GET', `/me/events/${encodeURIComponent(master.id)}/instances?startDateTime=2026-12-01T00:00:00Z&endDateTime=2027-01-10T00:00:00Z`)).body.value as { id: string; start: { dateTime: string } }[]
+  const third = instances.find(i => i.start.dateTime.startsWith('2026-12-24'))!
+  t.equal((await w.api('alice', 'DELETE', `/me/events/${encodeURIComponent(third.id)}`)).status, 204, 'deleted in Outlook first')
+  t.equal((await alice(`/api/v1/appointments/${a.id}`, { method: 'PATCH', json: { title: 'Weekly, renamed in the CRM' } })).status, 200, 'then renamed in the CRM')
+  for (let i = 0; i < 3; i++) t.equal((await w.run('alice')).state, 'ok')
+  const crm = (await alice(`/api/v1/appointments/${a.id}`)).body_ as Appt
+  t.same([crm.title, crm.exdates], ['Weekly, renamed in the CRM', ['2026-12-10T09:00:00.000Z', '2026-12-24T09:00:00.000Z']], 'the CRM has both: its name and the deleted occurrence')
+  const [after] = await w.events('alice')
+  t.same([after.subject, cancelledDays(after)], ['Weekly, renamed in the CRM', ['2026-12-10', '2026-12-24']], 'Outlook the same')
+  t.same(await w.run('alice'), { state: 'ok', in: 0, out: 0, rerun: false }, 'settled')
+})

@@ -134,11 +134,28 @@ async function writeOut (rc: RunContext, coll: RemoteCollection, c: Candidate, t
     }
     written = await writeCrmVersion(coll, remoteId, remote.etag, crm)
   }
+  const kept = keptCancellations(crm.data, written)
+  // remembered as the CRM's version, not as read back: the next inbound pass sees the difference and takes the cancellation
+  if (kept) rc.rerun = true
   await transact(db, async tx => {
-    await linkWritten(tx, conn.id, c.kind, c.id, written, crm.hash)
+    await linkWritten(tx, conn.id, c.kind, c.id, kept ? { ...written, data: crm.data } : written, crm.hash)
     await logSync(tx, conn.id, { direction: 'out', action: 'updated', kind: c.kind, itemId: c.id, remoteId, message: `"${title}" updated in the external calendar` })
   })
   rc.counts.out++
+}
+
+/**
+ * Whether the series as written still has deleted occurrences the CRM's
+ * version has not: Exchange and Outlook cannot bring back a deleted
+ * occurrence short of a new pattern, so one deleted there while the CRM
+ * edited something else of the series stays deleted (google+graph seed
+ * 4243, kg39). The CRM then takes it, instead of the two sides staying apart.
+ */
+function keptCancellations (crm: CrmItem['data'], written: RemoteItem): boolean {
+  if (!('rrule' in crm) || crm.rrule === null || written.data === null || !('exdates' in written.data)) return false
+  const key = (x: string) => x.length === 10 ? x : String(Date.parse(x))
+  const have = new Set(crm.exdates.map(key))
+  return written.data.exdates.some(x => !have.has(key(x)))
 }
 
 /**

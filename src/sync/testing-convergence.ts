@@ -143,6 +143,7 @@ export async function convergence (t: Test, o: ConvergenceOptions): Promise<void
       const tok = tokenOf(a.title)
       const patch: Record<string, unknown> = {}
       const what = int(0, 3)
+      trace(`crm: ${login} edits "${a.title}" (${a.id}), kind ${what}`)
       if (what === 0) patch.title = `${tok} edited in the CRM ${int(1, 999)}`
       else if (what === 1 && !a.all_day) {
         const { start, end } = timed()
@@ -238,6 +239,7 @@ export async function convergence (t: Test, o: ConvergenceOptions): Promise<void
       if (ev === undefined) return google!.createEvent(login)
       const tok = tokenOf(ev.summary)
       const what = int(0, 3)
+      trace(`google: ${login} edits "${ev.summary}" (${ev.id}), kind ${what}`)
       const cal = gw!.calendar(login)
       if (what === 0) {
         await cal.events.patch({ calendarId: 'primary', eventId: ev.id!, requestBody: { summary: `${tok} edited in Google ${int(1, 999)}` } })
@@ -396,6 +398,8 @@ export async function convergence (t: Test, o: ConvergenceOptions): Promise<void
     if (!todoLists.has(login)) todoLists.set(login, ((await mw!.api(login, 'GET', '/me/todo/lists')).body.value as { id: string; wellknownListName: string }[]).find(l => l.wellknownListName === 'defaultList')!.id)
     return `/me/todo/lists/${todoLists.get(login)}/tasks`
   }
+  /** The test driver's own edits, with KALENDS_SYNC_DEBUG=1, beside the sync log it prints: what a finding's item went through. */
+  const trace = (line: string) => { if (process.env.KALENDS_SYNC_DEBUG === '1') process.stderr.write(`driver ${line}\n`) }
   const outlookTimes = (start: Date, end: Date) => chance(0.5)
     ? { start: { dateTime: wall(start), timeZone: CET }, end: { dateTime: wall(end), timeZone: CET } }
     : { start: { dateTime: start.toISOString().slice(0, 19), timeZone: 'UTC' }, end: { dateTime: end.toISOString().slice(0, 19), timeZone: 'UTC' } }
@@ -406,7 +410,10 @@ export async function convergence (t: Test, o: ConvergenceOptions): Promise<void
     const instances = (await mw!.api(login, 'GET', `/me/events/${encodeURIComponent(masterId)}/instances?startDateTime=${from}&endDateTime=${to}`)).body.value as { id: string; start: { dateTime: string } }[]
     const sorted = instances.sort((a, b) => a.start.dateTime.localeCompare(b.start.dateTime))
     const inst = sorted[Math.min(k, sorted.length - 1)]
-    if (inst !== undefined && sorted.length > 1) ok('delete an occurrence', await mw!.api(login, 'DELETE', `/me/events/${encodeURIComponent(inst.id)}`))
+    if (inst !== undefined && sorted.length > 1) {
+      trace(`graph: ${login} deletes the occurrence at ${inst.start.dateTime} of ${masterId}`)
+      ok('delete an occurrence', await mw!.api(login, 'DELETE', `/me/events/${encodeURIComponent(inst.id)}`))
+    }
   }
   const outlook = mw === null ? null : {
     async createEvent (login: string) {
@@ -442,6 +449,7 @@ export async function convergence (t: Test, o: ConvergenceOptions): Promise<void
       const tok = tokenOf(ev.subject)
       const what = int(0, 3)
       const recurring = ev.type === 'seriesMaster'
+      trace(`graph: ${login} edits "${ev.subject}" (${ev.id}), kind ${what}`)
       const patch = async (body: unknown) => ok('edit an event', await mw!.api(login, 'PATCH', `/me/events/${encodeURIComponent(ev.id)}`, body))
       if (what === 0 || (what === 1 && recurring)) await patch({ subject: `${tok} edited in Outlook ${int(1, 999)}` })
       else if (what === 1 && ev.isAllDay !== true) {
@@ -563,6 +571,7 @@ export async function convergence (t: Test, o: ConvergenceOptions): Promise<void
       const before = side.calls()
       try {
         const r = await runOne(side, login)
+        trace(`run ${side.name} ${login}: ${r.state}, ${r.in} in, ${r.out} out`)
         if (r.state !== 'ok') { unexpected.push(`${login} (${side.name}): run ended ${r.state}: ${r.reason ?? ''}`); ok = false } else stats.ok++
         changed += r.in + r.out + (r.rerun ? 1 : 0)
       } catch (err) {
