@@ -37,7 +37,12 @@ const noRows = (command: string) => ({ command, rowCount: null, oid: 0, rows: []
 function deferring (client: pg.PoolClient): pg.PoolClient {
   let pending = false
   async function query (text: unknown, values?: unknown) {
-    if (typeof text !== 'string' || (Array.isArray(values) && values.length > 0 && !pending)) return client.query(text as string, values as unknown[])
+    if (typeof text !== 'string') {
+      // a query object (a cursor, a prepared statement): the held-back BEGIN goes first, on its own
+      if (pending) { pending = false; await client.query('BEGIN') }
+      return client.query(text as string, values as unknown[])
+    }
+    if (Array.isArray(values) && values.length > 0 && !pending) return client.query(text, values)
     const plain = (values === undefined || (Array.isArray(values) && values.length === 0))
     const word = text.trim().toLowerCase()
     if (plain && word === 'begin' && !pending) {
