@@ -102,7 +102,7 @@ const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).
 // what this machine lacks, said before anything starts
 const missing: string[] = []
 if (peers.includes('cyrus')) {
-  if (!existsSync('/usr/lib/cyrus/bin/httpd') || !existsSync('/usr/sbin/saslpasswd2')) missing.push('Cyrus: apt-get install cyrus-imapd cyrus-caldav sasl2-bin')
+  if (!existsSync('/usr/lib/cyrus/bin/httpd') || !existsSync('/usr/sbin/saslpasswd2')) missing.push('Cyrus: scripts/setup-debian.sh --bench (cyrus-imapd cyrus-caldav sasl2-bin)')
   if (process.getuid?.() !== 0) missing.push('Cyrus: run as root (its master drops to the cyrus user)')
 }
 if (peers.includes('radicale') && !existsSync('/usr/bin/radicale')) missing.push('Radicale: apt-get install radicale')

@@ -11,6 +11,8 @@
 # packages (postgresql, nginx, radicale) are not started by the install.
 #
 #     sudo scripts/setup-debian.sh        # or as root: scripts/setup-debian.sh
+#     sudo scripts/setup-debian.sh --bench   # also the benchmarks' peers:
+#         Cyrus IMAP's CalDAV (scripts/peers/cyrus.sh) and wrk (bench-caldav.ts)
 set -eu
 
 # nginx-light is the small nginx flavour; plain nginx is used where it is absent.
@@ -18,6 +20,9 @@ nginx_pkg=nginx-light
 
 # NGINX stands for whichever nginx flavour; any installed one will do.
 packages="postgresql libxml2-utils litmus python3-caldav vdirsyncer khard radicale python3-icalendar NGINX chromium hyperfine curl"
+if [ "${1:-}" = --bench ]; then
+    packages="$packages cyrus-imapd cyrus-caldav sasl2-bin wrk"
+fi
 
 installed() {
     # "install ok installed" only for a fully installed package.
