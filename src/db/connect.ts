@@ -3,6 +3,7 @@ import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
 import type { Database } from './schema.ts'
 import { deferringBegin } from './deferred-begin.ts'
+import { preparingStatements } from './prepared-statements.ts'
 import { DATE_OID, openLite } from './pglite-open.ts'
 import { PGlitePool, type LitePool } from './pglite-pool.ts'
 import { createInWorker, PGliteWorkerPool } from './pglite-worker-pool.ts'
@@ -58,7 +59,8 @@ export async function openDatabase (target: DbTarget): Promise<DbHandle> {
 function openPostgres (url: string): DbHandle {
   const pool = new pg.Pool({ connectionString: url, max: Number(process.env.KALENDS_DB_POOL ?? 10) })
   pool.on('error', () => { /* an idle client died; the pool replaces it */ })
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: deferringBegin(pool) }) })
+  const sent = process.env.KALENDS_DB_PREPARE === 'off' ? pool : preparingStatements(pool)
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: deferringBegin(sent) }) })
   return {
     db,
     kind: 'postgres',

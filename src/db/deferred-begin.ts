@@ -1,4 +1,5 @@
 import type pg from 'pg'
+import { wrapPoolClients, type ClientQuery } from './pool-clients.ts'
 
 /**
  * A pool whose clients send a transaction's BEGIN together with its first
@@ -14,27 +15,11 @@ import type pg from 'pg'
  * the same as without: a statement's rows, or the error that aborted the
  * transaction, which Kysely then rolls back.
  */
-export function deferringBegin (pool: pg.Pool): pg.Pool {
-  const clients = new WeakMap<pg.PoolClient, pg.PoolClient>()
-  return new Proxy(pool, {
-    get (target, prop) {
-      if (prop === 'connect') {
-        return async () => {
-          const client = await target.connect()
-          let wrapped = clients.get(client)
-          if (wrapped === undefined) clients.set(client, wrapped = deferring(client))
-          return wrapped
-        }
-      }
-      const value = Reflect.get(target, prop, target) as unknown
-      return typeof value === 'function' ? value.bind(target) : value
-    }
-  })
-}
+export const deferringBegin = (pool: pg.Pool): pg.Pool => wrapPoolClients(pool, deferring)
 
 const noRows = (command: string) => ({ command, rowCount: null, oid: 0, rows: [], fields: [] })
 
-function deferring (client: pg.PoolClient): pg.PoolClient {
+function deferring (client: pg.PoolClient): ClientQuery {
   let pending = false
   async function query (text: unknown, values?: unknown) {
     if (typeof text !== 'string') {
@@ -61,12 +46,5 @@ function deferring (client: pg.PoolClient): pg.PoolClient {
     const after = Array.isArray(results) ? results.slice(1) : [results]
     return after.length === 1 ? after[0] : after
   }
-  return new Proxy(client, {
-    get (target, prop) {
-      if (prop === 'query') return query
-      if (prop === 'release') return (err?: Error | boolean) => { pending = false; return target.release(err) }
-      const value = Reflect.get(target, prop, target) as unknown
-      return typeof value === 'function' ? value.bind(target) : value
-    }
-  })
+  return { query, released: () => { pending = false } }
 }
