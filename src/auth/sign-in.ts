@@ -81,7 +81,16 @@ export class SignIn {
   readonly #verified = new Map<string, { userId: number; appPasswordId: number | null; hash: string; until: number }>()
   readonly #touched = new Map<number, number>()
   readonly #versions = new WeakMap<User, number>()
+  /** An account password's pair: remembered for a minute from its argon2id check. */
   static readonly CACHE_MS = 60_000
+  /**
+   * An app password's pair: remembered while its device keeps using it, up
+   * to this long between two requests. It is 158 random bits, so a hash of it
+   * in memory helps no guesser, and every request re-checks it against the
+   * database anyway: what the time saves is argon2id and a cold start at
+   * each poll of a client that syncs every few minutes or hours.
+   */
+  static readonly APP_CACHE_MS = 6 * 3_600_000
   static readonly TOUCH_MS = 60_000
 
   constructor (db: Db, limits: Limits) {
@@ -151,8 +160,8 @@ export class SignIn {
    * The organisation's access version (migration 0015) read by the same
    * statement that re-checked this user's cached sign-in, so in the same
    * snapshot as the user row: what was decided for the user under this
-   * version (their visible calendars) still holds. Undefined for a user
-   * not signed in through that check (a first sign-in): decide afresh.
+   * version (their visible calendars) still holds; after a first sign-in,
+   * read right after it.
    */
   accessVersion (user: User): number | undefined { return this.#versions.get(user) }
 
@@ -171,10 +180,14 @@ export class SignIn {
   }
 
   async #accepted (result: Verified, cacheKey: string, caller: Caller): Promise<SignedIn> {
-    if (!this.#verified.has(cacheKey)) {
+    const remembered = this.#verified.get(cacheKey)
+    if (remembered === undefined) {
       if (this.#verified.size > 10_000) this.#verified.clear()
-      this.#verified.set(cacheKey, { userId: result.user.id, appPasswordId: result.appPasswordId, hash: result.hash, until: Date.now() + SignIn.CACHE_MS })
-    }
+      this.#verified.set(cacheKey, { userId: result.user.id, appPasswordId: result.appPasswordId, hash: result.hash, until: Date.now() + (result.appPasswordId === null ? SignIn.CACHE_MS : SignIn.APP_CACHE_MS) })
+    } else if (result.appPasswordId !== null) remembered.until = Date.now() + SignIn.APP_CACHE_MS
+    // a sign-in checked with argon2id read no access version: read it now, so what was
+    // decided for this user under that version (their calendars) is used again
+    if (!this.#versions.has(result.user)) this.#versions.set(result.user, await this.#accessVersionOf(result.user.org_id))
     await this.#touch(result.appPasswordId, caller.ip)
     return { user: result.user, appPasswordId: result.appPasswordId }
   }
@@ -211,6 +224,11 @@ export class SignIn {
     if (row === undefined) return { user: null, appPasswordHash: null, failures: keys.length === 0 ? [] : await this.#failures(keys), accessVersion: 0, along: undefined }
     const { app_password_hash: appPasswordHash, failures, access_version: accessVersion, along: alongValue, ...user } = row
     return { user, appPasswordHash, accessVersion: Number(accessVersion), along: alongValue as T | undefined, failures: (failures ?? []).map(f => ({ ...f, window_start: new Date(f.window_start), last_failure_at: new Date(f.last_failure_at) })) }
+  }
+
+  async #accessVersionOf (orgId: number): Promise<number> {
+    const { rows } = await sql<{ version: number }>`SELECT coalesce((SELECT v.version FROM access_versions v WHERE v.org_id = ${orgId}), 0) AS version`.execute(this.#db)
+    return Number(rows[0]?.version ?? 0)
   }
 
   async #touch (appPasswordId: number | null, address: string) {
