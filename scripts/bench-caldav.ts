@@ -56,9 +56,11 @@
 // and expand request is one the server has not seen (its body carries a
 // comment with a counter, and Kalends keeps whole answers by the body's text,
 // answer-cache.ts), so none is answered from a kept answer: what a client
-// pays after any change to the calendar. The single-request figures then say
-// "cold", and each server's CPU time per request is printed beside them (the
-// server's processes; Kalends on PostgreSQL: also its database's backends).
+// pays after any change to the calendar. One untimed request of each goes
+// first (a server's very first request also compiles its code). The
+// single-request figures then say "cold", and each server's CPU time per
+// request is printed beside them (the server's processes; Kalends on
+// PostgreSQL: also its database's backends).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { expect, freePort, hrefsOf, interleaved, memory, processCpu, radicaleCollection, req, responses, stop, treeCpu, treeMemory, vevent, waitFor, wrap, type Result, type Target } from './bench-lib.ts'
 import { describe, summariseFile } from './cpu-profile-summary.ts'
@@ -361,6 +363,8 @@ async function workload (servers: Server[]): Promise<void> {
     const heavyReps = op === 'propfind-depth1' || op === 'sync-first'
     const singleReps = op === 'get' || op.startsWith('put') ? 20 : REPS
     const reps = (s: Server) => s.heavy && heavyReps ? Math.min(3, REPS) : singleReps
+    // one untimed request first, so the figures are of a cold answer, not of a server's first request (its code not compiled yet)
+    if (COLD && COLD_OPS.has(op)) for (const s of servers) await fn(s, 0)
     const before = COLD ? await Promise.all(servers.map(s => s.cpu())) : []
     await interleaved(servers, op, reps, fn)
     if (COLD) {
