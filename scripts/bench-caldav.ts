@@ -3,7 +3,7 @@
 //
 //   node scripts/bench-caldav.ts [sizes=10000] [--db=pglite,postgres] [--peers=cyrus,radicale]
 //        [--ops=all|seed-put,propfind-depth1,sync-first,query-month,multiget-50,expand-week,sync-after-10,get,put-update,put-new]
-//        [--clients=1,8] [--reps=5] [--block=1000] [--rounds=3] [--seed=put|domain] [--no-floor] [--profile[=dir]] [--together]
+//        [--clients=1,8] [--reps=5] [--block=1000] [--rounds=3] [--seed=put|domain] [--no-floor] [--profile[=dir]] [--together] [--cold]
 //
 // Quick parts, e.g.: `--db=postgres --peers= --ops=multiget-50,get --reps=3 1000`
 // (--no-radicale = --peers=cyrus). Run as root when Cyrus is a peer.
@@ -51,8 +51,18 @@
 // the server answered (its start-up left out). Restarts make
 // the first request cold and RSS meaningless: profile runs are not baseline
 // runs.
+//
+// --cold: every PROPFIND Depth:1, sync-collection, calendar-query, multiget
+// and expand request is one the server has not seen (its body carries a
+// comment with a counter, and Kalends keeps whole answers by the body's text,
+// answer-cache.ts), so none is answered from a kept answer: what a client
+// pays after any change to the calendar. One untimed request of each goes
+// first (a server's very first request also compiles its code). The
+// single-request figures then say "cold", and each server's CPU time per
+// request is printed beside them (the server's processes; Kalends on
+// PostgreSQL: also its database's backends).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { expect, freePort, hrefsOf, interleaved, memory, radicaleCollection, req, responses, stop, treeMemory, vevent, waitFor, wrap, type Result, type Target } from './bench-lib.ts'
+import { expect, freePort, hrefsOf, interleaved, memory, processCpu, radicaleCollection, req, responses, stop, treeCpu, treeMemory, vevent, waitFor, wrap, type Result, type Target } from './bench-lib.ts'
 import { describe, summariseFile } from './cpu-profile-summary.ts'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
@@ -87,6 +97,7 @@ const ROUNDS = Number(flag('rounds') ?? 3)
 const BLOCK_MS = Number(flag('block') ?? 1000)
 const SEED = flag('seed') ?? 'put'
 const withFloor = !args.includes('--no-floor')
+const COLD = args.includes('--cold')
 const PROFILE = args.some(a => a === '--profile' || a.startsWith('--profile='))
 const PROFILE_DIR = PROFILE ? (flag('profile') || mkdtempSync(join(tmpdir(), 'bench-profiles-'))) : ''
 const SEED_IN_FLIGHT = 8
@@ -112,7 +123,7 @@ if (missing.length > 0) {
   process.exit(2)
 }
 
-console.log(`# CalDAV benchmark: sizes ${sizes.join(', ')}, Kalends on ${dbs.join(' + ')}${peers.length > 0 ? ` vs ${peers.join(', ')}` : ''}, ops ${[...OPS].join(' ')}, reps ${REPS}, clients ${CLIENTS.join(',')}, ${ROUNDS}×${BLOCK_MS} ms, seed ${SEED}${PROFILE ? `, profiles in ${PROFILE_DIR}` : ''}, Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), load ${load()}`)
+console.log(`# CalDAV benchmark: sizes ${sizes.join(', ')}, Kalends on ${dbs.join(' + ')}${peers.length > 0 ? ` vs ${peers.join(', ')}` : ''}, ops ${[...OPS].join(' ')}, reps ${REPS}, clients ${CLIENTS.join(',')}, ${ROUNDS}×${BLOCK_MS} ms, seed ${SEED}${PROFILE ? `, profiles in ${PROFILE_DIR}` : ''}${COLD ? ', COLD: every listing and report request new, none served by a kept answer' : ''}, Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), load ${load()}`)
 
 // ---------------------------------------------------------------- data
 
@@ -123,6 +134,9 @@ const PROPFIND = '<?xml version="1.0" encoding="utf-8"?><d:propfind xmlns:d="DAV
 const QUERY = `<?xml version="1.0" encoding="utf-8"?><c:calendar-query xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:prop><d:getetag/><c:calendar-data/></d:prop><c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="VEVENT"><c:time-range start="${MONTH.start}" end="${MONTH.end}"/></c:comp-filter></c:comp-filter></c:filter></c:calendar-query>`
 const multiget = (hrefs: string[]) => `<?xml version="1.0" encoding="utf-8"?><c:calendar-multiget xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:prop><d:getetag/><c:calendar-data/></d:prop>${hrefs.map(h => `<d:href>${h}</d:href>`).join('')}</c:calendar-multiget>`
 const sync = (token: string) => `<?xml version="1.0" encoding="utf-8"?><d:sync-collection xmlns:d="DAV:"><d:sync-token>${token}</d:sync-token><d:sync-level>1</d:sync-level><d:prop><d:getetag/></d:prop></d:sync-collection>`
+/** The body as sent: with --cold a comment makes each request another one, which no kept answer serves. */
+let coldCount = 0
+const fresh = (body: string) => COLD ? body.replace('?>', `?><!-- cold ${process.pid}-${++coldCount} -->`) : body
 const TOKEN = '<?xml version="1.0" encoding="utf-8"?><d:propfind xmlns:d="DAV:"><d:prop><d:sync-token/></d:prop></d:propfind>'
 
 const EXPAND = `<?xml version="1.0" encoding="utf-8"?><c:calendar-query xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:prop><d:getetag/><c:calendar-data><c:expand start="${WEEK.start}" end="${WEEK.end}"/></c:calendar-data></d:prop><c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="VEVENT"><c:time-range start="${WEEK.start}" end="${WEEK.end}"/></c:comp-filter></c:comp-filter></c:filter></c:calendar-query>`
@@ -161,6 +175,8 @@ type Server = {
   /** what the server answered differently (e.g. an expand that is not one) */
   notes: Set<string>
   memory: () => { rss: number; hwm: number }
+  /** CPU time (ms) so far of the server's processes, and of its PostgreSQL backends (Kalends on PostgreSQL) */
+  cpu: () => Promise<{ server: number; db?: number }>
   /** Kalends: stop the server (which writes the profile it was started with) and start it again, profiling `op` if given */
   restart?: (op: string | null) => Promise<void>
   stop: () => Promise<void>
@@ -172,7 +188,7 @@ const ok = (what: string, r: { status: number; text: string }, ...codes: number[
 /** One request of each timed operation; each checks its answer and returns the number of items in it. */
 const run: Record<Exclude<Op, 'seed-put'>, (s: Server, i: number) => Promise<number>> = {
   async 'propfind-depth1' (s) {
-    const r = await req(s.t, 'PROPFIND', s.t.calendar, PROPFIND, { depth: '1' })
+    const r = await req(s.t, 'PROPFIND', s.t.calendar, fresh(PROPFIND), { depth: '1' })
     ok('PROPFIND', r, 207)
     const hrefs = hrefsOf(r.text).filter(h => h.endsWith('.ics'))
     expect('PROPFIND', hrefs.length === s.n, `${hrefs.length} objects listed, expected ${s.n}`)
@@ -185,7 +201,7 @@ const run: Record<Exclude<Op, 'seed-put'>, (s: Server, i: number) => Promise<num
     let items = 0
     let pages = 0
     for (;;) {
-      const r = await req(s.t, 'REPORT', s.t.calendar, sync(token), { depth: '1' })
+      const r = await req(s.t, 'REPORT', s.t.calendar, fresh(sync(token)), { depth: '1' })
       ok('first sync-collection', r, 207)
       pages++
       items += hrefsOf(r.text).filter(h => h.endsWith('.ics')).length
@@ -199,19 +215,19 @@ const run: Record<Exclude<Op, 'seed-put'>, (s: Server, i: number) => Promise<num
     return items
   },
   async 'query-month' (s) {
-    const r = await req(s.t, 'REPORT', s.t.calendar, QUERY, { depth: '1' })
+    const r = await req(s.t, 'REPORT', s.t.calendar, fresh(QUERY), { depth: '1' })
     ok('calendar-query', r, 207)
     return responses(r.text)
   },
   async 'multiget-50' (s) {
     const fifty = Array.from({ length: 50 }, (_, k) => href(s, Math.floor(k * s.n / 50) + 1))
-    const r = await req(s.t, 'REPORT', s.t.calendar, multiget(fifty), { depth: '1' })
+    const r = await req(s.t, 'REPORT', s.t.calendar, fresh(multiget(fifty)), { depth: '1' })
     expect('multiget', r.status === 207 && (r.text.match(/BEGIN:VEVENT/g) ?? []).length >= 50, `${r.status} ${r.text.slice(0, 300)}`)
     return 50
   },
   /** items = instances (VEVENTs) in the answer */
   async 'expand-week' (s) {
-    const r = await req(s.t, 'REPORT', s.t.calendar, EXPAND, { depth: '1' })
+    const r = await req(s.t, 'REPORT', s.t.calendar, fresh(EXPAND), { depth: '1' })
     ok('expand', r, 207)
     if (/RRULE:/.test(r.text)) s.notes.add('expand: answers with RRULEs left in (not expanded)')
     return (r.text.match(/BEGIN:VEVENT/g) ?? []).length
@@ -346,12 +362,34 @@ async function workload (servers: Server[]): Promise<void> {
     const fn = run[op]
     const heavyReps = op === 'propfind-depth1' || op === 'sync-first'
     const singleReps = op === 'get' || op.startsWith('put') ? 20 : REPS
-    await interleaved(servers, op, s => s.heavy && heavyReps ? Math.min(3, REPS) : singleReps, fn)
+    const reps = (s: Server) => s.heavy && heavyReps ? Math.min(3, REPS) : singleReps
+    // one untimed request first, so the figures are of a cold answer, not of a server's first request (its code not compiled yet)
+    if (COLD && COLD_OPS.has(op)) for (const s of servers) await fn(s, 0)
+    const before = COLD ? await Promise.all(servers.map(s => s.cpu())) : []
+    await interleaved(servers, op, reps, fn)
+    if (COLD) {
+      // each server's own processes: the others' requests in between cost it nothing
+      for (const [i, s] of servers.entries()) {
+        const after = await s.cpu()
+        const per = (a: number | undefined, b: number | undefined) => a === undefined || b === undefined ? '' : ((a - b) / reps(s)).toFixed(1)
+        const db = per(after.db, before[i]!.db)
+        console.log(`  ${s.t.name.padEnd(22)} ${op.padEnd(16)} COLD: CPU per request ${per(after.server, before[i]!.server)} ms server${db === '' ? '' : ` + ${db} ms PostgreSQL backends`}`)
+      }
+    }
     if (RATE_OPS.has(op)) for (const c of CLIENTS) await throughput(servers, op, c, fn)
   }
 }
 
 // ---------------------------------------------------------------- processes
+
+/** Process ids of the PostgreSQL backends connected to a database (readable in /proc as root, or as the postgres user). */
+async function backendsOf (dbName: string): Promise<number[]> {
+  const c = new pg.Client({ connectionString: PG_URL })
+  await c.connect()
+  try {
+    return (await c.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [dbName])).rows.map(r => r.pid)
+  } finally { await c.end() }
+}
 
 async function radicale (n: number): Promise<Server> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-radicale-'))
@@ -376,7 +414,7 @@ async function radicale (n: number): Promise<Server> {
     const t: Target = { name: `Radicale ${n}`, base: `http://127.0.0.1:${port}`, calendar: '/bench/calendar/', auth: `Basic ${Buffer.from('bench:x').toString('base64')}`, pid: child.pid! }
     await waitFor(`${t.base}/.well-known/caldav`, child, () => err)
     console.log(`  ${t.name.padEnd(22)} load: ${n} files written into its storage in ${took.toFixed(1)} s (its cache is built by an untimed PROPFIND after the seeding)`)
-    return { t, kind: 'radicale', n, result: {}, rate: {}, hrefs: new Map(), heavy: n >= 10_000, seedByPut: false, notes: new Set(), memory: () => memory(child.pid!), stop: stopIt }
+    return { t, kind: 'radicale', n, result: {}, rate: {}, hrefs: new Map(), heavy: n >= 10_000, seedByPut: false, notes: new Set(), memory: () => memory(child.pid!), cpu: async () => ({ server: treeCpu(child.pid!) }), stop: stopIt }
   } catch (e) {
     await stopIt()
     throw e
@@ -395,7 +433,7 @@ async function cyrus (n: number): Promise<Server> {
     const t: Target = { name: `Cyrus ${n}`, base: `http://127.0.0.1:${port}`, calendar: `/dav/calendars/user/bench/bench-${n}/`, auth: `Basic ${Buffer.from('bench:benchpass').toString('base64')}`, pid }
     const mk = await req(t, 'MKCALENDAR', t.calendar)
     ok('Cyrus MKCALENDAR', mk, 201)
-    return { t, kind: 'cyrus', n, result: {}, rate: {}, hrefs: new Map(Array.from({ length: n }, (_, i) => [`bench-${i}.ics`, `${t.calendar}bench-${i}.ics`])), heavy: false, seedByPut: true, notes: new Set(), memory: () => treeMemory(pid), stop: stopIt }
+    return { t, kind: 'cyrus', n, result: {}, rate: {}, hrefs: new Map(Array.from({ length: n }, (_, i) => [`bench-${i}.ics`, `${t.calendar}bench-${i}.ics`])), heavy: false, seedByPut: true, notes: new Set(), memory: () => treeMemory(pid), cpu: async () => ({ server: treeCpu(pid) }), stop: stopIt }
   } catch (e) {
     await stopIt()
     throw e
@@ -472,6 +510,7 @@ async function kalends (n: number, db: string): Promise<Server> {
       t, kind: 'kalends', db, n, result: {}, rate: {}, heavy: false, seedByPut: SEED === 'put', notes: new Set(),
       hrefs: new Map(Array.from({ length: n }, (_, i) => [`bench-${i}.ics`, `${t.calendar}bench-${i}.ics`])),
       memory: () => memory(t.pid),
+      cpu: async () => ({ server: treeCpu(t.pid), ...(dbName === null ? {} : { db: processCpu(await backendsOf(dbName)) }) }),
       restart,
       stop: stopIt
     }
@@ -494,6 +533,8 @@ type Row = {
   noRace?: boolean
 }
 
+const COLD_OPS = new Set<Op>(['propfind-depth1', 'sync-first', 'query-month', 'multiget-50', 'expand-week'])
+
 function rows (): Row[] {
   const out: Row[] = []
   const ms = (op: Op) => (s: Server) => s.result[op]?.median
@@ -506,7 +547,7 @@ function rows (): Row[] {
   out.push({ label: `seeding by PUT, ${SEED_IN_FLIGHT} in flight`, unit: 'PUT/s', better: 'higher', value: s => s.seedRate })
   for (const op of ALL_OPS) {
     if (op === 'seed-put' || !OPS.has(op)) continue
-    const single = (label: string, target?: Row['target']) => out.push({ label, unit: 'ms', better: 'lower', value: ms(op), target })
+    const single = (label: string, target?: Row['target']) => out.push({ label: COLD && COLD_OPS.has(op) ? `${label} (COLD)` : label, unit: 'ms', better: 'lower', value: ms(op), target })
     switch (op) {
       case 'propfind-depth1': single('PROPFIND Depth:1 of all', { on: 'postgres', text: '< 60 ms', met: v => v < 60 }); break
       case 'sync-first': single('first sync-collection of all (every page)', { on: 'postgres', text: '< 65 ms', met: v => v < 65 }); break
@@ -598,7 +639,7 @@ for (const group of together ? [sizes] : sizes.map(n => [n])) {
     }
     for (const n of group) {
       const mine = servers.filter(s => s.n === n)
-      summary.push(`\n### ${n} events${mine.some(s => s.kind === 'radicale') ? ' (Radicale seeded by writing its storage)' : ''}; load average at the end ${load()}${PROFILE ? '; PROFILED RUN: timings include the profiler and cold starts, RSS is per restart' : ''}`, '', ...table(mine))
+      summary.push(`\n### ${n} events${mine.some(s => s.kind === 'radicale') ? ' (Radicale seeded by writing its storage)' : ''}; load average at the end ${load()}${PROFILE ? '; PROFILED RUN: timings include the profiler and cold starts, RSS is per restart' : ''}${COLD ? '; COLD RUN (--cold): listings and reports are new requests each time, none served by a kept answer, throughput too' : ''}`, '', ...table(mine))
       const pages = mine.filter(s => s.pages !== undefined).map(s => `${s.t.name} ${s.pages}`)
       if (floor !== null) summary.push('', `floor (scripts/bench-http-floor.ts, bare node:http "hello", this run): ${CLIENTS.map(c => `${floor![c]!.toFixed(0)} req/s at c=${c}`).join(', ')}`)
       for (const s of mine) for (const note of s.notes) summary.push('', `${s.t.name}: ${note}`)

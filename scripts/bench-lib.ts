@@ -135,8 +135,8 @@ export async function stop (child: ChildProcess): Promise<void> {
   if (child.exitCode === null) child.kill('SIGKILL')
 }
 
-/** RSS of a process and all its descendants (Cyrus: master + one httpd per connection); peak = sum of each one's peak. */
-export function treeMemory (pid: number): { rss: number; hwm: number } {
+/** A process and all its descendants (Cyrus: master + one httpd per connection; Kalends: its launcher and node). */
+function processTree (pid: number): number[] {
   const parent = new Map<number, number>()
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue
@@ -147,13 +147,33 @@ export function treeMemory (pid: number): { rss: number; hwm: number } {
   }
   const tree = [pid]
   for (let i = 0; i < tree.length; i++) for (const [p, pp] of parent) if (pp === tree[i]) tree.push(p)
+  return tree
+}
+
+/** RSS of a process and all its descendants; peak = sum of each one's peak. */
+export function treeMemory (pid: number): { rss: number; hwm: number } {
   let rss = 0
   let hwm = 0
-  for (const p of tree) {
+  for (const p of processTree(pid)) {
     try { const m = memory(p); rss += m.rss; hwm += m.hwm } catch { /* gone */ }
   }
   return { rss, hwm }
 }
+
+/** CPU time (ms, utime + stime of every thread) of these processes; those gone count nothing. */
+export function processCpu (pids: number[]): number {
+  let ms = 0
+  for (const p of pids) {
+    try {
+      const f = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ')
+      ms += (Number(f[11]) + Number(f[12])) * 10 // USER_HZ = 100
+    } catch { /* gone */ }
+  }
+  return ms
+}
+
+/** The same for a process and all its descendants. */
+export const treeCpu = (pid: number) => processCpu(processTree(pid))
 
 /**
  * A Radicale collection written straight into its filesystem storage, one

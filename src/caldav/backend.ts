@@ -8,10 +8,11 @@ import type { Actor } from '../domain/actor.ts'
 import { createCalendar, deleteCalendar, renameCalendar, updateCalendar, type CalendarInput } from '../domain/calendars.ts'
 import { copyObject, moveObject, type Destination } from '../domain/copy-move.ts'
 import {
-  calendarsFor, calendarVersion, calendarVersionAlong, decidedAgain, calendarVersionsOf, deleteObject, getObject, getObjects, listObjects, loginsOf, objectAlong, objectChanges,
+  calendarsFor, calendarVersion, calendarVersionAlong, decidedAgain, calendarVersionsOf, deleteObject, getObject, getObjects, listMembers, listObjects, memberRowChanges, loginsOf, objectAlong, objectChanges,
   objectFromAlong, putObject, versionFromAlong,
-  type CalendarRef, type ListOptions, type ObjectChanges, type ObjectJson, type ObjectRow, type Preconditions, type PutResult, type VersionJson
+  type CalendarRef, type ChangeOptions, type ListOptions, type MemberColumns, type MemberRow, type ObjectChanges, type ObjectJson, type ObjectRow, type Preconditions, type PutResult, type VersionJson
 } from '../domain/calendar-objects.ts'
+import type { MemberChanges } from '../domain/journal.ts'
 import { findUserByLogin, listUsers } from '../domain/users.ts'
 import { signedIn } from '../http/authenticate.ts'
 import { calendarSegment } from './paths.ts'
@@ -55,7 +56,10 @@ export interface CalDavBackend {
   objects (viewer: User, calendar: CalendarRef, names: string[], withBody?: boolean): Promise<ObjectRow[]>
   list (viewer: User, calendar: CalendarRef, opts?: ListOptions): Promise<ObjectRow[]>
   /** `at`: the calendar's version read along with this request's sign-in (ReadAlong), else asked for */
-  changes (viewer: User, calendar: CalendarRef, since: number, opts?: { limit?: number; withBody?: boolean; at?: number }): Promise<ObjectChanges>
+  changes (viewer: User, calendar: CalendarRef, since: number, opts?: ChangeOptions & { withBody?: boolean }): Promise<ObjectChanges>
+  /** list and changes as the text of a listing's members needs them (member-xml.ts): fewer columns to read and parse */
+  members (viewer: User, calendar: CalendarRef, cols: MemberColumns, page: { afterId?: number; limit?: number }): Promise<MemberRow[]>
+  memberChanges (viewer: User, calendar: CalendarRef, since: number, cols: MemberColumns, opts?: ChangeOptions): Promise<MemberChanges<MemberRow>>
   put (actor: Actor, calendar: CalendarRef, name: string, body: string, cond: Preconditions): Promise<PutResult>
   remove (actor: Actor, calendar: CalendarRef, name: string, cond: Preconditions): Promise<'deleted' | 'left'>
   /** A new item at the destination from the source's body as the user sees it. */
@@ -194,6 +198,8 @@ export function domainBackend (k: Kalends): CalDavBackend {
     objects: (viewer, id, names, withBody = true) => getObjects(db, viewer, id, names, withBody),
     list: (viewer, id, opts) => listObjects(db, viewer, id, opts),
     changes: (viewer, id, since, opts) => objectChanges(db, viewer, id, since, opts),
+    members: (viewer, id, cols, page) => listMembers(db, viewer, id, cols, page),
+    memberChanges: (viewer, id, since, cols, opts) => memberRowChanges(db, viewer, id, since, cols, opts),
     put: (actor, id, name, body, cond) => putObject(db, actor, id, name, body, cond),
     remove: (actor, id, name, cond) => deleteObject(db, actor, id, name, cond),
     copy: (actor, source, to) => copyObject(db, actor, source, to),

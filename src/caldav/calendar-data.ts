@@ -7,7 +7,7 @@ import { expandObject, limitRecurrenceSet } from '../ical/expand.ts'
 import { parseObject, type CalendarObject } from '../ical/parse.ts'
 import type { DavCalendar } from './backend.ts'
 import { DavError } from './errors.ts'
-import { encodedCollection, memberHref, memberPlan, memberXml, type MemberPlan } from './member-xml.ts'
+import { encodedCollection, memberHref, memberPlan, memberXml, type MemberFields, type MemberPlan } from './member-xml.ts'
 import { selectParts, visibleBody } from './parts.ts'
 import { propertiesOf } from './properties.ts'
 import { propResponse } from './respond.ts'
@@ -67,11 +67,18 @@ export async function objectResponse (ctx: Ctx, cal: DavCalendar, obj: ObjectRow
  * `plan` is memberPlan(props), worked out once for a whole answer.
  */
 export async function writeObject (w: MultistatusWriter, ctx: Ctx, cal: DavCalendar, obj: ObjectRow, props: PropfindRequest, cd: CalendarDataRequest | undefined, plan: MemberPlan | null = memberPlan(props)): Promise<void> {
-  if (plan !== null) {
-    const shown = obj.ical === undefined ? undefined : visibleBody(cal, obj.ical)
-    const data = shown === undefined || cd === undefined ? shown : calendarData(cal, shown, cd)
-    const text = memberXml(memberHref(encodedCollection(calendarHref(ctx, cal)), obj.name), plan, obj, data)
-    if (text !== null) return w.addWritten(text, plan.namespaces)
-  }
+  const text = plan === null ? null : memberText(cal, encodedCollection(calendarHref(ctx, cal)), obj, plan, cd)
+  if (text !== null) return w.addWritten(text, plan!.namespaces)
   w.add(await objectResponse(ctx, cal, obj, props, cd))
+}
+
+/**
+ * A member's response as text (member-xml.ts), its calendar-data as the viewer sees it and
+ * shaped as asked; `base` is the calendar's encodedCollection. Null when the row does not
+ * make it (memberXml): the caller answers through the element tree.
+ */
+export function memberText (cal: DavCalendar, base: string, obj: MemberFields & { name: string; ical?: string | null }, plan: MemberPlan, cd: CalendarDataRequest | undefined): string | null {
+  const shown = obj.ical === undefined || obj.ical === null ? undefined : visibleBody(cal, obj.ical)
+  const data = shown === undefined || cd === undefined ? shown : calendarData(cal, shown, cd)
+  return memberXml(memberHref(base, obj.name), plan, obj, data)
 }

@@ -44,3 +44,9 @@ t.test('selections with anything not on the row, and calendar-data without a bod
   t.equal(memberPlan({ kind: 'propname' }), null)
   t.equal(memberXml(href, memberPlan({ kind: 'prop', props: [caldav('calendar-data')] })!, obj, undefined), null)
 })
+
+t.test('a row read without updated_at (a MemberRow) makes no getlastmodified: the general path answers it', async t => {
+  const row = { name: obj.name, etag: obj.etag, component: obj.component, size: obj.size, updated_at: null }
+  t.equal(memberXml(href, memberPlan({ kind: 'prop', props: [dav('getetag'), dav('getlastmodified')] })!, row, undefined), null)
+  t.equal(memberXml(href, memberPlan({ kind: 'prop', props: [dav('getetag')] })!, row, undefined), memberXml(href, memberPlan({ kind: 'prop', props: [dav('getetag')] })!, obj, undefined))
+})

@@ -1,5 +1,5 @@
 import { NS_CALDAV, NS_DAV, caldav, dav, encodeHref, encodePathSegment, escapeText, type PropfindRequest, type QName } from '../dav/xml/index.ts'
-import type { ObjectRow } from '../domain/calendar-objects.ts'
+import type { MemberColumns, ObjectRow } from '../domain/calendar-objects.ts'
 
 /**
  * A calendar object's response written straight as text, for the answers
@@ -18,6 +18,12 @@ const FIELDS = new Map<QName, Field>([
 ])
 
 export type MemberPlan = { fields: Field[]; namespaces: string[] }
+
+/** What a member's text is made of, from an ObjectRow or a MemberRow (calendar-objects.ts). */
+export type MemberFields = Pick<ObjectRow, 'etag' | 'component' | 'size'> & { updated_at?: Date | null }
+
+/** The columns a member's text needs besides its name, ETag, component and size. */
+export const columnsFor = (plan: MemberPlan, withBody: boolean): MemberColumns => ({ withBody, lastModified: plan.fields.includes('getlastmodified') })
 
 /** The plan for a selection whose every property comes off an object's row; null when one does not. */
 export function memberPlan (props: PropfindRequest): MemberPlan | null {
@@ -41,9 +47,10 @@ export const encodedCollection = (collectionPath: string) => encodeHref(collecti
 /**
  * The member's response (`href` encoded already, memberHref); `data` is the calendar-data shown (the stored body
  * unless the caller shapes it). Null when calendar-data is asked for and
- * there is none to show: the general path answers that.
+ * there is none to show, or getlastmodified and the row has no updated_at
+ * (a MemberRow read without it): the general path answers that.
  */
-export function memberXml (encodedHref: string, plan: MemberPlan, obj: ObjectRow, data: string | undefined): string | null {
+export function memberXml (encodedHref: string, plan: MemberPlan, obj: MemberFields, data: string | undefined): string | null {
   let props = ''
   for (const f of plan.fields) {
     switch (f) {
@@ -51,7 +58,10 @@ export function memberXml (encodedHref: string, plan: MemberPlan, obj: ObjectRow
       case 'getetag': props += el('d:getetag', obj.etag); break
       case 'getcontenttype': props += el('d:getcontenttype', `text/calendar; charset=utf-8; component=${obj.component.toLowerCase()}`); break
       case 'getcontentlength': props += el('d:getcontentlength', String(obj.size)); break
-      case 'getlastmodified': props += el('d:getlastmodified', new Date(obj.updated_at).toUTCString()); break
+      case 'getlastmodified':
+        if (obj.updated_at === undefined || obj.updated_at === null) return null
+        props += el('d:getlastmodified', new Date(obj.updated_at).toUTCString())
+        break
       case 'calendar-data':
         if (data === undefined) return null
         props += el('c:calendar-data', data)

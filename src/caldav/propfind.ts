@@ -5,9 +5,10 @@ import { propertiesOf, type PropSelection } from './properties.ts'
 import { depthOf, propResponse } from './respond.ts'
 import { answerKey, keptAnswer, sendAndKeep, sendAnswer } from './answer-cache.ts'
 import { ADDRESSBOOKS, CALENDARS, PRINCIPALS, abHomePath, homePath, principalPath } from './paths.ts'
-import { encodedCollection, memberHref, memberPlan, memberXml } from './member-xml.ts'
-import { visibleBody } from './parts.ts'
-import { addressBookHref, addressBooksOf, calendarHref, calendarsOf, cardHref, cardPages, objectHref, objectPages, preloadVersions, resolve, type Ctx, type Resource } from './resources.ts'
+import { memberText } from './calendar-data.ts'
+import { columnsFor, encodedCollection, memberPlan, type MemberPlan } from './member-xml.ts'
+import type { DavCalendar } from './backend.ts'
+import { addressBookHref, addressBooksOf, calendarHref, calendarsOf, cardHref, cardPages, memberPages, objectHref, objectPages, preloadVersions, resolve, type Ctx, type Resource } from './resources.ts'
 
 /**
  * The members of a collection, for Depth: 1, a page at a time (a calendar's
@@ -68,14 +69,22 @@ export async function propfind (ctx: Ctx, path: string, body: string | undefined
   if (depth === '1') {
     // a calendar's objects are written straight as text when every property asked for comes off the row
     const plan = res.kind === 'calendar' ? memberPlan(sel) : null
-    const base = res.kind === 'calendar' ? encodedCollection(calendarHref(ctx, res.cal)) : ''
-    for await (const page of childPages(ctx, res, withBody)) {
-      for (const r of page) {
-        const text = plan !== null && r.kind === 'object' ? memberXml(memberHref(base, r.obj.name), plan, r.obj, r.obj.ical === undefined ? undefined : visibleBody(r.cal, r.obj.ical)) : null
-        if (text !== null) w.addWritten(text, plan!.namespaces)
-        else w.add(await responseOf(ctx, r, sel))
-      }
-    }
+    if (res.kind === 'calendar' && plan !== null) await writeMembers(ctx, w, res.cal, plan, sel, withBody)
+    else for await (const page of childPages(ctx, res, withBody)) for (const r of page) w.add(await responseOf(ctx, r, sel))
   }
   return sendAndKeep(reply, w, key, res.kind === 'calendar' ? res.cal : undefined)
+}
+
+/** Every object of the calendar as text, read with only the columns the text needs (backend.members). */
+async function writeMembers (ctx: Ctx, w: MultistatusWriter, cal: DavCalendar, plan: MemberPlan, sel: PropSelection, withBody: boolean) {
+  const base = encodedCollection(calendarHref(ctx, cal))
+  for await (const rows of memberPages(ctx, cal, columnsFor(plan, withBody))) {
+    for (const row of rows) {
+      const text = memberText(cal, base, row, plan, undefined)
+      if (text !== null) { w.addWritten(text, plan.namespaces); continue }
+      // one the row does not make: the general path, on the whole row
+      const obj = await ctx.backend.object(ctx.user, cal, row.name, withBody)
+      if (obj !== null) w.add(await responseOf(ctx, { kind: 'object', path: objectHref(ctx, cal, obj.name), cal, obj }, sel))
+    }
+  }
 }

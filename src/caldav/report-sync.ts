@@ -4,8 +4,8 @@ import { cardResponse } from './address-data.ts'
 import { DomainError } from '../domain/errors.ts'
 import { DavError } from './errors.ts'
 import { SYNC_PREFIX, addressBookToken, calendarToken, homeToken } from './properties.ts'
-import { writeObject } from './calendar-data.ts'
-import { memberPlan } from './member-xml.ts'
+import { memberText, writeObject } from './calendar-data.ts'
+import { columnsFor, encodedCollection, memberPlan } from './member-xml.ts'
 import { responsesFor } from './propfind.ts'
 import { sendMultistatus, sendWritten } from './respond.ts'
 import { calendarHref, calendarsOf, cardHref, objectHref, versionOf, type Ctx, type Resource } from './resources.ts'
@@ -38,21 +38,40 @@ export async function syncCollection (ctx: Ctx, target: Resource, req: SyncColle
   const since = parseCalendarToken(req.syncToken, cal.id)
   const limit = Math.min(req.limit ?? ctx.syncPage, ctx.syncPage)
   const withBody = req.props.kind === 'prop' && req.props.props.some(p => p.endsWith('}calendar-data'))
+  const along = ctx.along
+  const at = along !== undefined && along.calendar === cal && along.object === undefined ? along.version : undefined
+  const opts = { limit, ...(at === undefined ? {} : { at }) }
+  const w = new MultistatusWriter()
+  const plan = memberPlan(req.props)
   let changes
+  if (plan !== null) {
+    // written as text: only the columns the text needs are read (backend.memberChanges)
+    changes = await knownToken(ctx.backend.memberChanges(ctx.user, cal, since, columnsFor(plan, withBody), opts))
+    const base = encodedCollection(calendarHref(ctx, cal))
+    for (const row of changes.changed) {
+      const text = memberText(cal, base, row, plan, req.calendarData)
+      if (text !== null) { w.addWritten(text, plan.namespaces); continue }
+      // one the row does not make: the general path, on the whole row
+      const obj = await ctx.backend.object(ctx.user, cal, row.name, withBody)
+      if (obj !== null) await writeObject(w, ctx, cal, obj, req.props, req.calendarData, null)
+    }
+  } else {
+    changes = await knownToken(ctx.backend.changes(ctx.user, cal, since, { ...opts, withBody }))
+    for (const row of changes.changed) await writeObject(w, ctx, cal, row, req.props, req.calendarData, null)
+  }
+  changesWritten(target.path, w, changes.deleted.map(name => objectHref(ctx, cal, name)), changes.truncated)
+  // a client's periodic sync from its last token, when nothing changed, is then one statement
+  return sendAndKeep(reply, w, key, cal, calendarToken(cal.id, changes.seq))
+}
+
+/** The journal's changes, a token it never handed out refused as RFC 6578 says. */
+async function knownToken<T> (changes: Promise<T>): Promise<T> {
   try {
-    const along = ctx.along
-    const at = along !== undefined && along.calendar === cal && along.object === undefined ? along.version : undefined
-    changes = await ctx.backend.changes(ctx.user, cal, since, { limit, withBody, ...(at === undefined ? {} : { at }) })
+    return await changes
   } catch (err) {
     if (err instanceof DomainError && err.rule === 'valid-sync-token') throw invalidToken('the sync token is unknown; sync again from scratch')
     throw err
   }
-  const w = new MultistatusWriter()
-  const plan = memberPlan(req.props)
-  for (const row of changes.changed) await writeObject(w, ctx, cal, row, req.props, req.calendarData, plan)
-  changesWritten(target.path, w, changes.deleted.map(name => objectHref(ctx, cal, name)), changes.truncated)
-  // a client's periodic sync from its last token, when nothing changed, is then one statement
-  return sendAndKeep(reply, w, key, cal, calendarToken(cal.id, changes.seq))
 }
 
 /** The rest of a sync-collection's answer: deleted members as 404, and a 507 when more follow. */
@@ -69,13 +88,7 @@ async function addressBookSync (ctx: Ctx, target: Extract<Resource, { kind: 'add
   const since = parseCalendarToken(req.syncToken, book.id, 'ab')
   const limit = Math.min(req.limit ?? ctx.syncPage, ctx.syncPage)
   const withBody = req.props.kind === 'prop' && req.props.props.includes(carddav('address-data'))
-  let changes
-  try {
-    changes = await ctx.backend.cardChanges(book, since, { limit, withBody })
-  } catch (err) {
-    if (err instanceof DomainError && err.rule === 'valid-sync-token') throw invalidToken('the sync token is unknown; sync again from scratch')
-    throw err
-  }
+  const changes = await knownToken(ctx.backend.cardChanges(book, since, { limit, withBody }))
   const w = new MultistatusWriter()
   for (const card of changes.changed) w.add(await cardResponse(ctx, book, card, req.props, req.addressData))
   changesWritten(target.path, w, changes.deleted.map(name => cardHref(ctx, book, name)), changes.truncated)

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify'
 import type { User } from '../db/schema.ts'
 import type { Actor } from '../domain/actor.ts'
-import type { ListOptions, ObjectRow } from '../domain/calendar-objects.ts'
+import type { ListOptions, MemberColumns, MemberRow, ObjectRow } from '../domain/calendar-objects.ts'
 import type { CardRow } from '../domain/address-book-cards.ts'
 import type { CalDavBackend, DavAddressBook, DavCalendar, ReadAlong, Target } from './backend.ts'
 import { ADDRESSBOOKS, CALENDARS, PRINCIPALS, ROOT, abHomePath, addressBookPath, calendarPath, cardPath, homePath, objectPath, parsePath, principalPath, type DavPath } from './paths.ts'
@@ -177,26 +177,29 @@ export function objectHref (ctx: Ctx, cal: DavCalendar, name: string): string {
  */
 export const listing = { page: 1000, pageWithoutBodies: 10_000 }
 
-/** The address book's cards a page at a time, in id order. */
-export async function * cardPages (ctx: Ctx, book: DavAddressBook, withBody: boolean): AsyncGenerator<CardRow[]> {
+/** Rows `read` gives a page of `limit` at a time, in id order, each page after the last one's id. */
+async function * inPages<R extends { id: number }> (withBody: boolean, read: (page: { afterId?: number; limit: number }) => Promise<R[]>): AsyncGenerator<R[]> {
   let afterId: number | undefined
   for (;;) {
-    const page = withBody ? listing.page : listing.pageWithoutBodies
-    const rows = await ctx.backend.listCards(book, { withBody, limit: page, ...(afterId === undefined ? {} : { afterId }) })
+    const limit = withBody ? listing.page : listing.pageWithoutBodies
+    const rows = await read({ limit, ...(afterId === undefined ? {} : { afterId }) })
     if (rows.length > 0) yield rows
-    if (rows.length < page) return
+    if (rows.length < limit) return
     afterId = rows.at(-1)!.id
   }
 }
 
+/** The address book's cards a page at a time, in id order. */
+export function cardPages (ctx: Ctx, book: DavAddressBook, withBody: boolean): AsyncGenerator<CardRow[]> {
+  return inPages(withBody, page => ctx.backend.listCards(book, { withBody, ...page }))
+}
+
 /** The calendar's objects (as backend.list selects them) a page at a time, in id order. */
-export async function * objectPages (ctx: Ctx, cal: DavCalendar, opts: ListOptions = {}): AsyncGenerator<ObjectRow[]> {
-  let afterId: number | undefined
-  for (;;) {
-    const page = opts.withBody === true ? listing.page : listing.pageWithoutBodies
-    const rows = await ctx.backend.list(ctx.user, cal, { ...opts, ...(afterId === undefined ? {} : { afterId }), limit: page })
-    if (rows.length > 0) yield rows
-    if (rows.length < page) return
-    afterId = rows.at(-1)!.id
-  }
+export function objectPages (ctx: Ctx, cal: DavCalendar, opts: ListOptions = {}): AsyncGenerator<ObjectRow[]> {
+  return inPages(opts.withBody === true, page => ctx.backend.list(ctx.user, cal, { ...opts, ...page }))
+}
+
+/** Every object of the calendar as the text of its member needs it (backend.members), a page at a time. */
+export function memberPages (ctx: Ctx, cal: DavCalendar, cols: MemberColumns): AsyncGenerator<MemberRow[]> {
+  return inPages(cols.withBody, page => ctx.backend.members(ctx.user, cal, cols, page))
 }

@@ -1,6 +1,6 @@
-import { sql, type RawBuilder } from 'kysely'
+import { sql, type RawBuilder, type SelectQueryBuilder } from 'kysely'
 import { transact, type Db } from '../db/connect.ts'
-import type { CalendarObject, User } from '../db/schema.ts'
+import type { CalendarObject, Database, User } from '../db/schema.ts'
 import { IcalError } from '../ical/errors.ts'
 import { parseObject, type CalendarObject as Parsed, type ComponentType } from '../ical/parse.ts'
 import { allows, requireCalendar, visibleCalendars, type Need, type VisibleCalendar } from './access.ts'
@@ -8,7 +8,7 @@ import type { Actor } from './actor.ts'
 import { createAppointment, deleteAppointment, participantsOf, updateAppointment, type AppointmentInput } from './appointments.ts'
 import { DomainError, invalid, notFound } from './errors.ts'
 import { appointmentInputFromIcal, taskInputFromIcal } from './ical-mapping.ts'
-import { memberChanges, objectChangesSince } from './journal.ts'
+import { memberChanges, objectChangesSince, type MemberChanges } from './journal.ts'
 import type { ClientBody } from './objects.ts'
 import { createTask, deleteTask, updateTask } from './tasks.ts'
 
@@ -39,6 +39,23 @@ export type ListOptions = {
 function select (db: Db, calendarId: number, withBody: boolean) {
   const q = db.selectFrom('calendar_objects').select([...META]).where('calendar_id', '=', calendarId)
   return withBody ? q.select('ical') : q
+}
+
+/**
+ * A calendar object as the text of a listing's member needs it (caldav/member-xml.ts), for
+ * a PROPFIND Depth: 1 or sync-collection of a whole calendar: pg parses every column of
+ * every row, so no uid, item or calendar columns; the body only when calendar-data is asked
+ * for and updated_at (a timestamp, the dearest to parse) only when getlastmodified is, null
+ * when not.
+ */
+export type MemberRow = Pick<ObjectMeta, 'id' | 'name' | 'component' | 'etag' | 'size' | 'modified_seq'> & { updated_at: Date | null; ical: string | null }
+export type MemberColumns = { withBody: boolean; lastModified: boolean }
+
+function selectMembers (db: Db, calendarId: number, cols: MemberColumns) {
+  return db.selectFrom('calendar_objects').select(['id', 'name', 'component', 'etag', 'size', 'modified_seq'])
+    .select(sql<Date | null>`${cols.lastModified ? sql.ref('updated_at') : sql`NULL`}`.as('updated_at'))
+    .select(sql<string | null>`${cols.withBody ? sql.ref('ical') : sql`NULL`}`.as('ical'))
+    .where('calendar_id', '=', calendarId)
 }
 
 /** Logins of users of the actor's organisation by id (owners of calendars shared with them). */
@@ -143,6 +160,15 @@ export async function listObjects (db: Db, user: User, calendar: CalendarRef, op
   }
   q = q.orderBy('id')
   return (opts.limit === undefined ? q : q.limit(opts.limit)).execute()
+}
+
+/** Every object of the calendar as MemberRows, a page in id order: listObjects for a listing's text. */
+export async function listMembers (db: Db, user: User, calendar: CalendarRef, cols: MemberColumns, page: { afterId?: number; limit?: number } = {}): Promise<MemberRow[]> {
+  const calendarId = (await readableCalendar(db, user, calendar)).id
+  let q = selectMembers(db, calendarId, cols)
+  if (page.afterId !== undefined) q = q.where('id', '>', page.afterId)
+  q = q.orderBy('id')
+  return (page.limit === undefined ? q : q.limit(page.limit)).execute()
 }
 
 /**
@@ -270,23 +296,35 @@ export async function calendarVersionsOf (db: Db, calendarIds: number[]): Promis
 
 export type ObjectChanges = { seq: number; changed: ObjectRow[]; deleted: string[]; truncated: boolean }
 
+/** `at`: the calendar's version as versionFromAlong gave it this request (read exactly), so not asked again */
+export type ChangeOptions = { limit?: number; at?: number }
+
 /**
  * What changed in the calendar after journal sequence `since` (0: everything
  * there is). `seq` is the sequence the answer is complete up to; with a limit
  * it stops early and says so.
  */
-export async function objectChanges (db: Db, user: User, calendar: CalendarRef, since: number, opts: { limit?: number; withBody?: boolean; at?: number } = {}): Promise<ObjectChanges> {
-  const calendarId = (await readableCalendar(db, user, calendar)).id
-  // `at`: the calendar's version as versionFromAlong gave it this request (read exactly), so not asked again
-  const now = opts.at ?? await committedCalendarSeq(db, calendarId)
+export async function objectChanges (db: Db, user: User, calendar: CalendarRef, since: number, opts: ChangeOptions & { withBody?: boolean } = {}): Promise<ObjectChanges> {
   const withBody = opts.withBody === true
-  return memberChanges(db, since, now, opts.limit, {
+  return changesOf(db, user, calendar, since, opts, id => select(db, id, withBody))
+}
+
+/** objectChanges with the changed objects as MemberRows, for a sync-collection's text. */
+export async function memberRowChanges (db: Db, user: User, calendar: CalendarRef, since: number, cols: MemberColumns, opts: ChangeOptions = {}): Promise<MemberChanges<MemberRow>> {
+  return changesOf(db, user, calendar, since, opts, id => selectMembers(db, id, cols))
+}
+
+async function changesOf<R extends { name: string; modified_seq: number }> (db: Db, user: User, calendar: CalendarRef, since: number, opts: ChangeOptions,
+  from: (calendarId: number) => SelectQueryBuilder<Database, 'calendar_objects', R>): Promise<MemberChanges<R>> {
+  const calendarId = (await readableCalendar(db, user, calendar)).id
+  const now = opts.at ?? await committedCalendarSeq(db, calendarId)
+  return memberChanges<R>(db, since, now, opts.limit, {
     upTo: (now, limit) => {
-      const q = select(db, calendarId, withBody).where('modified_seq', '<=', now).orderBy('modified_seq').orderBy('id')
+      const q = from(calendarId).where('modified_seq', '<=', now).orderBy('modified_seq').orderBy('id')
       return (limit === undefined ? q : q.limit(limit)).execute()
     },
     names: (since, limit) => objectChangesSince(db, calendarId, since, limit),
-    byNames: names => select(db, calendarId, withBody).where('name', 'in', names).execute()
+    byNames: names => from(calendarId).where('name', 'in', names).execute()
   })
 }
 
