@@ -1,4 +1,5 @@
-import type { PGlite } from '@electric-sql/pglite'
+import { parse, protocol, type PGlite } from '@electric-sql/pglite'
+import { createRequire } from 'node:module'
 
 export type LiteResult = { rows: Record<string, unknown>[]; rowCount: number; command: string }
 
@@ -17,10 +18,34 @@ export type LitePool = {
   end (): Promise<void>
 }
 
-/** The server's own command tag, as pg reports it: a COMMIT of a transaction an error aborted completes as ROLLBACK, and Kysely fails the transaction only when it sees that. */
+const { serialize } = protocol
+// node-postgres's conversion of a parameter to what it sends (its lib/utils.js, which has no types)
+const { prepareValue } = createRequire(import.meta.url)('pg/lib/utils.js') as { prepareValue (value: unknown): string | Buffer | null }
+
+/**
+ * One statement as node-postgres sends it to PostgreSQL: Parse, Bind,
+ * Describe, Execute and Sync in one message, the parameters as pg turns them
+ * into text, so both databases read the same values. PGlite's own query()
+ * makes six calls into PostgreSQL for this (it asks for the parameters'
+ * types first): 0.32 ms a statement against 0.18, and a whole CalDAV PUT
+ * about 14% less CPU (docs/performance.md, "Fifth pass").
+ * The server's own command tag is reported, as pg does: a COMMIT of a
+ * transaction an error aborted completes as ROLLBACK, and Kysely fails the
+ * transaction only when it sees that.
+ */
 export async function runQuery (db: PGlite, sql: string, params: readonly unknown[]): Promise<LiteResult> {
-  const result = await db.query<Record<string, unknown>>(sql, params as unknown[])
-  return { rows: result.rows, rowCount: result.rowCount ?? result.affectedRows ?? 0, command: result.command ?? '' }
+  const message = Buffer.concat([
+    serialize.parse({ text: sql }),
+    serialize.bind({ values: params.map(v => prepareValue(v)) }),
+    serialize.describe({ type: 'P' }),
+    serialize.execute({}),
+    serialize.sync()
+  ])
+  // in PGlite's queue, as its query() and exec() are; an error response throws PostgreSQL's DatabaseError
+  const { messages } = await db._runExclusiveQuery(() => db.execProtocol(message))
+  const result = parse.parseResults(messages, db.parsers)[0]
+  if (result === undefined) return { rows: [], rowCount: 0, command: '' } // an empty statement
+  return { rows: result.rows as Record<string, unknown>[], rowCount: result.rowCount ?? result.affectedRows ?? 0, command: result.command ?? '' }
 }
 
 export async function runExec (db: PGlite, sql: string): Promise<Record<string, unknown>[][]> {

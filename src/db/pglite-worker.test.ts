@@ -85,6 +85,25 @@ t.test('a transaction has the connection to itself: statements sent meanwhile ru
   t.same((await sql`SELECT count(*)::int AS n FROM things WHERE id = 20`.execute(worker.db)).rows, [{ n: 0 }], 'a failed block of the job queue\'s leaves nothing')
 })
 
+t.test('once a transaction commits, the next one goes on before the first borrower gives the connection back', async t => {
+  const order: string[] = []
+  await worker.session(async q => {
+    await q('BEGIN')
+    await q('INSERT INTO things (id) VALUES (30)')
+    const waiting = worker.db.transaction().execute(async tx => {
+      await sql`INSERT INTO things (id) VALUES (31)`.execute(tx)
+      order.push('second transaction')
+    })
+    await new Promise(resolve => setTimeout(resolve, 20))
+    t.same(order, [], 'the second transaction waits while the first is open')
+    await q('COMMIT')
+    await waiting // still holding the first turn: before, this waited forever
+    order.push('first borrower again')
+    t.same(await q('SELECT txid_current_if_assigned() AS xid, count(*)::int AS n FROM things WHERE id IN (30, 31)'), [{ xid: null, n: 2 }], 'its next statement runs after, in no transaction')
+  })
+  t.same(order, ['second transaction', 'first borrower again'])
+})
+
 t.test('many statements at once all get their own answers', async t => {
   const answers = await Promise.all(Array.from({ length: 200 }, (_, i) => sql<{ i: number }>`SELECT ${i}::int AS i`.execute(worker.db)))
   t.same(answers.map(a => a.rows[0]!.i), Array.from({ length: 200 }, (_, i) => i))

@@ -17,6 +17,9 @@ const port = parentPort!
 const init = workerData as WorkerInit
 const send = (message: FromWorker) => port.postMessage(message)
 
+/** a statement that ends the transaction, as Kysely sends it (not ROLLBACK TO SAVEPOINT, which goes on in it) */
+const ENDS = /^\s*(commit|rollback)\s*;?\s*$/i
+
 let lite: PGlite
 try {
   lite = await openLite(init.dir)
@@ -36,21 +39,24 @@ if (init.createOnly) {
   let closing = false
   let running = false
 
-  const run = async (m: ToWorker): Promise<void> => {
+  /** whether the statement ended a transaction, leaving the connection outside one */
+  const run = async (m: ToWorker): Promise<boolean> => {
     switch (m.op) {
       case 'query':
       case 'exec':
         try {
           const result = m.op === 'query' ? await runQuery(lite, m.sql, m.params) : await runExec(lite, m.sql)
           send({ op: 'result', id: m.id, result })
+          return ENDS.test(m.sql)
         } catch (err) {
           send({ op: 'error', id: m.id, error: errorFields(err) })
         }
-        return
+        return false
       case 'release':
         // a borrower that gave the connection back broken leaves no transaction for the next one
         if (m.discard) await lite.exec('ROLLBACK').catch(() => {})
     }
+    return false
   }
 
   const pump = async (): Promise<void> => {
@@ -62,8 +68,17 @@ if (init.createOnly) {
         if (turn === undefined || queue === undefined) break
         const m = queue.shift()
         if (m === undefined) break // the turn's next statement is still on its way
-        await run(m)
+        const ended = await run(m)
         if (m.op === 'release') turns.delete(turn)
+        else if (ended && turns.size > 1) {
+          // A transaction that has ended needs the connection no longer: the
+          // next turn goes on now rather than after this borrower's release
+          // has come back from the main thread (a CalDAV PUT waited for it on
+          // every write). Whatever this borrower still sends waits for a turn
+          // again, behind the others.
+          turns.delete(turn)
+          turns.set(turn, queue)
+        }
       }
       if (closing && turns.size === 0) {
         await lite.close()
