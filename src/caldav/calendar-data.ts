@@ -1,7 +1,7 @@
 import {
   caldav, calendarDataProp, charsetOf, type CalendarDataRequest, type CompSelection, type MultistatusResponse, type MultistatusWriter, type PropfindRequest
 } from '../dav/xml/index.ts'
-import type { ObjectRow } from '../domain/calendar-objects.ts'
+import type { MemberRow, ObjectRow } from '../domain/calendar-objects.ts'
 import { IcalError } from '../ical/errors.ts'
 import { expandObject, limitRecurrenceSet } from '../ical/expand.ts'
 import { parseObject, type CalendarObject } from '../ical/parse.ts'
@@ -77,8 +77,22 @@ export async function writeObject (w: MultistatusWriter, ctx: Ctx, cal: DavCalen
  * shaped as asked; `base` is the calendar's encodedCollection. Null when the row does not
  * make it (memberXml): the caller answers through the element tree.
  */
-export function memberText (cal: DavCalendar, base: string, obj: MemberFields & { name: string; ical?: string | null }, plan: MemberPlan, cd: CalendarDataRequest | undefined): string | null {
+function memberText (cal: DavCalendar, base: string, obj: MemberFields & { name: string; ical?: string | null }, plan: MemberPlan, cd: CalendarDataRequest | undefined): string | null {
   const shown = obj.ical === undefined || obj.ical === null ? undefined : visibleBody(cal, obj.ical)
   const data = shown === undefined || cd === undefined ? shown : calendarData(cal, shown, cd)
   return memberXml(memberHref(base, obj.name), plan, obj, data)
+}
+
+/**
+ * A listing's members written as text from their MemberRows (memberText); a row that
+ * does not make it is read whole and handed to `whole`, the caller's general path.
+ */
+export async function writeMemberRows (w: MultistatusWriter, ctx: Ctx, cal: DavCalendar, rows: MemberRow[], plan: MemberPlan, cd: CalendarDataRequest | undefined, withBody: boolean, whole: (obj: ObjectRow) => Promise<void>): Promise<void> {
+  const base = encodedCollection(calendarHref(ctx, cal))
+  for (const row of rows) {
+    const text = memberText(cal, base, row, plan, cd)
+    if (text !== null) { w.addWritten(text, plan.namespaces); continue }
+    const obj = await ctx.backend.object(ctx.user, cal, row.name, withBody)
+    if (obj !== null) await whole(obj)
+  }
 }

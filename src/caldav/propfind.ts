@@ -5,8 +5,8 @@ import { propertiesOf, type PropSelection } from './properties.ts'
 import { depthOf, propResponse } from './respond.ts'
 import { answerKey, keptAnswer, sendAndKeep, sendAnswer } from './answer-cache.ts'
 import { ADDRESSBOOKS, CALENDARS, PRINCIPALS, abHomePath, homePath, principalPath } from './paths.ts'
-import { memberText } from './calendar-data.ts'
-import { columnsFor, encodedCollection, memberPlan, type MemberPlan } from './member-xml.ts'
+import { writeMemberRows } from './calendar-data.ts'
+import { columnsFor, memberPlan, type MemberPlan } from './member-xml.ts'
 import type { DavCalendar } from './backend.ts'
 import { addressBookHref, addressBooksOf, calendarHref, calendarsOf, cardHref, cardPages, memberPages, objectHref, objectPages, preloadVersions, resolve, type Ctx, type Resource } from './resources.ts'
 
@@ -77,14 +77,7 @@ export async function propfind (ctx: Ctx, path: string, body: string | undefined
 
 /** Every object of the calendar as text, read with only the columns the text needs (backend.members). */
 async function writeMembers (ctx: Ctx, w: MultistatusWriter, cal: DavCalendar, plan: MemberPlan, sel: PropSelection, withBody: boolean) {
-  const base = encodedCollection(calendarHref(ctx, cal))
   for await (const rows of memberPages(ctx, cal, columnsFor(plan, withBody))) {
-    for (const row of rows) {
-      const text = memberText(cal, base, row, plan, undefined)
-      if (text !== null) { w.addWritten(text, plan.namespaces); continue }
-      // one the row does not make: the general path, on the whole row
-      const obj = await ctx.backend.object(ctx.user, cal, row.name, withBody)
-      if (obj !== null) w.add(await responseOf(ctx, { kind: 'object', path: objectHref(ctx, cal, obj.name), cal, obj }, sel))
-    }
+    await writeMemberRows(w, ctx, cal, rows, plan, undefined, withBody, async obj => { w.add(await responseOf(ctx, { kind: 'object', path: objectHref(ctx, cal, obj.name), cal, obj }, sel)) })
   }
 }

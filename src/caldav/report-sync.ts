@@ -4,8 +4,8 @@ import { cardResponse } from './address-data.ts'
 import { DomainError } from '../domain/errors.ts'
 import { DavError } from './errors.ts'
 import { SYNC_PREFIX, addressBookToken, calendarToken, homeToken } from './properties.ts'
-import { memberText, writeObject } from './calendar-data.ts'
-import { columnsFor, encodedCollection, memberPlan } from './member-xml.ts'
+import { writeMemberRows, writeObject } from './calendar-data.ts'
+import { columnsFor, memberPlan } from './member-xml.ts'
 import { responsesFor } from './propfind.ts'
 import { sendMultistatus, sendWritten } from './respond.ts'
 import { calendarHref, calendarsOf, cardHref, objectHref, versionOf, type Ctx, type Resource } from './resources.ts'
@@ -47,14 +47,7 @@ export async function syncCollection (ctx: Ctx, target: Resource, req: SyncColle
   if (plan !== null) {
     // written as text: only the columns the text needs are read (backend.memberChanges)
     changes = await knownToken(ctx.backend.memberChanges(ctx.user, cal, since, columnsFor(plan, withBody), opts))
-    const base = encodedCollection(calendarHref(ctx, cal))
-    for (const row of changes.changed) {
-      const text = memberText(cal, base, row, plan, req.calendarData)
-      if (text !== null) { w.addWritten(text, plan.namespaces); continue }
-      // one the row does not make: the general path, on the whole row
-      const obj = await ctx.backend.object(ctx.user, cal, row.name, withBody)
-      if (obj !== null) await writeObject(w, ctx, cal, obj, req.props, req.calendarData, null)
-    }
+    await writeMemberRows(w, ctx, cal, changes.changed, plan, req.calendarData, withBody, obj => writeObject(w, ctx, cal, obj, req.props, req.calendarData, null))
   } else {
     changes = await knownToken(ctx.backend.changes(ctx.user, cal, since, { ...opts, withBody }))
     for (const row of changes.changed) await writeObject(w, ctx, cal, row, req.props, req.calendarData, null)
