@@ -315,7 +315,9 @@ t.test('a remembered sign-in that expired is verified once with argon2id and rem
 
   for (const [secretOf, what] of [[secret, 'app password'], [PASSWORD, 'account password']] as const) {
     verified = 0
-    t.ok(await signIn.verify('alice', secretOf, caller), `${what}: signed in`)
+    const first = await signIn.verify('alice', secretOf, caller)
+    t.ok(first, `${what}: signed in`)
+    t.type(signIn.accessVersion(first!.user), 'number', `${what}: a sign-in checked with argon2id knows the access version, so what was decided under it is used again`)
     t.ok(await signIn.verify('alice', secretOf, caller))
     t.equal(verified, 1, `${what}: the second request is answered from memory`)
     const remembered = what === 'app password' ? SignIn.APP_CACHE_MS : SignIn.CACHE_MS
