@@ -1,5 +1,6 @@
 import argon2 from 'argon2'
 import t from 'tap'
+import { sql } from 'kysely'
 import type { Test } from 'tap'
 import { readConfig } from '../config.ts'
 import { startServer, PASSWORD, type TestServer } from '../testing/harness.ts'
@@ -315,9 +316,10 @@ t.test('a remembered sign-in that expired is verified once with argon2id and rem
 
   for (const [secretOf, what] of [[secret, 'app password'], [PASSWORD, 'account password']] as const) {
     verified = 0
-    const first = await signIn.verify('alice', secretOf, caller)
+    const first = await signIn.verify('alice', secretOf, caller, userId => sql<string>`(SELECT login FROM users WHERE id = ${userId})`)
     t.ok(first, `${what}: signed in`)
     t.type(signIn.accessVersion(first!.user), 'number', `${what}: a sign-in checked with argon2id knows the access version, so what was decided under it is used again`)
+    t.equal(first!.along, 'alice', `${what}: the caller's read comes back with a sign-in checked with argon2id too, so its first request can use what was kept`)
     t.ok(await signIn.verify('alice', secretOf, caller))
     t.equal(verified, 1, `${what}: the second request is answered from memory`)
     const remembered = what === 'app password' ? SignIn.APP_CACHE_MS : SignIn.CACHE_MS

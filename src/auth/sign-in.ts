@@ -124,7 +124,7 @@ export class SignIn {
     const user = hit === undefined ? await findUserByLogin(this.#db, login) : undefined
     if (user !== undefined && !user.disabled && looksLikeAppPassword(secret)) {
       const app = await this.#appPassword(user, secret)
-      if (app !== null) return this.#accepted({ user, appPasswordId: app.id, hash: app.hash }, cacheKey, caller)
+      if (app !== null) return this.#accepted({ user, appPasswordId: app.id, hash: app.hash }, cacheKey, caller, along)
     }
 
     // the account password: guessable, so it waits its turn before it is looked at
@@ -151,7 +151,7 @@ export class SignIn {
       return null
     }
     if (failures.some(r => r.key === keys.account)) await this.#db.deleteFrom('login_failures').where('key', '=', keys.account).execute()
-    return { ...await this.#accepted(result, cacheKey, caller), ...read }
+    return { ...await this.#accepted(result, cacheKey, caller, along), ...read }
   }
 
   forget (): void { this.#verified.clear() }
@@ -179,17 +179,24 @@ export class SignIn {
     return false
   }
 
-  async #accepted (result: Verified, cacheKey: string, caller: Caller): Promise<SignedIn> {
+  async #accepted<T> (result: Verified, cacheKey: string, caller: Caller, along?: Along<T>): Promise<SignedIn & { along?: T }> {
     const remembered = this.#verified.get(cacheKey)
     if (remembered === undefined) {
       if (this.#verified.size > 10_000) this.#verified.clear()
       this.#verified.set(cacheKey, { userId: result.user.id, appPasswordId: result.appPasswordId, hash: result.hash, until: Date.now() + (result.appPasswordId === null ? SignIn.CACHE_MS : SignIn.APP_CACHE_MS) })
     } else if (result.appPasswordId !== null) remembered.until = Date.now() + SignIn.APP_CACHE_MS
-    // a sign-in checked with argon2id read no access version: read it now, so what was
-    // decided for this user under that version (their calendars) is used again
-    if (!this.#versions.has(result.user)) this.#versions.set(result.user, await this.#accessVersionOf(result.user.org_id))
+    // a sign-in checked with argon2id read no access version: read it now, with the caller's
+    // read, so what was decided for this user under that version (their calendars, the
+    // answers kept under them) is used again from this very request on
+    let read: { along?: T } = {}
+    if (!this.#versions.has(result.user)) {
+      const extra = along?.(result.user.id)
+      const now = await this.#accessVersionOf(result.user.org_id, extra)
+      this.#versions.set(result.user, now.version)
+      read = alongOf(extra, now.along)
+    }
     await this.#touch(result.appPasswordId, caller.ip)
-    return { user: result.user, appPasswordId: result.appPasswordId }
+    return { user: result.user, appPasswordId: result.appPasswordId, ...read }
   }
 
   async #appPassword (user: User, secret: string): Promise<{ id: number; hash: string } | null> {
@@ -226,9 +233,9 @@ export class SignIn {
     return { user, appPasswordHash, accessVersion: Number(accessVersion), along: alongValue as T | undefined, failures: (failures ?? []).map(f => ({ ...f, window_start: new Date(f.window_start), last_failure_at: new Date(f.last_failure_at) })) }
   }
 
-  async #accessVersionOf (orgId: number): Promise<number> {
-    const { rows } = await sql<{ version: number }>`SELECT coalesce((SELECT v.version FROM access_versions v WHERE v.org_id = ${orgId}), 0) AS version`.execute(this.#db)
-    return Number(rows[0]?.version ?? 0)
+  async #accessVersionOf<T> (orgId: number, along: RawBuilder<T> | undefined): Promise<{ version: number; along: T | undefined }> {
+    const { rows } = await sql<{ version: number; along: T | undefined }>`SELECT coalesce((SELECT v.version FROM access_versions v WHERE v.org_id = ${orgId}), 0) AS version, ${along ?? sql`NULL`} AS along`.execute(this.#db)
+    return { version: Number(rows[0]?.version ?? 0), along: rows[0]?.along }
   }
 
   async #touch (appPasswordId: number | null, address: string) {
