@@ -316,7 +316,7 @@ t.test('a remembered sign-in that expired is verified once with argon2id and rem
 
   for (const [secretOf, what] of [[secret, 'app password'], [PASSWORD, 'account password']] as const) {
     verified = 0
-    const first = await signIn.verify('alice', secretOf, caller, userId => sql<string>`(SELECT login FROM users WHERE id = ${userId})`)
+    const first = await signIn.verify('alice', secretOf, caller, userId => ({ shape: 'test:login', args: [userId], build: (id: number) => sql<string>`(SELECT login FROM users WHERE id = ${id})` }))
     t.ok(first, `${what}: signed in`)
     t.type(signIn.accessVersion(first!.user), 'number', `${what}: a sign-in checked with argon2id knows the access version, so what was decided under it is used again`)
     t.equal(first!.along, 'alice', `${what}: the caller's read comes back with a sign-in checked with argon2id too, so its first request can use what was kept`)

@@ -8,6 +8,7 @@ import { DomainError } from '../domain/errors.ts'
 import { findUserByLogin } from '../domain/users.ts'
 import { looksLikeAppPassword } from './app-passwords.ts'
 import { burnVerify, verifyPassword } from './passwords.ts'
+import { runShaped, type Part } from '../db/shaped.ts'
 
 export type Limits = { perAccount: number; perAddress: number; windowSeconds: number; maxDelaySeconds: number }
 export type SignedIn = { user: User; appPasswordId: number | null }
@@ -18,14 +19,14 @@ export type SignedIn = { user: User; appPasswordId: number | null }
  * own, and is read in the same snapshot as the check and the access
  * version. What it read comes back only with a sign-in that holds.
  */
-export type Along<T> = (userId: number) => RawBuilder<T> | undefined
+export type Along<T> = (userId: number) => Part<RawBuilder<T>> | undefined
 /** Who is signing in: the client's address, and where their refusals are logged. */
 export type Caller = { ip: string; log: Pick<FastifyBaseLogger, 'info' | 'warn'> }
 type FailureRow = { key: string; failures: number; window_start: Date; last_failure_at: Date }
 type Verified = SignedIn & { hash: string }
 
 /** What a re-check read along, when it carried a read. */
-const alongOf = <T>(asked: RawBuilder<T> | undefined, value: T | undefined): { along?: T } => asked === undefined ? {} : { along: value as T }
+const alongOf = <T>(asked: Part<RawBuilder<T>> | undefined, value: T | undefined): { along?: T } => asked === undefined ? {} : { along: value as T }
 
 /** The cached pair still holds: the user is enabled and the hash it matched is still the current one. */
 const valid = (user: User, currentHash: string | null, hash: string) => !user.disabled && currentHash === hash
@@ -217,24 +218,26 @@ export class SignIn {
   }
 
   /** The user, the app password's hash (null when revoked or gone), the live failure rows of `keys` and the caller's `along`, in one query. */
-  async #current<T> (userId: number, appPasswordId: number | null, keys: string[], along: RawBuilder<T> | undefined): Promise<{ user: User | null; appPasswordHash: string | null; failures: FailureRow[]; accessVersion: number; along: T | undefined }> {
-    const row = await this.#db.selectFrom('users').selectAll('users')
-      .select(eb => [
-        (along ?? sql<T | undefined>`NULL`).as('along'),
-        sql<number>`coalesce((SELECT v.version FROM access_versions v WHERE v.org_id = users.org_id), 0)`.as('access_version'),
-        eb.selectFrom('app_passwords').select('secret_hash').where('id', '=', appPasswordId ?? 0).where('user_id', '=', userId).where('revoked_at', 'is', null).as('app_password_hash'),
-        keys.length === 0
-          ? sql<null>`NULL`.as('failures')
-          : sql<FailureRow[] | null>`(SELECT json_agg(json_build_object('key', f.key, 'failures', f.failures, 'window_start', f.window_start, 'last_failure_at', f.last_failure_at)) FROM login_failures f WHERE f.key IN (${sql.join(keys)}) AND f.window_start > ${this.#windowStart()})`.as('failures')
-      ])
-      .where('users.id', '=', userId).executeTakeFirst()
+  async #current<T> (userId: number, appPasswordId: number | null, keys: string[], along: Part<RawBuilder<T>> | undefined): Promise<{ user: User | null; appPasswordHash: string | null; failures: FailureRow[]; accessVersion: number; along: T | undefined }> {
+    // built once per shape (src/db/shaped.ts): this statement goes with every request
+    const [row] = await runShaped(this.#db, `sign-in:current:${keys.length}:${along?.shape ?? ''}`, [userId, appPasswordId ?? 0, this.#windowStart(), ...keys, ...(along?.args ?? [])],
+      (user: number, app: number, windowStart: Date, ...rest: unknown[]) => this.#db.selectFrom('users').selectAll('users')
+        .select(eb => [
+          (along === undefined ? sql<T | undefined>`NULL` : along.build(...rest.slice(keys.length))).as('along'),
+          sql<number>`coalesce((SELECT v.version FROM access_versions v WHERE v.org_id = users.org_id), 0)`.as('access_version'),
+          eb.selectFrom('app_passwords').select('secret_hash').where('id', '=', app).where('user_id', '=', user).where('revoked_at', 'is', null).as('app_password_hash'),
+          keys.length === 0
+            ? sql<null>`NULL`.as('failures')
+            : sql<FailureRow[] | null>`(SELECT json_agg(json_build_object('key', f.key, 'failures', f.failures, 'window_start', f.window_start, 'last_failure_at', f.last_failure_at)) FROM login_failures f WHERE f.key IN (${sql.join(rest.slice(0, keys.length))}) AND f.window_start > ${windowStart})`.as('failures')
+        ])
+        .where('users.id', '=', user))
     if (row === undefined) return { user: null, appPasswordHash: null, failures: keys.length === 0 ? [] : await this.#failures(keys), accessVersion: 0, along: undefined }
     const { app_password_hash: appPasswordHash, failures, access_version: accessVersion, along: alongValue, ...user } = row
     return { user, appPasswordHash, accessVersion: Number(accessVersion), along: alongValue as T | undefined, failures: (failures ?? []).map(f => ({ ...f, window_start: new Date(f.window_start), last_failure_at: new Date(f.last_failure_at) })) }
   }
 
-  async #accessVersionOf<T> (orgId: number, along: RawBuilder<T> | undefined): Promise<{ version: number; along: T | undefined }> {
-    const { rows } = await sql<{ version: number; along: T | undefined }>`SELECT coalesce((SELECT v.version FROM access_versions v WHERE v.org_id = ${orgId}), 0) AS version, ${along ?? sql`NULL`} AS along`.execute(this.#db)
+  async #accessVersionOf<T> (orgId: number, along: Part<RawBuilder<T>> | undefined): Promise<{ version: number; along: T | undefined }> {
+    const { rows } = await sql<{ version: number; along: T | undefined }>`SELECT coalesce((SELECT v.version FROM access_versions v WHERE v.org_id = ${orgId}), 0) AS version, ${along === undefined ? sql`NULL` : along.build(...along.args)} AS along`.execute(this.#db)
     return { version: Number(rows[0]?.version ?? 0), along: rows[0]?.along }
   }
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { transact, type Db } from '../db/connect.ts'
+import { runShaped } from '../db/shaped.ts'
 import { sql } from 'kysely'
 import type { Appointment, AppointmentStatus, CalendarObject, User } from '../db/schema.ts'
 import { appointmentRole, calendarAccess, requireOrganiser, requireSameOrgUser, type ItemRole, type VisibleCalendar } from './access.ts'
@@ -240,9 +241,12 @@ export async function updateAppointment (
     }
     // the home copy is the client's body: its span, known already, goes in with the rest (place() then has nothing to index)
     const span = opts.clientBody?.calendarId === values.calendar_id ? opts.clientBody.span : undefined
-    const updated = await tx.updateTable('appointments')
-      .set({ ...values, ...(span === undefined ? {} : { span_start: span.firstStart, span_end: span.lastEnd }), updated_at: new Date(), version: before.version + 1 })
-      .where('id', '=', id).returningAll().executeTakeFirstOrThrow()
+    const set: Record<string, unknown> = { ...values, ...(span === undefined ? {} : { span_start: span.firstStart, span_end: span.lastEnd }), updated_at: new Date(), version: before.version + 1 }
+    const columns = Object.keys(set)
+    // built once per set of columns (src/db/shaped.ts): every edit sends it
+    const [updated] = await runShaped(tx, `appointments:update:${columns.join(',')}`, [id, ...columns.map(c => set[c])],
+      (i: number, ...row: unknown[]) => tx.updateTable('appointments').set(Object.fromEntries(columns.map((c, k) => [c, row[k]]))).where('id', '=', i).returningAll())
+    if (updated === undefined) throw notFound('appointment')
     // the span is an index, not a field the journal speaks of
     const detail = changedFields(before, { ...updated, span_start: before.span_start, span_end: before.span_end })
     const journal: ChangeInput[] = [{ org_id: updated.org_id, entity: 'appointment', entity_id: id, op: 'update', origin: actor.origin, actor_id: actor.user.id, detail }]

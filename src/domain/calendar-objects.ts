@@ -1,5 +1,6 @@
 import { sql, type RawBuilder, type SelectQueryBuilder } from 'kysely'
 import { transact, type Db } from '../db/connect.ts'
+import { runShaped, type Part } from '../db/shaped.ts'
 import type { CalendarObject, Database, User } from '../db/schema.ts'
 import { IcalError } from '../ical/errors.ts'
 import { parseObject, type CalendarObject as Parsed, type ComponentType } from '../ical/parse.ts'
@@ -124,8 +125,8 @@ export type ObjectJson = Omit<ObjectRow, 'updated_at'> & { updated_at: string }
  * JSON, or null. What it read is handed out only by objectFromAlong, which
  * decides access as getObject does.
  */
-export function objectAlong (db: Db, calendarId: number, name: string): RawBuilder<ObjectJson | null> {
-  return sql<ObjectJson | null>`(SELECT to_json(o) FROM (${select(db, calendarId, true).where('name', '=', name)}) o)`
+export function objectAlong (db: Db, calendarId: number, name: string): Part<RawBuilder<ObjectJson | null>> {
+  return { shape: 'object', args: [calendarId, name], build: (c: number, n: string) => sql<ObjectJson | null>`(SELECT to_json(o) FROM (${select(db, c, true).where('name', '=', n)}) o)` }
 }
 
 /** What objectAlong read, as getObject would hand it out: only in a calendar this user may read. */
@@ -244,8 +245,8 @@ function quietHorizon (calendarId?: number) {
  * journal. Handed out by versionFromAlong.
  */
 export type VersionJson = { calendar: number; seq: number; cal: number }
-export function calendarVersionAlong (calendarId: number): RawBuilder<VersionJson | null> {
-  return sql<VersionJson | null>`(SELECT json_build_object('calendar', ${calendarId}::bigint, 'seq', q.seq, 'cal', coalesce(q.cal, 0)) FROM (${quietHorizon(calendarId)}) q)`
+export function calendarVersionAlong (calendarId: number): Part<RawBuilder<VersionJson | null>> {
+  return { shape: 'calendar-version', args: [calendarId], build: (c: number) => sql<VersionJson | null>`(SELECT json_build_object('calendar', ${c}::bigint, 'seq', q.seq, 'cal', coalesce(q.cal, 0)) FROM (${quietHorizon(c)}) q)` }
 }
 
 /** What calendarVersionAlong read, as calendarVersion would hand it out (undefined: not read quietly, ask calendarVersion). */
@@ -352,20 +353,23 @@ export function checkPreconditions (current: { etag: string } | undefined, cond:
  * locked row is read again (updateAppointment's ifVersion).
  */
 export async function currentWithVersion (db: Db, calendarId: number, name: string, uid?: string, opts: { lock?: boolean } = {}) {
-  let q = db.selectFrom('calendar_objects as o')
-    .leftJoin('appointments as a', join => join.onRef('a.id', '=', 'o.item_id').on('o.item_kind', '=', 'appointment'))
-    .leftJoin('tasks as t', join => join.onRef('t.id', '=', 'o.item_id').on('o.item_kind', '=', 'task'))
-    .select(META.map(c => `o.${c}` as const))
-    .select(sql<string | null>`CASE WHEN o.name = ${name} THEN o.ical END`.as('ical'))
-    .select(sql<number | null>`coalesce(a.version, t.version)`.as('version'))
-    .where('o.calendar_id', '=', calendarId)
-  if (opts.lock === true) {
-    q = q.leftJoinLateral(eb => eb.selectFrom('appointments as l').select('l.id as locked_id').whereRef('l.id', '=', 'o.item_id')
-      .where(sql<boolean>`o.item_kind = 'appointment' AND o.name = ${name}`).forUpdate().as('l'), join => join.onTrue())
-      .select('l.locked_id') as unknown as typeof q
-  }
-  q = uid === undefined ? q.where('o.name', '=', name) : q.where(eb => eb.or([eb('o.name', '=', name), eb('o.uid', '=', uid)]))
-  const rows = await q.execute()
+  const lock = opts.lock === true
+  // built once per shape (src/db/shaped.ts): every PUT sends it
+  const rows = await runShaped(db, `calendar-objects:current:${uid === undefined ? 'name' : 'name-uid'}:${lock}`, uid === undefined ? [calendarId, name] : [calendarId, name, uid], (c: number, n: string, u?: string) => {
+    let q = db.selectFrom('calendar_objects as o')
+      .leftJoin('appointments as a', join => join.onRef('a.id', '=', 'o.item_id').on('o.item_kind', '=', 'appointment'))
+      .leftJoin('tasks as t', join => join.onRef('t.id', '=', 'o.item_id').on('o.item_kind', '=', 'task'))
+      .select(META.map(col => `o.${col}` as const))
+      .select(sql<string | null>`CASE WHEN o.name = ${n} THEN o.ical END`.as('ical'))
+      .select(sql<number | null>`coalesce(a.version, t.version)`.as('version'))
+      .where('o.calendar_id', '=', c)
+    if (lock) {
+      q = q.leftJoinLateral(eb => eb.selectFrom('appointments as l').select('l.id as locked_id').whereRef('l.id', '=', 'o.item_id')
+        .where(sql<boolean>`o.item_kind = 'appointment' AND o.name = ${n}`).forUpdate().as('l'), join => join.onTrue())
+        .select('l.locked_id') as unknown as typeof q
+    }
+    return u === undefined ? q.where('o.name', '=', n) : q.where(eb => eb.or([eb('o.name', '=', n), eb('o.uid', '=', u)]))
+  })
   const obj = rows.find(r => r.name === name)
   const clash = uid === undefined ? undefined : rows.find(r => r.name !== name && r.uid === uid)?.name
   if (obj === undefined) return { current: undefined, clash, locked: false }
