@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto'
-import type { InsertObject, QueryCreator } from 'kysely'
+import type { InsertObject, Insertable, QueryCreator } from 'kysely'
 import type { Db } from '../db/connect.ts'
-import type { CalendarObject, Database, ItemKind } from '../db/schema.ts'
+import type { CalendarObject, ChangesTable, Database, ItemKind } from '../db/schema.ts'
+import { recordArgs, runShaped } from '../db/shaped.ts'
 import { DomainError } from './errors.ts'
 import { changeRows, journalSeq, record, type ChangeInput, type Origin } from './journal.ts'
 import { replaceOverrides } from '../ical/overrides.ts'
@@ -105,10 +106,9 @@ export async function syncPlacements (
   ]
   if (changes.length === 0) return homeSpan ?? { firstStart: null, lastEnd: null }
   // and in the same statement (a round trip is most of a small write's cost), each copy with the number of its entry
-  let q = tx.with('j', db => db.insertInto('changes').values(changeRows(changes)).returning('seq')) as unknown as WithJournal
-  if (gone.length > 0) q = q.with('gone', db => db.deleteFrom('calendar_objects').where('id', 'in', gone.map(o => o.id))) as unknown as WithJournal
   const now = new Date()
   const inserts: InsertObject<Database, 'calendar_objects'>[] = []
+  const updates: Array<{ id: number } & Record<string, unknown>> = []
   for (const [i, w] of writes.entries()) {
     const values = {
       ical: w.ical, etag: etagOf(w.ical), size: Buffer.byteLength(w.ical), uid: item.uid, component: item.component,
@@ -116,13 +116,20 @@ export async function syncPlacements (
     }
     if (ctx.clientBody?.calendarId === w.place.calendarId) ctx.clientBody.stored = { etag: values.etag, ical: w.ical }
     if (w.current === undefined) inserts.push({ ...values, calendar_id: w.place.calendarId, name: w.name, item_kind: item.kind, item_id: item.id })
-    else {
-      const id = w.current.id
+    else updates.push({ id: w.current.id, ...values })
+  }
+  // built once per shape (src/db/shaped.ts): every write of an item sends it
+  const parts = [recordArgs(changeRows(changes)), recordArgs(gone.map(o => ({ id: o.id }))), recordArgs(updates), recordArgs(inserts as Record<string, unknown>[])] as const
+  await runShaped(tx, `objects:journal:${parts.map(p => p.shape).join('')}`, parts.flatMap(p => p.args), (...args: unknown[]) => {
+    const [journalRows, goneRows, updateRows, insertRows] = parts.map(p => p.records(args.splice(0, p.args.length)))
+    let q = tx.with('j', db => db.insertInto('changes').values(journalRows as Insertable<ChangesTable>[]).returning('seq')) as unknown as WithJournal
+    if (goneRows!.length > 0) q = q.with('gone', db => db.deleteFrom('calendar_objects').where('id', 'in', (goneRows as Array<{ id: number }>).map(r => r.id))) as unknown as WithJournal
+    for (const [i, { id, ...values }] of (updateRows as typeof updates).entries()) {
       q = q.with(`w${i}`, db => db.updateTable('calendar_objects').set(values).where('id', '=', id)) as unknown as WithJournal
     }
-  }
-  if (inserts.length > 0) q = q.with('new', db => db.insertInto('calendar_objects').values(inserts)) as unknown as WithJournal
-  await q.selectFrom('j').select('seq').execute()
+    if (insertRows!.length > 0) q = q.with('new', db => db.insertInto('calendar_objects').values(insertRows as InsertObject<Database, 'calendar_objects'>[])) as unknown as WithJournal
+    return q.selectFrom('j').select('seq')
+  })
   return homeSpan ?? { firstStart: null, lastEnd: null }
 }
 
