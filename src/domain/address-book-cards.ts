@@ -5,7 +5,7 @@ import type { Actor } from './actor.ts'
 import { checkPreconditions, committedSeq, type Preconditions } from './calendar-objects.ts'
 import { createContact, deleteContact, updateContact } from './contacts.ts'
 import { notFound } from './errors.ts'
-import { memberChanges, objectChangesSince, type MemberChanges } from './journal.ts'
+import { memberChanges, type MemberChanges } from './journal.ts'
 
 /**
  * The address object resources of an address book as CardDAV sees them:
@@ -63,12 +63,11 @@ export async function cardChanges (db: Db, book: VisibleAddressBook, since: numb
   const now = (await addressBookVersions(db, [book.id])).get(book.id) ?? 0
   const withBody = opts.withBody === true
   return memberChanges(db, since, now, opts.limit, {
-    upTo: (now, limit) => {
-      const q = select(db, book.id, withBody).where('modified_seq', '<=', now).orderBy('modified_seq').orderBy('id')
+    changed: (since, now, limit) => {
+      const q = select(db, book.id, withBody).where('modified_seq', '>', since).where('modified_seq', '<=', now).orderBy('modified_seq').orderBy('id')
       return (limit === undefined ? q : q.limit(limit)).execute()
     },
-    names: (since, limit) => objectChangesSince(db, book.id, since, limit, 'address_book_id'),
-    byNames: names => select(db, book.id, withBody).where('name', 'in', names).execute()
+    collection: { column: 'address_book_id', members: 'contacts', id: book.id }
   })
 }
 

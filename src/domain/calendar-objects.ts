@@ -9,7 +9,7 @@ import type { Actor } from './actor.ts'
 import { createAppointment, deleteAppointment, participantsOf, updateAppointment, type AppointmentInput } from './appointments.ts'
 import { DomainError, invalid, notFound } from './errors.ts'
 import { appointmentInputFromIcal, taskInputFromIcal } from './ical-mapping.ts'
-import { memberChanges, objectChangesSince, type MemberChanges } from './journal.ts'
+import { memberChanges, type MemberChanges } from './journal.ts'
 import type { ClientBody } from './objects.ts'
 import { createTask, deleteTask, updateTask } from './tasks.ts'
 
@@ -320,12 +320,11 @@ async function changesOf<R extends { name: string; modified_seq: number }> (db: 
   const calendarId = (await readableCalendar(db, user, calendar)).id
   const now = opts.at ?? await committedCalendarSeq(db, calendarId)
   return memberChanges<R>(db, since, now, opts.limit, {
-    upTo: (now, limit) => {
-      const q = from(calendarId).where('modified_seq', '<=', now).orderBy('modified_seq').orderBy('id')
+    changed: (since, now, limit) => {
+      const q = from(calendarId).where('modified_seq', '>', since).where('modified_seq', '<=', now).orderBy('modified_seq').orderBy('id')
       return (limit === undefined ? q : q.limit(limit)).execute()
     },
-    names: (since, limit) => objectChangesSince(db, calendarId, since, limit),
-    byNames: names => from(calendarId).where('name', 'in', names).execute()
+    collection: { column: 'calendar_id', members: 'calendar_objects', id: calendarId }
   })
 }
 

@@ -35,16 +35,26 @@ export async function calendarSeq (db: Db, calendarId: number): Promise<number> 
   return Number(row?.seq ?? 0)
 }
 
-/** Object names in the calendar (or address book) changed after `seq` (created, updated or deleted), newest seq per name. */
-export async function objectChangesSince (db: Db, calendarId: number, seq: number, limit?: number, column: 'calendar_id' | 'address_book_id' = 'calendar_id') {
-  let q = db.selectFrom('changes')
-    .where(column, '=', calendarId).where('seq', '>', seq).where('object_name', 'is not', null)
-    .select(eb => ['object_name', eb.fn.max('seq').as('seq')])
-    .groupBy('object_name')
-    .orderBy('seq')
-  if (limit !== undefined) q = q.limit(limit)
-  const rows = await q.execute()
-  return rows.map(r => ({ name: r.object_name as string, seq: Number(r.seq) }))
+/** A collection of members: a calendar (its objects) or an address book (its cards); the journal and the members name it by the same column. */
+export type Collection = { column: 'calendar_id'; members: 'calendar_objects'; id: number } | { column: 'address_book_id'; members: 'contacts'; id: number }
+
+/**
+ * Names deleted from the collection in (since, now] that are not members
+ * now, each at its last deletion, in that order. It reads the journal's
+ * deletions only, one at a time in order (changes_*_deleted), so a page costs
+ * what it holds. A name deleted again after `now` waits for the next sync, as
+ * any change after `now` does; a name re-created (or moved back in) is a
+ * member, reported as changed.
+ */
+export async function deletedNames (db: Db, c: Collection, since: number, now: number, limit?: number): Promise<{ name: string; seq: number }[]> {
+  const col = sql.ref(c.column)
+  const rows = await sql<{ name: string; seq: string | number }>`
+    SELECT d.object_name AS name, d.seq FROM changes d
+    WHERE d.${col} = ${c.id} AND d.op = 'delete' AND d.object_name IS NOT NULL AND d.seq > ${since} AND d.seq <= ${now}
+      AND NOT EXISTS (SELECT 1 FROM changes l WHERE l.object_name = d.object_name AND l.op = 'delete' AND l.seq > d.seq AND l.${col} = ${c.id})
+      AND NOT EXISTS (SELECT 1 FROM ${sql.table(c.members)} m WHERE m.${col} = ${c.id} AND m.name = d.object_name)
+    ORDER BY d.seq${limit === undefined ? sql`` : sql` LIMIT ${limit}`}`.execute(db)
+  return rows.rows.map(r => ({ name: r.name, seq: Number(r.seq) }))
 }
 
 export async function changesSince (db: Db, orgId: number, seq: number, limit = 500) {
@@ -69,14 +79,15 @@ export type MemberChanges<R> = { seq: number; changed: R[]; deleted: string[]; t
  * address book's cards) after journal sequence `since`, complete up to `now`
  * (the collection's newest committed change); 0: everything there is. With
  * a limit it stops early and says so. The caller reads its own rows: every
- * member carries the sequence of its last change (modified_seq).
+ * member carries the sequence of its last change (modified_seq), so the
+ * members changed and the names deleted (deletedNames) are each read by
+ * sequence range, a page at a time, and merged by sequence.
  */
 export async function memberChanges<R extends { name: string; modified_seq: number }> (db: Db, since: number, now: number, limit: number | undefined, read: {
-  /** members changed up to `now`, by modified_seq then id, at most `limit` when given */
-  upTo (now: number, limit?: number): Promise<R[]>
-  /** changed names after `since` (objectChangesSince for this collection) */
-  names (since: number, limit?: number): Promise<{ name: string; seq: number }[]>
-  byNames (names: string[]): Promise<R[]>
+  /** members with modified_seq in (since, now], by modified_seq then id, at most `limit` when given */
+  changed (since: number, now: number, limit?: number): Promise<R[]>
+  /** the collection whose deleted names are read (deletedNames) */
+  collection: Collection
 }): Promise<MemberChanges<R>> {
   if (since > now) {
     // a token from a process that saw a later horizon: nothing new up to ours yet
@@ -84,26 +95,30 @@ export async function memberChanges<R extends { name: string; modified_seq: numb
     if (since > Number(newest?.seq ?? 0)) throw new DomainError('precondition-failed', 'the sync token was never handed out', { rule: 'valid-sync-token' })
     return { seq: since, changed: [], deleted: [], truncated: false }
   }
-  if (since === 0) {
-    const rows = await read.upTo(now, limit === undefined ? undefined : limit + 1)
-    if (limit !== undefined && rows.length > limit) {
-      // every member has its own sequence number, so the page ends exactly at its last one
-      const page = rows.slice(0, limit)
-      return { seq: Number(page.at(-1)!.modified_seq), changed: page, deleted: [], truncated: true }
-    }
-    return { seq: now, changed: rows, deleted: [], truncated: false }
-  }
   // changes past `now` are left for the next sync: an earlier one may still be committing
-  const names = (await read.names(since, limit === undefined ? undefined : limit + 1)).filter(n => n.seq <= now)
-  const truncated = limit !== undefined && names.length > limit
-  const page = truncated ? names.slice(0, limit) : names
-  const present = page.length === 0 ? [] : await read.byNames(page.map(n => n.name))
-  const byName = new Map(present.map(r => [r.name, r]))
+  const more = limit === undefined ? undefined : limit + 1
+  const rows = await read.changed(since, now, more)
+  // a first sync has nothing to forget
+  const gone = since === 0 ? [] : await deletedNames(db, read.collection, since, now, more)
+  // every change has its own sequence number, so a page ends exactly at its last one
   const changed: R[] = []
   const deleted: string[] = []
-  for (const n of page) {
-    const row = byName.get(n.name)
-    if (row === undefined) deleted.push(n.name); else changed.push(row)
+  let i = 0
+  let j = 0
+  let last = since
+  while ((i < rows.length || j < gone.length) && (limit === undefined || changed.length + deleted.length < limit)) {
+    const row = rows[i]
+    const name = gone[j]
+    if (row !== undefined && (name === undefined || Number(row.modified_seq) < name.seq)) {
+      changed.push(row)
+      last = Number(row.modified_seq)
+      i++
+    } else {
+      deleted.push(name!.name)
+      last = name!.seq
+      j++
+    }
   }
-  return { seq: truncated ? page.at(-1)!.seq : Math.max(now, since), changed, deleted, truncated }
+  const truncated = i < rows.length || j < gone.length
+  return { seq: truncated ? last : now, changed, deleted, truncated }
 }
