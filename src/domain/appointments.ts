@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { transact, type Db } from '../db/connect.ts'
 import { runShaped } from '../db/shaped.ts'
-import { sql } from 'kysely'
+import { sql, type Expression } from 'kysely'
 import type { Appointment, AppointmentStatus, CalendarObject, User } from '../db/schema.ts'
 import { appointmentRole, calendarAccess, requireOrganiser, requireSameOrgUser, type ItemRole, type VisibleCalendar } from './access.ts'
 import { defaultCalendarOf, writableCalendar, writableCalendarFor } from './calendars.ts'
@@ -161,21 +161,18 @@ export async function createAppointment (db: Db, actor: Actor, input: Appointmen
 /**
  * `calendar`: a calendar access.ts decided for this user a moment ago (a
  * CalDAV write's); when it is the appointment's home, its access is not asked
- * again. `locked`: the caller's last statement in this transaction locked the
- * row already (currentWithVersion).
+ * again. `held`: the caller locked and read the appointment already in this
+ * transaction (heldAlong in currentWithVersion's statement).
  */
 export async function loadAppointment (tx: Db, actor: User, id: number, need: 'read', opts?: { calendar?: VisibleCalendar }): Promise<{ appt: Appointment; role: ItemRole }>
-export async function loadAppointment (tx: Db, actor: User, id: number, need: 'write', opts?: { calendar?: VisibleCalendar; locked?: boolean }): Promise<{ appt: Appointment; role: ItemRole; participants: number[]; copies: CalendarObject[] }>
-export async function loadAppointment (tx: Db, actor: User, id: number, need: 'read' | 'write', opts: { calendar?: VisibleCalendar; locked?: boolean } = {}) {
+export async function loadAppointment (tx: Db, actor: User, id: number, need: 'write', opts?: { calendar?: VisibleCalendar; held?: Held }): Promise<{ appt: Appointment; role: ItemRole; participants: number[]; copies: CalendarObject[] }>
+export async function loadAppointment (tx: Db, actor: User, id: number, need: 'read' | 'write', opts: { calendar?: VisibleCalendar; held?: Held } = {}) {
   let appt: Appointment | undefined
   let held: { participants: number[]; copies: CalendarObject[] } | undefined
   if (need === 'read') appt = await tx.selectFrom('appointments').selectAll().where('id', '=', id).executeTakeFirst()
   else {
-    // a writer locks the row, so a concurrent edit waits; then reads it, who takes part and its
-    // copies by a statement of its own, which sees what the last writer left (a statement that
-    // waited for the lock reads as of before it)
-    if (opts.locked !== true) await tx.selectFrom('appointments').select('id').where('id', '=', id).forUpdate().execute()
-    const row = await heldAppointment(tx, id)
+    // a writer locks the row, so a concurrent edit waits, then reads it, who takes part and its copies
+    const row = opts.held?.appt.id === id ? opts.held : await heldAppointment(tx, id)
     if (row !== undefined) ({ appt, ...held } = row)
   }
   if (appt === undefined || appt.org_id !== actor.org_id) throw notFound('appointment')
@@ -185,16 +182,36 @@ export async function loadAppointment (tx: Db, actor: User, id: number, need: 'r
   return { appt, role, ...held }
 }
 
-/** A locked appointment, its participants and its copies in every calendar: one statement. */
-async function heldAppointment (tx: Db, id: number): Promise<{ appt: Appointment; participants: number[]; copies: CalendarObject[] } | undefined> {
-  const { rows } = await sql<Appointment & { participant_ids: (number | string)[]; copies: JsonCopy[] }>`
-    SELECT a.*,
-      ARRAY(SELECT user_id FROM appointment_participants WHERE appointment_id = a.id ORDER BY user_id) AS participant_ids,
-      (SELECT coalesce(json_agg(o ORDER BY o.id), '[]'::json) FROM calendar_objects o WHERE o.item_kind = 'appointment' AND o.item_id = a.id) AS copies
-    FROM appointments a WHERE a.id = ${id} FOR UPDATE`.execute(tx)
-  if (rows[0] === undefined) return undefined
-  const { participant_ids: ids, copies, ...appt } = rows[0]
-  return { appt, participants: ids.map(Number), copies: copies.map(copyFromJson) }
+/** An appointment locked for a write, with who takes part and its copies in every calendar. */
+export type Held = { appt: Appointment; participants: number[]; copies: CalendarObject[] }
+
+/**
+ * The appointment `id` locked and then read, as JSON, in one statement
+ * (migration 0017's locked_appointment, whose read follows its lock), or
+ * as part of another statement: heldAlong(sql`o.item_id`).
+ */
+export const heldAlong = (id: Expression<number | null> | number) => sql<HeldJson | null>`locked_appointment(${id})`
+
+async function heldAppointment (tx: Db, id: number): Promise<Held | undefined> {
+  const { rows } = await sql<{ held: HeldJson | null }>`SELECT ${heldAlong(id)} AS held`.execute(tx)
+  return heldFromJson(rows[0]?.held ?? null)
+}
+
+export type HeldJson = { appt: JsonAppointment; participant_ids: number[]; copies: JsonCopy[] }
+type JsonAppointment = Omit<Appointment, 'starts_at' | 'ends_at' | 'span_start' | 'span_end' | 'created_at' | 'updated_at'> &
+  { starts_at: string | null; ends_at: string | null; span_start: string | null; span_end: string | null; created_at: string; updated_at: string }
+
+/** What locked_appointment read, as pg would have parsed the row itself (timestamps as Dates). */
+export function heldFromJson (json: HeldJson | null): Held | undefined {
+  if (json === null) return undefined
+  const a = json.appt
+  const at = (v: string | null) => v === null ? null : new Date(v)
+  const appt: Appointment = {
+    ...a,
+    starts_at: at(a.starts_at), ends_at: at(a.ends_at), span_start: at(a.span_start), span_end: at(a.span_end),
+    created_at: new Date(a.created_at), updated_at: new Date(a.updated_at)
+  }
+  return { appt, participants: json.participant_ids.map(Number), copies: json.copies.map(copyFromJson) }
 }
 
 type JsonCopy = Omit<CalendarObject, 'first_start' | 'last_end' | 'updated_at'> & { first_start: string | null; last_end: string | null; updated_at: string }
@@ -210,10 +227,10 @@ export async function getAppointment (db: Db, actor: User, id: number): Promise<
 
 export async function updateAppointment (
   db: Db, actor: Actor, id: number, input: AppointmentInput,
-  opts: { ifVersion?: number; clientBody?: ClientBody; overrides?: string; calendar?: VisibleCalendar; locked?: boolean } = {}
+  opts: { ifVersion?: number; clientBody?: ClientBody; overrides?: string; calendar?: VisibleCalendar; held?: Held } = {}
 ): Promise<AppointmentView> {
   return transact(db, async tx => {
-    const { appt: before, role, participants: held, copies } = await loadAppointment(tx, actor.user, id, 'write', { calendar: opts.calendar, locked: opts.locked })
+    const { appt: before, role, participants: held, copies } = await loadAppointment(tx, actor.user, id, 'write', { calendar: opts.calendar, held: opts.held })
     if (opts.ifVersion !== undefined && opts.ifVersion !== before.version) {
       throw new DomainError('precondition-failed', `the appointment changed since version ${opts.ifVersion} (now ${before.version})`)
     }

@@ -6,7 +6,7 @@ import { IcalError } from '../ical/errors.ts'
 import { parseObject, type CalendarObject as Parsed, type ComponentType } from '../ical/parse.ts'
 import { allows, requireCalendar, visibleCalendars, type Need, type VisibleCalendar } from './access.ts'
 import type { Actor } from './actor.ts'
-import { createAppointment, deleteAppointment, participantsOf, updateAppointment, type AppointmentInput } from './appointments.ts'
+import { createAppointment, deleteAppointment, heldAlong, heldFromJson, participantsOf, updateAppointment, type AppointmentInput, type HeldJson } from './appointments.ts'
 import { DomainError, invalid, notFound } from './errors.ts'
 import { appointmentInputFromIcal, taskInputFromIcal } from './ical-mapping.ts'
 import { memberChanges, type MemberChanges } from './journal.ts'
@@ -346,34 +346,29 @@ export function checkPreconditions (current: { etag: string } | undefined, cond:
  * The object stored as `name` with its item's version, and (with `uid`) the
  * name of another object of the calendar holding that UID: one statement.
  * `lock`: the same statement locks the object's appointment for the write
- * that follows, as updateAppointment would (`locked` says whether it did). The
- * version read is the one from before the lock was granted, as when it is
- * taken by the next statement: a writer that came between is seen when the
- * locked row is read again (updateAppointment's ifVersion).
+ * that follows and reads it then (`held`, heldAlong), as updateAppointment
+ * would. The version read is the one from before the lock was granted: a
+ * writer that came between shows in `held` (updateAppointment's ifVersion).
  */
 export async function currentWithVersion (db: Db, calendarId: number, name: string, uid?: string, opts: { lock?: boolean } = {}) {
   const lock = opts.lock === true
   // built once per shape (src/db/shaped.ts): every PUT sends it
   const rows = await runShaped(db, `calendar-objects:current:${uid === undefined ? 'name' : 'name-uid'}:${lock}`, uid === undefined ? [calendarId, name] : [calendarId, name, uid], (c: number, n: string, u?: string) => {
-    let q = db.selectFrom('calendar_objects as o')
+    const q = db.selectFrom('calendar_objects as o')
       .leftJoin('appointments as a', join => join.onRef('a.id', '=', 'o.item_id').on('o.item_kind', '=', 'appointment'))
       .leftJoin('tasks as t', join => join.onRef('t.id', '=', 'o.item_id').on('o.item_kind', '=', 'task'))
       .select(META.map(col => `o.${col}` as const))
       .select(sql<string | null>`CASE WHEN o.name = ${n} THEN o.ical END`.as('ical'))
       .select(sql<number | null>`coalesce(a.version, t.version)`.as('version'))
+      .select(lock ? sql<HeldJson | null>`CASE WHEN o.item_kind = 'appointment' AND o.name = ${n} THEN ${heldAlong(sql.ref('o.item_id'))} END`.as('held') : sql<null>`NULL`.as('held'))
       .where('o.calendar_id', '=', c)
-    if (lock) {
-      q = q.leftJoinLateral(eb => eb.selectFrom('appointments as l').select('l.id as locked_id').whereRef('l.id', '=', 'o.item_id')
-        .where(sql<boolean>`o.item_kind = 'appointment' AND o.name = ${n}`).forUpdate().as('l'), join => join.onTrue())
-        .select('l.locked_id') as unknown as typeof q
-    }
     return u === undefined ? q.where('o.name', '=', n) : q.where(eb => eb.or([eb('o.name', '=', n), eb('o.uid', '=', u)]))
   })
   const obj = rows.find(r => r.name === name)
   const clash = uid === undefined ? undefined : rows.find(r => r.name !== name && r.uid === uid)?.name
-  if (obj === undefined) return { current: undefined, clash, locked: false }
-  const { locked_id: lockedId, ...row } = obj as typeof obj & { locked_id?: number | null }
-  return { current: { ...row, ical: row.ical as string, version: row.version ?? undefined }, clash, locked: lockedId !== undefined && lockedId !== null }
+  if (obj === undefined) return { current: undefined, clash, held: undefined }
+  const { held, ...row } = obj
+  return { current: { ...row, ical: row.ical as string, version: row.version ?? undefined }, clash, held: heldFromJson(held) }
 }
 
 /** Keys whose value differs; the timing of an appointment travels together. */
@@ -425,7 +420,7 @@ async function putLocked (db: Db, actor: Actor, cal: VisibleCalendar, name: stri
   // RFC 5545 §3.1 allows no control characters but tab in content; PostgreSQL cannot store NUL at all
   if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(body)) throw new IcalError('valid-calendar-data', 'iCalendar content must not contain control characters')
   const parsed = parseObject(body, { allowed: cal.components as ComponentType[], maxInstances: 10_000 })
-  const { current, clash, locked } = await currentWithVersion(db, calendarId, name, parsed.uid, { lock: true })
+  const { current, clash, held } = await currentWithVersion(db, calendarId, name, parsed.uid, { lock: true })
   checkPreconditions(current, cond)
   const zone = cal.timezone ?? actor.user.timezone
   const clientBody: ClientBody = { calendarId, name, ical: body, span: { firstStart: parsed.index.firstStart, lastEnd: parsed.index.lastEnd } }
@@ -450,7 +445,7 @@ async function putLocked (db: Db, actor: Actor, cal: VisibleCalendar, name: stri
     const input: AppointmentInput = changedInput(appointmentInputFromIcal(before, zone), appointmentInputFromIcal(parsed.index, zone), [TIMING])
     const participants = await participantsChange(db, actor, current.item_id, previous, parsed)
     if (participants !== null) input.participantIds = participants
-    await updateAppointment(db, actor, current.item_id, input, { ifVersion, clientBody, calendar: cal, locked })
+    await updateAppointment(db, actor, current.item_id, input, { ifVersion, clientBody, calendar: cal, held })
   } else {
     const input = changedInput(taskInputFromIcal(before, zone) as Record<string, unknown>, taskInputFromIcal(parsed.index, zone) as Record<string, unknown>)
     await updateTask(db, actor, current.item_id, input, { ifVersion, clientBody })
