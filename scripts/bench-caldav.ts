@@ -3,7 +3,7 @@
 //
 //   node scripts/bench-caldav.ts [sizes=10000] [--db=pglite,postgres] [--peers=cyrus,radicale]
 //        [--ops=all|seed-put,propfind-depth1,sync-first,query-month,multiget-50,expand-week,sync-after-10,get,put-update,put-new]
-//        [--clients=1,8] [--reps=5] [--block=1000] [--rounds=3] [--seed=put|domain] [--no-floor] [--profile[=dir]] [--together] [--cold]
+//        [--clients=1,8] [--reps=5] [--block=1000] [--rounds=3] [--warm=1000] [--seed=put|domain] [--no-floor] [--profile[=dir]] [--together] [--cold]
 //
 // Quick parts, e.g.: `--db=postgres --peers= --ops=multiget-50,get --reps=3 1000`
 // (--no-radicale = --peers=cyrus). Run as root when Cyrus is a peer.
@@ -33,7 +33,10 @@
 // the servers idle in between (median ms; PROPFIND and the first sync of
 // Radicale at 10,000: 3 times), then throughput: requests back to back by
 // each --clients count for --block ms per server, --rounds rounds in turn
-// (requests/s). Operations: PROPFIND Depth:1 (getetag, getcontenttype,
+// (requests/s), after --warm ms of the same untimed on each server (so the
+// figure is of code the JIT has compiled, not of its first thousand runs),
+// with the CPU each request cost the server, its PostgreSQL backends and
+// this client. Operations: PROPFIND Depth:1 (getetag, getcontenttype,
 // resourcetype); the first sync-collection (empty token; every page Kalends
 // hands out, followed to the end, in one figure); calendar-query of June
 // 2026 with calendar-data; calendar-multiget of 50; calendar-query of the
@@ -95,6 +98,7 @@ const REPS = Number(flag('reps') ?? 5)
 const CLIENTS = list(flag('clients'), '1,8').map(Number)
 const ROUNDS = Number(flag('rounds') ?? 3)
 const BLOCK_MS = Number(flag('block') ?? 1000)
+const WARM_MS = Number(flag('warm') ?? 1000)
 const SEED = flag('seed') ?? 'put'
 const withFloor = !args.includes('--no-floor')
 const COLD = args.includes('--cold')
@@ -123,7 +127,7 @@ if (missing.length > 0) {
   process.exit(2)
 }
 
-console.log(`# CalDAV benchmark: sizes ${sizes.join(', ')}, Kalends on ${dbs.join(' + ')}${peers.length > 0 ? ` vs ${peers.join(', ')}` : ''}, ops ${[...OPS].join(' ')}, reps ${REPS}, clients ${CLIENTS.join(',')}, ${ROUNDS}×${BLOCK_MS} ms, seed ${SEED}${PROFILE ? `, profiles in ${PROFILE_DIR}` : ''}${COLD ? ', COLD: every listing and report request new, none served by a kept answer' : ''}, Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), load ${load()}`)
+console.log(`# CalDAV benchmark: sizes ${sizes.join(', ')}, Kalends on ${dbs.join(' + ')}${peers.length > 0 ? ` vs ${peers.join(', ')}` : ''}, ops ${[...OPS].join(' ')}, reps ${REPS}, clients ${CLIENTS.join(',')}, ${ROUNDS}×${BLOCK_MS} ms after ${WARM_MS} ms untimed, seed ${SEED}${PROFILE ? `, profiles in ${PROFILE_DIR}` : ''}${COLD ? ', COLD: every listing and report request new, none served by a kept answer' : ''}, Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), load ${load()}`)
 
 // ---------------------------------------------------------------- data
 
@@ -176,7 +180,7 @@ type Server = {
   notes: Set<string>
   memory: () => { rss: number; hwm: number }
   /** CPU time (ms) so far of the server's processes, and of its PostgreSQL backends (Kalends on PostgreSQL) */
-  cpu: () => Promise<{ server: number; db?: number }>
+  cpu: () => Promise<{ server: number; db?: Map<number, number> }>
   /** Kalends: stop the server (which writes the profile it was started with) and start it again, profiling `op` if given */
   restart?: (op: string | null) => Promise<void>
   stop: () => Promise<void>
@@ -279,8 +283,23 @@ async function tenEdits (servers: Server[]): Promise<void> {
 async function throughput (servers: Server[], op: string, clients: number, fn: (s: Server, i: number) => Promise<number>): Promise<void> {
   const done = new Map<Server, { n: number; ms: number }>(servers.map(s => [s, { n: 0, ms: 0 }]))
   const counter = new Map<Server, number>(servers.map(s => [s, 1000 * clients]))
+  // untimed first: a server's code for this request compiled by the JIT, as it is in a server that has run a while
+  for (const s of servers) {
+    const t0 = performance.now()
+    await Promise.all(Array.from({ length: clients }, async () => {
+      while (performance.now() - t0 < WARM_MS) {
+        const i = counter.get(s)!
+        counter.set(s, i + 1)
+        await fn(s, i)
+      }
+    }))
+  }
+  // CPU per request of the server (its processes), its PostgreSQL backends and this client: where a c=1 latency goes
+  const cpu = new Map<Server, { server: number; db: number; client: number }>(servers.map(s => [s, { server: 0, db: 0, client: 0 }]))
   for (let round = 0; round < ROUNDS; round++) {
     for (const s of servers) {
+      const before = await s.cpu()
+      const client0 = process.cpuUsage()
       const t0 = performance.now()
       let n = 0
       await Promise.all(Array.from({ length: clients }, async () => {
@@ -294,12 +313,20 @@ async function throughput (servers: Server[], op: string, clients: number, fn: (
       const d = done.get(s)!
       d.n += n
       d.ms += performance.now() - t0
+      const client = process.cpuUsage(client0)
+      const after = await s.cpu()
+      const c = cpu.get(s)!
+      c.server += after.server - before.server
+      c.db += dbSpent(before.db, after.db)
+      c.client += (client.user + client.system) / 1000
     }
   }
   for (const s of servers) {
     const d = done.get(s)!
+    const c = cpu.get(s)!
+    const us = (ms: number) => (ms * 1000 / d.n).toFixed(0)
     s.rate[`${op}@${clients}`] = d.n / (d.ms / 1000)
-    console.log(`  ${s.t.name.padEnd(22)} ${op.padEnd(16)} ${(d.n / (d.ms / 1000)).toFixed(1).padStart(9)} requests/s  (${d.n} in ${(d.ms / 1000).toFixed(1)} s, ${clients} client${clients === 1 ? '' : 's'})`)
+    console.log(`  ${s.t.name.padEnd(22)} ${op.padEnd(16)} ${(d.n / (d.ms / 1000)).toFixed(1).padStart(9)} requests/s  (${d.n} in ${(d.ms / 1000).toFixed(1)} s, ${clients} client${clients === 1 ? '' : 's'}; CPU per request: server ${us(c.server)} µs${s.db === 'postgres' ? ` + PostgreSQL ${us(c.db)} µs` : ''}, this client ${us(c.client)} µs)`)
   }
 }
 
@@ -372,7 +399,7 @@ async function workload (servers: Server[]): Promise<void> {
       for (const [i, s] of servers.entries()) {
         const after = await s.cpu()
         const per = (a: number | undefined, b: number | undefined) => a === undefined || b === undefined ? '' : ((a - b) / reps(s)).toFixed(1)
-        const db = per(after.db, before[i]!.db)
+        const db = after.db === undefined ? '' : (dbSpent(before[i]!.db, after.db) / reps(s)).toFixed(1)
         console.log(`  ${s.t.name.padEnd(22)} ${op.padEnd(16)} COLD: CPU per request ${per(after.server, before[i]!.server)} ms server${db === '' ? '' : ` + ${db} ms PostgreSQL backends`}`)
       }
     }
@@ -381,6 +408,13 @@ async function workload (servers: Server[]): Promise<void> {
 }
 
 // ---------------------------------------------------------------- processes
+
+/** CPU (ms) the backends spent between two readings: a backend that ended in between counts nothing, one that began counts all it spent. */
+function dbSpent (before: Map<number, number> | undefined, after: Map<number, number> | undefined): number {
+  let ms = 0
+  for (const [pid, cpu] of after ?? []) ms += cpu - (before?.get(pid) ?? 0)
+  return ms
+}
 
 /** Process ids of the PostgreSQL backends connected to a database (readable in /proc as root, or as the postgres user). */
 async function backendsOf (dbName: string): Promise<number[]> {
@@ -510,7 +544,7 @@ async function kalends (n: number, db: string): Promise<Server> {
       t, kind: 'kalends', db, n, result: {}, rate: {}, heavy: false, seedByPut: SEED === 'put', notes: new Set(),
       hrefs: new Map(Array.from({ length: n }, (_, i) => [`bench-${i}.ics`, `${t.calendar}bench-${i}.ics`])),
       memory: () => memory(t.pid),
-      cpu: async () => ({ server: treeCpu(t.pid), ...(dbName === null ? {} : { db: processCpu(await backendsOf(dbName)) }) }),
+      cpu: async () => ({ server: treeCpu(t.pid), ...(dbName === null ? {} : { db: new Map((await backendsOf(dbName)).map(pid => [pid, processCpu([pid])])) }) }),
       restart,
       stop: stopIt
     }
