@@ -101,6 +101,8 @@ const BLOCK_MS = Number(flag('block') ?? 1000)
 const WARM_MS = Number(flag('warm') ?? 1000)
 const SEED = flag('seed') ?? 'put'
 const withFloor = !args.includes('--no-floor')
+/** GET and multiget again with wrk (a client in C), when it is installed: the server's rate with less of this client's cost in it */
+const WRK = !args.includes('--no-wrk') && (() => { try { execFileSync('wrk', ['--version'], { stdio: 'ignore' }); return true } catch (e) { return (e as { status?: number }).status !== undefined } })()
 const COLD = args.includes('--cold')
 const PROFILE = args.some(a => a === '--profile' || a.startsWith('--profile='))
 const PROFILE_DIR = PROFILE ? (flag('profile') || mkdtempSync(join(tmpdir(), 'bench-profiles-'))) : ''
@@ -176,6 +178,8 @@ type Server = {
   seedByPut: boolean
   seedRate?: number
   pages?: number
+  /** the multiget's body, made once: the same fifty hrefs each time, and making it is this client's cost, not the server's */
+  multiget?: string
   /** what the server answered differently (e.g. an expand that is not one) */
   notes: Set<string>
   memory: () => { rss: number; hwm: number }
@@ -186,6 +190,12 @@ type Server = {
   stop: () => Promise<void>
 }
 
+/** occurrences of `what` in `text` */
+function count (text: string, what: string): number {
+  let n = 0
+  for (let at = text.indexOf(what); at >= 0; at = text.indexOf(what, at + what.length)) n++
+  return n
+}
 const href = (s: Server, i: number) => s.hrefs.get(`bench-${i % s.n}.ics`) ?? (() => { throw new Error(`${s.t.name}: no href for bench-${i % s.n}`) })()
 const ok = (what: string, r: { status: number; text: string }, ...codes: number[]) => expect(what, codes.includes(r.status), `${r.status} ${r.text.slice(0, 300)}`)
 
@@ -197,6 +207,7 @@ const run: Record<Exclude<Op, 'seed-put'>, (s: Server, i: number) => Promise<num
     const hrefs = hrefsOf(r.text).filter(h => h.endsWith('.ics'))
     expect('PROPFIND', hrefs.length === s.n, `${hrefs.length} objects listed, expected ${s.n}`)
     s.hrefs = new Map(hrefs.map(h => [decodeURIComponent(h.split('/').pop()!), h]))
+    s.multiget = undefined
     return hrefs.length
   },
   /** from no token to the end, page after page (a 507 on the collection says more follow from the answer's token) */
@@ -224,9 +235,9 @@ const run: Record<Exclude<Op, 'seed-put'>, (s: Server, i: number) => Promise<num
     return responses(r.text)
   },
   async 'multiget-50' (s) {
-    const fifty = Array.from({ length: 50 }, (_, k) => href(s, Math.floor(k * s.n / 50) + 1))
-    const r = await req(s.t, 'REPORT', s.t.calendar, fresh(multiget(fifty)), { depth: '1' })
-    expect('multiget', r.status === 207 && (r.text.match(/BEGIN:VEVENT/g) ?? []).length >= 50, `${r.status} ${r.text.slice(0, 300)}`)
+    s.multiget ??= multiget(Array.from({ length: 50 }, (_, k) => href(s, Math.floor(k * s.n / 50) + 1)))
+    const r = await req(s.t, 'REPORT', s.t.calendar, fresh(s.multiget), { depth: '1' })
+    expect('multiget', r.status === 207 && count(r.text, 'BEGIN:VEVENT') >= 50, `${r.status} ${r.text.slice(0, 300)}`)
     return 50
   },
   /** items = instances (VEVENTs) in the answer */
@@ -404,6 +415,45 @@ async function workload (servers: Server[]): Promise<void> {
       }
     }
     if (RATE_OPS.has(op)) for (const c of CLIENTS) await throughput(servers, op, c, fn)
+    if (WRK && WRK_OPS.has(op)) for (const c of CLIENTS) for (const s of servers) await wrkRate(s, op, c)
+  }
+}
+
+const WRK_OPS = new Set<Op>(['get', 'multiget-50'])
+/**
+ * The request `op` sends, by wrk: c connections (one thread for c=1, two
+ * otherwise), the same untimed warm-up, then ROUNDS×BLOCK_MS timed in one
+ * block. An answer outside 2xx/3xx fails the run; the Node client above has
+ * checked each answer's content.
+ */
+async function wrkRate (s: Server, op: Op, c: number): Promise<void> {
+  const [method, path, body, headers] = op === 'get'
+    ? ['GET', href(s, 7), '', {}]
+    : ['REPORT', s.t.calendar, s.multiget ?? '', { depth: '1', 'content-type': 'application/xml; charset=utf-8' }]
+  const dir = mkdtempSync(join(tmpdir(), 'bench-wrk-'))
+  const lua = join(dir, 'request.lua')
+  const long = (x: string) => `[==[${x}]==]`
+  writeFileSync(lua, [
+    `wrk.method = ${long(method)}`,
+    `wrk.body = ${long(body)}`,
+    `wrk.headers["Authorization"] = ${long(s.t.auth)}`,
+    ...Object.entries(headers).map(([k, v]) => `wrk.headers[ ${long(k)} ] = ${long(v)}`)
+  ].join('\n'))
+  const wrk = (ms: number) => execFileSync('wrk', [`-t${c === 1 ? 1 : 2}`, `-c${c}`, `-d${Math.max(1, Math.round(ms / 1000))}s`, '-s', lua, `${s.t.base}${path}`], { encoding: 'utf8' })
+  try {
+    wrk(WARM_MS)
+    const before = await s.cpu()
+    const out = wrk(ROUNDS * BLOCK_MS)
+    const after = await s.cpu()
+    const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1])
+    const n = Number(/(\d+) requests in/.exec(out)?.[1])
+    // wrk reports answers outside 2xx/3xx and socket errors in lines of their own
+    expect(`${s.t.name}: wrk ${op}`, Number.isFinite(rps) && n > 0 && !/Non-2xx|Socket errors/.test(out), out)
+    s.rate[`wrk:${op}@${c}`] = rps
+    const us = (ms: number) => (ms * 1000 / n).toFixed(0)
+    console.log(`  ${s.t.name.padEnd(22)} ${`wrk ${op}`.padEnd(16)} ${rps.toFixed(1).padStart(9)} requests/s  (${n} by wrk, ${c} connection${c === 1 ? '' : 's'}; CPU per request: server ${us(after.server - before.server)} µs${s.db === 'postgres' ? ` + PostgreSQL ${us(dbSpent(before.db, after.db))} µs` : ''})`)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
   }
 }
 
@@ -576,6 +626,7 @@ function rows (): Row[] {
   const rates = (op: Op, label: string, targets: Record<number, Row['target']> = {}) => {
     if (!RATE_OPS.has(op)) return
     for (const c of CLIENTS) out.push({ label: `${label}, c=${c}`, unit: op.startsWith('put') ? 'PUT/s' : 'req/s', better: 'higher', value: rate(op, c), target: targets[c] })
+    if (WRK && WRK_OPS.has(op)) for (const c of CLIENTS) out.push({ label: `${label}, c=${c}, by wrk`, unit: 'req/s', better: 'higher', value: s => s.rate[`wrk:${op}@${c}`] })
   }
   // Cyrus is seeded by PUT whatever --seed says
   out.push({ label: `seeding by PUT, ${SEED_IN_FLIGHT} in flight`, unit: 'PUT/s', better: 'higher', value: s => s.seedRate })
