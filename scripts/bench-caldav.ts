@@ -3,7 +3,7 @@
 //
 //   node scripts/bench-caldav.ts [sizes=10000] [--db=pglite,postgres] [--peers=cyrus,radicale]
 //        [--ops=all|seed-put,propfind-depth1,sync-first,query-month,multiget-50,expand-week,sync-after-10,get,put-update,put-new]
-//        [--clients=1,8] [--reps=5] [--block=1000] [--rounds=3] [--warm=1000] [--seed=put|domain] [--no-floor] [--profile[=dir]] [--together] [--cold]
+//        [--clients=1,8] [--reps=5] [--block=1000] [--rounds=3] [--warm=1000] [--seed=put|domain] [--no-floor] [--profile[=dir]] [--together] [--cold] [--no-wrk] [--account-password]
 //
 // Quick parts, e.g.: `--db=postgres --peers= --ops=multiget-50,get --reps=3 1000`
 // (--no-radicale = --peers=cyrus). Run as root when Cyrus is a peer.
@@ -77,6 +77,7 @@ const { openKalends } = await import('../src/app.ts')
 const { readConfig } = await import('../src/config.ts')
 const { createOrg, createUser } = await import('../src/domain/users.ts')
 const { putObject } = await import('../src/domain/calendar-objects.ts')
+const { createAppPassword } = await import('../src/auth/app-passwords.ts')
 
 const ALL_OPS = ['seed-put', 'propfind-depth1', 'sync-first', 'query-month', 'multiget-50', 'expand-week', 'sync-after-10', 'get', 'put-update', 'put-new'] as const
 type Op = typeof ALL_OPS[number]
@@ -114,6 +115,8 @@ const CYRUS_SH = join(ROOT, 'scripts/peers/cyrus.sh')
 const MONTH = { start: '20260601T000000Z', end: '20260701T000000Z' }
 const WEEK = { start: '20260615T000000Z', end: '20260622T000000Z' }
 const PASSWORD = 'bench password 1'
+/** Kalends is signed in to as a phone or Thunderbird is, with an app password (README); --account-password: with the account's own */
+const ACCOUNT_PASSWORD = args.includes('--account-password')
 const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
 
 // what this machine lacks, said before anything starts
@@ -550,6 +553,7 @@ async function kalends (n: number, db: string): Promise<Server> {
     const k = await openKalends(readConfig({ ...env, PORT: '0', LOG_LEVEL: 'silent' }), url !== null ? { url } : { dataDir })
     const org = await createOrg(k.db, 'Bench', 'system')
     const user = await createUser(k.db, null, org.id, { login: 'bench', name: 'Bench', password: PASSWORD, role: 'admin', timezone: 'Europe/Warsaw' })
+    const secret = ACCOUNT_PASSWORD ? PASSWORD : (await createAppPassword(k.db, { user, origin: 'cli' }, 'bench')).password
     if (SEED === 'domain') {
       const cal = await k.db.selectFrom('calendars').select('id').where('owner_id', '=', user.id).where('slug', '=', 'calendar').executeTakeFirstOrThrow()
       const actor = { user, origin: 'caldav' as const }
@@ -565,7 +569,7 @@ async function kalends (n: number, db: string): Promise<Server> {
     await k.close()
     if (SEED === 'domain') console.log(`  Kalends ${db} ${n}: ${n} putObject calls in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
     const port = await freePort()
-    const t: Target = { name: `Kalends ${db} ${n}`, base: `http://127.0.0.1:${port}`, calendar: '/dav/calendars/bench/calendar/', auth: `Basic ${Buffer.from(`bench:${PASSWORD}`).toString('base64')}`, pid: 0 }
+    const t: Target = { name: `Kalends ${db} ${n}`, base: `http://127.0.0.1:${port}`, calendar: '/dav/calendars/bench/calendar/', auth: `Basic ${Buffer.from(`bench:${secret}`).toString('base64')}`, pid: 0 }
     const start = async () => {
       let err = ''
       let nodeOptions = {}
