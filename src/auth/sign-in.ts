@@ -220,15 +220,17 @@ export class SignIn {
   /** The user, the app password's hash (null when revoked or gone), the live failure rows of `keys` and the caller's `along`, in one query. */
   async #current<T> (userId: number, appPasswordId: number | null, keys: string[], along: Part<RawBuilder<T>> | undefined): Promise<{ user: User | null; appPasswordHash: string | null; failures: FailureRow[]; accessVersion: number; along: T | undefined }> {
     // built once per shape (src/db/shaped.ts): this statement goes with every request
-    const [row] = await runShaped(this.#db, `sign-in:current:${keys.length}:${along?.shape ?? ''}`, [userId, appPasswordId ?? 0, this.#windowStart(), ...keys, ...(along?.args ?? [])],
-      (user: number, app: number, windowStart: Date, ...rest: unknown[]) => this.#db.selectFrom('users').selectAll('users')
+    // the failure rows' window only when there are keys to read them by (an app password's re-check has none)
+    const failureArgs = keys.length === 0 ? [] : [this.#windowStart(), ...keys]
+    const [row] = await runShaped(this.#db, `sign-in:current:${keys.length}:${along?.shape ?? ''}`, [userId, appPasswordId ?? 0, ...failureArgs, ...(along?.args ?? [])],
+      (user: number, app: number, ...rest: unknown[]) => this.#db.selectFrom('users').selectAll('users')
         .select(eb => [
-          (along === undefined ? sql<T | undefined>`NULL` : along.build(...rest.slice(keys.length))).as('along'),
+          (along === undefined ? sql<T | undefined>`NULL` : along.build(...rest.slice(failureArgs.length))).as('along'),
           sql<number>`coalesce((SELECT v.version FROM access_versions v WHERE v.org_id = users.org_id), 0)`.as('access_version'),
           eb.selectFrom('app_passwords').select('secret_hash').where('id', '=', app).where('user_id', '=', user).where('revoked_at', 'is', null).as('app_password_hash'),
           keys.length === 0
             ? sql<null>`NULL`.as('failures')
-            : sql<FailureRow[] | null>`(SELECT json_agg(json_build_object('key', f.key, 'failures', f.failures, 'window_start', f.window_start, 'last_failure_at', f.last_failure_at)) FROM login_failures f WHERE f.key IN (${sql.join(rest.slice(0, keys.length))}) AND f.window_start > ${windowStart})`.as('failures')
+            : sql<FailureRow[] | null>`(SELECT json_agg(json_build_object('key', f.key, 'failures', f.failures, 'window_start', f.window_start, 'last_failure_at', f.last_failure_at)) FROM login_failures f WHERE f.key IN (${sql.join(rest.slice(1, failureArgs.length))}) AND f.window_start > ${rest[0]})`.as('failures')
         ])
         .where('users.id', '=', user))
     if (row === undefined) return { user: null, appPasswordHash: null, failures: keys.length === 0 ? [] : await this.#failures(keys), accessVersion: 0, along: undefined }
