@@ -180,7 +180,16 @@ export function computeIndex(obj: CalendarObject): ObjectIndex {
   const start = startV instanceof ICAL.Time ? startV : null;
   const dueV = prop(c, 'due');
   const rrule = c.getFirstProperty('rrule');
-  const s = span(obj);
+  // walking the instances is most of the index's cost, and a body's span is not always asked
+  // for (a PUT reads the fields of the body it replaces, never its span): walked once, on first use
+  let walked: { firstStart: Date | null; lastEnd: Date | null; instanceCount: number | null } | undefined;
+  const spanOnce = () => {
+    if (walked === undefined) {
+      const s = span(obj);
+      walked = { firstStart: s.first === null ? null : new Date(s.first), lastEnd: s.last === null ? null : new Date(s.last), instanceCount: s.count };
+    }
+    return walked;
+  };
   const transp = text(c, 'transp')?.toUpperCase();
   const categories: string[] = [];
   for (const p of c.getAllProperties('categories')) {
@@ -214,9 +223,9 @@ export function computeIndex(obj: CalendarObject): ObjectIndex {
     rdates: dateList(c, 'rdate'),
     overrides: obj.overrides.length,
     sequence: int(c, 'sequence') ?? 0,
-    firstStart: s.first === null ? null : new Date(s.first),
-    lastEnd: s.last === null ? null : new Date(s.last),
-    instanceCount: s.count,
+    get firstStart() { return spanOnce().firstStart; },
+    get lastEnd() { return spanOnce().lastEnd; },
+    get instanceCount() { return spanOnce().instanceCount; },
     categories,
     priority: int(c, 'priority'),
     percentComplete: int(c, 'percent-complete'),
