@@ -93,16 +93,19 @@ export async function convergence (t: Test, o: ConvergenceOptions): Promise<void
   /** The test driver's own edits, with KALENDS_SYNC_DEBUG=1, beside the sync log it prints: what a finding's item went through. */
   const trace = (line: string) => { if (process.env.KALENDS_SYNC_DEBUG === '1') process.stderr.write(`driver ${line}\n`) }
   /**
-   * Tasks whose copy a user deleted outside, by side and user, until that
-   * side's next good run of theirs: a task handed away and back to them
-   * before it is still deleted by it (seed 272440, kg5).
+   * Tasks whose copy a user deleted outside (token → the copy's remote id),
+   * by side and user, until the engine has taken the deletion in: a task
+   * handed away and back to them before that is still deleted by it (seed
+   * 272440, kg5). A run that fails on an injected fault may have taken it in
+   * before it failed, while the task was someone else's, and then it only
+   * dropped a stale copy (seed 837765, kg174): the sync log says which.
    */
-  const unsyncedTaskDeletes = new Map<string, Set<string>>()
-  const taskDeletedOutside = (side: string, login: string, title: string | null | undefined) => {
+  const unsyncedTaskDeletes = new Map<string, Map<string, string>>()
+  const taskDeletedOutside = (side: string, login: string, title: string | null | undefined, remoteId: string) => {
     const tok = tokenOf(title)
     trace(`${side}: ${login} deletes the task "${title ?? ''}" (its assignee in the CRM: ${items.get(tok)?.owner ?? 'none'})`)
     const key = `${side}:${login}`
-    unsyncedTaskDeletes.set(key, (unsyncedTaskDeletes.get(key) ?? new Set()).add(tok))
+    unsyncedTaskDeletes.set(key, (unsyncedTaskDeletes.get(key) ?? new Map()).set(tok, remoteId))
     if (items.get(tok)?.owner === login) deleted.add(tok) // a copy left from before a reassignment: the task stays the new assignee's
   }
   const deletedOutsideBy = (login: string, tok: string) => [...unsyncedTaskDeletes].some(([key, toks]) => key.endsWith(`:${login}`) && toks.has(tok))
@@ -308,7 +311,7 @@ export async function convergence (t: Test, o: ConvergenceOptions): Promise<void
       const x = pick(sidesOf.googleSide(gw!, login).tasks)
       if (x === undefined) return
       await gw!.tasks(login).tasks.delete({ tasklist: '@default', task: x.id! })
-      taskDeletedOutside('google', login, x.title)
+      taskDeletedOutside('google', login, x.title, x.id!)
     }
   }
 
@@ -403,7 +406,7 @@ export async function convergence (t: Test, o: ConvergenceOptions): Promise<void
       const x = pick(exchangeItems(login, 'tasks'))
       if (x === undefined) return
       xw!.em.userDelete(x.id)
-      taskDeletedOutside('exchange', login, x.props.Subject)
+      taskDeletedOutside('exchange', login, x.props.Subject, x.id)
     }
   }
 
@@ -503,7 +506,7 @@ export async function convergence (t: Test, o: ConvergenceOptions): Promise<void
       const x = pick(await mw!.todo(login))
       if (x === undefined) return
       ok('delete a task', await mw!.api(login, 'DELETE', `${await todoPath(login)}/${encodeURIComponent(x.id)}`))
-      taskDeletedOutside('graph', login, x.title)
+      taskDeletedOutside('graph', login, x.title, x.id)
     }
   }
 
@@ -593,6 +596,7 @@ export async function convergence (t: Test, o: ConvergenceOptions): Promise<void
       } catch (err) {
         ok = false
         changed++
+        await forgetTakenDeletes(side, login)
         if (err instanceof Transient) stats.transient++
         else unexpected.push(`${login} (${side.name}): ${(err as Error).stack ?? String(err)}`)
       } finally {
@@ -603,6 +607,20 @@ export async function convergence (t: Test, o: ConvergenceOptions): Promise<void
     return { ok, changed }
   }
   const runOne = async (side: Outside, login: string) => side.run(login)
+  /** After a failed run: the deletions outside it took in before it failed are no longer pending. */
+  const forgetTakenDeletes = async (side: Outside, login: string) => {
+    const pending = unsyncedTaskDeletes.get(`${side.name}:${login}`)
+    if (pending === undefined || pending.size === 0) return
+    const conn = await side.connection(login)
+    const taken = new Set((await syncDb(db).selectFrom('sync_log').select('remote_id')
+      .where('connection_id', '=', conn.id).where('direction', '=', 'in').where('action', '=', 'deleted').where('item_kind', '=', 'task')
+      .where('remote_id', 'in', [...pending.values()]).execute()).map(r => r.remote_id))
+    for (const [tok, remoteId] of pending) {
+      if (!taken.has(remoteId)) continue
+      trace(`run ${side.name} ${login} failed after taking in the deletion of "${tok}"`)
+      pending.delete(tok)
+    }
+  }
 
   const ops: [number, (login: string) => Promise<void>][] = [
     [12, crm.createAppointment], [10, crm.editAppointment], [4, crm.deleteAppointment],
