@@ -293,21 +293,33 @@ async function tenEdits (servers: Server[]): Promise<void> {
   }
 }
 
+/** `fn` back to back by `clients` concurrent clients on one server for `ms`, numbering requests from `counter`: how many were made. */
+async function drive (s: Server, clients: number, ms: number, counter: Map<Server, number>, fn: (s: Server, i: number) => Promise<number>): Promise<number> {
+  const t0 = performance.now()
+  let n = 0
+  await Promise.all(Array.from({ length: clients }, async () => {
+    while (performance.now() - t0 < ms) {
+      const i = counter.get(s)!
+      counter.set(s, i + 1)
+      await fn(s, i)
+      n++
+    }
+  }))
+  return n
+}
+
+/** CPU per request, as printed beside a rate: the server's processes, its PostgreSQL backends, and this client when measured. */
+function cpuPerRequest (s: Server, n: number, c: { server: number; db: number; client?: number }): string {
+  const us = (ms: number) => (ms * 1000 / n).toFixed(0)
+  return `CPU per request: server ${us(c.server)} µs${s.db === 'postgres' ? ` + PostgreSQL ${us(c.db)} µs` : ''}${c.client === undefined ? '' : `, this client ${us(c.client)} µs`}`
+}
+
 /** `fn` by `clients` concurrent clients for BLOCK_MS on one server, then the next, ROUNDS times round: requests/s each. */
 async function throughput (servers: Server[], op: string, clients: number, fn: (s: Server, i: number) => Promise<number>): Promise<void> {
   const done = new Map<Server, { n: number; ms: number }>(servers.map(s => [s, { n: 0, ms: 0 }]))
   const counter = new Map<Server, number>(servers.map(s => [s, 1000 * clients]))
   // untimed first: a server's code for this request compiled by the JIT, as it is in a server that has run a while
-  for (const s of servers) {
-    const t0 = performance.now()
-    await Promise.all(Array.from({ length: clients }, async () => {
-      while (performance.now() - t0 < WARM_MS) {
-        const i = counter.get(s)!
-        counter.set(s, i + 1)
-        await fn(s, i)
-      }
-    }))
-  }
+  for (const s of servers) await drive(s, clients, WARM_MS, counter, fn)
   // CPU per request of the server (its processes), its PostgreSQL backends and this client: where a c=1 latency goes
   const cpu = new Map<Server, { server: number; db: number; client: number }>(servers.map(s => [s, { server: 0, db: 0, client: 0 }]))
   for (let round = 0; round < ROUNDS; round++) {
@@ -315,15 +327,7 @@ async function throughput (servers: Server[], op: string, clients: number, fn: (
       const before = await s.cpu()
       const client0 = process.cpuUsage()
       const t0 = performance.now()
-      let n = 0
-      await Promise.all(Array.from({ length: clients }, async () => {
-        while (performance.now() - t0 < BLOCK_MS) {
-          const i = counter.get(s)!
-          counter.set(s, i + 1)
-          await fn(s, i)
-          n++
-        }
-      }))
+      const n = await drive(s, clients, BLOCK_MS, counter, fn)
       const d = done.get(s)!
       d.n += n
       d.ms += performance.now() - t0
@@ -337,10 +341,8 @@ async function throughput (servers: Server[], op: string, clients: number, fn: (
   }
   for (const s of servers) {
     const d = done.get(s)!
-    const c = cpu.get(s)!
-    const us = (ms: number) => (ms * 1000 / d.n).toFixed(0)
     s.rate[`${op}@${clients}`] = d.n / (d.ms / 1000)
-    console.log(`  ${s.t.name.padEnd(22)} ${op.padEnd(16)} ${(d.n / (d.ms / 1000)).toFixed(1).padStart(9)} requests/s  (${d.n} in ${(d.ms / 1000).toFixed(1)} s, ${clients} client${clients === 1 ? '' : 's'}; CPU per request: server ${us(c.server)} µs${s.db === 'postgres' ? ` + PostgreSQL ${us(c.db)} µs` : ''}, this client ${us(c.client)} µs)`)
+    console.log(`  ${s.t.name.padEnd(22)} ${op.padEnd(16)} ${(d.n / (d.ms / 1000)).toFixed(1).padStart(9)} requests/s  (${d.n} in ${(d.ms / 1000).toFixed(1)} s, ${clients} client${clients === 1 ? '' : 's'}; ${cpuPerRequest(s, d.n, cpu.get(s)!)})`)
   }
 }
 
@@ -453,8 +455,7 @@ async function wrkRate (s: Server, op: Op, c: number): Promise<void> {
     // wrk reports answers outside 2xx/3xx and socket errors in lines of their own
     expect(`${s.t.name}: wrk ${op}`, Number.isFinite(rps) && n > 0 && !/Non-2xx|Socket errors/.test(out), out)
     s.rate[`wrk:${op}@${c}`] = rps
-    const us = (ms: number) => (ms * 1000 / n).toFixed(0)
-    console.log(`  ${s.t.name.padEnd(22)} ${`wrk ${op}`.padEnd(16)} ${rps.toFixed(1).padStart(9)} requests/s  (${n} by wrk, ${c} connection${c === 1 ? '' : 's'}; CPU per request: server ${us(after.server - before.server)} µs${s.db === 'postgres' ? ` + PostgreSQL ${us(dbSpent(before.db, after.db))} µs` : ''})`)
+    console.log(`  ${s.t.name.padEnd(22)} ${`wrk ${op}`.padEnd(16)} ${rps.toFixed(1).padStart(9)} requests/s  (${n} by wrk, ${c} connection${c === 1 ? '' : 's'}; ${cpuPerRequest(s, n, { server: after.server - before.server, db: dbSpent(before.db, after.db) })})`)
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
